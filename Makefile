@@ -1,0 +1,56 @@
+# vrwxctl — see README.md. `make demo` and `make test` are the two commands a newcomer needs.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+PKG := github.com/vrwx/vrwxctl/pkg/buildinfo
+LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
+export CGO_ENABLED ?= 0
+
+.PHONY: all build tools test vet demo devchain devchain-stop bench contracts release-check clean
+
+all: build
+
+## build: compile bin/vrwxctl
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vrwxctl ./cmd/vrwxctl
+
+## tools: install the pinned anvil, cast, solc-js and OpenZeppelin into tools/node_modules
+tools:
+	@scripts/tools.sh
+
+## vet: go vet
+vet:
+	$(GO) vet ./...
+
+## test: install test tools, vet, and run every test (anvil tests included)
+test: tools vet
+	$(GO) test -count=1 ./...
+
+## demo: install tools, start a local chain with the VRWX test contracts, run the tour, stop the chain
+demo: tools build
+	@scripts/demo.sh
+
+## devchain: leave a local chain running (127.0.0.1:8545) with the test contracts deployed
+devchain: tools
+	$(GO) run ./scripts/devchain
+
+## devchain-stop: stop the chain that `make devchain` started
+devchain-stop:
+	$(GO) run ./scripts/devchain --stop
+
+## bench: benchmarks against cast and sqlite3, side by side, with ratios
+bench: tools build
+	@scripts/bench.sh
+
+## contracts: recompile the Solidity test doubles (artifacts are committed)
+contracts: tools
+	node scripts/compile-contracts.mjs
+
+## release-check: validate .goreleaser.yaml (needs goreleaser on PATH)
+release-check:
+	goreleaser check
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,50 @@
+// Package cli runs vrwxctl: it builds the command tree, executes it, and turns the
+// outcome into the exit codes every command shares.
+package cli
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/cli/root"
+	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/ui"
+)
+
+// Main runs vrwxctl with args and returns the process exit code.
+func Main(args []string) int {
+	f := &cmdutil.Factory{IO: ui.System(), Globals: &cmdutil.Globals{}, LookupEnv: os.LookupEnv, Now: time.Now}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, f, args)
+}
+
+// Run executes args against the factory's IO; tests call it directly.
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	cmd := root.NewCmdRoot(f)
+	cmd.SetArgs(args)
+	cmd.SetIn(f.IO.In)
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var e *errs.Error
+	if !errors.As(err, &e) && !root.RunStarted(cmd) {
+		// cobra's own parse errors (unknown command, bad flag value) are usage errors.
+		err = errs.Usagef("%v", err).WithFix("see `vrwxctl --help`")
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = errs.Failedf("interrupted")
+	}
+	if !errs.IsSilent(err) {
+		f.IO.PrintError(err)
+	}
+	return int(errs.KindOf(err))
+}

@@ -1,0 +1,92 @@
+// Package cmdutil holds what every vrwxctl command shares: the Factory that hands a
+// command its dependencies (IO, configuration, chain client, clock), the global
+// flags, and argument helpers that turn bad input into exit code 2.
+package cmdutil
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vrwx/vrwxctl/pkg/chain"
+	"github.com/vrwx/vrwxctl/pkg/config"
+	"github.com/vrwx/vrwxctl/pkg/ui"
+)
+
+// Globals are the root command's persistent flags.
+type Globals struct {
+	Profile    string
+	ConfigPath string
+	RPCURLs    []string
+	Output     string
+	Yes        bool
+	DryRun     bool
+	Timeout    time.Duration
+	NoColor    bool
+	Verbose    bool
+}
+
+// Factory gives commands their dependencies; tests build one around buffers and a
+// real chain.
+type Factory struct {
+	IO      *ui.IO
+	Globals *Globals
+	// LookupEnv reads the environment (os.LookupEnv in the binary).
+	LookupEnv func(string) (string, bool)
+	Now       func() time.Time
+
+	configOnce sync.Once
+	config     *config.Config
+	configErr  error
+}
+
+// Config loads the configuration once: built-in < deployment < file < env < flags.
+func (f *Factory) Config() (*config.Config, error) {
+	f.configOnce.Do(func() {
+		opts := config.Options{
+			ConfigPath: f.Globals.ConfigPath,
+			Profile:    f.Globals.Profile,
+			LookupEnv:  f.LookupEnv,
+			Flags:      map[string]string{},
+			FlagNames:  map[string]string{},
+		}
+		if len(f.Globals.RPCURLs) > 0 {
+			opts.Flags["rpc_urls"] = strings.Join(f.Globals.RPCURLs, ",")
+			opts.FlagNames["rpc_urls"] = "--rpc-url"
+		}
+		f.config, f.configErr = config.Load(opts)
+	})
+	return f.config, f.configErr
+}
+
+// ConfigOptions are the options Config used, for commands that list profiles.
+func (f *Factory) ConfigOptions() config.Options {
+	return config.Options{ConfigPath: f.Globals.ConfigPath, Profile: f.Globals.Profile, LookupEnv: f.LookupEnv}
+}
+
+// Chain returns a client for the profile's RPC URLs, guarded by its chain id. It does
+// no I/O: the guard runs with the first read.
+func (f *Factory) Chain() (*chain.Client, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	id, err := cfg.ChainID()
+	if err != nil {
+		return nil, err
+	}
+	urls, err := cfg.RPCURLs()
+	if err != nil {
+		return nil, err
+	}
+	return chain.New(chain.Options{URLs: urls, ChainID: id, Logf: f.IO.Debugf}), nil
+}
+
+// Context returns a context bounded by --timeout.
+func (f *Factory) Context(parent context.Context) (context.Context, context.CancelFunc) {
+	if f.Globals.Timeout > 0 {
+		return context.WithTimeout(parent, f.Globals.Timeout)
+	}
+	return context.WithCancel(parent)
+}

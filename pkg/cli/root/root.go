@@ -1,0 +1,111 @@
+// Package root builds the vrwxctl command tree and its global flags.
+package root
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	configcmd "github.com/vrwx/vrwxctl/pkg/cli/config"
+	statuscmd "github.com/vrwx/vrwxctl/pkg/cli/status"
+	versioncmd "github.com/vrwx/vrwxctl/pkg/cli/version"
+	walletcmd "github.com/vrwx/vrwxctl/pkg/cli/wallet"
+	"github.com/vrwx/vrwxctl/pkg/config"
+	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/ui"
+)
+
+const annotationRun = "vrwxctl/run-started"
+
+// RunStarted reports whether a command got past flag and argument parsing.
+func RunStarted(cmd *cobra.Command) bool { return cmd.Annotations[annotationRun] == "yes" }
+
+// NewCmdRoot returns the root command with every command group attached.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	g := f.Globals
+	cmd := &cobra.Command{
+		Use:   "vrwxctl <command>",
+		Short: "Operate the VRWX relayer: status, keys, wallets, jobs, transactions, database",
+		Long: `vrwxctl replaces the VRWX operations runbook's hand-typed cast, aws and sqlite3
+commands with one binary: batched reads, keys that never travel in argv, decoded
+contract errors with fixes, confirmations before anything is sent, and JSON output.
+
+With no --profile (or VRWX_PROFILE, or default_profile in the config file) the
+profile is "local": nothing touches a real chain by accident.`,
+		Example: `  # What is wrong right now?
+  vrwxctl status --profile base-mainnet
+
+  # Balance of an address, as JSON
+  vrwxctl wallet balance 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC -o json`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{},
+		PersistentPreRunE: func(c *cobra.Command, args []string) error {
+			c.Root().Annotations[annotationRun] = "yes"
+			format, err := ui.ParseFormat(g.Output)
+			if err != nil {
+				return err
+			}
+			f.IO.Format = format
+			f.IO.Verbose = g.Verbose
+			if g.NoColor {
+				f.IO.NoColor = true
+			}
+			if g.Timeout < 0 {
+				return errs.Usagef("--timeout %s is negative (expected a duration such as 30s or 2m)", g.Timeout)
+			}
+			for _, u := range g.RPCURLs {
+				if err := config.CheckURL(u); err != nil {
+					return errs.Usagef("--rpc-url: %v", err)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return errs.Usagef("%v", err).WithFix("see `" + c.CommandPath() + " --help`")
+	})
+
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&g.Profile, "profile", "", "profile to use: base-mainnet, base-sepolia, local, or one from the config file (env VRWX_PROFILE; default local)")
+	pf.StringVar(&g.ConfigPath, "config", "", "config file (env VRWXCTL_CONFIG; default $XDG_CONFIG_HOME/vrwxctl/config.yaml)")
+	pf.StringArrayVar(&g.RPCURLs, "rpc-url", nil, "RPC endpoint; repeat for failover order (env RPC_URL)")
+	pf.StringVarP(&g.Output, "output", "o", "text", "output format: text or json")
+	pf.BoolVar(&g.Yes, "yes", false, "answer yes to confirmations (required without a terminal)")
+	pf.BoolVar(&g.DryRun, "dry-run", false, "build, sign and simulate, but send or write nothing")
+	pf.DurationVar(&g.Timeout, "timeout", 60*time.Second, "give up after this long (exit 4)")
+	pf.BoolVar(&g.NoColor, "no-color", false, "no colour in output (also NO_COLOR)")
+	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "show RPC failover, retries and other detail on stderr")
+
+	_ = cmd.RegisterFlagCompletionFunc("profile", func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		infos, err := config.Profiles(f.ConfigOptions())
+		if err != nil {
+			return config.BuiltinProfiles(), cobra.ShellCompDirectiveNoFileComp
+		}
+		names := make([]string, 0, len(infos))
+		for _, p := range infos {
+			names = append(names, p.Name)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+
+	cmd.AddGroup(&cobra.Group{ID: "ops", Title: "Operations:"}, &cobra.Group{ID: "tool", Title: "Tool:"})
+	for _, c := range []*cobra.Command{
+		statuscmd.NewCmdStatus(f, nil),
+		walletcmd.NewCmdWallet(f),
+	} {
+		c.GroupID = "ops"
+		cmd.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{
+		configcmd.NewCmdConfig(f),
+		versioncmd.NewCmdVersion(f, nil),
+	} {
+		c.GroupID = "tool"
+		cmd.AddCommand(c)
+	}
+	cmd.SetHelpCommandGroupID("tool")
+	cmd.SetCompletionCommandGroupID("tool")
+	return cmd
+}

@@ -1,0 +1,308 @@
+// Package config resolves the effective settings of a vrwxctl invocation: a profile
+// (built-in or from the config file), overlaid by the runbook's environment variables
+// and then by command-line flags, remembering where every value came from so
+// `vrwxctl config view` can show it.
+package config
+
+import (
+	"fmt"
+	"math/big"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/units"
+)
+
+// Source says where a value came from, in precedence order (later wins).
+type Source string
+
+const (
+	SrcBuiltin    Source = "built-in"
+	SrcDeployment Source = "deployment file"
+	SrcFile       Source = "config file"
+	SrcEnv        Source = "env"
+	SrcFlag       Source = "flag"
+)
+
+// Setting is one resolved value and its origin.
+type Setting struct {
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	Source Source `json:"source"`
+	// Detail names the variable, flag or file the value came from.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Key describes one configurable setting.
+type Key struct {
+	Name string
+	// Env is the environment variable that sets it (the runbook's/API's name where one exists).
+	Env  string
+	Help string
+	kind kind
+}
+
+type kind int
+
+const (
+	kString kind = iota
+	kAddress
+	kURLList
+	kURL
+	kUint
+	kDecimal
+	kDuration
+)
+
+// Keys lists every setting a profile can hold, in display order.
+var Keys = []Key{
+	{Name: "chain_id", Help: "chain id the RPC must report (chain-id guard)", kind: kUint},
+	{Name: "rpc_urls", Env: "RPC_URL", Help: "RPC endpoints in failover order (comma-separated in env)", kind: kURLList},
+	{Name: "escrow", Env: "JOB_ESCROW_ADDRESS", Help: "JobEscrow contract", kind: kAddress},
+	{Name: "identity", Env: "IDENTITY_REGISTRY_ADDRESS", Help: "IdentityRegistry contract", kind: kAddress},
+	{Name: "token", Env: "VRWX_SETTLEMENT_TOKEN", Help: "settlement token (USDC)", kind: kAddress},
+	{Name: "api_url", Env: "VRWX_API_URL", Help: "VRWX API base URL (for /health)", kind: kURL},
+	{Name: "database_path", Env: "DATABASE_PATH", Help: "the API's SQLite database", kind: kString},
+	{Name: "signer", Env: "VRWX_SIGNER", Help: "relayer signer reference (aws-sm://, vault://, keystore://, file://, env://)", kind: kString},
+	{Name: "relayer", Env: "VRWX_RELAYER_ADDRESS", Help: "relayer address when no signer is configured", kind: kAddress},
+	{Name: "treasury", Env: "VRWX_TREASURY_ADDRESS", Help: "treasury address (drain destination)", kind: kAddress},
+	{Name: "treasury_signer", Env: "VRWX_TREASURY_SIGNER", Help: "treasury signer reference (funds new relayers)", kind: kString},
+	{Name: "max_fee_gwei", Env: "MAX_FEE_PER_GAS_GWEI", Help: "EIP-1559 max fee per gas cap", kind: kDecimal},
+	{Name: "max_priority_fee_gwei", Env: "MAX_PRIORITY_FEE_GWEI", Help: "EIP-1559 priority fee cap", kind: kDecimal},
+	{Name: "gas_limit_multiplier", Env: "GAS_LIMIT_MULTIPLIER", Help: "gas limit = estimate x multiplier", kind: kDecimal},
+	{Name: "funding_limit_eth", Help: "largest wallet fund without --force (0 = no limit)", kind: kDecimal},
+	{Name: "balance_warn_eth", Help: "relayer balance warning threshold (runbook table: 0.2)", kind: kDecimal},
+	{Name: "balance_crit_eth", Help: "relayer balance critical threshold (runbook table: 0.05; its alert rule uses 0.1)", kind: kDecimal},
+	{Name: "gas_warn_gwei", Help: "gas price warning threshold", kind: kDecimal},
+	{Name: "gas_crit_gwei", Help: "gas price critical threshold", kind: kDecimal},
+	{Name: "dlq_warn", Help: "DLQ depth warning threshold", kind: kUint},
+	{Name: "dlq_crit", Help: "DLQ depth critical threshold", kind: kUint},
+	{Name: "head_age_warn", Help: "chain head older than this is a warning", kind: kDuration},
+	{Name: "head_age_crit", Help: "chain head older than this is critical", kind: kDuration},
+}
+
+func keyByName(name string) (Key, bool) {
+	for _, k := range Keys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// Config is the resolved configuration of one invocation.
+type Config struct {
+	Profile       string
+	ProfileSource Source
+	// File is the config file that was read ("" when none exists).
+	File string
+	// values holds the winning setting per key.
+	values map[string]Setting
+}
+
+// Settings returns every key with a value, in Keys order.
+func (c *Config) Settings() []Setting {
+	out := make([]Setting, 0, len(c.values))
+	for _, k := range Keys {
+		if s, ok := c.values[k.Name]; ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Lookup returns the setting for key and whether it is set (non-empty).
+func (c *Config) Lookup(key string) (Setting, bool) {
+	s, ok := c.values[key]
+	return s, ok && s.Value != ""
+}
+
+// String returns the raw value of key ("" when unset).
+func (c *Config) String(key string) string { return c.values[key].Value }
+
+func (c *Config) origin(key string) string {
+	s := c.values[key]
+	if s.Detail != "" {
+		return fmt.Sprintf("%s (%s %s)", key, s.Source, s.Detail)
+	}
+	return fmt.Sprintf("%s (%s)", key, s.Source)
+}
+
+// ChainID returns the profile's chain id.
+func (c *Config) ChainID() (uint64, error) {
+	v, ok := c.Lookup("chain_id")
+	if !ok {
+		return 0, errs.Usagef("profile %q has no chain_id", c.Profile).WithFix("set chain_id in the profile of the config file")
+	}
+	n, err := strconv.ParseUint(v.Value, 10, 64)
+	if err != nil {
+		return 0, errs.Usagef("%s: %q is not a chain id (expected a positive integer)", c.origin("chain_id"), v.Value)
+	}
+	return n, nil
+}
+
+// RPCURLs returns the RPC endpoints in failover order.
+func (c *Config) RPCURLs() ([]string, error) {
+	v, ok := c.Lookup("rpc_urls")
+	if !ok {
+		return nil, errs.Usagef("profile %q has no RPC URL", c.Profile).WithFix("pass --rpc-url, set RPC_URL, or set rpc_urls in the config file")
+	}
+	return splitList(v.Value), nil
+}
+
+// Address returns an address setting; ok is false when it is unset.
+func (c *Config) Address(key string) (addr string, ok bool) {
+	v, set := c.Lookup(key)
+	return v.Value, set
+}
+
+// Decimal returns a decimal setting as a big.Rat (nil, false when unset).
+func (c *Config) Decimal(key string) (*big.Rat, bool) {
+	v, ok := c.Lookup(key)
+	if !ok {
+		return nil, false
+	}
+	r, _ := new(big.Rat).SetString(v.Value) // validated when resolved
+	return r, true
+}
+
+// Uint returns an integer setting.
+func (c *Config) Uint(key string) (uint64, bool) {
+	v, ok := c.Lookup(key)
+	if !ok {
+		return 0, false
+	}
+	n, _ := strconv.ParseUint(v.Value, 10, 64)
+	return n, true
+}
+
+// Duration returns a duration setting.
+func (c *Config) Duration(key string) (time.Duration, bool) {
+	v, ok := c.Lookup(key)
+	if !ok {
+		return 0, false
+	}
+	d, _ := time.ParseDuration(v.Value)
+	return d, true
+}
+
+// Origin says where key's value came from, for error messages ("rpc_urls (env RPC_URL)").
+func (c *Config) Origin(key string) string { return c.origin(key) }
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// validate checks one value against its key's kind. The message names the key, the
+// value, where it came from and the expected form.
+func validate(k Key, s Setting) error {
+	where := string(s.Source)
+	if s.Detail != "" {
+		where += " " + s.Detail
+	}
+	bad := func(expected string) error {
+		return errs.Usagef("%s = %q (from %s) is not %s", k.Name, s.Value, where, expected)
+	}
+	if s.Value == "" {
+		return nil
+	}
+	switch k.kind {
+	case kAddress:
+		if err := units.CheckAddress(s.Value); err != nil {
+			return errs.Usagef("%s (from %s): %v", k.Name, where, err)
+		}
+	case kURLList:
+		for _, u := range splitList(s.Value) {
+			if err := CheckURL(u); err != nil {
+				return errs.Usagef("%s (from %s): %v", k.Name, where, err)
+			}
+		}
+	case kURL:
+		if err := CheckURL(s.Value); err != nil {
+			return errs.Usagef("%s (from %s): %v", k.Name, where, err)
+		}
+	case kUint:
+		if _, err := strconv.ParseUint(s.Value, 10, 64); err != nil {
+			return bad("a non-negative integer")
+		}
+	case kDecimal:
+		r, ok := new(big.Rat).SetString(s.Value)
+		if !ok || r.Sign() < 0 {
+			return bad("a non-negative decimal number such as 0.2")
+		}
+	case kDuration:
+		if _, err := time.ParseDuration(s.Value); err != nil {
+			return bad("a duration such as 90s or 5m")
+		}
+	}
+	return nil
+}
+
+// CheckURL accepts http(s) and ws(s) URLs with a host.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not a URL (expected e.g. https://mainnet.base.org)", raw)
+	}
+	switch u.Scheme {
+	case "http", "https", "ws", "wss":
+		return nil
+	}
+	return fmt.Errorf("%q has scheme %q (expected http, https, ws or wss)", raw, u.Scheme)
+}
+
+// DefaultFile is the config file looked for when neither --config nor
+// VRWXCTL_CONFIG names one: $XDG_CONFIG_HOME/vrwxctl/config.yaml.
+func DefaultFile() string {
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "vrwxctl", "config.yaml")
+}
+
+// StateDir is $XDG_STATE_HOME/vrwxctl (audit log, journals, local deployment).
+func StateDir() string {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return filepath.Join(os.TempDir(), "vrwxctl-state")
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "vrwxctl")
+}
+
+// LocalDeploymentFile is where `make devchain` writes the local chain's addresses.
+func LocalDeploymentFile() string {
+	if p := os.Getenv("VRWXCTL_DEPLOYMENT"); p != "" {
+		return p
+	}
+	return filepath.Join(StateDir(), "deployments", "local.json")
+}
+
+func sortedNames[M ~map[string]V, V any](m M) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,194 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vrwx/vrwxctl/pkg/errs"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func isolate(t *testing.T) {
+	t.Helper()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+}
+
+func TestDefaultProfileIsLocal(t *testing.T) {
+	isolate(t)
+	c, err := Load(Options{LookupEnv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Profile != "local" || c.String("chain_id") != "31337" {
+		t.Fatalf("profile %q chain %q, want local 31337", c.Profile, c.String("chain_id"))
+	}
+}
+
+func TestPrecedenceFlagEnvFileBuiltin(t *testing.T) {
+	isolate(t)
+	path := writeFile(t, `
+default_profile: prod
+profiles:
+  prod:
+    extends: base-mainnet
+    rpc_urls:
+      - https://primary.example/rpc
+      - https://backup.example/rpc
+    max_fee_gwei: 70
+    treasury: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+`)
+	c, err := Load(Options{ConfigPath: path, LookupEnv: env(map[string]string{"MAX_FEE_PER_GAS_GWEI": "80", "RPC_URL": "https://env.example"}),
+		Flags: map[string]string{"rpc_urls": "https://flag.example"}, FlagNames: map[string]string{"rpc_urls": "--rpc-url"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		key, value string
+		src        Source
+	}{
+		{"chain_id", "8453", SrcBuiltin},                                     // from base-mainnet via extends
+		{"escrow", "0x7B55CD2614d42E328622E13E2F04c6A4044dCf8B", SrcBuiltin}, // built-in address
+		{"treasury", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", SrcFile},
+		{"max_fee_gwei", "80", SrcEnv},                // env beats file
+		{"rpc_urls", "https://flag.example", SrcFlag}, // flag beats env
+		{"max_priority_fee_gwei", "1", SrcBuiltin},
+	}
+	for _, ck := range checks {
+		s, _ := c.Lookup(ck.key)
+		if s.Value != ck.value || s.Source != ck.src {
+			t.Errorf("%s = %q from %s, want %q from %s", ck.key, s.Value, s.Source, ck.value, ck.src)
+		}
+	}
+	if c.Profile != "prod" || c.ProfileSource != SrcFile {
+		t.Errorf("profile %q from %s, want prod from config file", c.Profile, c.ProfileSource)
+	}
+	// Without the flag the env's RPC wins over the file's two.
+	c2, err := Load(Options{ConfigPath: path, LookupEnv: env(map[string]string{"RPC_URL": "https://a.example,https://b.example"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	urls, _ := c2.RPCURLs()
+	if strings.Join(urls, " ") != "https://a.example https://b.example" {
+		t.Errorf("RPC_URL list = %v", urls)
+	}
+	if s, _ := c2.Lookup("rpc_urls"); s.Detail != "RPC_URL" {
+		t.Errorf("env detail %q, want RPC_URL", s.Detail)
+	}
+}
+
+func TestProfileFromEnvBeatsFileDefault(t *testing.T) {
+	isolate(t)
+	path := writeFile(t, "default_profile: base-mainnet\n")
+	c, err := Load(Options{ConfigPath: path, LookupEnv: env(map[string]string{"VRWX_PROFILE": "base-sepolia"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Profile != "base-sepolia" {
+		t.Fatalf("profile %q, want base-sepolia", c.Profile)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	isolate(t)
+	cases := []struct {
+		name, file, profile string
+		env                 map[string]string
+		want                []string
+	}{
+		{name: "unknown profile", profile: "prod-typo", want: []string{`unknown profile "prod-typo"`, "base-mainnet", "local"}},
+		{name: "yaml syntax", file: "profiles:\n  p:\n    chain_id: [1\n", want: []string{"does not parse", "line"}},
+		{name: "unknown key", file: "profiles:\n  p:\n    chian_id: 1\n", profile: "p", want: []string{"line 3", `unknown setting "chian_id"`}},
+		{name: "bad address in file", file: "profiles:\n  p:\n    escrow: 0x123\n", profile: "p", want: []string{"line 3", "escrow", `"0x123"`, "40 hex"}},
+		{name: "bad checksum env", env: map[string]string{"JOB_ESCROW_ADDRESS": "0x9fe46736679d2D9a65F0992F2272dE9f3c7fa6e0"}, want: []string{"JOB_ESCROW_ADDRESS", "checksum"}},
+		{name: "rpc not a url", env: map[string]string{"RPC_URL": "localhost:8545"}, want: []string{"RPC_URL", "localhost:8545"}},
+		{name: "fee not a number", env: map[string]string{"MAX_FEE_PER_GAS_GWEI": "fifty"}, want: []string{"MAX_FEE_PER_GAS_GWEI", `"fifty"`, "decimal"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Options{Profile: tc.profile, LookupEnv: env(tc.env)}
+			if tc.file != "" {
+				o.ConfigPath = writeFile(t, tc.file)
+			}
+			_, err := Load(o)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if errs.KindOf(err) != errs.Usage {
+				t.Errorf("kind %v, want usage: %v", errs.KindOf(err), err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingExplicitConfigIsAnError(t *testing.T) {
+	isolate(t)
+	_, err := Load(Options{ConfigPath: filepath.Join(t.TempDir(), "nope.yaml"), LookupEnv: env(nil)})
+	if errs.KindOf(err) != errs.Usage {
+		t.Fatalf("want usage error, got %v", err)
+	}
+}
+
+func TestLocalDeploymentFileOverlaysLocal(t *testing.T) {
+	isolate(t)
+	p := LocalDeploymentFile()
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(`{"chainId":31337,"rpcUrl":"http://127.0.0.1:9999","escrow":"0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(Options{LookupEnv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.Lookup("rpc_urls"); s.Value != "http://127.0.0.1:9999" || s.Source != SrcDeployment {
+		t.Fatalf("rpc_urls %+v, want deployment file value", s)
+	}
+	if s, _ := c.Lookup("escrow"); s.Value != "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9" {
+		t.Fatalf("escrow %+v", s)
+	}
+	// Other profiles ignore it.
+	c2, _ := Load(Options{Profile: "base-mainnet", LookupEnv: env(nil)})
+	if c2.String("rpc_urls") != "https://mainnet.base.org" {
+		t.Fatalf("base-mainnet rpc %q", c2.String("rpc_urls"))
+	}
+}
+
+func TestProfilesListsBuiltinAndFile(t *testing.T) {
+	isolate(t)
+	path := writeFile(t, "profiles:\n  prod:\n    extends: base-mainnet\n    rpc_urls: https://p.example\n  base-sepolia:\n    rpc_urls: https://s.example\n")
+	infos, err := Profiles(Options{ConfigPath: path, Profile: "prod", LookupEnv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]ProfileInfo{}
+	for _, p := range infos {
+		got[p.Name] = p
+	}
+	if len(got) != 4 || !got["prod"].Current || got["prod"].ChainID != "8453" || got["prod"].RPCURLs[0] != "https://p.example" {
+		t.Fatalf("profiles %+v", infos)
+	}
+	if src := got["base-sepolia"].Source; len(src) != 2 {
+		t.Fatalf("base-sepolia sources %v, want built-in+config file", src)
+	}
+}

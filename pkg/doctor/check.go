@@ -1,0 +1,53 @@
+// Package doctor turns readings of the relayer, the contracts, the API and its
+// database into checks against the runbook's thresholds, each with the fix the
+// runbook gives. It reads nothing itself: callers gather readings in one batch.
+package doctor
+
+import "github.com/vrwx/vrwxctl/pkg/errs"
+
+// Level is a check's outcome.
+type Level string
+
+const (
+	OK   Level = "ok"
+	Warn Level = "warn"
+	Crit Level = "crit"
+	// Info is a reading shown without a verdict.
+	Info Level = "info"
+)
+
+// Check is one line of a status report.
+type Check struct {
+	Section string `json:"section"`
+	Name    string `json:"name"`
+	Level   Level  `json:"level"`
+	Value   string `json:"value"`
+	Detail  string `json:"detail,omitempty"`
+	Fix     string `json:"fix,omitempty"`
+}
+
+// Worst returns the most severe level among checks.
+func Worst(checks []Check) Level {
+	worst := OK
+	for _, c := range checks {
+		switch {
+		case c.Level == Crit:
+			return Crit
+		case c.Level == Warn:
+			worst = Warn
+		}
+	}
+	return worst
+}
+
+// ExitKind maps a report's worst level to the shared exit codes: critical 1,
+// warnings only 5, otherwise 0.
+func ExitKind(l Level) errs.Kind {
+	switch l {
+	case Crit:
+		return errs.Failed
+	case Warn:
+		return errs.Warnings
+	}
+	return errs.OK
+}

@@ -1,0 +1,112 @@
+// Package errs defines the error kinds every vrwxctl command shares and the exit
+// code each maps to, so domain packages can say "bad input" or "refused by a safety
+// rail" without knowing there is a CLI.
+package errs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error; its numeric value is the process exit code.
+type Kind int
+
+// Exit codes, the same in every command (README "Exit codes").
+const (
+	OK       Kind = 0 // success
+	Failed   Kind = 1 // the operation failed, or a check found something critical
+	Usage    Kind = 2 // bad usage or input; nothing was changed
+	Refused  Kind = 3 // refused by a safety rail (chain-id guard, no confirmation, loose key file)
+	Timeout  Kind = 4 // timed out waiting
+	Warnings Kind = 5 // status/doctor: warnings only, nothing critical
+)
+
+// Error is an error with a kind, a message, and optionally the fix an operator
+// should try. Message and Fix must never contain secret material.
+type Error struct {
+	Kind Kind
+	Msg  string
+	Fix  string
+	Err  error
+	// Silent means the command already reported the outcome; only the exit code is left.
+	Silent bool
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil && e.Msg == "" {
+		return e.Err.Error()
+	}
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// WithFix returns e with the operator's fix attached.
+func (e *Error) WithFix(fix string) *Error { e.Fix = fix; return e }
+
+// Wrap returns e with the underlying cause attached.
+func (e *Error) Wrap(err error) *Error { e.Err = err; return e }
+
+func newf(k Kind, format string, args ...any) *Error {
+	return &Error{Kind: k, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Usagef reports bad input (exit 2). Name the bad value and the expected form.
+func Usagef(format string, args ...any) *Error { return newf(Usage, format, args...) }
+
+// Refusedf reports a safety-rail refusal (exit 3).
+func Refusedf(format string, args ...any) *Error { return newf(Refused, format, args...) }
+
+// Failedf reports a failed operation (exit 1).
+func Failedf(format string, args ...any) *Error { return newf(Failed, format, args...) }
+
+// Timeoutf reports a wait that ran out of time (exit 4).
+func Timeoutf(format string, args ...any) *Error { return newf(Timeout, format, args...) }
+
+// KindOf returns the kind of err: the Kind of the first *Error in its chain,
+// Timeout for a context deadline, Failed otherwise (OK for nil).
+func KindOf(err error) Kind {
+	if err == nil {
+		return OK
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return Timeout
+	}
+	return Failed
+}
+
+// FixOf returns the first fix found in err's chain, or "".
+func FixOf(err error) string {
+	for err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			return ""
+		}
+		if e.Fix != "" {
+			return e.Fix
+		}
+		err = e.Err
+	}
+	return ""
+}
+
+// Is reports whether err is of kind k.
+func Is(err error, k Kind) bool { return KindOf(err) == k }
+
+// Exit ends a command with kind k after it has printed its own report (for example
+// `status` finding warnings): nothing more is printed.
+func Exit(k Kind) *Error { return &Error{Kind: k, Msg: fmt.Sprintf("exit %d", k), Silent: true} }
+
+// IsSilent reports whether err asks for no further message.
+func IsSilent(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Silent
+}
