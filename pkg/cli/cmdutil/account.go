@@ -57,7 +57,7 @@ func (f *Factory) ResolveAccount(ctx context.Context, address, signerRef string)
 		if err != nil {
 			return Account{}, err
 		}
-		return Account{Address: a, From: "profile relayer (" + cfg.Origin("relayer") + ")"}, nil
+		return Account{Address: a, From: "profile " + cfg.Origin("relayer")}, nil
 	}
 	return Account{}, errs.Usagef("no account given and profile %q has no signer or relayer address", cfg.Profile).
 		WithFix("pass an ADDRESS, --address or --signer REF, or set signer / relayer in the profile")

@@ -1,0 +1,211 @@
+// Package clitest runs vrwxctl the way an operator does — against a real anvil chain
+// with the VRWX test contracts, in-process or as the built binary — and records every
+// byte it prints and every file it writes, so Main can prove no private key leaked.
+package clitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vrwx/vrwxctl/pkg/cli"
+	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/devchain"
+	"github.com/vrwx/vrwxctl/pkg/ui"
+)
+
+// Env is one operator's environment: variables, config and state directories, and
+// optionally a chain.
+type Env struct {
+	T     testing.TB
+	Anvil *devchain.Anvil
+	D     *devchain.Deployment
+	// Vars is the environment vrwxctl sees (not the test process's).
+	Vars map[string]string
+	// Dir holds config and state (audit logs, journals); it is scanned for keys.
+	Dir string
+	// SecretDir holds key stores a test writes on purpose; it is not scanned.
+	SecretDir string
+	// Stdin is fed to the next runs.
+	Stdin string
+	// Now is the clock in-process runs see (time.Now when nil).
+	Now func() time.Time
+}
+
+// New returns an environment with no chain: XDG directories in a temp dir.
+func New(t testing.TB) *Env {
+	t.Helper()
+	dir := t.TempDir()
+	e := &Env{T: t, Dir: dir, SecretDir: t.TempDir(), Vars: map[string]string{}}
+	e.Vars["XDG_CONFIG_HOME"] = filepath.Join(dir, "config")
+	e.Vars["XDG_STATE_HOME"] = filepath.Join(dir, "state")
+	e.Vars["HOME"] = filepath.Join(dir, "home")
+	for _, k := range []string{"XDG_CONFIG_HOME", "XDG_STATE_HOME"} {
+		if err := os.MkdirAll(e.Vars[k], 0o700); err != nil {
+			t.Fatal(err)
+		}
+		// The config package reads XDG paths from the process environment.
+		if tt, ok := t.(*testing.T); ok {
+			tt.Setenv(k, e.Vars[k])
+		}
+	}
+	// Cleanups run last-in first-out: this scan runs before TempDir removes dir.
+	t.Cleanup(func() { scanDir(dir) })
+	return e
+}
+
+// NewChain returns an environment whose local profile points at a fresh anvil with
+// the test contracts deployed and seeded (RPC_URL set, addresses deterministic).
+func NewChain(t testing.TB) *Env {
+	t.Helper()
+	return NewChainWith(t, devchain.AnvilOptions{})
+}
+
+// NewChainWith is NewChain with anvil options (for example NoMining).
+func NewChainWith(t testing.TB, opts devchain.AnvilOptions) *Env {
+	t.Helper()
+	e := New(t)
+	e.Anvil, e.D = devchain.StartTWith(t, opts)
+	e.Vars["RPC_URL"] = e.Anvil.URL
+	return e
+}
+
+// Result is what one run printed and how it ended.
+type Result struct {
+	Args   []string
+	Stdout string
+	Stderr string
+	Code   int
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("vrwxctl %s\nexit %d\n--- stdout\n%s--- stderr\n%s", strings.Join(r.Args, " "), r.Code, r.Stdout, r.Stderr)
+}
+
+// JSON decodes stdout into v, failing the test when it is not JSON.
+func (r Result) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(r.Stdout), v); err != nil {
+		t.Fatalf("stdout is not JSON (%v):\n%s", err, r)
+	}
+}
+
+// Run runs vrwxctl in-process with args, as if typed at a non-terminal shell.
+func (e *Env) Run(args ...string) Result {
+	e.T.Helper()
+	var out, errOut bytes.Buffer
+	io := ui.Test(strings.NewReader(e.Stdin), &out, &errOut)
+	now := e.Now
+	if now == nil {
+		now = time.Now
+	}
+	f := &cmdutil.Factory{IO: io, Globals: &cmdutil.Globals{}, Now: now,
+		LookupEnv: func(k string) (string, bool) { v, ok := e.Vars[k]; return v, ok }}
+	code := cli.Run(context.Background(), f, args)
+	r := Result{Args: args, Stdout: out.String(), Stderr: errOut.String(), Code: code}
+	record(r)
+	return r
+}
+
+// MustRun is Run that fails the test unless the exit code is want.
+func (e *Env) MustRun(want int, args ...string) Result {
+	e.T.Helper()
+	r := e.Run(args...)
+	if r.Code != want {
+		e.T.Fatalf("want exit %d, got:\n%s", want, r)
+	}
+	return r
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// Binary builds bin/vrwxctl once per test process and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vrwxctl-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "vrwxctl")
+		root, err := devchain.RepoRoot()
+		if err != nil {
+			binErr = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/vrwxctl")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// Exec runs the built binary as a separate process with e.Vars as its whole
+// environment (plus PATH), so argv, exit codes and stdio are the real ones.
+func (e *Env) Exec(args ...string) Result {
+	e.T.Helper()
+	cmd := exec.Command(Binary(e.T), args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range e.Vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdin = strings.NewReader(e.Stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.T.Fatalf("run vrwxctl: %v", err)
+	}
+	r := Result{Args: args, Stdout: out.String(), Stderr: errOut.String(), Code: code}
+	record(r)
+	return r
+}
+
+// WriteConfig writes the config file the environment's vrwxctl reads by default.
+func (e *Env) WriteConfig(body string) string {
+	e.T.Helper()
+	p := filepath.Join(e.Vars["XDG_CONFIG_HOME"], "vrwxctl", "config.yaml")
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		e.T.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		e.T.Fatal(err)
+	}
+	return p
+}
+
+// KeyFile writes hex key material to a file in SecretDir with the given mode and
+// returns a file:// reference to it.
+func (e *Env) KeyFile(name, content string, mode os.FileMode) string {
+	e.T.Helper()
+	p := filepath.Join(e.SecretDir, name)
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		e.T.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		e.T.Fatal(err)
+	}
+	return "file://" + p
+}

@@ -1,0 +1,100 @@
+package clitest
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/vrwx/vrwxctl/pkg/devchain"
+)
+
+var (
+	mu      sync.Mutex
+	outputs []Result
+	leaks   []string
+	files   int
+	secrets = map[string]bool{}
+)
+
+func init() {
+	for i := 0; i < devchain.DevAccounts; i++ {
+		Secret(devchain.DevKeyHex(i))
+	}
+}
+
+func record(r Result) {
+	mu.Lock()
+	defer mu.Unlock()
+	outputs = append(outputs, r)
+}
+
+// scanDir checks every file under d (config, audit log, journals) for keys.
+func scanDir(d string) {
+	_ = filepath.WalkDir(d, func(p string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return nil
+		}
+		if b, err := os.ReadFile(p); err == nil {
+			mu.Lock()
+			files++
+			leaks = append(leaks, find(p, string(b))...)
+			mu.Unlock()
+		}
+		return nil
+	})
+}
+
+// find reports the registered keys in text; the caller holds mu.
+func find(where, text string) []string {
+	var out []string
+	low := strings.ToLower(text)
+	for s := range secrets {
+		if strings.Contains(low, s) {
+			out = append(out, fmt.Sprintf("%s contains key %s…", where, s[:6]))
+		}
+	}
+	return out
+}
+
+// Secret registers key material (hex, with or without 0x) that must never appear in
+// any output or state file of the suite.
+func Secret(hexKey string) {
+	mu.Lock()
+	defer mu.Unlock()
+	secrets[strings.ToLower(strings.TrimPrefix(hexKey, "0x"))] = true
+}
+
+// Main runs the package's tests, then scans everything vrwxctl printed and every file
+// it left in the environments' state directories for private keys: anvil's dev keys
+// and every key registered with Secret. A leak fails the run.
+//
+// Use it as: func TestMain(m *testing.M) { clitest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	if leaks := scan(); len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "KEY LEAK: private key material found in vrwxctl output or files:\n  %s\n", strings.Join(leaks, "\n  "))
+		code = 1
+	} else if code == 0 {
+		mu.Lock()
+		fmt.Fprintf(os.Stderr, "clitest: scanned %d vrwxctl runs and %d state files: no private key found\n", len(outputs), files)
+		mu.Unlock()
+	}
+	os.Exit(code)
+}
+
+func scan() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	found := append([]string(nil), leaks...)
+	for _, r := range outputs {
+		what := "vrwxctl " + strings.Join(r.Args, " ")
+		found = append(found, find(what+" (argv)", what)...)
+		found = append(found, find(what+" (stdout)", r.Stdout)...)
+		found = append(found, find(what+" (stderr)", r.Stderr)...)
+	}
+	return found
+}
