@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"go.yaml.in/yaml/v3"
 )
@@ -306,9 +307,13 @@ func applyDeployment(set func(k, v string, s Source, d string)) error {
 		return errs.Usagef("local deployment file %s does not parse: %v", path, err).WithFix("re-run `make devchain`, or delete the file")
 	}
 	for k, v := range map[string]string{"rpc_urls": d.RPCURL, "escrow": d.Escrow, "identity": d.Identity, "token": d.Token, "treasury": d.Treasury, "relayer": d.Relayer} {
-		if v != "" {
-			set(k, v, SrcDeployment, path)
+		if v == "" {
+			continue
 		}
+		if k != "rpc_urls" && common.IsHexAddress(v) {
+			v = common.HexToAddress(v).Hex() // show the EIP-55 form operators compare against
+		}
+		set(k, v, SrcDeployment, path)
 	}
 	if d.ChainID != 0 {
 		set("chain_id", fmt.Sprint(d.ChainID), SrcDeployment, path)

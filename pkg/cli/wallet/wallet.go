@@ -11,8 +11,8 @@ import (
 func NewCmdWallet(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "wallet",
-		Short: "Relayer and treasury wallets: balance",
+		Short: "Relayer and treasury wallets: balance, nonce",
 	}
-	cmd.AddCommand(NewCmdBalance(f, nil))
+	cmd.AddCommand(NewCmdBalance(f, nil), NewCmdNonce(f, nil))
 	return cmd
 }

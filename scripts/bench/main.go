@@ -1,0 +1,167 @@
+// Command bench measures vrwxctl against the tools it replaces (cast, sqlite3) side by
+// side in one run: for each scenario it runs both commands interleaved, N times each,
+// on the same local chain or database, and reports median and p90 wall time, peak RSS
+// and the ratio vrwxctl/baseline. `make bench` runs it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vrwx/vrwxctl/pkg/devchain"
+)
+
+// Scenario is one comparison: vrwxctl's command against the baseline's.
+type Scenario struct {
+	Name     string
+	Goal     string
+	Runs     int
+	VRWX     []string // argv of vrwxctl (without the binary)
+	Baseline []string // argv of the baseline tool (binary first), or a shell script via "sh -c"
+	Env      []string
+	// Setup runs once before the scenario (seeding, for example).
+	Setup func(ctx context.Context) error
+}
+
+type sample struct {
+	wall time.Duration
+	rss  int64 // KiB
+}
+
+func run(argv []string, env []string) (sample, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = nil, nil
+	var errBuf strings.Builder
+	cmd.Stderr = &errBuf
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return sample{}, fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, errBuf.String())
+	}
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	var rss int64
+	if ru != nil {
+		rss = ru.Maxrss
+	}
+	return sample{wall: wall, rss: rss}, nil
+}
+
+type stats struct {
+	median, p90 time.Duration
+	rss         int64
+}
+
+func summarize(ss []sample) stats {
+	ws := make([]time.Duration, len(ss))
+	var rss int64
+	for i, s := range ss {
+		ws[i] = s.wall
+		rss = max(rss, s.rss)
+	}
+	sort.Slice(ws, func(i, j int) bool { return ws[i] < ws[j] })
+	return stats{median: ws[len(ws)/2], p90: ws[len(ws)*9/10], rss: rss}
+}
+
+func main() {
+	runs := flag.Int("runs", 21, "runs of each command per scenario (interleaved)")
+	only := flag.String("only", "", "run only scenarios whose name contains this")
+	flag.Parse()
+	if err := mainErr(*runs, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func mainErr(runs int, only string) error {
+	ctx := context.Background()
+	root, err := devchain.RepoRoot()
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(root, "bin", "vrwxctl")
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("%s missing: run make build", bin)
+	}
+	cast, err := devchain.CastPath()
+	if err != nil {
+		return err
+	}
+	a, err := devchain.StartAnvil(ctx, devchain.AnvilOptions{StartTime: time.Now().Add(-devchain.DeployHistory)})
+	if err != nil {
+		return err
+	}
+	defer a.Stop()
+	d, err := devchain.Deploy(ctx, a.URL)
+	if err != nil {
+		return err
+	}
+	env := []string{"RPC_URL=" + a.URL, "VRWXCTL_DEPLOYMENT=/nonexistent", "XDG_CONFIG_HOME=" + os.TempDir() + "/vrwxctl-bench-none"}
+	scenarios := Scenarios(bin, cast, a, d, env)
+
+	fmt.Printf("vrwxctl benchmarks — %s, anvil %s, %d interleaved runs each\n\n", time.Now().UTC().Format(time.RFC3339), a.URL, runs)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tVRWXCTL MEDIAN\tP90\tPEAK RSS\tBASELINE MEDIAN\tP90\tPEAK RSS\tRATIO\tGOAL")
+	for _, s := range scenarios {
+		if only != "" && !strings.Contains(s.Name, only) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s\n", s.Name)
+		if s.Setup != nil {
+			if err := s.Setup(ctx); err != nil {
+				return fmt.Errorf("%s setup: %w", s.Name, err)
+			}
+		}
+		n := runs
+		if s.Runs > 0 {
+			n = s.Runs
+		}
+		var vs, bs []sample
+		// One warm-up of each, then interleave so drift hits both sides alike.
+		if _, err := run(append([]string{bin}, s.VRWX...), append(env, s.Env...)); err != nil {
+			return err
+		}
+		if s.Baseline != nil {
+			if _, err := run(s.Baseline, append(env, s.Env...)); err != nil {
+				return err
+			}
+		}
+		for i := 0; i < n; i++ {
+			v, err := run(append([]string{bin}, s.VRWX...), append(env, s.Env...))
+			if err != nil {
+				return err
+			}
+			vs = append(vs, v)
+			if s.Baseline != nil {
+				b, err := run(s.Baseline, append(env, s.Env...))
+				if err != nil {
+					return err
+				}
+				bs = append(bs, b)
+			}
+		}
+		v := summarize(vs)
+		if s.Baseline == nil {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f MiB\t-\t-\t-\t-\t%s\n", s.Name, ms(v.median), ms(v.p90), float64(v.rss)/1024, s.Goal)
+			continue
+		}
+		b := summarize(bs)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f MiB\t%s\t%s\t%.1f MiB\t%.3f\t%s\n", s.Name, ms(v.median), ms(v.p90), float64(v.rss)/1024,
+			ms(b.median), ms(b.p90), float64(b.rss)/1024, float64(v.median)/float64(b.median), s.Goal)
+	}
+	tw.Flush()
+	fmt.Println("\nRATIO = vrwxctl median / baseline median (lower is better; < 1 means vrwxctl is faster).")
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
