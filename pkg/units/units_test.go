@@ -53,7 +53,7 @@ func TestParseAddress(t *testing.T) {
 	bad := map[string]string{
 		"0x3C44CdDdB6a900fa2b585dd299e03d12FA4293Bc": "checksum",
 		"3C44CdDdB6a900fa2b585dd299e03d12FA4293BC":   "40 hex",
-		"0x3C44":                                     "40 hex",
+		"0x3C44": "40 hex",
 		"0xZZ44CdDdB6a900fa2b585dd299e03d12FA4293BC": "40 hex",
 	}
 	for in, want := range bad {
