@@ -35,7 +35,7 @@ func (f *Factory) ResolveAccount(ctx context.Context, address, signerRef string)
 		return Account{Address: a, From: "argument"}, nil
 	}
 	if signerRef != "" {
-		a, err := SignerAddress(ctx, signerRef, f.LookupEnv)
+		a, err := f.SignerAddress(ctx, signerRef)
 		if err != nil {
 			return Account{}, err
 		}
@@ -46,7 +46,7 @@ func (f *Factory) ResolveAccount(ctx context.Context, address, signerRef string)
 		return Account{}, err
 	}
 	if ref, ok := cfg.Lookup("signer"); ok {
-		a, err := SignerAddress(ctx, ref.Value, f.LookupEnv)
+		a, err := f.SignerAddress(ctx, ref.Value)
 		if err != nil {
 			return Account{}, err
 		}

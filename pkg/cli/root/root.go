@@ -8,6 +8,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	configcmd "github.com/vrwx/vrwxctl/pkg/cli/config"
 	statuscmd "github.com/vrwx/vrwxctl/pkg/cli/status"
+	txcmd "github.com/vrwx/vrwxctl/pkg/cli/tx"
 	versioncmd "github.com/vrwx/vrwxctl/pkg/cli/version"
 	walletcmd "github.com/vrwx/vrwxctl/pkg/cli/wallet"
 	"github.com/vrwx/vrwxctl/pkg/config"
@@ -94,6 +95,7 @@ profile is "local": nothing touches a real chain by accident.`,
 	for _, c := range []*cobra.Command{
 		statuscmd.NewCmdStatus(f, nil),
 		walletcmd.NewCmdWallet(f),
+		txcmd.NewCmdTx(f),
 	} {
 		c.GroupID = "ops"
 		cmd.AddCommand(c)

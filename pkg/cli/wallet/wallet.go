@@ -11,8 +11,8 @@ import (
 func NewCmdWallet(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "wallet",
-		Short: "Relayer and treasury wallets: balance, nonce",
+		Short: "Relayer and treasury wallets: balance, nonce, fund, drain",
 	}
-	cmd.AddCommand(NewCmdBalance(f, nil), NewCmdNonce(f, nil))
+	cmd.AddCommand(NewCmdBalance(f, nil), NewCmdNonce(f, nil), NewCmdFund(f, nil), NewCmdDrain(f, nil))
 	return cmd
 }

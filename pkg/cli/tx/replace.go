@@ -1,0 +1,179 @@
+package tx
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"strconv"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/spf13/cobra"
+	"github.com/vrwx/vrwxctl/pkg/chain"
+	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/txflow"
+	"github.com/vrwx/vrwxctl/pkg/units"
+)
+
+// replaceBump is how much a replacement raises both fees: geth's pool needs at least
+// 10% on the tip and the fee cap; 12.5% clears it with room for rounding.
+var replaceBump = big.NewRat(1125, 1000)
+
+// ReplaceOptions are the inputs of tx speedup and tx cancel.
+type ReplaceOptions struct {
+	Nonce string
+	Hash  string
+	Send  cmdutil.SendOptions
+}
+
+// ReplaceJSON is the -o json shape of tx speedup / cancel.
+type ReplaceJSON struct {
+	Replaced string `json:"replacedTxHash,omitempty"`
+	*txflow.Result
+}
+
+// NewCmdReplace returns `tx speedup` or `tx cancel`.
+func NewCmdReplace(f *cmdutil.Factory, verb string) *cobra.Command {
+	opts := &ReplaceOptions{}
+	short := "Resend a stuck transaction with fees raised by 12.5% (same nonce, same call)"
+	long := `Replace the signer's pending transaction at --nonce with the same transaction and both
+fees raised by at least 12.5% (the node's replacement minimum is 10%), capped by
+MAX_FEE_PER_GAS_GWEI. The pending transaction is found in the node's txpool; pass
+--hash when the node does not expose its pool.`
+	example := `  # The relayer's nonce 42 is stuck because gas prices rose
+  vrwxctl tx speedup --nonce 42 --signer aws-sm://vrwx/prod/relayer-key --yes`
+	if verb == "cancel" {
+		short = "Cancel a stuck transaction: a zero-value self-transfer at its nonce with raised fees"
+		long = `Replace the signer's pending transaction at --nonce with a zero-value transfer to
+itself, fees raised by at least 12.5% over the stuck one, so the nonce is used up and
+the original can never be mined.`
+		example = `  vrwxctl tx cancel --nonce 42 --signer aws-sm://vrwx/prod/relayer-key --yes`
+	}
+	cmd := &cobra.Command{
+		Use:     verb + " --nonce N --signer REF",
+		Short:   short,
+		Long:    long,
+		Example: example,
+		Args:    cmdutil.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := f.Context(cmd.Context())
+			defer cancel()
+			return replaceRun(ctx, f, verb, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Nonce, "nonce", "", "nonce of the stuck transaction (required)")
+	cmd.Flags().StringVar(&opts.Hash, "hash", "", "hash of the stuck transaction, when the node has no txpool API")
+	cmd.Flags().StringVar(&opts.Send.Signer, "signer", "", "signer reference of the account that sent it (required)")
+	cmd.Flags().StringVar(&opts.Send.Reason, "reason", "", "ticket or reason, recorded in the audit log")
+	return cmd
+}
+
+func replaceRun(ctx context.Context, f *cmdutil.Factory, verb string, opts *ReplaceOptions) error {
+	if opts.Nonce == "" {
+		return errs.Usagef("--nonce is required (the nonce of the stuck transaction; `vrwxctl wallet nonce` shows it)")
+	}
+	nonce, err := strconv.ParseUint(opts.Nonce, 10, 64)
+	if err != nil {
+		return errs.Usagef("--nonce %q is not a nonce (expected a non-negative integer)", opts.Nonce)
+	}
+	var hash common.Hash
+	if opts.Hash != "" {
+		if hash, err = parseHash(opts.Hash); err != nil {
+			return err
+		}
+	}
+	flow, cfg, err := f.Flow(ctx, "tx "+verb, opts.Send)
+	if err != nil {
+		return err
+	}
+	from := flow.Signer.Address()
+	stuck, err := findStuck(ctx, flow.Chain, from, nonce, hash)
+	if err != nil {
+		return err
+	}
+	req := chain.TxRequest{Nonce: &nonce, Fees: cmdutil.FeePolicy(cfg)}
+	call := txflow.Call{Action: verb, Args: []txflow.Arg{{Name: "nonce", Value: fmt.Sprint(nonce)}}}
+	if stuck != nil {
+		call.Args = append(call.Args, txflow.Arg{Name: "replaces", Value: stuck.Tx.Hash().Hex()})
+		req.MinMaxFee = bump(stuck.Tx.GasFeeCap())
+		req.MinPriority = bump(stuck.Tx.GasTipCap())
+	}
+	switch {
+	case verb == "cancel":
+		req.To, req.Value, req.GasLimit = from, new(big.Int), 21000
+	case stuck == nil:
+		return errs.Failedf("no pending transaction from %s with nonce %d in the node's txpool", from.Hex(), nonce).
+			WithFix("pass --hash of the stuck transaction, or use `vrwxctl tx cancel` to free the nonce")
+	default:
+		if stuck.Tx.To() == nil {
+			return errs.Usagef("the stuck transaction creates a contract; vrwxctl only replaces calls and transfers (cancel it instead)")
+		}
+		req.To, req.Value, req.Data, req.GasLimit = *stuck.Tx.To(), stuck.Tx.Value(), stuck.Tx.Data(), stuck.Tx.Gas()
+		call.Args = append(call.Args, txflow.Arg{Name: "to", Value: req.To.Hex()}, txflow.Arg{Name: "value", Value: units.FormatEther(req.Value) + " ETH"})
+	}
+	res, rcpt, err := flow.Execute(ctx, req, call)
+	if err != nil {
+		return err
+	}
+	out := ReplaceJSON{Result: res}
+	if stuck != nil {
+		out.Replaced = stuck.Tx.Hash().Hex()
+	}
+	if f.IO.JSONOutput() {
+		return f.IO.WriteJSON(out)
+	}
+	if rcpt == nil {
+		fmt.Fprintf(f.IO.Out, "%s (dry run, not sent)\n", res.TxHash)
+		return nil
+	}
+	fmt.Fprintf(f.IO.Out, "%s mined in block %d: nonce %d is used; %s\n", res.TxHash, rcpt.BlockNumber, nonce, out.replacedText())
+	return nil
+}
+
+func (r ReplaceJSON) replacedText() string {
+	if r.Replaced == "" {
+		return "no pending transaction was known at that nonce"
+	}
+	return r.Replaced + " can no longer be mined"
+}
+
+// findStuck finds the pending transaction: by --hash, else in the txpool. A nonce
+// already mined is an error: there is nothing left to replace.
+func findStuck(ctx context.Context, c *chain.Client, from common.Address, nonce uint64, hash common.Hash) (*chain.TxInfo, error) {
+	b := c.NewBatch()
+	latest := b.Nonce(from, chain.Latest)
+	if err := b.Do(ctx); err != nil {
+		return nil, err
+	}
+	if latest.Err() == nil && nonce < uint64(latest.Value) {
+		return nil, errs.Failedf("nonce %d of %s is already mined (next nonce is %d): nothing to replace", nonce, from.Hex(), uint64(latest.Value)).
+			WithFix("check `vrwxctl wallet nonce`; the stuck transaction is at the mined nonce or later")
+	}
+	if hash != (common.Hash{}) {
+		info, err := c.TransactionByHash(ctx, hash)
+		if err != nil {
+			return nil, err
+		}
+		if info == nil {
+			return nil, errs.Failedf("transaction %s is unknown to the node", hash.Hex())
+		}
+		if info.From != from || info.Tx.Nonce() != nonce {
+			return nil, errs.Usagef("transaction %s is from %s at nonce %d, not from %s at nonce %d", hash.Hex(), info.From.Hex(), info.Tx.Nonce(), from.Hex(), nonce)
+		}
+		return info, nil
+	}
+	info, ok, err := c.PendingByNonce(ctx, from, nonce)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return info, nil
+}
+
+func bump(v *big.Int) *big.Int {
+	n := new(big.Int).Mul(v, replaceBump.Num())
+	q, r := new(big.Int).QuoRem(n, replaceBump.Denom(), new(big.Int))
+	if r.Sign() > 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	return q
+}

@@ -1,0 +1,176 @@
+// Package tx implements `vrwxctl tx`: follow a transaction (status, wait) and repair
+// a stuck one (speedup, cancel) — the runbook's "relayer out of gas / high gas
+// prices" fixes.
+package tx
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/spf13/cobra"
+	"github.com/vrwx/vrwxctl/pkg/chain"
+	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/txflow"
+	"github.com/vrwx/vrwxctl/pkg/ui"
+	"github.com/vrwx/vrwxctl/pkg/units"
+)
+
+// NewCmdTx returns the `tx` group.
+func NewCmdTx(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "tx",
+		Short: "Transactions: status, wait, speed up or cancel a stuck one",
+	}
+	cmd.AddCommand(NewCmdStatus(f), NewCmdWait(f), NewCmdReplace(f, "speedup"), NewCmdReplace(f, "cancel"))
+	return cmd
+}
+
+// StatusJSON is the -o json shape of tx status and tx wait.
+type StatusJSON struct {
+	Hash    string              `json:"txHash"`
+	State   string              `json:"state"` // pending, success, reverted, unknown
+	From    string              `json:"from,omitempty"`
+	To      string              `json:"to,omitempty"`
+	Nonce   *uint64             `json:"nonce,omitempty"`
+	Value   string              `json:"valueWei,omitempty"`
+	Receipt *txflow.ReceiptJSON `json:"receipt,omitempty"`
+}
+
+func parseHash(s string) (common.Hash, error) {
+	h, err := cmdutil.ParseBytes32("transaction hash", s)
+	return h, err
+}
+
+func describe(ctx context.Context, c *chain.Client, h common.Hash) (*StatusJSON, *chain.Receipt, error) {
+	out := &StatusJSON{Hash: h.Hex(), State: "unknown"}
+	info, err := c.TransactionByHash(ctx, h)
+	if err != nil {
+		return nil, nil, err
+	}
+	if info != nil {
+		out.From = info.From.Hex()
+		if info.Tx.To() != nil {
+			out.To = info.Tx.To().Hex()
+		}
+		n := info.Tx.Nonce()
+		out.Nonce, out.Value = &n, info.Tx.Value().String()
+		out.State = "pending"
+	}
+	r, err := c.ReceiptOf(ctx, h)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r != nil {
+		out.Receipt = txflow.DecodeReceipt(r)
+		out.State = out.Receipt.Status
+	}
+	return out, r, nil
+}
+
+func render(io *ui.IO, s *StatusJSON) error {
+	if io.JSONOutput() {
+		return io.WriteJSON(s)
+	}
+	st := io.Styles()
+	state := s.State
+	switch s.State {
+	case "success":
+		state = st.OK.Render(state)
+	case "reverted", "unknown":
+		state = st.Crit.Render(state)
+	case "pending":
+		state = st.Warn.Render(state)
+	}
+	fmt.Fprintf(io.Out, "%s  %s\n", s.Hash, state)
+	if s.From != "" {
+		fmt.Fprintf(io.Out, "  from %s  to %s  nonce %d  value %s wei\n", s.From, s.To, *s.Nonce, s.Value)
+	}
+	if r := s.Receipt; r != nil {
+		fee, _ := new(big.Int).SetString(r.TotalFeeWei, 10)
+		fmt.Fprintf(io.Out, "  block %d  gas used %d  fee %s ETH (L1 data fee %s wei)\n", r.Block, r.GasUsed, units.FormatEther(fee), r.L1FeeWei)
+	}
+	return nil
+}
+
+func outcome(s *StatusJSON) error {
+	switch s.State {
+	case "reverted":
+		return errs.Exit(errs.Failed)
+	case "unknown":
+		return errs.Failedf("transaction %s is unknown to the node (never sent, dropped, or on another chain)", s.Hash).
+			WithFix("check the hash and --profile; a dropped transaction can be sent again")
+	}
+	return nil
+}
+
+// NewCmdStatus returns `tx status`.
+func NewCmdStatus(f *cmdutil.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status HASH",
+		Short: "Show whether a transaction is pending, mined or reverted, with its fees",
+		Example: `  vrwxctl tx status 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060
+  vrwxctl tx status 0x5c50…2060 -o json | jq -r .state`,
+		Args: cmdutil.ExactArgs(1, "HASH"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := parseHash(args[0])
+			if err != nil {
+				return err
+			}
+			ctx, cancel := f.Context(cmd.Context())
+			defer cancel()
+			c, err := f.Chain()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			s, _, err := describe(ctx, c, h)
+			if err != nil {
+				return err
+			}
+			if err := render(f.IO, s); err != nil {
+				return err
+			}
+			return outcome(s)
+		},
+	}
+}
+
+// NewCmdWait returns `tx wait`.
+func NewCmdWait(f *cmdutil.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "wait HASH",
+		Short: "Wait until a transaction is mined (exit 4 on --timeout, 1 if it reverted)",
+		Long: `Wait for HASH's receipt, then print it. Use it to follow a transaction whose send
+timed out, instead of sending again (which risks paying twice).`,
+		Example: `  vrwxctl tx wait 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060 --timeout 10m`,
+		Args:    cmdutil.ExactArgs(1, "HASH"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := parseHash(args[0])
+			if err != nil {
+				return err
+			}
+			ctx, cancel := f.Context(cmd.Context())
+			defer cancel()
+			c, err := f.Chain()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			fl := &txflow.Flow{Chain: c, IO: f.IO}
+			if _, err := fl.Wait(ctx, h); err != nil {
+				return err
+			}
+			s, _, err := describe(ctx, c, h)
+			if err != nil {
+				return err
+			}
+			if err := render(f.IO, s); err != nil {
+				return err
+			}
+			return outcome(s)
+		},
+	}
+}

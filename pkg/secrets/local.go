@@ -1,0 +1,425 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vrwx/vrwxctl/pkg/errs"
+)
+
+// localCodec reads and writes one key file of a local store.
+type localCodec interface {
+	// load reads the key in path; name identifies it in errors.
+	load(ctx context.Context, s *localStore, path, name string) (PrivateKey, error)
+	// address returns the address of the key in path as cheaply as the format
+	// allows (a keystore records it in clear, so no password is needed).
+	address(ctx context.Context, s *localStore, path, name string) (common.Address, error)
+	// encode serialises key for a new file. firstKey says the store is empty, so
+	// a password asked for now is asked twice.
+	encode(ctx context.Context, s *localStore, key PrivateKey, firstKey bool) ([]byte, error)
+}
+
+// localStore keeps the versions of a file:// or keystore:// key as sibling
+// files; see "Local files" in the package documentation.
+type localStore struct {
+	ref   Ref
+	opts  Options
+	codec localCodec
+	pw    *string
+}
+
+func newLocalStore(r Ref, opts Options, c localCodec) *localStore {
+	return &localStore{ref: r, opts: opts, codec: c}
+}
+
+func (s *localStore) Ref() Ref { return s.ref }
+
+func (s *localStore) stagePath(stage string) string {
+	switch stage {
+	case StagePending:
+		return s.ref.Path + ".pending"
+	case StagePrevious:
+		return s.ref.Path + ".previous"
+	}
+	return s.ref.Path
+}
+
+func (s *localStore) rollbackPath() string { return s.ref.Path + ".rollback" }
+
+func (s *localStore) retiredPath(a common.Address) string {
+	return s.ref.Path + ".retired-" + addrID(a)
+}
+
+// addrID is the version ID of a local key: its address in lower case.
+func addrID(a common.Address) string { return strings.ToLower(a.Hex()) }
+
+func (s *localStore) name(stage, path string) string {
+	if stage == StageCurrent {
+		return s.ref.String()
+	}
+	if stage == "" {
+		stage = "retired"
+	}
+	return fmt.Sprintf("%s (%s file %s)", s.ref.String(), stage, path)
+}
+
+func exists(path string) (bool, error) {
+	_, err := os.Lstat(path)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return false, errs.Failedf("cannot inspect key file %s", path).Wrap(err)
+}
+
+func (s *localStore) version(ctx context.Context, stage, path string) Version {
+	v := Version{ID: stage, Stages: []string{stage}}
+	if stage == "" {
+		v.ID, v.Stages = filepath.Base(path), nil
+	}
+	if fi, err := os.Stat(path); err == nil {
+		v.Created = fi.ModTime().UTC()
+	}
+	a, err := s.codec.address(ctx, s, path, s.name(stage, path))
+	if err != nil {
+		v.Problem = err.Error()
+		return v
+	}
+	v.ID, v.Address = addrID(a), a
+	return v
+}
+
+func (s *localStore) Read(ctx context.Context, versionID string) (PrivateKey, Version, error) {
+	stage, path := StageCurrent, s.stagePath(StageCurrent)
+	if versionID != "" {
+		var err error
+		if stage, path, err = s.find(ctx, versionID); err != nil {
+			return PrivateKey{}, Version{}, err
+		}
+	} else if ok, err := exists(path); err != nil {
+		return PrivateKey{}, Version{}, err
+	} else if !ok {
+		return PrivateKey{}, Version{}, s.missing(StageCurrent, path)
+	}
+	k, err := s.codec.load(ctx, s, path, s.name(stage, path))
+	if err != nil {
+		return PrivateKey{}, Version{}, err
+	}
+	v := Version{ID: addrID(k.Address()), Address: k.Address()}
+	if stage != "" {
+		v.Stages = []string{stage}
+	}
+	if fi, err := os.Stat(path); err == nil {
+		v.Created = fi.ModTime().UTC()
+	}
+	return k, v, nil
+}
+
+func (s *localStore) missing(stage, path string) error {
+	if stage == StageCurrent {
+		e := errs.Failedf("key file %s does not exist (signer reference %s)", path, s.ref.String())
+		if ok, _ := exists(s.rollbackPath()); ok {
+			return e.WithFix("a rollback was interrupted; run the rollback again to finish it")
+		}
+		return e.WithFix("check the path, or create a key there with `vrwxctl key generate --store " + s.ref.String() + "`")
+	}
+	return errs.Failedf("%s has no %s key (no file %s)", s.ref.String(), stage, path)
+}
+
+// find locates the file holding version id; stage is "" for a retired key.
+func (s *localStore) find(ctx context.Context, id string) (stage, path string, err error) {
+	id = strings.ToLower(strings.TrimSpace(id))
+	if !common.IsHexAddress(id) || !strings.HasPrefix(id, "0x") {
+		return "", "", errs.Failedf("%s has no version %q; versions of local key files are named by the key's address (0x…)", s.ref.String(), redactRef(id))
+	}
+	for _, st := range []string{StageCurrent, StagePending, StagePrevious} {
+		p := s.stagePath(st)
+		ok, err := exists(p)
+		if err != nil {
+			return "", "", err
+		}
+		if !ok {
+			continue
+		}
+		a, err := s.codec.address(ctx, s, p, s.name(st, p))
+		if err != nil {
+			return "", "", err
+		}
+		if addrID(a) == id {
+			return st, p, nil
+		}
+	}
+	p := s.retiredPath(common.HexToAddress(id))
+	if ok, err := exists(p); err != nil {
+		return "", "", err
+	} else if ok {
+		return "", p, nil
+	}
+	return "", "", errs.Failedf("%s has no version %s", s.ref.String(), id)
+}
+
+func (s *localStore) ReadPending(ctx context.Context) (PrivateKey, Version, error) {
+	p := s.stagePath(StagePending)
+	ok, err := exists(p)
+	if err != nil {
+		return PrivateKey{}, Version{}, err
+	}
+	if !ok {
+		return PrivateKey{}, Version{}, s.missing(StagePending, p)
+	}
+	k, err := s.codec.load(ctx, s, p, s.name(StagePending, p))
+	if err != nil {
+		return PrivateKey{}, Version{}, err
+	}
+	v := Version{ID: addrID(k.Address()), Stages: []string{StagePending}, Address: k.Address()}
+	if fi, err := os.Stat(p); err == nil {
+		v.Created = fi.ModTime().UTC()
+	}
+	return k, v, nil
+}
+
+func (s *localStore) WritePending(ctx context.Context, key PrivateKey) (Version, error) {
+	if key.IsZero() {
+		return Version{}, errs.Usagef("no key to write to %s", s.ref.String())
+	}
+	if err := s.recover(); err != nil {
+		return Version{}, err
+	}
+	// A pending key blocks a new one even without a current file: that is a
+	// promote that stopped half-way, and running it again finishes it.
+	pend := s.stagePath(StagePending)
+	if ok, err := exists(pend); err != nil {
+		return Version{}, err
+	} else if ok {
+		return Version{}, pendingExists(s.ref, s.version(ctx, StagePending, pend))
+	}
+	hasCurrent, err := exists(s.stagePath(StageCurrent))
+	if err != nil {
+		return Version{}, err
+	}
+	stage := StagePending
+	if !hasCurrent {
+		stage = StageCurrent
+	}
+	data, err := s.codec.encode(ctx, s, key, !hasCurrent)
+	if err != nil {
+		return Version{}, err
+	}
+	defer clear(data)
+	path := s.stagePath(stage)
+	if err := writeExclusive(path, data); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			if stage == StagePending {
+				return Version{}, pendingExists(s.ref, s.version(ctx, StagePending, path))
+			}
+			return Version{}, errs.Failedf("another writer created %s while this key was being written; nothing was written", path)
+		}
+		return Version{}, err
+	}
+	return Version{ID: addrID(key.Address()), Stages: []string{stage}, Created: time.Now().UTC(), Address: key.Address()}, nil
+}
+
+// writeExclusive writes data to a temporary file in path's directory and links
+// it into place, which fails with fs.ErrExist if path exists: the file is
+// either absent or complete, and never replaced.
+func writeExclusive(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return errs.Failedf("cannot create a key file in %s", dir).Wrap(err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return errs.Failedf("cannot set mode 0600 on %s", tmp).Wrap(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return errs.Failedf("cannot write key file %s", tmp).Wrap(err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return errs.Failedf("cannot flush key file %s", tmp).Wrap(err)
+	}
+	if err := f.Close(); err != nil {
+		return errs.Failedf("cannot close key file %s", tmp).Wrap(err)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		return errs.Failedf("cannot create key file %s", path).Wrap(err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes renames and links durable; where a platform cannot sync a
+// directory the rename is still atomic, only its durability is weaker.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+func rename(from, to string) error {
+	if err := os.Rename(from, to); err != nil {
+		return errs.Failedf("cannot rename key file %s to %s", from, to).Wrap(err)
+	}
+	syncDir(filepath.Dir(to))
+	return nil
+}
+
+// retire moves a key file out of the stages without deleting it.
+func (s *localStore) retire(ctx context.Context, stage string) error {
+	p := s.stagePath(stage)
+	a, err := s.codec.address(ctx, s, p, s.name(stage, p))
+	if err != nil {
+		return rename(p, fmt.Sprintf("%s.retired-unreadable-%d", s.ref.Path, time.Now().UnixNano()))
+	}
+	return rename(p, s.retiredPath(a))
+}
+
+func (s *localStore) Promote(ctx context.Context, versionID string) error {
+	if err := s.recover(); err != nil {
+		return err
+	}
+	stage, _, err := s.find(ctx, versionID)
+	if err != nil {
+		return err
+	}
+	switch stage {
+	case StageCurrent:
+		return nil
+	case StagePending:
+	default:
+		st := []string{}
+		if stage != "" {
+			st = append(st, stage)
+		}
+		return notPending(s.ref, versionID, st)
+	}
+	cur, pend, prev := s.stagePath(StageCurrent), s.stagePath(StagePending), s.stagePath(StagePrevious)
+	if ok, err := exists(cur); err != nil {
+		return err
+	} else if !ok {
+		// An earlier promote stopped after moving current to previous.
+		return rename(pend, cur)
+	}
+	if ok, err := exists(prev); err != nil {
+		return err
+	} else if ok {
+		if err := s.retire(ctx, StagePrevious); err != nil {
+			return err
+		}
+	}
+	if err := rename(cur, prev); err != nil {
+		return err
+	}
+	return rename(pend, cur)
+}
+
+func (s *localStore) Rollback(ctx context.Context) error {
+	if err := s.recover(); err != nil {
+		return err
+	}
+	cur, prev, tmp := s.stagePath(StageCurrent), s.stagePath(StagePrevious), s.rollbackPath()
+	if ok, err := exists(prev); err != nil {
+		return err
+	} else if !ok {
+		return errs.Failedf("%s has no previous key to roll back to (no file %s)", s.ref.String(), prev)
+	}
+	if ok, err := exists(cur); err != nil {
+		return err
+	} else if !ok {
+		return rename(prev, cur)
+	}
+	if err := rename(cur, tmp); err != nil {
+		return err
+	}
+	if err := rename(prev, cur); err != nil {
+		return err
+	}
+	return rename(tmp, prev)
+}
+
+// recover finishes a rollback that was interrupted between its renames.
+func (s *localStore) recover() error {
+	cur, prev, tmp := s.stagePath(StageCurrent), s.stagePath(StagePrevious), s.rollbackPath()
+	ok, err := exists(tmp)
+	if err != nil || !ok {
+		return err
+	}
+	hasCur, err := exists(cur)
+	if err != nil {
+		return err
+	}
+	hasPrev, err := exists(prev)
+	if err != nil {
+		return err
+	}
+	if !hasCur && hasPrev {
+		if err := rename(prev, cur); err != nil {
+			return err
+		}
+		hasPrev = false
+	}
+	if hasPrev {
+		return errs.Failedf("found %s next to both a current and a previous key file; an interrupted rollback left it and vrwxctl cannot tell where it belongs", tmp).
+			WithFix("inspect the three files with `vrwxctl key versions` and rename " + tmp + " by hand")
+	}
+	return rename(tmp, prev)
+}
+
+func (s *localStore) DiscardPending(ctx context.Context) error {
+	p := s.stagePath(StagePending)
+	if ok, err := exists(p); err != nil {
+		return err
+	} else if !ok {
+		return s.missing(StagePending, p)
+	}
+	return s.retire(ctx, StagePending)
+}
+
+func (s *localStore) Versions(ctx context.Context) ([]Version, error) {
+	var out []Version
+	for _, st := range []string{StageCurrent, StagePending, StagePrevious} {
+		p := s.stagePath(st)
+		if ok, err := exists(p); err != nil {
+			return nil, err
+		} else if ok {
+			out = append(out, s.version(ctx, st, p))
+		}
+	}
+	retired, err := filepath.Glob(globEscape(s.ref.Path) + ".retired-*")
+	if err != nil {
+		return nil, errs.Failedf("cannot list retired key files of %s", s.ref.String()).Wrap(err)
+	}
+	for _, p := range retired {
+		out = append(out, s.version(ctx, "", p))
+	}
+	slices.SortStableFunc(out, func(a, b Version) int { return a.Created.Compare(b.Created) })
+	return out, nil
+}
+
+func globEscape(p string) string {
+	if runtime.GOOS == "windows" {
+		return strings.NewReplacer(`*`, `[*]`, `?`, `[?]`, `[`, `[[]`).Replace(p)
+	}
+	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
+	return r.Replace(p)
+}

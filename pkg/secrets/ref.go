@@ -1,0 +1,226 @@
+package secrets
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/vrwx/vrwxctl/pkg/errs"
+)
+
+// Reference schemes.
+const (
+	SchemeAWS      = "aws-sm"
+	SchemeVault    = "vault"
+	SchemeKeystore = "keystore"
+	SchemeFile     = "file"
+	SchemeEnv      = "env"
+)
+
+// DefaultField is the JSON field (AWS) or KV field (Vault) that holds the key when
+// a reference names none: the runbook's {"RELAYER_PRIVATE_KEY": "<hex>"}.
+const DefaultField = "RELAYER_PRIVATE_KEY"
+
+// RefForms lists the reference forms, for usage and error texts.
+const RefForms = "aws-sm://SECRET_ID[?region=REGION][#FIELD], vault://MOUNT/PATH[#FIELD], " +
+	"keystore:///PATH[?password-env=VAR], file:///PATH or env://VAR"
+
+// Ref is a parsed signer reference. It names where a key lives and never holds
+// key material.
+type Ref struct {
+	Scheme string
+	// SecretID is the Secrets Manager secret name or ARN (aws-sm).
+	SecretID string
+	// Region is the ?region= of an aws-sm reference ("" = the SDK's chain).
+	Region string
+	// Mount and Path locate a Vault KV v2 secret: the first path segment is the
+	// mount, the rest the secret's path.
+	Mount string
+	Path  string // also the file path of keystore and file references
+	// Field is the JSON/KV field holding the hex key (aws-sm, vault).
+	Field string
+	// Var is the environment variable of an env reference.
+	Var string
+	// PasswordEnv names the environment variable holding a keystore's password.
+	PasswordEnv string
+}
+
+var (
+	envNameRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	awsIDRE    = regexp.MustCompile(`^[A-Za-z0-9/_+=.@:-]+$`)
+	longHexRE  = regexp.MustCompile(`(?:0[xX])?[0-9a-fA-F]{32,}`)
+	rawKeyLike = regexp.MustCompile(`^\s*(?:0[xX])?[0-9a-fA-F]{60,70}\s*$`)
+)
+
+// redactRef hides runs of 32 or more hex digits so that a key pasted where a
+// reference belongs never reaches an error message.
+func redactRef(s string) string {
+	return longHexRE.ReplaceAllString(s, "[redacted hex]")
+}
+
+// ParseRef parses a signer reference. Errors are errs.Usage and quote the
+// reference with any long hex run redacted.
+func ParseRef(s string) (Ref, error) {
+	shown := redactRef(s)
+	if rawKeyLike.MatchString(s) {
+		return Ref{}, errs.Usagef("a raw private key was given where a signer reference was expected; keys are never passed as arguments").
+			WithFix("store the key and pass a reference instead, e.g. env://RELAYER_PRIVATE_KEY or file:///path/key.hex (mode 0600); expected one of " + RefForms)
+	}
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok || scheme == "" {
+		return Ref{}, errs.Usagef("signer reference %q has no scheme; expected one of %s", shown, RefForms)
+	}
+	rest, frag, hasFrag := strings.Cut(rest, "#")
+	rest, rawQuery, hasQuery := strings.Cut(rest, "?")
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return Ref{}, errs.Usagef("signer reference %q has a malformed query; expected one of %s", shown, RefForms)
+	}
+	r := Ref{Scheme: strings.ToLower(scheme)}
+	allowQuery := func(keys ...string) error {
+		for k, v := range query {
+			known := false
+			for _, want := range keys {
+				known = known || k == want
+			}
+			if !known {
+				// The value is not quoted: someone may have tried ?password=….
+				return errs.Usagef("signer reference %q has an unknown parameter %q (value not shown); %s references accept %s",
+					redactRef(scheme+"://"+rest), redactRef(k), r.Scheme, orNone(keys))
+			}
+			if len(v) != 1 || v[0] == "" {
+				return errs.Usagef("signer reference %q must give %s exactly once, with a value", shown, k)
+			}
+		}
+		if hasQuery && len(query) == 0 {
+			return errs.Usagef("signer reference %q has an empty query; %s references accept %s", shown, r.Scheme, orNone(keys))
+		}
+		return nil
+	}
+	field := func() (string, error) {
+		if !hasFrag {
+			return DefaultField, nil
+		}
+		if frag == "" {
+			return "", errs.Usagef("signer reference %q has an empty #field; expected #FIELD (default %s)", shown, DefaultField)
+		}
+		return frag, nil
+	}
+	noFrag := func() error {
+		if hasFrag {
+			return errs.Usagef("signer reference %q: %s references take no #field", shown, r.Scheme)
+		}
+		return nil
+	}
+
+	switch r.Scheme {
+	case SchemeAWS:
+		if err := allowQuery("region"); err != nil {
+			return Ref{}, err
+		}
+		if rest == "" || len(rest) > 2048 || !awsIDRE.MatchString(rest) {
+			return Ref{}, errs.Usagef("signer reference %q does not name a Secrets Manager secret; expected aws-sm://SECRET_ID[?region=REGION][#FIELD], where SECRET_ID is a secret name (letters, digits and /_+=.@-) or ARN", shown)
+		}
+		r.SecretID = rest
+		r.Region = query.Get("region")
+		if r.Field, err = field(); err != nil {
+			return Ref{}, err
+		}
+	case SchemeVault:
+		if err := allowQuery(); err != nil {
+			return Ref{}, err
+		}
+		mount, path, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
+		if mount == "" || path == "" || strings.HasSuffix(path, "/") || strings.Contains(path, "//") || hasDotSegment(path) {
+			return Ref{}, errs.Usagef("signer reference %q does not name a Vault KV v2 secret; expected vault://MOUNT/PATH[#FIELD], e.g. vault://secret/vrwx/prod/relayer", shown)
+		}
+		r.Mount, r.Path = mount, path
+		if r.Field, err = field(); err != nil {
+			return Ref{}, err
+		}
+	case SchemeKeystore, SchemeFile:
+		if r.Scheme == SchemeKeystore {
+			err = allowQuery("password-env")
+		} else {
+			err = allowQuery()
+		}
+		if err != nil {
+			return Ref{}, err
+		}
+		if err := noFrag(); err != nil {
+			return Ref{}, err
+		}
+		p, uerr := url.PathUnescape(rest)
+		if uerr != nil || p == "" {
+			return Ref{}, errs.Usagef("signer reference %q does not name a file; expected %s:///ABSOLUTE/PATH (three slashes) or %s://RELATIVE/PATH", shown, r.Scheme, r.Scheme)
+		}
+		r.Path = p
+		if pe := query.Get("password-env"); pe != "" {
+			if !envNameRE.MatchString(pe) {
+				return Ref{}, errs.Usagef("signer reference %q: password-env must name an environment variable (letters, digits, _), got %q", shown, redactRef(pe))
+			}
+			r.PasswordEnv = pe
+		}
+	case SchemeEnv:
+		if err := allowQuery(); err != nil {
+			return Ref{}, err
+		}
+		if err := noFrag(); err != nil {
+			return Ref{}, err
+		}
+		if !envNameRE.MatchString(rest) || longHexRE.MatchString(rest) {
+			// A hex run here is usually a shell having expanded env://$VAR.
+			return Ref{}, errs.Usagef("signer reference %q does not name an environment variable; expected env://VAR, e.g. env://RELAYER_PRIVATE_KEY", shown).
+				WithFix("write the variable's name, env://VAR, not its value (env://$VAR lets the shell put the key itself in the command line)")
+		}
+		r.Var = rest
+	default:
+		return Ref{}, errs.Usagef("signer reference %q has unknown scheme %q; expected one of %s", shown, redactRef(scheme), RefForms)
+	}
+	return r, nil
+}
+
+func orNone(keys []string) string {
+	if len(keys) == 0 {
+		return "no parameters"
+	}
+	return strings.Join(keys, ", ")
+}
+
+func hasDotSegment(p string) bool {
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// String is the canonical form of the reference, safe for messages and logs.
+func (r Ref) String() string {
+	var b strings.Builder
+	b.WriteString(r.Scheme)
+	b.WriteString("://")
+	switch r.Scheme {
+	case SchemeAWS:
+		b.WriteString(r.SecretID)
+		if r.Region != "" {
+			b.WriteString("?region=" + url.QueryEscape(r.Region))
+		}
+		b.WriteString("#" + r.Field)
+	case SchemeVault:
+		b.WriteString(r.Mount + "/" + r.Path + "#" + r.Field)
+	case SchemeKeystore, SchemeFile:
+		b.WriteString(r.Path)
+		if r.PasswordEnv != "" {
+			b.WriteString("?password-env=" + r.PasswordEnv)
+		}
+	case SchemeEnv:
+		b.WriteString(r.Var)
+	}
+	return redactRef(b.String())
+}
+
+// Writable reports whether the reference's store accepts new versions (every
+// scheme but env).
+func (r Ref) Writable() bool { return r.Scheme != SchemeEnv && r.Scheme != "" }
