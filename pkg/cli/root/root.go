@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	configcmd "github.com/vrwx/vrwxctl/pkg/cli/config"
+	keycmd "github.com/vrwx/vrwxctl/pkg/cli/key"
 	statuscmd "github.com/vrwx/vrwxctl/pkg/cli/status"
 	txcmd "github.com/vrwx/vrwxctl/pkg/cli/tx"
 	versioncmd "github.com/vrwx/vrwxctl/pkg/cli/version"
@@ -96,6 +97,7 @@ profile is "local": nothing touches a real chain by accident.`,
 		statuscmd.NewCmdStatus(f, nil),
 		walletcmd.NewCmdWallet(f),
 		txcmd.NewCmdTx(f),
+		keycmd.NewCmdKey(f),
 	} {
 		c.GroupID = "ops"
 		cmd.AddCommand(c)
