@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
+	"github.com/vrwx/vrwxctl/pkg/secrets/secretstest"
 )
 
 func TestMain(m *testing.M) { clitest.Main(m) }
@@ -22,7 +25,11 @@ type runbookLine struct {
 	exit    int
 }
 
-var exitComment = regexp.MustCompile(`\s+#\s*exit\s+(\d+)\s*$`)
+var (
+	exitComment = regexp.MustCompile(`\s+#\s*exit\s+(\d+)\s*$`)
+	// A runbook command: "vrwxctl …" or "NAME=$(vrwxctl …)".
+	commandLine = regexp.MustCompile(`^(vrwxctl |[A-Z_]+=\$\(vrwxctl )`)
+)
 
 // runbookCommands returns every vrwxctl line inside a fenced code block of docs/RUNBOOK.md.
 func runbookCommands(t *testing.T) []runbookLine {
@@ -36,15 +43,15 @@ func runbookCommands(t *testing.T) []runbookLine {
 	inBlock := false
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
-		text := sc.Text()
-		if strings.HasPrefix(strings.TrimSpace(text), "```") {
+		text := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(text, "```") {
 			inBlock = !inBlock
 			continue
 		}
-		if !inBlock || !strings.HasPrefix(strings.TrimSpace(text), "vrwxctl ") {
+		if !inBlock || !commandLine.MatchString(text) {
 			continue
 		}
-		l := runbookLine{line: n, command: strings.TrimSpace(text)}
+		l := runbookLine{line: n, command: text}
 		if m := exitComment.FindStringSubmatch(l.command); m != nil {
 			l.exit, _ = strconv.Atoi(m[1])
 			l.command = strings.TrimSpace(exitComment.ReplaceAllString(l.command, ""))
@@ -57,39 +64,100 @@ func runbookCommands(t *testing.T) []runbookLine {
 	return out
 }
 
-// Every vrwxctl line of docs/RUNBOOK.md runs, as pasted into bash, against a local
-// chain with the runbook's variables set, and exits as the page says.
+const stuckSetup = `STUCK_NONCE=$($CAST nonce $RELAYER_ADDRESS --rpc-url $RPC_URL)
+$CAST rpc evm_setAutomine false --rpc-url $RPC_URL >/dev/null
+STUCK_TX_HASH=$($CAST send --async --unlocked --from $RELAYER_ADDRESS $TREASURY_ADDRESS --value 1 --rpc-url $RPC_URL)
+`
+
+// Every vrwxctl line of docs/RUNBOOK.md runs, as pasted into one bash session from top
+// to bottom, against a local chain and a local Secrets Manager, and exits as the page
+// says; then the rotation's effects are checked on chain and in the store.
 func TestRunbookCommands(t *testing.T) {
 	e := clitest.NewChain(t)
 	bin := clitest.Binary(t)
+	cast := devchain.RequireCast(t)
+	ctx := context.Background()
+
+	// The relayer secret starts out holding the old relayer key (dev account 6).
+	sm := secretstest.NewSecretsManager(t)
+	sm.Seed("vrwx/prod/relayer-key", fmt.Sprintf(`{"RELAYER_PRIVATE_KEY":"%s"}`, devchain.DevKeyHex(6)))
+	none := filepath.Join(t.TempDir(), "absent")
+
 	vars := map[string]string{
-		"PATH":                filepath.Dir(bin) + ":" + os.Getenv("PATH"),
-		"RELAYER_ADDRESS":     e.D.Relayer.Hex(),
-		"RELAYER_PRIVATE_KEY": devchain.DevKeyHex(devchain.AccountRelayer),
-		"JOB_ID":              strconv.FormatUint(e.D.Jobs[devchain.JobFunded], 10),
-		"ROBOT_ID":            e.D.Robots[devchain.RobotActive].ID.Hex(),
-		"TREASURY_ADDRESS":    e.D.Treasury.Hex(),
+		"PATH":                             filepath.Dir(bin) + ":" + os.Getenv("PATH"),
+		"RELAYER_ADDRESS":                  e.D.Relayer.Hex(),
+		"RELAYER_PRIVATE_KEY":              devchain.DevKeyHex(devchain.AccountRelayer),
+		"JOB_ID":                           strconv.FormatUint(e.D.Jobs[devchain.JobFunded], 10),
+		"ROBOT_ID":                         e.D.Robots[devchain.RobotActive].ID.Hex(),
+		"TREASURY_ADDRESS":                 e.D.Treasury.Hex(),
+		"TREASURY_KEY":                     devchain.DevKeyHex(devchain.AccountTreasury),
+		"OLD_RELAYER_KEY":                  devchain.DevKeyHex(6),
+		"RELAYER_SECRET":                   "aws-sm://vrwx/prod/relayer-key",
+		"CAST":                             cast,
+		"AWS_ACCESS_KEY_ID":                "AKIAVRWXTESTKEY00001",
+		"AWS_SECRET_ACCESS_KEY":            "vrwx-test-secret-access-key",
+		"AWS_REGION":                       sm.Region(),
+		"AWS_CONFIG_FILE":                  none,
+		"AWS_SHARED_CREDENTIALS_FILE":      none,
+		"AWS_EC2_METADATA_DISABLED":        "true",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": sm.URL(),
 	}
 	for k, v := range e.Vars {
 		vars[k] = v
 	}
-	for _, l := range runbookCommands(t) {
-		t.Run(strconv.Itoa(l.line), func(t *testing.T) {
-			cmd := exec.Command("bash", "-c", l.command)
-			for k, v := range vars {
-				cmd.Env = append(cmd.Env, k+"="+v)
-			}
-			out, err := cmd.CombinedOutput()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			clitest.Record(l.command, string(out), code)
+
+	lines := runbookCommands(t)
+	var script strings.Builder
+	stuckMade := false
+	for i, l := range lines {
+		if strings.Contains(l.command, "$STUCK_") && !stuckMade {
+			// Not on the page: make the relayer's transaction that is not being mined,
+			// with cast (the tool being replaced) on a chain that stopped mining.
+			script.WriteString(stuckSetup)
+			stuckMade = true
+		}
+		fmt.Fprintf(&script, "{ %s ; } 2>&1; echo \"@@@ %d $?\"\n", l.command, i)
+	}
+	cmd := exec.Command("bash", "-c", script.String())
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("bash: %v\n%s", err, out)
+	}
+	var chunk strings.Builder
+	seen := 0
+	for _, ln := range strings.Split(string(out), "\n") {
+		var idx, code int
+		if _, err := fmt.Sscanf(ln, "@@@ %d %d", &idx, &code); err == nil {
+			l := lines[idx]
+			clitest.Record(l.command, chunk.String(), code)
 			if code != l.exit {
-				t.Fatalf("docs/RUNBOOK.md:%d `%s` exited %d, the page says %d:\n%s", l.line, l.command, code, l.exit, out)
+				t.Errorf("docs/RUNBOOK.md:%d `%s` exited %d, the page says %d:\n%s", l.line, l.command, code, l.exit, chunk.String())
 			}
-		})
+			chunk.Reset()
+			seen++
+			continue
+		}
+		chunk.WriteString(ln + "\n")
+	}
+	if seen != len(lines) {
+		t.Fatalf("ran %d of %d runbook lines:\n%s", seen, len(lines), out)
+	}
+
+	// The rotation happened: the store's current key is a new one, funded with 0.5 ETH,
+	// and the old relayer was drained to exactly 0.
+	labels := sm.Stages("vrwx/prod/relayer-key")
+	if len(labels) != 2 {
+		t.Fatalf("secret versions %v, want old + new", labels)
+	}
+	var bal string
+	if err := e.Anvil.RPC(ctx, &bal, "eth_getBalance", devchain.DevAddress(6), "latest"); err != nil || bal != "0x0" {
+		t.Fatalf("old relayer balance %s (%v), want 0 after the drain", bal, err)
+	}
+	for id := range labels {
+		v, _ := sm.Value("vrwx/prod/relayer-key", id)
+		clitest.Secret(strings.TrimSuffix(strings.SplitN(v, `":"`, 2)[1], `"}`))
 	}
 }
