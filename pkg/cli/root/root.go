@@ -7,7 +7,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	configcmd "github.com/vrwx/vrwxctl/pkg/cli/config"
+	contractscmd "github.com/vrwx/vrwxctl/pkg/cli/contracts"
+	jobcmd "github.com/vrwx/vrwxctl/pkg/cli/job"
 	keycmd "github.com/vrwx/vrwxctl/pkg/cli/key"
+	robotcmd "github.com/vrwx/vrwxctl/pkg/cli/robot"
 	statuscmd "github.com/vrwx/vrwxctl/pkg/cli/status"
 	txcmd "github.com/vrwx/vrwxctl/pkg/cli/tx"
 	versioncmd "github.com/vrwx/vrwxctl/pkg/cli/version"
@@ -96,6 +99,9 @@ profile is "local": nothing touches a real chain by accident.`,
 	for _, c := range []*cobra.Command{
 		statuscmd.NewCmdStatus(f, nil),
 		walletcmd.NewCmdWallet(f),
+		jobcmd.NewCmdJob(f),
+		robotcmd.NewCmdRobot(f),
+		contractscmd.NewCmdContracts(f),
 		txcmd.NewCmdTx(f),
 		keycmd.NewCmdKey(f),
 	} {
