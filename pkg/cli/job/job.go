@@ -10,7 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/contracts/shared"
+	"github.com/vrwx/vrwxctl/pkg/cli/shared"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
@@ -20,9 +20,9 @@ import (
 func NewCmdJob(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "job",
-		Short: "Escrow jobs: get one, list and filter all, decoded events",
+		Short: "Escrow jobs: get one, list and filter all, decoded events, submit a completion",
 	}
-	cmd.AddCommand(NewCmdGet(f, nil), NewCmdList(f, nil), NewCmdEvents(f, nil))
+	cmd.AddCommand(NewCmdGet(f, nil), NewCmdList(f, nil), NewCmdEvents(f, nil), NewCmdComplete(f))
 	return cmd
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/contracts/shared"
+	"github.com/vrwx/vrwxctl/pkg/cli/shared"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/ui"

@@ -14,7 +14,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/contracts/shared"
+	"github.com/vrwx/vrwxctl/pkg/cli/shared"
 	"github.com/vrwx/vrwxctl/pkg/cli/status"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/doctor"

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/contracts/shared"
+	"github.com/vrwx/vrwxctl/pkg/cli/shared"
 	"github.com/vrwx/vrwxctl/pkg/cli/status"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
@@ -187,25 +187,46 @@ func parseSigInput(opts *VerifySigOptions) (*sigInput, error) {
 var candidateChains = []uint64{1, 8453, 84532, 31337}
 
 func verifyRun(ctx context.Context, opts *VerifySigOptions) error {
-	in, err := parseSigInput(opts)
+	out, err := CheckCompletion(ctx, opts)
 	if err != nil {
 		return err
+	}
+	if opts.IO.JSONOutput() {
+		if err := opts.IO.WriteJSON(out); err != nil {
+			return err
+		}
+	} else {
+		RenderVerdict(opts.IO, *out)
+	}
+	if !out.Valid {
+		return errs.Exit(errs.Failed)
+	}
+	return nil
+}
+
+// CheckCompletion validates the flags, reads the job, its robot and the claim key,
+// and judges the completion signature as the escrow and the API would: the preflight
+// of `job complete` and the whole of `robot verify-sig`.
+func CheckCompletion(ctx context.Context, opts *VerifySigOptions) (*VerifySigJSON, error) {
+	in, err := parseSigInput(opts)
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := opts.Config()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	escrow, err := shared.Escrow(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	registry, _, err := shared.Optional(cfg, "identity")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c, err := opts.Chain()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer c.Close()
 
@@ -220,23 +241,23 @@ func verifyRun(ctx context.Context, opts *VerifySigOptions) error {
 	}
 	r, err := vrwx.ReadJob(ctx, c, escrow, registry, in.job, extra...)
 	if err != nil {
-		return errs.Failedf("reading job %s from escrow %s", in.job, escrow.Hex()).Wrap(err).
+		return nil, errs.Failedf("reading job %s from escrow %s", in.job, escrow.Hex()).Wrap(err).
 			WithFix("check the profile's escrow (vrwxctl contracts check)")
 	}
 	if !r.Job.Exists() {
-		return errs.Failedf("job %s does not exist on escrow %s: submitCompletionV2 would revert JobNotFound", in.job, escrow.Hex()).
+		return nil, errs.Failedf("job %s does not exist on escrow %s: submitCompletionV2 would revert JobNotFound", in.job, escrow.Hex()).
 			WithFix("check the job id and the profile's escrow (vrwxctl config view)")
 	}
 	if err := firstErr(r.ControllerErr, r.ActiveErr); err != nil {
-		return errs.Failedf("IdentityRegistry %s unreadable", r.Registry.Hex()).Wrap(err).
+		return nil, errs.Failedf("IdentityRegistry %s unreadable", r.Registry.Hex()).Wrap(err).
 			WithFix("check IDENTITY_REGISTRY_ADDRESS (vrwxctl contracts check)")
 	}
 	if extra[0].Error != nil {
-		return errs.Failedf("escrow %s: claimUsed", escrow.Hex()).Wrap(extra[0].Error)
+		return nil, errs.Failedf("escrow %s: claimUsed", escrow.Hex()).Wrap(extra[0].Error)
 	}
 	claimUsed, err := vrwx.DecodeBool(usedOut)
 	if err != nil {
-		return errs.Failedf("escrow %s: claimUsed", escrow.Hex()).Wrap(err)
+		return nil, errs.Failedf("escrow %s: claimUsed", escrow.Hex()).Wrap(err)
 	}
 	var headTime uint64
 	if extra[1].Error == nil && head != nil {
@@ -255,7 +276,7 @@ func verifyRun(ctx context.Context, opts *VerifySigOptions) error {
 		b := c.NewBatch()
 		call := b.Call(escrow, vrwx.Pack(vrwx.EscrowABI(), "hashTypedDataV4", sh), chain.Latest)
 		if err := b.Do(ctx); err != nil {
-			return err
+			return nil, err
 		}
 		if call.Err() == nil && len(call.Value) == 32 {
 			h := common.BytesToHash(call.Value)
@@ -265,7 +286,7 @@ func verifyRun(ctx context.Context, opts *VerifySigOptions) error {
 
 	d, err := vrwx.DiagnoseSignature(req, readings)
 	if err != nil {
-		return errs.Failedf("rebuilding the claim").Wrap(err)
+		return nil, errs.Failedf("rebuilding the claim").Wrap(err)
 	}
 	out := VerifySigJSON{Valid: d.Valid, ChainID: c.ChainID(), Escrow: escrow.Hex(), Registry: r.Registry.Hex(),
 		Claim: ClaimJSON{JobID: in.job.String(), JobSpecHash: d.Claim.JobSpecHash.Hex(), CompletionHash: in.completion.Hex(),
@@ -282,17 +303,7 @@ func verifyRun(ctx context.Context, opts *VerifySigOptions) error {
 		out.Checks = append(out.Checks, doctor.Check{Section: "signature", Name: f.Name, Level: level(f.Severity), Value: f.Value, Detail: f.Detail, Fix: f.Fix})
 	}
 
-	if opts.IO.JSONOutput() {
-		if err := opts.IO.WriteJSON(out); err != nil {
-			return err
-		}
-	} else {
-		renderVerdict(opts.IO, out)
-	}
-	if !d.Valid {
-		return errs.Exit(errs.Failed)
-	}
-	return nil
+	return &out, nil
 }
 
 func level(s vrwx.Severity) doctor.Level {
@@ -376,7 +387,8 @@ func firstErr(es ...error) error {
 	return nil
 }
 
-func renderVerdict(io *ui.IO, out VerifySigJSON) {
+// RenderVerdict prints a completion check with the fix under every failed line.
+func RenderVerdict(io *ui.IO, out VerifySigJSON) {
 	s := io.Styles()
 	verdict := s.OK.Render("VALID")
 	if !out.Valid {

@@ -1,0 +1,158 @@
+package job_test
+
+import (
+	"context"
+	"math/big"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
+	"github.com/vrwx/vrwxctl/pkg/cli/job"
+	"github.com/vrwx/vrwxctl/pkg/devchain"
+	"github.com/vrwx/vrwxctl/pkg/vrwx"
+)
+
+// completion signs a claim for job name with the controller key ctrl on domain (chainID, escrow).
+func completion(t *testing.T, e *clitest.Env, name string, ctrl int, chainID uint64, escrow common.Address) (id string, hash common.Hash, sig string) {
+	t.Helper()
+	jobID := e.D.Jobs[name]
+	var out hexutil.Bytes
+	data := vrwx.PackJobs(new(big.Int).SetUint64(jobID))
+	if err := e.Anvil.RPC(context.Background(), &out, "eth_call", map[string]any{"to": e.D.Escrow, "input": hexutil.Bytes(data)}, "latest"); err != nil {
+		t.Fatal(err)
+	}
+	j, err := vrwx.DecodeJob(new(big.Int).SetUint64(jobID), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash = crypto.Keccak256Hash([]byte("manifest-" + name))
+	c := vrwx.Claim{JobID: j.ID, JobSpecHash: j.JobSpecHash, CompletionHash: hash, RobotID: j.RobotID,
+		Controller: devchain.DevAddress(ctrl), Deadline: j.Deadline, QualityScore: 100, WorkUnits: 12}
+	digest, err := c.Digest(vrwx.Domain{ChainID: new(big.Int).SetUint64(chainID), Escrow: escrow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := crypto.Sign(digest.Bytes(), devchain.DevKey(ctrl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s[64] += 27
+	return strconv.FormatUint(jobID, 10), hash, hexutil.Encode(s)
+}
+
+func relayerNonce(t *testing.T, e *clitest.Env) string {
+	var n string
+	if err := e.Anvil.RPC(context.Background(), &n, "eth_getTransactionCount", e.D.Relayer, "pending"); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestCompleteMovesFundedToCompleted(t *testing.T) {
+	e := clitest.NewChain(t)
+	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
+	id, hash, sig := completion(t, e, devchain.JobFunded, devchain.AccountActiveController, 31337, e.D.Escrow)
+	var out job.CompleteJSON
+	r := e.Run("job", "complete", id, "--completion-hash", hash.Hex(), "--quality", "100", "--work-units", "12", "--sig", sig,
+		"--signer", "env://RELAYER_PRIVATE_KEY", "--yes", "-o", "json")
+	if r.Code != 0 {
+		t.Fatalf("%s", r)
+	}
+	r.JSON(t, &out)
+	if out.JobStatus != "COMPLETED" || !out.Event || out.Tx.Receipt.Status != "success" || !out.Preflight.Valid {
+		t.Fatalf("json %+v", out)
+	}
+	var gj struct {
+		Job struct {
+			Status         string `json:"status"`
+			CompletionHash string `json:"completionHash"`
+		} `json:"job"`
+	}
+	e.MustRun(0, "job", "get", id, "-o", "json").JSON(t, &gj)
+	if gj.Job.Status != "COMPLETED" || !strings.EqualFold(gj.Job.CompletionHash, hash.Hex()) {
+		t.Fatalf("job after completion %+v", gj)
+	}
+}
+
+// Every revert path is caught in preflight: no transaction is sent (the relayer's
+// nonce does not move).
+func TestCompletePreflightSendsNothing(t *testing.T) {
+	e := clitest.NewChain(t)
+	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
+	n0 := relayerNonce(t, e)
+	reopened := e.D.Claims[devchain.JobFundedReopened]
+	cases := []struct {
+		name          string
+		id, hash, sig string
+		want          string
+	}{}
+	add := func(name, job string, ctrl int, chainID uint64, want string) {
+		id, h, s := completion(t, e, job, ctrl, chainID, e.D.Escrow)
+		cases = append(cases, struct {
+			name          string
+			id, hash, sig string
+			want          string
+		}{name, id, h.Hex(), s, want})
+	}
+	add("InvalidStatus", devchain.JobCreated, devchain.AccountActiveController, 31337, "status")
+	add("DeadlinePassed", devchain.JobFundedOverdue, devchain.AccountActiveController, 31337, "deadline")
+	add("wrong key", devchain.JobFunded, 7, 31337, "signer")
+	add("wrong chain id", devchain.JobFunded, devchain.AccountActiveController, 8453, "8453")
+	add("RobotNotFound", devchain.JobFundedUnregistered, devchain.AccountActiveController, 31337, "regist")
+	add("deactivated robot", devchain.JobFundedDeactivated, devchain.AccountDeactivatedController, 31337, "active")
+	cases = append(cases, struct {
+		name          string
+		id, hash, sig string
+		want          string
+	}{"ClaimAlreadyUsed", strconv.FormatUint(e.D.Jobs[devchain.JobFundedReopened], 10), reopened.CompletionHash.Hex(), hexutil.Encode(reopened.Signature), "claim"})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q, w := "100", "12"
+			if tc.name == "ClaimAlreadyUsed" {
+				q, w = strconv.Itoa(int(reopened.QualityScore)), strconv.Itoa(int(reopened.WorkUnits))
+			}
+			r := e.Run("job", "complete", tc.id, "--completion-hash", tc.hash, "--quality", q, "--work-units", w, "--sig", tc.sig,
+				"--signer", "env://RELAYER_PRIVATE_KEY", "--yes")
+			if r.Code != 1 || !strings.Contains(r.Stderr, "preflight failed") || !strings.Contains(r.Stderr, "nothing was sent") || !strings.Contains(strings.ToLower(r.Stderr+r.Stdout), tc.want) {
+				t.Fatalf("want exit 1 from preflight mentioning %q:\n%s", tc.want, r)
+			}
+		})
+	}
+	if n := relayerNonce(t, e); n != n0 {
+		t.Fatalf("relayer nonce moved %s -> %s: a failed preflight sent a transaction", n0, n)
+	}
+}
+
+func TestCompleteBadInput(t *testing.T) {
+	e := clitest.NewChain(t)
+	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
+	id, hash, sig := completion(t, e, devchain.JobFunded, devchain.AccountActiveController, 31337, e.D.Escrow)
+	base := []string{"job", "complete", id, "--completion-hash", hash.Hex(), "--quality", "100", "--work-units", "12", "--sig", sig, "--signer", "env://RELAYER_PRIVATE_KEY", "--yes"}
+	with := func(flag, value string) []string {
+		out := append([]string(nil), base...)
+		for i := range out {
+			if out[i] == flag {
+				out[i+1] = value
+			}
+		}
+		return out
+	}
+	for _, args := range [][]string{
+		with("--completion-hash", "0x1234"),
+		with("--quality", "256"),
+		with("--work-units", "4294967296"),
+		with("--sig", sig[:len(sig)-2]),
+		append([]string{"job", "complete", "-1"}, base[3:]...),
+	} {
+		if r := e.Run(args...); r.Code != 2 {
+			t.Errorf("want exit 2:\n%s", r)
+		}
+	}
+	if n := relayerNonce(t, e); n != "0x5" {
+		t.Fatalf("bad input moved the nonce to %s", n)
+	}
+}

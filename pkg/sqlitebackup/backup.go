@@ -1,0 +1,722 @@
+// Package sqlitebackup backs up, verifies, lists and restores the VRWX API's SQLite
+// database while the API keeps running: a consistent online copy (SQLite's backup API
+// by default, VACUUM INTO on request) published atomically with a JSON manifest, to
+// a directory or to S3, and a restore that verifies first, refuses while the database
+// is in use, and keeps the files it replaces.
+package sqlitebackup
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	sqlite "modernc.org/sqlite"
+
+	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/errs"
+)
+
+// Method is how the online copy is taken.
+type Method string
+
+const (
+	// MethodBackupAPI copies pages with sqlite3_backup_* inside one read transaction
+	// on the source. It is the default: in our measurements it copies a 600 MB
+	// database 1.3-1.6x faster than VACUUM INTO, and as fast as the sqlite3 CLI's
+	// .backup (see the package benchmarks).
+	MethodBackupAPI Method = "backup-api"
+	// MethodVacuumInto runs VACUUM INTO: also a consistent snapshot, and the copy is
+	// defragmented, but it rebuilds every table and index, which costs time.
+	MethodVacuumInto Method = "vacuum-into"
+)
+
+// Compression is the codec a backup file is stored with.
+type Compression string
+
+const (
+	NoCompression Compression = ""
+	Gzip          Compression = "gzip"
+)
+
+// ParseCompression reads "none", "" or "gzip".
+func ParseCompression(s string) (Compression, error) {
+	switch strings.ToLower(s) {
+	case "", "none":
+		return NoCompression, nil
+	case "gzip", "gz":
+		return Gzip, nil
+	}
+	return "", errs.Usagef("compression %q: expected none or gzip", s)
+}
+
+// ParseMethod reads "backup-api" or "vacuum-into".
+func ParseMethod(s string) (Method, error) {
+	switch Method(strings.ToLower(s)) {
+	case "", MethodBackupAPI:
+		return MethodBackupAPI, nil
+	case MethodVacuumInto:
+		return MethodVacuumInto, nil
+	}
+	return "", errs.Usagef("backup method %q: expected backup-api or vacuum-into", s)
+}
+
+// Progress is reported while a long step runs. Done and Total are bytes (Total is
+// 0 when unknown); Pages and TotalPages are set while the backup API copies.
+type Progress struct {
+	Phase      string // "copy", "check", "hash", "compress", "upload", "download"
+	Done       int64
+	Total      int64
+	Pages      int64
+	TotalPages int64
+}
+
+// BackupOptions tunes Backup. The zero value takes a verified, uncompressed copy
+// with the backup API into the destination and prunes nothing.
+type BackupOptions struct {
+	Method      Method
+	Quick       bool // quick_check instead of integrity_check
+	Compression Compression
+	// Keep, when ≥ 1, deletes the oldest vrwx-*.db backups (and their manifests) in
+	// the destination beyond the newest Keep. 0 prunes nothing; use ValidateKeep to
+	// reject an explicit "--keep 0".
+	Keep       int
+	Progress   func(Progress)
+	Now        func() time.Time
+	S3         *s3.Client // nil builds one from the default AWS configuration
+	S3PartSize int64      // multipart part size for S3 (default 64 MiB, minimum 5 MiB)
+	// StagingDir is where a backup bound for S3 is built before upload (default
+	// os.TempDir()); it needs room for the database, twice when compressing.
+	StagingDir string
+	// StepPages is how many pages the backup API copies between progress reports
+	// (default 1024).
+	StepPages int
+}
+
+// BackupResult is what Backup published.
+type BackupResult struct {
+	Manifest *Manifest
+	Location Location   // the backup file (or object)
+	Pruned   []Location // backups removed by Keep
+}
+
+// ValidateKeep rejects a retention count below 1; call it when the operator set one.
+func ValidateKeep(n int) error {
+	if n < 1 {
+		return errs.Usagef("--keep %d: expected a number of backups to keep, at least 1", n)
+	}
+	return nil
+}
+
+const defaultPartSize = 64 << 20
+
+func (o *BackupOptions) normalize() error {
+	var err error
+	if o.Method, err = ParseMethod(string(o.Method)); err != nil {
+		return err
+	}
+	if o.Compression, err = ParseCompression(string(o.Compression)); err != nil {
+		return err
+	}
+	if o.Keep < 0 {
+		return ValidateKeep(o.Keep)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Progress == nil {
+		o.Progress = func(Progress) {}
+	}
+	if o.S3PartSize == 0 {
+		o.S3PartSize = defaultPartSize
+	}
+	if o.S3PartSize < 5<<20 {
+		return errs.Usagef("S3 part size %d bytes: expected at least 5 MiB (S3's minimum)", o.S3PartSize)
+	}
+	if o.StepPages <= 0 {
+		o.StepPages = 1024
+	}
+	if o.StagingDir == "" {
+		o.StagingDir = os.TempDir()
+	}
+	return nil
+}
+
+// localTarget is where a local backup is published: a directory (names chosen by
+// time) or one explicit file.
+type localTarget struct {
+	dir  string
+	file string // empty when dir names the backup by time
+}
+
+// resolveLocal decides whether out is a directory or a file: an existing directory,
+// or a path ending in a separator, or a path that does not exist and has no
+// extension is a directory (created if needed); anything else is the backup file.
+func resolveLocal(src, out string, keep int) (localTarget, error) {
+	if sameFile(src, out) || sameFile(src+"-wal", out) || sameFile(src+"-shm", out) || sameFile(src+"-journal", out) {
+		return localTarget{}, errs.Usagef("--out %s is the database itself: expected a backup directory or a new file name", out)
+	}
+	fi, err := os.Stat(out)
+	switch {
+	case err == nil && fi.IsDir():
+		return localTarget{dir: out}, nil
+	case err == nil:
+		return localTarget{}, errs.Refusedf("backup file %s already exists; vrwxctl never overwrites a backup", out).
+			WithFix("choose a new file name, or pass a directory to get a time-stamped name")
+	case !errors.Is(err, fs.ErrNotExist):
+		return localTarget{}, fmt.Errorf("backup destination %s: %w", out, err)
+	}
+	if strings.HasSuffix(out, string(os.PathSeparator)) || filepath.Ext(out) == "" {
+		if err := os.MkdirAll(out, 0o700); err != nil {
+			return localTarget{}, fmt.Errorf("create backup directory %s: %w", out, err)
+		}
+		return localTarget{dir: out}, nil
+	}
+	if keep > 0 {
+		return localTarget{}, errs.Usagef("--keep with --out %s: retention needs a backup directory or s3:// prefix, not a file", out)
+	}
+	parent := filepath.Dir(out)
+	if pi, err := os.Stat(parent); err != nil || !pi.IsDir() {
+		return localTarget{}, errs.Usagef("--out %s: directory %s does not exist", out, parent)
+	}
+	return localTarget{dir: parent, file: filepath.Base(out)}, nil
+}
+
+// sourceDSN opens the live database without changing it: no journal_mode pragma
+// (a DELETE-mode file stays DELETE) and query_only so this connection cannot write.
+// The memory map is safe on a file others write: SQLite only maps the main file, and
+// the read transaction the copy holds keeps checkpoints from shrinking it.
+func sourceDSN(path string) string {
+	return strings.Replace(apidb.ReadOnlyDSN(path), "mode=ro&", "", 1) +
+		fmt.Sprintf("&_pragma=query_only(1)&_pragma=mmap_size(%d)", mmapSize)
+}
+
+// Backup takes a consistent copy of the live database at src into dst (a directory,
+// a new file path, or s3://bucket/prefix) while other processes keep writing, checks
+// it, and publishes it with its manifest. Nothing is left behind on failure.
+func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (*BackupResult, error) {
+	if err := opts.normalize(); err != nil {
+		return nil, err
+	}
+	if err := checkSQLiteFile(src, "database"); err != nil {
+		return nil, err
+	}
+	absSrc, err := filepath.Abs(src)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", src, err)
+	}
+	var target localTarget
+	if dst.IsS3() {
+		if opts.S3, err = s3Client(ctx, opts.S3); err != nil {
+			return nil, err
+		}
+		target.dir = opts.StagingDir
+	} else if target, err = resolveLocal(src, dst.Path, opts.Keep); err != nil {
+		return nil, err
+	}
+
+	srcDB, err := sql.Open(apidb.DriverName, sourceDSN(absSrc))
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", src, err)
+	}
+	defer srcDB.Close()
+	srcDB.SetMaxOpenConns(1)
+	missing, _, err := apidb.CheckSchema(ctx, srcDB)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", src, err)
+	}
+	if len(missing) > 0 {
+		return nil, errs.Failedf("database %s lacks the API's tables: %s", src, strings.Join(missing, ", ")).
+			WithFix("point --db at the API's vrwx.db (DATABASE_PATH)")
+	}
+
+	tmp, err := reserveTemp(target.dir, ".vrwx-backup-*.db.tmp")
+	if err != nil {
+		return nil, err
+	}
+	published := false
+	defer func() {
+		if !published {
+			removeDBFiles(tmp)
+		}
+	}()
+
+	m := &Manifest{Format: ManifestFormat, Source: absSrc, Method: opts.Method, Compressed: opts.Compression != NoCompression,
+		Compression: string(opts.Compression), JournalMode: "delete"}
+	m.CreatedAt = opts.Now().UTC().Truncate(time.Second)
+	start := time.Now()
+	if err := copyDB(ctx, srcDB, tmp, opts, m); err != nil {
+		return nil, err
+	}
+	srcDB.Close()
+	if err := makeSelfContained(ctx, tmp, m); err != nil {
+		return nil, err
+	}
+	if opts.Compression == NoCompression {
+		// Durable before it is checked and published; a compressed backup is synced
+		// as the .gz instead, and this file is discarded.
+		if err := syncFile(tmp); err != nil {
+			return nil, describeIOError(err, filepath.Dir(tmp))
+		}
+	}
+	m.CopyMillis = time.Since(start).Milliseconds()
+
+	start = time.Now()
+	stored, err := finish(ctx, tmp, opts, m)
+	if stored != tmp {
+		defer func() {
+			if !published {
+				os.Remove(stored)
+			}
+		}()
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.VerifyMillis = time.Since(start).Milliseconds()
+
+	res := &BackupResult{Manifest: m}
+	if dst.IsS3() {
+		if res.Location, err = uploadBackup(ctx, opts, dst, stored, m); err != nil {
+			return nil, err
+		}
+		published = true
+		os.Remove(stored)
+		os.Remove(tmp)
+	} else {
+		if res.Location, err = publishLocal(target, stored, m); err != nil {
+			return nil, err
+		}
+		published = true
+		os.Remove(tmp)
+	}
+	if opts.Keep > 0 {
+		dir := dst
+		if !dst.IsS3() {
+			dir = Location{Path: target.dir}
+		}
+		if res.Pruned, err = Prune(ctx, dir, opts.Keep, opts.S3); err != nil {
+			return res, fmt.Errorf("backup %s written, but retention failed: %w", res.Location, err)
+		}
+	}
+	return res, nil
+}
+
+// reserveTemp creates an empty file with a unique name in dir; SQLite accepts an
+// empty file as an empty database, and VACUUM INTO accepts it as its target.
+func reserveTemp(dir, pattern string) (string, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", fmt.Errorf("create temporary file in %s: %w", dir, err)
+	}
+	name := f.Name()
+	if err := f.Close(); err != nil {
+		os.Remove(name)
+		return "", fmt.Errorf("create temporary file in %s: %w", dir, err)
+	}
+	return name, nil
+}
+
+type backuper interface {
+	NewBackup(dstURI string) (*sqlite.Backup, error)
+}
+
+// copyDB writes a consistent snapshot of srcDB into the empty file tmp.
+func copyDB(ctx context.Context, srcDB *sql.DB, tmp string, opts BackupOptions, m *Manifest) error {
+	conn, err := srcDB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to database %s: %w", m.Source, err)
+	}
+	defer conn.Close()
+	if err := conn.QueryRowContext(ctx, `SELECT sqlite_version()`).Scan(&m.SQLiteVersion); err != nil {
+		return fmt.Errorf("read sqlite_version: %w", err)
+	}
+	var pageSize, pageCount int64
+	if err := conn.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil {
+		return fmt.Errorf("read page_size of %s: %w", m.Source, err)
+	}
+	if err := conn.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pageCount); err != nil {
+		return fmt.Errorf("read page_count of %s: %w", m.Source, err)
+	}
+	total := pageSize * pageCount
+	switch opts.Method {
+	case MethodVacuumInto:
+		err = vacuumInto(ctx, conn, tmp, total, opts.Progress)
+	default:
+		err = backupAPI(ctx, conn, tmp, opts.StepPages, pageSize, opts.Progress)
+	}
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", m.Source, describeIOError(err, filepath.Dir(tmp)))
+	}
+	return nil
+}
+
+// backupAPI copies the database page by page. The copy runs inside one read
+// transaction that this connection opens first: in WAL mode that pins one snapshot
+// for every step without blocking the API's writers, so the copy is one point in time
+// and sqlite3_backup_step never restarts because another process wrote meanwhile.
+// The destination runs without a journal and without syncs: it is a private
+// temporary file that is fsynced once, at the end, before anyone can see it.
+func backupAPI(ctx context.Context, conn *sql.Conn, tmp string, step int, pageSize int64, progress func(Progress)) error {
+	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
+		return fmt.Errorf("begin read transaction: %w", err)
+	}
+	defer conn.ExecContext(context.Background(), `ROLLBACK`)
+	var n int
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&n); err != nil {
+		return fmt.Errorf("start read transaction: %w", err)
+	}
+	dstURI := apidbFileURI(tmp) + "?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)"
+	return conn.Raw(func(dc any) error {
+		bk, ok := dc.(backuper)
+		if !ok {
+			return fmt.Errorf("the sqlite driver has no online backup support")
+		}
+		b, err := bk.NewBackup(dstURI)
+		if err != nil {
+			return fmt.Errorf("start online backup: %w", err)
+		}
+		for {
+			more, err := b.Step(int32(step))
+			if err != nil {
+				b.Finish()
+				return fmt.Errorf("online backup step: %w", err)
+			}
+			total := int64(b.PageCount())
+			done := total - int64(b.Remaining())
+			if !more {
+				done = total
+			}
+			progress(Progress{Phase: "copy", Done: done * pageSize, Total: total * pageSize, Pages: done, TotalPages: total})
+			if !more {
+				break
+			}
+			if err := ctx.Err(); err != nil {
+				b.Finish()
+				return err
+			}
+		}
+		if err := b.Finish(); err != nil {
+			return fmt.Errorf("finish online backup: %w", err)
+		}
+		return nil
+	})
+}
+
+// vacuumInto runs VACUUM INTO, which has no progress hook, so progress is the
+// growing output file against the source's size.
+func vacuumInto(ctx context.Context, conn *sql.Conn, tmp string, total int64, progress func(Progress)) error {
+	done := make(chan struct{})
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if fi, err := os.Stat(tmp); err == nil {
+					progress(Progress{Phase: "copy", Done: min(fi.Size(), total), Total: total})
+				}
+			}
+		}
+	}()
+	// The poller must be gone before anyone else calls progress, so callers never
+	// see two calls at once.
+	stop := func() { close(done); <-polled }
+	// SQLite counts VACUUM INTO as a write for query_only's purposes even though
+	// only the new file is written, so lift the guard for this one statement.
+	if _, err := conn.ExecContext(ctx, `PRAGMA query_only = 0`); err != nil {
+		stop()
+		return fmt.Errorf("VACUUM INTO: %w", err)
+	}
+	_, err := conn.ExecContext(ctx, `VACUUM INTO ?`, tmp)
+	stop()
+	if err != nil {
+		return fmt.Errorf("VACUUM INTO: %w", err)
+	}
+	progress(Progress{Phase: "copy", Done: total, Total: total})
+	return nil
+}
+
+func apidbFileURI(path string) string {
+	dsn := apidb.ReadOnlyDSN(path)
+	return dsn[:strings.IndexByte(dsn, '?')]
+}
+
+// describeIOError turns SQLite's "database or disk is full" into an error that
+// names the directory, because that is what the operator must free.
+func describeIOError(err error, dir string) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == 13 { // SQLITE_FULL
+		return errs.Failedf("no space left in %s", dir).Wrap(err).WithFix("free space there or choose another --out")
+	}
+	if errors.Is(err, syscall.ENOSPC) {
+		return errs.Failedf("no space left in %s", dir).Wrap(err).WithFix("free space there or choose another --out")
+	}
+	return err
+}
+
+// finish checks, inspects and hashes (or compresses) the self-contained copy. It
+// returns the path of the file to publish: tmp itself, or the compressed file.
+func finish(ctx context.Context, tmp string, opts BackupOptions, m *Manifest) (string, error) {
+	// The check and the hash only read the finished file, so they run side by side;
+	// the check's connection is immutable (no locks), so the hashing goroutine
+	// opening and closing the file cannot drop a lock the check relies on.
+	opts.Progress(Progress{Phase: "check"})
+	type checked struct {
+		res CheckResult
+		err error
+	}
+	ch := make(chan checked, 1)
+	go func() {
+		res, err := checkFile(ctx, tmp, opts.Quick)
+		if err == nil && res.OK {
+			err = describeCopy(ctx, tmp, m)
+		}
+		ch <- checked{res, err}
+	}()
+	stored := tmp
+	var err error
+	total := m.PageCount * m.PageSize
+	if opts.Compression == Gzip {
+		stored = strings.TrimSuffix(tmp, ".tmp") + ".gz.tmp"
+		err = compressFile(tmp, stored, m, opts.Progress)
+	} else {
+		m.DBSize, m.DBSHA256, err = hashFile(tmp, func(n int64) {
+			opts.Progress(Progress{Phase: "hash", Done: n, Total: total})
+		})
+		m.Size, m.SHA256 = m.DBSize, m.DBSHA256
+	}
+	c := <-ch
+	if err != nil {
+		return stored, describeIOError(err, filepath.Dir(tmp))
+	}
+	if c.err != nil {
+		return stored, c.err
+	}
+	m.Verify = c.res
+	if !c.res.OK {
+		return stored, errs.Failedf("the copy of %s failed %s: %s", m.Source, c.res.Check, strings.Join(c.res.Errors, "; ")).
+			WithFix("run `PRAGMA integrity_check` on the live database; the source itself may be damaged")
+	}
+	if m.DBSize != total {
+		return stored, errs.Failedf("the copy of %s is %d bytes, expected %d pages of %d bytes", m.Source, m.DBSize, m.PageCount, m.PageSize)
+	}
+	return stored, nil
+}
+
+// makeSelfContained switches the copy to journal_mode=DELETE (the copy carries the
+// source's WAL flag in its header) and reads its geometry.
+func makeSelfContained(ctx context.Context, tmp string, m *Manifest) error {
+	db, err := sql.Open(apidb.DriverName, apidbFileURI(tmp)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return fmt.Errorf("open copy %s: %w", tmp, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var mode string
+	if err := db.QueryRowContext(ctx, `PRAGMA journal_mode=DELETE`).Scan(&mode); err != nil {
+		return fmt.Errorf("switch copy to journal_mode=DELETE: %w", describeIOError(err, filepath.Dir(tmp)))
+	}
+	if mode != "delete" {
+		return fmt.Errorf("switch copy to journal_mode=DELETE: SQLite kept %q", mode)
+	}
+	if err := db.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&m.PageSize); err != nil {
+		return fmt.Errorf("read page_size of copy: %w", err)
+	}
+	if err := db.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&m.PageCount); err != nil {
+		return fmt.Errorf("read page_count of copy: %w", err)
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("close copy: %w", err)
+	}
+	if _, err := os.Stat(tmp + "-wal"); err == nil {
+		return fmt.Errorf("copy %s still has a -wal file after switching to journal_mode=DELETE", tmp)
+	}
+	b18, b19, err := journalBytes(tmp)
+	if err != nil {
+		return fmt.Errorf("read header of copy %s: %w", tmp, err)
+	}
+	if b18 != 1 || b19 != 1 {
+		return fmt.Errorf("copy %s header still says WAL (bytes 18/19 = %d/%d)", tmp, b18, b19)
+	}
+	return nil
+}
+
+// describeCopy records the copy's migrations and row counts in the manifest.
+func describeCopy(ctx context.Context, tmp string, m *Manifest) error {
+	db, err := sql.Open(apidb.DriverName, checkDSN(tmp))
+	if err != nil {
+		return fmt.Errorf("open copy %s: %w", tmp, err)
+	}
+	defer db.Close()
+	if m.Migrations, err = apidb.AppliedMigrations(ctx, db); err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	if _, m.MissingMigrations, err = apidb.CheckSchema(ctx, db); err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	if m.RowCounts, err = apidb.RowCounts(ctx, db); err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	return nil
+}
+
+// mmapSize lets SQLite read a file through a memory map (up to its 2 GiB default
+// ceiling): in our measurements it makes integrity_check about 1.5x and quick_check
+// about 1.8x faster, and the backup API's reads about 15% faster.
+const mmapSize = 2147418112
+
+// checkDSN opens a finished backup file that nobody writes: read-only, immutable
+// (no locks, no -shm), memory-mapped.
+func checkDSN(path string) string {
+	return apidbFileURI(path) + fmt.Sprintf("?mode=ro&immutable=1&_pragma=mmap_size(%d)", mmapSize)
+}
+
+// checkFile runs integrity_check (or quick_check) on a file nobody else writes.
+func checkFile(ctx context.Context, path string, quick bool) (CheckResult, error) {
+	res := CheckResult{Check: "integrity_check"}
+	if quick {
+		res.Check = "quick_check"
+	}
+	db, err := sql.Open(apidb.DriverName, checkDSN(path))
+	if err != nil {
+		return res, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `PRAGMA `+res.Check+`(100)`)
+	if err != nil {
+		// A file too damaged to prepare a statement on fails the check; it is not an
+		// error in running the check.
+		res.Errors = []string{err.Error()}
+		return res, nil
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return res, fmt.Errorf("%s of %s: %w", res.Check, path, err)
+		}
+		res.Errors = append(res.Errors, s)
+	}
+	if err := rows.Err(); err != nil {
+		res.Errors = append(res.Errors, err.Error())
+		return res, nil
+	}
+	if len(res.Errors) == 1 && res.Errors[0] == "ok" {
+		res.OK, res.Errors = true, nil
+	}
+	return res, nil
+}
+
+// compressFile gzips src into dst, hashing both sides in the same pass.
+func compressFile(src, dst string, m *Manifest, progress func(Progress)) (err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", dst, err)
+	}
+	defer func() {
+		if cerr := out.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close %s: %w", dst, cerr)
+		}
+	}()
+	dbHash, outHash := sha256.New(), sha256.New()
+	counter := &countWriter{}
+	zw, err := gzip.NewWriterLevel(io.MultiWriter(out, outHash, counter), gzip.BestSpeed)
+	if err != nil {
+		return err
+	}
+	total := m.PageCount * m.PageSize
+	pr := &progressReader{r: in, fn: func(n int64) { progress(Progress{Phase: "compress", Done: n, Total: total}) }}
+	n, err := io.Copy(io.MultiWriter(zw, dbHash), pr)
+	if err != nil {
+		return fmt.Errorf("compress %s: %w", src, err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("compress %s: %w", src, err)
+	}
+	if err := out.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dst, err)
+	}
+	m.DBSize, m.DBSHA256 = n, hex.EncodeToString(dbHash.Sum(nil))
+	m.Size, m.SHA256 = counter.n, hex.EncodeToString(outHash.Sum(nil))
+	return nil
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(b []byte) (int, error) { c.n += int64(len(b)); return len(b), nil }
+
+// publishLocal gives the stored file its final name without ever replacing an
+// existing file, then writes the manifest beside it the same way.
+func publishLocal(t localTarget, stored string, m *Manifest) (Location, error) {
+	var final string
+	for n := 0; ; n++ {
+		name := t.file
+		if name == "" {
+			name = BackupName(m.CreatedAt, n, Compression(m.Compression))
+		}
+		final = filepath.Join(t.dir, name)
+		err := publishNoReplace(stored, final)
+		if err == nil {
+			m.File = name
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return Location{}, fmt.Errorf("publish backup %s: %w", final, err)
+		}
+		if t.file != "" {
+			return Location{}, errs.Refusedf("backup file %s already exists; vrwxctl never overwrites a backup", final)
+		}
+	}
+	if err := writeManifestFile(final+ManifestSuffix, m); err != nil {
+		// A backup without its manifest would not verify; take it back.
+		os.Remove(final)
+		return Location{}, err
+	}
+	if err := syncDir(t.dir); err != nil {
+		return Location{}, err
+	}
+	return Location{Path: final}, nil
+}
+
+func writeManifestFile(path string, m *Manifest) error {
+	b, err := m.marshal()
+	if err != nil {
+		return err
+	}
+	tmp, err := reserveTemp(filepath.Dir(path), ".vrwx-manifest-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("write manifest %s: %w", path, describeIOError(err, filepath.Dir(path)))
+	}
+	if err := syncFile(tmp); err != nil {
+		return err
+	}
+	if err := publishNoReplace(tmp, path); err != nil {
+		return fmt.Errorf("publish manifest %s: %w", path, err)
+	}
+	return nil
+}

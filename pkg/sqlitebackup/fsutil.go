@@ -1,0 +1,169 @@
+package sqlitebackup
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/vrwx/vrwxctl/pkg/errs"
+)
+
+func joinPath(dir, name string) string { return filepath.Join(dir, name) }
+
+// sqliteHeader starts every SQLite 3 database file.
+var sqliteHeader = []byte("SQLite format 3\x00")
+
+// checkSQLiteFile returns a Usage error unless path is a regular file that starts
+// with the SQLite header. It opens the file itself, so call it before this process
+// opens an SQLite connection to path: closing any descriptor drops the process's
+// POSIX locks on that file.
+func checkSQLiteFile(path, what string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return errs.Usagef("%s %s does not exist: expected an SQLite database file", what, path)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return errs.Usagef("%s %s is not a regular file: expected an SQLite database file", what, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	defer f.Close()
+	head := make([]byte, 100)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s %s: read header: %w", what, path, err)
+	}
+	if n < 100 || !bytes.Equal(head[:16], sqliteHeader) {
+		return errs.Usagef("%s %s is not an SQLite database (no \"SQLite format 3\" header)", what, path)
+	}
+	return nil
+}
+
+// journalBytes returns the file-format read/write version bytes (offsets 18, 19) of
+// an SQLite header: 1 means rollback journal, 2 means WAL.
+func journalBytes(path string) (byte, byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	b := make([]byte, 20)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return 0, 0, err
+	}
+	return b[18], b[19], nil
+}
+
+// sidecars are the files SQLite may keep beside a database.
+var sidecars = []string{"-journal", "-wal", "-shm"}
+
+// removeDBFiles removes a temporary database and any sidecar SQLite left beside it.
+func removeDBFiles(path string) {
+	os.Remove(path)
+	for _, s := range sidecars {
+		os.Remove(path + s)
+	}
+}
+
+// syncFile fsyncs path's data to stable storage.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", path, err)
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory so a rename or unlink inside it survives a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		// Some filesystems cannot fsync a directory (EINVAL); their renames are
+		// as durable as they get.
+		return fmt.Errorf("fsync directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// publishNoReplace moves tmp to final only if final does not exist. A hard link
+// fails atomically with EEXIST where rename would silently replace an older backup;
+// where the filesystem has no hard links it falls back to check-then-rename.
+func publishNoReplace(tmp, final string) error {
+	err := os.Link(tmp, final)
+	if err == nil {
+		return os.Remove(tmp)
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return fs.ErrExist
+	}
+	if _, serr := os.Lstat(final); serr == nil {
+		return fs.ErrExist
+	}
+	return os.Rename(tmp, final)
+}
+
+// hashFile returns the size and hex sha256 of path, reporting progress.
+func hashFile(path string, progress func(done int64)) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, &progressReader{r: f, fn: progress})
+	if err != nil {
+		return 0, "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// progressReader reports the bytes read so far every few megabytes.
+type progressReader struct {
+	r    io.Reader
+	fn   func(int64)
+	n    int64
+	last int64
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if p.fn != nil && (p.n-p.last >= 8<<20 || err == io.EOF) {
+		p.last = p.n
+		p.fn(p.n)
+	}
+	return n, err
+}
+
+// sameFile reports whether a and b name the same file, by identity when both exist
+// and by cleaned absolute path otherwise.
+func sameFile(a, b string) bool {
+	ai, aerr := os.Stat(a)
+	bi, berr := os.Stat(b)
+	if aerr == nil && berr == nil {
+		return os.SameFile(ai, bi)
+	}
+	aa, err1 := filepath.Abs(a)
+	ba, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == ba
+}

@@ -1,0 +1,24 @@
+//go:build !unix
+
+package sqlitebackup
+
+import (
+	"context"
+	"os"
+
+	"github.com/vrwx/vrwxctl/pkg/errs"
+)
+
+// Holders cannot see other processes' SQLite locks on this platform, so it says so
+// rather than report the database unused; Restore then refuses unless forced.
+func Holders(ctx context.Context, dbPath string) ([]Holder, error) {
+	return nil, errs.Refusedf("cannot tell whether another process has %s open on this platform", dbPath).
+		WithFix("stop the API, then restore with --force")
+}
+
+// keepOwnership gives the restored file the replaced database's mode.
+func keepOwnership(old, restored string) {
+	if fi, err := os.Stat(old); err == nil {
+		_ = os.Chmod(restored, fi.Mode().Perm())
+	}
+}
