@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,9 +13,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/secrets/secretstest"
+	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
 
 func TestMain(m *testing.M) { clitest.Main(m) }
@@ -83,7 +88,10 @@ func TestRunbookCommands(t *testing.T) {
 	sm.Seed("vrwx/prod/relayer-key", fmt.Sprintf(`{"RELAYER_PRIVATE_KEY":"%s"}`, devchain.DevKeyHex(6)))
 	none := filepath.Join(t.TempDir(), "absent")
 
+	completionHash, signature := signCompletion(t, e, e.D.Jobs[devchain.JobFunded])
 	vars := map[string]string{
+		"COMPLETION_HASH":                  completionHash,
+		"SIGNATURE":                        signature,
 		"PATH":                             filepath.Dir(bin) + ":" + os.Getenv("PATH"),
 		"RELAYER_ADDRESS":                  e.D.Relayer.Hex(),
 		"RELAYER_PRIVATE_KEY":              devchain.DevKeyHex(devchain.AccountRelayer),
@@ -160,4 +168,35 @@ func TestRunbookCommands(t *testing.T) {
 		v, _ := sm.Value("vrwx/prod/relayer-key", id)
 		clitest.Secret(strings.TrimSuffix(strings.SplitN(v, `":"`, 2)[1], `"}`))
 	}
+}
+
+// signCompletion signs a completion of job id by the active robot's controller, as
+// the API would have received it.
+func signCompletion(t *testing.T, e *clitest.Env, id uint64) (hash, sig string) {
+	t.Helper()
+	c := chain.New(chain.Options{URLs: []string{e.Anvil.URL}, ChainID: e.D.ChainID})
+	defer c.Close()
+	jobID := new(big.Int).SetUint64(id)
+	b := c.NewBatch()
+	r := b.Call(e.D.Escrow, vrwx.PackJobs(jobID), chain.Latest)
+	if err := b.Do(context.Background()); err != nil || r.Err() != nil {
+		t.Fatal(err, r.Err())
+	}
+	j, err := vrwx.DecodeJob(jobID, r.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := crypto.Keccak256Hash([]byte("runbook manifest"))
+	cl := vrwx.Claim{JobID: jobID, JobSpecHash: j.JobSpecHash, CompletionHash: h, RobotID: j.RobotID,
+		Controller: e.D.Robots[devchain.RobotActive].Controller, Deadline: j.Deadline, QualityScore: 100, WorkUnits: 12}
+	dg, err := cl.Digest(vrwx.Domain{ChainID: new(big.Int).SetUint64(e.D.ChainID), Escrow: e.D.Escrow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := crypto.Sign(dg.Bytes(), devchain.DevKey(devchain.AccountActiveController))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s[64] += 27
+	return h.Hex(), hexutil.Encode(s)
 }

@@ -49,8 +49,8 @@ func Open(path string) *Log { return &Log{Path: path} }
 func DefaultPath(stateDir string) string { return filepath.Join(stateDir, "audit.log") }
 
 // Append writes e as one line, with O_APPEND so concurrent vrwxctl processes do not
-// interleave within a line, and fsyncs it: the line must exist before the
-// transaction it announces is broadcast.
+// interleave within a line. A "sent" line is fsynced: it must be on disk before the
+// transaction it announces is broadcast, so a rerun after a crash finds the hash.
 func (l *Log) Append(e Entry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -75,7 +75,10 @@ func (l *Log) Append(e Entry) error {
 	if _, err := f.Write(append(line, '\n')); err != nil {
 		return fmt.Errorf("audit log %s: %w", l.Path, err)
 	}
-	return f.Sync()
+	if e.Outcome == "sent" {
+		return f.Sync()
+	}
+	return nil
 }
 
 // Read returns every entry in the log (for tests and `tx` lookups).

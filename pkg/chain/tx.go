@@ -402,13 +402,15 @@ func (c *Client) ReceiptOf(ctx context.Context, h common.Hash) (*Receipt, error)
 }
 
 // WaitMined polls for the receipt until ctx ends, calling progress between polls.
-// On timeout it returns an errs.Timeout that names the hash and warns against
+// Polls start 5 ms apart and back off to poll: a dev chain mines at once, Base every
+// 2 s. On timeout it returns an errs.Timeout that names the hash and warns against
 // resending.
 func (c *Client) WaitMined(ctx context.Context, h common.Hash, poll time.Duration, progress func(elapsed time.Duration)) (*Receipt, error) {
 	if poll <= 0 {
 		poll = 500 * time.Millisecond
 	}
 	start := time.Now()
+	wait := 5 * time.Millisecond
 	for {
 		r, err := c.ReceiptOf(ctx, h)
 		if err == nil && r != nil {
@@ -422,9 +424,10 @@ func (c *Client) WaitMined(ctx context.Context, h common.Hash, poll time.Duratio
 			progress(time.Since(start))
 		}
 		select {
-		case <-time.After(poll):
+		case <-time.After(wait):
 		case <-ctx.Done():
 		}
+		wait = min(2*wait, poll)
 	}
 }
 

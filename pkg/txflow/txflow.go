@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -41,6 +42,9 @@ type Flow struct {
 	DryRun  bool
 	// Poll is the receipt polling interval (default 500ms).
 	Poll time.Duration
+	// Preflight, when set, runs alongside the transaction's preparation (both only
+	// read); its error stops the send before anything is signed.
+	Preflight func(ctx context.Context) error
 }
 
 // Call describes the transaction for people: the action and its arguments by name.
@@ -98,7 +102,17 @@ type ReceiptJSON struct {
 // receipt is nil on a dry run.
 func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Result, *chain.Receipt, error) {
 	req.From = f.Signer.Address()
+	var preErr error
+	var wg sync.WaitGroup
+	if f.Preflight != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); preErr = f.Preflight(ctx) }()
+	}
 	p, err := f.Chain.Prepare(ctx, req)
+	wg.Wait()
+	if preErr != nil {
+		return nil, nil, preErr
+	}
 	if err != nil {
 		return nil, nil, explain(err, call)
 	}

@@ -30,6 +30,9 @@ type Scenario struct {
 	Env      []string
 	// Setup runs once before the scenario (seeding, for example).
 	Setup func(ctx context.Context) error
+	// Next, when set, gives the argv of run i instead of VRWX/Baseline (for commands
+	// that consume state, like submitting a completion). No warm-up run is made.
+	Next func(i int) (vrwx, baseline []string)
 }
 
 type sample struct {
@@ -128,22 +131,28 @@ func mainErr(runs int, only string) error {
 		}
 		var vs, bs []sample
 		// One warm-up of each, then interleave so drift hits both sides alike.
-		if _, err := run(append([]string{bin}, s.VRWX...), append(env, s.Env...)); err != nil {
-			return err
-		}
-		if s.Baseline != nil {
-			if _, err := run(s.Baseline, append(env, s.Env...)); err != nil {
+		if s.Next == nil {
+			if _, err := run(append([]string{bin}, s.VRWX...), append(env, s.Env...)); err != nil {
 				return err
+			}
+			if s.Baseline != nil {
+				if _, err := run(s.Baseline, append(env, s.Env...)); err != nil {
+					return err
+				}
 			}
 		}
 		for i := 0; i < n; i++ {
-			v, err := run(append([]string{bin}, s.VRWX...), append(env, s.Env...))
+			vArgs, bArgs := s.VRWX, s.Baseline
+			if s.Next != nil {
+				vArgs, bArgs = s.Next(i)
+			}
+			v, err := run(append([]string{bin}, vArgs...), append(env, s.Env...))
 			if err != nil {
 				return err
 			}
 			vs = append(vs, v)
-			if s.Baseline != nil {
-				b, err := run(s.Baseline, append(env, s.Env...))
+			if bArgs != nil {
+				b, err := run(bArgs, append(env, s.Env...))
 				if err != nil {
 					return err
 				}
@@ -151,7 +160,7 @@ func mainErr(runs int, only string) error {
 			}
 		}
 		v := summarize(vs)
-		if s.Baseline == nil {
+		if len(bs) == 0 {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f MiB\t-\t-\t-\t-\t%s\n", s.Name, ms(v.median), ms(v.p90), float64(v.rss)/1024, s.Goal)
 			continue
 		}

@@ -29,7 +29,7 @@ type CompleteJSON struct {
 
 // NewCmdComplete returns `job complete`.
 func NewCmdComplete(f *cmdutil.Factory) *cobra.Command {
-	v := &robot.VerifySigOptions{IO: f.IO, Config: f.Config, Chain: f.Chain, Context: f.Context, Now: f.Now, ConfigOptions: f.ConfigOptions}
+	v := &robot.VerifySigOptions{IO: f.IO, Config: f.Config, Chain: f.Chain, Context: f.Context, Now: f.Now, ConfigOptions: f.ConfigOptions, SkipDigestCrossCheck: true}
 	var send cmdutil.SendOptions
 	cmd := &cobra.Command{
 		Use:   "complete ID --completion-hash H --quality Q --work-units W --sig SIG --signer REF",
@@ -53,7 +53,11 @@ robot controller's, as the API received it.`,
 			v.Job = args[0]
 			ctx, cancel := f.Context(cmd.Context())
 			defer cancel()
-			return completeRun(ctx, f, v, send)
+			out, err := Complete(ctx, f, "job complete", v, send)
+			if err != nil {
+				return err
+			}
+			return printComplete(f, out)
 		},
 	}
 	fl := cmd.Flags()
@@ -66,51 +70,46 @@ robot controller's, as the API received it.`,
 	return cmd
 }
 
-func completeRun(ctx context.Context, f *cmdutil.Factory, v *robot.VerifySigOptions, send cmdutil.SendOptions) error {
+// Complete runs job complete's preflight and, when every check passes, sends
+// submitCompletionV2 through the shared send path (confirmation, --dry-run, audit
+// log, recorded under command). A failed preflight renders its verdict (text output only) and returns an
+// errs.Failed error; nothing is sent. Tx.Receipt is nil after a dry run. dlq replay
+// uses it so a replayed completion gets exactly the same checks.
+func Complete(ctx context.Context, f *cmdutil.Factory, command string, v *robot.VerifySigOptions, send cmdutil.SendOptions) (*CompleteJSON, error) {
+	id, hash, quality, workUnits, sig, err := robot.ParseCompletion(v)
+	if err != nil {
+		return nil, err
+	}
 	if send.Signer == "" {
-		return errs.Usagef("--signer is required: the account that sends the transaction and pays its gas")
+		return nil, errs.Usagef("--signer is required: the account that sends the transaction and pays its gas")
 	}
-	pre, err := robot.CheckCompletion(ctx, v)
+	flow, cfg, err := f.Flow(ctx, command, send)
 	if err != nil {
-		return err
-	}
-	if !pre.Valid {
-		var failed []string
-		fix := ""
-		for _, c := range pre.Checks {
-			if c.Level == doctor.Crit {
-				failed = append(failed, c.Name+" ("+c.Value+")")
-				if fix == "" {
-					fix = c.Fix
-				}
-			}
-		}
-		if !f.IO.JSONOutput() {
-			robot.RenderVerdict(f.IO, *pre)
-		}
-		return errs.Failedf("preflight failed: %s; nothing was sent", strings.Join(failed, ", ")).WithFix(fix)
-	}
-	f.IO.Successf("preflight passed: job %s is FUNDED, robot active, signature by its controller %s", pre.Claim.JobID, pre.Controller)
-	flow, cfg, err := f.Flow(ctx, "job complete", send)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	escrow, err := shared.Escrow(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	id, _ := new(big.Int).SetString(pre.Claim.JobID, 10)
-	hash := common.HexToHash(pre.Claim.CompletionHash)
-	sig, _ := cmdutil.ParseHexBytes("--sig", v.Sig, 65)
-	data := vrwx.Pack(vrwx.EscrowABI(), "submitCompletionV2", id, [32]byte(hash), pre.Claim.QualityScore, pre.Claim.WorkUnits, sig)
+	// The six checks run while the transaction is being prepared: both only read, and
+	// a failed check stops everything before anything is signed or sent.
+	var pre *robot.VerifySigJSON
+	flow.Preflight = func(ctx context.Context) error {
+		var err error
+		if pre, err = robot.CheckCompletion(ctx, v); err != nil {
+			return err
+		}
+		return preflightVerdict(f, pre)
+	}
+	data := vrwx.Pack(vrwx.EscrowABI(), "submitCompletionV2", id, [32]byte(hash), quality, workUnits, sig)
 	call := txflow.Call{Action: "submitCompletionV2", Args: []txflow.Arg{
 		{Name: "jobId", Value: id.String()}, {Name: "completionHash", Value: hash.Hex()},
-		{Name: "qualityScore", Value: fmt.Sprint(pre.Claim.QualityScore)}, {Name: "workUnits", Value: fmt.Sprint(pre.Claim.WorkUnits)},
+		{Name: "qualityScore", Value: fmt.Sprint(quality)}, {Name: "workUnits", Value: fmt.Sprint(workUnits)},
 		{Name: "signature", Value: shared.Short(v.Sig)},
 	}}
 	res, rcpt, err := flow.Execute(ctx, chain.TxRequest{To: escrow, Data: data, Fees: cmdutil.FeePolicy(cfg)}, call)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out := CompleteJSON{Preflight: pre, Tx: res}
 	if rcpt != nil {
@@ -123,15 +122,43 @@ func completeRun(ctx context.Context, f *cmdutil.Factory, v *robot.VerifySigOpti
 			}
 		}
 	}
+	return &out, nil
+}
+
+// preflightVerdict turns a failed check into the error that stops the send, after
+// showing every check with its fix.
+func preflightVerdict(f *cmdutil.Factory, pre *robot.VerifySigJSON) error {
+	if pre.Valid {
+		f.IO.Successf("preflight passed: job %s is FUNDED, robot active, signature by its controller %s", pre.Claim.JobID, pre.Controller)
+		return nil
+	}
+	var failed []string
+	fix := ""
+	for _, c := range pre.Checks {
+		if c.Level == doctor.Crit {
+			failed = append(failed, c.Name+" ("+c.Value+")")
+			if fix == "" {
+				fix = c.Fix
+			}
+		}
+	}
+	if !f.IO.JSONOutput() {
+		robot.RenderVerdict(f.IO, *pre)
+	}
+	return errs.Failedf("preflight failed: %s; nothing was sent", strings.Join(failed, ", ")).WithFix(fix)
+}
+
+func printComplete(f *cmdutil.Factory, out *CompleteJSON) error {
 	if f.IO.JSONOutput() {
 		return f.IO.WriteJSON(out)
 	}
-	if rcpt == nil {
+	res := out.Tx
+	if res.Receipt == nil {
 		fmt.Fprintf(f.IO.Out, "%s (dry run, not sent)\n", res.TxHash)
 		return nil
 	}
 	fee, _ := new(big.Int).SetString(res.Receipt.TotalFeeWei, 10)
-	fmt.Fprintf(f.IO.Out, "%s mined in block %d, gas used %d, fee %s ETH\njob %s is now %s\n", res.TxHash, res.Receipt.Block, res.Receipt.GasUsed, units.FormatEther(fee), id, out.JobStatus)
+	fmt.Fprintf(f.IO.Out, "%s mined in block %d, gas used %d, fee %s ETH\njob %s is now %s\n", res.TxHash, res.Receipt.Block, res.Receipt.GasUsed, units.FormatEther(fee), out.Preflight.Claim.JobID, out.JobStatus)
 	return nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	configcmd "github.com/vrwx/vrwxctl/pkg/cli/config"
 	contractscmd "github.com/vrwx/vrwxctl/pkg/cli/contracts"
+	dbcmd "github.com/vrwx/vrwxctl/pkg/cli/db"
+	dlqcmd "github.com/vrwx/vrwxctl/pkg/cli/dlq"
 	jobcmd "github.com/vrwx/vrwxctl/pkg/cli/job"
 	keycmd "github.com/vrwx/vrwxctl/pkg/cli/key"
 	robotcmd "github.com/vrwx/vrwxctl/pkg/cli/robot"
@@ -104,6 +106,8 @@ profile is "local": nothing touches a real chain by accident.`,
 		contractscmd.NewCmdContracts(f),
 		txcmd.NewCmdTx(f),
 		keycmd.NewCmdKey(f),
+		dbcmd.NewCmdDB(f),
+		dlqcmd.NewCmdDLQ(f),
 	} {
 		c.GroupID = "ops"
 		cmd.AddCommand(c)

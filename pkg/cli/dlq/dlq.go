@@ -1,0 +1,126 @@
+// Package dlq implements `vrwxctl dlq`: the API's dead-letter queue read and worked
+// while the API runs — depth against the runbook's "DLQ Depth" alert (stats),
+// listing and showing events, resolving one, and replaying a failed completion
+// (TX_FAIL) through job complete's preflight and send path.
+package dlq
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/dlq"
+	"github.com/vrwx/vrwxctl/pkg/errs"
+)
+
+// NewCmdDLQ returns the `dlq` group.
+func NewCmdDLQ(f *cmdutil.Factory) *cobra.Command {
+	var dbFlag string
+	cmd := &cobra.Command{
+		Use:   "dlq",
+		Short: "The API's dead-letter queue: stats, list, show, resolve, replay",
+		Long: `Work the VRWX API's dead-letter queue (the dlq_events table) while the API keeps
+running: reads never block it, and a resolve is one short write transaction that
+waits out the API's own (busy timeout 5 s).
+
+The database is --db, else DATABASE_PATH, else the profile's database_path.`,
+	}
+	cmd.PersistentFlags().StringVar(&dbFlag, "db", "", "the API's database (default DATABASE_PATH or the profile's database_path)")
+	cmd.AddCommand(NewCmdStats(f, &dbFlag), NewCmdList(f, &dbFlag), NewCmdShow(f, &dbFlag), NewCmdResolve(f, &dbFlag), NewCmdReplay(f, &dbFlag))
+	return cmd
+}
+
+// openDB opens the API's database read-only or, with write, the way the API does,
+// and checks it has the dlq_events table.
+func openDB(ctx context.Context, f *cmdutil.Factory, flag string, write bool) (*sql.DB, string, error) {
+	path := flag
+	if path == "" {
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, "", err
+		}
+		path = cfg.String("database_path")
+	}
+	if path == "" {
+		return nil, "", errs.Usagef("no database: expected --db PATH, DATABASE_PATH or database_path in the profile")
+	}
+	if err := checkSQLiteFile(path); err != nil {
+		return nil, "", err
+	}
+	open := apidb.OpenReadOnly
+	if write {
+		open = apidb.Open
+	}
+	db, err := open(path)
+	if err != nil {
+		return nil, "", errs.Failedf("open database %s", path).Wrap(err)
+	}
+	missing, _, err := apidb.CheckSchema(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, "", errs.Failedf("read the schema of %s", path).Wrap(err)
+	}
+	if slices.Contains(missing, "dlq_events") {
+		db.Close()
+		return nil, "", errs.Failedf("database %s has no dlq_events table (missing: %s)", path, strings.Join(missing, ", ")).
+			WithFix("point --db or DATABASE_PATH at the VRWX API's database")
+	}
+	return db, path, nil
+}
+
+// checkSQLiteFile rejects, as bad input, a path that is not an SQLite file.
+func checkSQLiteFile(path string) error {
+	fh, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return errs.Usagef("database %s does not exist: expected the API's SQLite database (--db or DATABASE_PATH)", path)
+	}
+	if err != nil {
+		return errs.Failedf("open database %s", path).Wrap(err)
+	}
+	defer fh.Close()
+	head := make([]byte, 16)
+	if _, err := io.ReadFull(fh, head); err != nil || string(head) != "SQLite format 3\x00" {
+		return errs.Usagef("database %s is not an SQLite database (no \"SQLite format 3\" header)", path)
+	}
+	return nil
+}
+
+// parseID reads a dlq_events id.
+func parseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, errs.Usagef("DLQ event id %q: expected a positive integer (the id column of vrwxctl dlq list)", s)
+	}
+	return id, nil
+}
+
+// state is an event's resolution for tables: the resolution type, or "unresolved".
+func state(e dlq.Event) string {
+	if e.Resolved() {
+		return e.ResolutionType
+	}
+	return "unresolved"
+}
+
+func formatTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+func alreadyResolved(e dlq.Event) error {
+	return errs.Failedf("DLQ event %d is already resolved (%s at %s)", e.ID, e.ResolutionType, formatTime(e.ResolvedAt)).
+		WithFix(fmt.Sprintf("nothing to do; see vrwxctl dlq show %d", e.ID))
+}
