@@ -39,11 +39,23 @@ run config view
 run status
 run wallet balance --signer env://RELAYER_PRIVATE_KEY
 run wallet balance 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC -o json
-# Later commands join the tour as they land.
-for extra in "contracts check" "job get 9" "job list" "robot get --name tenant-demo:active"; do
-  # shellcheck disable=SC2086
-  if "$bin" ${extra%% *} --help >/dev/null 2>&1; then run $extra; fi
-done
+run contracts check
+run job get 9
+run job list --status FUNDED
+run job events --from-block -20 --type CompletionSubmitted
+run robot get --name tenant-demo:deactivated
+
+echo
+echo "== key rotation, runbook steps 1-3 and 7, into a 0600 key file instead of AWS/Vault:"
+keys="$state/keys"; mkdir -p "$keys"; rm -f "$keys"/relayer.hex*
+run key generate --store "file://$keys/relayer.hex"
+new=$("$bin" key generate --store "file://$keys/relayer.hex")
+run key versions --store "file://$keys/relayer.hex"
+export TREASURY_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d   # anvil dev key 1 (public)
+run wallet fund --to "$new" --amount 0.5ether --signer env://TREASURY_KEY --yes --reason demo
+run key promote --store "file://$keys/relayer.hex" --yes
+run wallet drain --signer "file://$keys/relayer.hex" --to 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --yes
+run tx status "$(tail -1 "$XDG_STATE_HOME/vrwxctl/audit.log" | sed 's/.*"txHash":"\(0x[0-9a-f]*\)".*/\1/')"
 echo
 echo "== a mistake is caught before anything is sent:"
 run wallet balance 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293Bc
