@@ -1,0 +1,49 @@
+package ui
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/vrwx/vrwxctl/pkg/errs"
+)
+
+func TestColourOnlyOnATerminalAndNeverWithNoColor(t *testing.T) {
+	cases := []struct {
+		name    string
+		tty     bool
+		noColor bool
+		want    bool
+	}{
+		{"terminal", true, false, true},
+		{"pipe", false, false, false},
+		{"terminal with --no-color/NO_COLOR", true, true, false},
+	}
+	for _, tc := range cases {
+		var out, errOut bytes.Buffer
+		io := &IO{Out: &out, ErrOut: &errOut, OutTTY: tc.tty, ErrTTY: tc.tty, NoColor: tc.noColor, Format: Text}
+		t1 := NewTable("NAME", "LEVEL")
+		st := io.Styles().Crit
+		t1.StyledRow([]string{"balance", "critical"}, []*lipgloss.Style{nil, &st})
+		t1.Render(io.Out, io.Styles())
+		io.Warnf("careful")
+		got := strings.Contains(out.String()+errOut.String(), "\x1b[")
+		if got != tc.want {
+			t.Errorf("%s: ANSI escapes present = %v, want %v:\n%q\n%q", tc.name, got, tc.want, out.String(), errOut.String())
+		}
+	}
+}
+
+func TestJSONErrorShape(t *testing.T) {
+	var out, errOut bytes.Buffer
+	io := &IO{Out: &out, ErrOut: &errOut, Format: JSON, NoColor: true}
+	io.PrintError(errs.Usagef("--to %q is not an address", "0x12").WithFix("use a 0x address"))
+	want := "{\n  \"error\": {\n    \"code\": 2,\n    \"kind\": \"usage\",\n    \"message\": \"--to \\\"0x12\\\" is not an address\",\n    \"fix\": \"use a 0x address\"\n  }\n}\n"
+	if out.String() != want {
+		t.Fatalf("stdout %q, want %q", out.String(), want)
+	}
+	if !strings.Contains(errOut.String(), "fix: use a 0x address") {
+		t.Fatalf("stderr %q", errOut.String())
+	}
+}
