@@ -402,7 +402,7 @@ func (c *Client) ReceiptOf(ctx context.Context, h common.Hash) (*Receipt, error)
 }
 
 // WaitMined polls for the receipt until ctx ends, calling progress between polls.
-// Polls start 5 ms apart and back off to poll: a dev chain mines at once, Base every
+// Polls start 2 ms apart and back off to poll: a dev chain mines at once, Base every
 // 2 s. On timeout it returns an errs.Timeout that names the hash and warns against
 // resending.
 func (c *Client) WaitMined(ctx context.Context, h common.Hash, poll time.Duration, progress func(elapsed time.Duration)) (*Receipt, error) {
@@ -410,7 +410,7 @@ func (c *Client) WaitMined(ctx context.Context, h common.Hash, poll time.Duratio
 		poll = 500 * time.Millisecond
 	}
 	start := time.Now()
-	wait := 5 * time.Millisecond
+	wait := 2 * time.Millisecond
 	for {
 		r, err := c.ReceiptOf(ctx, h)
 		if err == nil && r != nil {

@@ -156,3 +156,26 @@ func TestCompleteBadInput(t *testing.T) {
 		t.Fatalf("bad input moved the nonce to %s", n)
 	}
 }
+
+// A signature made while the job was open stops working when the chain's clock passes
+// its deadline: preflight says so and sends nothing.
+func TestCompleteAfterDeadlineAdvancedOnChain(t *testing.T) {
+	e := clitest.NewChain(t)
+	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
+	id, hash, sig := completion(t, e, devchain.JobFundedSoon, devchain.AccountActiveController, 31337, e.D.Escrow)
+	args := []string{"job", "complete", id, "--completion-hash", hash.Hex(), "--quality", "100", "--work-units", "12", "--sig", sig, "--signer", "env://RELAYER_PRIVATE_KEY", "--yes", "--dry-run"}
+	if r := e.Run(args...); r.Code != 0 {
+		t.Fatalf("before the deadline the completion should pass preflight:\n%s", r)
+	}
+	if err := e.Anvil.IncreaseTime(context.Background(), 2*3600); err != nil {
+		t.Fatal(err)
+	}
+	n0 := relayerNonce(t, e)
+	r := e.Run(args[:len(args)-1]...)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "preflight failed") || !strings.Contains(strings.ToLower(r.Stderr+r.Stdout), "deadline") {
+		t.Fatalf("want a deadline preflight failure:\n%s", r)
+	}
+	if relayerNonce(t, e) != n0 {
+		t.Fatal("a transaction was sent after the deadline")
+	}
+}
