@@ -251,12 +251,13 @@ replaced atomically and the old key kept as PATH.previous. Safe to repeat.`,
 	return cmd
 }
 
-func newCmdRollback(f *cmdutil.Factory) *cobra.Command {
+// newCmdStoreChange is a confirmed, one-call change of a store's stages.
+func newCmdStoreChange(f *cmdutil.Factory, use, short, example, question, done string, change func(context.Context, secrets.Store) error) *cobra.Command {
 	var store string
 	cmd := &cobra.Command{
-		Use:     "rollback --store REF",
-		Short:   "Make the previous key current again (undo a promote)",
-		Example: `  vrwxctl key rollback --store aws-sm://vrwx/prod/relayer-key --yes`,
+		Use:     use + " --store REF",
+		Short:   short,
+		Example: example,
 		Args:    cmdutil.ExactArgs(0),
 		RunE: run(f, func(ctx context.Context) error {
 			s, err := open(ctx, f, "--store", store)
@@ -264,14 +265,14 @@ func newCmdRollback(f *cmdutil.Factory) *cobra.Command {
 				return err
 			}
 			if !f.Globals.Yes {
-				if err := f.IO.Confirm(fmt.Sprintf("Roll %s back to its previous key?", s.Ref())); err != nil {
+				if err := f.IO.Confirm(fmt.Sprintf(question, s.Ref())); err != nil {
 					return err
 				}
 			}
-			if err := s.Rollback(ctx); err != nil {
+			if err := change(ctx, s); err != nil {
 				return err
 			}
-			f.IO.Successf("%s is back on its previous key", s.Ref())
+			f.IO.Successf(done, s.Ref())
 			return nil
 		}),
 	}
@@ -279,30 +280,16 @@ func newCmdRollback(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
+func newCmdRollback(f *cmdutil.Factory) *cobra.Command {
+	return newCmdStoreChange(f, "rollback", "Make the previous key current again (undo a promote)",
+		`  vrwxctl key rollback --store aws-sm://vrwx/prod/relayer-key --yes`,
+		"Roll %s back to its previous key?", "%s is back on its previous key",
+		func(ctx context.Context, s secrets.Store) error { return s.Rollback(ctx) })
+}
+
 func newCmdDiscard(f *cmdutil.Factory) *cobra.Command {
-	var store string
-	cmd := &cobra.Command{
-		Use:     "discard-pending --store REF",
-		Short:   "Drop the pending key (a generate that will not be promoted)",
-		Example: `  vrwxctl key discard-pending --store vault://secret/vrwx/prod/relayer --yes`,
-		Args:    cmdutil.ExactArgs(0),
-		RunE: run(f, func(ctx context.Context) error {
-			s, err := open(ctx, f, "--store", store)
-			if err != nil {
-				return err
-			}
-			if !f.Globals.Yes {
-				if err := f.IO.Confirm(fmt.Sprintf("Discard the pending key of %s?", s.Ref())); err != nil {
-					return err
-				}
-			}
-			if err := s.DiscardPending(ctx); err != nil {
-				return err
-			}
-			f.IO.Successf("pending key of %s discarded", s.Ref())
-			return nil
-		}),
-	}
-	cmd.Flags().StringVar(&store, "store", "", "store reference")
-	return cmd
+	return newCmdStoreChange(f, "discard-pending", "Drop the pending key (a generate that will not be promoted)",
+		`  vrwxctl key discard-pending --store vault://secret/vrwx/prod/relayer --yes`,
+		"Discard the pending key of %s?", "pending key of %s discarded",
+		func(ctx context.Context, s secrets.Store) error { return s.DiscardPending(ctx) })
 }
