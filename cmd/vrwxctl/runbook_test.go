@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,11 +14,9 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/secrets/secretstest"
-	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
 
 func TestMain(m *testing.M) { clitest.Main(m) }
@@ -174,29 +171,10 @@ func TestRunbookCommands(t *testing.T) {
 // the API would have received it.
 func signCompletion(t *testing.T, e *clitest.Env, id uint64) (hash, sig string) {
 	t.Helper()
-	c := chain.New(chain.Options{URLs: []string{e.Anvil.URL}, ChainID: e.D.ChainID})
-	defer c.Close()
-	jobID := new(big.Int).SetUint64(id)
-	b := c.NewBatch()
-	r := b.Call(e.D.Escrow, vrwx.PackJobs(jobID), chain.Latest)
-	if err := b.Do(context.Background()); err != nil || r.Err() != nil {
-		t.Fatal(err, r.Err())
-	}
-	j, err := vrwx.DecodeJob(jobID, r.Value)
+	c, err := devchain.SignJobCompletion(context.Background(), e.D, id, crypto.Keccak256Hash([]byte("runbook manifest")), 100, 12,
+		devchain.DevKey(devchain.AccountActiveController), e.D.ChainID, e.D.Escrow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := crypto.Keccak256Hash([]byte("runbook manifest"))
-	cl := vrwx.Claim{JobID: jobID, JobSpecHash: j.JobSpecHash, CompletionHash: h, RobotID: j.RobotID,
-		Controller: e.D.Robots[devchain.RobotActive].Controller, Deadline: j.Deadline, QualityScore: 100, WorkUnits: 12}
-	dg, err := cl.Digest(vrwx.Domain{ChainID: new(big.Int).SetUint64(e.D.ChainID), Escrow: e.D.Escrow})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := crypto.Sign(dg.Bytes(), devchain.DevKey(devchain.AccountActiveController))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s[64] += 27
-	return h.Hex(), hexutil.Encode(s)
+	return c.CompletionHash.Hex(), hexutil.Encode(c.Signature)
 }

@@ -92,29 +92,13 @@ func completeScenario(cast string, a *devchain.Anvil, d *devchain.Deployment, es
 				return err
 			}
 			for i := 0; i < 2*runs; i++ {
-				id := big.NewInt(first + int64(i))
-				b := c.NewBatch()
-				r := b.Call(d.Escrow, vrwx.PackJobs(id), chain.Latest)
-				if err := b.Do(ctx); err != nil || r.Err() != nil {
-					return fmt.Errorf("read job %s: %v %v", id, err, r.Err())
-				}
-				j, err := vrwx.DecodeJob(id, r.Value)
+				id := uint64(first) + uint64(i)
+				cp, err := devchain.SignJobCompletion(ctx, d, id, crypto.Keccak256Hash([]byte(fmt.Sprintf("bench-%d", i))), 100, 12,
+					devchain.DevKey(devchain.AccountActiveController), d.ChainID, d.Escrow)
 				if err != nil {
 					return err
 				}
-				h := crypto.Keccak256Hash([]byte(fmt.Sprintf("bench-%d", i)))
-				cl := vrwx.Claim{JobID: id, JobSpecHash: j.JobSpecHash, CompletionHash: h, RobotID: j.RobotID,
-					Controller: devchain.DevAddress(devchain.AccountActiveController), Deadline: j.Deadline, QualityScore: 100, WorkUnits: 12}
-				dg, err := cl.Digest(vrwx.Domain{ChainID: new(big.Int).SetUint64(d.ChainID), Escrow: d.Escrow})
-				if err != nil {
-					return err
-				}
-				sig, err := crypto.Sign(dg.Bytes(), devchain.DevKey(devchain.AccountActiveController))
-				if err != nil {
-					return err
-				}
-				sig[64] += 27
-				args = append(args, arg{id.String(), h.Hex(), hexutil.Encode(sig)})
+				args = append(args, arg{strconv.FormatUint(id, 10), cp.CompletionHash.Hex(), hexutil.Encode(cp.Signature)})
 			}
 			return nil
 		},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math/big"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	clidlq "github.com/vrwx/vrwxctl/pkg/cli/dlq"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
-	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
 
 func TestMain(m *testing.M) { clitest.Main(m) }
@@ -186,28 +184,12 @@ func TestListShowResolve(t *testing.T) {
 // sign signs the completion claim for the seeded job name with controller key ctrl.
 func sign(t *testing.T, e *clitest.Env, name string, ctrl int) (id string, hash common.Hash, sig string) {
 	t.Helper()
-	jobID := e.D.Jobs[name]
-	var out hexutil.Bytes
-	if err := e.Anvil.RPC(context.Background(), &out, "eth_call", map[string]any{"to": e.D.Escrow, "input": hexutil.Bytes(vrwx.PackJobs(new(big.Int).SetUint64(jobID)))}, "latest"); err != nil {
-		t.Fatal(err)
-	}
-	j, err := vrwx.DecodeJob(new(big.Int).SetUint64(jobID), out)
+	c, err := devchain.SignJobCompletion(context.Background(), e.D, e.D.Jobs[name], crypto.Keccak256Hash([]byte("manifest-"+name)), 100, 12,
+		devchain.DevKey(ctrl), e.D.ChainID, e.D.Escrow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash = crypto.Keccak256Hash([]byte("manifest-" + name))
-	c := vrwx.Claim{JobID: j.ID, JobSpecHash: j.JobSpecHash, CompletionHash: hash, RobotID: j.RobotID,
-		Controller: devchain.DevAddress(ctrl), Deadline: j.Deadline, QualityScore: 100, WorkUnits: 12}
-	digest, err := c.Digest(vrwx.Domain{ChainID: big.NewInt(31337), Escrow: e.D.Escrow})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := crypto.Sign(digest.Bytes(), devchain.DevKey(ctrl))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s[64] += 27
-	return strconv.FormatUint(jobID, 10), hash, hexutil.Encode(s)
+	return strconv.FormatUint(c.JobID, 10), c.CompletionHash, hexutil.Encode(c.Signature)
 }
 
 func relayerNonce(t *testing.T, e *clitest.Env) string {

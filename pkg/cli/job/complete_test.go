@@ -2,7 +2,6 @@ package job_test
 
 import (
 	"context"
-	"math/big"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,35 +12,17 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/cli/job"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
-	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
 
 // completion signs a claim for job name with the controller key ctrl on domain (chainID, escrow).
 func completion(t *testing.T, e *clitest.Env, name string, ctrl int, chainID uint64, escrow common.Address) (id string, hash common.Hash, sig string) {
 	t.Helper()
-	jobID := e.D.Jobs[name]
-	var out hexutil.Bytes
-	data := vrwx.PackJobs(new(big.Int).SetUint64(jobID))
-	if err := e.Anvil.RPC(context.Background(), &out, "eth_call", map[string]any{"to": e.D.Escrow, "input": hexutil.Bytes(data)}, "latest"); err != nil {
-		t.Fatal(err)
-	}
-	j, err := vrwx.DecodeJob(new(big.Int).SetUint64(jobID), out)
+	c, err := devchain.SignJobCompletion(context.Background(), e.D, e.D.Jobs[name], crypto.Keccak256Hash([]byte("manifest-"+name)), 100, 12,
+		devchain.DevKey(ctrl), chainID, escrow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash = crypto.Keccak256Hash([]byte("manifest-" + name))
-	c := vrwx.Claim{JobID: j.ID, JobSpecHash: j.JobSpecHash, CompletionHash: hash, RobotID: j.RobotID,
-		Controller: devchain.DevAddress(ctrl), Deadline: j.Deadline, QualityScore: 100, WorkUnits: 12}
-	digest, err := c.Digest(vrwx.Domain{ChainID: new(big.Int).SetUint64(chainID), Escrow: escrow})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := crypto.Sign(digest.Bytes(), devchain.DevKey(ctrl))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s[64] += 27
-	return strconv.FormatUint(jobID, 10), hash, hexutil.Encode(s)
+	return strconv.FormatUint(c.JobID, 10), c.CompletionHash, hexutil.Encode(c.Signature)
 }
 
 func relayerNonce(t *testing.T, e *clitest.Env) string {

@@ -37,20 +37,11 @@ func (c completion) args() []string {
 // with key for the given domain.
 func sign(t *testing.T, d *devchain.Deployment, name string, key *ecdsa.PrivateKey, chainID uint64, escrow common.Address) completion {
 	t.Helper()
-	c := chain.New(chain.Options{URLs: []string{d.RPCURL}, ChainID: d.ChainID})
-	defer c.Close()
-	id := new(big.Int).SetUint64(d.Jobs[name])
-	r, err := vrwx.ReadJob(context.Background(), c, d.Escrow, d.Identity, id)
+	c, err := devchain.SignJobCompletion(context.Background(), d, d.Jobs[name], crypto.Keccak256Hash([]byte("manifest:verify:"+name)), 110, 42, key, chainID, escrow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := devchain.CompletionClaim{JobID: id, JobSpecHash: r.Job.JobSpecHash, CompletionHash: crypto.Keccak256Hash([]byte("manifest:verify:" + name)),
-		RobotID: r.Job.RobotID, Controller: r.Controller, Deadline: r.Job.Deadline, QualityScore: 110, WorkUnits: 42}
-	sig, err := devchain.SignCompletionV2(key, chainID, escrow, cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return completion{job: d.Jobs[name], hash: cl.CompletionHash, quality: cl.QualityScore, workUnits: cl.WorkUnits, sig: sig, controller: r.Controller}
+	return completion{job: c.JobID, hash: c.CompletionHash, quality: c.QualityScore, workUnits: c.WorkUnits, sig: c.Signature, controller: c.Controller}
 }
 
 // simulate asks the escrow itself, with eth_call, whether it would accept the
