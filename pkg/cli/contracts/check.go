@@ -131,18 +131,11 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 	if err != nil {
 		return err
 	}
-	escrow, err := shared.Escrow(cfg)
+	ct, err := shared.ContractsOf(cfg)
 	if err != nil {
 		return err
 	}
-	identity, haveIdentity, err := shared.Optional(cfg, "identity")
-	if err != nil {
-		return err
-	}
-	token, haveToken, err := shared.Optional(cfg, "token")
-	if err != nil {
-		return err
-	}
+	escrow, identity, haveIdentity, token, haveToken := ct.Escrow, ct.Identity, ct.HasIdentity, ct.Token, ct.HasToken
 	c, err := opts.Chain()
 	if err != nil {
 		return err

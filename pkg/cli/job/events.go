@@ -205,14 +205,11 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 	if err != nil {
 		return err
 	}
-	escrow, err := shared.Escrow(cfg)
+	ct, err := shared.ContractsOf(cfg)
 	if err != nil {
 		return err
 	}
-	identity, haveIdentity, err := shared.Optional(cfg, "identity")
-	if err != nil {
-		return err
-	}
+	escrow, identity, haveIdentity := ct.Escrow, ct.Identity, ct.HasIdentity
 	c, err := opts.Chain()
 	if err != nil {
 		return err

@@ -100,14 +100,11 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	if err != nil {
 		return err
 	}
-	escrow, err := shared.Escrow(cfg)
+	ct, err := shared.ContractsOf(cfg)
 	if err != nil {
 		return err
 	}
-	registry, _, err := shared.Optional(cfg, "identity")
-	if err != nil {
-		return err
-	}
+	escrow, registry := ct.Escrow, ct.Identity
 	c, err := opts.Chain()
 	if err != nil {
 		return err

@@ -230,14 +230,11 @@ func CheckCompletion(ctx context.Context, opts *VerifySigOptions) (*VerifySigJSO
 	if err != nil {
 		return nil, err
 	}
-	escrow, err := shared.Escrow(cfg)
+	ct, err := shared.ContractsOf(cfg)
 	if err != nil {
 		return nil, err
 	}
-	registry, _, err := shared.Optional(cfg, "identity")
-	if err != nil {
-		return nil, err
-	}
+	escrow, registry := ct.Escrow, ct.Identity
 	c, err := opts.Chain()
 	if err != nil {
 		return nil, err

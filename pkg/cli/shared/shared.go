@@ -30,6 +30,28 @@ func Escrow(cfg *config.Config) (common.Address, error) {
 	return a, nil
 }
 
+// Contracts are the profile's contract addresses: the escrow is required, the
+// registry and the settlement token are optional.
+type Contracts struct {
+	Escrow                common.Address
+	Identity, Token       common.Address
+	HasIdentity, HasToken bool
+}
+
+// ContractsOf reads the profile's addresses, with the usage errors of Escrow and Optional.
+func ContractsOf(cfg *config.Config) (Contracts, error) {
+	var c Contracts
+	var err error
+	if c.Escrow, err = Escrow(cfg); err != nil {
+		return c, err
+	}
+	if c.Identity, c.HasIdentity, err = Optional(cfg, "identity"); err != nil {
+		return c, err
+	}
+	c.Token, c.HasToken, err = Optional(cfg, "token")
+	return c, err
+}
+
 // Optional returns the address setting key, or the zero address and false when the
 // profile has none.
 func Optional(cfg *config.Config, key string) (common.Address, bool, error) {
