@@ -183,6 +183,11 @@ func Load(o Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	return load(o, f)
+}
+
+// load is Load with the config file already read (nil when there is none).
+func load(o Options, f *File) (*Config, error) {
 	c := &Config{values: map[string]Setting{}}
 	if f != nil {
 		c.File = f.Path
@@ -327,6 +332,7 @@ type ProfileInfo struct {
 	Source  []Source `json:"source"`
 	ChainID string   `json:"chainId"`
 	RPCURLs []string `json:"rpcUrls"`
+	Escrow  string   `json:"escrow,omitempty"`
 	Current bool     `json:"current"`
 }
 
@@ -336,10 +342,11 @@ func Profiles(o Options) ([]ProfileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	cur, err := Load(o)
+	cur, err := load(o, f)
 	if err != nil {
 		return nil, err
 	}
+	noEnv := func(string) (string, bool) { return "", false }
 	var out []ProfileInfo
 	for _, name := range cur.profileNames(f) {
 		info := ProfileInfo{Name: name, Current: name == cur.Profile}
@@ -353,16 +360,13 @@ func Profiles(o Options) ([]ProfileInfo, error) {
 		}
 		// Each profile is shown as the file and built-ins define it, without this
 		// invocation's env and flags, which would make every profile look alike.
-		po := Options{Profile: name, LookupEnv: func(string) (string, bool) { return "", false }}
-		if f != nil {
-			po.ConfigPath = f.Path
-		}
-		pc, err := Load(po)
+		pc, err := load(Options{Profile: name, LookupEnv: noEnv}, f)
 		if err != nil {
 			return nil, err
 		}
 		info.ChainID = pc.String("chain_id")
 		info.RPCURLs = splitList(pc.String("rpc_urls"))
+		info.Escrow = pc.String("escrow")
 		out = append(out, info)
 	}
 	return out, nil

@@ -351,20 +351,11 @@ func alternatives(opts *VerifySigOptions, cfg *config.Config, chainID uint64, es
 		if err != nil {
 			opts.IO.Debugf("other profiles unreadable (%v): only this profile's escrow is tried", err)
 		}
-		noEnv := func(string) (string, bool) { return "", false }
 		for _, p := range infos {
-			if p.Name == cfg.Profile {
+			if p.Name == cfg.Profile || p.Escrow == "" {
 				continue
 			}
-			pc, err := config.Load(config.Options{ConfigPath: cfg.File, Profile: p.Name, LookupEnv: noEnv})
-			if err != nil {
-				continue
-			}
-			s, ok := pc.Address("escrow")
-			if !ok {
-				continue
-			}
-			a, err := units.ParseAddress(s)
+			a, err := units.ParseAddress(p.Escrow)
 			if err != nil || seen[a] {
 				continue
 			}
