@@ -185,9 +185,7 @@ func (c *Client) send(ctx context.Context, elems []rpc.BatchElem) error {
 		err := c.sendTo(ctx, i, elems)
 		if err == nil {
 			c.mu.Lock()
-			if c.idx != i {
-				c.idx = i
-			}
+			c.idx = i
 			c.mu.Unlock()
 			return nil
 		}

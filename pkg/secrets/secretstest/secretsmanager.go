@@ -250,12 +250,29 @@ func (s *SecretsManager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, "UnknownOperationException", "operation %s is not supported by this server", op)
 		return
 	}
+	// One request at a time, like the service's per-secret consistency: handlers run
+	// under the lock.
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	h(w, body)
 }
 
-func decode(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	return dec.Decode(v)
+// decode reads the request into v, or answers SerializationException.
+func (s *SecretsManager) decode(w http.ResponseWriter, body []byte, v any) bool {
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(v); err != nil {
+		s.fail(w, "SerializationException", "cannot parse the request body")
+		return false
+	}
+	return true
+}
+
+// secretNamed finds the secret id names, or answers ResourceNotFoundException.
+func (s *SecretsManager) secretNamed(w http.ResponseWriter, id string) *smSecret {
+	sec := s.lookup(id)
+	if sec == nil {
+		s.fail(w, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+	}
+	return sec
 }
 
 // epoch is the JSON 1.1 timestamp form: seconds since the epoch as a number.
@@ -287,8 +304,7 @@ func (s *SecretsManager) createSecret(w http.ResponseWriter, body []byte) {
 		SecretString       *string
 		SecretBinary       []byte
 	}
-	if err := decode(body, &in); err != nil {
-		s.fail(w, "SerializationException", "cannot parse the request body")
+	if !s.decode(w, body, &in) {
 		return
 	}
 	if !nameRE.MatchString(in.Name) {
@@ -307,8 +323,6 @@ func (s *SecretsManager) createSecret(w http.ResponseWriter, body []byte) {
 		s.fail(w, "ValidationException", "1 validation error detected: Value at 'clientRequestToken' failed to satisfy constraint: Member must have length between 32 and 64")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if sec := s.secrets[in.Name]; sec != nil {
 		if v := sec.versions[in.ClientRequestToken]; v != nil && sameValue(v, in.SecretString, in.SecretBinary) {
 			s.ok(w, map[string]any{"ARN": sec.arn, "Name": sec.name, "VersionId": v.id, "ReplicationStatus": []any{}})
@@ -330,15 +344,11 @@ func (s *SecretsManager) createSecret(w http.ResponseWriter, body []byte) {
 
 func (s *SecretsManager) getSecretValue(w http.ResponseWriter, body []byte) {
 	var in struct{ SecretId, VersionId, VersionStage string }
-	if err := decode(body, &in); err != nil {
-		s.fail(w, "SerializationException", "cannot parse the request body")
+	if !s.decode(w, body, &in) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sec := s.lookup(in.SecretId)
+	sec := s.secretNamed(w, in.SecretId)
 	if sec == nil {
-		s.fail(w, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 		return
 	}
 	var v *smVersion
@@ -402,8 +412,7 @@ func (s *SecretsManager) putSecretValue(w http.ResponseWriter, body []byte) {
 		SecretBinary       []byte
 		VersionStages      []string
 	}
-	if err := decode(body, &in); err != nil {
-		s.fail(w, "SerializationException", "cannot parse the request body")
+	if !s.decode(w, body, &in) {
 		return
 	}
 	switch {
@@ -425,11 +434,8 @@ func (s *SecretsManager) putSecretValue(w http.ResponseWriter, body []byte) {
 		s.fail(w, "ValidationException", "1 validation error detected: Value at 'versionStages' failed to satisfy constraint: Member must have length less than or equal to 20, and each label between 1 and 256 characters")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sec := s.lookup(in.SecretId)
+	sec := s.secretNamed(w, in.SecretId)
 	if sec == nil {
-		s.fail(w, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 		return
 	}
 	if v := sec.versions[in.ClientRequestToken]; v != nil {
@@ -457,8 +463,7 @@ func (s *SecretsManager) putSecretValue(w http.ResponseWriter, body []byte) {
 
 func (s *SecretsManager) updateSecretVersionStage(w http.ResponseWriter, body []byte) {
 	var in struct{ SecretId, VersionStage, MoveToVersionId, RemoveFromVersionId string }
-	if err := decode(body, &in); err != nil {
-		s.fail(w, "SerializationException", "cannot parse the request body")
+	if !s.decode(w, body, &in) {
 		return
 	}
 	if in.VersionStage == "" || len(in.VersionStage) > 256 {
@@ -469,11 +474,8 @@ func (s *SecretsManager) updateSecretVersionStage(w http.ResponseWriter, body []
 		s.fail(w, "InvalidParameterException", "You must specify MoveToVersionId or RemoveFromVersionId.")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sec := s.lookup(in.SecretId)
+	sec := s.secretNamed(w, in.SecretId)
 	if sec == nil {
-		s.fail(w, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 		return
 	}
 	label, holder := in.VersionStage, sec.holder(in.VersionStage)
@@ -506,15 +508,11 @@ func (s *SecretsManager) updateSecretVersionStage(w http.ResponseWriter, body []
 
 func (s *SecretsManager) describeSecret(w http.ResponseWriter, body []byte) {
 	var in struct{ SecretId string }
-	if err := decode(body, &in); err != nil {
-		s.fail(w, "SerializationException", "cannot parse the request body")
+	if !s.decode(w, body, &in) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sec := s.lookup(in.SecretId)
+	sec := s.secretNamed(w, in.SecretId)
 	if sec == nil {
-		s.fail(w, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 		return
 	}
 	stages := map[string][]string{}
@@ -545,8 +543,7 @@ func (s *SecretsManager) listSecretVersionIds(w http.ResponseWriter, body []byte
 		NextToken         string
 		IncludeDeprecated bool
 	}
-	if err := decode(body, &in); err != nil {
-		s.fail(w, "SerializationException", "cannot parse the request body")
+	if !s.decode(w, body, &in) {
 		return
 	}
 	if in.MaxResults == 0 {
@@ -565,11 +562,8 @@ func (s *SecretsManager) listSecretVersionIds(w http.ResponseWriter, body []byte
 		}
 		start = n
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sec := s.lookup(in.SecretId)
+	sec := s.secretNamed(w, in.SecretId)
 	if sec == nil {
-		s.fail(w, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 		return
 	}
 	vs := slices.Collect(maps.Values(sec.versions))
