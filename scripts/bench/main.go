@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -40,10 +41,25 @@ type sample struct {
 	rss  int64 // KiB
 }
 
+// timeBin measures a child's own peak RSS. The rusage Go reports for a child can
+// include the parent's peak (the child starts as a copy of it), so it is used only
+// when /usr/bin/time is missing.
+const timeBin = "/usr/bin/time"
+
 func run(argv []string, env []string) (sample, error) {
+	rssFile := ""
+	if _, err := os.Stat(timeBin); err == nil {
+		f, err := os.CreateTemp("", "vrwxctl-bench-rss-")
+		if err != nil {
+			return sample{}, err
+		}
+		f.Close()
+		defer os.Remove(f.Name())
+		rssFile = f.Name()
+		argv = append([]string{timeBin, "-f", "%M", "-o", rssFile}, argv...)
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = nil, nil
 	var errBuf strings.Builder
 	cmd.Stderr = &errBuf
 	start := time.Now()
@@ -52,9 +68,11 @@ func run(argv []string, env []string) (sample, error) {
 	if err != nil {
 		return sample{}, fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, errBuf.String())
 	}
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	var rss int64
-	if ru != nil {
+	if rssFile != "" {
+		b, _ := os.ReadFile(rssFile)
+		rss, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = ru.Maxrss
 	}
 	return sample{wall: wall, rss: rss}, nil
