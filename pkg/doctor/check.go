@@ -1,53 +1,32 @@
-// Package doctor turns readings of the relayer, the contracts, the API and its
-// database into checks against the runbook's thresholds, each with the fix the
-// runbook gives. It reads nothing itself: callers gather readings in one batch.
+// Package doctor judges what vrwxctl reads — the relayer, the deployment's contracts,
+// the DLQ, a robot's row in the API database — against the runbook's thresholds and
+// expectations, each check with the fix the runbook gives. The Judge functions read
+// nothing; the Read functions gather their readings in one batched round trip.
 package doctor
 
-import "github.com/vrwx/vrwxctl/pkg/errs"
-
-// Level is a check's outcome.
-type Level string
-
-const (
-	OK   Level = "ok"
-	Warn Level = "warn"
-	Crit Level = "crit"
-	// Info is a reading shown without a verdict.
-	Info Level = "info"
+import (
+	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/report"
 )
 
-// Check is one line of a status report.
-type Check struct {
-	Section string `json:"section"`
-	Name    string `json:"name"`
-	Level   Level  `json:"level"`
-	Value   string `json:"value"`
-	Detail  string `json:"detail,omitempty"`
-	Fix     string `json:"fix,omitempty"`
-}
+// Check, Level and their helpers live in pkg/report, below pkg/ui which renders
+// them; doctor names them too because every check it makes is one.
+type (
+	// Check is one line of a report.
+	Check = report.Check
+	// Level is a check's outcome.
+	Level = report.Level
+)
+
+const (
+	OK   = report.OK
+	Warn = report.Warn
+	Crit = report.Crit
+	Info = report.Info
+)
 
 // Worst returns the most severe level among checks.
-func Worst(checks []Check) Level {
-	worst := OK
-	for _, c := range checks {
-		switch {
-		case c.Level == Crit:
-			return Crit
-		case c.Level == Warn:
-			worst = Warn
-		}
-	}
-	return worst
-}
+func Worst(checks []Check) Level { return report.Worst(checks) }
 
-// ExitKind maps a report's worst level to the shared exit codes: critical 1,
-// warnings only 5, otherwise 0.
-func ExitKind(l Level) errs.Kind {
-	switch l {
-	case Crit:
-		return errs.Failed
-	case Warn:
-		return errs.Warnings
-	}
-	return errs.OK
-}
+// ExitKind maps a report's worst level to the shared exit codes.
+func ExitKind(l Level) errs.Kind { return report.ExitKind(l) }

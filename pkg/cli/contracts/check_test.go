@@ -2,16 +2,13 @@ package contracts_test
 
 import (
 	"context"
-	"math/big"
 	"strings"
 	"testing"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/cli/contracts"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
-	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
 
 func TestMain(m *testing.M) { clitest.Main(m) }
@@ -124,31 +121,4 @@ func TestCheckFindsWrongAddresses(t *testing.T) {
 	if !strings.Contains(r.Stderr, "JOB_ESCROW_ADDRESS") {
 		t.Errorf("no escrow:\n%s", r)
 	}
-}
-
-// A domain that is not the profile's (another chain id, another verifying contract)
-// is critical; the judge reads nothing, so readings stand in for a foreign escrow.
-func TestJudgeDomainMismatch(t *testing.T) {
-	escrow := common.HexToAddress("0x7B55CD2614d42E328622E13E2F04c6A4044dCf8B")
-	other := common.HexToAddress("0xE15d5a642379D28Af1f36aC0e3C8E6A8f27bd8fd")
-	domain, err := vrwx.EscrowABI().Methods["eip712Domain"].Outputs.Pack([1]byte{0x0f}, "VRWX", "2", big.NewInt(84532), other, [32]byte{}, []*big.Int{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checks := contracts.Judge(contracts.Readings{ChainID: 8453, Escrow: escrow, Code: map[string]contracts.Read{"escrow": {Data: []byte{1}}}, Domain: contracts.Read{Data: domain}})
-	for _, c := range checks {
-		if c.Name != "eip712Domain" {
-			continue
-		}
-		for _, w := range []string{`version "2", want "1"`, "chainId 84532, want 8453", "verifyingContract " + other.Hex()} {
-			if !strings.Contains(c.Detail, w) {
-				t.Errorf("detail %q lacks %q", c.Detail, w)
-			}
-		}
-		if c.Level != doctor.Crit {
-			t.Errorf("level %s", c.Level)
-		}
-		return
-	}
-	t.Fatal("no eip712Domain check")
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/shared"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
@@ -83,7 +82,7 @@ func listRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, arg string) 
 		if e.Detail != "" {
 			status += ": " + e.Detail
 		}
-		t.StyledRow([]string{e.Name, formatBytes(e.Size), shared.Duration(entries[i].Age), status}, []*lipgloss.Style{nil, nil, nil, &st})
+		t.StyledRow([]string{e.Name, formatBytes(e.Size), ui.Duration(entries[i].Age), status}, []*lipgloss.Style{nil, nil, nil, &st})
 	}
 	t.Render(f.IO.Out, s)
 	return nil

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/shared"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/ui"
@@ -85,7 +84,7 @@ func listRun(ctx context.Context, f *cmdutil.Factory, dbFlag string, filter dlq.
 		if job == "" {
 			job = "-"
 		}
-		t.Row(fmt.Sprint(e.ID), e.Type, job, fmt.Sprint(e.RetryCount), state(e), shared.Duration(now.Sub(e.CreatedAt)), clip(e.Reason, 60))
+		t.Row(fmt.Sprint(e.ID), e.Type, job, fmt.Sprint(e.RetryCount), state(e), ui.Duration(now.Sub(e.CreatedAt)), clip(e.Reason, 60))
 	}
 	t.Render(f.IO.Out, f.IO.Styles())
 	if len(events) == filter.Limit {

@@ -8,12 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/shared"
-	"github.com/vrwx/vrwxctl/pkg/cli/status"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
 // StatsJSON is the -o json shape of dlq stats. Level is the depth judged against
@@ -72,7 +71,7 @@ func statsRun(ctx context.Context, f *cmdutil.Factory, dbFlag string) error {
 	level := doctor.Worst(checks)
 	out := StatsJSON{DB: path, Profile: cfg.Profile, Level: level, Warn: warn, Crit: crit, Summary: sum, Checks: checks}
 	if sum.Depth > 0 {
-		out.OldestUnresolvedAge = shared.Duration(sum.OldestUnresolvedAge)
+		out.OldestUnresolvedAge = ui.Duration(sum.OldestUnresolvedAge)
 	}
 	if f.IO.JSONOutput() {
 		if err := f.IO.WriteJSON(out); err != nil {
@@ -82,7 +81,7 @@ func statsRun(ctx context.Context, f *cmdutil.Factory, dbFlag string) error {
 		s := f.IO.Styles()
 		fmt.Fprintf(f.IO.Out, "%s %s  %s\n", s.Bold.Render("DLQ"), path,
 			s.Faint.Render(fmt.Sprintf("profile %s · %d events in total", cfg.Profile, sum.Total)))
-		status.RenderChecks(f.IO, checks)
+		f.IO.RenderChecks(checks)
 		switch level {
 		case doctor.Crit:
 			fmt.Fprintln(f.IO.Out, s.Crit.Render("CRITICAL")+": the DLQ is above its critical depth")
@@ -133,7 +132,7 @@ func statsChecks(sum dlq.Summary, warn, crit int64) []doctor.Check {
 	)
 	oldest := doctor.Check{Section: "dlq", Name: "oldest unresolved", Level: doctor.Info, Value: "-"}
 	if sum.Depth > 0 {
-		oldest.Value = shared.Duration(sum.OldestUnresolvedAge)
+		oldest.Value = ui.Duration(sum.OldestUnresolvedAge)
 		oldest.Detail = fmt.Sprintf("event %d", sum.OldestUnresolvedID)
 	}
 	return append(checks, oldest)

@@ -11,10 +11,10 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/cli/robot"
-	"github.com/vrwx/vrwxctl/pkg/cli/shared"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
+	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
@@ -87,7 +87,7 @@ func Complete(ctx context.Context, f *cmdutil.Factory, command string, v *robot.
 	if err != nil {
 		return nil, err
 	}
-	escrow, err := shared.Escrow(cfg)
+	escrow, err := cmdutil.Escrow(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func Complete(ctx context.Context, f *cmdutil.Factory, command string, v *robot.
 	call := txflow.Call{Action: "submitCompletionV2", Args: []txflow.Arg{
 		{Name: "jobId", Value: id.String()}, {Name: "completionHash", Value: hash.Hex()},
 		{Name: "qualityScore", Value: fmt.Sprint(quality)}, {Name: "workUnits", Value: fmt.Sprint(workUnits)},
-		{Name: "signature", Value: shared.Short(v.Sig)},
+		{Name: "signature", Value: ui.Short(v.Sig)},
 	}}
 	res, rcpt, err := flow.Execute(ctx, chain.TxRequest{To: escrow, Data: data, Fees: cmdutil.FeePolicy(cfg)}, call)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/shared"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/ui"
@@ -205,7 +204,7 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 	if err != nil {
 		return err
 	}
-	ct, err := shared.ContractsOf(cfg)
+	ct, err := cmdutil.ContractsOf(cfg)
 	if err != nil {
 		return err
 	}
@@ -309,7 +308,7 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 		if ev.Event == "unknown" {
 			name = s.Warn
 		}
-		t.StyledRow([]string{fmt.Sprint(ev.Block), shared.Short(ev.TxHash), ev.Event, ev.JobID, details[i]},
+		t.StyledRow([]string{fmt.Sprint(ev.Block), ui.Short(ev.TxHash), ev.Event, ev.JobID, details[i]},
 			[]*lipgloss.Style{nil, nil, &name})
 	}
 	t.Render(opts.IO.Out, s)
@@ -328,7 +327,7 @@ func eventJSON(l types.Log, contract string) (EventJSON, string) {
 			out.Args[fmt.Sprintf("topic%d", i)] = t.Hex()
 		}
 		out.Args["data"] = fmt.Sprintf("0x%x", l.Data)
-		return out, "topic0=" + shared.Short(out.Args["topic0"])
+		return out, "topic0=" + ui.Short(out.Args["topic0"])
 	}
 	out.Event = ev.Name
 	if ev.JobID != nil {
@@ -345,7 +344,7 @@ func eventJSON(l types.Log, contract string) (EventJSON, string) {
 		}
 		v := f.Value
 		if len(v) > 42 {
-			v = shared.Short(v)
+			v = ui.Short(v)
 		}
 		parts = append(parts, f.Name+"="+v)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/shared"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/ui"
@@ -100,7 +99,7 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	if err != nil {
 		return err
 	}
-	ct, err := shared.ContractsOf(cfg)
+	ct, err := cmdutil.ContractsOf(cfg)
 	if err != nil {
 		return err
 	}
@@ -129,7 +128,7 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	if extra[0].Error == nil && head != nil {
 		headTime = uint64(head.Time)
 	}
-	now := shared.Now(opts.Now(), headTime)
+	now := vrwx.Now(opts.Now(), headTime)
 
 	decimals := -1
 	var token *TokenJSON
@@ -230,8 +229,8 @@ func renderJob(io *ui.IO, j *vrwx.Job, out GetJSON, now time.Time) {
 }
 
 func timeValue(v *big.Int, now time.Time) string {
-	if t, ok := shared.UnixTime(v); ok {
-		return fmt.Sprintf("%s  %s  (%s)", v, shared.FormatUTC(t), shared.Relative(t, now))
+	if t, ok := vrwx.UnixTime(v); ok {
+		return fmt.Sprintf("%s  %s  (%s)", v, ui.FormatUTC(t), ui.Relative(t, now))
 	}
 	return v.String()
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/shared"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
@@ -56,17 +55,6 @@ type JobJSON struct {
 	Settleable bool `json:"settleable"`
 }
 
-// judge reports whether j is overdue or settleable at now.
-func judge(j *vrwx.Job, now time.Time) (overdue, settleable bool) {
-	if dl, ok := shared.UnixTime(j.Deadline); ok && j.Status == vrwx.StatusFunded && now.After(dl) {
-		overdue = true
-	}
-	if sa, ok := shared.UnixTime(j.SettleAfter); ok && j.Status == vrwx.StatusCompleted && j.SettleAfter.Sign() > 0 && !now.Before(sa) {
-		settleable = true
-	}
-	return overdue, settleable
-}
-
 func toJSON(j *vrwx.Job, decimals int, now time.Time) JobJSON {
 	out := JobJSON{
 		ID: j.ID.String(), Buyer: j.Buyer.Hex(), RobotID: j.RobotID.Hex(), JobSpecHash: j.JobSpecHash.Hex(),
@@ -77,13 +65,13 @@ func toJSON(j *vrwx.Job, decimals int, now time.Time) JobJSON {
 	if decimals >= 0 {
 		out.PriceFormatted = units.FormatFixed(j.Price, decimals)
 	}
-	if t, ok := shared.UnixTime(j.Deadline); ok {
+	if t, ok := vrwx.UnixTime(j.Deadline); ok {
 		out.DeadlineUTC = t.Format(time.RFC3339)
 	}
-	if t, ok := shared.UnixTime(j.SettleAfter); ok && j.SettleAfter.Sign() > 0 {
+	if t, ok := vrwx.UnixTime(j.SettleAfter); ok && j.SettleAfter.Sign() > 0 {
 		out.SettleAfterUTC = t.Format(time.RFC3339)
 	}
-	out.Overdue, out.Settleable = judge(j, now)
+	out.Overdue, out.Settleable = j.Overdue(now), j.Settleable(now)
 	return out
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/shared"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/ui"
@@ -120,8 +119,7 @@ func (f *listFilter) match(j *vrwx.Job, now time.Time) bool {
 		return false
 	}
 	if f.overdue || f.settleable {
-		od, st := judge(j, now)
-		if !(f.overdue && od) && !(f.settleable && st) {
+		if !(f.overdue && j.Overdue(now)) && !(f.settleable && j.Settleable(now)) {
 			return false
 		}
 	}
@@ -185,7 +183,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	escrow, err := shared.Escrow(cfg)
+	escrow, err := cmdutil.Escrow(cfg)
 	if err != nil {
 		return err
 	}
@@ -230,7 +228,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if extra[0].Error == nil && head != nil {
 		headTime = uint64(head.Time)
 	}
-	now := shared.Now(opts.Now(), headTime)
+	now := vrwx.Now(opts.Now(), headTime)
 
 	if from == nil {
 		from = big.NewInt(1)
@@ -295,10 +293,10 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			}
 		}
 		deadline := j.Deadline.String()
-		if dl, ok := shared.UnixTime(j.Deadline); ok {
-			deadline = shared.Relative(dl, now)
+		if dl, ok := vrwx.UnixTime(j.Deadline); ok {
+			deadline = ui.Relative(dl, now)
 		}
-		od, st := judge(j, now)
+		od, st := j.Overdue(now), j.Settleable(now)
 		note, ns := "", s.Faint
 		switch {
 		case od:
@@ -306,7 +304,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		case st:
 			note, ns = "settleable", s.OK
 		}
-		t.StyledRow([]string{j.ID.String(), j.Status.String(), price, deadline, shared.Short(j.RobotID.Hex()), shared.Short(j.Buyer.Hex()), note},
+		t.StyledRow([]string{j.ID.String(), j.Status.String(), price, deadline, ui.Short(j.RobotID.Hex()), ui.Short(j.Buyer.Hex()), note},
 			[]*lipgloss.Style{nil, statusStyle(s, j.Status), nil, nil, nil, nil, &ns})
 	}
 	t.Render(opts.IO.Out, s)

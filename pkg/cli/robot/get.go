@@ -14,8 +14,6 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/shared"
-	"github.com/vrwx/vrwxctl/pkg/cli/status"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
 	"github.com/vrwx/vrwxctl/pkg/errs"
@@ -106,14 +104,14 @@ type DBJSON struct {
 // registryOf returns the registry to ask: the configured one, else the escrow's
 // identity(), read inside the same program.
 func registryOf(cfg *config.Config, p *vrwx.Program) (vrwx.Operand, *vrwx.Step, error) {
-	reg, ok, err := shared.Optional(cfg, "identity")
+	reg, ok, err := cmdutil.OptionalAddress(cfg, "identity")
 	if err != nil {
 		return vrwx.Operand{}, nil, err
 	}
 	if ok {
 		return vrwx.ConstAddress(reg), nil, nil
 	}
-	escrow, eok, err := shared.Optional(cfg, "escrow")
+	escrow, eok, err := cmdutil.OptionalAddress(cfg, "escrow")
 	if err != nil {
 		return vrwx.Operand{}, nil, err
 	}
@@ -170,7 +168,7 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		}
 		registry = common.BytesToAddress(w)
 	} else {
-		registry, _, _ = shared.Optional(cfg, "identity")
+		registry, _, _ = cmdutil.OptionalAddress(cfg, "identity")
 	}
 	ctl, err := decodeAddressStep(res[ctlStep.Index()])
 	if err != nil {
@@ -350,6 +348,6 @@ func render(io *ui.IO, out GetJSON) {
 	row("metadataHash", out.MetadataHash)
 	if out.DB != nil {
 		fmt.Fprintf(w, "%s %s\n", s.Bold.Render("API DATABASE"), s.Faint.Render(out.DB.Path))
-		status.RenderChecks(io, out.DB.Checks)
+		io.RenderChecks(out.DB.Checks)
 	}
 }

@@ -14,8 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/shared"
-	"github.com/vrwx/vrwxctl/pkg/cli/status"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
 	"github.com/vrwx/vrwxctl/pkg/errs"
@@ -230,7 +228,7 @@ func CheckCompletion(ctx context.Context, opts *VerifySigOptions) (*VerifySigJSO
 	if err != nil {
 		return nil, err
 	}
-	ct, err := shared.ContractsOf(cfg)
+	ct, err := cmdutil.ContractsOf(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +276,7 @@ func CheckCompletion(ctx context.Context, opts *VerifySigOptions) (*VerifySigJSO
 	domain := vrwx.Domain{ChainID: new(big.Int).SetUint64(c.ChainID()), Escrow: escrow}
 	req := vrwx.SigRequest{JobID: in.job, CompletionHash: in.completion, QualityScore: in.quality, WorkUnits: in.workUnits,
 		Signature: in.sig, Domain: domain, Alternatives: alternatives(opts, cfg, c.ChainID(), escrow)}
-	readings := vrwx.SigReadings{Job: r.Job, Controller: r.Controller, Active: r.Active, ClaimUsed: claimUsed, Now: shared.Now(opts.Now(), headTime)}
+	readings := vrwx.SigReadings{Job: r.Job, Controller: r.Controller, Active: r.Active, ClaimUsed: claimUsed, Now: vrwx.Now(opts.Now(), headTime)}
 
 	// Round trip 2: the escrow's own digest of the claim, to cross-check ours.
 	claim := vrwx.Claim{JobID: in.job, JobSpecHash: r.Job.JobSpecHash, CompletionHash: in.completion, RobotID: r.Job.RobotID,
@@ -398,7 +396,7 @@ func RenderVerdict(io *ui.IO, out VerifySigJSON) {
 	}
 	fmt.Fprintf(io.Out, "%s job %s  %s  %s\n", s.Bold.Render("COMPLETION SIGNATURE"), out.Claim.JobID, verdict,
 		s.Faint.Render(fmt.Sprintf("escrow %s · chain %d · registry %s", out.Escrow, out.ChainID, out.Registry)))
-	status.RenderChecks(io, out.Checks)
+	io.RenderChecks(out.Checks)
 	if out.Valid {
 		fmt.Fprintln(io.Out, s.OK.Render("OK")+": the escrow would accept this completion and the API would relay it")
 		return

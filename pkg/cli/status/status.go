@@ -133,7 +133,7 @@ func render(io *ui.IO, profile string, c *chain.Client, acct cmdutil.Account, ch
 	s := io.Styles()
 	fmt.Fprintf(io.Out, "%s %s  %s\n", s.Bold.Render("RELAYER"), acct.Address.Hex(),
 		s.Faint.Render(fmt.Sprintf("profile %s · chain %d · %s · from %s", profile, c.ChainID(), chain.RedactURL(c.URL()), acct.From)))
-	RenderChecks(io, checks)
+	io.RenderChecks(checks)
 	switch level {
 	case doctor.Crit:
 		fmt.Fprintln(io.Out, s.Crit.Render("CRITICAL")+": act on the red lines above")
@@ -141,35 +141,5 @@ func render(io *ui.IO, profile string, c *chain.Client, acct cmdutil.Account, ch
 		fmt.Fprintln(io.Out, s.Warn.Render("WARNINGS")+": see the fixes above")
 	default:
 		fmt.Fprintln(io.Out, s.OK.Render("OK"))
-	}
-}
-
-// RenderChecks prints checks as "icon name value detail" lines with the fix under each
-// warning or critical line.
-func RenderChecks(io *ui.IO, checks []doctor.Check) {
-	s := io.Styles()
-	nameW, valueW := 0, 0
-	for _, c := range checks {
-		nameW = max(nameW, len(c.Name))
-		valueW = max(valueW, len(c.Value))
-	}
-	for _, c := range checks {
-		icon := s.OK.Render("✓")
-		switch c.Level {
-		case doctor.Warn:
-			icon = s.Warn.Render("!")
-		case doctor.Crit:
-			icon = s.Crit.Render("✗")
-		case doctor.Info:
-			icon = s.Faint.Render("·")
-		}
-		line := fmt.Sprintf("  %s %-*s  %-*s", icon, nameW, c.Name, valueW, c.Value)
-		if c.Detail != "" {
-			line += "  " + s.Faint.Render(c.Detail)
-		}
-		fmt.Fprintln(io.Out, line)
-		if c.Fix != "" {
-			fmt.Fprintf(io.Out, "    %s %s\n", s.Bold.Render("fix:"), c.Fix)
-		}
 	}
 }

@@ -1,7 +1,6 @@
-package shared
+package ui
 
 import (
-	"math/big"
 	"testing"
 	"time"
 )
@@ -31,21 +30,14 @@ func TestDurationAndRelative(t *testing.T) {
 	}
 }
 
-func TestNowIsTheLaterOfWallAndHead(t *testing.T) {
-	wall := time.Unix(1_800_000_000, 0)
-	if got := Now(wall, 1_700_000_000); !got.Equal(wall) {
-		t.Errorf("head behind the wall clock: %s", got)
+func TestFormatUTCAndShort(t *testing.T) {
+	if got := FormatUTC(time.Unix(1_795_616_148, 0)); got != "2026-11-25 14:15:48 UTC" {
+		t.Errorf("FormatUTC: %q", got)
 	}
-	if got := Now(wall, 1_800_086_400); got.Unix() != 1_800_086_400 {
-		t.Errorf("head ahead of the wall clock (moved forward): %s", got)
+	if got := Short("0x5c8d1e4f0d4f6ce5bd5a0dfd4e39f6e9b5f3a4a1c2b3d4e5f60718293a4b5c6d"); got != "0x5c8d1e4f…5c6d" {
+		t.Errorf("Short: %q", got)
 	}
-}
-
-func TestUnixTime(t *testing.T) {
-	if _, ok := UnixTime(new(big.Int).Lsh(big.NewInt(1), 200)); ok {
-		t.Error("a huge uint256 is not a time")
-	}
-	if tm, ok := UnixTime(big.NewInt(1_795_616_148)); !ok || FormatUTC(tm) != "2026-11-25 14:15:48 UTC" {
-		t.Errorf("UnixTime: %s %v", FormatUTC(tm), ok)
+	if got := Short("0x1234"); got != "0x1234" {
+		t.Errorf("Short of a short value: %q", got)
 	}
 }
