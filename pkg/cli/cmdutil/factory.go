@@ -65,6 +65,9 @@ func (f *Factory) ConfigOptions() config.Options {
 	return config.Options{ConfigPath: f.Globals.ConfigPath, Profile: f.Globals.Profile, LookupEnv: f.LookupEnv}
 }
 
+// Profiles lists the built-in and configured profiles, each resolved.
+func (f *Factory) Profiles() ([]config.ProfileInfo, error) { return config.Profiles(f.ConfigOptions()) }
+
 // Chain returns a client for the profile's RPC URLs, guarded by its chain id. It does
 // no I/O: the guard runs with the first read.
 func (f *Factory) Chain() (*chain.Client, error) {

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 )
@@ -37,16 +38,16 @@ waits out the API's own (busy timeout 5 s).
 The database is --db, else DATABASE_PATH, else the profile's database_path.`,
 	}
 	cmd.PersistentFlags().StringVar(&dbFlag, "db", "", "the API's database (default DATABASE_PATH or the profile's database_path)")
-	cmd.AddCommand(NewCmdStats(f, &dbFlag), NewCmdList(f, &dbFlag), NewCmdShow(f, &dbFlag), NewCmdResolve(f, &dbFlag), NewCmdReplay(f, &dbFlag))
+	cmd.AddCommand(NewCmdStats(f, &dbFlag, nil), NewCmdList(f, &dbFlag, nil), NewCmdShow(f, &dbFlag, nil), NewCmdResolve(f, &dbFlag, nil), NewCmdReplay(f, &dbFlag, nil))
 	return cmd
 }
 
 // openDB opens the API's database read-only or, with write, the way the API does,
 // and checks it has the dlq_events table.
-func openDB(ctx context.Context, f *cmdutil.Factory, flag string, write bool) (*sql.DB, string, error) {
+func openDB(ctx context.Context, config func() (*config.Config, error), flag string, write bool) (*sql.DB, string, error) {
 	path := flag
 	if path == "" {
-		cfg, err := f.Config()
+		cfg, err := config()
 		if err != nil {
 			return nil, "", err
 		}

@@ -4,18 +4,31 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
+// ListOptions are the inputs of dlq list.
+type ListOptions struct {
+	IO      *ui.IO
+	Config  func() (*config.Config, error)
+	Context func(context.Context) (context.Context, context.CancelFunc)
+	Now     func() time.Time
+
+	DB     string
+	Filter dlq.Filter
+}
+
 // NewCmdList returns `dlq list`. Its -o json shape is an array of dlq.Event
 // ([] when nothing matches).
-func NewCmdList(f *cmdutil.Factory, dbFlag *string) *cobra.Command {
-	var filter dlq.Filter
+func NewCmdList(f *cmdutil.Factory, dbFlag *string, runF func(context.Context, *ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IO, Config: f.Config, Context: f.Context, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "list [--type T] [--unresolved] [--job ID] [--limit N]",
 		Short: "List DLQ events, oldest first",
@@ -28,37 +41,51 @@ reason. Types: ` + strings.Join(dlq.Types, ", ") + `.`,
   vrwxctl dlq list --type TX_FAIL --job 42 -o json`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if filter.Limit < 1 {
-				return errs.Usagef("--limit %d: expected at least 1", filter.Limit)
-			}
-			if filter.Type != "" {
-				t, err := dlq.NormalizeType(filter.Type)
-				if err != nil {
-					return err
-				}
-				filter.Type = t
-			}
-			if filter.JobID != "" {
-				if _, err := cmdutil.ParseUint256("--job", filter.JobID); err != nil {
-					return err
-				}
-			}
-			ctx, cancel := f.Context(cmd.Context())
+			opts.DB = *dbFlag
+			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
-			return listRun(ctx, f, *dbFlag, filter)
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return listRun(ctx, opts)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&filter.Type, "type", "", "only this event type (e.g. TX_FAIL)")
-	fl.BoolVar(&filter.Unresolved, "unresolved", false, "only unresolved events")
-	fl.StringVar(&filter.JobID, "job", "", "only events of this job id")
-	fl.IntVar(&filter.Limit, "limit", 100, "at most this many events")
+	fl.StringVar(&opts.Filter.Type, "type", "", "only this event type (e.g. TX_FAIL)")
+	fl.BoolVar(&opts.Filter.Unresolved, "unresolved", false, "only unresolved events")
+	fl.StringVar(&opts.Filter.JobID, "job", "", "only events of this job id")
+	fl.IntVar(&opts.Filter.Limit, "limit", 100, "at most this many events")
 	_ = cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(dlq.Types, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-func listRun(ctx context.Context, f *cmdutil.Factory, dbFlag string, filter dlq.Filter) error {
-	db, _, err := openDB(ctx, f, dbFlag, false)
+// validate checks the filter and returns it with the type in its canonical case.
+func (opts *ListOptions) validate() (dlq.Filter, error) {
+	filter := opts.Filter
+	if filter.Limit < 1 {
+		return filter, errs.Usagef("--limit %d: expected at least 1", filter.Limit)
+	}
+	if filter.Type != "" {
+		t, err := dlq.NormalizeType(filter.Type)
+		if err != nil {
+			return filter, err
+		}
+		filter.Type = t
+	}
+	if filter.JobID != "" {
+		if _, err := cmdutil.ParseUint256("--job", filter.JobID); err != nil {
+			return filter, err
+		}
+	}
+	return filter, nil
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	filter, err := opts.validate()
+	if err != nil {
+		return err
+	}
+	db, _, err := openDB(ctx, opts.Config, opts.DB, false)
 	if err != nil {
 		return err
 	}
@@ -70,14 +97,14 @@ func listRun(ctx context.Context, f *cmdutil.Factory, dbFlag string, filter dlq.
 	if events == nil {
 		events = []dlq.Event{}
 	}
-	if f.IO.JSONOutput() {
-		return f.IO.WriteJSON(events)
+	if opts.IO.JSONOutput() {
+		return opts.IO.WriteJSON(events)
 	}
 	if len(events) == 0 {
-		f.IO.Infof("no DLQ events match")
+		opts.IO.Infof("no DLQ events match")
 		return nil
 	}
-	now := f.Now()
+	now := opts.Now()
 	t := ui.NewTable("ID", "TYPE", "JOB", "RETRIES", "STATE", "AGE", "REASON")
 	for _, e := range events {
 		job := e.JobID
@@ -86,9 +113,9 @@ func listRun(ctx context.Context, f *cmdutil.Factory, dbFlag string, filter dlq.
 		}
 		t.Row(fmt.Sprint(e.ID), e.Type, job, fmt.Sprint(e.RetryCount), state(e), ui.Duration(now.Sub(e.CreatedAt)), clip(e.Reason, 60))
 	}
-	t.Render(f.IO.Out, f.IO.Styles())
+	t.Render(opts.IO.Out, opts.IO.Styles())
 	if len(events) == filter.Limit {
-		f.IO.Infof("showing the first %d; raise --limit for more", filter.Limit)
+		opts.IO.Infof("showing the first %d; raise --limit for more", filter.Limit)
 	}
 	return nil
 }
@@ -101,8 +128,19 @@ func clip(s string, n int) string {
 	return s
 }
 
+// ShowOptions are the inputs of dlq show.
+type ShowOptions struct {
+	IO      *ui.IO
+	Config  func() (*config.Config, error)
+	Context func(context.Context) (context.Context, context.CancelFunc)
+
+	DB string
+	ID string
+}
+
 // NewCmdShow returns `dlq show`. Its -o json shape is one dlq.Event.
-func NewCmdShow(f *cmdutil.Factory, dbFlag *string) *cobra.Command {
+func NewCmdShow(f *cmdutil.Factory, dbFlag *string, runF func(context.Context, *ShowOptions) error) *cobra.Command {
+	opts := &ShowOptions{IO: f.IO, Config: f.Config, Context: f.Context}
 	return &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one DLQ event with its payload pretty-printed",
@@ -113,28 +151,36 @@ stack. A missing id is an error (exit 1).`,
   vrwxctl dlq show 17 -o json | jq -r .payload | jq .`,
 		Args: cmdutil.ExactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			ctx, cancel := f.Context(cmd.Context())
+			opts.DB, opts.ID = *dbFlag, args[0]
+			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
-			db, _, err := openDB(ctx, f, *dbFlag, false)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			defer db.Close()
-			e, err := dlq.Get(ctx, db, id)
-			if err != nil {
-				return err
-			}
-			if f.IO.JSONOutput() {
-				return f.IO.WriteJSON(e)
-			}
-			renderEvent(f.IO, e)
-			return nil
+			return showRun(ctx, opts)
 		},
 	}
+}
+
+func showRun(ctx context.Context, opts *ShowOptions) error {
+	id, err := parseID(opts.ID)
+	if err != nil {
+		return err
+	}
+	db, _, err := openDB(ctx, opts.Config, opts.DB, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	e, err := dlq.Get(ctx, db, id)
+	if err != nil {
+		return err
+	}
+	if opts.IO.JSONOutput() {
+		return opts.IO.WriteJSON(e)
+	}
+	renderEvent(opts.IO, e)
+	return nil
 }
 
 func renderEvent(io *ui.IO, e dlq.Event) {

@@ -5,28 +5,48 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/job"
-	"github.com/vrwx/vrwxctl/pkg/cli/robot"
+	"github.com/vrwx/vrwxctl/pkg/completion"
+	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/txflow"
+	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
+// ReplayOptions are the inputs of dlq replay.
+type ReplayOptions struct {
+	IO       *ui.IO
+	Config   func() (*config.Config, error)
+	Flow     func(ctx context.Context, command string, so cmdutil.SendOptions) (*txflow.Flow, *config.Config, error)
+	Profiles func() ([]config.ProfileInfo, error)
+	Context  func(context.Context) (context.Context, context.CancelFunc)
+	Now      func() time.Time
+	DryRun   bool
+	Yes      bool
+
+	DB        string
+	ID        string
+	Quality   string
+	WorkUnits string
+	Send      cmdutil.SendOptions
+}
+
 // ReplayJSON is the -o json shape of dlq replay: the completion rebuilt from the
-// event, job complete's result (preflight, transaction, the job's new status), and
+// event, the completion's result (preflight, transaction, the job's new status), and
 // the event after it was marked RETRIED (null on a dry run).
 type ReplayJSON struct {
-	Completion dlq.Completion    `json:"completion"`
-	Complete   *job.CompleteJSON `json:"complete"`
-	Event      *dlq.Event        `json:"event"`
+	Completion dlq.Completion     `json:"completion"`
+	Complete   *completion.Result `json:"complete"`
+	Event      *dlq.Event         `json:"event"`
 }
 
 // NewCmdReplay returns `dlq replay`.
-func NewCmdReplay(f *cmdutil.Factory, dbFlag *string) *cobra.Command {
-	var quality, workUnits string
-	var send cmdutil.SendOptions
+func NewCmdReplay(f *cmdutil.Factory, dbFlag *string, runF func(context.Context, *ReplayOptions) error) *cobra.Command {
+	opts := &ReplayOptions{IO: f.IO, Config: f.Config, Flow: f.Flow, Profiles: f.Profiles, Context: f.Context, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "replay ID --signer REF [--quality Q] [--work-units W]",
 		Short: "Submit a failed completion (TX_FAIL) again, then mark the event RETRIED",
@@ -47,28 +67,42 @@ event unresolved (exit 1).`,
   vrwxctl dlq replay 18 --signer env://RELAYER_PRIVATE_KEY --quality 100 --work-units 12`,
 		Args: cmdutil.ExactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			if send.Signer == "" {
-				return errs.Usagef("--signer is required: the account that sends the transaction and pays its gas")
-			}
-			ctx, cancel := f.Context(cmd.Context())
+			opts.DB, opts.ID = *dbFlag, args[0]
+			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
+			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
-			return replayRun(ctx, f, *dbFlag, id, quality, workUnits, send)
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return replayRun(ctx, opts)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&send.Signer, "signer", "", "signer reference of the account that sends and pays gas (required)")
-	fl.StringVar(&quality, "quality", "", "quality score 0..255, when the payload lacks it")
-	fl.StringVar(&workUnits, "work-units", "", "work units 0..4294967295, when the payload lacks them")
-	fl.StringVar(&send.Reason, "reason", "", "ticket or reason, recorded in the audit log")
+	fl.StringVar(&opts.Send.Signer, "signer", "", "signer reference of the account that sends and pays gas (required)")
+	fl.StringVar(&opts.Quality, "quality", "", "quality score 0..255, when the payload lacks it")
+	fl.StringVar(&opts.WorkUnits, "work-units", "", "work units 0..4294967295, when the payload lacks them")
+	fl.StringVar(&opts.Send.Reason, "reason", "", "ticket or reason, recorded in the audit log")
 	return cmd
 }
 
-func replayRun(ctx context.Context, f *cmdutil.Factory, dbFlag string, id int64, quality, workUnits string, send cmdutil.SendOptions) error {
-	db, _, err := openDB(ctx, f, dbFlag, true)
+// validate returns the event id; a sender is required before the database is opened.
+func (opts *ReplayOptions) validate() (int64, error) {
+	id, err := parseID(opts.ID)
+	if err != nil {
+		return 0, err
+	}
+	if opts.Send.Signer == "" {
+		return 0, errs.Usagef("--signer is required: the account that sends the transaction and pays its gas")
+	}
+	return id, nil
+}
+
+func replayRun(ctx context.Context, opts *ReplayOptions) error {
+	id, err := opts.validate()
+	if err != nil {
+		return err
+	}
+	db, _, err := openDB(ctx, opts.Config, opts.DB, true)
 	if err != nil {
 		return err
 	}
@@ -84,8 +118,8 @@ func replayRun(ctx context.Context, f *cmdutil.Factory, dbFlag string, id int64,
 	if err != nil {
 		return err
 	}
-	q, qerr := pick("--quality", "qualityScore", c.QualityScore, quality)
-	w, werr := pick("--work-units", "workUnits", c.WorkUnits, workUnits)
+	q, qerr := pick("--quality", "qualityScore", c.QualityScore, opts.Quality)
+	w, werr := pick("--work-units", "workUnits", c.WorkUnits, opts.WorkUnits)
 	var missing []string
 	for _, m := range []struct {
 		err  error
@@ -100,32 +134,44 @@ func replayRun(ctx context.Context, f *cmdutil.Factory, dbFlag string, id int64,
 	if len(missing) > 0 {
 		return errs.Usagef("DLQ event %d's payload has no quality score or work units: give %s", id, strings.Join(missing, " and "))
 	}
-	v := &robot.VerifySigOptions{IO: f.IO, Config: f.Config, Chain: f.Chain, Context: f.Context, Now: f.Now, ConfigOptions: f.ConfigOptions,
-		Job: c.JobID, CompletionHash: c.ManifestHash, Quality: q, WorkUnits: w, Sig: c.ControllerSig}
+	claim, err := cmdutil.ParseCompletion(cmdutil.CompletionFlags{Job: c.JobID, CompletionHash: c.ManifestHash, Quality: q, WorkUnits: w, Sig: c.ControllerSig})
+	if err != nil {
+		return err
+	}
+	send := opts.Send
 	if send.Reason == "" {
 		send.Reason = fmt.Sprintf("dlq replay %d", id)
 	}
-	res, err := job.Complete(ctx, f, "dlq replay", v, send)
+	flow, cfg, err := opts.Flow(ctx, "dlq replay", send)
+	if err != nil {
+		return err
+	}
+	flow.DryRun, flow.Yes = opts.DryRun, opts.Yes
+	k, err := cmdutil.CompletionChecker(opts.IO, cfg, opts.Profiles, opts.Now)
+	if err != nil {
+		return err
+	}
+	res, err := completion.Submit(ctx, flow, k, cmdutil.FeePolicy(cfg), claim)
 	if err != nil {
 		return err
 	}
 	out := ReplayJSON{Completion: c, Complete: res}
 	if res.Tx.Receipt != nil {
-		resolved, err := dlq.Resolve(ctx, db, id, dlq.ResolutionRetried, "replayed by vrwxctl: tx "+res.Tx.TxHash, f.Now())
+		resolved, err := dlq.Resolve(ctx, db, id, dlq.ResolutionRetried, "replayed by vrwxctl: tx "+res.Tx.TxHash, opts.Now())
 		if err != nil {
 			return errs.Failedf("completion sent (tx %s, job %s is %s) but marking DLQ event %d RETRIED failed", res.Tx.TxHash, c.JobID, res.JobStatus, id).
 				Wrap(err).WithFix(fmt.Sprintf("vrwxctl dlq resolve %d --as MANUAL --notes \"replayed: tx %s\"", id, res.Tx.TxHash))
 		}
 		out.Event = &resolved
 	}
-	if f.IO.JSONOutput() {
-		return f.IO.WriteJSON(out)
+	if opts.IO.JSONOutput() {
+		return opts.IO.WriteJSON(out)
 	}
 	if res.Tx.Receipt == nil {
-		fmt.Fprintf(f.IO.Out, "%s (dry run, not sent); DLQ event %d left unresolved\n", res.Tx.TxHash, id)
+		fmt.Fprintf(opts.IO.Out, "%s (dry run, not sent); DLQ event %d left unresolved\n", res.Tx.TxHash, id)
 		return nil
 	}
-	fmt.Fprintf(f.IO.Out, "%s mined in block %d\njob %s is now %s\nDLQ event %d resolved as RETRIED\n",
+	fmt.Fprintf(opts.IO.Out, "%s mined in block %d\njob %s is now %s\nDLQ event %d resolved as RETRIED\n",
 		res.Tx.TxHash, res.Tx.Receipt.Block, c.JobID, res.JobStatus, id)
 	return nil
 }

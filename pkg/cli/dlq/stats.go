@@ -3,8 +3,7 @@ package dlq
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
@@ -14,6 +13,16 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
+
+// StatsOptions are the inputs of dlq stats.
+type StatsOptions struct {
+	IO      *ui.IO
+	Config  func() (*config.Config, error)
+	Context func(context.Context) (context.Context, context.CancelFunc)
+	Now     func() time.Time
+
+	DB string
+}
 
 // StatsJSON is the -o json shape of dlq stats. Level is the depth judged against
 // Warn and Crit (the profile's dlq_warn and dlq_crit); Checks are the lines the text
@@ -30,7 +39,8 @@ type StatsJSON struct {
 }
 
 // NewCmdStats returns `dlq stats`.
-func NewCmdStats(f *cmdutil.Factory, dbFlag *string) *cobra.Command {
+func NewCmdStats(f *cmdutil.Factory, dbFlag *string, runF func(context.Context, *StatsOptions) error) *cobra.Command {
+	opts := &StatsOptions{IO: f.IO, Config: f.Config, Context: f.Context, Now: f.Now}
 	return &cobra.Command{
 		Use:   "stats",
 		Short: "DLQ depth against the runbook's thresholds, by type, retries, oldest",
@@ -45,50 +55,54 @@ Exit codes: 0 depth ok, 5 above the warning threshold, 1 above the critical one.
   DATABASE_PATH=/data/vrwx.db vrwxctl dlq stats -o json`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := f.Context(cmd.Context())
+			opts.DB = *dbFlag
+			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
-			return statsRun(ctx, f, *dbFlag)
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return statsRun(ctx, opts)
 		},
 	}
 }
 
-func statsRun(ctx context.Context, f *cmdutil.Factory, dbFlag string) error {
-	cfg, err := f.Config()
+func statsRun(ctx context.Context, opts *StatsOptions) error {
+	cfg, err := opts.Config()
 	if err != nil {
 		return err
 	}
 	warn, crit := threshold(cfg, "dlq_warn", dlq.DefaultWarnDepth), threshold(cfg, "dlq_crit", dlq.DefaultCritDepth)
-	db, path, err := openDB(ctx, f, dbFlag, false)
+	db, path, err := openDB(ctx, opts.Config, opts.DB, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	sum, err := dlq.Stats(ctx, db, f.Now())
+	sum, err := dlq.Stats(ctx, db, opts.Now())
 	if err != nil {
 		return err
 	}
-	checks := statsChecks(sum, warn, crit)
+	checks := doctor.DLQChecks(sum, warn, crit)
 	level := doctor.Worst(checks)
 	out := StatsJSON{DB: path, Profile: cfg.Profile, Level: level, Warn: warn, Crit: crit, Summary: sum, Checks: checks}
 	if sum.Depth > 0 {
 		out.OldestUnresolvedAge = ui.Duration(sum.OldestUnresolvedAge)
 	}
-	if f.IO.JSONOutput() {
-		if err := f.IO.WriteJSON(out); err != nil {
+	if opts.IO.JSONOutput() {
+		if err := opts.IO.WriteJSON(out); err != nil {
 			return err
 		}
 	} else {
-		s := f.IO.Styles()
-		fmt.Fprintf(f.IO.Out, "%s %s  %s\n", s.Bold.Render("DLQ"), path,
+		s := opts.IO.Styles()
+		fmt.Fprintf(opts.IO.Out, "%s %s  %s\n", s.Bold.Render("DLQ"), path,
 			s.Faint.Render(fmt.Sprintf("profile %s · %d events in total", cfg.Profile, sum.Total)))
-		f.IO.RenderChecks(checks)
+		opts.IO.RenderChecks(checks)
 		switch level {
 		case doctor.Crit:
-			fmt.Fprintln(f.IO.Out, s.Crit.Render("CRITICAL")+": the DLQ is above its critical depth")
+			fmt.Fprintln(opts.IO.Out, s.Crit.Render("CRITICAL")+": the DLQ is above its critical depth")
 		case doctor.Warn:
-			fmt.Fprintln(f.IO.Out, s.Warn.Render("WARNING")+": the DLQ is above its warning depth")
+			fmt.Fprintln(opts.IO.Out, s.Warn.Render("WARNING")+": the DLQ is above its warning depth")
 		default:
-			fmt.Fprintln(f.IO.Out, s.OK.Render("OK"))
+			fmt.Fprintln(opts.IO.Out, s.OK.Render("OK"))
 		}
 	}
 	if k := doctor.ExitKind(level); k != errs.OK {
@@ -102,38 +116,4 @@ func threshold(cfg *config.Config, key string, def int64) int64 {
 		return int64(v)
 	}
 	return def
-}
-
-func statsChecks(sum dlq.Summary, warn, crit int64) []doctor.Check {
-	depth := doctor.Check{Section: "dlq", Name: "depth", Level: doctor.OK, Value: fmt.Sprintf("%d unresolved", sum.Depth),
-		Detail: fmt.Sprintf("warning > %d, critical > %d", warn, crit)}
-	switch dlq.DepthLevel(sum.Depth, warn, crit) {
-	case dlq.LevelCritical:
-		depth.Level = doctor.Crit
-	case dlq.LevelWarning:
-		depth.Level = doctor.Warn
-	}
-	if depth.Level != doctor.OK {
-		depth.Fix = "vrwxctl dlq list --unresolved; replay TX_FAIL rows with vrwxctl dlq replay ID --signer REF, resolve the rest with vrwxctl dlq resolve ID --as MANUAL|SKIPPED --notes …"
-	}
-	checks := []doctor.Check{depth}
-	for _, t := range dlq.Types {
-		checks = append(checks, doctor.Check{Section: "dlq", Name: t, Level: doctor.Info, Value: fmt.Sprint(sum.UnresolvedByType[t]), Detail: "unresolved"})
-	}
-	for _, t := range slices.Sorted(maps.Keys(sum.UnresolvedByType)) {
-		if _, err := dlq.NormalizeType(t); err != nil {
-			checks = append(checks, doctor.Check{Section: "dlq", Name: t, Level: doctor.Info, Value: fmt.Sprint(sum.UnresolvedByType[t]), Detail: "unresolved, type unknown to vrwxctl"})
-		}
-	}
-	checks = append(checks,
-		doctor.Check{Section: "dlq", Name: "pending retry", Level: doctor.Info, Value: fmt.Sprint(sum.PendingRetry), Detail: fmt.Sprintf("%d due now", sum.DueRetry)},
-		doctor.Check{Section: "dlq", Name: "exceeded retries", Level: doctor.Info, Value: fmt.Sprint(sum.ExceededRetries),
-			Detail: fmt.Sprintf("retry_count >= %d: never retried automatically again", dlq.MaxRetries)},
-	)
-	oldest := doctor.Check{Section: "dlq", Name: "oldest unresolved", Level: doctor.Info, Value: "-"}
-	if sum.Depth > 0 {
-		oldest.Value = ui.Duration(sum.OldestUnresolvedAge)
-		oldest.Detail = fmt.Sprintf("event %d", sum.OldestUnresolvedID)
-	}
-	return append(checks, oldest)
 }

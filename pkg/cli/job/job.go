@@ -21,7 +21,7 @@ func NewCmdJob(f *cmdutil.Factory) *cobra.Command {
 		Use:   "job",
 		Short: "Escrow jobs: get one, list and filter all, decoded events, submit a completion",
 	}
-	cmd.AddCommand(NewCmdGet(f, nil), NewCmdList(f, nil), NewCmdEvents(f, nil), NewCmdComplete(f))
+	cmd.AddCommand(NewCmdGet(f, nil), NewCmdList(f, nil), NewCmdEvents(f, nil), NewCmdComplete(f, nil))
 	return cmd
 }
 
