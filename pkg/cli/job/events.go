@@ -2,20 +2,18 @@ package job
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
-	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/jobs"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
@@ -81,20 +79,7 @@ too large" or "too many results", the chunk is halved and the scan carries on.`,
 }
 
 // EventJSON is one decoded event.
-type EventJSON struct {
-	Block    uint64 `json:"block"`
-	TxHash   string `json:"txHash"`
-	LogIndex uint   `json:"logIndex"`
-	// Contract is "escrow" or "identity"; Event is the event's name ("unknown" for
-	// a log that is none of the spec's events, with its raw topics and data in Args).
-	Contract string `json:"contract"`
-	Address  string `json:"address"`
-	Event    string `json:"event"`
-	JobID    string `json:"jobId,omitempty"`
-	RobotID  string `json:"robotId,omitempty"`
-	// Args are the event's arguments by name, formatted as text (uint256 in decimal).
-	Args map[string]string `json:"args"`
-}
+type EventJSON = jobs.Event
 
 // EventsJSON is the -o json shape of job events.
 type EventsJSON struct {
@@ -106,100 +91,76 @@ type EventsJSON struct {
 	Events    []EventJSON `json:"events"`
 }
 
-// blockSpec is a parsed --from-block / --to-block.
-type blockSpec struct {
-	latest bool
-	offset uint64 // blocks before the head (for -N)
-	abs    uint64
-	rel    bool
-}
-
-func parseBlockSpec(flag, s string) (blockSpec, error) {
+func parseBlockRef(flag, s string) (jobs.BlockRef, error) {
 	if strings.EqualFold(s, "latest") {
-		return blockSpec{latest: true}, nil
+		return jobs.BlockRef{Latest: true}, nil
 	}
 	if strings.HasPrefix(s, "-") {
 		n, err := strconv.ParseUint(s[1:], 10, 64)
 		if err != nil {
-			return blockSpec{}, errs.Usagef("%s %q is not a block (expected a number, latest, or -N blocks before the head)", flag, s)
+			return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected a number, latest, or -N blocks before the head)", flag, s)
 		}
-		return blockSpec{rel: true, offset: n}, nil
+		return jobs.BlockRef{Relative: true, Back: n}, nil
 	}
 	n, err := strconv.ParseUint(s, 0, 64)
 	if err != nil {
-		return blockSpec{}, errs.Usagef("%s %q is not a block (expected a number, latest, or -N blocks before the head)", flag, s)
+		return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected a number, latest, or -N blocks before the head)", flag, s)
 	}
-	return blockSpec{abs: n}, nil
+	return jobs.BlockRef{Number: n}, nil
 }
 
-func (b blockSpec) resolve(head uint64) uint64 {
-	switch {
-	case b.latest:
-		return head
-	case b.rel:
-		if b.offset > head {
-			return 0
-		}
-		return head - b.offset
+// validate parses the range, the job and the event types into a query; nothing is
+// read before they pass.
+func (opts *EventsOptions) validate() (jobs.EventQuery, error) {
+	q := jobs.EventQuery{Chunk: opts.Chunk}
+	var err error
+	if q.From, err = parseBlockRef("--from-block", opts.FromBlock); err != nil {
+		return q, err
 	}
-	return b.abs
-}
-
-func eventsRun(ctx context.Context, opts *EventsOptions) error {
-	from, err := parseBlockSpec("--from-block", opts.FromBlock)
-	if err != nil {
-		return err
+	if q.To, err = parseBlockRef("--to-block", opts.ToBlock); err != nil {
+		return q, err
 	}
-	to, err := parseBlockSpec("--to-block", opts.ToBlock)
-	if err != nil {
-		return err
-	}
-	if !from.latest && !from.rel && !to.latest && !to.rel && from.abs > to.abs {
-		return errs.Usagef("--from-block %d is after --to-block %d (expected from <= to)", from.abs, to.abs)
+	if q.From.Absolute() && q.To.Absolute() && q.From.Number > q.To.Number {
+		return q, errs.Usagef("--from-block %d is after --to-block %d (expected from <= to)", q.From.Number, q.To.Number)
 	}
 	if opts.Chunk == 0 {
-		return errs.Usagef("--chunk 0: expected at least 1 block per request")
+		return q, errs.Usagef("--chunk 0: expected at least 1 block per request")
 	}
-	var jobID *big.Int
 	if opts.Job != "" {
-		if jobID, err = cmdutil.ParseUint256("--job", opts.Job); err != nil {
-			return err
+		if q.JobID, err = cmdutil.ParseUint256("--job", opts.Job); err != nil {
+			return q, err
 		}
 	}
-	var types []vrwx.EventType
 	for _, name := range opts.Types {
 		et, ok := vrwx.ParseEventType(strings.TrimSpace(name))
 		if !ok {
-			return errs.Usagef("--type %q is not an event (expected one of %s)", name, strings.Join(vrwx.EventTypeNames(), ", "))
+			return q, errs.Usagef("--type %q is not an event (expected one of %s)", name, strings.Join(vrwx.EventTypeNames(), ", "))
 		}
-		types = append(types, et)
+		q.Types = append(q.Types, et)
 	}
-	if len(types) == 0 {
-		types = vrwx.EventTypes()
+	if len(q.Types) == 0 {
+		q.Types = vrwx.EventTypes()
 	}
-	if jobID != nil {
+	if q.JobID != nil {
 		var byJob []vrwx.EventType
-		for _, et := range types {
+		for _, et := range q.Types {
 			if et.ByJob {
 				byJob = append(byJob, et)
 			}
 		}
 		if len(byJob) == 0 {
-			return errs.Usagef("--job selects escrow events, but --type names only IdentityRegistry events (they carry no job id)")
+			return q, errs.Usagef("--job selects escrow events, but --type names only IdentityRegistry events (they carry no job id)")
 		}
-		types = byJob
+		q.Types = byJob
 	}
-	wantEscrow, wantIdentity := false, false
-	var topic0 []common.Hash
-	for _, et := range types {
-		topic0 = append(topic0, et.Topic)
-		if et.Contract == vrwx.ContractEscrow {
-			wantEscrow = true
-		} else {
-			wantIdentity = true
-		}
-	}
+	return q, nil
+}
 
+func eventsRun(ctx context.Context, opts *EventsOptions) error {
+	q, err := opts.validate()
+	if err != nil {
+		return err
+	}
 	cfg, err := opts.Config()
 	if err != nil {
 		return err
@@ -208,137 +169,83 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 	if err != nil {
 		return err
 	}
-	escrow, identity, haveIdentity := ct.Escrow, ct.Identity, ct.HasIdentity
+	q.Escrow, q.Identity, q.HasIdentity = ct.Escrow, ct.Identity, ct.HasIdentity
 	c, err := opts.Chain()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 
-	// The head, and the escrow's registry when the profile names none: one round trip.
-	b := c.NewBatch()
-	headR := b.Header(chain.Latest)
-	var identCall *chain.Result[hexutil.Bytes]
-	if wantIdentity && !haveIdentity {
-		identCall = b.Call(escrow, vrwx.Pack(vrwx.EscrowABI(), "identity"), chain.Latest)
-	}
-	if err := b.Do(ctx); err != nil {
-		return err
-	}
-	if err := headR.Err(); err != nil || headR.Value == nil {
-		return errs.Failedf("reading the head block from %s", chain.RedactURL(c.URL())).Wrap(err)
-	}
-	head := uint64(headR.Value.Number)
-	if identCall != nil {
-		if identCall.Err() == nil {
-			if a, err := vrwx.DecodeAddress(identCall.Value); err == nil && a != (common.Address{}) {
-				identity, haveIdentity = a, true
-			}
-		}
-		if !haveIdentity {
-			opts.IO.Warnf("no IdentityRegistry configured and the escrow's identity() is unreadable: registry events are left out")
-		}
-	}
-	fromN, toN := from.resolve(head), to.resolve(head)
-	if toN > head {
-		toN = head
-	}
-	if fromN > toN {
-		return errs.Usagef("--from-block %s (block %d) is after --to-block %s (block %d; head is %d)", opts.FromBlock, fromN, opts.ToBlock, toN, head)
-	}
-
-	q := chain.LogQuery{From: fromN, To: toN, Chunk: opts.Chunk, Topics: [][]common.Hash{topic0}}
-	if wantEscrow {
-		q.Addresses = append(q.Addresses, escrow)
-	}
-	if wantIdentity && haveIdentity {
-		q.Addresses = append(q.Addresses, identity)
-	}
-	if len(q.Addresses) == 0 {
-		return errs.Failedf("no contract to read events from")
-	}
-	if jobID != nil {
-		q.Topics = append(q.Topics, []common.Hash{common.BigToHash(jobID)})
-	}
 	q.OnHalve = func(from, to uint64, err error) {
 		opts.IO.Debugf("provider refused blocks %d..%d (%v); halving the chunk", from, to, err)
 	}
-	span := toN - fromN + 1
-	if span > 10*opts.Chunk && opts.IO.ErrTTY {
-		q.Progress = func(done uint64) {
-			fmt.Fprintf(opts.IO.ErrOut, "\rreading events: block %d/%d", done, toN)
-		}
-	}
-	logs, err := c.Logs(ctx, q)
-	if q.Progress != nil {
-		fmt.Fprint(opts.IO.ErrOut, "\r\033[K")
+	ev, err := jobs.OpenEvents(ctx, c, q)
+	var re *jobs.RangeError
+	if errors.As(err, &re) {
+		return errs.Usagef("--from-block %s (block %d) is after --to-block %s (block %d; head is %d)", opts.FromBlock, re.From, opts.ToBlock, re.To, re.Head)
 	}
 	if err != nil {
 		return err
 	}
-
-	out := EventsJSON{ChainID: c.ChainID(), Escrow: escrow.Hex(), FromBlock: fromN, ToBlock: toN, Events: []EventJSON{}}
-	if haveIdentity {
-		out.Identity = identity.Hex()
+	if ev.IdentityUnknown {
+		opts.IO.Warnf("no IdentityRegistry configured and the escrow's identity() is unreadable: registry events are left out")
 	}
-	var details []string
-	for _, l := range logs {
-		if l.Removed {
-			continue
+	endProgress := func() {}
+	if ev.To-ev.From+1 > 10*opts.Chunk && opts.IO.ErrTTY {
+		ev.Progress = func(done uint64) {
+			fmt.Fprintf(opts.IO.ErrOut, "\rreading events: block %d/%d", done, ev.To)
 		}
-		contract := vrwx.ContractEscrow
-		if l.Address != escrow {
-			contract = vrwx.ContractIdentity
-		}
-		ev, detail := eventJSON(l, contract)
-		out.Events = append(out.Events, ev)
-		details = append(details, detail)
+		endProgress = func() { fmt.Fprint(opts.IO.ErrOut, "\r\033[K") }
+	}
+
+	out := EventsJSON{ChainID: c.ChainID(), Escrow: q.Escrow.Hex(), FromBlock: ev.From, ToBlock: ev.To, Events: []EventJSON{}}
+	if ev.HasIdentity {
+		out.Identity = ev.Identity.Hex()
 	}
 	if opts.IO.JSONOutput() {
-		return opts.IO.WriteJSON(out)
-	}
-	if len(out.Events) == 0 {
-		opts.IO.Infof("no events in blocks %d..%d", fromN, toN)
-		return nil
+		l, err := opts.IO.StartJSONList(out)
+		if err != nil {
+			return err
+		}
+		err = ev.Each(ctx, func(e jobs.Event) error { return l.Add(e) })
+		endProgress()
+		if err != nil {
+			return err
+		}
+		return l.Close()
 	}
 	s := opts.IO.Styles()
 	t := ui.NewTable("BLOCK", "TX", "EVENT", "JOB", "DETAILS")
-	for i, ev := range out.Events {
+	err = ev.Each(ctx, func(e jobs.Event) error {
 		name := s.Bold
-		if ev.Event == "unknown" {
+		if e.Event == "unknown" {
 			name = s.Warn
 		}
-		t.StyledRow([]string{fmt.Sprint(ev.Block), ui.Short(ev.TxHash), ev.Event, ev.JobID, details[i]},
+		t.StyledRow([]string{fmt.Sprint(e.Block), ui.Short(e.TxHash), e.Event, e.JobID, details(e)},
 			[]*lipgloss.Style{nil, nil, &name})
+		return nil
+	})
+	endProgress()
+	if err != nil {
+		return err
+	}
+	if t.Len() == 0 {
+		opts.IO.Infof("no events in blocks %d..%d", ev.From, ev.To)
+		return nil
 	}
 	t.Render(opts.IO.Out, s)
-	opts.IO.Infof("%d events in blocks %d..%d", len(out.Events), fromN, toN)
+	opts.IO.Infof("%d events in blocks %d..%d", t.Len(), ev.From, ev.To)
 	return nil
 }
 
-// eventJSON decodes l; the second result is its arguments as "name=value" text in
-// the event's order, long hashes shortened, the job id left to its own column.
-func eventJSON(l types.Log, contract string) (EventJSON, string) {
-	out := EventJSON{Block: l.BlockNumber, TxHash: l.TxHash.Hex(), LogIndex: l.Index, Contract: contract, Address: l.Address.Hex(), Args: map[string]string{}}
-	ev, err := vrwx.DecodeEvent(l, contract)
-	if err != nil {
-		out.Event = "unknown"
-		for i, t := range l.Topics {
-			out.Args[fmt.Sprintf("topic%d", i)] = t.Hex()
-		}
-		out.Args["data"] = fmt.Sprintf("0x%x", l.Data)
-		return out, "topic0=" + ui.Short(out.Args["topic0"])
-	}
-	out.Event = ev.Name
-	if ev.JobID != nil {
-		out.JobID = ev.JobID.String()
-	}
-	if ev.RobotID != nil {
-		out.RobotID = ev.RobotID.Hex()
+// details is an event's arguments as "name=value" text in the event's order, long
+// hashes shortened, the job id left to its own column.
+func details(e jobs.Event) string {
+	if e.Event == "unknown" {
+		return "topic0=" + ui.Short(e.Args["topic0"])
 	}
 	var parts []string
-	for _, f := range ev.Fields {
-		out.Args[f.Name] = f.Value
+	for _, f := range e.Fields {
 		if f.Name == "jobId" {
 			continue
 		}
@@ -348,5 +255,5 @@ func eventJSON(l types.Log, contract string) (EventJSON, string) {
 		}
 		parts = append(parts, f.Name+"="+v)
 	}
-	return out, strings.Join(parts, " ")
+	return strings.Join(parts, " ")
 }

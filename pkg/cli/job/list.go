@@ -1,22 +1,17 @@
 package job
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"fmt"
 	"math/big"
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
-	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
-	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/jobs"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
@@ -99,83 +94,56 @@ type ListJSON struct {
 	Jobs []JobJSON `json:"jobs"`
 }
 
-// listFilter is the parsed filters.
-type listFilter struct {
-	statuses   map[vrwx.Status]bool
-	robot      *common.Hash
-	buyer      *common.Address
-	overdue    bool
-	settleable bool
-}
-
-func (f *listFilter) match(j *vrwx.Job, now time.Time) bool {
-	if len(f.statuses) > 0 && !f.statuses[j.Status] {
-		return false
-	}
-	if f.robot != nil && j.RobotID != *f.robot {
-		return false
-	}
-	if f.buyer != nil && j.Buyer != *f.buyer {
-		return false
-	}
-	if f.overdue || f.settleable {
-		if !(f.overdue && j.Overdue(now)) && !(f.settleable && j.Settleable(now)) {
-			return false
-		}
-	}
-	return true
-}
-
-func parseListInput(opts *ListOptions) (*listFilter, *big.Int, *big.Int, error) {
-	f := &listFilter{overdue: opts.Overdue, settleable: opts.Settleable}
+// validate parses the filters and the id range; nothing is read before they pass.
+func (opts *ListOptions) validate() (jobs.Filter, *big.Int, *big.Int, error) {
+	f := jobs.Filter{Overdue: opts.Overdue, Settleable: opts.Settleable}
 	for _, name := range opts.Statuses {
 		st, err := vrwx.ParseStatus(name)
 		if err != nil {
-			return nil, nil, nil, errs.Usagef("--status %q is not a job status (expected one of CREATED, FUNDED, COMPLETED, SETTLED, DISPUTED, REFUNDED)", name)
+			return f, nil, nil, errs.Usagef("--status %q is not a job status (expected one of CREATED, FUNDED, COMPLETED, SETTLED, DISPUTED, REFUNDED)", name)
 		}
-		if f.statuses == nil {
-			f.statuses = map[vrwx.Status]bool{}
+		if f.Statuses == nil {
+			f.Statuses = map[vrwx.Status]bool{}
 		}
-		f.statuses[st] = true
+		f.Statuses[st] = true
 	}
 	if opts.Robot != "" {
 		h, err := cmdutil.ParseBytes32("--robot", opts.Robot)
 		if err != nil {
-			return nil, nil, nil, err
+			return f, nil, nil, err
 		}
-		f.robot = &h
+		f.Robot = &h
 	}
 	if opts.Buyer != "" {
 		a, err := units.ParseAddress(opts.Buyer)
 		if err != nil {
-			return nil, nil, nil, errs.Usagef("--buyer: %v", err)
+			return f, nil, nil, errs.Usagef("--buyer: %v", err)
 		}
-		f.buyer = &a
+		f.Buyer = &a
 	}
 	var from, to *big.Int
 	var err error
 	if opts.From != "" {
 		if from, err = cmdutil.ParseUint256("--from", opts.From); err != nil {
-			return nil, nil, nil, err
+			return f, nil, nil, err
 		}
 	}
 	if opts.To != "" {
 		if to, err = cmdutil.ParseUint256("--to", opts.To); err != nil {
-			return nil, nil, nil, err
+			return f, nil, nil, err
 		}
 	}
 	if from != nil && to != nil && from.Cmp(to) > 0 {
-		return nil, nil, nil, errs.Usagef("--from %s is after --to %s (expected --from <= --to)", from, to)
+		return f, nil, nil, errs.Usagef("--from %s is after --to %s (expected --from <= --to)", from, to)
 	}
 	return f, from, to, nil
 }
 
-// scanWindow is how many ids one scan step reads (10 JSON-RPC batches of 100): small
-// enough for steady progress, large enough to keep 4 batches in flight.
-const scanWindow = 1000
+// maxScan is the largest range one scan reads.
+const maxScan = 1 << 31
 
 func listRun(ctx context.Context, opts *ListOptions) error {
-	filter, from, to, err := parseListInput(opts)
+	filter, from, to, err := opts.validate()
 	if err != nil {
 		return err
 	}
@@ -193,171 +161,69 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	}
 	defer c.Close()
 
-	// One round trip: jobCount, the token's decimals and symbol, and the head.
-	var p vrwx.Program
-	e := vrwx.ConstAddress(escrow)
-	countStep := p.Call(e, vrwx.Pack(vrwx.EscrowABI(), "jobCount"), 1)
-	tokenStep := p.Call(e, vrwx.Pack(vrwx.EscrowABI(), "token"), 1)
-	decStep := p.Call(tokenStep.Word(0), vrwx.Pack(vrwx.ERC20ABI(), "decimals"), 1)
-	symStep := p.Call(tokenStep.Word(0), vrwx.Pack(vrwx.ERC20ABI(), "symbol"), 3)
-	var head *chain.Head
-	extra := []rpc.BatchElem{{Method: "eth_getBlockByNumber", Args: []any{"latest", false}, Result: &head}}
-	res, err := vrwx.RunProgram(ctx, c, &p, "latest", extra...)
+	scan, err := jobs.OpenScan(ctx, c, escrow, from, to, opts.Now())
 	if err != nil {
 		return err
 	}
-	countW := res[countStep.Index()].Word(0)
-	if countW == nil {
-		return errs.Failedf("escrow %s: jobCount() %s on chain %d", escrow.Hex(), failure(res[countStep.Index()]), c.ChainID()).
-			WithFix("check JOB_ESCROW_ADDRESS / the profile's escrow (vrwxctl contracts check)")
-	}
-	jobCount := new(big.Int).SetBytes(countW)
-	decimals, symbol := -1, ""
-	if w := res[decStep.Index()].Word(0); w != nil {
-		if d, err := vrwx.DecodeDecimals(w); err == nil {
-			decimals = int(d)
-		}
-	}
-	if r := res[symStep.Index()]; r.OK {
-		symbol, _ = vrwx.DecodeSymbol(r.Data)
-	}
-	if decimals < 0 {
+	if scan.Decimals < 0 {
 		opts.IO.Warnf("settlement token decimals unreadable: prices are shown raw")
 	}
-	var headTime uint64
-	if extra[0].Error == nil && head != nil {
-		headTime = uint64(head.Time)
+	size := scan.Size()
+	if size.Cmp(big.NewInt(maxScan)) > 0 {
+		return errs.Usagef("scan of %s..%s is too large (expected at most 2^31 ids; narrow it with --from/--to)", scan.From, scan.To)
 	}
-	now := vrwx.Now(opts.Now(), headTime)
-
-	if from == nil {
-		from = big.NewInt(1)
-	}
-	if to == nil || to.Cmp(jobCount) > 0 {
-		to = new(big.Int).Set(jobCount)
-	}
-	out := ListJSON{ChainID: c.ChainID(), Escrow: escrow.Hex(), JobCount: jobCount.String(), From: from.String(), To: to.String(), Jobs: []JobJSON{}}
-	var matched []*vrwx.Job
-	if from.Cmp(to) <= 0 {
-		total := new(big.Int).Sub(to, from)
-		if !total.IsInt64() || total.Int64() >= 1<<31 {
-			return errs.Usagef("scan of %s..%s is too large (expected at most 2^31 ids; narrow it with --from/--to)", from, to)
-		}
-		n := int(total.Int64()) + 1
-		progress := newProgress(opts.IO, n)
-		for start := 0; start < n; start += scanWindow {
-			k := min(scanWindow, n-start)
-			b := c.NewBatch()
-			ids := make([]*big.Int, k)
-			calls := make([]*chain.Result[hexutil.Bytes], k)
-			for i := range k {
-				ids[i] = new(big.Int).Add(from, big.NewInt(int64(start+i)))
-				calls[i] = b.Call(escrow, vrwx.PackJobs(ids[i]), chain.Latest)
-			}
-			if err := b.Do(ctx); err != nil {
-				return err
-			}
-			for i, r := range calls {
-				if err := r.Err(); err != nil {
-					return errs.Failedf("jobs(%s) on escrow %s", ids[i], escrow.Hex()).Wrap(err)
-				}
-				j, err := vrwx.DecodeJob(ids[i], r.Value)
-				if err != nil {
-					return errs.Failedf("escrow %s", escrow.Hex()).Wrap(err)
-				}
-				if j.Exists() && filter.match(j, now) {
-					matched = append(matched, j)
-				}
-			}
-			out.Scanned += k
-			progress.update(out.Scanned)
-		}
-		progress.done()
-	}
+	n := int(size.Int64())
+	out := ListJSON{ChainID: c.ChainID(), Escrow: escrow.Hex(), JobCount: scan.JobCount.String(), From: scan.From.String(), To: scan.To.String(), Scanned: n, Jobs: []JobJSON{}}
+	progress := newProgress(opts.IO, n)
+	report := func(read uint64) { progress.update(int(read)) }
 
 	if opts.IO.JSONOutput() {
-		return writeListJSON(opts.IO, out, matched, decimals, now)
+		l, err := opts.IO.StartJSONList(out)
+		if err != nil {
+			return err
+		}
+		err = scan.Each(ctx, filter, func(j *vrwx.Job) error { return l.Add(toJSON(j, scan.Decimals, scan.Now)) }, report)
+		progress.done()
+		if err != nil {
+			return err
+		}
+		return l.Close()
 	}
-	if len(matched) == 0 {
-		opts.IO.Infof("no jobs match (scanned %d of %s)", out.Scanned, jobCount)
-		return nil
-	}
+
 	s := opts.IO.Styles()
 	t := ui.NewTable("ID", "STATUS", "PRICE", "DEADLINE", "ROBOT", "BUYER", "NOTE")
-	for _, j := range matched {
+	err = scan.Each(ctx, filter, func(j *vrwx.Job) error {
 		price := j.Price.String()
-		if decimals >= 0 {
-			price = units.FormatFixed(j.Price, decimals)
-			if symbol != "" {
-				price += " " + symbol
+		if scan.Decimals >= 0 {
+			price = units.FormatFixed(j.Price, scan.Decimals)
+			if scan.Symbol != "" {
+				price += " " + scan.Symbol
 			}
 		}
 		deadline := j.Deadline.String()
 		if dl, ok := vrwx.UnixTime(j.Deadline); ok {
-			deadline = ui.Relative(dl, now)
+			deadline = ui.Relative(dl, scan.Now)
 		}
-		od, st := j.Overdue(now), j.Settleable(now)
 		note, ns := "", s.Faint
 		switch {
-		case od:
+		case j.Overdue(scan.Now):
 			note, ns = "overdue", s.Crit
-		case st:
+		case j.Settleable(scan.Now):
 			note, ns = "settleable", s.OK
 		}
 		t.StyledRow([]string{j.ID.String(), j.Status.String(), price, deadline, ui.Short(j.RobotID.Hex()), ui.Short(j.Buyer.Hex()), note},
 			[]*lipgloss.Style{nil, statusStyle(s, j.Status), nil, nil, nil, nil, &ns})
-	}
-	t.Render(opts.IO.Out, s)
-	opts.IO.Infof("%d of %d jobs match", len(matched), out.Scanned)
-	return nil
-}
-
-// writeListJSON streams the jobs so a 10,000-job answer never sits in memory twice.
-func writeListJSON(io *ui.IO, out ListJSON, jobs []*vrwx.Job, decimals int, now time.Time) error {
-	w := bufio.NewWriterSize(io.Out, 64<<10)
-	head, err := json.MarshalIndent(out, "", "  ")
+		return nil
+	}, report)
+	progress.done()
 	if err != nil {
 		return err
 	}
-	// head ends with `"jobs": []` and "}": write up to the list, then the items.
-	prefix := head[:len(head)-len("[]\n}")]
-	if _, err := w.Write(prefix); err != nil {
-		return err
+	if t.Len() == 0 {
+		opts.IO.Infof("no jobs match (scanned %d of %s)", n, scan.JobCount)
+		return nil
 	}
-	if len(jobs) == 0 {
-		_, err := w.WriteString("[]\n}\n")
-		if err == nil {
-			err = w.Flush()
-		}
-		return err
-	}
-	w.WriteString("[")
-	for i, j := range jobs {
-		item, err := json.MarshalIndent(toJSON(j, decimals, now), "    ", "  ")
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			w.WriteString(",")
-		}
-		w.WriteString("\n    ")
-		w.Write(item)
-	}
-	w.WriteString("\n  ]\n}\n")
-	return w.Flush()
-}
-
-func failure(r vrwx.StepResult) string {
-	switch {
-	case !r.OK && r.Err != nil:
-		if ce := vrwx.DecodeCallError(r.Err); ce != nil {
-			return "reverted " + ce.Name
-		}
-		return "failed: " + r.Err.Error()
-	case !r.OK:
-		return "reverted"
-	case r.Size == 0:
-		return "returned no data (no contract at that address?)"
-	}
-	return fmt.Sprintf("returned %d bytes, not a uint256", r.Size)
+	t.Render(opts.IO.Out, s)
+	opts.IO.Infof("%d of %d jobs match", t.Len(), n)
+	return nil
 }

@@ -1,0 +1,233 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/vrwx/vrwxctl/pkg/chain"
+	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/vrwx"
+)
+
+// BlockRef is a block given as a number, as the head ("latest"), or as a number of
+// blocks before the head.
+type BlockRef struct {
+	Latest bool
+	// Back is the distance from the head when Relative is set.
+	Back     uint64
+	Relative bool
+	Number   uint64
+}
+
+// Absolute reports whether the block is a number that needs no head to resolve.
+func (b BlockRef) Absolute() bool { return !b.Latest && !b.Relative }
+
+// Resolve returns the block number with head as the latest block (a distance beyond
+// the genesis block resolves to 0).
+func (b BlockRef) Resolve(head uint64) uint64 {
+	switch {
+	case b.Latest:
+		return head
+	case b.Relative:
+		if b.Back > head {
+			return 0
+		}
+		return head - b.Back
+	}
+	return b.Number
+}
+
+// EventQuery selects events of the escrow and the registry.
+type EventQuery struct {
+	Escrow common.Address
+	// Identity is the IdentityRegistry when the profile names one; without it, the
+	// escrow's identity() is asked when registry events are wanted.
+	Identity    common.Address
+	HasIdentity bool
+	From, To    BlockRef
+	// JobID, when set, selects one job's events through the indexed jobId topic
+	// (escrow events only: the caller leaves registry types out).
+	JobID *big.Int
+	// Types are the events wanted (all when empty).
+	Types []vrwx.EventType
+	// Chunk is the first block span per eth_getLogs request; a provider's refusal
+	// halves it for the rest of the query.
+	Chunk uint64
+	// OnHalve, when set, is told each time a provider refuses a span.
+	OnHalve func(from, to uint64, err error)
+}
+
+// RangeError is a block range whose first block resolved after its last.
+type RangeError struct{ From, To, Head uint64 }
+
+func (e *RangeError) Error() string {
+	return fmt.Sprintf("block %d is after block %d (head is %d)", e.From, e.To, e.Head)
+}
+
+// Events is an event query with its range resolved against the head.
+type Events struct {
+	c        *chain.Client
+	q        EventQuery
+	wantEsc  bool
+	wantReg  bool
+	topic0   []common.Hash
+	From, To uint64
+	// Identity is the registry read from (the configured one, or the escrow's).
+	Identity    common.Address
+	HasIdentity bool
+	// IdentityUnknown is set when registry events were wanted but no registry is
+	// configured and the escrow's identity() is unreadable: they are left out.
+	IdentityUnknown bool
+	// Progress, when set, is told the last block read after each request.
+	Progress func(done uint64)
+}
+
+// OpenEvents reads the head — and the escrow's identity() when registry events are
+// wanted and no registry is configured — in one round trip, and resolves the range
+// (a last block past the head is the head). A range that resolves backwards is a
+// *RangeError.
+func OpenEvents(ctx context.Context, c *chain.Client, q EventQuery) (*Events, error) {
+	if len(q.Types) == 0 {
+		q.Types = vrwx.EventTypes()
+	}
+	e := &Events{c: c, q: q, Identity: q.Identity, HasIdentity: q.HasIdentity}
+	for _, et := range q.Types {
+		e.topic0 = append(e.topic0, et.Topic)
+		if et.Contract == vrwx.ContractEscrow {
+			e.wantEsc = true
+		} else {
+			e.wantReg = true
+		}
+	}
+	b := c.NewBatch()
+	headR := b.Header(chain.Latest)
+	var identCall *chain.Result[hexutil.Bytes]
+	if e.wantReg && !e.HasIdentity {
+		identCall = b.Call(q.Escrow, vrwx.Pack(vrwx.EscrowABI(), "identity"), chain.Latest)
+	}
+	if err := b.Do(ctx); err != nil {
+		return nil, err
+	}
+	if err := headR.Err(); err != nil || headR.Value == nil {
+		return nil, errs.Failedf("reading the head block from %s", chain.RedactURL(c.URL())).Wrap(err)
+	}
+	head := uint64(headR.Value.Number)
+	if identCall != nil {
+		if identCall.Err() == nil {
+			if a, err := vrwx.DecodeAddress(identCall.Value); err == nil && a != (common.Address{}) {
+				e.Identity, e.HasIdentity = a, true
+			}
+		}
+		e.IdentityUnknown = !e.HasIdentity
+	}
+	e.From, e.To = q.From.Resolve(head), min(q.To.Resolve(head), head)
+	if e.From > e.To {
+		return nil, &RangeError{From: e.From, To: e.To, Head: head}
+	}
+	if !e.wantEsc && !e.HasIdentity {
+		return nil, errs.Failedf("no contract to read events from")
+	}
+	return e, nil
+}
+
+// Event is one decoded event: the -o json shape of an event in job events.
+type Event struct {
+	Block    uint64 `json:"block"`
+	TxHash   string `json:"txHash"`
+	LogIndex uint   `json:"logIndex"`
+	// Contract is "escrow" or "identity"; Event is the event's name ("unknown" for
+	// a log that is none of the spec's events, with its raw topics and data in Args).
+	Contract string `json:"contract"`
+	Address  string `json:"address"`
+	Event    string `json:"event"`
+	JobID    string `json:"jobId,omitempty"`
+	RobotID  string `json:"robotId,omitempty"`
+	// Args are the event's arguments by name, formatted as text (uint256 in decimal).
+	Args map[string]string `json:"args"`
+	// Fields are the same arguments in the event's order (nil for an unknown event).
+	Fields []vrwx.EventField `json:"-"`
+}
+
+// Each reads the range in chunks, in chain order, and calls fn with every event as
+// its chunk arrives; only one chunk's logs are held at a time. An error from fn
+// stops the query and is returned.
+func (e *Events) Each(ctx context.Context, fn func(Event) error) error {
+	chunk := e.q.Chunk
+	if chunk == 0 {
+		chunk = chain.DefaultLogChunk
+	}
+	q := chain.LogQuery{Topics: [][]common.Hash{e.topic0}, Progress: e.Progress}
+	if e.wantEsc {
+		q.Addresses = append(q.Addresses, e.q.Escrow)
+	}
+	if e.wantReg && e.HasIdentity {
+		q.Addresses = append(q.Addresses, e.Identity)
+	}
+	if e.q.JobID != nil {
+		q.Topics = append(q.Topics, []common.Hash{common.BigToHash(e.q.JobID)})
+	}
+	// The chain client halves a refused span within one call; the smaller span is
+	// kept for the chunks after it, as one long call would.
+	q.OnHalve = func(from, to uint64, err error) {
+		chunk = max(1, (to-from+1)/2)
+		if e.q.OnHalve != nil {
+			e.q.OnHalve(from, to, err)
+		}
+	}
+	for from := e.From; ; {
+		to := e.To
+		if e.To-from >= chunk {
+			to = from + chunk - 1
+		}
+		q.From, q.To, q.Chunk = from, to, chunk
+		logs, err := e.c.Logs(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, l := range logs {
+			if l.Removed {
+				continue
+			}
+			if err := fn(e.decode(l)); err != nil {
+				return err
+			}
+		}
+		if to == e.To {
+			return nil
+		}
+		from = to + 1
+	}
+}
+
+func (e *Events) decode(l types.Log) Event {
+	contract := vrwx.ContractEscrow
+	if l.Address != e.q.Escrow {
+		contract = vrwx.ContractIdentity
+	}
+	out := Event{Block: l.BlockNumber, TxHash: l.TxHash.Hex(), LogIndex: l.Index, Contract: contract, Address: l.Address.Hex(), Args: map[string]string{}}
+	ev, err := vrwx.DecodeEvent(l, contract)
+	if err != nil {
+		out.Event = "unknown"
+		for i, t := range l.Topics {
+			out.Args[fmt.Sprintf("topic%d", i)] = t.Hex()
+		}
+		out.Args["data"] = fmt.Sprintf("0x%x", l.Data)
+		return out
+	}
+	out.Event = ev.Name
+	if ev.JobID != nil {
+		out.JobID = ev.JobID.String()
+	}
+	if ev.RobotID != nil {
+		out.RobotID = ev.RobotID.Hex()
+	}
+	out.Fields = ev.Fields
+	for _, f := range ev.Fields {
+		out.Args[f.Name] = f.Value
+	}
+	return out
+}

@@ -1,0 +1,61 @@
+package ui
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+type listItem struct {
+	ID   string            `json:"id"`
+	Args map[string]string `json:"args"`
+	Tags []string          `json:"tags"`
+}
+
+type listHead struct {
+	ChainID uint64     `json:"chainId"`
+	Note    string     `json:"note,omitempty"`
+	Items   []listItem `json:"items"`
+}
+
+// Streaming a list item by item gives exactly the bytes WriteJSON gives for the
+// whole value, with no items, one, or many (HTML characters unescaped, as WriteJSON).
+func TestJSONListWritesWhatWriteJSONWrites(t *testing.T) {
+	for _, items := range [][]listItem{
+		{},
+		{{ID: "1", Args: map[string]string{"b": "<2>", "a": "1 & 1"}, Tags: []string{}}},
+		{{ID: "1", Args: map[string]string{}}, {ID: "2", Args: map[string]string{"x": "y"}, Tags: []string{"p", "q"}}, {ID: "3"}},
+	} {
+		var want, got bytes.Buffer
+		io := Test(strings.NewReader(""), &want, &bytes.Buffer{})
+		if err := io.WriteJSON(listHead{ChainID: 7, Note: "n", Items: items}); err != nil {
+			t.Fatal(err)
+		}
+		io.Out = &got
+		l, err := io.StartJSONList(listHead{ChainID: 7, Note: "n", Items: []listItem{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if err := l.Add(it); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%d items:\ngot\n%s\nwant\n%s", len(items), got.String(), want.String())
+		}
+	}
+}
+
+func TestJSONListNeedsAnEmptyListLast(t *testing.T) {
+	io := Test(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	if _, err := io.StartJSONList(struct {
+		Items []int `json:"items"`
+		After int   `json:"after"`
+	}{Items: []int{}}); err == nil {
+		t.Fatal("a list that is not the last field was accepted")
+	}
+}
