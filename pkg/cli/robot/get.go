@@ -2,11 +2,9 @@ package robot
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -101,102 +99,80 @@ type DBJSON struct {
 	Checks []doctor.Check `json:"checks"`
 }
 
-// registryOf returns the registry to ask: the configured one, else the escrow's
-// identity(), read inside the same program.
-func registryOf(cfg *config.Config, p *vrwx.Program) (vrwx.Operand, *vrwx.Step, error) {
-	reg, ok, err := cmdutil.OptionalAddress(cfg, "identity")
-	if err != nil {
-		return vrwx.Operand{}, nil, err
-	}
-	if ok {
-		return vrwx.ConstAddress(reg), nil, nil
-	}
-	escrow, eok, err := cmdutil.OptionalAddress(cfg, "escrow")
-	if err != nil {
-		return vrwx.Operand{}, nil, err
-	}
-	if !eok {
-		return vrwx.Operand{}, nil, errs.Usagef("profile %q has no IdentityRegistry address (and no escrow to ask for it)", cfg.Profile).
-			WithFix("set IDENTITY_REGISTRY_ADDRESS, or `identity` in the profile of the config file")
-	}
-	step := p.Call(vrwx.ConstAddress(escrow), vrwx.Pack(vrwx.EscrowABI(), "identity"), 1)
-	return step.Word(0), step, nil
-}
-
-// robotWords is how much of getRobot's answer the one-round-trip read keeps: the
-// tuple head, a pubkey of up to 128 bytes, and its length.
-const robotWords = 10
-
-func getRun(ctx context.Context, opts *GetOptions) error {
+// validate returns the robot id; a --db that does not exist is bad input.
+func (opts *GetOptions) validate() (common.Hash, error) {
 	id, err := robotID(opts.Robot, opts.Name)
 	if err != nil {
-		return err
+		return id, err
 	}
 	if opts.DB != "" {
 		if _, err := os.Stat(opts.DB); err != nil {
-			return errs.Usagef("--db %s: %v", opts.DB, err).WithFix("give the path of the API's vrwx.db (DATABASE_PATH)")
+			return id, errs.Usagef("--db %s: %v", opts.DB, err).WithFix("give the path of the API's vrwx.db (DATABASE_PATH)")
 		}
+	}
+	return id, nil
+}
+
+func getRun(ctx context.Context, opts *GetOptions) error {
+	id, err := opts.validate()
+	if err != nil {
+		return err
 	}
 	cfg, err := opts.Config()
 	if err != nil {
 		return err
 	}
-	var p vrwx.Program
-	reg, identStep, err := registryOf(cfg, &p)
+	// The configured registry, else the escrow's identity(), read in the same round trip.
+	registry, ok, err := cmdutil.OptionalAddress(cfg, "identity")
 	if err != nil {
 		return err
 	}
-	robotStep := p.Call(reg, vrwx.Selector(vrwx.RegistryABI(), "getRobot"), robotWords, vrwx.Const(id.Bytes()))
-	ctlStep := p.Call(reg, vrwx.Selector(vrwx.RegistryABI(), "getController"), 1, vrwx.Const(id.Bytes()))
-	actStep := p.Call(reg, vrwx.Selector(vrwx.RegistryABI(), "isActive"), 1, vrwx.Const(id.Bytes()))
-
+	var escrow common.Address
+	if !ok {
+		var eok bool
+		if escrow, eok, err = cmdutil.OptionalAddress(cfg, "escrow"); err != nil {
+			return err
+		}
+		if !eok {
+			return errs.Usagef("profile %q has no IdentityRegistry address (and no escrow to ask for it)", cfg.Profile).
+				WithFix("set IDENTITY_REGISTRY_ADDRESS, or `identity` in the profile of the config file")
+		}
+	}
 	c, err := opts.Chain()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	res, err := vrwx.RunProgram(ctx, c, &p, "latest")
+	r, err := vrwx.ReadRobot(ctx, c, escrow, registry, id)
+	if errors.Is(err, vrwx.ErrNoRegistry) {
+		return errs.Failedf("the escrow's identity() is unreadable and no IdentityRegistry is configured").
+			WithFix("set IDENTITY_REGISTRY_ADDRESS, or check the escrow (vrwxctl contracts check)")
+	}
 	if err != nil {
 		return err
 	}
-	registry := common.Address{}
-	if identStep != nil {
-		w := res[identStep.Index()].Word(0)
-		if w == nil {
-			return errs.Failedf("the escrow's identity() is unreadable and no IdentityRegistry is configured").
-				WithFix("set IDENTITY_REGISTRY_ADDRESS, or check the escrow (vrwxctl contracts check)")
-		}
-		registry = common.BytesToAddress(w)
-	} else {
-		registry, _, _ = cmdutil.OptionalAddress(cfg, "identity")
-	}
-	ctl, err := decodeAddressStep(res[ctlStep.Index()])
-	if err != nil {
-		return errs.Failedf("IdentityRegistry %s: getController(%s)", registry.Hex(), id.Hex()).Wrap(err).
+	if r.ControllerErr != nil {
+		return errs.Failedf("IdentityRegistry %s: getController(%s)", r.Registry.Hex(), id.Hex()).Wrap(r.ControllerErr).
 			WithFix("check IDENTITY_REGISTRY_ADDRESS (vrwxctl contracts check)")
 	}
-	active, err := decodeBoolStep(res[actStep.Index()])
-	if err != nil {
-		return errs.Failedf("IdentityRegistry %s: isActive(%s)", registry.Hex(), id.Hex()).Wrap(err)
+	if r.ActiveErr != nil {
+		return errs.Failedf("IdentityRegistry %s: isActive(%s)", r.Registry.Hex(), id.Hex()).Wrap(r.ActiveErr)
 	}
-	out := GetJSON{ChainID: c.ChainID(), Registry: registry.Hex(), RobotID: id.Hex(), Name: opts.Name,
-		Registered: ctl != (common.Address{}), Controller: ctl.Hex(), Active: active, Pubkey: "0x", MetadataHash: common.Hash{}.Hex()}
-	robot, err := readRobot(ctx, c, registry, id, res[robotStep.Index()])
-	if err != nil {
-		opts.IO.Warnf("getRobot(%s) unreadable (%v): pubkey and metadata hash unknown", id.Hex(), err)
+	out := GetJSON{ChainID: c.ChainID(), Registry: r.Registry.Hex(), RobotID: id.Hex(), Name: opts.Name,
+		Registered: r.Controller != (common.Address{}), Controller: r.Controller.Hex(), Active: r.Active, Pubkey: "0x", MetadataHash: common.Hash{}.Hex()}
+	if r.RobotErr != nil {
+		opts.IO.Warnf("getRobot(%s) unreadable (%v): pubkey and metadata hash unknown", id.Hex(), r.RobotErr)
 	} else {
-		out.Pubkey = hexutil.Encode(robot.Pubkey)
-		out.MetadataHash = robot.MetadataHash.Hex()
-		if robot.Controller != ctl || robot.Active != active {
-			opts.IO.Warnf("getRobot disagrees with getController/isActive: %s/%v vs %s/%v", robot.Controller.Hex(), robot.Active, ctl.Hex(), active)
+		out.Pubkey = hexutil.Encode(r.Robot.Pubkey)
+		out.MetadataHash = common.Hash(r.Robot.MetadataHash).Hex()
+		if r.Robot.Controller != r.Controller || r.Robot.Active != r.Active {
+			opts.IO.Warnf("getRobot disagrees with getController/isActive: %s/%v vs %s/%v", r.Robot.Controller.Hex(), r.Robot.Active, r.Controller.Hex(), r.Active)
 		}
 	}
 	if opts.DB != "" {
-		db, err := compareDB(ctx, opts.DB, id, out)
-		if err != nil {
+		if out.DB, err = compareDB(ctx, opts.DB, out); err != nil {
 			return err
 		}
-		out.DB = db
 	}
 
 	if opts.IO.JSONOutput() {
@@ -208,7 +184,7 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	}
 	switch {
 	case !out.Registered:
-		opts.IO.Warnf("robot %s is not registered in IdentityRegistry %s (no controller)", id.Hex(), registry.Hex())
+		opts.IO.Warnf("robot %s is not registered in IdentityRegistry %s (no controller)", id.Hex(), r.Registry.Hex())
 		return errs.Exit(errs.Failed)
 	case out.DB != nil && !out.DB.Match:
 		return errs.Exit(errs.Failed)
@@ -216,111 +192,23 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	return nil
 }
 
-// readRobot decodes getRobot from the program, or reads it alone when the pubkey was
-// longer than the program kept.
-func readRobot(ctx context.Context, c *chain.Client, registry common.Address, id common.Hash, r vrwx.StepResult) (*vrwx.Robot, error) {
-	if r.OK && r.Size <= len(r.Data) {
-		return vrwx.DecodeRobot(r.Data)
-	}
-	b := c.NewBatch()
-	call := b.Call(registry, vrwx.Pack(vrwx.RegistryABI(), "getRobot", id), chain.Latest)
-	if err := b.Do(ctx); err != nil {
-		return nil, err
-	}
-	if err := call.Err(); err != nil {
-		return nil, err
-	}
-	return vrwx.DecodeRobot(call.Value)
-}
-
-func decodeAddressStep(r vrwx.StepResult) (common.Address, error) {
-	switch {
-	case !r.OK:
-		return common.Address{}, stepFailure(r)
-	case r.Size == 0:
-		return common.Address{}, errors.New("no data returned: no contract at that address")
-	}
-	return vrwx.DecodeAddress(r.Data)
-}
-
-func decodeBoolStep(r vrwx.StepResult) (bool, error) {
-	switch {
-	case !r.OK:
-		return false, stepFailure(r)
-	case r.Size == 0:
-		return false, errors.New("no data returned: no contract at that address")
-	}
-	return vrwx.DecodeBool(r.Data)
-}
-
-func stepFailure(r vrwx.StepResult) error {
-	if ce := vrwx.DecodeCallError(r.Err); ce != nil {
-		return ce
-	}
-	if r.Err != nil {
-		return r.Err
-	}
-	return errors.New("reverted")
-}
-
-// dbStatusMeaning maps the API's robots.status to what the registry should say:
-// "active" means registered and active, "pending" not yet registered, anything else
-// (deactivated, suspended, revoked, …) registered but inactive.
-func dbStatusMeaning(status string) (registered, active bool) {
-	switch strings.ToLower(status) {
-	case "active":
-		return true, true
-	case "pending":
-		return false, false
-	}
-	return true, false
-}
-
-func compareDB(ctx context.Context, path string, id common.Hash, chainView GetJSON) (*DBJSON, error) {
+// compareDB reads the robot's row from the API database and judges it against the
+// registry's view.
+func compareDB(ctx context.Context, path string, chainView GetJSON) (*DBJSON, error) {
 	db, err := apidb.OpenReadOnly(path)
 	if err != nil {
 		return nil, errs.Failedf("open the API database %s", path).Wrap(err)
 	}
 	defer db.Close()
-	var tenant, controller, st string
-	var regTx sql.NullString
-	err = db.QueryRowContext(ctx, `SELECT tenant_id, controller_address, status, registered_tx FROM robots WHERE lower(robot_id) = lower(?)`, id.Hex()).
-		Scan(&tenant, &controller, &st, &regTx)
-	out := &DBJSON{Path: path, Checks: []doctor.Check{}}
-	add := func(c doctor.Check) { c.Section = "database"; out.Checks = append(out.Checks, c) }
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		add(doctor.Check{Name: "row", Level: doctor.Crit, Value: "missing",
-			Detail: "the API database has no robots row for " + id.Hex(),
-			Fix:    "check the robot id (or --name) and the database path; the API only relays for robots it knows"})
-		return out, nil
-	case err != nil:
+	row, found, err := apidb.ReadRobot(ctx, db, chainView.RobotID)
+	if err != nil {
 		return nil, errs.Failedf("read the robots table of %s", path).Wrap(err).
 			WithFix("is it the API's vrwx.db? (vrwxctl db verify checks the schema)")
 	}
-	out.Found, out.TenantID, out.Controller, out.Status, out.RegisteredTx = true, tenant, controller, st, regTx.String
-	add(doctor.Check{Name: "row", Level: doctor.OK, Value: "tenant " + tenant})
-	if strings.EqualFold(controller, chainView.Controller) {
-		add(doctor.Check{Name: "controller", Level: doctor.OK, Value: controller, Detail: "same as the registry"})
-	} else {
-		add(doctor.Check{Name: "controller", Level: doctor.Crit, Value: controller,
-			Detail: "the registry's controller is " + chainView.Controller,
-			Fix:    "the API verifies signatures against its row: update the row to the registry's controller, or rotate the registry to the robot's key"})
-	}
-	wantReg, wantActive := dbStatusMeaning(st)
-	chainState := "not registered"
-	switch {
-	case chainView.Registered && chainView.Active:
-		chainState = "registered, active"
-	case chainView.Registered:
-		chainState = "registered, deactivated"
-	}
-	if wantReg == chainView.Registered && (!wantReg || wantActive == chainView.Active) {
-		add(doctor.Check{Name: "status", Level: doctor.OK, Value: st, Detail: "registry: " + chainState})
-	} else {
-		add(doctor.Check{Name: "status", Level: doctor.Crit, Value: st,
-			Detail: "the registry says " + chainState,
-			Fix:    "bring the API's robots.status in line with the IdentityRegistry (vrwxctl robot get shows the chain's view)"})
+	out := &DBJSON{Path: path, Checks: doctor.RobotRowChecks(row, found, doctor.RobotOnChain{
+		ID: chainView.RobotID, Registered: chainView.Registered, Active: chainView.Active, Controller: chainView.Controller})}
+	if found {
+		out.Found, out.TenantID, out.Controller, out.Status, out.RegisteredTx = true, row.TenantID, row.Controller, row.Status, row.RegisteredTx
 	}
 	out.Match = doctor.Worst(out.Checks) == doctor.OK
 	return out, nil
