@@ -24,8 +24,8 @@ type Account struct {
 // else --signer, else the profile's signer, else the profile's relayer address.
 // Reading a signer reference resolves only its address; the key stays inside.
 func (f *Factory) ResolveAccount(ctx context.Context, address, signerRef string) (Account, error) {
-	if address != "" && signerRef != "" {
-		return Account{}, errs.Usagef("both an address and --signer given (choose one)")
+	if err := OneAccount(address, signerRef); err != nil {
+		return Account{}, err
 	}
 	if address != "" {
 		a, err := units.ParseAddress(address)
@@ -61,6 +61,14 @@ func (f *Factory) ResolveAccount(ctx context.Context, address, signerRef string)
 	}
 	return Account{}, errs.Usagef("no account given and profile %q has no signer or relayer address", cfg.Profile).
 		WithFix("pass an ADDRESS, --address or --signer REF, or set signer / relayer in the profile")
+}
+
+// OneAccount rejects an address and a --signer given together.
+func OneAccount(address, signerRef string) error {
+	if address != "" && signerRef != "" {
+		return errs.Usagef("both an address and --signer given (choose one)")
+	}
+	return nil
 }
 
 // ParseBlock parses --block: latest, pending, safe, finalized, earliest or a number.

@@ -103,20 +103,19 @@ func viewRun(opts *ViewOptions) error {
 
 // ProfilesOptions are the inputs of config profiles.
 type ProfilesOptions struct {
-	IO      *ui.IO
-	Options config.Options
+	IO       *ui.IO
+	Profiles func() ([]config.ProfileInfo, error)
 }
 
 // NewCmdProfiles returns `config profiles`.
 func NewCmdProfiles(f *cmdutil.Factory, runF func(*ProfilesOptions) error) *cobra.Command {
-	opts := &ProfilesOptions{IO: f.IO}
+	opts := &ProfilesOptions{IO: f.IO, Profiles: f.Profiles}
 	return &cobra.Command{
 		Use:     "profiles",
 		Short:   "List the built-in and configured profiles",
 		Example: `  vrwxctl config profiles`,
 		Args:    cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Options = f.ConfigOptions()
 			if runF != nil {
 				return runF(opts)
 			}
@@ -126,7 +125,7 @@ func NewCmdProfiles(f *cmdutil.Factory, runF func(*ProfilesOptions) error) *cobr
 }
 
 func profilesRun(opts *ProfilesOptions) error {
-	infos, err := config.Profiles(opts.Options)
+	infos, err := opts.Profiles()
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/ui"
@@ -15,6 +17,13 @@ import (
 
 // BackupOptions are the inputs of db backup.
 type BackupOptions struct {
+	IO      *ui.IO
+	Config  func() (*config.Config, error)
+	Context func(context.Context) (context.Context, context.CancelFunc)
+	Now     func() time.Time
+	DryRun  bool
+	S3      S3Flags
+
 	DB       string
 	Out      string
 	Quick    bool
@@ -34,8 +43,8 @@ type BackupJSON struct {
 }
 
 // NewCmdBackup returns `db backup`.
-func NewCmdBackup(f *cmdutil.Factory, s3o *s3Flags) *cobra.Command {
-	opts := &BackupOptions{}
+func NewCmdBackup(f *cmdutil.Factory, s3o *S3Flags, runF func(context.Context, *BackupOptions) error) *cobra.Command {
+	opts := &BackupOptions{IO: f.IO, Config: f.Config, Context: f.Context, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "backup --out DIR|FILE|s3://bucket/prefix",
 		Short: "Take a consistent, verified copy of the live database",
@@ -61,9 +70,13 @@ Progress is shown on stderr for long copies when stderr is a terminal or with -v
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.KeepSet = cmd.Flags().Changed("keep")
-			ctx, cancel := f.Context(cmd.Context())
+			opts.S3, opts.DryRun = *s3o, f.Globals.DryRun
+			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
-			return backupRun(ctx, f, s3o, opts)
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return backupRun(ctx, opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -78,48 +91,56 @@ Progress is shown on stderr for long copies when stderr is a terminal or with -v
 	return cmd
 }
 
-func backupRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, opts *BackupOptions) error {
+// validate parses the destination, compression, method and --keep before anything
+// is read.
+func (opts *BackupOptions) validate() (sqlitebackup.Location, sqlitebackup.Compression, sqlitebackup.Method, error) {
+	var dst sqlitebackup.Location
 	if opts.Out == "" {
-		return errs.Usagef("--out is required: a backup directory, a new file name, or s3://bucket/prefix")
+		return dst, "", "", errs.Usagef("--out is required: a backup directory, a new file name, or s3://bucket/prefix")
 	}
 	if opts.KeepSet {
 		if err := sqlitebackup.ValidateKeep(opts.Keep); err != nil {
-			return err
+			return dst, "", "", err
 		}
 	}
 	comp, err := sqlitebackup.ParseCompression(opts.Compress)
 	if err != nil {
-		return err
+		return dst, "", "", err
 	}
 	method, err := sqlitebackup.ParseMethod(opts.Method)
 	if err != nil {
-		return err
+		return dst, "", "", err
 	}
-	dst, err := sqlitebackup.ParseLocation(opts.Out)
+	dst, err = sqlitebackup.ParseLocation(opts.Out)
+	return dst, comp, method, err
+}
+
+func backupRun(ctx context.Context, opts *BackupOptions) error {
+	dst, comp, method, err := opts.validate()
 	if err != nil {
 		return err
 	}
-	src, err := dbPath(f, opts.DB)
+	src, err := dbPath(opts.Config, opts.DB)
 	if err != nil {
 		return err
 	}
-	if f.Globals.DryRun {
+	if opts.DryRun {
 		if err := checkSQLiteFile(src); err != nil {
 			return err
 		}
-		if f.IO.JSONOutput() {
-			return f.IO.WriteJSON(BackupJSON{Location: dst.String(), Pruned: []string{}, DryRun: true})
+		if opts.IO.JSONOutput() {
+			return opts.IO.WriteJSON(BackupJSON{Location: dst.String(), Pruned: []string{}, DryRun: true})
 		}
-		fmt.Fprintf(f.IO.Out, "would back up %s to %s (dry run, nothing written)\n", src, dst)
+		fmt.Fprintf(opts.IO.Out, "would back up %s to %s (dry run, nothing written)\n", src, dst)
 		return nil
 	}
-	client, err := s3o.client(ctx, dst)
+	client, err := opts.S3.client(ctx, dst)
 	if err != nil {
 		return err
 	}
 	res, err := sqlitebackup.Backup(ctx, src, dst, sqlitebackup.BackupOptions{
 		Method: method, Quick: opts.Quick, Compression: comp, Keep: opts.Keep,
-		Progress: progress(f.IO, f.Now), Now: f.Now, S3: client,
+		Progress: progress(opts.IO, opts.Now), Now: opts.Now, S3: client,
 	})
 	if err != nil {
 		return err
@@ -128,14 +149,14 @@ func backupRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, opts *Back
 	for _, p := range res.Pruned {
 		out.Pruned = append(out.Pruned, p.String())
 	}
-	if f.IO.JSONOutput() {
-		return f.IO.WriteJSON(out)
+	if opts.IO.JSONOutput() {
+		return opts.IO.WriteJSON(out)
 	}
-	f.IO.Successf("backup of %s verified (%s) and published", res.Manifest.Source, res.Manifest.Verify.Check)
-	fmt.Fprintln(f.IO.Out, out.Location)
-	renderManifest(f.IO, res.Manifest)
+	opts.IO.Successf("backup of %s verified (%s) and published", res.Manifest.Source, res.Manifest.Verify.Check)
+	fmt.Fprintln(opts.IO.Out, out.Location)
+	renderManifest(opts.IO, res.Manifest)
 	for _, p := range out.Pruned {
-		f.IO.Infof("removed old backup %s (--keep %d)", p, opts.Keep)
+		opts.IO.Infof("removed old backup %s (--keep %d)", p, opts.Keep)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/ui"
@@ -23,7 +24,7 @@ import (
 
 // NewCmdDB returns the `db` group.
 func NewCmdDB(f *cmdutil.Factory) *cobra.Command {
-	s3o := &s3Flags{}
+	s3o := &S3Flags{}
 	cmd := &cobra.Command{
 		Use:   "db",
 		Short: "The API's database: online backup, verify, restore, list backups",
@@ -40,12 +41,12 @@ an S3-compatible server.`,
 	pf.StringVar(&s3o.Endpoint, "s3-endpoint", "", "S3-compatible endpoint URL for s3:// locations (default: the SDK's, or AWS_ENDPOINT_URL_S3)")
 	pf.BoolVar(&s3o.PathStyle, "s3-path-style", false, "address S3 buckets in the path (most S3-compatible servers need it)")
 	pf.StringVar(&s3o.Region, "s3-region", "", "S3 region (default: AWS_REGION or the shared config, else us-east-1)")
-	cmd.AddCommand(NewCmdBackup(f, s3o), NewCmdVerify(f, s3o), NewCmdRestore(f, s3o), NewCmdList(f, s3o))
+	cmd.AddCommand(NewCmdBackup(f, s3o, nil), NewCmdVerify(f, s3o, nil), NewCmdRestore(f, s3o, nil), NewCmdList(f, s3o, nil))
 	return cmd
 }
 
-// s3Flags say how to reach S3 for s3:// locations.
-type s3Flags struct {
+// S3Flags say how to reach S3 for s3:// locations (the group's --s3-* flags).
+type S3Flags struct {
 	Endpoint  string
 	PathStyle bool
 	Region    string
@@ -53,7 +54,7 @@ type s3Flags struct {
 
 // client builds an S3 client only when one of locs is on S3, so local commands
 // never load the AWS configuration.
-func (o *s3Flags) client(ctx context.Context, locs ...sqlitebackup.Location) (*s3.Client, error) {
+func (o *S3Flags) client(ctx context.Context, locs ...sqlitebackup.Location) (*s3.Client, error) {
 	for _, l := range locs {
 		if l.IsS3() {
 			c, err := sqlitebackup.NewS3Client(ctx, sqlitebackup.S3Config{Endpoint: o.Endpoint, PathStyle: o.PathStyle, Region: o.Region})
@@ -67,11 +68,11 @@ func (o *s3Flags) client(ctx context.Context, locs ...sqlitebackup.Location) (*s
 }
 
 // dbPath is --db, else the profile's database_path (DATABASE_PATH maps to it).
-func dbPath(f *cmdutil.Factory, flag string) (string, error) {
+func dbPath(config func() (*config.Config, error), flag string) (string, error) {
 	if flag != "" {
 		return flag, nil
 	}
-	cfg, err := f.Config()
+	cfg, err := config()
 	if err != nil {
 		return "", err
 	}

@@ -25,8 +25,19 @@ type ListJSON struct {
 	Verified   bool      `json:"verified"`
 }
 
+// ListOptions are the inputs of db list.
+type ListOptions struct {
+	IO      *ui.IO
+	Context func(context.Context) (context.Context, context.CancelFunc)
+	Now     func() time.Time
+	S3      S3Flags
+
+	Location string
+}
+
 // NewCmdList returns `db list`.
-func NewCmdList(f *cmdutil.Factory, s3o *s3Flags) *cobra.Command {
+func NewCmdList(f *cmdutil.Factory, s3o *S3Flags, runF func(context.Context, *ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IO, Context: f.Context, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "list DIR|s3://bucket/prefix",
 		Short: "List backups with size, age and whether they match their manifest",
@@ -38,24 +49,28 @@ use vrwxctl db verify for the full check).`,
   vrwxctl db list s3://vrwx-backups/prod -o json`,
 		Args: cmdutil.ExactArgs(1, "DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := f.Context(cmd.Context())
+			opts.Location, opts.S3 = args[0], *s3o
+			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
-			return listRun(ctx, f, s3o, args[0])
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return listRun(ctx, opts)
 		},
 	}
 	return cmd
 }
 
-func listRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, arg string) error {
-	loc, err := sqlitebackup.ParseLocation(arg)
+func listRun(ctx context.Context, opts *ListOptions) error {
+	loc, err := sqlitebackup.ParseLocation(opts.Location)
 	if err != nil {
 		return err
 	}
-	client, err := s3o.client(ctx, loc)
+	client, err := opts.S3.client(ctx, loc)
 	if err != nil {
 		return err
 	}
-	entries, err := sqlitebackup.List(ctx, loc, sqlitebackup.ListOptions{S3: client, Now: f.Now})
+	entries, err := sqlitebackup.List(ctx, loc, sqlitebackup.ListOptions{S3: client, Now: opts.Now})
 	if err != nil {
 		return err
 	}
@@ -64,14 +79,14 @@ func listRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, arg string) 
 		out = append(out, ListJSON{Name: e.Name, Location: e.Location.String(), Size: e.Size, CreatedAt: e.CreatedAt.UTC(),
 			AgeSeconds: int64(e.Age / time.Second), Compressed: e.Compressed, Status: e.Status, Detail: e.Detail, Verified: e.Verified()})
 	}
-	if f.IO.JSONOutput() {
-		return f.IO.WriteJSON(out)
+	if opts.IO.JSONOutput() {
+		return opts.IO.WriteJSON(out)
 	}
 	if len(out) == 0 {
-		f.IO.Infof("no backups in %s", loc)
+		opts.IO.Infof("no backups in %s", loc)
 		return nil
 	}
-	s := f.IO.Styles()
+	s := opts.IO.Styles()
 	t := ui.NewTable("NAME", "SIZE", "AGE", "STATUS")
 	for i, e := range out {
 		st := s.OK
@@ -84,6 +99,6 @@ func listRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, arg string) 
 		}
 		t.StyledRow([]string{e.Name, formatBytes(e.Size), ui.Duration(entries[i].Age), status}, []*lipgloss.Style{nil, nil, nil, &st})
 	}
-	t.Render(f.IO.Out, s)
+	t.Render(opts.IO.Out, s)
 	return nil
 }

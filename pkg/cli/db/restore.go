@@ -3,10 +3,12 @@ package db
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/ui"
@@ -14,6 +16,14 @@ import (
 
 // RestoreOptions are the inputs of db restore.
 type RestoreOptions struct {
+	IO      *ui.IO
+	Config  func() (*config.Config, error)
+	Context func(context.Context) (context.Context, context.CancelFunc)
+	Now     func() time.Time
+	DryRun  bool
+	Yes     bool
+	S3      S3Flags
+
 	From            string
 	DB              string
 	Force           bool
@@ -36,8 +46,8 @@ type RestoreJSON struct {
 }
 
 // NewCmdRestore returns `db restore`.
-func NewCmdRestore(f *cmdutil.Factory, s3o *s3Flags) *cobra.Command {
-	opts := &RestoreOptions{}
+func NewCmdRestore(f *cmdutil.Factory, s3o *S3Flags, runF func(context.Context, *RestoreOptions) error) *cobra.Command {
+	opts := &RestoreOptions{IO: f.IO, Config: f.Config, Context: f.Context, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "restore --from FILE|s3://bucket/key [--db PATH]",
 		Short: "Replace the database with a verified backup, keeping the old files",
@@ -60,9 +70,13 @@ without changing anything.`,
   vrwxctl db restore --from s3://vrwx-backups/prod/vrwx-20261127T031500Z.db.gz --dry-run`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := f.Context(cmd.Context())
+			opts.S3, opts.DryRun, opts.Yes = *s3o, f.Globals.DryRun, f.Globals.Yes
+			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
-			return restoreRun(ctx, f, s3o, opts)
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return restoreRun(ctx, opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -74,7 +88,7 @@ without changing anything.`,
 	return cmd
 }
 
-func restoreRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, opts *RestoreOptions) error {
+func restoreRun(ctx context.Context, opts *RestoreOptions) error {
 	if opts.From == "" {
 		return errs.Usagef("--from is required: the backup file or s3://bucket/key to restore")
 	}
@@ -82,23 +96,23 @@ func restoreRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, opts *Res
 	if err != nil {
 		return err
 	}
-	path, err := dbPath(f, opts.DB)
+	path, err := dbPath(opts.Config, opts.DB)
 	if err != nil {
 		return err
 	}
-	dry := f.Globals.DryRun
-	if !dry && !f.Globals.Yes {
-		if err := f.IO.Confirm(fmt.Sprintf("Replace %s with %s? The current files are moved into a pre-restore folder.", path, from)); err != nil {
+	dry := opts.DryRun
+	if !dry && !opts.Yes {
+		if err := opts.IO.Confirm(fmt.Sprintf("Replace %s with %s? The current files are moved into a pre-restore folder.", path, from)); err != nil {
 			return err
 		}
 	}
-	client, err := s3o.client(ctx, from)
+	client, err := opts.S3.client(ctx, from)
 	if err != nil {
 		return err
 	}
 	rep, err := sqlitebackup.Restore(ctx, from, path, sqlitebackup.RestoreOptions{
 		Force: opts.Force, DryRun: dry, Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest,
-		S3: client, Now: f.Now, Progress: progress(f.IO, f.Now),
+		S3: client, Now: opts.Now, Progress: progress(opts.IO, opts.Now),
 	})
 	if err != nil {
 		return err
@@ -109,25 +123,25 @@ func restoreRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, opts *Res
 	for _, h := range rep.Holders {
 		out.Holders = append(out.Holders, h.String())
 	}
-	if f.IO.JSONOutput() {
-		return f.IO.WriteJSON(out)
+	if opts.IO.JSONOutput() {
+		return opts.IO.WriteJSON(out)
 	}
 	for _, h := range out.Holders {
-		f.IO.Warnf("restored while open (--force): %s; restart it so it sees the restored data", h)
+		opts.IO.Warnf("restored while open (--force): %s; restart it so it sees the restored data", h)
 	}
 	if rep.DryRun {
-		f.IO.Successf("%s verifies; dry run: %s was not changed", out.From, out.DB)
+		opts.IO.Successf("%s verifies; dry run: %s was not changed", out.From, out.DB)
 		if len(out.Moved) > 0 {
-			f.IO.Infof("would move %d file(s) into a pre-restore folder beside %s", len(out.Moved), out.DB)
+			opts.IO.Infof("would move %d file(s) into a pre-restore folder beside %s", len(out.Moved), out.DB)
 		}
 	} else {
-		f.IO.Successf("restored %s from %s (%s ok)", out.DB, out.From, rep.Check.Check)
+		opts.IO.Successf("restored %s from %s (%s ok)", out.DB, out.From, rep.Check.Check)
 		if out.PreRestoreDir != "" {
-			f.IO.Infof("previous files moved to %s", out.PreRestoreDir)
-			fmt.Fprintf(f.IO.Out, "pre-restore: %s\n", out.PreRestoreDir)
+			opts.IO.Infof("previous files moved to %s", out.PreRestoreDir)
+			fmt.Fprintf(opts.IO.Out, "pre-restore: %s\n", out.PreRestoreDir)
 		}
 	}
-	renderCounts(f.IO, rep.RowCounts)
+	renderCounts(opts.IO, rep.RowCounts)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/apidb"
@@ -30,9 +31,21 @@ type VerifyJSON struct {
 	Manifest          *sqlitebackup.Manifest   `json:"manifest"`
 }
 
+// VerifyOptions are the inputs of db verify.
+type VerifyOptions struct {
+	IO      *ui.IO
+	Context func(context.Context) (context.Context, context.CancelFunc)
+	Now     func() time.Time
+	S3      S3Flags
+
+	Location        string
+	Quick           bool
+	AllowNoManifest bool
+}
+
 // NewCmdVerify returns `db verify`.
-func NewCmdVerify(f *cmdutil.Factory, s3o *s3Flags) *cobra.Command {
-	var quick, allowNoManifest bool
+func NewCmdVerify(f *cmdutil.Factory, s3o *S3Flags, runF func(context.Context, *VerifyOptions) error) *cobra.Command {
+	opts := &VerifyOptions{IO: f.IO, Context: f.Context, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "verify FILE|s3://bucket/key",
 		Short: "Check a backup: checksum, integrity, tables, migrations",
@@ -48,33 +61,37 @@ Exit codes: 0 the backup is good, 1 it is not (problems listed), 2 bad input.`,
   vrwxctl db verify /backups/vrwx-manual.db --allow-no-manifest`,
 		Args: cmdutil.ExactArgs(1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := f.Context(cmd.Context())
+			opts.Location, opts.S3 = args[0], *s3o
+			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
-			return verifyRun(ctx, f, s3o, args[0], quick, allowNoManifest)
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return verifyRun(ctx, opts)
 		},
 	}
-	cmd.Flags().BoolVar(&quick, "quick", false, "quick_check instead of integrity_check")
-	cmd.Flags().BoolVar(&allowNoManifest, "allow-no-manifest", false, "accept a backup without a manifest (its checksum cannot be checked)")
+	cmd.Flags().BoolVar(&opts.Quick, "quick", false, "quick_check instead of integrity_check")
+	cmd.Flags().BoolVar(&opts.AllowNoManifest, "allow-no-manifest", false, "accept a backup without a manifest (its checksum cannot be checked)")
 	return cmd
 }
 
-func verifyRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, arg string, quick, allowNoManifest bool) error {
-	loc, err := sqlitebackup.ParseLocation(arg)
+func verifyRun(ctx context.Context, opts *VerifyOptions) error {
+	loc, err := sqlitebackup.ParseLocation(opts.Location)
 	if err != nil {
 		return err
 	}
-	client, err := s3o.client(ctx, loc)
+	client, err := opts.S3.client(ctx, loc)
 	if err != nil {
 		return err
 	}
 	rep, err := sqlitebackup.Verify(ctx, loc, sqlitebackup.VerifyOptions{
-		Quick: quick, AllowNoManifest: allowNoManifest, S3: client, Progress: progress(f.IO, f.Now),
+		Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest, S3: client, Progress: progress(opts.IO, opts.Now),
 	})
 	if rep == nil || (err != nil && rep.OK) {
 		return err
 	}
-	if f.IO.JSONOutput() {
-		if werr := f.IO.WriteJSON(verifyJSON(rep)); werr != nil {
+	if opts.IO.JSONOutput() {
+		if werr := opts.IO.WriteJSON(verifyJSON(rep)); werr != nil {
 			return werr
 		}
 		if err != nil {
@@ -82,7 +99,7 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, arg string
 		}
 		return nil
 	}
-	renderVerify(f.IO, rep)
+	renderVerify(opts.IO, rep)
 	return err
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/errs"
@@ -28,7 +29,7 @@ none prints one: only addresses and version ids.
 References:
   ` + strings.ReplaceAll(secrets.RefForms, ", ", "\n  "),
 	}
-	cmd.AddCommand(newCmdGenerate(f), newCmdAddress(f), newCmdVersions(f), newCmdPromote(f), newCmdRollback(f), newCmdDiscard(f))
+	cmd.AddCommand(NewCmdGenerate(f, nil), NewCmdAddress(f, nil), NewCmdVersions(f, nil), NewCmdPromote(f, nil), NewCmdRollback(f, nil), NewCmdDiscardPending(f, nil))
 	return cmd
 }
 
@@ -52,18 +53,18 @@ func toJSON(v secrets.Version) VersionJSON {
 	return j
 }
 
-func open(ctx context.Context, f *cmdutil.Factory, flag, ref string) (secrets.Store, error) {
+// openStore opens the store behind ref; an empty ref is bad input naming flag.
+func openStore(ctx context.Context, open func(context.Context, string) (secrets.Store, error), flag, ref string) (secrets.Store, error) {
 	if ref == "" {
 		return nil, errs.Usagef("%s is required: a reference such as %s", flag, secrets.RefForms)
 	}
-	return secrets.Open(ctx, ref, f.SecretsOptions())
+	return open(ctx, ref)
 }
 
-func run(f *cmdutil.Factory, fn func(ctx context.Context) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		ctx, cancel := f.Context(cmd.Context())
-		defer cancel()
-		return fn(ctx)
+// storeOpener opens secret stores with the factory's environment.
+func storeOpener(f *cmdutil.Factory) func(context.Context, string) (secrets.Store, error) {
+	return func(ctx context.Context, ref string) (secrets.Store, error) {
+		return secrets.Open(ctx, ref, f.SecretsOptions())
 	}
 }
 
@@ -75,9 +76,20 @@ type GenerateJSON struct {
 	DryRun  bool        `json:"dryRun"`
 }
 
-func newCmdGenerate(f *cmdutil.Factory) *cobra.Command {
-	var store string
-	var promote bool
+// GenerateOptions are the inputs of key generate.
+type GenerateOptions struct {
+	IO        *ui.IO
+	OpenStore func(ctx context.Context, ref string) (secrets.Store, error)
+	Context   func(context.Context) (context.Context, context.CancelFunc)
+	DryRun    bool
+
+	Store   string
+	Promote bool
+}
+
+// NewCmdGenerate returns `key generate`.
+func NewCmdGenerate(f *cmdutil.Factory, runF func(context.Context, *GenerateOptions) error) *cobra.Command {
+	opts := &GenerateOptions{IO: f.IO, OpenStore: storeOpener(f), Context: f.Context}
 	cmd := &cobra.Command{
 		Use:   "generate --store REF",
 		Short: "Create a new key with crypto/rand inside its store; print only its address",
@@ -94,41 +106,58 @@ The key never leaves the process except into the store: only its address is prin
   vrwxctl key generate --store vault://secret/vrwx/prod/relayer
   vrwxctl key generate --store file:///etc/vrwx/relayer.hex`,
 		Args: cmdutil.ExactArgs(0),
-		RunE: run(f, func(ctx context.Context) error {
-			s, err := open(ctx, f, "--store", store)
-			if err != nil {
-				return err
-			}
-			k, err := secrets.Generate()
-			if err != nil {
-				return errs.Failedf("generate a key").Wrap(err)
-			}
-			out := GenerateJSON{Address: k.Address().Hex(), Store: s.Ref().String(), DryRun: f.Globals.DryRun}
-			if f.Globals.DryRun {
-				f.IO.Successf("dry run: a key would be written to %s as pending; nothing was written", out.Store)
-				return write(f.IO, out)
-			}
-			v, err := s.WritePending(ctx, k)
-			if err != nil {
-				return err
-			}
-			if promote && !v.Has(secrets.StageCurrent) {
-				if err := s.Promote(ctx, v.ID); err != nil {
-					return err
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.DryRun = f.Globals.DryRun
+			return run(cmd, opts.Context, func(ctx context.Context) error {
+				if runF != nil {
+					return runF(ctx, opts)
 				}
-				v.Stages = []string{secrets.StageCurrent}
-			}
-			out.Version = toJSON(v)
-			f.IO.Successf("new key %s written to %s as version %s (%s)", out.Address, out.Store, v.ID, strings.Join(v.Stages, ", "))
-			if v.Has(secrets.StagePending) {
-				f.IO.Infof("  next: fund it (vrwxctl wallet fund --to %s …), then `vrwxctl key promote --store %s`", out.Address, out.Store)
-			}
-			return write(f.IO, out)
-		}),
+				return generateRun(ctx, opts)
+			})
+		},
 	}
-	cmd.Flags().StringVar(&store, "store", "", "where the key is written (aws-sm://, vault://, keystore://, file://)")
-	cmd.Flags().BoolVar(&promote, "promote", false, "make the new key current at once")
+	cmd.Flags().StringVar(&opts.Store, "store", "", "where the key is written (aws-sm://, vault://, keystore://, file://)")
+	cmd.Flags().BoolVar(&opts.Promote, "promote", false, "make the new key current at once")
 	return cmd
+}
+
+// run runs fn under the command's --timeout.
+func run(cmd *cobra.Command, withTimeout func(context.Context) (context.Context, context.CancelFunc), fn func(context.Context) error) error {
+	ctx, cancel := withTimeout(cmd.Context())
+	defer cancel()
+	return fn(ctx)
+}
+
+func generateRun(ctx context.Context, opts *GenerateOptions) error {
+	s, err := openStore(ctx, opts.OpenStore, "--store", opts.Store)
+	if err != nil {
+		return err
+	}
+	k, err := secrets.Generate()
+	if err != nil {
+		return errs.Failedf("generate a key").Wrap(err)
+	}
+	out := GenerateJSON{Address: k.Address().Hex(), Store: s.Ref().String(), DryRun: opts.DryRun}
+	if opts.DryRun {
+		opts.IO.Successf("dry run: a key would be written to %s as pending; nothing was written", out.Store)
+		return write(opts.IO, out)
+	}
+	v, err := s.WritePending(ctx, k)
+	if err != nil {
+		return err
+	}
+	if opts.Promote && !v.Has(secrets.StageCurrent) {
+		if err := s.Promote(ctx, v.ID); err != nil {
+			return err
+		}
+		v.Stages = []string{secrets.StageCurrent}
+	}
+	out.Version = toJSON(v)
+	opts.IO.Successf("new key %s written to %s as version %s (%s)", out.Address, out.Store, v.ID, strings.Join(v.Stages, ", "))
+	if v.Has(secrets.StagePending) {
+		opts.IO.Infof("  next: fund it (vrwxctl wallet fund --to %s …), then `vrwxctl key promote --store %s`", out.Address, out.Store)
+	}
+	return write(opts.IO, out)
 }
 
 func write(io *ui.IO, out GenerateJSON) error {
@@ -139,8 +168,18 @@ func write(io *ui.IO, out GenerateJSON) error {
 	return nil
 }
 
-func newCmdAddress(f *cmdutil.Factory) *cobra.Command {
-	var ref string
+// AddressOptions are the inputs of key address.
+type AddressOptions struct {
+	IO            *ui.IO
+	SignerAddress func(ctx context.Context, ref string) (common.Address, error)
+	Context       func(context.Context) (context.Context, context.CancelFunc)
+
+	Signer string
+}
+
+// NewCmdAddress returns `key address`.
+func NewCmdAddress(f *cmdutil.Factory, runF func(context.Context, *AddressOptions) error) *cobra.Command {
+	opts := &AddressOptions{IO: f.IO, SignerAddress: f.SignerAddress, Context: f.Context}
 	cmd := &cobra.Command{
 		Use:   "address --signer REF",
 		Short: "Print the address of the current key behind a reference (cast wallet address)",
@@ -148,66 +187,107 @@ func newCmdAddress(f *cmdutil.Factory) *cobra.Command {
   vrwxctl key address --signer aws-sm://vrwx/prod/relayer-key
   vrwxctl key address --signer env://RELAYER_PRIVATE_KEY`,
 		Args: cmdutil.ExactArgs(0),
-		RunE: run(f, func(ctx context.Context) error {
-			if ref == "" {
-				return errs.Usagef("--signer is required: a reference such as %s", secrets.RefForms)
-			}
-			a, err := f.SignerAddress(ctx, ref)
-			if err != nil {
-				return err
-			}
-			if f.IO.JSONOutput() {
-				return f.IO.WriteJSON(map[string]string{"address": a.Hex()})
-			}
-			fmt.Fprintln(f.IO.Out, a.Hex())
-			return nil
-		}),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return run(cmd, opts.Context, func(ctx context.Context) error {
+				if runF != nil {
+					return runF(ctx, opts)
+				}
+				return addressRun(ctx, opts)
+			})
+		},
 	}
-	cmd.Flags().StringVar(&ref, "signer", "", "signer reference")
+	cmd.Flags().StringVar(&opts.Signer, "signer", "", "signer reference")
 	return cmd
 }
 
-func newCmdVersions(f *cmdutil.Factory) *cobra.Command {
-	var store string
+func addressRun(ctx context.Context, opts *AddressOptions) error {
+	if opts.Signer == "" {
+		return errs.Usagef("--signer is required: a reference such as %s", secrets.RefForms)
+	}
+	a, err := opts.SignerAddress(ctx, opts.Signer)
+	if err != nil {
+		return err
+	}
+	if opts.IO.JSONOutput() {
+		return opts.IO.WriteJSON(map[string]string{"address": a.Hex()})
+	}
+	fmt.Fprintln(opts.IO.Out, a.Hex())
+	return nil
+}
+
+// VersionsOptions are the inputs of key versions.
+type VersionsOptions struct {
+	IO        *ui.IO
+	OpenStore func(ctx context.Context, ref string) (secrets.Store, error)
+	Context   func(context.Context) (context.Context, context.CancelFunc)
+
+	Store string
+}
+
+// NewCmdVersions returns `key versions`.
+func NewCmdVersions(f *cmdutil.Factory, runF func(context.Context, *VersionsOptions) error) *cobra.Command {
+	opts := &VersionsOptions{IO: f.IO, OpenStore: storeOpener(f), Context: f.Context}
 	cmd := &cobra.Command{
 		Use:     "versions --store REF",
 		Short:   "List a store's key versions: id, stages, created, address (never the key)",
 		Example: `  vrwxctl key versions --store aws-sm://vrwx/prod/relayer-key`,
 		Args:    cmdutil.ExactArgs(0),
-		RunE: run(f, func(ctx context.Context) error {
-			s, err := open(ctx, f, "--store", store)
-			if err != nil {
-				return err
-			}
-			vs, err := s.Versions(ctx)
-			if err != nil {
-				return err
-			}
-			out := make([]VersionJSON, 0, len(vs))
-			for _, v := range vs {
-				out = append(out, toJSON(v))
-			}
-			if f.IO.JSONOutput() {
-				return f.IO.WriteJSON(out)
-			}
-			t := ui.NewTable("VERSION", "STAGES", "CREATED", "ADDRESS")
-			for _, v := range out {
-				addr := v.Address
-				if v.Problem != "" {
-					addr = v.Problem
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return run(cmd, opts.Context, func(ctx context.Context) error {
+				if runF != nil {
+					return runF(ctx, opts)
 				}
-				t.Row(v.ID, strings.Join(v.Stages, ","), v.Created, addr)
-			}
-			t.Render(f.IO.Out, f.IO.Styles())
-			return nil
-		}),
+				return versionsRun(ctx, opts)
+			})
+		},
 	}
-	cmd.Flags().StringVar(&store, "store", "", "store reference")
+	cmd.Flags().StringVar(&opts.Store, "store", "", "store reference")
 	return cmd
 }
 
-func newCmdPromote(f *cmdutil.Factory) *cobra.Command {
-	var store, version string
+func versionsRun(ctx context.Context, opts *VersionsOptions) error {
+	s, err := openStore(ctx, opts.OpenStore, "--store", opts.Store)
+	if err != nil {
+		return err
+	}
+	vs, err := s.Versions(ctx)
+	if err != nil {
+		return err
+	}
+	out := make([]VersionJSON, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, toJSON(v))
+	}
+	if opts.IO.JSONOutput() {
+		return opts.IO.WriteJSON(out)
+	}
+	t := ui.NewTable("VERSION", "STAGES", "CREATED", "ADDRESS")
+	for _, v := range out {
+		addr := v.Address
+		if v.Problem != "" {
+			addr = v.Problem
+		}
+		t.Row(v.ID, strings.Join(v.Stages, ","), v.Created, addr)
+	}
+	t.Render(opts.IO.Out, opts.IO.Styles())
+	return nil
+}
+
+// PromoteOptions are the inputs of key promote.
+type PromoteOptions struct {
+	IO        *ui.IO
+	OpenStore func(ctx context.Context, ref string) (secrets.Store, error)
+	Context   func(context.Context) (context.Context, context.CancelFunc)
+	DryRun    bool
+	Yes       bool
+
+	Store   string
+	Version string
+}
+
+// NewCmdPromote returns `key promote`.
+func NewCmdPromote(f *cmdutil.Factory, runF func(context.Context, *PromoteOptions) error) *cobra.Command {
+	opts := &PromoteOptions{IO: f.IO, OpenStore: storeOpener(f), Context: f.Context}
 	cmd := &cobra.Command{
 		Use:   "promote --store REF [--version ID]",
 		Short: "Make the pending key current (runbook step 3); the old current becomes previous",
@@ -216,80 +296,124 @@ AWSPREVIOUS to the old one; Vault: the vrwxctl_current marker moves; files: PATH
 replaced atomically and the old key kept as PATH.previous. Safe to repeat.`,
 		Example: `  vrwxctl key promote --store aws-sm://vrwx/prod/relayer-key --yes`,
 		Args:    cmdutil.ExactArgs(0),
-		RunE: run(f, func(ctx context.Context) error {
-			s, err := open(ctx, f, "--store", store)
-			if err != nil {
-				return err
-			}
-			id := version
-			var addr string
-			if id == "" {
-				_, v, err := s.ReadPending(ctx)
-				if err != nil {
-					return err
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
+			return run(cmd, opts.Context, func(ctx context.Context) error {
+				if runF != nil {
+					return runF(ctx, opts)
 				}
-				id, addr = v.ID, v.Address.Hex()
-			}
-			if f.Globals.DryRun {
-				f.IO.Successf("dry run: version %s %s would become current in %s", id, addr, s.Ref())
-				return nil
-			}
-			if !f.Globals.Yes {
-				if err := f.IO.Confirm(fmt.Sprintf("Make version %s %s the current key of %s?", id, addr, s.Ref())); err != nil {
-					return err
-				}
-			}
-			if err := s.Promote(ctx, id); err != nil {
-				return err
-			}
-			f.IO.Successf("version %s is now current in %s", id, s.Ref())
-			return nil
-		}),
+				return promoteRun(ctx, opts)
+			})
+		},
 	}
-	cmd.Flags().StringVar(&store, "store", "", "store reference")
-	cmd.Flags().StringVar(&version, "version", "", "version to promote (default: the pending one)")
+	cmd.Flags().StringVar(&opts.Store, "store", "", "store reference")
+	cmd.Flags().StringVar(&opts.Version, "version", "", "version to promote (default: the pending one)")
 	return cmd
 }
 
-// newCmdStoreChange is a confirmed, one-call change of a store's stages.
-func newCmdStoreChange(f *cmdutil.Factory, use, short, example, question, done string, change func(context.Context, secrets.Store) error) *cobra.Command {
-	var store string
+func promoteRun(ctx context.Context, opts *PromoteOptions) error {
+	s, err := openStore(ctx, opts.OpenStore, "--store", opts.Store)
+	if err != nil {
+		return err
+	}
+	id := opts.Version
+	var addr string
+	if id == "" {
+		_, v, err := s.ReadPending(ctx)
+		if err != nil {
+			return err
+		}
+		id, addr = v.ID, v.Address.Hex()
+	}
+	if opts.DryRun {
+		opts.IO.Successf("dry run: version %s %s would become current in %s", id, addr, s.Ref())
+		return nil
+	}
+	if !opts.Yes {
+		if err := opts.IO.Confirm(fmt.Sprintf("Make version %s %s the current key of %s?", id, addr, s.Ref())); err != nil {
+			return err
+		}
+	}
+	if err := s.Promote(ctx, id); err != nil {
+		return err
+	}
+	opts.IO.Successf("version %s is now current in %s", id, s.Ref())
+	return nil
+}
+
+// StoreChangeOptions are the inputs of key rollback and key discard-pending: one
+// confirmed change of a store's stages.
+type StoreChangeOptions struct {
+	IO        *ui.IO
+	OpenStore func(ctx context.Context, ref string) (secrets.Store, error)
+	Context   func(context.Context) (context.Context, context.CancelFunc)
+	DryRun    bool
+	Yes       bool
+
+	Store string
+	// Question, Done and Change say what the command does; Done and Question take
+	// the store's reference.
+	Question, Done, DryRunDone string
+	Change                     func(context.Context, secrets.Store) error
+}
+
+func newCmdStoreChange(f *cmdutil.Factory, runF func(context.Context, *StoreChangeOptions) error, use, short, example string, opts *StoreChangeOptions) *cobra.Command {
+	opts.IO, opts.OpenStore, opts.Context = f.IO, storeOpener(f), f.Context
 	cmd := &cobra.Command{
 		Use:     use + " --store REF",
 		Short:   short,
 		Example: example,
 		Args:    cmdutil.ExactArgs(0),
-		RunE: run(f, func(ctx context.Context) error {
-			s, err := open(ctx, f, "--store", store)
-			if err != nil {
-				return err
-			}
-			if !f.Globals.Yes {
-				if err := f.IO.Confirm(fmt.Sprintf(question, s.Ref())); err != nil {
-					return err
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
+			return run(cmd, opts.Context, func(ctx context.Context) error {
+				if runF != nil {
+					return runF(ctx, opts)
 				}
-			}
-			if err := change(ctx, s); err != nil {
-				return err
-			}
-			f.IO.Successf(done, s.Ref())
-			return nil
-		}),
+				return storeChangeRun(ctx, opts)
+			})
+		},
 	}
-	cmd.Flags().StringVar(&store, "store", "", "store reference")
+	cmd.Flags().StringVar(&opts.Store, "store", "", "store reference")
 	return cmd
 }
 
-func newCmdRollback(f *cmdutil.Factory) *cobra.Command {
-	return newCmdStoreChange(f, "rollback", "Make the previous key current again (undo a promote)",
-		`  vrwxctl key rollback --store aws-sm://vrwx/prod/relayer-key --yes`,
-		"Roll %s back to its previous key?", "%s is back on its previous key",
-		func(ctx context.Context, s secrets.Store) error { return s.Rollback(ctx) })
+func storeChangeRun(ctx context.Context, opts *StoreChangeOptions) error {
+	s, err := openStore(ctx, opts.OpenStore, "--store", opts.Store)
+	if err != nil {
+		return err
+	}
+	// --dry-run changes nothing: a rollback is as much a write as a promote.
+	if opts.DryRun {
+		opts.IO.Successf(opts.DryRunDone, s.Ref())
+		return nil
+	}
+	if !opts.Yes {
+		if err := opts.IO.Confirm(fmt.Sprintf(opts.Question, s.Ref())); err != nil {
+			return err
+		}
+	}
+	if err := opts.Change(ctx, s); err != nil {
+		return err
+	}
+	opts.IO.Successf(opts.Done, s.Ref())
+	return nil
 }
 
-func newCmdDiscard(f *cmdutil.Factory) *cobra.Command {
-	return newCmdStoreChange(f, "discard-pending", "Drop the pending key (a generate that will not be promoted)",
+// NewCmdRollback returns `key rollback`.
+func NewCmdRollback(f *cmdutil.Factory, runF func(context.Context, *StoreChangeOptions) error) *cobra.Command {
+	return newCmdStoreChange(f, runF, "rollback", "Make the previous key current again (undo a promote)",
+		`  vrwxctl key rollback --store aws-sm://vrwx/prod/relayer-key --yes`,
+		&StoreChangeOptions{Question: "Roll %s back to its previous key?", Done: "%s is back on its previous key",
+			DryRunDone: "dry run: %s would go back to its previous key; nothing was changed",
+			Change:     func(ctx context.Context, s secrets.Store) error { return s.Rollback(ctx) }})
+}
+
+// NewCmdDiscardPending returns `key discard-pending`.
+func NewCmdDiscardPending(f *cmdutil.Factory, runF func(context.Context, *StoreChangeOptions) error) *cobra.Command {
+	return newCmdStoreChange(f, runF, "discard-pending", "Drop the pending key (a generate that will not be promoted)",
 		`  vrwxctl key discard-pending --store vault://secret/vrwx/prod/relayer --yes`,
-		"Discard the pending key of %s?", "pending key of %s discarded",
-		func(ctx context.Context, s secrets.Store) error { return s.DiscardPending(ctx) })
+		&StoreChangeOptions{Question: "Discard the pending key of %s?", Done: "pending key of %s discarded",
+			DryRunDone: "dry run: the pending key of %s would be discarded; nothing was changed",
+			Change:     func(ctx context.Context, s secrets.Store) error { return s.DiscardPending(ctx) }})
 }

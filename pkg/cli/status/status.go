@@ -74,6 +74,9 @@ type JSON struct {
 }
 
 func run(ctx context.Context, opts *Options) error {
+	if err := cmdutil.OneAccount(opts.Address, opts.Signer); err != nil {
+		return err
+	}
 	cfg, err := opts.Config()
 	if err != nil {
 		return err

@@ -10,8 +10,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
+	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
 
@@ -21,6 +23,14 @@ var replaceBump = big.NewRat(1125, 1000)
 
 // ReplaceOptions are the inputs of tx speedup and tx cancel.
 type ReplaceOptions struct {
+	IO      *ui.IO
+	Flow    func(ctx context.Context, command string, so cmdutil.SendOptions) (*txflow.Flow, *config.Config, error)
+	Context func(context.Context) (context.Context, context.CancelFunc)
+	DryRun  bool
+	Yes     bool
+
+	// Verb is speedup or cancel.
+	Verb  string
 	Nonce string
 	Hash  string
 	Send  cmdutil.SendOptions
@@ -33,8 +43,8 @@ type ReplaceJSON struct {
 }
 
 // NewCmdReplace returns `tx speedup` or `tx cancel`.
-func NewCmdReplace(f *cmdutil.Factory, verb string) *cobra.Command {
-	opts := &ReplaceOptions{}
+func NewCmdReplace(f *cmdutil.Factory, verb string, runF func(context.Context, *ReplaceOptions) error) *cobra.Command {
+	opts := &ReplaceOptions{IO: f.IO, Flow: f.Flow, Context: f.Context, Verb: verb}
 	short := "Resend a stuck transaction with fees raised by 12.5% (same nonce, same call)"
 	long := `Replace the signer's pending transaction at --nonce with the same transaction and both
 fees raised by at least 12.5% (the node's replacement minimum is 10%), capped by
@@ -56,9 +66,13 @@ the original can never be mined.`
 		Example: example,
 		Args:    cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := f.Context(cmd.Context())
+			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
+			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
-			return replaceRun(ctx, f, verb, opts)
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return replaceRun(ctx, opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Nonce, "nonce", "", "nonce of the stuck transaction (required)")
@@ -68,24 +82,35 @@ the original can never be mined.`
 	return cmd
 }
 
-func replaceRun(ctx context.Context, f *cmdutil.Factory, verb string, opts *ReplaceOptions) error {
+// validate parses --nonce and --hash before anything is read.
+func (opts *ReplaceOptions) validate() (uint64, common.Hash, error) {
+	var hash common.Hash
 	if opts.Nonce == "" {
-		return errs.Usagef("--nonce is required (the nonce of the stuck transaction; `vrwxctl wallet nonce` shows it)")
+		return 0, hash, errs.Usagef("--nonce is required (the nonce of the stuck transaction; `vrwxctl wallet nonce` shows it)")
 	}
 	nonce, err := strconv.ParseUint(opts.Nonce, 10, 64)
 	if err != nil {
-		return errs.Usagef("--nonce %q is not a nonce (expected a non-negative integer)", opts.Nonce)
+		return 0, hash, errs.Usagef("--nonce %q is not a nonce (expected a non-negative integer)", opts.Nonce)
 	}
-	var hash common.Hash
 	if opts.Hash != "" {
 		if hash, err = parseHash(opts.Hash); err != nil {
-			return err
+			return 0, hash, err
 		}
 	}
-	flow, cfg, err := f.Flow(ctx, "tx "+verb, opts.Send)
+	return nonce, hash, nil
+}
+
+func replaceRun(ctx context.Context, opts *ReplaceOptions) error {
+	verb := opts.Verb
+	nonce, hash, err := opts.validate()
 	if err != nil {
 		return err
 	}
+	flow, cfg, err := opts.Flow(ctx, "tx "+verb, opts.Send)
+	if err != nil {
+		return err
+	}
+	flow.DryRun, flow.Yes = opts.DryRun, opts.Yes
 	from := flow.Signer.Address()
 	stuck, err := findStuck(ctx, flow.Chain, from, nonce, hash)
 	if err != nil {
@@ -119,14 +144,14 @@ func replaceRun(ctx context.Context, f *cmdutil.Factory, verb string, opts *Repl
 	if stuck != nil {
 		out.Replaced = stuck.Tx.Hash().Hex()
 	}
-	if f.IO.JSONOutput() {
-		return f.IO.WriteJSON(out)
+	if opts.IO.JSONOutput() {
+		return opts.IO.WriteJSON(out)
 	}
 	if rcpt == nil {
-		fmt.Fprintf(f.IO.Out, "%s (dry run, not sent)\n", res.TxHash)
+		fmt.Fprintf(opts.IO.Out, "%s (dry run, not sent)\n", res.TxHash)
 		return nil
 	}
-	fmt.Fprintf(f.IO.Out, "%s mined in block %d: nonce %d is used; %s\n", res.TxHash, rcpt.BlockNumber, nonce, out.replacedText())
+	fmt.Fprintf(opts.IO.Out, "%s mined in block %d: nonce %d is used; %s\n", res.TxHash, rcpt.BlockNumber, nonce, out.replacedText())
 	return nil
 }
 

@@ -24,7 +24,7 @@ func NewCmdTx(f *cmdutil.Factory) *cobra.Command {
 		Use:   "tx",
 		Short: "Transactions: status, wait, speed up or cancel a stuck one",
 	}
-	cmd.AddCommand(NewCmdStatus(f), NewCmdWait(f), NewCmdReplace(f, "speedup"), NewCmdReplace(f, "cancel"))
+	cmd.AddCommand(NewCmdStatus(f, nil), NewCmdWait(f, nil), NewCmdReplace(f, "speedup", nil), NewCmdReplace(f, "cancel", nil))
 	return cmd
 }
 
@@ -106,8 +106,20 @@ func outcome(s *StatusJSON) error {
 	return nil
 }
 
+// StatusOptions are the inputs of tx status and tx wait.
+type StatusOptions struct {
+	IO      *ui.IO
+	Chain   func() (*chain.Client, error)
+	Context func(context.Context) (context.Context, context.CancelFunc)
+
+	Hash string
+	// Wait waits for the receipt first (tx wait).
+	Wait bool
+}
+
 // NewCmdStatus returns `tx status`.
-func NewCmdStatus(f *cmdutil.Factory) *cobra.Command {
+func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{IO: f.IO, Chain: f.Chain, Context: f.Context}
 	return &cobra.Command{
 		Use:   "status HASH",
 		Short: "Show whether a transaction is pending, mined or reverted, with its fees",
@@ -115,31 +127,20 @@ func NewCmdStatus(f *cmdutil.Factory) *cobra.Command {
   vrwxctl tx status 0x5c50…2060 -o json | jq -r .state`,
 		Args: cmdutil.ExactArgs(1, "HASH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := parseHash(args[0])
-			if err != nil {
-				return err
-			}
-			ctx, cancel := f.Context(cmd.Context())
+			opts.Hash = args[0]
+			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
-			c, err := f.Chain()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			defer c.Close()
-			s, _, err := describe(ctx, c, h)
-			if err != nil {
-				return err
-			}
-			if err := render(f.IO, s); err != nil {
-				return err
-			}
-			return outcome(s)
+			return statusRun(ctx, opts)
 		},
 	}
 }
 
 // NewCmdWait returns `tx wait`.
-func NewCmdWait(f *cmdutil.Factory) *cobra.Command {
+func NewCmdWait(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{IO: f.IO, Chain: f.Chain, Context: f.Context, Wait: true}
 	return &cobra.Command{
 		Use:   "wait HASH",
 		Short: "Wait until a transaction is mined (exit 4 on --timeout, 1 if it reverted)",
@@ -148,29 +149,39 @@ timed out, instead of sending again (which risks paying twice).`,
 		Example: `  vrwxctl tx wait 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060 --timeout 10m`,
 		Args:    cmdutil.ExactArgs(1, "HASH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := parseHash(args[0])
-			if err != nil {
-				return err
-			}
-			ctx, cancel := f.Context(cmd.Context())
+			opts.Hash = args[0]
+			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
-			c, err := f.Chain()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(ctx, opts)
 			}
-			defer c.Close()
-			fl := &txflow.Flow{Chain: c, IO: f.IO}
-			if _, err := fl.Wait(ctx, h); err != nil {
-				return err
-			}
-			s, _, err := describe(ctx, c, h)
-			if err != nil {
-				return err
-			}
-			if err := render(f.IO, s); err != nil {
-				return err
-			}
-			return outcome(s)
+			return statusRun(ctx, opts)
 		},
 	}
+}
+
+func statusRun(ctx context.Context, opts *StatusOptions) error {
+	h, err := parseHash(opts.Hash)
+	if err != nil {
+		return err
+	}
+	c, err := opts.Chain()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if opts.Wait {
+		fl := &txflow.Flow{Chain: c, IO: opts.IO}
+		if _, err := fl.Wait(ctx, h); err != nil {
+			return err
+		}
+	}
+	s, _, err := describe(ctx, c, h)
+	if err != nil {
+		return err
+	}
+	if err := render(opts.IO, s); err != nil {
+		return err
+	}
+	return outcome(s)
 }

@@ -49,9 +49,6 @@ With no argument and no --signer, the profile's relayer is used.`,
 			if len(args) == 1 {
 				opts.Address = args[0]
 			}
-			if opts.Wei && opts.Ether {
-				return errs.Usagef("--wei and --ether both given (choose one)")
-			}
 			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
 			if runF != nil {
@@ -76,8 +73,19 @@ type BalanceJSON struct {
 	ChainID uint64 `json:"chainId"`
 }
 
+// validate checks the flag combinations and the block before anything is read.
+func (opts *BalanceOptions) validate() (chain.Block, error) {
+	if opts.Wei && opts.Ether {
+		return "", errs.Usagef("--wei and --ether both given (choose one)")
+	}
+	if err := cmdutil.OneAccount(opts.Address, opts.Signer); err != nil {
+		return "", err
+	}
+	return cmdutil.ParseBlock(opts.Block)
+}
+
 func balanceRun(ctx context.Context, opts *BalanceOptions) error {
-	at, err := cmdutil.ParseBlock(opts.Block)
+	at, err := opts.validate()
 	if err != nil {
 		return err
 	}

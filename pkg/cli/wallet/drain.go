@@ -24,6 +24,8 @@ type DrainOptions struct {
 	IO      *ui.IO
 	Flow    func(ctx context.Context, command string, so cmdutil.SendOptions) (*txflow.Flow, *config.Config, error)
 	Context func(context.Context) (context.Context, context.CancelFunc)
+	DryRun  bool
+	Yes     bool
 
 	To               string
 	Keep             string
@@ -59,6 +61,7 @@ is given (on a terminal you then type the address again).`,
   vrwxctl wallet drain --signer env://OLD_RELAYER_KEY --to 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --keep 0.01ether`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
 			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
 			if runF != nil {
@@ -95,6 +98,7 @@ func drainRun(ctx context.Context, opts *DrainOptions) error {
 	if err != nil {
 		return err
 	}
+	flow.DryRun, flow.Yes = opts.DryRun, opts.Yes
 	to, err := destination(opts, cfg)
 	if err != nil {
 		return err

@@ -21,6 +21,8 @@ type FundOptions struct {
 	IO      *ui.IO
 	Flow    func(ctx context.Context, command string, so cmdutil.SendOptions) (*txflow.Flow, *config.Config, error)
 	Context func(context.Context) (context.Context, context.CancelFunc)
+	DryRun  bool
+	Yes     bool
 
 	To     string
 	Amount string
@@ -49,6 +51,7 @@ before it is broadcast, and its hash is printed before the receipt wait.`,
   vrwxctl wallet fund --to 0x90F79bf6EB2c4f870365E785982E1f101E93b906 --amount 0.5 --signer env://TREASURY_KEY --dry-run`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
 			ctx, cancel := opts.Context(cmd.Context())
 			defer cancel()
 			if runF != nil {
@@ -85,25 +88,35 @@ func parseRecipient(flag, s string) (common.Address, error) {
 	return to, nil
 }
 
-func fundRun(ctx context.Context, opts *FundOptions) error {
+// validate parses the recipient and the amount before anything is read.
+func (opts *FundOptions) validate() (common.Address, *big.Int, error) {
 	to, err := parseRecipient("--to", opts.To)
 	if err != nil {
-		return err
+		return to, nil, err
 	}
 	if opts.Amount == "" {
-		return errs.Usagef("--amount is required (e.g. 0.5ether, 500gwei, 1000wei)")
+		return to, nil, errs.Usagef("--amount is required (e.g. 0.5ether, 500gwei, 1000wei)")
 	}
 	amount, err := units.ParseAmount(opts.Amount)
 	if err != nil {
-		return err
+		return to, nil, err
 	}
 	if amount.Sign() == 0 {
-		return errs.Usagef("--amount %q is zero (expected a positive amount)", opts.Amount)
+		return to, nil, errs.Usagef("--amount %q is zero (expected a positive amount)", opts.Amount)
+	}
+	return to, amount, nil
+}
+
+func fundRun(ctx context.Context, opts *FundOptions) error {
+	to, amount, err := opts.validate()
+	if err != nil {
+		return err
 	}
 	flow, cfg, err := opts.Flow(ctx, "wallet fund", opts.Send)
 	if err != nil {
 		return err
 	}
+	flow.DryRun, flow.Yes = opts.DryRun, opts.Yes
 	if limit, ok := cfg.Decimal("funding_limit_eth"); ok && limit.Sign() > 0 {
 		if lw := units.EtherToWei(limit); amount.Cmp(lw) > 0 && !opts.Force {
 			return errs.Refusedf("%s ETH is above the profile's funding limit of %s ETH", units.FormatEther(amount), units.FormatEther(lw)).

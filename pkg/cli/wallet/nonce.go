@@ -60,6 +60,9 @@ type NonceJSON struct {
 }
 
 func nonceRun(ctx context.Context, opts *NonceOptions) error {
+	if err := cmdutil.OneAccount(opts.Address, opts.Signer); err != nil {
+		return err
+	}
 	acct, err := opts.Resolve(ctx, opts.Address, opts.Signer)
 	if err != nil {
 		return err
