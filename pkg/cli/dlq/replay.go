@@ -118,23 +118,7 @@ func replayRun(ctx context.Context, opts *ReplayOptions) error {
 	if err != nil {
 		return err
 	}
-	q, qerr := pick("--quality", "qualityScore", c.QualityScore, opts.Quality)
-	w, werr := pick("--work-units", "workUnits", c.WorkUnits, opts.WorkUnits)
-	var missing []string
-	for _, m := range []struct {
-		err  error
-		flag string
-	}{{qerr, "--quality"}, {werr, "--work-units"}} {
-		if m.err == errMissing {
-			missing = append(missing, m.flag)
-		} else if m.err != nil {
-			return m.err
-		}
-	}
-	if len(missing) > 0 {
-		return errs.Usagef("DLQ event %d's payload has no quality score or work units: give %s", id, strings.Join(missing, " and "))
-	}
-	claim, err := cmdutil.ParseCompletion(cmdutil.CompletionFlags{Job: c.JobID, CompletionHash: c.ManifestHash, Quality: q, WorkUnits: w, Sig: c.ControllerSig})
+	claim, err := opts.claimOf(e.ID, c)
 	if err != nil {
 		return err
 	}
@@ -174,6 +158,28 @@ func replayRun(ctx context.Context, opts *ReplayOptions) error {
 	fmt.Fprintf(opts.IO.Out, "%s mined in block %d\njob %s is now %s\nDLQ event %d resolved as RETRIED\n",
 		res.Tx.TxHash, res.Tx.Receipt.Block, c.JobID, res.JobStatus, id)
 	return nil
+}
+
+// claimOf is the completion of a TX_FAIL row, quality and work units from the
+// payload or, when it lacks them, from --quality and --work-units.
+func (opts *ReplayOptions) claimOf(id int64, c dlq.Completion) (completion.Claim, error) {
+	q, qerr := pick("--quality", "qualityScore", c.QualityScore, opts.Quality)
+	w, werr := pick("--work-units", "workUnits", c.WorkUnits, opts.WorkUnits)
+	var missing []string
+	for _, m := range []struct {
+		err  error
+		flag string
+	}{{qerr, "--quality"}, {werr, "--work-units"}} {
+		if m.err == errMissing {
+			missing = append(missing, m.flag)
+		} else if m.err != nil {
+			return completion.Claim{}, m.err
+		}
+	}
+	if len(missing) > 0 {
+		return completion.Claim{}, errs.Usagef("DLQ event %d's payload has no quality score or work units: give %s", id, strings.Join(missing, " and "))
+	}
+	return cmdutil.ParseCompletion(cmdutil.CompletionFlags{Job: c.JobID, CompletionHash: c.ManifestHash, Quality: q, WorkUnits: w, Sig: c.ControllerSig})
 }
 
 var errMissing = errs.Usagef("missing")

@@ -156,6 +156,15 @@ func (opts *EventsOptions) validate() (jobs.EventQuery, error) {
 	return q, nil
 }
 
+// rangeError says which flags gave a range that resolved backwards.
+func (opts *EventsOptions) rangeError(err error) error {
+	var re *jobs.RangeError
+	if errors.As(err, &re) {
+		return errs.Usagef("--from-block %s (block %d) is after --to-block %s (block %d; head is %d)", opts.FromBlock, re.From, opts.ToBlock, re.To, re.Head)
+	}
+	return err
+}
+
 func eventsRun(ctx context.Context, opts *EventsOptions) error {
 	q, err := opts.validate()
 	if err != nil {
@@ -180,12 +189,8 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 		opts.IO.Debugf("provider refused blocks %d..%d (%v); halving the chunk", from, to, err)
 	}
 	ev, err := jobs.OpenEvents(ctx, c, q)
-	var re *jobs.RangeError
-	if errors.As(err, &re) {
-		return errs.Usagef("--from-block %s (block %d) is after --to-block %s (block %d; head is %d)", opts.FromBlock, re.From, opts.ToBlock, re.To, re.Head)
-	}
 	if err != nil {
-		return err
+		return opts.rangeError(err)
 	}
 	if ev.IdentityUnknown {
 		opts.IO.Warnf("no IdentityRegistry configured and the escrow's identity() is unreadable: registry events are left out")
@@ -216,15 +221,7 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 	}
 	s := opts.IO.Styles()
 	t := ui.NewTable("BLOCK", "TX", "EVENT", "JOB", "DETAILS")
-	err = ev.Each(ctx, func(e jobs.Event) error {
-		name := s.Bold
-		if e.Event == "unknown" {
-			name = s.Warn
-		}
-		t.StyledRow([]string{fmt.Sprint(e.Block), ui.Short(e.TxHash), e.Event, e.JobID, details(e)},
-			[]*lipgloss.Style{nil, nil, &name})
-		return nil
-	})
+	err = ev.Each(ctx, func(e jobs.Event) error { addEventRow(t, s, e); return nil })
 	endProgress()
 	if err != nil {
 		return err
@@ -236,6 +233,16 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 	t.Render(opts.IO.Out, s)
 	opts.IO.Infof("%d events in blocks %d..%d", t.Len(), ev.From, ev.To)
 	return nil
+}
+
+// addEventRow adds event e to the table: its name bold, or warning-coloured when
+// it is none of the spec's events.
+func addEventRow(t *ui.Table, s ui.Styles, e jobs.Event) {
+	name := s.Bold
+	if e.Event == "unknown" {
+		name = s.Warn
+	}
+	t.StyledRow([]string{fmt.Sprint(e.Block), ui.Short(e.TxHash), e.Event, e.JobID, details(e)}, []*lipgloss.Style{nil, nil, &name})
 }
 
 // details is an event's arguments as "name=value" text in the event's order, long

@@ -176,7 +176,6 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	out := ListJSON{ChainID: c.ChainID(), Escrow: escrow.Hex(), JobCount: scan.JobCount.String(), From: scan.From.String(), To: scan.To.String(), Scanned: n, Jobs: []JobJSON{}}
 	progress := newProgress(opts.IO, n)
 	report := func(read uint64) { progress.update(int(read)) }
-
 	if opts.IO.JSONOutput() {
 		l, err := opts.IO.StartJSONList(out)
 		if err != nil {
@@ -189,32 +188,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}
 		return l.Close()
 	}
-
 	s := opts.IO.Styles()
 	t := ui.NewTable("ID", "STATUS", "PRICE", "DEADLINE", "ROBOT", "BUYER", "NOTE")
-	err = scan.Each(ctx, filter, func(j *vrwx.Job) error {
-		price := j.Price.String()
-		if scan.Decimals >= 0 {
-			price = units.FormatFixed(j.Price, scan.Decimals)
-			if scan.Symbol != "" {
-				price += " " + scan.Symbol
-			}
-		}
-		deadline := j.Deadline.String()
-		if dl, ok := vrwx.UnixTime(j.Deadline); ok {
-			deadline = ui.Relative(dl, scan.Now)
-		}
-		note, ns := "", s.Faint
-		switch {
-		case j.Overdue(scan.Now):
-			note, ns = "overdue", s.Crit
-		case j.Settleable(scan.Now):
-			note, ns = "settleable", s.OK
-		}
-		t.StyledRow([]string{j.ID.String(), j.Status.String(), price, deadline, ui.Short(j.RobotID.Hex()), ui.Short(j.Buyer.Hex()), note},
-			[]*lipgloss.Style{nil, statusStyle(s, j.Status), nil, nil, nil, nil, &ns})
-		return nil
-	}, report)
+	err = scan.Each(ctx, filter, func(j *vrwx.Job) error { addRow(t, s, scan, j); return nil }, report)
 	progress.done()
 	if err != nil {
 		return err
@@ -226,4 +202,28 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	t.Render(opts.IO.Out, s)
 	opts.IO.Infof("%d of %d jobs match", t.Len(), n)
 	return nil
+}
+
+// addRow adds job j to the listing's table.
+func addRow(t *ui.Table, s ui.Styles, scan *jobs.Scan, j *vrwx.Job) {
+	price := j.Price.String()
+	if scan.Decimals >= 0 {
+		price = units.FormatFixed(j.Price, scan.Decimals)
+		if scan.Symbol != "" {
+			price += " " + scan.Symbol
+		}
+	}
+	deadline := j.Deadline.String()
+	if dl, ok := vrwx.UnixTime(j.Deadline); ok {
+		deadline = ui.Relative(dl, scan.Now)
+	}
+	note, ns := "", s.Faint
+	switch {
+	case j.Overdue(scan.Now):
+		note, ns = "overdue", s.Crit
+	case j.Settleable(scan.Now):
+		note, ns = "settleable", s.OK
+	}
+	t.StyledRow([]string{j.ID.String(), j.Status.String(), price, deadline, ui.Short(j.RobotID.Hex()), ui.Short(j.Buyer.Hex()), note},
+		[]*lipgloss.Style{nil, statusStyle(s, j.Status), nil, nil, nil, nil, &ns})
 }
