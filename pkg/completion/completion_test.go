@@ -41,14 +41,6 @@ func checker(d *devchain.Deployment) (completion.Checker, *chain.Client) {
 	return completion.Checker{Chain: c, Escrow: d.Escrow, Registry: d.Identity, Now: time.Now}, c
 }
 
-func byName(v *completion.Verdict) map[string]report.Check {
-	m := map[string]report.Check{}
-	for _, c := range v.Checks {
-		m[c.Name] = c
-	}
-	return m
-}
-
 func failed(v *completion.Verdict) []string {
 	var out []string
 	for _, c := range v.Checks {
