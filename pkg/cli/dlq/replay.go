@@ -60,10 +60,9 @@ event unresolved (exit 1).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&send.Signer, "signer", "", "signer reference of the account that sends and pays gas (required)")
+	cmdutil.AddSendFlags(fl, &send, "signer reference of the account that sends and pays gas (required)")
 	fl.StringVar(&quality, "quality", "", "quality score 0..255, when the payload lacks it")
 	fl.StringVar(&workUnits, "work-units", "", "work units 0..4294967295, when the payload lacks them")
-	fl.StringVar(&send.Reason, "reason", "", "ticket or reason, recorded in the audit log")
 	return cmd
 }
 

@@ -65,8 +65,7 @@ robot controller's, as the API received it.`,
 	fl.StringVar(&v.Quality, "quality", "", "quality score, 0..255 (required)")
 	fl.StringVar(&v.WorkUnits, "work-units", "", "work units, 0..4294967295 (required)")
 	fl.StringVar(&v.Sig, "sig", "", "the controller's 65-byte signature, 0x + 130 hex (required)")
-	fl.StringVar(&send.Signer, "signer", "", "signer reference of the account that sends and pays gas (required)")
-	fl.StringVar(&send.Reason, "reason", "", "ticket or reason, recorded in the audit log")
+	cmdutil.AddSendFlags(fl, &send, "signer reference of the account that sends and pays gas (required)")
 	return cmd
 }
 
