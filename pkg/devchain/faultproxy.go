@@ -39,6 +39,7 @@ type FaultProxy struct {
 
 	mu        sync.Mutex
 	rules     []faultRule
+	before    map[string]func()
 	hooks     map[string]func()
 	forwarded map[string]int
 }
@@ -53,7 +54,7 @@ type faultRule struct {
 // test ends, releasing every hanging request first.
 func StartFaultProxy(t testing.TB, upstream string) *FaultProxy {
 	t.Helper()
-	p := &FaultProxy{upstream: upstream, done: make(chan struct{}), hooks: map[string]func(){}, forwarded: map[string]int{}}
+	p := &FaultProxy{upstream: upstream, done: make(chan struct{}), before: map[string]func(){}, hooks: map[string]func(){}, forwarded: map[string]int{}}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	p.URL = p.srv.URL
 	t.Cleanup(func() {
@@ -88,6 +89,14 @@ func (p *FaultProxy) AfterForward(method string, fn func()) {
 	p.hooks[method] = fn
 }
 
+// BeforeForward calls fn each time a request carrying method arrives, before it is
+// forwarded (or faulted): a test checks here what the client did before sending.
+func (p *FaultProxy) BeforeForward(method string, fn func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.before[method] = fn
+}
+
 // Forwarded counts the requests carrying method that reached the node.
 func (p *FaultProxy) Forwarded(method string) int {
 	p.mu.Lock()
@@ -102,6 +111,17 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	methods := rpcMethods(body)
+	p.mu.Lock()
+	var before []func()
+	for _, m := range methods {
+		if fn, ok := p.before[m]; ok {
+			before = append(before, fn)
+		}
+	}
+	p.mu.Unlock()
+	for _, fn := range before {
+		fn()
+	}
 	fault, hooks := p.match(methods)
 	if fault == Hang {
 		p.hang(r)

@@ -8,6 +8,7 @@ package txflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -255,6 +256,10 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 	h := signed.Hash()
 	var rcpt *chain.Receipt
 	if _, sendErr := f.Chain.SendRaw(ctx, signed); sendErr != nil {
+		var se *chain.SendError
+		if errors.As(sendErr, &se) {
+			sendErr = se.Err
+		}
 		rec := f.reconcile(ctx, h, req.From)
 		f.IO.Debugf("broadcast of %s failed (%v); reconciled: %s, %s", h.Hex(), sendErr, rec.State, rec.Summary())
 		switch rec.State {
@@ -273,9 +278,12 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 			if err := f.Audit.Append(entry); err != nil {
 				return nil, nil, err
 			}
-			e := errs.Failedf("not sent: %s (%s)", why, sendErr)
-			if fix := errs.FixOf(sendErr); fix != "" {
-				e = e.WithFix(fix)
+			e := errs.Failedf("not sent: %s (the broadcast failed: %s)", why, sendErr).
+				WithFix("nothing left the account: once the cause is fixed, running the same command again sends it once")
+			if se != nil && se.Rejected {
+				if fix := errs.FixOf(sendErr); fix != "" {
+					e = e.WithFix(fix)
+				}
 			}
 			return nil, nil, e
 		default:
