@@ -193,23 +193,27 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 	}
 	p, err := f.Chain.Prepare(ctx, req)
 	wg.Wait()
-	if preErr != nil {
-		return nil, nil, preErr
+	// The intent (command, recipient, call, calldata) is known before anything is
+	// built; an earlier transaction of the same intent outranks every other answer,
+	// since it explains them (a completion already mined fails its preflight).
+	entry := audit.Entry{Profile: f.Profile, ChainID: f.Chain.ChainID(), Command: f.Command, From: req.From.Hex(), To: req.To.Hex(),
+		Method: call.Action, Call: call.String(), Reason: f.Reason}
+	if len(req.Data) > 0 {
+		entry.DataHash = crypto.Keccak256Hash(req.Data).Hex()
 	}
 	if guardErr != nil {
 		return nil, nil, guardErr
 	}
-	if err != nil {
-		return nil, nil, explain(err, call)
-	}
-	entry := audit.Entry{Profile: f.Profile, ChainID: p.ChainID.Uint64(), Command: f.Command, From: req.From.Hex(), To: req.To.Hex(),
-		Value: p.Tx.Value().String(), Nonce: ptr(p.Tx.Nonce()), Method: call.Action, Call: call.String(), Reason: f.Reason}
-	if len(p.Tx.Data()) > 0 {
-		entry.DataHash = crypto.Keccak256Hash(p.Tx.Data()).Hex()
-	}
 	if err := earlier.refuse(entry, f); err != nil {
 		return nil, nil, err
 	}
+	if preErr != nil {
+		return nil, nil, preErr
+	}
+	if err != nil {
+		return nil, nil, explain(err, call)
+	}
+	entry.Value, entry.Nonce = p.Tx.Value().String(), ptr(p.Tx.Nonce())
 	signed, err := f.Signer.SignTx(p.Tx, p.ChainID)
 	if err != nil {
 		return nil, nil, err
