@@ -325,3 +325,24 @@ func waitReceipt(t *testing.T, e *clitest.Env, h string) {
 	}
 	t.Fatalf("%s was not mined", h)
 }
+
+// An earlier payment still pending, of another intent, is shown in the summary with
+// its hash; one of the same intent stops the rerun.
+func TestPendingEarlierPaymentsShownOrRefused(t *testing.T) {
+	e := clitest.NewChainWith(t, devchain.AnvilOptions{NoMining: true})
+	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
+	to := devchain.DevAddress(7).Hex()
+	r := e.Run("wallet", "fund", "--to", to, "--amount", "1gwei", "--signer", "env://TREASURY_KEY", "--yes", "--timeout", "2s")
+	hashes := sentHashes(t, e)
+	if r.Code != 4 || len(hashes) != 1 {
+		t.Fatalf("want exit 4 with the payment pending:\n%s", r)
+	}
+	r = e.Run("wallet", "fund", "--to", to, "--amount", "2gwei", "--signer", "env://TREASURY_KEY", "--yes", "--timeout", "2s")
+	if !strings.Contains(r.Stderr, "pending   "+hashes[0]+" nonce 0: wallet fund fund(") {
+		t.Fatalf("the summary should show the pending %s:\n%s", hashes[0], r)
+	}
+	r = e.Run("wallet", "fund", "--to", to, "--amount", "1gwei", "--signer", "env://TREASURY_KEY", "--yes", "--timeout", "2s")
+	if r.Code != 3 || !strings.Contains(r.Stderr, hashes[0]) || !strings.Contains(r.Stderr, "still pending") {
+		t.Fatalf("the same payment again must be refused while %s is pending:\n%s", hashes[0], r)
+	}
+}
