@@ -90,7 +90,7 @@ func AttemptTimeout(total time.Duration) time.Duration {
 	if total <= 0 {
 		return 15 * time.Second
 	}
-	return min(max((total / 3).Round(100*time.Millisecond), time.Second), 15*time.Second)
+	return min(max((total/3).Round(100*time.Millisecond), time.Second), 15*time.Second)
 }
 
 // Context returns a context bounded by --timeout.
