@@ -1,19 +1,43 @@
 // Package audit appends one JSON line per transaction vrwxctl signs or sends to an
 // append-only log (mode 0600 in the XDG state directory): who, where, what, the hash
-// and the outcome, and the reason the operator gave. It never holds key material:
-// entries carry addresses and hashes only.
+// and the outcome, and the reason the operator gave. A transaction gets a "sent" line
+// before its broadcast and a later line with its outcome; Tracks reads a signer's
+// transactions back so a rerun can find one whose outcome was never settled. It
+// never holds key material: entries carry addresses and hashes only.
 package audit
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
+
+// Outcomes of a transaction, in the order a transaction can go through them.
+const (
+	DryRun   = "dry-run"  // signed and simulated, never broadcast (final)
+	Sent     = "sent"     // about to be broadcast: written and fsynced first
+	Timeout  = "timeout"  // broadcast, still pending when vrwxctl stopped waiting
+	Unknown  = "unknown"  // the broadcast failed and no RPC endpoint could say whether it got out
+	Mined    = "mined"    // included and succeeded (final)
+	Reverted = "reverted" // included and reverted (final)
+	NotSent  = "not-sent" // no node has it and it can no longer be mined (final)
+)
+
+// Final reports whether outcome ends a transaction's story.
+func Final(outcome string) bool {
+	switch outcome {
+	case DryRun, Mined, Reverted, NotSent:
+		return true
+	}
+	return false
+}
 
 // Entry is one line of the audit log.
 type Entry struct {
@@ -27,13 +51,29 @@ type Entry struct {
 	Value   string    `json:"valueWei,omitempty"`
 	Nonce   *uint64   `json:"nonce,omitempty"`
 	Method  string    `json:"method,omitempty"`
-	TxHash  string    `json:"txHash,omitempty"`
-	// Outcome: dry-run, sent, mined, reverted, timeout, failed, refused.
+	// Call is the call as the summary showed it ("fund(to=0x…, amount=0.5 ETH)");
+	// with Command, To and DataHash it is the transaction's intent.
+	Call     string `json:"call,omitempty"`
+	DataHash string `json:"dataHash,omitempty"`
+	TxHash   string `json:"txHash,omitempty"`
+	// Outcome is one of the constants above.
 	Outcome string `json:"outcome"`
 	Block   uint64 `json:"block,omitempty"`
 	FeeWei  string `json:"feeWei,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	Error   string `json:"error,omitempty"`
+	// ReconciledBy names the command that learned this outcome from the chain later,
+	// when the command that sent the transaction never reported it.
+	ReconciledBy string `json:"reconciledBy,omitempty"`
+	// After lists earlier transactions of the same intent that the operator knew of
+	// when sending this one as a new, separate payment.
+	After []string `json:"after,omitempty"`
+}
+
+// Intent is what makes two transactions "the same payment": command, recipient,
+// call (amount included) and calldata.
+func (e Entry) Intent() string {
+	return strings.Join([]string{e.Command, strings.ToLower(e.To), e.Call, e.DataHash}, "|")
 }
 
 // Log appends entries to a file.
@@ -75,29 +115,99 @@ func (l *Log) Append(e Entry) error {
 	if _, err := f.Write(append(line, '\n')); err != nil {
 		return fmt.Errorf("audit log %s: %w", l.Path, err)
 	}
-	if e.Outcome == "sent" {
-		return f.Sync()
+	// A "sent" line must be on disk before the broadcast it announces; an outcome line
+	// is what a rerun trusts instead of asking the chain again. Both are synced.
+	if e.Outcome != DryRun {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("audit log %s: %w", l.Path, err)
+		}
 	}
 	return nil
 }
 
-// Read returns every entry in the log (for tests and `tx` lookups).
+// Read returns every entry in the log, oldest first. A line that does not decode is
+// an error naming its line number: the log is what stops a rerun from paying twice,
+// so a damaged one is reported, not skipped.
 func (l *Log) Read() ([]Entry, error) {
 	data, err := os.ReadFile(l.Path)
 	if os.IsNotExist(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("audit log %s: %w", l.Path, err)
 	}
 	var out []Entry
-	dec := json.NewDecoder(bytes.NewReader(data))
-	for dec.More() {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
 		var e Entry
-		if err := dec.Decode(&e); err != nil {
-			return out, fmt.Errorf("audit log %s: %w", l.Path, err)
+		if err := json.Unmarshal(line, &e); err != nil {
+			return out, fmt.Errorf("audit log %s line %d: %w", l.Path, n, err)
 		}
 		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		return out, fmt.Errorf("audit log %s: %w", l.Path, err)
+	}
+	return out, nil
+}
+
+// Track is one broadcast transaction's story in the log.
+type Track struct {
+	// Sent is its "sent" line.
+	Sent Entry
+	// Last is the latest line about it (Sent itself when nothing followed).
+	Last Entry
+	// Reported is true when the run that sent it wrote a final outcome: the operator
+	// was told how it ended.
+	Reported bool
+	// Acknowledged is true when a later transaction was sent as a new, separate
+	// payment knowing of this one.
+	Acknowledged bool
+}
+
+// Tracks returns the transactions that from sent on chainID, oldest first.
+func (l *Log) Tracks(chainID uint64, from string) ([]Track, error) {
+	entries, err := l.Read()
+	if err != nil {
+		return nil, err
+	}
+	byHash := map[string]*Track{}
+	var order []string
+	acked := map[string]bool{}
+	for _, e := range entries {
+		if e.ChainID != chainID || !strings.EqualFold(e.From, from) || e.TxHash == "" {
+			continue
+		}
+		h := strings.ToLower(e.TxHash)
+		t, seen := byHash[h]
+		if e.Outcome == Sent {
+			for _, a := range e.After {
+				acked[strings.ToLower(a)] = true
+			}
+			if !seen {
+				byHash[h] = &Track{Sent: e, Last: e}
+				order = append(order, h)
+			}
+			continue
+		}
+		if !seen {
+			continue
+		}
+		t.Last = e
+		if Final(e.Outcome) && e.ReconciledBy == "" {
+			t.Reported = true
+		}
+	}
+	out := make([]Track, 0, len(order))
+	for _, h := range order {
+		t := byHash[h]
+		t.Acknowledged = acked[h]
+		out = append(out, *t)
 	}
 	return out, nil
 }

@@ -34,6 +34,11 @@ type Options struct {
 	Concurrency int
 	// Retries is how often a transient error is retried on one URL (default 2).
 	Retries int
+	// AttemptTimeout bounds one request to one URL (0: only the caller's context
+	// bounds it). An endpoint that accepts the connection and then hangs would
+	// otherwise hold the whole --timeout; with a bound the next URL gets its turn.
+	// A timed-out attempt is not retried on the same URL.
+	AttemptTimeout time.Duration
 	// HTTPClient overrides the HTTP client (tests).
 	HTTPClient *http.Client
 }
@@ -46,7 +51,6 @@ type Client struct {
 	idx      int
 	conns    map[int]*rpc.Client
 	verified bool
-	failures []string
 }
 
 // New returns a client; it performs no I/O until the first call.
@@ -180,6 +184,7 @@ func (c *Client) send(ctx context.Context, elems []rpc.BatchElem) error {
 	c.mu.Unlock()
 	n := len(c.opts.URLs)
 	var failures []string
+	hung := 0
 	for k := 0; k < n; k++ {
 		i := (start + k) % n
 		err := c.sendTo(ctx, i, elems)
@@ -197,10 +202,17 @@ func (c *Client) send(ctx context.Context, elems []rpc.BatchElem) error {
 			return errs.Timeoutf("RPC %s: no answer before the timeout", RedactURL(c.opts.URLs[i])).Wrap(ctx.Err()).
 				WithFix("raise --timeout, or add a faster RPC with --rpc-url")
 		}
+		if errors.Is(err, errHung) {
+			hung++
+		}
 		failures = append(failures, fmt.Sprintf("%s: %v", RedactURL(c.opts.URLs[i]), err))
 		if k+1 < n {
 			c.logf("RPC %s failed (%v); trying %s", RedactURL(c.opts.URLs[i]), err, RedactURL(c.opts.URLs[(i+1)%n]))
 		}
+	}
+	if hung == n {
+		return errs.Timeoutf("no RPC endpoint answered in time:\n  %s", strings.Join(failures, "\n  ")).
+			WithFix("check the RPC URLs and the network; raise --timeout, or add a faster RPC with --rpc-url")
 	}
 	return errs.Failedf("no RPC endpoint answered:\n  %s", strings.Join(failures, "\n  ")).
 		WithFix("check the RPC URLs and the network; add a backup with --rpc-url (repeatable, tried in order)")
@@ -224,7 +236,10 @@ func (c *Client) sendTo(ctx context.Context, i int, elems []rpc.BatchElem) error
 	}
 	backoff := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		err = rc.BatchCallContext(ctx, batch)
+		err = c.attempt(ctx, rc, batch)
+		if errors.Is(err, errHung) {
+			return err
+		}
 		if err == nil || !transient(err) || attempt >= c.opts.Retries || ctx.Err() != nil {
 			break
 		}
@@ -259,6 +274,24 @@ func (c *Client) sendTo(ctx context.Context, i int, elems []rpc.BatchElem) error
 		}
 	}
 	return nil
+}
+
+// errHung marks an attempt that ran into AttemptTimeout while the caller still had
+// time: the endpoint is hanging, so the next URL is tried instead of this one again.
+var errHung = errors.New("no answer")
+
+// attempt sends one batch to one endpoint, bounded by AttemptTimeout.
+func (c *Client) attempt(ctx context.Context, rc *rpc.Client, batch []rpc.BatchElem) error {
+	if c.opts.AttemptTimeout <= 0 {
+		return rc.BatchCallContext(ctx, batch)
+	}
+	actx, cancel := context.WithTimeout(ctx, c.opts.AttemptTimeout)
+	defer cancel()
+	err := rc.BatchCallContext(actx, batch)
+	if err != nil && ctx.Err() == nil && actx.Err() != nil {
+		return fmt.Errorf("%w within %s", errHung, c.opts.AttemptTimeout)
+	}
+	return err
 }
 
 // transient reports whether err is worth retrying on the same endpoint: timeouts,

@@ -1,12 +1,14 @@
-// Package txflow is the one path every vrwxctl write takes: build the transaction
-// with the runbook's fee caps, simulate it (reverts decoded to the spec's errors with
-// the runbook's fix), sign, quote the L1 data fee, show a summary, ask for
-// confirmation, journal it in the audit log, broadcast, print the hash, and wait for
-// the receipt.
+// Package txflow is the one path every vrwxctl write takes: take the signer's send
+// lock, build the transaction with the runbook's fee caps, simulate it (reverts
+// decoded to the spec's errors with the runbook's fix), check the audit log so a
+// rerun never pays twice, sign, quote the L1 data fee, show a summary, ask for
+// confirmation, journal the hash in the audit log, print it, broadcast, reconcile
+// with the chain after any send error, and wait for the receipt.
 package txflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/vrwx/vrwxctl/pkg/audit"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/errs"
@@ -40,11 +43,64 @@ type Flow struct {
 	Reason  string
 	Yes     bool
 	DryRun  bool
+	// NewPayment says this is a new, separate payment even when an earlier one of
+	// the same intent is pending or was mined without its outcome being reported.
+	NewPayment bool
+	// LockDir holds the per-signer send locks (the state directory); "" sends
+	// without the lock.
+	LockDir string
+	// Next words the operator's next steps in the driving program's terms.
+	Next Next
 	// Poll is the receipt polling interval (default 500ms).
 	Poll time.Duration
+	// ReconcileTimeout bounds the questions asked after a send error (default 10s).
+	// They are asked even when the command's own deadline has passed: "did it go
+	// out?" must be answered before anything is said.
+	ReconcileTimeout time.Duration
 	// Preflight, when set, runs alongside the transaction's preparation (both only
 	// read); its error stops the send before anything is signed.
 	Preflight func(ctx context.Context) error
+}
+
+// Next words an operator's next step. The CLI names its own commands; a nil func
+// falls back to plain words, so library text never names a command.
+type Next struct {
+	// Wait: how to follow a sent transaction until it is mined.
+	Wait func(h common.Hash) string
+	// Status: how to look at a transaction.
+	Status func(h common.Hash) string
+	// Fund: how to add ETH to an account.
+	Fund func(a common.Address) string
+	// NewPayment: how to say "this is a new, separate payment".
+	NewPayment string
+}
+
+func (n Next) wait(h common.Hash) string {
+	if n.Wait != nil {
+		return n.Wait(h)
+	}
+	return "follow " + h.Hex() + " until it is mined"
+}
+
+func (n Next) status(h common.Hash) string {
+	if n.Status != nil {
+		return n.Status(h)
+	}
+	return "look up " + h.Hex() + " on the chain"
+}
+
+func (n Next) fund(a common.Address) string {
+	if n.Fund != nil {
+		return n.Fund(a)
+	}
+	return "fund " + a.Hex() + " first"
+}
+
+func (n Next) newPayment() string {
+	if n.NewPayment != "" {
+		return n.NewPayment
+	}
+	return "the new-payment option"
 }
 
 // Call describes the transaction for people: the action and its arguments by name.
@@ -85,6 +141,8 @@ type Result struct {
 	L1FeeWei         string       `json:"l1FeeWei"`
 	L1FeeBoundWei    string       `json:"l1FeeBoundWei,omitempty"`
 	WorstCaseCostWei string       `json:"worstCaseCostWei"`
+	EarlierPending   []string     `json:"earlierPending,omitempty"`
+	Reconciled       string       `json:"reconciled,omitempty"`
 	Receipt          *ReceiptJSON `json:"receipt,omitempty"`
 }
 
@@ -100,53 +158,88 @@ type ReceiptJSON struct {
 
 // Execute builds, simulates, signs, confirms, sends and waits for req. The returned
 // receipt is nil on a dry run.
+//
+// The signer's lock is held from before the nonce is read until the transaction is
+// journaled and its broadcast has an answer (or reconciliation gave one), so two
+// vrwxctl processes on one host never sign the same nonce.
 func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Result, *chain.Receipt, error) {
 	req.From = f.Signer.Address()
-	var preErr error
+	var lock *SignerLock
+	if f.LockDir != "" && !f.DryRun {
+		var err error
+		lock, err = AcquireSignerLock(ctx, f.LockDir, req.From, func(holder int) {
+			who := "another vrwxctl"
+			if holder > 0 {
+				who += fmt.Sprintf(" (pid %d)", holder)
+			}
+			f.IO.Warnf("%s is sending from %s; waiting for it to finish…", who, req.From.Hex())
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	defer lock.Release()
+
+	var preErr, guardErr error
+	var earlier *earlierTxs
 	var wg sync.WaitGroup
 	if f.Preflight != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); preErr = f.Preflight(ctx) }()
 	}
+	if f.Audit != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); earlier, guardErr = f.checkEarlier(ctx, req.From) }()
+	}
 	p, err := f.Chain.Prepare(ctx, req)
 	wg.Wait()
+	// The intent (command, recipient, call, calldata) is known before anything is
+	// built; an earlier transaction of the same intent outranks every other answer,
+	// since it explains them (a completion already mined fails its preflight).
+	entry := audit.Entry{Profile: f.Profile, ChainID: f.Chain.ChainID(), Command: f.Command, From: req.From.Hex(), To: req.To.Hex(),
+		Method: call.Action, Call: call.String(), Reason: f.Reason}
+	if len(req.Data) > 0 {
+		entry.DataHash = crypto.Keccak256Hash(req.Data).Hex()
+	}
+	if guardErr != nil {
+		return nil, nil, guardErr
+	}
+	if err := earlier.refuse(entry, f); err != nil {
+		return nil, nil, err
+	}
 	if preErr != nil {
 		return nil, nil, preErr
 	}
 	if err != nil {
 		return nil, nil, explain(err, call)
 	}
+	entry.Value, entry.Nonce = p.Tx.Value().String(), ptr(p.Tx.Nonce())
 	signed, err := f.Signer.SignTx(p.Tx, p.ChainID)
 	if err != nil {
 		return nil, nil, err
 	}
-	l1, err := f.Chain.L1Fee(ctx, p, signed, func(raw []byte) []byte { return vrwx.Pack(vrwx.L1OracleABI(), "getL1Fee", raw) })
-	if err != nil {
-		return nil, nil, err
-	}
+	entry.TxHash = signed.Hash().Hex()
 	res := &Result{
 		DryRun: f.DryRun, TxHash: signed.Hash().Hex(), ChainID: p.ChainID.Uint64(), From: req.From.Hex(), To: req.To.Hex(),
 		ValueWei: signed.Value().String(), Nonce: signed.Nonce(), Call: call.String(), GasLimit: signed.Gas(), GasEstimate: p.GasEstimate,
 		MaxFeePerGas: signed.GasFeeCap().String(), MaxPriorityFee: signed.GasTipCap().String(), BaseFee: p.BaseFee.String(),
-		L1FeeWei: l1.String(), WorstCaseCostWei: p.WorstCase(l1).String(),
+		L1FeeWei: p.L1Fee.String(), WorstCaseCostWei: p.WorstCase().String(), EarlierPending: earlier.pendingHashes(),
 	}
-	if p.L1FeeBound != nil && p.L1FeeBound.Sign() > 0 {
+	if p.L1FeeBound.Sign() > 0 {
 		res.L1FeeBoundWei = p.L1FeeBound.String()
 	}
-	f.summary(p, signed, l1, call)
-	entry := audit.Entry{Profile: f.Profile, ChainID: res.ChainID, Command: f.Command, From: res.From, To: res.To,
-		Value: res.ValueWei, Nonce: ptr(signed.Nonce()), Method: call.Action, TxHash: res.TxHash, Reason: f.Reason}
-	if worst := p.WorstCase(l1); worst.Cmp(p.Balance) > 0 {
-		return nil, nil, errs.Refusedf("%s has %s ETH but this transaction may cost up to %s ETH (value + gas limit × fee cap + L1 fee)",
+	f.summary(p, signed, call, earlier)
+	if worst := p.WorstCase(); worst.Cmp(p.Balance) > 0 {
+		return nil, nil, errs.Refusedf("%s has %s ETH but this transaction may cost up to %s ETH (value + gas limit × fee cap + L1 fee bound); nothing was sent",
 			req.From.Hex(), units.FormatEther(p.Balance), units.FormatEther(worst)).
-			WithFix("fund the account first (vrwxctl wallet fund), or send less")
+			WithFix(f.Next.fund(req.From) + ", or send less")
 	}
 	if f.DryRun {
-		entry.Outcome = "dry-run"
+		entry.Outcome = audit.DryRun
 		if err := f.Audit.Append(entry); err != nil {
 			return nil, nil, err
 		}
-		f.IO.Successf("dry run: signed %s and simulated it; nothing was sent", res.TxHash)
+		f.IO.Successf("dry run: signed %s (nonce %d) and simulated it; nothing was sent", res.TxHash, res.Nonce)
 		return res, nil, nil
 	}
 	if !f.Yes {
@@ -155,37 +248,92 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 		}
 	}
 	// The journal line exists before the broadcast: if vrwxctl dies after sending, the
-	// hash is on disk and a rerun can follow it instead of paying twice.
-	entry.Outcome = "sent"
+	// hash is on disk and a rerun follows it instead of paying twice.
+	entry.Outcome = audit.Sent
+	if f.NewPayment {
+		entry.After = earlier.sameIntentHashes(entry)
+	}
 	if err := f.Audit.Append(entry); err != nil {
 		return nil, nil, errs.Failedf("not sent: the audit log could not be written").Wrap(err)
 	}
-	h, err := f.Chain.SendRaw(ctx, signed)
-	if err != nil {
-		entry.Outcome, entry.Error = "failed", err.Error()
-		_ = f.Audit.Append(entry)
-		return nil, nil, err
+	f.IO.Infof("signed %s (nonce %d); broadcasting", res.TxHash, res.Nonce)
+	h := signed.Hash()
+	var rcpt *chain.Receipt
+	if _, sendErr := f.Chain.SendRaw(ctx, signed); sendErr != nil {
+		var se *chain.SendError
+		if errors.As(sendErr, &se) {
+			sendErr = se.Err
+		}
+		rec := f.reconcile(ctx, h, req.From)
+		f.IO.Debugf("broadcast of %s failed (%v); reconciled: %s, %s", h.Hex(), sendErr, rec.State, rec.Summary())
+		switch rec.State {
+		case chain.StateMined:
+			f.IO.Warnf("the node's answer to the broadcast was lost (%v), but %s is mined in block %d", sendErr, h.Hex(), rec.Receipt.BlockNumber)
+			res.Reconciled, rcpt = "mined", rec.Receipt
+		case chain.StatePending:
+			f.IO.Warnf("the node's answer to the broadcast was lost (%v), but %s is in the pool", sendErr, h.Hex())
+			res.Reconciled = "pending"
+		case chain.StateAbsent:
+			why := fmt.Sprintf("no RPC endpoint knows %s and nonce %d is unused", h.Hex(), signed.Nonce())
+			if rec.NonceUsed(signed.Nonce()) {
+				why = fmt.Sprintf("no RPC endpoint knows %s and nonce %d was used by another transaction, so it can never be mined", h.Hex(), signed.Nonce())
+			}
+			entry.Outcome, entry.Error = audit.NotSent, sendErr.Error()
+			if err := f.Audit.Append(entry); err != nil {
+				return nil, nil, err
+			}
+			e := errs.Failedf("not sent: %s (the broadcast failed: %s)", why, sendErr).
+				WithFix("nothing left the account: once the cause is fixed, running the same command again sends it once")
+			if se != nil && se.Rejected {
+				if fix := errs.FixOf(sendErr); fix != "" {
+					e = e.WithFix(fix)
+				}
+			}
+			return nil, nil, e
+		default:
+			entry.Outcome, entry.Error = audit.Unknown, sendErr.Error()
+			_ = f.Audit.Append(entry)
+			return res, nil, errs.Timeoutf("transaction %s (nonce %d) MAY have been sent: the broadcast failed (%v) and %s",
+				h.Hex(), signed.Nonce(), sendErr, rec.Summary()).
+				WithFix("do NOT resend: " + f.Next.wait(h))
+		}
 	}
-	f.IO.Successf("sent %s", h.Hex())
-	rcpt, err := f.Wait(ctx, h)
-	if err != nil {
-		entry.Outcome, entry.Error = "timeout", err.Error()
-		_ = f.Audit.Append(entry)
-		return res, nil, err
+	lock.Release()
+	if rcpt == nil {
+		f.IO.Successf("sent %s", h.Hex())
+		var err error
+		if rcpt, err = f.Wait(ctx, h); err != nil {
+			entry.Outcome, entry.Error = audit.Timeout, err.Error()
+			_ = f.Audit.Append(entry)
+			return res, nil, errs.Timeoutf("transaction %s (nonce %d) was sent but no receipt came within the timeout: do NOT resend it (that risks paying twice)", h.Hex(), signed.Nonce()).
+				WithFix(f.Next.wait(h))
+		}
 	}
 	res.Receipt = DecodeReceipt(rcpt)
-	entry.Outcome, entry.Block, entry.FeeWei = "mined", uint64(rcpt.BlockNumber), rcpt.TotalFee().String()
+	entry.Outcome, entry.Block, entry.FeeWei, entry.Error = audit.Mined, uint64(rcpt.BlockNumber), rcpt.TotalFee().String(), ""
 	if !rcpt.Succeeded() {
-		entry.Outcome = "reverted"
+		entry.Outcome = audit.Reverted
 	}
 	if err := f.Audit.Append(entry); err != nil {
 		return res, rcpt, err
 	}
 	if !rcpt.Succeeded() {
 		return res, rcpt, errs.Failedf("transaction %s reverted in block %d (gas used %d)", h.Hex(), rcpt.BlockNumber, rcpt.GasUsed).
-			WithFix("the state changed between simulation and inclusion; check with `vrwxctl tx status " + h.Hex() + "`")
+			WithFix("the state changed between simulation and inclusion; " + f.Next.status(h))
 	}
 	return res, rcpt, nil
+}
+
+// reconcile asks the chain what became of h after a send error, with its own time
+// budget: the command's deadline may be what ended the send.
+func (f *Flow) reconcile(ctx context.Context, h common.Hash, from common.Address) *chain.Reconciliation {
+	d := f.ReconcileTimeout
+	if d <= 0 {
+		d = 10 * time.Second
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+	defer cancel()
+	return f.Chain.ReconcileSettled(rctx, h, from)
 }
 
 // Wait waits for h's receipt, showing progress on a terminal.
@@ -225,7 +373,7 @@ func explain(err error, call Call) error {
 	return errs.Failedf("simulation: %s would revert; nothing was sent", call.Action).Wrap(se.Err)
 }
 
-func (f *Flow) summary(p *chain.Prepared, tx *types.Transaction, l1 *big.Int, call Call) {
+func (f *Flow) summary(p *chain.Prepared, tx *types.Transaction, call Call, earlier *earlierTxs) {
 	s := f.IO.ErrStyles()
 	w := f.IO.ErrOut
 	row := func(k, v string) { fmt.Fprintf(w, "  %-9s %s\n", s.Faint.Render(k), v) }
@@ -240,6 +388,9 @@ func (f *Flow) summary(p *chain.Prepared, tx *types.Transaction, l1 *big.Int, ca
 		waiting = fmt.Sprintf(" — %d earlier transaction(s) still pending", p.NoncePending-p.NonceLatest)
 	}
 	row("nonce", fmt.Sprintf("%d%s", tx.Nonce(), waiting))
+	for _, t := range earlier.pending() {
+		row("pending", fmt.Sprintf("%s nonce %d: %s %s (sent earlier, still pending)", t.Sent.TxHash, deref(t.Sent.Nonce), t.Sent.Command, t.Sent.Call))
+	}
 	if p.GasEstimate > 0 {
 		row("gas", fmt.Sprintf("limit %d (estimate %d)", tx.Gas(), p.GasEstimate))
 	} else {
@@ -247,9 +398,16 @@ func (f *Flow) summary(p *chain.Prepared, tx *types.Transaction, l1 *big.Int, ca
 	}
 	row("fees", fmt.Sprintf("max %s gwei/gas, priority %s gwei (base fee %s gwei)", units.FormatGwei(tx.GasFeeCap()), units.FormatGwei(tx.GasTipCap()), units.FormatGwei(p.BaseFee)))
 	if p.OPStack {
-		row("L1 fee", units.FormatEther(l1)+" ETH (OP-stack data fee, quoted now; fixed at inclusion)")
+		row("L1 fee", fmt.Sprintf("%s ETH (OP-stack data fee, quoted now; fixed at inclusion; at most %s ETH)", units.FormatEther(p.L1Fee), units.FormatEther(p.L1FeeBound)))
 	}
-	row("at most", units.FormatEther(p.WorstCase(l1))+" ETH")
+	row("at most", units.FormatEther(p.WorstCase())+" ETH")
+}
+
+func deref(n *uint64) uint64 {
+	if n == nil {
+		return 0
+	}
+	return *n
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -63,6 +63,10 @@ func ParseAmount(s string) (*big.Int, error) {
 		}
 	}
 	v, err := ParseFixed(num, decimals)
+	if err == nil && v.BitLen() > 256 {
+		// A transaction's value is a uint256: a larger number cannot be signed.
+		err = fmt.Errorf("more than 2^256-1 wei, the largest value a transaction can carry")
+	}
 	if err != nil {
 		return nil, errs.Usagef("amount %q: %v (expected e.g. 0.5ether, 10gwei, 1000wei or 0.5)", s, err)
 	}

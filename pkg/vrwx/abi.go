@@ -21,7 +21,6 @@ var (
 	RegistryABI = lazyABI("IdentityRegistry")
 	ERC20ABI    = lazyABI("ERC20")
 	PausableABI = lazyABI("Pausable")
-	L1OracleABI = lazyABI("GasPriceOracle")
 )
 
 func lazyABI(name string) func() *abi.ABI {

@@ -1,11 +1,11 @@
 package vrwx
 
 import (
-	"bytes"
 	"encoding/hex"
 	"errors"
 	"strings"
 
+	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rpc"
 )
@@ -82,7 +82,9 @@ func ErrorByName(name string) *ContractError {
 }
 
 // DecodeRevert names the custom error in revert data, or returns nil when the data
-// is not one of the spec's errors. Error(string) reverts are decoded too.
+// is none of the spec's errors. Solidity's own Error(string) and Panic(uint256) are
+// decoded by go-ethereum's abi.UnpackRevert (a panic reads as its reason, e.g.
+// "division or modulo by zero").
 func DecodeRevert(data []byte) *ContractError {
 	if len(data) < 4 {
 		return nil
@@ -93,16 +95,19 @@ func DecodeRevert(data []byte) *ContractError {
 		c := *e
 		return &c
 	}
-	// Error(string): 0x08c379a0
-	if bytes.Equal(data[:4], []byte{0x08, 0xc3, 0x79, 0xa0}) && len(data) >= 4+64 {
-		if vals, err := revertStringArgs.Unpack(data[4:]); err == nil && len(vals) == 1 {
-			if s, ok := vals[0].(string); ok {
-				return &ContractError{Name: "Error", Selector: "0x08c379a0", Cause: s}
-			}
-		}
+	reason, err := abi.UnpackRevert(data)
+	if err != nil {
+		return nil
 	}
-	return nil
+	name := "Error"
+	if sel == panicSelector {
+		name = "Panic"
+	}
+	return &ContractError{Name: name, Selector: "0x" + hex.EncodeToString(sel[:]), Cause: reason}
 }
+
+// panicSelector starts Solidity's Panic(uint256) revert data.
+var panicSelector = [4]byte(crypto.Keccak256([]byte("Panic(uint256)"))[:4])
 
 // RevertData extracts the revert data from an eth_call / estimateGas error.
 func RevertData(err error) ([]byte, bool) {

@@ -78,6 +78,17 @@ func NewChainWith(t testing.TB, opts devchain.AnvilOptions) *Env {
 	return e
 }
 
+// NewOPStackChain is NewChain on an OP-stack anvil that charges Base-like L1 data
+// fees (devchain.StartOPStackT), with Base-like fee caps: a 0.001 gwei priority fee.
+func NewOPStackChain(t testing.TB) *Env {
+	t.Helper()
+	e := New(t)
+	e.Anvil, e.D = devchain.StartOPStackT(t)
+	e.Vars["RPC_URL"] = e.Anvil.URL
+	e.Vars["MAX_PRIORITY_FEE_GWEI"] = "0.001"
+	return e
+}
+
 // Result is what one run printed and how it ended.
 type Result struct {
 	Args   []string
@@ -163,22 +174,48 @@ func Binary(t testing.TB) string {
 // environment (plus PATH), so argv, exit codes and stdio are the real ones.
 func (e *Env) Exec(args ...string) Result {
 	e.T.Helper()
+	p := e.Start(args...)
+	return p.Wait()
+}
+
+// Proc is the built binary running as a separate process.
+type Proc struct {
+	Cmd         *exec.Cmd
+	args        []string
+	t           testing.TB
+	out, errOut bytes.Buffer
+}
+
+// Start starts the built binary like Exec and returns without waiting, so a test
+// can run several at once or signal one.
+func (e *Env) Start(args ...string) *Proc {
+	e.T.Helper()
 	cmd := exec.Command(Binary(e.T), args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range e.Vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Stdin = strings.NewReader(e.Stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
+	p := &Proc{Cmd: cmd, args: args, t: e.T}
+	cmd.Stdout, cmd.Stderr = &p.out, &p.errOut
+	if err := cmd.Start(); err != nil {
+		e.T.Fatalf("start vrwxctl: %v", err)
+	}
+	return p
+}
+
+// Wait waits for the process and records what it printed (a killed process exits
+// with code -1).
+func (p *Proc) Wait() Result {
+	p.t.Helper()
+	err := p.Cmd.Wait()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		e.T.Fatalf("run vrwxctl: %v", err)
+		p.t.Fatalf("run vrwxctl: %v", err)
 	}
-	r := Result{Args: args, Stdout: out.String(), Stderr: errOut.String(), Code: code}
+	r := Result{Args: p.args, Stdout: p.out.String(), Stderr: p.errOut.String(), Code: code}
 	record(r)
 	return r
 }

@@ -83,7 +83,17 @@ func (f *Factory) Chain() (*chain.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return chain.New(chain.Options{URLs: urls, ChainID: id, Logf: f.IO.Debugf}), nil
+	return chain.New(chain.Options{URLs: urls, ChainID: id, Logf: f.IO.Debugf, AttemptTimeout: AttemptTimeout(f.Globals.Timeout)}), nil
+}
+
+// AttemptTimeout is how long one request may take on one RPC URL before the next URL
+// is tried: a third of --timeout, between 1 s and 15 s, so a hanging first endpoint
+// leaves the others most of the budget.
+func AttemptTimeout(total time.Duration) time.Duration {
+	if total <= 0 {
+		return 15 * time.Second
+	}
+	return min(max((total/3).Round(100*time.Millisecond), time.Second), 15*time.Second)
 }
 
 // Context returns a context bounded by --timeout.

@@ -2,8 +2,11 @@ package cmdutil
 
 import (
 	"context"
+	"math/big"
 	"strings"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/spf13/pflag"
 	"github.com/vrwx/vrwxctl/pkg/audit"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/config"
@@ -18,6 +21,17 @@ import (
 type SendOptions struct {
 	Signer string
 	Reason string
+	// NewPayment is --new-payment: this is a new, separate payment even though an
+	// earlier one of the same intent is pending or was mined unreported.
+	NewPayment bool
+}
+
+// AddSendFlags registers --signer, --reason and --new-payment; signerHelp says whose
+// key --signer names in this command.
+func AddSendFlags(fs *pflag.FlagSet, so *SendOptions, signerHelp string) {
+	fs.StringVar(&so.Signer, "signer", "", signerHelp)
+	fs.StringVar(&so.Reason, "reason", "", "ticket or reason, recorded in the audit log")
+	fs.BoolVar(&so.NewPayment, "new-payment", false, "send even though an earlier identical transaction is pending or was mined without this tool reporting it (a new, separate payment)")
 }
 
 // OpenSigner resolves a signer reference into a signer. The key stays inside it.
@@ -31,26 +45,57 @@ func (f *Factory) OpenSigner(ctx context.Context, ref string) (*signer.Signer, e
 // SecretsOptions are the options secret stores are opened with.
 func (f *Factory) SecretsOptions() secrets.Options { return secrets.Options{LookupEnv: f.LookupEnv} }
 
-// FeePolicy reads the runbook's fee caps from the configuration.
+// FeePolicy reads the runbook's fee caps from the configuration. Values that no
+// relayer would send with are refused by CheckFeePolicy (and again by the chain
+// client before anything is signed).
 func FeePolicy(cfg *config.Config) chain.FeePolicy {
 	var p chain.FeePolicy
-	if r, ok := cfg.Decimal("max_fee_gwei"); ok && r.Sign() > 0 {
+	if r, ok := cfg.Decimal("max_fee_gwei"); ok {
 		p.MaxFeeCap = units.GweiToWei(r)
 	}
 	if r, ok := cfg.Decimal("max_priority_fee_gwei"); ok {
 		p.MaxPriorityCap = units.GweiToWei(r)
 	}
-	if r, ok := cfg.Decimal("gas_limit_multiplier"); ok && r.Sign() > 0 {
+	if r, ok := cfg.Decimal("gas_limit_multiplier"); ok {
 		p.GasLimitMultiplier = r
 	}
 	return p
 }
 
+// CheckFeePolicy refuses fee settings no relayer would send with, naming the value
+// and where it came from: GAS_LIMIT_MULTIPLIER outside [1, 10], fee caps ≤ 0.
+func CheckFeePolicy(cfg *config.Config) error {
+	if r, ok := cfg.Decimal("gas_limit_multiplier"); ok && (r.Cmp(big.NewRat(1, 1)) < 0 || r.Cmp(big.NewRat(10, 1)) > 0) {
+		return errs.Usagef("%s = %s is outside [1, 10] (expected a multiplier of the gas estimate such as 1.2); nothing was signed",
+			cfg.Origin("gas_limit_multiplier"), cfg.String("gas_limit_multiplier"))
+	}
+	for _, k := range []string{"max_fee_gwei", "max_priority_fee_gwei"} {
+		if r, ok := cfg.Decimal(k); ok && units.GweiToWei(r).Sign() <= 0 {
+			return errs.Usagef("%s = %s is not a positive fee cap (expected gwei per gas such as 50 or 0.01); nothing was signed",
+				cfg.Origin(k), cfg.String(k))
+		}
+	}
+	return nil
+}
+
+// Next words txflow's advice in vrwxctl's own commands.
+func Next() txflow.Next {
+	return txflow.Next{
+		Wait:       func(h common.Hash) string { return "run `vrwxctl tx wait " + h.Hex() + "`" },
+		Status:     func(h common.Hash) string { return "run `vrwxctl tx status " + h.Hex() + "`" },
+		Fund:       func(a common.Address) string { return "fund it first (`vrwxctl wallet fund --to " + a.Hex() + " …`)" },
+		NewPayment: "--new-payment",
+	}
+}
+
 // Flow builds the shared send path for a command: chain client, signer, audit log,
-// --yes / --dry-run, and the operator's --reason.
+// the signer's send lock, --yes / --dry-run / --new-payment, and the operator's --reason.
 func (f *Factory) Flow(ctx context.Context, command string, so SendOptions) (*txflow.Flow, *config.Config, error) {
 	cfg, err := f.Config()
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := CheckFeePolicy(cfg); err != nil {
 		return nil, nil, err
 	}
 	c, err := f.Chain()
@@ -61,9 +106,10 @@ func (f *Factory) Flow(ctx context.Context, command string, so SendOptions) (*tx
 	if err != nil {
 		return nil, nil, err
 	}
+	state := config.StateDir()
 	return &txflow.Flow{
-		Chain: c, Signer: s, IO: f.IO, Audit: audit.Open(audit.DefaultPath(config.StateDir())),
+		Chain: c, Signer: s, IO: f.IO, Audit: audit.Open(audit.DefaultPath(state)), LockDir: state,
 		Profile: cfg.Profile, Command: strings.TrimSpace(command), Reason: so.Reason,
-		Yes: f.Globals.Yes, DryRun: f.Globals.DryRun,
+		Yes: f.Globals.Yes, DryRun: f.Globals.DryRun, NewPayment: so.NewPayment, Next: Next(),
 	}, cfg, nil
 }

@@ -78,10 +78,9 @@ event unresolved (exit 1).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Send.Signer, "signer", "", "signer reference of the account that sends and pays gas (required)")
+	cmdutil.AddSendFlags(fl, &opts.Send, "signer reference of the account that sends and pays gas (required)")
 	fl.StringVar(&opts.Quality, "quality", "", "quality score 0..255, when the payload lacks it")
 	fl.StringVar(&opts.WorkUnits, "work-units", "", "work units 0..4294967295, when the payload lacks them")
-	fl.StringVar(&opts.Send.Reason, "reason", "", "ticket or reason, recorded in the audit log")
 	return cmd
 }
 

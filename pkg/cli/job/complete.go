@@ -70,8 +70,7 @@ robot controller's, as the API received it.`,
 	fl.StringVar(&opts.Claim.Quality, "quality", "", "quality score, 0..255 (required)")
 	fl.StringVar(&opts.Claim.WorkUnits, "work-units", "", "work units, 0..4294967295 (required)")
 	fl.StringVar(&opts.Claim.Sig, "sig", "", "the controller's 65-byte signature, 0x + 130 hex (required)")
-	fl.StringVar(&opts.Send.Signer, "signer", "", "signer reference of the account that sends and pays gas (required)")
-	fl.StringVar(&opts.Send.Reason, "reason", "", "ticket or reason, recorded in the audit log")
+	cmdutil.AddSendFlags(fl, &opts.Send, "signer reference of the account that sends and pays gas (required)")
 	return cmd
 }
 

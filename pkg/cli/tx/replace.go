@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
@@ -77,8 +79,7 @@ the original can never be mined.`
 	}
 	cmd.Flags().StringVar(&opts.Nonce, "nonce", "", "nonce of the stuck transaction (required)")
 	cmd.Flags().StringVar(&opts.Hash, "hash", "", "hash of the stuck transaction, when the node has no txpool API")
-	cmd.Flags().StringVar(&opts.Send.Signer, "signer", "", "signer reference of the account that sent it (required)")
-	cmd.Flags().StringVar(&opts.Send.Reason, "reason", "", "ticket or reason, recorded in the audit log")
+	cmdutil.AddSendFlags(cmd.Flags(), &opts.Send, "signer reference of the account that sent it (required)")
 	return cmd
 }
 
@@ -116,19 +117,16 @@ func replaceRun(ctx context.Context, opts *ReplaceOptions) error {
 	if err != nil {
 		return err
 	}
-	req := chain.TxRequest{Nonce: &nonce, Fees: cmdutil.FeePolicy(cfg)}
-	call := txflow.Call{Action: verb, Args: []txflow.Arg{{Name: "nonce", Value: fmt.Sprint(nonce)}}}
-	if stuck != nil {
-		call.Args = append(call.Args, txflow.Arg{Name: "replaces", Value: stuck.Tx.Hash().Hex()})
-		req.MinMaxFee = bump(stuck.Tx.GasFeeCap())
-		req.MinPriority = bump(stuck.Tx.GasTipCap())
+	if stuck == nil {
+		return nothingPending(ctx, flow.Chain, from, nonce)
 	}
+	req := chain.TxRequest{Nonce: &nonce, Fees: cmdutil.FeePolicy(cfg)}
+	call := txflow.Call{Action: verb, Args: []txflow.Arg{{Name: "nonce", Value: fmt.Sprint(nonce)}, {Name: "replaces", Value: stuck.Tx.Hash().Hex()}}}
+	req.MinMaxFee = bump(stuck.Tx.GasFeeCap())
+	req.MinPriority = bump(stuck.Tx.GasTipCap())
 	switch {
 	case verb == "cancel":
 		req.To, req.Value, req.GasLimit = from, new(big.Int), 21000
-	case stuck == nil:
-		return errs.Failedf("no pending transaction from %s with nonce %d in the node's txpool", from.Hex(), nonce).
-			WithFix("pass --hash of the stuck transaction, or use `vrwxctl tx cancel` to free the nonce")
 	default:
 		if stuck.Tx.To() == nil {
 			return errs.Usagef("the stuck transaction creates a contract; vrwxctl only replaces calls and transfers (cancel it instead)")
@@ -153,6 +151,27 @@ func replaceRun(ctx context.Context, opts *ReplaceOptions) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "%s mined in block %d: nonce %d is used; %s\n", res.TxHash, rcpt.BlockNumber, nonce, out.replacedText())
 	return nil
+}
+
+// nothingPending refuses a replacement at a nonce where nothing is pending: signing
+// there would leave a nonce gap (cancel) or have nothing to copy (speedup). It says
+// what is pending instead.
+func nothingPending(ctx context.Context, c *chain.Client, from common.Address, nonce uint64) error {
+	pending, err := c.PendingFrom(ctx, from)
+	if err != nil {
+		return err
+	}
+	if len(pending) == 0 {
+		return errs.Failedf("nothing from %s is pending at nonce %d, and the node's txpool shows nothing pending from it; nothing was signed", from.Hex(), nonce).
+			WithFix("check `vrwxctl wallet nonce`; if the node hides its txpool, pass --hash of the stuck transaction")
+	}
+	sort.Slice(pending, func(i, j int) bool { return pending[i].Tx.Nonce() < pending[j].Tx.Nonce() })
+	var list []string
+	for _, p := range pending {
+		list = append(list, fmt.Sprintf("nonce %d: %s", p.Tx.Nonce(), p.Tx.Hash().Hex()))
+	}
+	return errs.Failedf("nothing from %s is pending at nonce %d; nothing was signed. Pending instead: %s", from.Hex(), nonce, strings.Join(list, ", ")).
+		WithFix(fmt.Sprintf("run it again with --nonce %d (the oldest pending)", pending[0].Tx.Nonce()))
 }
 
 func (r ReplaceJSON) replacedText() string {

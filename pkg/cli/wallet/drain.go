@@ -75,8 +75,7 @@ is given (on a terminal you then type the address again).`,
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "do not wait for pending transactions to clear")
 	cmd.Flags().BoolVar(&opts.AllowNonTreasury, "allow-non-treasury", false, "allow a --to other than the profile's treasury")
 	cmd.Flags().BoolVar(&opts.Sweep, "sweep", false, "on OP-stack chains, send what the L1-fee reserve left behind in a second transaction")
-	cmd.Flags().StringVar(&opts.Send.Signer, "signer", "", "signer reference of the account to drain (required)")
-	cmd.Flags().StringVar(&opts.Send.Reason, "reason", "", "ticket or reason, recorded in the audit log")
+	cmdutil.AddSendFlags(cmd.Flags(), &opts.Send, "signer reference of the account to drain (required)")
 	return cmd
 }
 

@@ -63,8 +63,7 @@ before it is broadcast, and its hash is printed before the receipt wait.`,
 	cmd.Flags().StringVar(&opts.To, "to", "", "recipient address (required)")
 	cmd.Flags().StringVar(&opts.Amount, "amount", "", "amount with unit: 0.5ether, 500gwei, 1000wei (required)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "allow more than the profile's funding limit (still confirmed)")
-	cmd.Flags().StringVar(&opts.Send.Signer, "signer", "", "signer reference of the sending account (required)")
-	cmd.Flags().StringVar(&opts.Send.Reason, "reason", "", "ticket or reason, recorded in the audit log")
+	cmdutil.AddSendFlags(cmd.Flags(), &opts.Send, "signer reference of the sending account (required)")
 	return cmd
 }
 
