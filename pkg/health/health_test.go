@@ -90,9 +90,9 @@ func TestFailuresAreNamed(t *testing.T) {
 	srv.SetHTTPStatus(0)
 
 	for body, want := range map[string]string{
-		`<html>502 Bad Gateway</html>`:                             "not the /health JSON",
-		`{"chainId": 1}`:                                           `no "status"`,
-		`{"status":"ok"}`:                                          `no "chainId"`,
+		`<html>502 Bad Gateway</html>`: "not the /health JSON",
+		`{"chainId": 1}`:               `no "status"`,
+		`{"status":"ok"}`:              `no "chainId"`,
 		`{"status":"ok","chainId":1,"relayerAddress":"0x1234"}`:    `relayerAddress "0x1234" is not an address`,
 		`{"status":"ok","chainId":"eight thousand","relayMode":1}`: "not the /health JSON",
 	} {
