@@ -16,7 +16,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/vrwx/vrwxctl/pkg/apidb"
-	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/exporter"
@@ -26,12 +25,6 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/monitor"
 	"github.com/vrwx/vrwxctl/pkg/monitor/monitortest"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	apidbtest.Cleanup()
-	os.Exit(code)
-}
 
 type setup struct {
 	anvil *devchain.Anvil

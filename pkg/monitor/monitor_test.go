@@ -15,7 +15,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/vrwx/vrwxctl/pkg/apidb"
-	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/errs"
@@ -24,12 +23,6 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/monitor"
 	"github.com/vrwx/vrwxctl/pkg/monitor/monitortest"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	apidbtest.Cleanup()
-	os.Exit(code)
-}
 
 func reader(urls []string, relayers []common.Address) *monitor.Reader {
 	return &monitor.Reader{
@@ -53,7 +46,7 @@ func TestReadMatchesTheChain(t *testing.T) {
 	ctx := context.Background()
 	second := devchain.DevAddress(7)
 	rpc(t, a, nil, "anvil_setBalance", d.Relayer.Hex(), "0x2c68af0bb140000") // 0.2 ETH
-	rpc(t, a, nil, "anvil_setBalance", second.Hex(), "0xb1a2bc2ec50000")      // 0.05 ETH
+	rpc(t, a, nil, "anvil_setBalance", second.Hex(), "0xb1a2bc2ec50000")     // 0.05 ETH
 	// Two transactions from the second relayer wait in the mempool.
 	if err := a.SetAutomine(ctx, false); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	contractscmd "github.com/vrwx/vrwxctl/pkg/cli/contracts"
 	dbcmd "github.com/vrwx/vrwxctl/pkg/cli/db"
 	dlqcmd "github.com/vrwx/vrwxctl/pkg/cli/dlq"
+	exportercmd "github.com/vrwx/vrwxctl/pkg/cli/exporter"
 	healthcmd "github.com/vrwx/vrwxctl/pkg/cli/health"
 	jobcmd "github.com/vrwx/vrwxctl/pkg/cli/job"
 	keycmd "github.com/vrwx/vrwxctl/pkg/cli/key"
@@ -110,6 +111,7 @@ profile is "local": nothing touches a real chain by accident.`,
 		keycmd.NewCmdKey(f),
 		dbcmd.NewCmdDB(f),
 		dlqcmd.NewCmdDLQ(f),
+		exportercmd.NewCmdExporter(f, nil),
 	} {
 		c.GroupID = "ops"
 		cmd.AddCommand(c)
