@@ -345,9 +345,9 @@ func TestMetricNamesParser(t *testing.T) {
 	for expr, want := range map[string][]string{
 		`sum(rate(vrwx_relay_tx_success_total[5m])) / sum(rate(vrwx_relay_tx_total[5m]))`:         {"vrwx_relay_tx_success_total", "vrwx_relay_tx_total"},
 		`histogram_quantile(0.95, sum by (le) (rate(vrwx_relay_gas_used_bucket{job="api"}[5m])))`: {"vrwx_relay_gas_used_bucket"},
-		`time() - vrwx_chain_head_timestamp_seconds > 1e3`:                                          {"vrwx_chain_head_timestamp_seconds"},
-		`max(vrwx_dlq_unresolved) > 10 and max(vrwx_dlq_unresolved) <= 50`:                          {"vrwx_dlq_unresolved"},
-		`vrwx_base_fee_gwei >= on(instance) vrwx_max_fee_per_gas_gwei`:                              {"vrwx_base_fee_gwei", "vrwx_max_fee_per_gas_gwei"},
+		`time() - vrwx_chain_head_timestamp_seconds > 1e3`:                                        {"vrwx_chain_head_timestamp_seconds"},
+		`max(vrwx_dlq_unresolved) > 10 and max(vrwx_dlq_unresolved) <= 50`:                        {"vrwx_dlq_unresolved"},
+		`vrwx_base_fee_gwei >= on(instance) vrwx_max_fee_per_gas_gwei`:                            {"vrwx_base_fee_gwei", "vrwx_max_fee_per_gas_gwei"},
 	} {
 		if got := metricNames(expr); !slices.Equal(got, want) {
 			t.Errorf("%s: got %v, want %v", expr, got, want)
