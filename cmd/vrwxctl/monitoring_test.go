@@ -216,7 +216,14 @@ func checkCommandLine(t *testing.T, where, line string) {
 		t.Errorf("%s: command %q has a template this test does not know", where, line)
 		return
 	}
-	args := strings.Fields(strings.TrimPrefix(line, "vrwxctl "))
+	checkArgs(t, where, strings.Fields(strings.TrimPrefix(line, "vrwxctl ")))
+}
+
+// checkArgs parses vrwxctl's arguments (without the program name) with the real
+// command tree, without running anything: the command exists and takes these flags.
+func checkArgs(t *testing.T, where string, args []string) {
+	t.Helper()
+	line := "vrwxctl " + strings.Join(args, " ")
 	f := &cmdutil.Factory{IO: ui.Test(strings.NewReader(""), &strings.Builder{}, &strings.Builder{}), Globals: &cmdutil.Globals{}}
 	rootCmd := root.NewCmdRoot(f)
 	sub, rest, err := rootCmd.Find(args)
