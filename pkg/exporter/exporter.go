@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,10 +134,17 @@ func (e *Exporter) note(r monitor.Readings) {
 		if e.opts.Logf == nil || prev == state || (!seen && err == nil) {
 			return
 		}
-		if err == nil {
+		switch {
+		case err == nil:
 			e.opts.Logf("%s is back up", key)
-		} else if !seen || prev == "up" {
-			e.opts.Logf("%s is down: %v", key, err)
+		case !seen || prev == "up":
+			// Errors name what failed (the API's URL, the database's path, the RPC URL);
+			// the chain read's error lists every URL it tried.
+			msg := strings.Join(strings.Fields(err.Error()), " ")
+			if part == "chain" {
+				msg = "chain read is down: " + msg
+			}
+			e.opts.Logf("%s", msg)
 		}
 	}
 	var chainErr error

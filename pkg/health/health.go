@@ -84,7 +84,8 @@ func URL(apiURL string) string {
 }
 
 // Get reads apiURL's /health. Errors are errs.Failed with the operator's fix and
-// wrap ErrDown, ErrStatus or ErrBadBody; URLs in them are redacted.
+// wrap ErrDown, ErrStatus or ErrBadBody; URLs in them are redacted. A bad URL is
+// errs.Usage.
 func (c *Client) Get(ctx context.Context, apiURL string) (Result, error) {
 	target := URL(apiURL)
 	shown := chain.RedactURL(target)
@@ -112,27 +113,42 @@ func (c *Client) Get(ctx context.Context, apiURL string) (Result, error) {
 		if ctx.Err() != nil {
 			why = fmt.Sprintf("no answer within %s", timeout)
 		}
-		return res, errs.Failedf("API %s is down: %s", shown, why).Wrap(ErrDown).
-			WithFix("check that the API is running and reachable from here (kubectl get pods -l app=vrwx-api), and that api_url / --api-url is right")
+		return res, fail(ErrDown, "check that the API is running and reachable from here (kubectl get pods -l app=vrwx-api), and that api_url / --api-url is right",
+			"API %s is down: %s", shown, why)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	res.Latency = time.Since(start)
 	if err != nil {
-		return res, errs.Failedf("API %s: reading the answer: %s", shown, redactErr(err, target, shown)).Wrap(ErrDown).
-			WithFix("check the API's logs (kubectl logs -l app=vrwx-api)")
+		return res, fail(ErrDown, "check the API's logs (kubectl logs -l app=vrwx-api)",
+			"API %s is down: reading its answer: %s", shown, redactErr(err, target, shown))
 	}
 	if resp.StatusCode != http.StatusOK {
-		return res, errs.Failedf("API %s answered HTTP %d (expected 200)%s", shown, resp.StatusCode, excerpt(body)).Wrap(ErrStatus).
-			WithFix("check the API's logs (kubectl logs -l app=vrwx-api); a 404 means api_url does not point at the VRWX API")
+		return res, fail(ErrStatus, "check the API's logs (kubectl logs -l app=vrwx-api); a 404 means api_url does not point at the VRWX API",
+			"API %s answered HTTP %d (expected 200)%s", shown, resp.StatusCode, excerpt(body))
 	}
 	h, err := Decode(body)
 	if err != nil {
-		return res, errs.Failedf("API %s answered 200 but %v%s", shown, err, excerpt(body)).Wrap(ErrBadBody).
-			WithFix("check that api_url / --api-url points at the VRWX API, not a proxy or another service")
+		return res, fail(ErrBadBody, "check that api_url / --api-url points at the VRWX API, not a proxy or another service",
+			"API %s answered 200 but %v%s", shown, err, excerpt(body))
 	}
 	res.Health = h
 	return res, nil
+}
+
+// failure is a message that says everything, wrapping the sentinel it is a case of
+// (so errors.Is works without the sentinel's text being appended).
+type failure struct {
+	reason error
+	msg    string
+}
+
+func (f *failure) Error() string { return f.msg }
+func (f *failure) Unwrap() error { return f.reason }
+
+// fail returns an errs.Failed error with fix whose text is exactly the message.
+func fail(reason error, fix, format string, args ...any) error {
+	return (&errs.Error{Kind: errs.Failed, Err: &failure{reason: reason, msg: fmt.Sprintf(format, args...)}}).WithFix(fix)
 }
 
 // Decode parses a /health body. status and chainId must be present; relayerAddress

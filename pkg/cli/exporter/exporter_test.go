@@ -81,7 +81,7 @@ func TestBinaryServesSurvivesAndStopsOnSIGTERM(t *testing.T) {
 	if len(got["vrwx_relayer_balance_eth"]) != 0 {
 		t.Errorf("a balance served while the RPC is down")
 	}
-	for _, want := range []string{"chain read is down", "API " + api.URL + "/health is down", "database " + f.Path + " is down"} {
+	for _, want := range []string{"chain read is down", "API " + api.URL + "/health is down", "database " + f.Path + " does not exist"} {
 		if !strings.Contains(p.Stderr(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, p.Stderr())
 		}
