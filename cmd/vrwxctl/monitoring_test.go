@@ -370,3 +370,27 @@ func keys(m map[string]bool) []string {
 	slices.Sort(out)
 	return out
 }
+
+// docs/monitoring/README.md lists exactly the metrics the exporter publishes, with
+// their types and labels.
+func TestMonitoringReadmeListsTheMetrics(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(monitoringDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `(vrwx_[a-z_]+)` \\| (gauge|counter) \\| ([a-z_, ]*) \\|")
+	documented := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+		documented[m[1]] = m[2] + " " + strings.TrimSpace(m[3])
+	}
+	for _, m := range exporter.Metrics {
+		want := m.Type + " " + strings.Join(m.Labels, ", ")
+		if got, ok := documented[m.Name]; !ok || got != want {
+			t.Errorf("README row for %s: %q, want %q", m.Name, got, want)
+		}
+		delete(documented, m.Name)
+	}
+	for name := range documented {
+		t.Errorf("README documents %s, which the exporter does not publish", name)
+	}
+}
