@@ -62,7 +62,7 @@ func TestBinaryServesSurvivesAndStopsOnSIGTERM(t *testing.T) {
 		t.Errorf("no vrwx_dlq_unresolved")
 	}
 	for _, want := range []string{"relayers: " + e.D.Relayer.Hex(), "escrow: " + e.D.Escrow.Hex(), "API: " + api.URL, "database: " + f.Path} {
-		if !strings.Contains(p.Stderr(), want) {
+		if !p.WaitStderr(want, 5*time.Second) {
 			t.Errorf("start-up lines lack %q:\n%s", want, p.Stderr())
 		}
 	}
@@ -82,7 +82,7 @@ func TestBinaryServesSurvivesAndStopsOnSIGTERM(t *testing.T) {
 		t.Errorf("a balance served while the RPC is down")
 	}
 	for _, want := range []string{"chain read is down", "API " + api.URL + "/health is down", "database " + f.Path + " does not exist"} {
-		if !strings.Contains(p.Stderr(), want) {
+		if !p.WaitStderr(want, 5*time.Second) {
 			t.Errorf("stderr lacks %q:\n%s", want, p.Stderr())
 		}
 	}
@@ -96,7 +96,7 @@ func TestBinaryServesSurvivesAndStopsOnSIGTERM(t *testing.T) {
 	if v, ok := got.Get("vrwx_relayer_balance_eth", "address", e.D.Relayer.Hex()); !ok || v != 4 {
 		t.Errorf("after recovery: balance %v %v", v, ok)
 	}
-	if !strings.Contains(p.Stderr(), "is back up") {
+	if !p.WaitStderr("is back up", 5*time.Second) {
 		t.Errorf("no recovery line:\n%s", p.Stderr())
 	}
 
@@ -132,7 +132,7 @@ func TestNoDatabaseConfigured(t *testing.T) {
 	if _, ok := got["vrwx_dlq_unresolved"]; ok {
 		t.Errorf("vrwx_dlq_unresolved published without a database")
 	}
-	if !strings.Contains(p.Stderr(), "database: none") || !strings.Contains(p.Stderr(), "relayers: "+devchain.DevAddress(7).Hex()) {
+	if !p.WaitStderr("database: none", 5*time.Second) || !strings.Contains(p.Stderr(), "relayers: "+devchain.DevAddress(7).Hex()) {
 		t.Errorf("stderr:\n%s", p.Stderr())
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -122,3 +123,18 @@ func (p *Process) Wait(d time.Duration) int {
 
 // PID is the process id.
 func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// WaitStderr waits up to d for the exporter to have printed want on stderr (its
+// lines arrive through a pipe, a little after the scrape that caused them).
+func (p *Process) WaitStderr(want string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if strings.Contains(p.Stderr(), want) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
