@@ -10,6 +10,8 @@ import (
 	contractscmd "github.com/vrwx/vrwxctl/pkg/cli/contracts"
 	dbcmd "github.com/vrwx/vrwxctl/pkg/cli/db"
 	dlqcmd "github.com/vrwx/vrwxctl/pkg/cli/dlq"
+	exportercmd "github.com/vrwx/vrwxctl/pkg/cli/exporter"
+	healthcmd "github.com/vrwx/vrwxctl/pkg/cli/health"
 	jobcmd "github.com/vrwx/vrwxctl/pkg/cli/job"
 	keycmd "github.com/vrwx/vrwxctl/pkg/cli/key"
 	robotcmd "github.com/vrwx/vrwxctl/pkg/cli/robot"
@@ -100,6 +102,7 @@ profile is "local": nothing touches a real chain by accident.`,
 	cmd.AddGroup(&cobra.Group{ID: "ops", Title: "Operations:"}, &cobra.Group{ID: "tool", Title: "Tool:"})
 	for _, c := range []*cobra.Command{
 		statuscmd.NewCmdStatus(f, nil),
+		healthcmd.NewCmdHealth(f, nil),
 		walletcmd.NewCmdWallet(f),
 		jobcmd.NewCmdJob(f),
 		robotcmd.NewCmdRobot(f),
@@ -108,6 +111,7 @@ profile is "local": nothing touches a real chain by accident.`,
 		keycmd.NewCmdKey(f),
 		dbcmd.NewCmdDB(f),
 		dlqcmd.NewCmdDLQ(f),
+		exportercmd.NewCmdExporter(f, nil),
 	} {
 		c.GroupID = "ops"
 		cmd.AddCommand(c)
