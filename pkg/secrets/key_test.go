@@ -97,8 +97,8 @@ func TestHexValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			t.Setenv("VRWX_TEST_KEY", c.value)
-			k, v, err := mustOpen(t, "env://VRWX_TEST_KEY", secrets.Options{}).Read(ctxT(t), "")
+			t.Parallel()
+			k, v, err := mustOpen(t, "env://VRWX_TEST_KEY", secrets.Options{LookupEnv: envOf("VRWX_TEST_KEY", c.value)}).Read(ctxT(t), "")
 			if c.ok {
 				if err != nil {
 					t.Fatal(err)

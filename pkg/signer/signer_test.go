@@ -28,8 +28,8 @@ func openEnvSigner(t *testing.T) (*signer.Signer, common.Address, string) {
 		t.Fatal(err)
 	}
 	h := hex.EncodeToString(crypto.FromECDSA(k))
-	t.Setenv("VRWX_SIGNER_TEST_KEY", "0x"+h)
-	s, err := signer.Open(context.Background(), "env://VRWX_SIGNER_TEST_KEY", secrets.Options{})
+	env := func(k string) (string, bool) { return "0x" + h, k == "VRWX_SIGNER_TEST_KEY" }
+	s, err := signer.Open(context.Background(), "env://VRWX_SIGNER_TEST_KEY", secrets.Options{LookupEnv: env})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,3 +47,17 @@ func TestJSONErrorShape(t *testing.T) {
 		t.Fatalf("stderr %q", errOut.String())
 	}
 }
+
+// NO_COLOR is read from the environment System is given, not from the process.
+func TestSystemReadsNoColorFromTheGivenEnvironment(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	if io := System(env(map[string]string{"NO_COLOR": ""})); !io.NoColor {
+		t.Error("NO_COLOR set (even empty, as no-color.org says): want NoColor")
+	}
+	if io := System(env(nil)); io.NoColor {
+		t.Error("NO_COLOR unset: want colour allowed")
+	}
+}

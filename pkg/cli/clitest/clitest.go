@@ -48,13 +48,11 @@ func New(t testing.TB) *Env {
 	e.Vars["XDG_CONFIG_HOME"] = filepath.Join(dir, "config")
 	e.Vars["XDG_STATE_HOME"] = filepath.Join(dir, "state")
 	e.Vars["HOME"] = filepath.Join(dir, "home")
+	// vrwxctl reads the environment only through the Factory's LookupEnv, so Vars
+	// is all it sees and tests with different Vars can run in parallel.
 	for _, k := range []string{"XDG_CONFIG_HOME", "XDG_STATE_HOME"} {
 		if err := os.MkdirAll(e.Vars[k], 0o700); err != nil {
 			t.Fatal(err)
-		}
-		// The config package reads XDG paths from the process environment.
-		if tt, ok := t.(*testing.T); ok {
-			tt.Setenv(k, e.Vars[k])
 		}
 	}
 	// Cleanups run last-in first-out: this scan runs before TempDir removes dir.

@@ -62,7 +62,7 @@ func (f *Factory) Flow(ctx context.Context, command string, so SendOptions) (*tx
 		return nil, nil, err
 	}
 	return &txflow.Flow{
-		Chain: c, Signer: s, IO: f.IO, Audit: audit.Open(audit.DefaultPath(config.StateDir())),
+		Chain: c, Signer: s, IO: f.IO, Audit: &audit.Log{Path: audit.DefaultPath(config.StateDir(f.LookupEnv)), User: audit.CurrentUser(f.LookupEnv)},
 		Profile: cfg.Profile, Command: strings.TrimSpace(command), Reason: so.Reason,
 		Yes: f.Globals.Yes, DryRun: f.Globals.DryRun,
 	}, cfg, nil
