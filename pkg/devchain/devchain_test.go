@@ -144,6 +144,7 @@ func submitArgs(cl CompletionClaim, sig []byte) []any {
 }
 
 func TestDevKeysAreAnvilsAccounts(t *testing.T) {
+	t.Parallel()
 	a := StartAnvilT(t, AnvilOptions{})
 	var accounts []common.Address
 	if err := a.RPC(testCtx(t), &accounts, "eth_accounts"); err != nil {
@@ -165,6 +166,7 @@ func TestDevKeysAreAnvilsAccounts(t *testing.T) {
 }
 
 func TestDeployOnFreshAnvilGivesTheLocalAddresses(t *testing.T) {
+	t.Parallel()
 	// Deploy itself, not StartT's snapshot of it.
 	a := StartAnvilT(t, AnvilOptions{StartTime: time.Now().Add(-DeployHistory)})
 	d, err := Deploy(testCtx(t), a.URL)
@@ -208,6 +210,7 @@ func TestDeployOnFreshAnvilGivesTheLocalAddresses(t *testing.T) {
 }
 
 func TestDeploymentJSONHasNoKeysAndStableNames(t *testing.T) {
+	t.Parallel()
 	_, d := StartT(t)
 	b, err := json.Marshal(d)
 	if err != nil {
@@ -237,6 +240,7 @@ func TestDeploymentJSONHasNoKeysAndStableNames(t *testing.T) {
 }
 
 func TestSeededJobsAreInTheirStatus(t *testing.T) {
+	t.Parallel()
 	a, d := StartT(t)
 	c := testConn(t, a.URL)
 	if len(d.Jobs) != len(seededStatus) {
@@ -336,6 +340,7 @@ func TestSeededJobsAreInTheirStatus(t *testing.T) {
 }
 
 func TestSeededRobots(t *testing.T) {
+	t.Parallel()
 	a, d := StartT(t)
 	c := testConn(t, a.URL)
 	cases := []struct {
@@ -385,6 +390,7 @@ func TestSeededRobots(t *testing.T) {
 }
 
 func TestSubmitCompletionV2(t *testing.T) {
+	t.Parallel()
 	a, d := StartT(t)
 	ctx := testCtx(t)
 	c := testConn(t, a.URL)
@@ -501,6 +507,7 @@ func TestSubmitCompletionV2(t *testing.T) {
 }
 
 func TestEIP712DomainAndDigest(t *testing.T) {
+	t.Parallel()
 	a, d := StartT(t)
 	c := testConn(t, a.URL)
 	out, err := c.read(testCtx(t), d.Escrow, ContractEscrow, "eip712Domain")
@@ -532,6 +539,7 @@ func TestEIP712DomainAndDigest(t *testing.T) {
 }
 
 func TestPauseSwitch(t *testing.T) {
+	t.Parallel()
 	a, d := StartT(t)
 	ctx := testCtx(t)
 	c := testConn(t, a.URL)
@@ -558,6 +566,7 @@ func TestPauseSwitch(t *testing.T) {
 }
 
 func TestSeedJobsGrowsJobCount(t *testing.T) {
+	t.Parallel()
 	a, d := StartT(t)
 	ctx := testCtx(t)
 	c := testConn(t, a.URL)
@@ -582,6 +591,7 @@ func TestSeedJobsGrowsJobCount(t *testing.T) {
 }
 
 func TestNoMiningAndStop(t *testing.T) {
+	t.Parallel()
 	a, _ := StartTWith(t, AnvilOptions{NoMining: true})
 	ctx := testCtx(t)
 	c := testConn(t, a.URL)
@@ -624,6 +634,7 @@ func TestNoMiningAndStop(t *testing.T) {
 }
 
 func TestStartAnvilOptions(t *testing.T) {
+	t.Parallel()
 	a := StartAnvilT(t, AnvilOptions{ChainID: 8453})
 	var id hexutil.Uint64
 	if err := a.RPC(testCtx(t), &id, "eth_chainId"); err != nil || id != 8453 || a.ChainID != 8453 {
@@ -719,6 +730,7 @@ func TestMissingAnvilSkipsLocallyAndFailsInCI(t *testing.T) {
 // block (hash, so every transaction and timestamp), the logs and the deployment match
 // the anvil that ran Deploy.
 func TestSnapshotChainIsTheDeployedChain(t *testing.T) {
+	t.Parallel()
 	// A chain id of its own, so this test's first StartT is the one that deploys.
 	opts := AnvilOptions{ChainID: 424242}
 	deployed, d1 := StartTWith(t, opts)

@@ -16,6 +16,7 @@ import (
 )
 
 func TestPrivateKeyNeverPrints(t *testing.T) {
+	t.Parallel()
 	k, hexKey := testKey(t)
 	dec := new(big.Int).SetBytes(k.ECDSA().D.Bytes()).String()
 	type holder struct {
@@ -56,6 +57,7 @@ func TestPrivateKeyNeverPrints(t *testing.T) {
 }
 
 func TestGenerateDrawsDistinctValidKeys(t *testing.T) {
+	t.Parallel()
 	a, err := secrets.Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +118,7 @@ func TestHexValidation(t *testing.T) {
 }
 
 func TestFromECDSARejectsInvalid(t *testing.T) {
+	t.Parallel()
 	if _, err := secrets.FromECDSA(nil); !errs.Is(err, errs.Usage) {
 		t.Fatalf("FromECDSA(nil) error = %v, want Usage", err)
 	}

@@ -20,6 +20,7 @@ import (
 )
 
 func TestEnvStore(t *testing.T) {
+	t.Parallel()
 	k, hexKey := testKey(t)
 	s := mustOpen(t, "env://VRWX_TEST_RELAYER_KEY", secrets.Options{LookupEnv: envOf("VRWX_TEST_RELAYER_KEY", "0x"+hexKey)})
 	ctx := ctxT(t)
@@ -71,6 +72,7 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 }
 
 func TestFileModes(t *testing.T) {
+	t.Parallel()
 	k, hexKey := testKey(t)
 	dir := t.TempDir()
 	ctx := ctxT(t)
@@ -229,6 +231,7 @@ func rotationRoundTrip(t *testing.T, s secrets.Store) (first, second secrets.Pri
 }
 
 func TestFileStoreRotation(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "relayer.hex")
 	s := mustOpen(t, "file://"+p, secrets.Options{})
@@ -277,6 +280,7 @@ func TestFileStoreRotation(t *testing.T) {
 // An interrupted promote (current already moved to previous) and an
 // interrupted rollback are completed by running the operation again.
 func TestFileStoreResumesInterruptedSteps(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "k.hex")
 	s := mustOpen(t, "file://"+p, secrets.Options{})
@@ -315,6 +319,7 @@ func TestFileStoreResumesInterruptedSteps(t *testing.T) {
 }
 
 func TestFileStoreConcurrentWritersOneWins(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "k.hex")
 	s := mustOpen(t, "file://"+p, secrets.Options{})
@@ -351,6 +356,7 @@ func TestFileStoreConcurrentWritersOneWins(t *testing.T) {
 }
 
 func TestKeystoreStore(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	k, hexKey := testKey(t)
 	// A keystore written by go-ethereum itself.
@@ -405,6 +411,7 @@ func TestKeystoreStore(t *testing.T) {
 }
 
 func TestKeystoreStoreRotation(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "relayer.json")
 	opts := secrets.Options{ScryptN: keystore.LightScryptN, ScryptP: keystore.LightScryptP, LookupEnv: envOf("VRWX_TEST_KS_PASS", "rotation pass")}
@@ -442,6 +449,7 @@ func TestKeystoreStoreRotation(t *testing.T) {
 }
 
 func TestKeystoreFirstKeyPromptsTwice(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "new.json")
 	answers := []string{"one", "two"}

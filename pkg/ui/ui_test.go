@@ -10,6 +10,7 @@ import (
 )
 
 func TestColourOnlyOnATerminalAndNeverWithNoColor(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		tty     bool
@@ -36,6 +37,7 @@ func TestColourOnlyOnATerminalAndNeverWithNoColor(t *testing.T) {
 }
 
 func TestJSONErrorShape(t *testing.T) {
+	t.Parallel()
 	var out, errOut bytes.Buffer
 	io := &IO{Out: &out, ErrOut: &errOut, Format: JSON, NoColor: true}
 	io.PrintError(errs.Usagef("--to %q is not an address", "0x12").WithFix("use a 0x address"))

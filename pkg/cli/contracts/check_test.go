@@ -32,6 +32,7 @@ func byName(out contracts.CheckJSON) map[string]doctor.Check {
 }
 
 func TestCheckLocalDeployment(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 	out := run(t, e, 0)
@@ -67,6 +68,7 @@ func TestCheckLocalDeployment(t *testing.T) {
 }
 
 func TestCheckPausableEscrow(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 	e.Vars["JOB_ESCROW_ADDRESS"] = d.PausableEscrow.Hex()
@@ -90,6 +92,7 @@ func TestCheckPausableEscrow(t *testing.T) {
 }
 
 func TestCheckFindsWrongAddresses(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 
@@ -129,6 +132,7 @@ func TestCheckFindsWrongAddresses(t *testing.T) {
 // A domain that is not the profile's (another chain id, another verifying contract)
 // is critical; the judge reads nothing, so readings stand in for a foreign escrow.
 func TestJudgeDomainMismatch(t *testing.T) {
+	t.Parallel()
 	escrow := common.HexToAddress("0x7B55CD2614d42E328622E13E2F04c6A4044dCf8B")
 	other := common.HexToAddress("0xE15d5a642379D28Af1f36aC0e3C8E6A8f27bd8fd")
 	domain, err := vrwx.EscrowABI().Methods["eip712Domain"].Outputs.Pack([1]byte{0x0f}, "VRWX", "2", big.NewInt(84532), other, [32]byte{}, []*big.Int{})

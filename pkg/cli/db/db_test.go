@@ -65,6 +65,7 @@ func backup(t *testing.T, e *clitest.Env, args ...string) db.BackupJSON {
 // fails. A restore is refused while the writer has the database open and succeeds
 // after it stops, keeping the replaced files.
 func TestBackupWhileWritingThenRestore(t *testing.T) {
+	t.Parallel()
 	t.Cleanup(apidbtest.Cleanup)
 	e := clitest.New(t)
 	fx := fixture(t)
@@ -156,6 +157,7 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestBackupBadInput(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	fx := fixture(t)
 	out := t.TempDir()
@@ -201,6 +203,7 @@ func TestBackupBadInput(t *testing.T) {
 // A backup with flipped bytes is refused by verify (exit 1, problems listed), shown
 // as a checksum mismatch by list, and refused by restore.
 func TestVerifyTamperedAndList(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	fx := fixture(t)
 	out := t.TempDir()

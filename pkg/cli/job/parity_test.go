@@ -34,6 +34,7 @@ func castCall(t *testing.T, cast, rpc string, args ...string) []string {
 // The runbook's cast calls and vrwxctl's JSON say the same thing about every job,
 // in every status, for robots active, deactivated and unregistered.
 func TestJobGetMatchesCast(t *testing.T) {
+	t.Parallel()
 	cast := devchain.RequireCast(t)
 	e := clitest.NewChain(t)
 	d := e.D

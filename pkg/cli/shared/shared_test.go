@@ -7,6 +7,7 @@ import (
 )
 
 func TestDurationAndRelative(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	for d, want := range map[time.Duration]string{
 		0:                                  "0s",
@@ -32,6 +33,7 @@ func TestDurationAndRelative(t *testing.T) {
 }
 
 func TestNowIsTheLaterOfWallAndHead(t *testing.T) {
+	t.Parallel()
 	wall := time.Unix(1_800_000_000, 0)
 	if got := Now(wall, 1_700_000_000); !got.Equal(wall) {
 		t.Errorf("head behind the wall clock: %s", got)
@@ -42,6 +44,7 @@ func TestNowIsTheLaterOfWallAndHead(t *testing.T) {
 }
 
 func TestUnixTime(t *testing.T) {
+	t.Parallel()
 	if _, ok := UnixTime(new(big.Int).Lsh(big.NewInt(1), 200)); ok {
 		t.Error("a huge uint256 is not a time")
 	}
