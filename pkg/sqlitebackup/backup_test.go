@@ -23,6 +23,7 @@ func TestBackupOfLiveDatabaseIsOnePointInTime(t *testing.T) {
 	t.Parallel()
 	for _, method := range []sqlitebackup.Method{sqlitebackup.MethodBackupAPI, sqlitebackup.MethodVacuumInto} {
 		t.Run(string(method), func(t *testing.T) {
+			t.Parallel()
 			// VACUUM INTO cannot be slowed down from outside, so it gets a bigger
 			// database to give the writer time to commit during the copy.
 			size := int64(16 << 20)
