@@ -46,7 +46,6 @@ type Client struct {
 	idx      int
 	conns    map[int]*rpc.Client
 	verified bool
-	failures []string
 }
 
 // New returns a client; it performs no I/O until the first call.

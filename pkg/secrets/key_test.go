@@ -18,7 +18,7 @@ import (
 func TestPrivateKeyNeverPrints(t *testing.T) {
 	t.Parallel()
 	k, hexKey := testKey(t)
-	dec := new(big.Int).SetBytes(k.ECDSA().D.Bytes()).String()
+	dec := new(big.Int).SetBytes(crypto.FromECDSA(k.ECDSA())).String()
 	type holder struct {
 		Key     secrets.PrivateKey
 		private secrets.PrivateKey
