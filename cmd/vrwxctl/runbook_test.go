@@ -75,6 +75,7 @@ STUCK_TX_HASH=$($CAST send --async --unlocked --from $RELAYER_ADDRESS $TREASURY_
 // to bottom, against a local chain and a local Secrets Manager, and exits as the page
 // says; then the rotation's effects are checked on chain and in the store.
 func TestRunbookCommands(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	bin := clitest.Binary(t)
 	cast := devchain.RequireCast(t)

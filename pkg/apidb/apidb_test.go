@@ -65,6 +65,7 @@ func openDB(t *testing.T, path string) *sql.DB {
 }
 
 func TestOpenAppliesTheAPIsPragmas(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "dir?with#odd chars", "vrwx.db")
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
@@ -90,6 +91,7 @@ func TestOpenAppliesTheAPIsPragmas(t *testing.T) {
 }
 
 func TestFixtureHasRealisticRowsInEveryTable(t *testing.T) {
+	t.Parallel()
 	q, u := uint64(91), uint64(7)
 	pinned := []apidb.TxFailRow{
 		{JobID: "42", ManifestHash: "0x" + strings.Repeat("ab", 32), ControllerSig: "0x" + strings.Repeat("cd", 65), QualityScore: &q, WorkUnits: &u},
@@ -216,6 +218,7 @@ func count(t *testing.T, db *sql.DB, q string, args ...any) int64 {
 }
 
 func TestFixtureGrowsToTargetSize(t *testing.T) {
+	t.Parallel()
 	f := buildFixture(t, apidb.FixtureOptions{TargetBytes: 8 << 20})
 	fi, err := os.Stat(f.Path)
 	if err != nil {
@@ -230,6 +233,7 @@ func TestFixtureGrowsToTargetSize(t *testing.T) {
 }
 
 func TestCheckSchemaNamesWhatIsMissing(t *testing.T) {
+	t.Parallel()
 	f := buildFixture(t, apidb.FixtureOptions{})
 	db := openDB(t, f.Path)
 	ctx := context.Background()
@@ -256,6 +260,7 @@ func TestCheckSchemaNamesWhatIsMissing(t *testing.T) {
 }
 
 func TestWriterProcessCommitsEveryRowItReports(t *testing.T) {
+	t.Parallel()
 	f := buildFixture(t, apidb.FixtureOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

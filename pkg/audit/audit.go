@@ -79,6 +79,8 @@ func (e Entry) Intent() string {
 // Log appends entries to a file.
 type Log struct {
 	Path string
+	// User is recorded in entries that name no user (see CurrentUser).
+	User string
 	mu   sync.Mutex
 }
 
@@ -98,7 +100,7 @@ func (l *Log) Append(e Entry) error {
 		e.Time = time.Now().UTC()
 	}
 	if e.User == "" {
-		e.User = currentUser()
+		e.User = l.User
 	}
 	line, err := json.Marshal(e)
 	if err != nil {
@@ -212,9 +214,16 @@ func (l *Log) Tracks(chainID uint64, from string) ([]Track, error) {
 	return out, nil
 }
 
-func currentUser() string {
+// CurrentUser names the operator for the log: the account's user name, else $USER
+// as read through lookupEnv (os.LookupEnv in the binary; nil reads nothing).
+func CurrentUser(lookupEnv func(string) (string, bool)) string {
 	if u, err := user.Current(); err == nil {
 		return u.Username
 	}
-	return os.Getenv("USER")
+	if lookupEnv != nil {
+		if v, ok := lookupEnv("USER"); ok {
+			return v
+		}
+	}
+	return ""
 }

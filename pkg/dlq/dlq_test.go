@@ -81,6 +81,7 @@ func wantKind(t *testing.T, err error, kind errs.Kind, contains string) {
 }
 
 func TestStatsAndResolveWhileTheAPIWrites(t *testing.T) {
+	t.Parallel()
 	f, db := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -183,6 +184,7 @@ func TestStatsAndResolveWhileTheAPIWrites(t *testing.T) {
 }
 
 func TestResolveRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	_, db := setup(t)
 	ctx := context.Background()
 	now := time.Now()
@@ -199,6 +201,7 @@ func TestResolveRejectsBadInput(t *testing.T) {
 }
 
 func TestDepthLevelFollowsTheRunbook(t *testing.T) {
+	t.Parallel()
 	for depth, want := range map[int64]dlq.Level{0: dlq.LevelOK, 10: dlq.LevelOK, 11: dlq.LevelWarning, 50: dlq.LevelWarning, 51: dlq.LevelCritical} {
 		if got := dlq.DepthLevel(depth, dlq.DefaultWarnDepth, dlq.DefaultCritDepth); got != want {
 			t.Errorf("DepthLevel(%d) = %s, want %s", depth, got, want)
@@ -207,6 +210,7 @@ func TestDepthLevelFollowsTheRunbook(t *testing.T) {
 }
 
 func TestListFiltersAndGet(t *testing.T) {
+	t.Parallel()
 	f, db := setup(t)
 	ctx := context.Background()
 	all, err := dlq.List(ctx, db, dlq.Filter{Limit: 10_000})
@@ -247,6 +251,7 @@ func TestListFiltersAndGet(t *testing.T) {
 }
 
 func TestTxFailCompletionRebuildsWhatTheRelayerSent(t *testing.T) {
+	t.Parallel()
 	f, db := setup(t)
 	ctx := context.Background()
 	e, err := dlq.Get(ctx, db, f.TxFailIDs[0])

@@ -10,6 +10,7 @@ import (
 )
 
 func TestParseRef(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in   string
 		want secrets.Ref
@@ -63,6 +64,7 @@ func TestParseRef(t *testing.T) {
 }
 
 func TestParseRefRejects(t *testing.T) {
+	t.Parallel()
 	_, keyHex := testKey(t)
 	cases := []struct{ in, want string }{
 		{"", "has no scheme"},
@@ -103,6 +105,7 @@ func TestParseRefRejects(t *testing.T) {
 // A legal reference can hold key-like hex (a mistaken file name); its String form,
 // used in every message, redacts it.
 func TestRefStringRedactsKeyLikeHex(t *testing.T) {
+	t.Parallel()
 	_, keyHex := testKey(t)
 	r, err := secrets.ParseRef("file:///keys/" + keyHex)
 	if err != nil {
@@ -115,6 +118,7 @@ func TestRefStringRedactsKeyLikeHex(t *testing.T) {
 }
 
 func TestRawKeyInsteadOfReference(t *testing.T) {
+	t.Parallel()
 	_, keyHex := testKey(t)
 	for _, in := range []string{keyHex, "0x" + keyHex, " 0x" + keyHex + "\n"} {
 		_, err := secrets.Open(context.Background(), in, secrets.Options{})

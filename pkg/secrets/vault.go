@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -69,7 +68,8 @@ func (s *vaultStore) api(ctx context.Context) (*api.Client, error) {
 }
 
 func (s *vaultStore) appRoleLogin(ctx context.Context, c *api.Client) error {
-	roleID, secretID := os.Getenv("VAULT_ROLE_ID"), os.Getenv("VAULT_SECRET_ID")
+	roleID, _ := s.opts.lookupEnv("VAULT_ROLE_ID")
+	secretID, _ := s.opts.lookupEnv("VAULT_SECRET_ID")
 	if roleID == "" || secretID == "" {
 		return errs.Usagef("no Vault credentials for %s: VAULT_TOKEN is not set, nor are VAULT_ROLE_ID and VAULT_SECRET_ID", s.ref.String()).
 			WithFix("export VAULT_TOKEN, or VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole login")

@@ -20,8 +20,10 @@ import (
 // second is one point in time: it holds exactly the first k of the writer's commits,
 // in both tables each commit touches, and the writer never fails or waits on it.
 func TestBackupOfLiveDatabaseIsOnePointInTime(t *testing.T) {
+	t.Parallel()
 	for _, method := range []sqlitebackup.Method{sqlitebackup.MethodBackupAPI, sqlitebackup.MethodVacuumInto} {
 		t.Run(string(method), func(t *testing.T) {
+			t.Parallel()
 			// VACUUM INTO cannot be slowed down from outside, so it gets a bigger
 			// database to give the writer time to commit during the copy.
 			size := int64(16 << 20)
@@ -138,6 +140,7 @@ func head(s []string) []string {
 }
 
 func TestBackupWritesManifestAndNeverOverwrites(t *testing.T) {
+	t.Parallel()
 	src := fixture(t, 0)
 	out := t.TempDir()
 	ctx := context.Background()
@@ -214,6 +217,7 @@ func mustRun(t *testing.T, name string, args ...string) string {
 }
 
 func TestKeepPrunesOnlyOldBackups(t *testing.T) {
+	t.Parallel()
 	src := fixture(t, 0)
 	out := t.TempDir()
 	ctx := context.Background()
@@ -239,6 +243,7 @@ func TestKeepPrunesOnlyOldBackups(t *testing.T) {
 }
 
 func TestBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	src := fixture(t, 0)
 	out := t.TempDir()
@@ -288,6 +293,7 @@ func TestBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 // A backup into a filesystem that fills up midway fails with "no space" and leaves
 // neither a partial backup nor a temporary file nor a manifest.
 func TestBackupThatRunsOutOfSpaceLeavesNothing(t *testing.T) {
+	t.Parallel()
 	src := fixture(t, 4<<20)
 	small := filepath.Join(t.TempDir(), "small")
 	if err := os.Mkdir(small, 0o700); err != nil {
@@ -320,6 +326,7 @@ func TestBackupThatRunsOutOfSpaceLeavesNothing(t *testing.T) {
 }
 
 func TestCompressedBackupRoundTrips(t *testing.T) {
+	t.Parallel()
 	src := fixture(t, 2<<20)
 	out := t.TempDir()
 	ctx := context.Background()
@@ -357,6 +364,7 @@ func TestCompressedBackupRoundTrips(t *testing.T) {
 }
 
 func TestProgressIsReportedForEveryPhase(t *testing.T) {
+	t.Parallel()
 	src := fixture(t, 4<<20)
 	phases := map[string]int64{}
 	var lastPages int64

@@ -79,6 +79,7 @@ func staleWAL(t *testing.T, db string) {
 }
 
 func TestRestoreBesideAStaleWALYieldsExactlyTheBackup(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := fixture(t, 1<<20)
 	bk := backupTo(t, db, t.TempDir(), sqlitebackup.BackupOptions{})
@@ -143,6 +144,7 @@ func TestRestoreBesideAStaleWALYieldsExactlyTheBackup(t *testing.T) {
 }
 
 func TestRestoreIsRefusedWhileAWriterHoldsTheDatabase(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	db := fixture(t, 0)
@@ -194,6 +196,7 @@ func TestRestoreIsRefusedWhileAWriterHoldsTheDatabase(t *testing.T) {
 // An idle connection to a rollback-journal database holds no lock at all; the
 // /proc scan still sees it. --force restores anyway and keeps the old file.
 func TestRestoreSeesAnIdleConnectionAndForceOverridesIt(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/self/fd"); err != nil {
 		t.Skip("no /proc here: idle rollback-mode connections cannot be seen")
 	}
@@ -249,6 +252,7 @@ func TestRestoreSeesAnIdleConnectionAndForceOverridesIt(t *testing.T) {
 }
 
 func TestDamagedBackupsAreRefused(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := fixture(t, 1<<20)
 	good := backupTo(t, db, t.TempDir(), sqlitebackup.BackupOptions{})
@@ -340,6 +344,7 @@ func TestDamagedBackupsAreRefused(t *testing.T) {
 }
 
 func TestVerifyReportsMissingTablesAndMigrations(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := fixture(t, 0)
 	sqlite3(t, db, "DELETE FROM _migrations WHERE name = '007_tenant_plans.sql'")
@@ -372,6 +377,7 @@ func TestVerifyReportsMissingTablesAndMigrations(t *testing.T) {
 }
 
 func TestRestoreDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := fixture(t, 0)
 	bk := backupTo(t, db, t.TempDir(), sqlitebackup.BackupOptions{Compression: sqlitebackup.Gzip})
@@ -390,6 +396,7 @@ func TestRestoreDryRunChangesNothing(t *testing.T) {
 }
 
 func TestRestoreIntoAnEmptyPlace(t *testing.T) {
+	t.Parallel()
 	db := fixture(t, 0)
 	bk := backupTo(t, db, t.TempDir(), sqlitebackup.BackupOptions{})
 	target := filepath.Join(t.TempDir(), "new", "vrwx.db")
@@ -408,6 +415,7 @@ func TestRestoreIntoAnEmptyPlace(t *testing.T) {
 }
 
 func TestListShowsWhichBackupsVerify(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := fixture(t, 0)
 	dir := t.TempDir()

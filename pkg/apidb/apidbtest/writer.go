@@ -30,6 +30,10 @@ var (
 // directory and returns its path. The directory is removed by Cleanup. It takes no
 // context on purpose: with a cold build cache the build can outlast one test's
 // timeout, and a build cut short would fail every later test in the process.
+//
+// It builds with `go run -exec cp`: go run keeps linked executables in the build
+// cache, so the test processes of several packages (and later runs) share one link;
+// -exec hands the cached executable to cp, which copies it into the directory.
 func WriterBinary() (string, error) {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "vrwx-writer-")
@@ -38,9 +42,13 @@ func WriterBinary() (string, error) {
 			return
 		}
 		bin := filepath.Join(dir, "writer")
-		cmd := exec.Command("go", "build", "-o", bin, writerPkg)
+		cmd := exec.Command("go", "run", "-exec", "cp", writerPkg, bin)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build writer: go build %s: %w\n%s", writerPkg, err, out)
+			buildErr = fmt.Errorf("build writer: go run -exec cp %s: %w\n%s", writerPkg, err, out)
+			return
+		}
+		if _, err := os.Stat(bin); err != nil {
+			buildErr = fmt.Errorf("build writer: no binary at %s: %w", bin, err)
 			return
 		}
 		buildBin = bin

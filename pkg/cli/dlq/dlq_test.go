@@ -52,6 +52,7 @@ func depth(t *testing.T, path string) int {
 }
 
 func TestStatsExitCodesFollowThresholds(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	fx := fixture(t)
 	e.Vars["DATABASE_PATH"] = fx.Path
@@ -94,6 +95,7 @@ func TestStatsExitCodesFollowThresholds(t *testing.T) {
 }
 
 func TestListShowResolve(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	fx := fixture(t)
 	d := depth(t, fx.Path)
@@ -204,6 +206,7 @@ func relayerNonce(t *testing.T, e *clitest.Env) string {
 // RETRIED with the transaction hash; a row whose signature fails the preflight sends
 // nothing and stays unresolved; a row without quality and work units needs them.
 func TestReplayTxFail(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
 	id, hash, sig := sign(t, e, devchain.JobFunded, devchain.AccountActiveController)

@@ -40,6 +40,7 @@ func setBalance(t *testing.T, e *clitest.Env, addr string, wei string) {
 }
 
 func TestHealthyRelayerExitsZero(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	r := e.MustRun(0, "status")
 	for _, want := range []string{"RELAYER", e.D.Relayer.Hex(), "balance", "9999.", "nonce", "gas price", "chain head", "OK"} {
@@ -55,6 +56,7 @@ func TestHealthyRelayerExitsZero(t *testing.T) {
 }
 
 func TestThresholdsDecideExitCode(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	addr := devchain.DevAddress(7).Hex()
 
@@ -84,6 +86,7 @@ func TestThresholdsDecideExitCode(t *testing.T) {
 }
 
 func TestPendingTransactionsWarn(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	ctx := context.Background()
 	if err := e.Anvil.SetAutomine(ctx, false); err != nil {
@@ -109,6 +112,7 @@ func TestPendingTransactionsWarn(t *testing.T) {
 }
 
 func TestHighGasPriceIsCritical(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	// Base fee 150 gwei: above the 100 gwei critical line and the 50 gwei fee cap.
 	if err := e.Anvil.RPC(context.Background(), nil, "anvil_setNextBlockBaseFeePerGas", hexutil.EncodeBig(mustWei("0.00000015"))); err != nil {
@@ -133,6 +137,7 @@ func TestHighGasPriceIsCritical(t *testing.T) {
 
 // status reads everything in one HTTP round trip, chain-id guard included.
 func TestStatusIsOneRoundTrip(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	u, _ := url.Parse(e.Anvil.URL)
 	var n atomic.Int64
