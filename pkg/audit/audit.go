@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Outcomes of a transaction, in the order a transaction can go through them.
@@ -106,6 +108,9 @@ func (l *Log) Append(e Entry) error {
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
+	// Error texts and reasons quote what failed: an RPC URL with its API key, a store
+	// answer echoing a request. The log gets them redacted like every other output.
+	line = []byte(redact.Text(string(line)))
 	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
 		return fmt.Errorf("audit log %s: %w", l.Path, err)
 	}

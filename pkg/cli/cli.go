@@ -26,6 +26,7 @@ func Main(args []string) int {
 
 // Run executes args against the factory's IO; tests call it directly.
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	defer f.IO.Flush()
 	cmd := root.NewCmdRoot(f)
 	cmd.SetArgs(args)
 	cmd.SetIn(f.IO.In)
