@@ -80,10 +80,10 @@ func TestFundFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--amount", "1"}, "--to is required"},
+		{[]string{"--amount", "1ether"}, "--to is required"},
 		{[]string{"--to", to}, "--amount is required"},
 		{[]string{"--to", to, "--amount", "0"}, "is zero"},
-		{[]string{"--to", "0x0000000000000000000000000000000000000000", "--amount", "1"}, "zero address"},
+		{[]string{"--to", "0x0000000000000000000000000000000000000000", "--amount", "1ether"}, "zero address"},
 		{[]string{"--to", to, "--amount", "lots"}, "lots"},
 	} {
 		parse(cmdtest.Factory(), c.args...)
