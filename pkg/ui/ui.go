@@ -51,6 +51,9 @@ type IO struct {
 	Verbose bool
 
 	out, errOut *lipgloss.Renderer
+	// jsonStarted is set once a JSON document went to stdout: PrintError then adds
+	// none, so stdout always holds exactly one.
+	jsonStarted bool
 }
 
 // System returns IO on the process's stdin, stdout and stderr; lookupEnv (the
@@ -132,8 +135,10 @@ func newStyles(r *lipgloss.Renderer) Styles {
 // JSONOutput reports whether stdout takes JSON.
 func (o *IO) JSONOutput() bool { return o.Format == JSON }
 
-// WriteJSON writes v to stdout as indented JSON.
+// WriteJSON writes v to stdout as indented JSON. A command writes one document;
+// an error after it (a transaction found "unknown") is reported on stderr only.
 func (o *IO) WriteJSON(v any) error {
+	o.jsonStarted = true
 	enc := json.NewEncoder(o.Out)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -200,7 +205,7 @@ func (o *IO) PrintError(err error) {
 	// Error text quotes what libraries saw: a URL with its API key, a store's answer
 	// echoing a request. It is redacted here whatever the streams do.
 	msg, fix := redact.Text(err.Error()), redact.Text(errs.FixOf(err))
-	if o.JSONOutput() {
+	if o.JSONOutput() && !o.jsonStarted {
 		_ = o.WriteJSON(ErrorJSON{Error: ErrorBody{Code: int(kind), Kind: KindName(kind), Message: msg, Fix: fix}})
 	}
 	s := o.ErrStyles()

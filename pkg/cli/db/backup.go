@@ -84,7 +84,7 @@ Progress is shown on stderr for long copies when stderr is a terminal or with -v
 	fl.StringVar(&opts.Out, "out", "", "destination: a directory, a new file, or s3://bucket/prefix (required)")
 	fl.BoolVar(&opts.Quick, "quick", false, "check the copy with quick_check instead of integrity_check")
 	fl.StringVar(&opts.Compress, "compress", "none", "compression: none or gzip")
-	fl.IntVar(&opts.Keep, "keep", 0, "after the backup, keep only the newest N backups in the destination")
+	cmdutil.IntVar(fl, &opts.Keep, "keep", 0, "after the backup, keep only the newest N backups in the destination")
 	fl.StringVar(&opts.Method, "method", string(sqlitebackup.MethodBackupAPI), "copy method: backup-api or vacuum-into")
 	_ = cmd.RegisterFlagCompletionFunc("compress", cobra.FixedCompletions([]string{"none", "gzip"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("method", cobra.FixedCompletions([]string{"backup-api", "vacuum-into"}, cobra.ShellCompDirectiveNoFileComp))
