@@ -174,7 +174,10 @@ func fieldKey(at, field string, fields map[string]json.RawMessage, expected stri
 	return parseHexKey(at, v)
 }
 
-func (s *awsStore) get(ctx context.Context, in *secretsmanager.GetSecretValueInput, versionID, notFound string) (PrivateKey, Version, error) {
+// get reads a version. notFound describes what is missing when AWS finds nothing;
+// missingIsUsage says that is the secret itself (the reference names nothing, bad
+// input) rather than one of its versions.
+func (s *awsStore) get(ctx context.Context, in *secretsmanager.GetSecretValueInput, versionID, notFound string, missingIsUsage bool) (PrivateKey, Version, error) {
 	c, err := s.api(ctx)
 	if err != nil {
 		return PrivateKey{}, Version{}, err
@@ -184,8 +187,11 @@ func (s *awsStore) get(ctx context.Context, in *secretsmanager.GetSecretValueInp
 	if err != nil {
 		var nf *types.ResourceNotFoundException
 		if errors.As(err, &nf) {
-			return PrivateKey{}, Version{}, errs.Failedf("%s (AWS: %s)", notFound, redact.Text(aws.ToString(nf.Message))).
-				WithFix("check the secret name and region; `vrwxctl key versions --store " + s.ref.String() + "` lists its versions")
+			e := errs.Failedf("%s (AWS: %s)", notFound, redact.Text(aws.ToString(nf.Message)))
+			if missingIsUsage {
+				e.Kind = errs.Usage
+			}
+			return PrivateKey{}, Version{}, e.WithFix("check the secret name and region; `vrwxctl key versions --store " + s.ref.String() + "` lists its versions")
 		}
 		return PrivateKey{}, Version{}, s.apiErr("GetSecretValue", err)
 	}
@@ -203,12 +209,12 @@ func (s *awsStore) Read(ctx context.Context, versionID string) (PrivateKey, Vers
 		in.VersionId = aws.String(versionID)
 		notFound = fmt.Sprintf("%s not found, or it has no version %s", s.ref.String(), versionID)
 	}
-	return s.get(ctx, in, versionID, notFound)
+	return s.get(ctx, in, versionID, notFound, versionID == "")
 }
 
 func (s *awsStore) ReadPending(ctx context.Context) (PrivateKey, Version, error) {
 	return s.get(ctx, &secretsmanager.GetSecretValueInput{VersionStage: aws.String(awsPending)}, "",
-		fmt.Sprintf("%s not found, or it has no pending version (none is labelled AWSPENDING)", s.ref.String()))
+		fmt.Sprintf("%s not found, or it has no pending version (none is labelled AWSPENDING)", s.ref.String()), false)
 }
 
 // labels returns the secret's VersionId → staging labels map; found is false

@@ -253,7 +253,8 @@ func (s *vaultStore) readVersion(ctx context.Context, c *api.Client, n int) (*ap
 	if err != nil {
 		if errors.Is(err, api.ErrSecretNotFound) {
 			if n == 0 {
-				return nil, errs.Failedf("%s not found in Vault at %s", s.ref.String(), c.Address()).
+				// The reference names no secret: bad input.
+				return nil, errs.Usagef("%s not found in Vault at %s", s.ref.String(), c.Address()).
 					WithFix("check the mount (first path segment), the path and VAULT_NAMESPACE")
 			}
 			return nil, errs.Failedf("%s not found in Vault at %s", where(s.ref, strconv.Itoa(n)), c.Address())
