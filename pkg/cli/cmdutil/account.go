@@ -79,7 +79,7 @@ func ParseBlock(s string) (chain.Block, error) {
 	}
 	n, err := ParseUint("--block", s, math.MaxUint64)
 	if err != nil {
-		return "", errs.Usagef("--block %q is not a block (expected latest, pending, safe, finalized or a block number)", s)
+		return "", errs.Usagef("--block %q is not a block (expected latest, pending, safe, finalized or a block number: %s)", s, numberForm)
 	}
 	return chain.BlockNumber(n), nil
 }

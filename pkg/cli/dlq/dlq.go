@@ -101,7 +101,7 @@ func checkSQLiteFile(path string) error {
 func parseID(s string) (int64, error) {
 	id, err := cmdutil.ParseUint("DLQ event id", strings.TrimPrefix(s, "#"), math.MaxInt64)
 	if err != nil || id < 1 {
-		return 0, errs.Usagef("DLQ event id %q: expected a positive integer, decimal or 0x hex (the id column of vrwxctl dlq list)", s)
+		return 0, errs.Usagef("DLQ event id %q: expected a positive integer: decimal digits, or 0x followed by hex digits (the id column of vrwxctl dlq list)", s)
 	}
 	return int64(id), nil
 }

@@ -98,13 +98,13 @@ func parseBlockRef(flag, s string) (jobs.BlockRef, error) {
 	if strings.HasPrefix(s, "-") {
 		n, err := cmdutil.ParseUint(flag, s[1:], math.MaxUint64)
 		if err != nil {
-			return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected a number, latest, or -N blocks before the head)", flag, s)
+			return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, s)
 		}
 		return jobs.BlockRef{Relative: true, Back: n}, nil
 	}
 	n, err := cmdutil.ParseUint(flag, s, math.MaxUint64)
 	if err != nil {
-		return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected a number, latest, or -N blocks before the head)", flag, s)
+		return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, s)
 	}
 	return jobs.BlockRef{Number: n}, nil
 }
