@@ -1,7 +1,7 @@
-// Package apidb knows the shape of the VRWX API's SQLite database: how the API opens
-// it, its tables and migrations, a schema check, and a fixture builder that fills a
-// file with realistic rows so backup, restore and DLQ tooling can be tested on real
-// files.
+// Package apidb knows the VRWX API's SQLite database: where it is, how the API opens
+// it, its tables and migrations, a schema check, and the journal that lets an
+// interrupted restore be completed or undone by whichever command opens the database
+// next. Test fixtures live in apidbtest, so none of them is linked into the binary.
 package apidb
 
 import (
@@ -68,6 +68,15 @@ func OpenReadOnly(path string) (*sql.DB, error) {
 	}
 	return db, nil
 }
+
+// DLQ event types and resolution types, as the API writes them (spec/VRWX.md).
+var (
+	DLQTypes = []string{
+		"HASH_MISMATCH", "UPLOAD_FAIL", "SCHEMA_FAIL", "TX_FAIL",
+		"DISPUTE_FAIL", "VALIDATION_FAIL", "IDEMPOTENCY_CONFLICT",
+	}
+	ResolutionTypes = []string{"RETRIED", "MANUAL", "EXPIRED", "SKIPPED"}
+)
 
 // migration is one row of _migrations as the API records it.
 type migration struct {

@@ -27,16 +27,16 @@ func TestMain(m *testing.M) {
 var (
 	pinnedQuality = uint64(88)
 	pinnedUnits   = uint64(12)
-	pinned        = []apidb.TxFailRow{
+	pinned        = []apidbtest.TxFailRow{
 		{JobID: "77", ManifestHash: "0x" + strings.Repeat("a1", 32), ControllerSig: "0x" + strings.Repeat("b2", 65),
 			QualityScore: &pinnedQuality, WorkUnits: &pinnedUnits},
 		{JobID: "78", ManifestHash: "0x" + strings.Repeat("c3", 32), ControllerSig: "0x" + strings.Repeat("d4", 65), RetryCount: 2},
 	}
 )
 
-func setup(t *testing.T) (*apidb.Fixture, *sql.DB) {
+func setup(t *testing.T) (*apidbtest.Fixture, *sql.DB) {
 	t.Helper()
-	f, err := apidb.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidb.FixtureOptions{TxFails: pinned})
+	f, err := apidbtest.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{TxFails: pinned})
 	if err != nil {
 		t.Fatal(err)
 	}

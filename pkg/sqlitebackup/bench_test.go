@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 )
@@ -48,7 +47,7 @@ func benchFixture(b *testing.B) string {
 		if fi, err := os.Stat(benchDB); err == nil && fi.Size() >= size {
 			return
 		}
-		_, benchErr = apidb.BuildFixture(context.Background(), benchDB, apidb.FixtureOptions{TargetBytes: size})
+		_, benchErr = apidbtest.BuildFixture(context.Background(), benchDB, apidbtest.FixtureOptions{TargetBytes: size})
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)

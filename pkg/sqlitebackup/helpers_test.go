@@ -37,7 +37,7 @@ func fixture(t testing.TB, size int64) string {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := apidb.BuildFixture(context.Background(), path, apidb.FixtureOptions{TargetBytes: size}); err != nil {
+	if _, err := apidbtest.BuildFixture(context.Background(), path, apidbtest.FixtureOptions{TargetBytes: size}); err != nil {
 		t.Fatal(err)
 	}
 	return path

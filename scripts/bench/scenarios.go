@@ -10,7 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
@@ -59,7 +59,7 @@ func backupScenario() Scenario {
 	return Scenario{
 		Name: fmt.Sprintf("db backup --quick (%d MB WAL db) vs sqlite3 .backup", mb), Goal: "copy ratio <= 1.1 (vrwxctl also checks + hashes)", Runs: 3,
 		Setup: func(ctx context.Context) error {
-			_, err := apidb.BuildFixture(ctx, src, apidb.FixtureOptions{TargetBytes: int64(mb) << 20})
+			_, err := apidbtest.BuildFixture(ctx, src, apidbtest.FixtureOptions{TargetBytes: int64(mb) << 20})
 			return err
 		},
 		Next: func(i int) ([]string, []string) {

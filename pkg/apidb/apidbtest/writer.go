@@ -1,6 +1,8 @@
-// Package apidbtest runs a stand-in for the VRWX API in a separate process so tests
+// Package apidbtest is test support for the VRWX API's database: fixtures that fill
+// a real file with realistic rows (BuildFixture, and Grow for the benchmark's large
+// databases), and a stand-in for the API in a separate process (StartWriter) so tests
 // of backup, restore and DLQ tooling face real concurrent writes and real file locks,
-// not goroutines that share this process's locks.
+// not goroutines that share this process's locks. Only tests and scripts import it.
 package apidbtest
 
 import (

@@ -25,13 +25,13 @@ import (
 func TestMain(m *testing.M) { clitest.Main(m) }
 
 // fixture builds a small API database in its own directory.
-func fixture(t *testing.T) *apidb.Fixture {
+func fixture(t *testing.T) *apidbtest.Fixture {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	fx, err := apidb.BuildFixture(context.Background(), filepath.Join(dir, "vrwx.db"), apidb.FixtureOptions{JobCompletions: 40, Payments: 10})
+	fx, err := apidbtest.BuildFixture(context.Background(), filepath.Join(dir, "vrwx.db"), apidbtest.FixtureOptions{JobCompletions: 40, Payments: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
