@@ -3,6 +3,7 @@ package apidb_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
+	"github.com/vrwx/vrwxctl/pkg/errs"
 )
 
 func TestMain(m *testing.M) {
@@ -102,5 +104,57 @@ func TestBinaryDoesNotLinkTestSupport(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "github.com/vrwx/vrwxctl/pkg/apidb\n") {
 		t.Errorf("go list -deps did not list pkg/apidb; the check would pass for the wrong reason:\n%s", out)
+	}
+}
+
+func TestResolvePathPrefersTheGivenPath(t *testing.T) {
+	for _, tc := range []struct{ given, configured, want string }{
+		{"/a/vrwx.db", "/b/vrwx.db", "/a/vrwx.db"},
+		{"", "/b/vrwx.db", "/b/vrwx.db"},
+		{"  ", "/b/vrwx.db", "/b/vrwx.db"},
+	} {
+		got, err := apidb.ResolvePath(tc.given, tc.configured)
+		if err != nil || got != tc.want {
+			t.Errorf("ResolvePath(%q, %q) = %q, %v; want %q", tc.given, tc.configured, got, err, tc.want)
+		}
+	}
+	_, err := apidb.ResolvePath("", "")
+	if !errors.Is(err, apidb.ErrNoPath) || errs.KindOf(err) != errs.Usage {
+		t.Errorf("ResolvePath with nothing = %v; want bad input wrapping ErrNoPath", err)
+	}
+}
+
+// CheckFile tells the caller which of the three problems a path has, as bad input,
+// and accepts a real database.
+func TestCheckFileNamesTheProblem(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(text, []byte(strings.Repeat("not a database ", 10)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	short := filepath.Join(dir, "short.db")
+	if err := os.WriteFile(short, []byte("SQLite format 3\x00"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want error
+		text string
+	}{
+		{filepath.Join(dir, "missing.db"), apidb.ErrNotExist, "does not exist"},
+		{dir, apidb.ErrNotRegular, "is not a regular file"},
+		{text, apidb.ErrNotSQLite, "is not an SQLite database"},
+		{short, apidb.ErrNotSQLite, "is not an SQLite database"},
+	} {
+		err := apidb.CheckFile(tc.path, "backup")
+		var fe *apidb.FileError
+		if !errors.Is(err, tc.want) || errs.KindOf(err) != errs.Usage || !errors.As(err, &fe) || fe.Path != tc.path ||
+			!strings.HasPrefix(err.Error(), "backup "+tc.path+" "+tc.text) {
+			t.Errorf("CheckFile(%s) = %v; want bad input wrapping %v", tc.path, err, tc.want)
+		}
+	}
+	f := buildFixture(t, apidbtest.FixtureOptions{})
+	if err := apidb.CheckFile(f.Path, "database"); err != nil {
+		t.Errorf("CheckFile of a real database: %v", err)
 	}
 }

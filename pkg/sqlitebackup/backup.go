@@ -209,7 +209,7 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
-	if err := checkSQLiteFile(src, "database"); err != nil {
+	if err := apidb.CheckFile(src, "database"); err != nil {
 		return nil, err
 	}
 	absSrc, err := filepath.Abs(src)

@@ -1,7 +1,6 @@
 package sqlitebackup
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -11,45 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-
-	"github.com/vrwx/vrwxctl/pkg/errs"
 )
 
 func joinPath(dir, name string) string { return filepath.Join(dir, name) }
-
-// sqliteHeader starts every SQLite 3 database file.
-var sqliteHeader = []byte("SQLite format 3\x00")
-
-// checkSQLiteFile returns a Usage error unless path is a regular file that starts
-// with the SQLite header. It opens the file itself, so call it before this process
-// opens an SQLite connection to path: closing any descriptor drops the process's
-// POSIX locks on that file.
-func checkSQLiteFile(path, what string) error {
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return errs.Usagef("%s %s does not exist: expected an SQLite database file", what, path)
-	}
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", what, path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return errs.Usagef("%s %s is not a regular file: expected an SQLite database file", what, path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", what, path, err)
-	}
-	defer f.Close()
-	head := make([]byte, 100)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s %s: read header: %w", what, path, err)
-	}
-	if n < 100 || !bytes.Equal(head[:16], sqliteHeader) {
-		return errs.Usagef("%s %s is not an SQLite database (no \"SQLite format 3\" header)", what, path)
-	}
-	return nil
-}
 
 // journalBytes returns the file-format read/write version bytes (offsets 18, 19) of
 // an SQLite header: 1 means rollback journal, 2 means WAL.

@@ -219,8 +219,12 @@ func verify(ctx context.Context, loc Location, opts VerifyOptions, workDir strin
 			rep.Problems = append(rep.Problems, fmt.Sprintf("the object's sha256 metadata %s differs from the manifest's %s", sums.meta[metaSHA256], m.SHA256))
 		}
 	}
-	if err := checkSQLiteFile(mat.db, "backup"); err != nil {
-		rep.Problems = append(rep.Problems, strings.TrimPrefix(err.Error(), "backup "+mat.db+" "))
+	if err := apidb.CheckFile(mat.db, "backup"); err != nil {
+		var fe *apidb.FileError
+		if !errors.As(err, &fe) {
+			return rep, mat, err
+		}
+		rep.Problems = append(rep.Problems, fe.Problem())
 		return rep, mat, rep.err()
 	}
 	opts.Progress(Progress{Phase: "check"})

@@ -104,7 +104,7 @@ func backupRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, opts *Back
 		return err
 	}
 	if f.Globals.DryRun {
-		if err := checkSQLiteFile(src); err != nil {
+		if err := apidb.CheckFile(src, "database"); err != nil {
 			return err
 		}
 		if f.IO.JSONOutput() {

@@ -7,14 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
+	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
@@ -68,17 +66,20 @@ func (o *s3Flags) client(ctx context.Context, locs ...sqlitebackup.Location) (*s
 
 // dbPath is --db, else the profile's database_path (DATABASE_PATH maps to it).
 func dbPath(f *cmdutil.Factory, flag string) (string, error) {
-	if flag != "" {
-		return flag, nil
+	configured := ""
+	if flag == "" {
+		cfg, err := f.Config()
+		if err != nil {
+			return "", err
+		}
+		configured = cfg.String("database_path")
 	}
-	cfg, err := f.Config()
-	if err != nil {
-		return "", err
+	p, err := apidb.ResolvePath(flag, configured)
+	var e *errs.Error
+	if errors.As(err, &e) {
+		e.WithFix("pass --db PATH, or set DATABASE_PATH or database_path in the profile")
 	}
-	if p := cfg.String("database_path"); p != "" {
-		return p, nil
-	}
-	return "", errs.Usagef("no database: expected --db PATH, DATABASE_PATH or database_path in the profile")
+	return p, err
 }
 
 // progress reports long steps on stderr at most once a second, and only where
@@ -119,21 +120,4 @@ func formatBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// checkSQLiteFile rejects, as bad input, a path that is not an SQLite file.
-func checkSQLiteFile(path string) error {
-	fh, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return errs.Usagef("--db %s does not exist: expected the API's SQLite database", path)
-	}
-	if err != nil {
-		return errs.Failedf("open --db %s", path).Wrap(err)
-	}
-	defer fh.Close()
-	head := make([]byte, 16)
-	if _, err := io.ReadFull(fh, head); err != nil || string(head) != "SQLite format 3\x00" {
-		return errs.Usagef("--db %s is not an SQLite database (no \"SQLite format 3\" header)", path)
-	}
-	return nil
 }

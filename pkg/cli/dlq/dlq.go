@@ -9,9 +9,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,18 +41,23 @@ The database is --db, else DATABASE_PATH, else the profile's database_path.`,
 // openDB opens the API's database read-only or, with write, the way the API does,
 // and checks it has the dlq_events table.
 func openDB(ctx context.Context, f *cmdutil.Factory, flag string, write bool) (*sql.DB, string, error) {
-	path := flag
-	if path == "" {
+	configured := ""
+	if flag == "" {
 		cfg, err := f.Config()
 		if err != nil {
 			return nil, "", err
 		}
-		path = cfg.String("database_path")
+		configured = cfg.String("database_path")
 	}
-	if path == "" {
-		return nil, "", errs.Usagef("no database: expected --db PATH, DATABASE_PATH or database_path in the profile")
+	path, err := apidb.ResolvePath(flag, configured)
+	if err == nil {
+		err = apidb.CheckFile(path, "database")
 	}
-	if err := checkSQLiteFile(path); err != nil {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return nil, "", e.WithFix("point --db or DATABASE_PATH at the VRWX API's database")
+	}
+	if err != nil {
 		return nil, "", err
 	}
 	open := apidb.OpenReadOnly
@@ -77,23 +79,6 @@ func openDB(ctx context.Context, f *cmdutil.Factory, flag string, write bool) (*
 			WithFix("point --db or DATABASE_PATH at the VRWX API's database")
 	}
 	return db, path, nil
-}
-
-// checkSQLiteFile rejects, as bad input, a path that is not an SQLite file.
-func checkSQLiteFile(path string) error {
-	fh, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return errs.Usagef("database %s does not exist: expected the API's SQLite database (--db or DATABASE_PATH)", path)
-	}
-	if err != nil {
-		return errs.Failedf("open database %s", path).Wrap(err)
-	}
-	defer fh.Close()
-	head := make([]byte, 16)
-	if _, err := io.ReadFull(fh, head); err != nil || string(head) != "SQLite format 3\x00" {
-		return errs.Usagef("database %s is not an SQLite database (no \"SQLite format 3\" header)", path)
-	}
-	return nil
 }
 
 // parseID reads a dlq_events id.
