@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -90,7 +91,7 @@ type BackupOptions struct {
 	Compression Compression
 	// Keep, when ≥ 1, deletes the oldest vrwx-*.db backups (and their manifests) in
 	// the destination beyond the newest Keep. 0 prunes nothing; use ValidateKeep to
-	// reject an explicit "--keep 0".
+	// reject an explicit 0 from an operator.
 	Keep       int
 	Progress   func(Progress)
 	Now        func() time.Time
@@ -114,7 +115,7 @@ type BackupResult struct {
 // ValidateKeep rejects a retention count below 1; call it when the operator set one.
 func ValidateKeep(n int) error {
 	if n < 1 {
-		return errs.Usagef("--keep %d: expected a number of backups to keep, at least 1", n)
+		return badInput(InputKeep, strconv.Itoa(n), ": expected a number of backups to keep, at least 1")
 	}
 	return nil
 }
@@ -165,7 +166,7 @@ type localTarget struct {
 // extension is a directory (created if needed); anything else is the backup file.
 func resolveLocal(src, out string, keep int) (localTarget, error) {
 	if sameFile(src, out) || sameFile(src+"-wal", out) || sameFile(src+"-shm", out) || sameFile(src+"-journal", out) {
-		return localTarget{}, errs.Usagef("--out %s is the database itself: expected a backup directory or a new file name", out)
+		return localTarget{}, badInput(InputDestination, out, "is the database itself: expected a backup directory or a new file name")
 	}
 	fi, err := os.Stat(out)
 	switch {
@@ -184,11 +185,11 @@ func resolveLocal(src, out string, keep int) (localTarget, error) {
 		return localTarget{dir: out}, nil
 	}
 	if keep > 0 {
-		return localTarget{}, errs.Usagef("--keep with --out %s: retention needs a backup directory or s3:// prefix, not a file", out)
+		return localTarget{}, badInput(InputDestination, out, "is a file: retention needs a backup directory or s3:// prefix")
 	}
 	parent := filepath.Dir(out)
 	if pi, err := os.Stat(parent); err != nil || !pi.IsDir() {
-		return localTarget{}, errs.Usagef("--out %s: directory %s does not exist", out, parent)
+		return localTarget{}, badInput(InputDestination, out, ": directory "+parent+" does not exist")
 	}
 	return localTarget{dir: parent, file: filepath.Base(out)}, nil
 }
@@ -237,8 +238,8 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 		return nil, fmt.Errorf("database %s: %w", src, err)
 	}
 	if len(missing) > 0 {
-		return nil, errs.Failedf("database %s lacks the API's tables: %s", src, strings.Join(missing, ", ")).
-			WithFix("point --db at the API's vrwx.db (DATABASE_PATH)")
+		return nil, errs.Failedf("database %s lacks the API's tables: %s", src, strings.Join(missing, ", ")).Wrap(ErrNotAPIDatabase).
+			WithFix("back up the API's own database (DATABASE_PATH)")
 	}
 
 	tmp, err := reserveTemp(target.dir, ".vrwx-backup-*.db.tmp")
@@ -457,18 +458,21 @@ func apidbFileURI(path string) string {
 	return dsn[:strings.IndexByte(dsn, '?')]
 }
 
-// describeIOError turns SQLite's "database or disk is full" into an error that
-// names the directory, because that is what the operator must free.
+// describeIOError turns SQLite's "database or disk is full" and ENOSPC into an error
+// that names the directory, because that is what the operator must free.
 func describeIOError(err error, dir string) error {
 	var se *sqlite.Error
-	if errors.As(err, &se) && se.Code()&0xff == 13 { // SQLITE_FULL
-		return errs.Failedf("no space left in %s", dir).Wrap(err).WithFix("free space there or choose another --out")
-	}
-	if errors.Is(err, syscall.ENOSPC) {
-		return errs.Failedf("no space left in %s", dir).Wrap(err).WithFix("free space there or choose another --out")
+	if (errors.As(err, &se) && se.Code()&0xff == 13) || errors.Is(err, syscall.ENOSPC) { // 13: SQLITE_FULL
+		return errs.Failedf("no space left in %s", dir).Wrap(noSpace{err}).WithFix("free space in " + dir)
 	}
 	return err
 }
+
+// noSpace keeps the original error's text and chain and adds ErrNoSpace to it.
+type noSpace struct{ err error }
+
+func (n noSpace) Error() string   { return n.err.Error() }
+func (n noSpace) Unwrap() []error { return []error{ErrNoSpace, n.err} }
 
 // finish checks, inspects and hashes (or compresses) the self-contained copy. It
 // returns the path of the file to publish: tmp itself, or the compressed file.

@@ -3,6 +3,7 @@ package sqlitebackup_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -267,15 +268,33 @@ func TestBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 		t.Errorf("ParseLocation = %+v, %v", loc, err)
 	}
 
-	wantKind(t, sqlitebackup.ValidateKeep(0), errs.Usage, "--keep 0")
+	// The library names its own inputs, never a CLI's flags; the typed error lets the
+	// CLI say "--keep 0".
+	err = sqlitebackup.ValidateKeep(0)
+	wantKind(t, err, errs.Usage, "retention count 0: expected a number of backups to keep, at least 1")
+	var ie *sqlitebackup.InputError
+	if !errors.As(err, &ie) || ie.Input != sqlitebackup.InputKeep || ie.Value != "0" {
+		t.Errorf("ValidateKeep(0) = %#v, want an InputError for the retention count", err)
+	}
 	_, err = sqlitebackup.Backup(ctx, src, sqlitebackup.Location{Path: out}, sqlitebackup.BackupOptions{Keep: -1})
-	wantKind(t, err, errs.Usage, "--keep")
+	wantKind(t, err, errs.Usage, "retention count -1")
+	_, err = sqlitebackup.Backup(ctx, src, sqlitebackup.Location{Path: filepath.Join(out, "nested", "x.db")}, sqlitebackup.BackupOptions{})
+	wantKind(t, err, errs.Usage, "destination "+filepath.Join(out, "nested", "x.db")+": directory "+filepath.Join(out, "nested")+" does not exist")
+	if !errors.As(err, &ie) || ie.Input != sqlitebackup.InputDestination {
+		t.Errorf("missing parent directory: %#v, want an InputError for the destination", err)
+	}
+	if strings.Contains(err.Error(), "--") || strings.Contains(errs.FixOf(err), "--") {
+		t.Errorf("library error speaks CLI: %v", err)
+	}
 
 	// A real SQLite database that is not the API's: exit 1, naming what is missing.
 	other := filepath.Join(t.TempDir(), "other.db")
 	sqlite3(t, other, "CREATE TABLE dlq_events(id INTEGER PRIMARY KEY); CREATE TABLE notes(x)")
 	_, err = sqlitebackup.Backup(ctx, other, sqlitebackup.Location{Path: out}, sqlitebackup.BackupOptions{})
 	wantKind(t, err, errs.Failed, "_migrations", "idempotency_keys", "payments")
+	if !errors.Is(err, sqlitebackup.ErrNotAPIDatabase) {
+		t.Errorf("%v should wrap ErrNotAPIDatabase", err)
+	}
 	if strings.Contains(err.Error(), "dlq_events") {
 		t.Errorf("error names a table that exists: %v", err)
 	}
@@ -309,6 +328,9 @@ func TestBackupThatRunsOutOfSpaceLeavesNothing(t *testing.T) {
 	} {
 		_, err := sqlitebackup.Backup(context.Background(), src, sqlitebackup.Location{Path: small}, opts)
 		wantKind(t, err, errs.Failed, "no space left in "+small)
+		if !errors.Is(err, sqlitebackup.ErrNoSpace) || strings.Contains(errs.FixOf(err), "--") {
+			t.Errorf("%+v: %v (fix %q) should wrap ErrNoSpace and name no flag", opts, err, errs.FixOf(err))
+		}
 		if names := dirNames(t, small); len(names) != 0 {
 			t.Fatalf("%+v: a failed backup left %v in %s", opts, names, small)
 		}

@@ -13,7 +13,7 @@ import (
 // rather than report the database unused; Restore then refuses unless forced.
 func Holders(ctx context.Context, dbPath string) ([]Holder, error) {
 	return nil, errs.Refusedf("cannot tell whether another process has %s open on this platform", dbPath).
-		WithFix("stop the API, then restore with --force")
+		Wrap(ErrInUse).WithFix("stop the API first; a forced restore skips this check")
 }
 
 // keepOwnership gives the restored file the replaced database's mode.

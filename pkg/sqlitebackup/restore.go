@@ -79,7 +79,7 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 		opts.Progress = func(Progress) {}
 	}
 	if strings.TrimSpace(dbPath) == "" {
-		return nil, errs.Usagef("--db is empty: expected the path of the API's database (DATABASE_PATH)")
+		return nil, &errs.Error{Kind: errs.Usage, Err: apidb.ErrNoPath}
 	}
 	abs, err := filepath.Abs(dbPath)
 	if err != nil {
@@ -87,13 +87,13 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 	}
 	dir := filepath.Dir(abs)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, errs.Usagef("--db %s: directory %s does not exist", dbPath, dir)
+		return nil, badInput(InputDatabase, dbPath, ": directory "+dir+" does not exist")
 	}
 	if fi, err := os.Stat(abs); err == nil && !fi.Mode().IsRegular() {
-		return nil, errs.Usagef("--db %s is not a regular file: expected the path of the API's database", dbPath)
+		return nil, badInput(InputDatabase, dbPath, "is not a regular file: expected the path of the API's database")
 	}
 	if !from.IsS3() && sameFile(from.Path, abs) {
-		return nil, errs.Usagef("--from %s is the database itself: expected a backup file", from.Path)
+		return nil, badInput(InputBackup, from.Path, "is the database itself: expected a backup file")
 	}
 	rep := &RestoreReport{From: from, DBPath: abs, DryRun: opts.DryRun}
 
@@ -114,11 +114,11 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 		if errs.Is(err, errs.Usage) {
 			return rep, err
 		}
-		return rep, errs.Refusedf("refusing to restore %s", from).Wrap(err).WithFix("use another backup (vrwxctl db list) or take a new one")
+		return rep, errs.Refusedf("refusing to restore %s", from).Wrap(err).WithFix("use another backup or take a new one")
 	}
 	if !vrep.OK {
 		return rep, errs.Refusedf("refusing to restore %s: it does not verify: %s", vrep.Location, strings.Join(vrep.Problems, "; ")).
-			WithFix("use another backup (vrwxctl db list) or take a new one")
+			Wrap(ErrDoesNotVerify).WithFix("use another backup or take a new one")
 	}
 	rep.From = vrep.Location
 
@@ -179,7 +179,7 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 	for _, p := range sidecarPaths(abs) {
 		if _, err := os.Lstat(p); err == nil {
 			return rep, errs.Failedf("%s appeared after the restore: a process still has the old database open", p).
-				WithFix("stop every process using the database, move " + p + " away, and check the database with vrwxctl db verify")
+				WithFix("stop every process using the database, move " + p + " away, and check the restored database")
 		}
 	}
 	if rep.Check, err = checkFile(ctx, abs, opts.Quick); err != nil {
@@ -225,7 +225,7 @@ func refuseIfHeld(ctx context.Context, db string, force bool, rep *RestoreReport
 		list[i] = h.String()
 	}
 	return errs.Refusedf("refusing to restore over %s while another process has it open: %s", db, strings.Join(list, "; ")).
-		WithFix("stop the API first (kubectl scale deployment/vrwx-api --replicas=0), or pass --force")
+		Wrap(ErrInUse).WithFix("stop the API first (kubectl scale deployment/vrwx-api --replicas=0)")
 }
 
 // makePreRestoreDir creates <dir>/pre-restore-<stamp>, adding -N if it exists.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -158,8 +159,8 @@ func TestRestoreIsRefusedWhileAWriterHoldsTheDatabase(t *testing.T) {
 	for _, dry := range []bool{false, true} {
 		rep, err := sqlitebackup.Restore(ctx, bk.Location, db, sqlitebackup.RestoreOptions{DryRun: dry})
 		wantKind(t, err, errs.Refused, "another process has it open", "pid "+itoa(w.Pid))
-		if errs.FixOf(err) == "" {
-			t.Error("the refusal carries no fix")
+		if errs.FixOf(err) == "" || !errors.Is(err, sqlitebackup.ErrInUse) {
+			t.Errorf("the refusal %v carries no fix or does not wrap ErrInUse", err)
 		}
 		found := false
 		for _, h := range rep.Holders {
@@ -315,6 +316,9 @@ func TestDamagedBackupsAreRefused(t *testing.T) {
 			}
 			_, err = sqlitebackup.Restore(ctx, c.loc, db, sqlitebackup.RestoreOptions{})
 			wantKind(t, err, errs.Refused, "does not verify", c.want)
+			if !errors.Is(err, sqlitebackup.ErrDoesNotVerify) {
+				t.Errorf("%v should wrap ErrDoesNotVerify", err)
+			}
 			if sha(t, db) != liveSum {
 				t.Fatal("a refused restore changed the database")
 			}

@@ -80,7 +80,7 @@ func (r *VerifyReport) err() error {
 		return nil
 	}
 	return errs.Failedf("backup %s does not verify: %s", r.Location, strings.Join(r.Problems, "; ")).
-		WithFix("use another backup (vrwxctl db list) or take a new one")
+		Wrap(ErrDoesNotVerify).WithFix("use another backup or take a new one")
 }
 
 // materialized is a backup unpacked into a local, uncompressed SQLite file.
@@ -112,7 +112,7 @@ func (m *materialized) take() string {
 func normalizeBackupLocation(loc Location) (Location, error) {
 	if loc.IsS3() {
 		if loc.Key == "" || strings.HasSuffix(loc.Key, "/") {
-			return loc, errs.Usagef("%s names a prefix: expected a backup object such as s3://bucket/prefix/vrwx-20261127T031500Z.db", loc)
+			return loc, badInput(InputBackup, loc.String(), "names a prefix: expected a backup object such as s3://bucket/prefix/vrwx-20261127T031500Z.db")
 		}
 		loc.Key = strings.TrimSuffix(loc.Key, ManifestSuffix)
 		return loc, nil
@@ -120,13 +120,13 @@ func normalizeBackupLocation(loc Location) (Location, error) {
 	loc.Path = strings.TrimSuffix(loc.Path, ManifestSuffix)
 	fi, err := os.Stat(loc.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return loc, errs.Usagef("backup %s does not exist", loc.Path)
+		return loc, badInput(InputBackup, loc.Path, "does not exist")
 	}
 	if err != nil {
 		return loc, fmt.Errorf("backup %s: %w", loc.Path, err)
 	}
 	if fi.IsDir() {
-		return loc, errs.Usagef("%s is a directory: expected a backup file (vrwxctl db list %s shows them)", loc.Path, loc.Path)
+		return loc, badInput(InputBackup, loc.Path, "is a directory: expected a backup file")
 	}
 	return loc, nil
 }

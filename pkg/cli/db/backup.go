@@ -82,9 +82,10 @@ func backupRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, opts *Back
 	if opts.Out == "" {
 		return errs.Usagef("--out is required: a backup directory, a new file name, or s3://bucket/prefix")
 	}
+	flags := map[sqlitebackup.Input]string{sqlitebackup.InputKeep: "--keep", sqlitebackup.InputDestination: "--out", sqlitebackup.InputDatabase: "--db"}
 	if opts.KeepSet {
 		if err := sqlitebackup.ValidateKeep(opts.Keep); err != nil {
-			return err
+			return inFlagTerms(err, flags)
 		}
 	}
 	comp, err := sqlitebackup.ParseCompression(opts.Compress)
@@ -122,7 +123,7 @@ func backupRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, opts *Back
 		Progress: progress(f.IO, f.Now), Now: f.Now, S3: client,
 	})
 	if err != nil {
-		return err
+		return inFlagTerms(err, flags)
 	}
 	out := BackupJSON{Location: res.Location.String(), Manifest: res.Manifest, Pruned: []string{}}
 	for _, p := range res.Pruned {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -120,4 +121,41 @@ func formatBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// inFlagTerms says sqlitebackup's errors in this command's terms: an input by the
+// flag that set it, and fixes that name the flags or commands that help.
+func inFlagTerms(err error, flags map[sqlitebackup.Input]string) error {
+	if err == nil {
+		return nil
+	}
+	var ie *sqlitebackup.InputError
+	if errors.As(err, &ie) {
+		fix := errs.FixOf(err)
+		if fi, serr := os.Stat(ie.Value); ie.Input == sqlitebackup.InputBackup && serr == nil && fi.IsDir() {
+			fix = "vrwxctl db list " + ie.Value + " shows the backups in it"
+		}
+		name := string(ie.Input)
+		if flag, ok := flags[ie.Input]; ok {
+			name = flag
+		}
+		return &errs.Error{Kind: errs.KindOf(err), Msg: ie.Named(name), Fix: fix}
+	}
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	fix := errs.FixOf(err)
+	switch {
+	case errors.Is(err, sqlitebackup.ErrInUse):
+		fix += ", or pass --force to restore anyway"
+	case errors.Is(err, sqlitebackup.ErrNoSpace) && flags[sqlitebackup.InputDestination] != "":
+		fix += ", or choose another " + flags[sqlitebackup.InputDestination]
+	case errors.Is(err, sqlitebackup.ErrNotAPIDatabase):
+		fix = "point --db at the API's vrwx.db (DATABASE_PATH)"
+	case errors.Is(err, sqlitebackup.ErrDoesNotVerify):
+		fix += " (vrwxctl db list DIR shows the backups)"
+	}
+	e.Fix = fix
+	return err
 }

@@ -111,7 +111,7 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 
 	// The writer still holds the database: refused, nothing moved.
 	r = e.Run("db", "restore", "--from", b.Location, "--db", fx.Path, "--yes")
-	if r.Code != 3 || !strings.Contains(r.Stderr, "open") {
+	if r.Code != 3 || !strings.Contains(r.Stderr, "open") || !strings.Contains(r.Stderr, "--force") {
 		t.Fatalf("restore while the writer runs: want exit 3 naming the holder:\n%s", r)
 	}
 	if pre, _ := filepath.Glob(filepath.Join(filepath.Dir(fx.Path), "pre-restore-*")); len(pre) != 0 {

@@ -101,7 +101,7 @@ func restoreRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, opts *Res
 		S3: client, Now: f.Now, Progress: progress(f.IO, f.Now),
 	})
 	if err != nil {
-		return err
+		return inFlagTerms(err, map[sqlitebackup.Input]string{sqlitebackup.InputDatabase: "--db", sqlitebackup.InputBackup: "--from"})
 	}
 	out := RestoreJSON{From: rep.From.String(), DB: rep.DBPath, DryRun: rep.DryRun, PreRestoreDir: rep.PreRestoreDir,
 		Moved: []string{}, Holders: []string{}, Check: rep.Check, RowCounts: rep.RowCounts}

@@ -71,7 +71,7 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, arg string
 		Quick: quick, AllowNoManifest: allowNoManifest, S3: client, Progress: progress(f.IO, f.Now),
 	})
 	if rep == nil || (err != nil && rep.OK) {
-		return err
+		return inFlagTerms(err, nil)
 	}
 	if f.IO.JSONOutput() {
 		if werr := f.IO.WriteJSON(verifyJSON(rep)); werr != nil {
@@ -83,7 +83,7 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, arg string
 		return nil
 	}
 	renderVerify(f.IO, rep)
-	return err
+	return inFlagTerms(err, nil)
 }
 
 func verifyJSON(r *sqlitebackup.VerifyReport) VerifyJSON {
