@@ -39,11 +39,13 @@ func NewCmdBackup(f *cmdutil.Factory, s3o *s3Flags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "backup --out DIR|FILE|s3://bucket/prefix",
 		Short: "Take a consistent, verified copy of the live database",
-		Long: `Copy the API's database while the API keeps writing (SQLite's online backup API, or
-VACUUM INTO with --method vacuum-into), make the copy self-contained (journal mode
-DELETE: no -wal needed to read it), check it (integrity_check, or quick_check with
---quick), and publish it atomically with a manifest beside it (size, page count,
-sha256, SQLite version, migrations, row counts).
+		Long: `Copy the API's database while the API keeps writing (one read snapshot, copied with
+large reads and hashed as it is written; --method backup-api uses SQLite's online
+backup API, --method vacuum-into VACUUM INTO), make the copy self-contained (journal
+mode DELETE: no -wal needed to read it), check it (integrity_check, or quick_check
+with --quick), and publish it atomically with a manifest beside it (size, page
+count, sha256, SQLite version, migrations, row counts). Memory stays flat in the
+database's size.
 
 --out is a directory (the backup is named vrwx-<UTC time>.db), a new file name, or
 s3://bucket/prefix (multipart upload, sha256 stored as object metadata).
@@ -72,9 +74,9 @@ Progress is shown on stderr for long copies when stderr is a terminal or with -v
 	fl.BoolVar(&opts.Quick, "quick", false, "check the copy with quick_check instead of integrity_check")
 	fl.StringVar(&opts.Compress, "compress", "none", "compression: none or gzip")
 	fl.IntVar(&opts.Keep, "keep", 0, "after the backup, keep only the newest N backups in the destination")
-	fl.StringVar(&opts.Method, "method", string(sqlitebackup.MethodBackupAPI), "copy method: backup-api or vacuum-into")
+	fl.StringVar(&opts.Method, "method", string(sqlitebackup.MethodSnapshot), "copy method: snapshot, backup-api or vacuum-into")
 	_ = cmd.RegisterFlagCompletionFunc("compress", cobra.FixedCompletions([]string{"none", "gzip"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("method", cobra.FixedCompletions([]string{"backup-api", "vacuum-into"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("method", cobra.FixedCompletions([]string{"snapshot", "backup-api", "vacuum-into"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
