@@ -235,11 +235,13 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 	// The snapshot copy reads the file through this descriptor. It is opened before
 	// SQLite's connection and closed after it (defers run last-in first-out):
 	// closing a descriptor drops every lock this process holds on the file.
-	srcFile, err := os.Open(absSrc)
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", src, err)
+	var srcFile *os.File
+	if opts.Method == MethodSnapshot {
+		if srcFile, err = os.Open(absSrc); err != nil {
+			return nil, fmt.Errorf("open database %s: %w", src, err)
+		}
+		defer srcFile.Close()
 	}
-	defer srcFile.Close()
 	srcDB, err := sql.Open(apidb.DriverName, sourceDSN(absSrc))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", src, err)
@@ -274,7 +276,9 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 		return nil, err
 	}
 	srcDB.Close()
-	srcFile.Close()
+	if srcFile != nil {
+		srcFile.Close()
+	}
 	if opts.Method != MethodSnapshot {
 		if err := makeSelfContained(ctx, tmp, m); err != nil {
 			return nil, err

@@ -235,3 +235,34 @@ func TestWriterProcessCommitsEveryRowItReports(t *testing.T) {
 		t.Errorf("database has %d writer completions, writer reported %d commits", n, len(commits))
 	}
 }
+
+// Grow reaches its target by copying history, and the result is still the API's
+// database: sound, in WAL mode, with the fixture's unresolved DLQ rows untouched.
+func TestGrowCopiesHistoryToTheTargetSize(t *testing.T) {
+	f := buildFixture(t, apidbtest.FixtureOptions{})
+	db := openDB(t, f.Path)
+	unresolved := count(t, db, `SELECT count(*) FROM dlq_events WHERE resolved_at IS NULL`)
+	db.Close()
+	const target = 24 << 20
+	size, err := apidbtest.Grow(context.Background(), f.Path, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(f.Path)
+	if err != nil || size < target || fi.Size() < target || fi.Size() > 2*target {
+		t.Fatalf("Grow = %d bytes, file %d bytes (%v); want at least %d, not twice that", size, fi.Size(), err, target)
+	}
+	if got := oracle(t, f.Path, "PRAGMA integrity_check"); got != "ok" {
+		t.Errorf("integrity_check = %s", got)
+	}
+	if got := oracle(t, f.Path, "PRAGMA journal_mode"); got != "wal" {
+		t.Errorf("journal_mode = %s, want wal", got)
+	}
+	db = openDB(t, f.Path)
+	if n := count(t, db, `SELECT count(*) FROM dlq_events WHERE resolved_at IS NULL`); n != unresolved {
+		t.Errorf("unresolved DLQ rows %d, the fixture had %d", n, unresolved)
+	}
+	if n := count(t, db, `SELECT count(*) FROM job_completions`); n < 10*f.Counts["job_completions"] {
+		t.Errorf("job_completions has %d rows; growing 24x should copy it many times over", n)
+	}
+}
