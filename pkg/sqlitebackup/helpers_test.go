@@ -23,6 +23,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(memoryOpEnv); spec != "" {
+		os.Exit(runMemoryOp(spec))
+	}
 	code := m.Run()
 	apidbtest.Cleanup()
 	cleanupBench()
