@@ -3,6 +3,7 @@ package sqlitebackup
 import (
 	"errors"
 
+	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 )
 
@@ -48,7 +49,7 @@ var (
 	// ErrInUse: another process has the database open, so Restore refused (or this
 	// platform cannot tell, which is refused the same way). RestoreOptions.Force
 	// overrides it.
-	ErrInUse = errors.New("the database is in use")
+	ErrInUse = apidb.ErrInUse
 	// ErrNoSpace: a file system filled up while a copy was written.
 	ErrNoSpace = errors.New("no space left on device")
 	// ErrNotAPIDatabase: the source is an SQLite file but not the API's database.

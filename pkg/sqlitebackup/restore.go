@@ -18,25 +18,6 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/errs"
 )
 
-// Holder is a process that has the database open.
-type Holder struct {
-	PID     int    // 0 when the kernel does not say (an OFD lock, a lock from another host)
-	Program string // from /proc/<pid>/comm when known
-	File    string // the file it holds: the database, its -wal or its -shm
-	How     string // what was seen: a lock on the WAL index, a lock on the file, an open descriptor
-}
-
-func (h Holder) String() string {
-	who := "a process"
-	if h.PID > 0 {
-		who = "pid " + strconv.Itoa(h.PID)
-		if h.Program != "" {
-			who += " (" + h.Program + ")"
-		}
-	}
-	return who + " " + h.How
-}
-
 // RestoreOptions tunes Restore.
 type RestoreOptions struct {
 	// Force restores even while another process has the database open. The files
@@ -56,7 +37,7 @@ type RestoreReport struct {
 	From    Location
 	DBPath  string
 	Verify  *VerifyReport
-	Holders []Holder
+	Holders []apidb.Holder
 	// PreRestoreDir holds the files the restore replaced; "" when there were none.
 	PreRestoreDir string
 	Moved         []string // the replaced files' original paths
@@ -209,7 +190,7 @@ func sidecarPaths(db string) []string {
 }
 
 func refuseIfHeld(ctx context.Context, db string, force bool, rep *RestoreReport) error {
-	holders, err := Holders(ctx, db)
+	holders, err := apidb.Holders(ctx, db)
 	if err != nil {
 		if force && errs.Is(err, errs.Refused) {
 			return nil

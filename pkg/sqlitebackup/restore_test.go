@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
@@ -215,9 +216,9 @@ func TestRestoreSeesAnIdleConnectionAndForceOverridesIt(t *testing.T) {
 	if _, err := io.WriteString(stdin, "SELECT count(*) FROM tenants;\n"); err != nil {
 		t.Fatal(err)
 	}
-	var holders []sqlitebackup.Holder
+	var holders []apidb.Holder
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if holders, err = sqlitebackup.Holders(ctx, db); err != nil {
+		if holders, err = apidb.Holders(ctx, db); err != nil {
 			t.Fatal(err)
 		}
 		if len(holders) > 0 {
@@ -244,7 +245,7 @@ func TestRestoreSeesAnIdleConnectionAndForceOverridesIt(t *testing.T) {
 	}
 	stdin.Close()
 	cmd.Wait()
-	if h, err := sqlitebackup.Holders(ctx, db); err != nil || len(h) != 0 {
+	if h, err := apidb.Holders(ctx, db); err != nil || len(h) != 0 {
 		t.Errorf("after the holder exited: %+v, %v", h, err)
 	}
 }

@@ -1,10 +1,9 @@
 //go:build !unix
 
-package sqlitebackup
+package apidb
 
 import (
 	"context"
-	"os"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
 )
@@ -14,11 +13,4 @@ import (
 func Holders(ctx context.Context, dbPath string) ([]Holder, error) {
 	return nil, errs.Refusedf("cannot tell whether another process has %s open on this platform", dbPath).
 		Wrap(ErrInUse).WithFix("stop the API first; a forced restore skips this check")
-}
-
-// keepOwnership gives the restored file the replaced database's mode.
-func keepOwnership(old, restored string) {
-	if fi, err := os.Stat(old); err == nil {
-		_ = os.Chmod(restored, fi.Mode().Perm())
-	}
 }
