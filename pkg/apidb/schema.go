@@ -416,3 +416,23 @@ func SortedTables(counts map[string]int64) []string {
 	})
 	return out
 }
+
+// OpenExisting opens the API's existing database at path for a command: it first
+// finishes a restore that was interrupted there (Recover; the *Recovery says what
+// it did, nil when nothing), then refuses a path that is not an SQLite file
+// (CheckFile), then opens it read-only or, with write, the way the API does.
+func OpenExisting(ctx context.Context, path string, write bool) (*sql.DB, *Recovery, error) {
+	rec, err := Recover(ctx, path, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := CheckFile(path, "database"); err != nil {
+		return nil, rec, err
+	}
+	open := OpenReadOnly
+	if write {
+		open = Open
+	}
+	db, err := open(path)
+	return db, rec, err
+}

@@ -117,6 +117,11 @@ type BackupResult struct {
 	Manifest *Manifest
 	Location Location   // the backup file (or object)
 	Pruned   []Location // backups removed by Keep
+	// Recovered is an interrupted restore of the database that Backup finished
+	// first (nil when there was none); Cleaned are temporary files of killed runs
+	// it removed from the destination (or staging) directory.
+	Recovered *apidb.Recovery
+	Cleaned   []string
 }
 
 // ValidateKeep rejects a retention count below 1; call it when the operator set one.
@@ -215,6 +220,10 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
+	recovered, err := apidb.Recover(ctx, src, false)
+	if err != nil {
+		return nil, err
+	}
 	if err := apidb.CheckFile(src, "database"); err != nil {
 		return nil, err
 	}
@@ -257,10 +266,12 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 			WithFix("back up the API's own database (DATABASE_PATH)")
 	}
 
-	tmp, err := reserveTemp(target.dir, ".vrwx-backup-*.db.tmp")
+	cleaned := cleanTemps(target.dir, time.Now())
+	tmp, release, err := reserveTemp(target.dir, ".vrwx-backup-*.db.tmp")
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	published := false
 	defer func() {
 		if !published {
@@ -300,7 +311,7 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 	}
 	m.VerifyMillis = time.Since(start).Milliseconds()
 
-	res := &BackupResult{Manifest: m}
+	res := &BackupResult{Manifest: m, Recovered: recovered, Cleaned: cleaned}
 	if dst.IsS3() {
 		if res.Location, err = uploadBackup(ctx, opts, dst, stored, m); err != nil {
 			return nil, err
@@ -325,21 +336,6 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 		}
 	}
 	return res, nil
-}
-
-// reserveTemp creates an empty file with a unique name in dir; SQLite accepts an
-// empty file as an empty database, and VACUUM INTO accepts it as its target.
-func reserveTemp(dir, pattern string) (string, error) {
-	f, err := os.CreateTemp(dir, pattern)
-	if err != nil {
-		return "", fmt.Errorf("create temporary file in %s: %w", dir, err)
-	}
-	name := f.Name()
-	if err := f.Close(); err != nil {
-		os.Remove(name)
-		return "", fmt.Errorf("create temporary file in %s: %w", dir, err)
-	}
-	return name, nil
 }
 
 type backuper interface {
@@ -639,6 +635,9 @@ func checkFile(ctx context.Context, path string, quick bool) (CheckResult, error
 	}
 	defer db.Close()
 	rows, err := db.QueryContext(ctx, `PRAGMA `+res.Check+`(100)`)
+	if cerr := ctx.Err(); cerr != nil {
+		return res, cerr // cut short: not a verdict on the file
+	}
 	if err != nil {
 		// A file too damaged to prepare a statement on fails the check; it is not an
 		// error in running the check.
@@ -654,6 +653,9 @@ func checkFile(ctx context.Context, path string, quick bool) (CheckResult, error
 		res.Errors = append(res.Errors, s)
 	}
 	if err := rows.Err(); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return res, cerr
+		}
 		res.Errors = append(res.Errors, err.Error())
 		return res, nil
 	}
@@ -733,7 +735,7 @@ func publishLocal(t localTarget, stored string, m *Manifest) (Location, error) {
 		os.Remove(final)
 		return Location{}, err
 	}
-	if err := syncDir(t.dir); err != nil {
+	if err := apidb.SyncDir(t.dir); err != nil {
 		return Location{}, err
 	}
 	return Location{Path: final}, nil
@@ -744,10 +746,11 @@ func writeManifestFile(path string, m *Manifest) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := reserveTemp(filepath.Dir(path), ".vrwx-manifest-*.tmp")
+	tmp, release, err := reserveTemp(filepath.Dir(path), ".vrwx-manifest-*.tmp")
 	if err != nil {
 		return err
 	}
+	defer release()
 	defer os.Remove(tmp)
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return fmt.Errorf("write manifest %s: %w", path, describeIOError(err, filepath.Dir(path)))

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 func joinPath(dir, name string) string { return filepath.Join(dir, name) }
@@ -49,21 +48,6 @@ func syncFile(path string) error {
 	defer f.Close()
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("fsync %s: %w", path, err)
-	}
-	return nil
-}
-
-// syncDir fsyncs a directory so a rename or unlink inside it survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		// Some filesystems cannot fsync a directory (EINVAL); their renames are
-		// as durable as they get.
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
 	}
 	return nil
 }

@@ -30,7 +30,24 @@ type RestoreOptions struct {
 	S3              *s3.Client
 	Now             func() time.Time
 	Progress        func(Progress)
+	// AfterStep, when set, is called at each boundary between the steps that
+	// change files (RestoreStep*), so a test can stop the process at any of them
+	// and check that the next run heals what it left.
+	AfterStep func(step string)
 }
+
+// The step boundaries of a restore, in order (RestoreOptions.AfterStep). Between
+// StepJournal and StepDone a restore journal beside the database says what is
+// under way; apidb.Recover finishes the restore from any of them.
+const (
+	StepVerified = "verified" // the verified private copy is durable; nothing changed yet
+	StepJournal  = "journal"  // the journal is written
+	StepMoved    = "moved "   // + file name: one of the current files is in the pre-restore directory
+	StepMovedAll = "moved-all"
+	StepRenamed  = "renamed" // the copy is in place
+	StepSynced   = "synced"  // ... durably
+	StepDone     = "done"    // the journal is gone
+)
 
 // RestoreReport says what Restore did (or, with DryRun, would do).
 type RestoreReport struct {
@@ -44,6 +61,11 @@ type RestoreReport struct {
 	Check         CheckResult
 	RowCounts     map[string]int64 // per table, of the restored database
 	DryRun        bool
+	// Recovered is an earlier, interrupted restore of this database that Restore
+	// finished first (with DryRun: would finish); Cleaned are temporary files of
+	// killed runs it removed from the database's directory.
+	Recovered *apidb.Recovery
+	Cleaned   []string
 }
 
 // Restore replaces the database at dbPath with the backup at from. It verifies the
@@ -77,6 +99,17 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 		return nil, badInput(InputBackup, from.Path, "is the database itself: expected a backup file")
 	}
 	rep := &RestoreReport{From: from, DBPath: abs, DryRun: opts.DryRun}
+	step := func(s string) {
+		if opts.AfterStep != nil {
+			opts.AfterStep(s)
+		}
+	}
+	if rep.Recovered, err = apidb.Recover(ctx, abs, opts.DryRun); err != nil {
+		return rep, err
+	}
+	if !opts.DryRun {
+		rep.Cleaned = cleanTemps(dir, time.Now())
+	}
 
 	// Ask early so an operator with the API still running learns it before a long
 	// download, and ask again just before the swap, which is the moment that counts.
@@ -103,8 +136,11 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 	}
 	rep.From = vrep.Location
 
+	// The sidecars move first: a database without its -wal loses at most the log's
+	// commits (and they are in the pre-restore directory), while a -wal left beside
+	// a new database would be replayed into it.
 	var existing []string
-	for _, p := range append([]string{abs}, sidecarPaths(abs)...) {
+	for _, p := range append(sidecarPaths(abs), abs) {
 		if _, err := os.Lstat(p); err == nil {
 			existing = append(existing, p)
 		}
@@ -133,29 +169,68 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 	if err := syncFile(restored); err != nil {
 		return rep, err
 	}
-	if len(existing) > 0 {
-		keepOwnership(abs, restored)
-		if rep.PreRestoreDir, err = makePreRestoreDir(dir, stamp); err != nil {
-			return rep, err
-		}
-		for _, p := range existing {
-			if err := os.Rename(p, filepath.Join(rep.PreRestoreDir, filepath.Base(p))); err != nil {
-				return rep, errs.Failedf("move %s into %s: %v", p, rep.PreRestoreDir, err).Wrap(err).
-					WithFix("files already moved are in " + rep.PreRestoreDir + "; move them back before starting the API")
-			}
-			rep.Moved = append(rep.Moved, p)
-		}
-		if err := syncDir(rep.PreRestoreDir); err != nil {
-			return rep, err
-		}
-	}
-	if err := os.Rename(restored, abs); err != nil {
-		return rep, fmt.Errorf("put the backup in place at %s: %w", abs, err)
-	}
-	removeRestored = false
-	if err := syncDir(dir); err != nil {
+	step(StepVerified)
+	j := &apidb.RestoreJournal{DB: abs, Backup: rep.From.String(), Restored: restored, RestoredSize: mat.dbSize,
+		RestoredSHA256: mat.dbSHA256, PreRestoreDir: filepath.Join(dir, "pre-restore-"+stamp), StartedAt: opts.Now().UTC()}
+	if j.RestoredID, err = apidb.FileID(restored); err != nil {
 		return rep, err
 	}
+	if len(existing) > 0 {
+		keepOwnership(abs, restored)
+		if j.PreRestoreDir, err = makePreRestoreDir(dir, stamp); err != nil {
+			return rep, err
+		}
+		rep.PreRestoreDir = j.PreRestoreDir
+	}
+	for _, p := range existing {
+		id, err := apidb.FileID(p)
+		if err != nil {
+			return rep, err
+		}
+		j.Files = append(j.Files, apidb.JournalFile{Path: p, ID: id})
+	}
+	if err := apidb.WriteJournal(j); err != nil {
+		if rep.PreRestoreDir != "" {
+			os.Remove(rep.PreRestoreDir)
+		}
+		return rep, err
+	}
+	// From here on the journal stands for the copy: a failure leaves both for
+	// apidb.Recover to finish, which the next command that opens the database does.
+	removeRestored = false
+	unfinished := func(err error) error {
+		return errs.Failedf("the restore of %s stopped halfway", abs).Wrap(err).
+			WithFix("run the restore again, or any command that opens the database: it completes the restore from the journal " + apidb.JournalPath(abs))
+	}
+	step(StepJournal)
+	for _, p := range existing {
+		if err := os.Rename(p, filepath.Join(rep.PreRestoreDir, filepath.Base(p))); err != nil {
+			return rep, unfinished(err)
+		}
+		rep.Moved = append(rep.Moved, p)
+		step(StepMoved + filepath.Base(p))
+	}
+	if rep.PreRestoreDir != "" {
+		if err := apidb.SyncDir(rep.PreRestoreDir); err != nil {
+			return rep, unfinished(err)
+		}
+	}
+	step(StepMovedAll)
+	if err := os.Rename(restored, abs); err != nil {
+		return rep, unfinished(fmt.Errorf("put the backup in place at %s: %w", abs, err))
+	}
+	step(StepRenamed)
+	if err := apidb.SyncDir(dir); err != nil {
+		return rep, unfinished(err)
+	}
+	step(StepSynced)
+	// The copy's lock goes before anything opens the database here: closing its
+	// descriptor drops every lock this process holds on the file.
+	mat.release()
+	if err := apidb.RemoveJournal(abs); err != nil {
+		return rep, err
+	}
+	step(StepDone)
 
 	for _, p := range sidecarPaths(abs) {
 		if _, err := os.Lstat(p); err == nil {
@@ -167,8 +242,11 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 		return rep, err
 	}
 	if !rep.Check.OK {
-		return rep, errs.Failedf("the restored database %s failed %s: %s", abs, rep.Check.Check, strings.Join(rep.Check.Errors, "; ")).
-			WithFix("the previous files are in " + rep.PreRestoreDir)
+		e := errs.Failedf("the restored database %s failed %s: %s", abs, rep.Check.Check, strings.Join(rep.Check.Errors, "; "))
+		if rep.PreRestoreDir != "" {
+			e.WithFix("the previous files are in " + rep.PreRestoreDir)
+		}
+		return rep, e
 	}
 	db, err := sql.Open(apidb.DriverName, apidb.ReadOnlyDSN(abs))
 	if err != nil {

@@ -63,7 +63,7 @@ Progress is shown on stderr for long copies when stderr is a terminal or with -v
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.KeepSet = cmd.Flags().Changed("keep")
-			ctx, cancel := f.Context(cmd.Context())
+			ctx, cancel := commandContext(cmd, f)
 			defer cancel()
 			return backupRun(ctx, f, s3o, opts)
 		},
@@ -127,6 +127,7 @@ func backupRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, opts *Back
 	if err != nil {
 		return inFlagTerms(err, flags)
 	}
+	reportHealing(f.IO, res.Recovered, res.Cleaned)
 	out := BackupJSON{Location: res.Location.String(), Manifest: res.Manifest, Pruned: []string{}}
 	for _, p := range res.Pruned {
 		out.Pruned = append(out.Pruned, p.String())

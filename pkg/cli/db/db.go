@@ -159,3 +159,24 @@ func inFlagTerms(err error, flags map[sqlitebackup.Input]string) error {
 	e.Fix = fix
 	return err
 }
+
+// reportHealing tells the operator about an interrupted restore a command finished
+// before its own work, and about temporary files of killed runs it removed.
+func reportHealing(io *ui.IO, rec *apidb.Recovery, cleaned []string) {
+	if rec != nil {
+		io.Warnf("%s", rec)
+	}
+	for _, c := range cleaned {
+		io.Infof("removed %s, left by an interrupted backup or restore", c)
+	}
+}
+
+// commandContext bounds a db command by --timeout only when the operator gave one:
+// the global default (60 s) suits a network call, not copying or checking a
+// database whose size only grows.
+func commandContext(cmd *cobra.Command, f *cmdutil.Factory) (context.Context, context.CancelFunc) {
+	if fl := cmd.Flag("timeout"); fl != nil && fl.Changed {
+		return f.Context(cmd.Context())
+	}
+	return context.WithCancel(cmd.Context())
+}

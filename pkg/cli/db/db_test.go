@@ -108,6 +108,11 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 	if !strings.Contains(r.Stdout, "OK") {
 		t.Fatalf("verify output:\n%s", r)
 	}
+	// db commands have no deadline unless the operator sets one (a backup grows
+	// with the database); one that has passed stops the check with exit 4.
+	if r := e.Run("db", "verify", b.Location, "--timeout", "1ns"); r.Code != 4 {
+		t.Fatalf("verify with an expired --timeout: want exit 4:\n%s", r)
+	}
 
 	// The writer still holds the database: refused, nothing moved.
 	r = e.Run("db", "restore", "--from", b.Location, "--db", fx.Path, "--yes")

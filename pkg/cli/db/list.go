@@ -39,7 +39,7 @@ use vrwxctl db verify for the full check).`,
   vrwxctl db list s3://vrwx-backups/prod -o json`,
 		Args: cmdutil.ExactArgs(1, "DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := f.Context(cmd.Context())
+			ctx, cancel := commandContext(cmd, f)
 			defer cancel()
 			return listRun(ctx, f, s3o, args[0])
 		},

@@ -60,7 +60,7 @@ without changing anything.`,
   vrwxctl db restore --from s3://vrwx-backups/prod/vrwx-20261127T031500Z.db.gz --dry-run`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := f.Context(cmd.Context())
+			ctx, cancel := commandContext(cmd, f)
 			defer cancel()
 			return restoreRun(ctx, f, s3o, opts)
 		},
@@ -100,6 +100,9 @@ func restoreRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, opts *Res
 		Force: opts.Force, DryRun: dry, Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest,
 		S3: client, Now: f.Now, Progress: progress(f.IO, f.Now),
 	})
+	if rep != nil {
+		reportHealing(f.IO, rep.Recovered, rep.Cleaned)
+	}
 	if err != nil {
 		return inFlagTerms(err, map[sqlitebackup.Input]string{sqlitebackup.InputDatabase: "--db", sqlitebackup.InputBackup: "--from"})
 	}

@@ -48,7 +48,7 @@ Exit codes: 0 the backup is good, 1 it is not (problems listed), 2 bad input.`,
   vrwxctl db verify /backups/vrwx-manual.db --allow-no-manifest`,
 		Args: cmdutil.ExactArgs(1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := f.Context(cmd.Context())
+			ctx, cancel := commandContext(cmd, f)
 			defer cancel()
 			return verifyRun(ctx, f, s3o, args[0], quick, allowNoManifest)
 		},
@@ -63,6 +63,14 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, arg string
 	if err != nil {
 		return err
 	}
+	// The configured database, if a restore of it was interrupted, is finished first.
+	if db, err := dbPath(f, ""); err == nil {
+		rec, err := apidb.Recover(ctx, db, false)
+		if err != nil {
+			return err
+		}
+		reportHealing(f.IO, rec, nil)
+	}
 	client, err := s3o.client(ctx, loc)
 	if err != nil {
 		return err
@@ -70,6 +78,9 @@ func verifyRun(ctx context.Context, f *cmdutil.Factory, s3o *s3Flags, arg string
 	rep, err := sqlitebackup.Verify(ctx, loc, sqlitebackup.VerifyOptions{
 		Quick: quick, AllowNoManifest: allowNoManifest, S3: client, Progress: progress(f.IO, f.Now),
 	})
+	if rep != nil {
+		reportHealing(f.IO, rep.Recovered, nil)
+	}
 	if rep == nil || (err != nil && rep.OK) {
 		return inFlagTerms(err, nil)
 	}

@@ -50,23 +50,23 @@ func openDB(ctx context.Context, f *cmdutil.Factory, flag string, write bool) (*
 		configured = cfg.String("database_path")
 	}
 	path, err := apidb.ResolvePath(flag, configured)
+	var db *sql.DB
+	var rec *apidb.Recovery
 	if err == nil {
-		err = apidb.CheckFile(path, "database")
+		db, rec, err = apidb.OpenExisting(ctx, path, write)
 	}
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return nil, "", e.WithFix("point --db or DATABASE_PATH at the VRWX API's database")
+	if rec != nil {
+		f.IO.Warnf("%s", rec)
 	}
 	if err != nil {
+		var e *errs.Error
+		if !errors.As(err, &e) {
+			return nil, "", errs.Failedf("open database %s", path).Wrap(err)
+		}
+		if e.Kind == errs.Usage {
+			e.WithFix("point --db or DATABASE_PATH at the VRWX API's database")
+		}
 		return nil, "", err
-	}
-	open := apidb.OpenReadOnly
-	if write {
-		open = apidb.Open
-	}
-	db, err := open(path)
-	if err != nil {
-		return nil, "", errs.Failedf("open database %s", path).Wrap(err)
 	}
 	missing, _, err := apidb.CheckSchema(ctx, db)
 	if err != nil {

@@ -135,6 +135,12 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		return err
 	}
 	if opts.DB != "" {
+		// A restore of the database that was interrupted is finished first.
+		if rec, err := apidb.Recover(ctx, opts.DB, false); err != nil {
+			return err
+		} else if rec != nil {
+			opts.IO.Warnf("%s", rec)
+		}
 		if _, err := os.Stat(opts.DB); err != nil {
 			return errs.Usagef("--db %s: %v", opts.DB, err).WithFix("give the path of the API's vrwx.db (DATABASE_PATH)")
 		}
