@@ -169,21 +169,23 @@ func (r *Recovery) String() string {
 	if r.DryRun {
 		msg = what + " " + verb[1]
 	}
-	switch r.Action {
-	case Completed:
-		msg += ": the restored database is in place"
+	switch {
+	case r.Action == Completed && r.DryRun:
+		msg += ": the backup would go in place"
 		if len(j.Files) > 0 {
-			msg += ", the previous files are in " + j.PreRestoreDir
+			msg += " and the files it replaces into " + j.PreRestoreDir
 		}
-	case RolledBack:
-		msg += ": " + r.Reason + ", so the original database "
-		if len(j.Files) == 0 {
-			msg += "(there was none) stays absent"
-		} else if r.DryRun {
-			msg += "would be put back"
-		} else {
-			msg += "is back in place"
+	case r.Action == Completed:
+		msg += ": the backup is in place"
+		if len(j.Files) > 0 {
+			msg += ", the files it replaced are in " + j.PreRestoreDir
 		}
+	case r.Action == RolledBack && len(j.Files) == 0:
+		msg += ": " + r.Reason + "; there was no database before, and there is none now"
+	case r.Action == RolledBack && r.DryRun:
+		msg += ": " + r.Reason + ", so the original database would be put back"
+	case r.Action == RolledBack:
+		msg += ": " + r.Reason + ", so the original database is back in place"
 	}
 	return msg
 }

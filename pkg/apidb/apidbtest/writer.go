@@ -23,37 +23,43 @@ import (
 const writerPkg = "github.com/vrwx/vrwxctl/pkg/apidb/internal/writer"
 
 var (
-	buildOnce sync.Once
-	buildBin  string
-	buildErr  error
+	buildMu  sync.Mutex
+	buildBin string
 )
 
-// WriterBinary builds the writer program once per test process into a temporary
-// directory and returns its path. The directory is removed by Cleanup. It takes no
+// WriterBinary builds the writer program into a temporary directory the first time
+// it is needed after start or after Cleanup, and returns its path. It takes no
 // context on purpose: with a cold build cache the build can outlast one test's
 // timeout, and a build cut short would fail every later test in the process.
 func WriterBinary() (string, error) {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vrwx-writer-")
-		if err != nil {
-			buildErr = fmt.Errorf("build writer: %w", err)
-			return
-		}
-		bin := filepath.Join(dir, "writer")
-		cmd := exec.Command("go", "build", "-o", bin, writerPkg)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build writer: go build %s: %w\n%s", writerPkg, err, out)
-			return
-		}
-		buildBin = bin
-	})
-	return buildBin, buildErr
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if buildBin != "" {
+		return buildBin, nil
+	}
+	dir, err := os.MkdirTemp("", "vrwx-writer-")
+	if err != nil {
+		return "", fmt.Errorf("build writer: %w", err)
+	}
+	bin := filepath.Join(dir, "writer")
+	cmd := exec.Command("go", "build", "-o", bin, writerPkg)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("build writer: go build %s: %w\n%s", writerPkg, err, out)
+	}
+	buildBin = bin
+	return bin, nil
 }
 
-// Cleanup removes the built writer binary; call it from TestMain after m.Run.
+// Cleanup removes the built writer binary (from TestMain after m.Run, or from a
+// test's t.Cleanup where TestMain belongs to another harness); a later
+// WriterBinary builds it again from the build cache.
 func Cleanup() {
+	buildMu.Lock()
+	defer buildMu.Unlock()
 	if buildBin != "" {
 		os.RemoveAll(filepath.Dir(buildBin))
+		buildBin = ""
 	}
 }
 
