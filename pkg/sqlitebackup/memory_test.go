@@ -40,9 +40,19 @@ func runMemoryOp(spec string) int {
 	var err error
 	out := ""
 	switch op.Op {
-	case "backup":
+	case "backup", "backup-paused":
+		// backup-paused stops at its first copied megabyte and says so, then
+		// waits to be killed: a backup in progress, or killed midway.
+		paused := false
+		progress := func(p sqlitebackup.Progress) {
+			if op.Op == "backup-paused" && p.Phase == "copy" && !paused {
+				paused = true
+				fmt.Println("paused")
+				select {}
+			}
+		}
 		var res *sqlitebackup.BackupResult
-		res, err = sqlitebackup.Backup(ctx, op.Src, sqlitebackup.Location{Path: op.Dst}, sqlitebackup.BackupOptions{Quick: op.Quick})
+		res, err = sqlitebackup.Backup(ctx, op.Src, sqlitebackup.Location{Path: op.Dst}, sqlitebackup.BackupOptions{Quick: op.Quick, Progress: progress})
 		if err == nil {
 			out = res.Location.Path
 		}
