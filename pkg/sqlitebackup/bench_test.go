@@ -84,7 +84,18 @@ func benchBackup(b *testing.B, opts sqlitebackup.BackupOptions) {
 	b.ReportMetric(float64(verifyMS)/float64(b.N), "check+hash-ms/op")
 }
 
-// BenchmarkBackupAPI: the default method, copy + integrity_check + sha256 + fsync.
+// BenchmarkSnapshot: the default method, copy (hashed as written) + integrity_check
+// + fsync.
+func BenchmarkSnapshot(b *testing.B) {
+	benchBackup(b, sqlitebackup.BackupOptions{Method: sqlitebackup.MethodSnapshot})
+}
+
+// BenchmarkSnapshotQuick: the same with quick_check.
+func BenchmarkSnapshotQuick(b *testing.B) {
+	benchBackup(b, sqlitebackup.BackupOptions{Method: sqlitebackup.MethodSnapshot, Quick: true})
+}
+
+// BenchmarkBackupAPI: SQLite's backup API, copy + integrity_check + sha256 + fsync.
 func BenchmarkBackupAPI(b *testing.B) {
 	benchBackup(b, sqlitebackup.BackupOptions{Method: sqlitebackup.MethodBackupAPI})
 }
