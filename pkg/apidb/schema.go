@@ -78,6 +78,13 @@ var (
 	ResolutionTypes = []string{"RETRIED", "MANUAL", "EXPIRED", "SKIPPED"}
 )
 
+// Querier is what the schema functions read through: a *sql.DB, or a *sql.Conn or
+// *sql.Tx to read inside one transaction's snapshot.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // migration is one row of _migrations as the API records it.
 type migration struct {
 	ID   int
@@ -288,7 +295,7 @@ var migrationNumber = regexp.MustCompile(`^(\d{3})_.+\.sql$`)
 // number (002_…sql … 006_…sql), because the spec does not name them and an API
 // whose middle names differ from our reconstruction is still complete. A missing
 // middle migration is reported as e.g. "003_*.sql".
-func CheckSchema(ctx context.Context, db *sql.DB) (missingTables []string, missingMigrations []string, err error) {
+func CheckSchema(ctx context.Context, db Querier) (missingTables []string, missingMigrations []string, err error) {
 	present := map[string]bool{}
 	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table'`)
 	if err != nil {
@@ -324,7 +331,7 @@ func CheckSchema(ctx context.Context, db *sql.DB) (missingTables []string, missi
 }
 
 // AppliedMigrations returns the names recorded in _migrations, in id order.
-func AppliedMigrations(ctx context.Context, db *sql.DB) ([]string, error) {
+func AppliedMigrations(ctx context.Context, db Querier) ([]string, error) {
 	rows, err := db.QueryContext(ctx, `SELECT name FROM _migrations ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("read _migrations: %w", err)
@@ -369,7 +376,7 @@ func missingFrom(applied []string) []string {
 }
 
 // RowCounts returns the number of rows in each of the API's tables that db has.
-func RowCounts(ctx context.Context, db *sql.DB) (map[string]int64, error) {
+func RowCounts(ctx context.Context, db Querier) (map[string]int64, error) {
 	counts := map[string]int64{}
 	missing, _, err := CheckSchema(ctx, db)
 	if err != nil {

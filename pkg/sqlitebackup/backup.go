@@ -110,6 +110,13 @@ type BackupOptions struct {
 	// StepPages is how many pages the backup API (MethodBackupAPI) copies between
 	// progress reports (default 1024).
 	StepPages int
+	// CheckCopy checks the copy's file once it is written, for MethodSnapshot too.
+	// By default the snapshot method checks the snapshot it copies, on a second
+	// connection at the same time as the copy: about as fast as the copy alone,
+	// and it reads pages the API's own page cache holds, where re-reading the copy
+	// in a container whose memory limit is smaller than the database comes from
+	// disk, about ten times slower. Checking the copy also proves its bytes.
+	CheckCopy bool
 }
 
 // BackupResult is what Backup published.
@@ -256,7 +263,7 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 		return nil, fmt.Errorf("open database %s: %w", src, err)
 	}
 	defer srcDB.Close()
-	srcDB.SetMaxOpenConns(1)
+	srcDB.SetMaxOpenConns(2)
 	missing, _, err := apidb.CheckSchema(ctx, srcDB)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", src, err)
@@ -283,12 +290,9 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 		Compression: string(opts.Compression), JournalMode: "delete"}
 	m.CreatedAt = opts.Now().UTC().Truncate(time.Second)
 	start := time.Now()
-	if err := copyDB(ctx, srcDB, srcFile, tmp, opts, m); err != nil {
+	checking, err := copyDB(ctx, srcDB, srcFile, tmp, opts, m)
+	if err != nil {
 		return nil, err
-	}
-	srcDB.Close()
-	if srcFile != nil {
-		srcFile.Close()
 	}
 	if opts.Method != MethodSnapshot {
 		if err := makeSelfContained(ctx, tmp, m); err != nil {
@@ -298,7 +302,12 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 	m.CopyMillis = time.Since(start).Milliseconds()
 
 	start = time.Now()
-	stored, err := finish(ctx, tmp, opts, m)
+	stored, err := finish(ctx, tmp, opts, m, checking)
+	// The source stays open until its snapshot's check is done.
+	srcDB.Close()
+	if srcFile != nil {
+		srcFile.Close()
+	}
 	if stored != tmp {
 		defer func() {
 			if !published {
@@ -343,8 +352,18 @@ type backuper interface {
 }
 
 // copyDB writes a consistent snapshot of srcDB into the empty file tmp. srcFile is
-// the same database file, which the snapshot method reads directly.
-func copyDB(ctx context.Context, srcDB *sql.DB, srcFile *os.File, tmp string, opts BackupOptions, m *Manifest) error {
+// the same database file, which the snapshot method reads directly. When the
+// snapshot method checks the snapshot itself while it copies, checking is how to
+// wait for that check; otherwise it is nil and the copy is to be checked.
+func copyDB(ctx context.Context, srcDB *sql.DB, srcFile *os.File, tmp string, opts BackupOptions, m *Manifest) (checking func() (CheckResult, error), err error) {
+	if opts.Method == MethodSnapshot {
+		return snapshotBackup(ctx, srcDB, srcFile, tmp, opts, m)
+	}
+	return nil, copyWithSQLite(ctx, srcDB, tmp, opts, m)
+}
+
+// copyWithSQLite copies with the backup API or VACUUM INTO.
+func copyWithSQLite(ctx context.Context, srcDB *sql.DB, tmp string, opts BackupOptions, m *Manifest) error {
 	conn, err := srcDB.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("connect to database %s: %w", m.Source, err)
@@ -362,8 +381,6 @@ func copyDB(ctx context.Context, srcDB *sql.DB, srcFile *os.File, tmp string, op
 	}
 	total := pageSize * pageCount
 	switch opts.Method {
-	case MethodSnapshot:
-		err = snapshotCopy(ctx, conn, srcFile, m.Source, tmp, opts.Progress, m)
 	case MethodVacuumInto:
 		err = vacuumInto(ctx, conn, tmp, total, opts.Progress)
 	default:
@@ -490,7 +507,7 @@ func (n noSpace) Unwrap() []error { return []error{ErrNoSpace, n.err} }
 // check (both only read the file), hashes it unless the copy already did, or
 // compresses it, and makes it durable. It returns the path of the file to publish:
 // tmp itself, or the compressed file.
-func finish(ctx context.Context, tmp string, opts BackupOptions, m *Manifest) (string, error) {
+func finish(ctx context.Context, tmp string, opts BackupOptions, m *Manifest, checking func() (CheckResult, error)) (string, error) {
 	// The check's connection is immutable (no locks), so the other goroutine opening
 	// and closing the file cannot drop a lock the check relies on.
 	opts.Progress(Progress{Phase: "check"})
@@ -500,10 +517,16 @@ func finish(ctx context.Context, tmp string, opts BackupOptions, m *Manifest) (s
 	}
 	ch := make(chan checked, 1)
 	go func() {
+		if checking != nil {
+			res, err := checking()
+			ch <- checked{res, err}
+			return
+		}
 		res, err := checkFile(ctx, tmp, opts.Quick)
 		if err == nil && res.OK {
 			err = describeCopy(ctx, tmp, m)
 		}
+		m.Checked = CheckedCopy
 		ch <- checked{res, err}
 	}()
 	stored := tmp
@@ -537,7 +560,11 @@ func finish(ctx context.Context, tmp string, opts BackupOptions, m *Manifest) (s
 	}
 	m.Verify = c.res
 	if !c.res.OK {
-		return stored, errs.Failedf("the copy of %s failed %s: %s", m.Source, c.res.Check, strings.Join(c.res.Errors, "; ")).
+		what := "the copy of " + m.Source
+		if m.Checked == CheckedSnapshot {
+			what = m.Source + " (the snapshot being copied)"
+		}
+		return stored, errs.Failedf("%s failed %s: %s", what, c.res.Check, strings.Join(c.res.Errors, "; ")).
 			WithFix("run `PRAGMA integrity_check` on the live database; the source itself may be damaged")
 	}
 	fi, err := os.Stat(tmp)
@@ -595,16 +622,22 @@ func describeCopy(ctx context.Context, tmp string, m *Manifest) error {
 		return fmt.Errorf("open copy %s: %w", tmp, err)
 	}
 	defer db.Close()
-	if m.Migrations, err = apidb.AppliedMigrations(ctx, db); err != nil {
-		return fmt.Errorf("copy: %w", err)
-	}
-	if _, m.MissingMigrations, err = apidb.CheckSchema(ctx, db); err != nil {
-		return fmt.Errorf("copy: %w", err)
-	}
-	if m.RowCounts, err = apidb.RowCounts(ctx, db); err != nil {
+	if err := describe(ctx, db, m); err != nil {
 		return fmt.Errorf("copy: %w", err)
 	}
 	return nil
+}
+
+// describe records the migrations and row counts q sees in the manifest.
+func describe(ctx context.Context, q apidb.Querier, m *Manifest) (err error) {
+	if m.Migrations, err = apidb.AppliedMigrations(ctx, q); err != nil {
+		return err
+	}
+	if _, m.MissingMigrations, err = apidb.CheckSchema(ctx, q); err != nil {
+		return err
+	}
+	m.RowCounts, err = apidb.RowCounts(ctx, q)
+	return err
 }
 
 // boundedCache keeps the memory of every connection this package opens flat in the
@@ -625,16 +658,26 @@ func checkDSN(path string) string {
 
 // checkFile runs integrity_check (or quick_check) on a file nobody else writes.
 func checkFile(ctx context.Context, path string, quick bool) (CheckResult, error) {
+	db, err := sql.Open(apidb.DriverName, checkDSN(path))
+	if err != nil {
+		return CheckResult{}, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer db.Close()
+	res, err := runCheck(ctx, db, quick)
+	if err != nil {
+		return res, fmt.Errorf("%s of %s: %w", res.Check, path, err)
+	}
+	return res, nil
+}
+
+// runCheck runs integrity_check (or quick_check) through q and collects what it
+// finds (at most 100 problems).
+func runCheck(ctx context.Context, q apidb.Querier, quick bool) (CheckResult, error) {
 	res := CheckResult{Check: "integrity_check"}
 	if quick {
 		res.Check = "quick_check"
 	}
-	db, err := sql.Open(apidb.DriverName, checkDSN(path))
-	if err != nil {
-		return res, fmt.Errorf("open %s: %w", path, err)
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, `PRAGMA `+res.Check+`(100)`)
+	rows, err := q.QueryContext(ctx, `PRAGMA `+res.Check+`(100)`)
 	if cerr := ctx.Err(); cerr != nil {
 		return res, cerr // cut short: not a verdict on the file
 	}
@@ -648,7 +691,7 @@ func checkFile(ctx context.Context, path string, quick bool) (CheckResult, error
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
-			return res, fmt.Errorf("%s of %s: %w", res.Check, path, err)
+			return res, err
 		}
 		res.Errors = append(res.Errors, s)
 	}

@@ -49,8 +49,13 @@ type Manifest struct {
 	// Compressed says whether File is compressed; Compression names the codec.
 	Compressed  bool   `json:"compressed"`
 	Compression string `json:"compression,omitempty"`
-	// Verify is the check run on the copy before it was published.
+	// Verify is the check run before the backup was published, on what Checked
+	// names.
 	Verify CheckResult `json:"verify"`
+	// Checked is "snapshot" when Verify ran on the snapshot being copied, on a
+	// second connection at the same time as the copy (the snapshot method's
+	// default), or "copy" when it ran on the copy's file afterwards.
+	Checked string `json:"checked"`
 	// CopyMillis is the wall-clock time of the copy, including making it
 	// self-contained (and, for the snapshot method, hashing it); VerifyMillis that of
 	// the check, the hash or the compression, and the fsync, which run side by side
@@ -58,6 +63,12 @@ type Manifest struct {
 	CopyMillis   int64 `json:"copy_ms"`
 	VerifyMillis int64 `json:"verify_ms"`
 }
+
+// What Manifest.Checked says the check ran on.
+const (
+	CheckedSnapshot = "snapshot"
+	CheckedCopy     = "copy"
+)
 
 // CheckResult is the outcome of PRAGMA integrity_check or quick_check.
 type CheckResult struct {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // The snapshot copy (MethodSnapshot) takes the same point-in-time copy as the backup
@@ -112,21 +113,133 @@ func walPages(db string, pageSize, pageCount int64) (*pageSet, error) {
 	}
 }
 
-// snapshotCopy writes the snapshot that a read transaction on conn pins into tmp,
-// reading the main database file through in, and records the copy's geometry and
-// sha256 (of exactly the bytes written) in m. conn must have no transaction open.
-// The caller closes in only after it has closed its SQLite connection to src:
-// closing a descriptor drops the locks this process holds on the file, SQLite's
-// included.
+// snapshotBackup copies the snapshot that one read transaction pins into tmp
+// (snapshotCopy) and, unless opts.CheckCopy, checks that same snapshot on a second
+// connection at the same time. checking then waits for that check; it is nil when
+// the copy is to be checked instead (asked for, or no second connection could be
+// pinned to the same snapshot).
+func snapshotBackup(ctx context.Context, srcDB *sql.DB, srcFile *os.File, tmp string, opts BackupOptions, m *Manifest) (checking func() (CheckResult, error), err error) {
+	copyConn, err := srcDB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connect to database %s: %w", m.Source, err)
+	}
+	defer copyConn.Close()
+	if err := copyConn.QueryRowContext(ctx, `SELECT sqlite_version()`).Scan(&m.SQLiteVersion); err != nil {
+		return nil, fmt.Errorf("read sqlite_version: %w", err)
+	}
+	var checkConn *sql.Conn
+	if !opts.CheckCopy {
+		if checkConn, err = srcDB.Conn(ctx); err != nil {
+			return nil, fmt.Errorf("connect to database %s: %w", m.Source, err)
+		}
+	}
+	same, err := pinSnapshot(ctx, copyConn, checkConn)
+	if err != nil {
+		if checkConn != nil {
+			checkConn.Close()
+		}
+		return nil, err
+	}
+	defer copyConn.ExecContext(context.Background(), `ROLLBACK`)
+	if !same && checkConn != nil {
+		checkConn.ExecContext(context.Background(), `ROLLBACK`)
+		checkConn.Close()
+		checkConn = nil
+	}
+	copyErr := func(err error) error {
+		return fmt.Errorf("copy %s: %w", m.Source, describeIOError(err, filepath.Dir(tmp)))
+	}
+	if checkConn == nil {
+		if err := snapshotCopy(ctx, copyConn, srcFile, m.Source, tmp, opts.Progress, m); err != nil {
+			return nil, copyErr(err)
+		}
+		return nil, nil
+	}
+
+	checkCtx, cancel := context.WithCancel(ctx)
+	type checked struct {
+		res CheckResult
+		err error
+	}
+	done := make(chan checked, 1)
+	go func() {
+		defer checkConn.Close()
+		defer checkConn.ExecContext(context.Background(), `ROLLBACK`)
+		res, err := runCheck(checkCtx, checkConn, opts.Quick)
+		if err == nil && res.OK {
+			err = describe(checkCtx, checkConn, m)
+		}
+		done <- checked{res, err}
+	}()
+	if err := snapshotCopy(ctx, copyConn, srcFile, m.Source, tmp, opts.Progress, m); err != nil {
+		cancel()
+		<-done
+		return nil, copyErr(err)
+	}
+	m.Checked = CheckedSnapshot
+	return func() (CheckResult, error) {
+		defer cancel()
+		c := <-done
+		if c.err != nil {
+			return c.res, fmt.Errorf("%s of %s: %w", c.res.Check, m.Source, c.err)
+		}
+		return c.res, nil
+	}, nil
+}
+
+// pinSnapshot opens a read transaction on a and, when b is not nil, on b, and
+// reports whether both see one snapshot. SQLite cannot hand a snapshot from one
+// connection to another here, so b proves it: its data version, read before a
+// began and again inside its own transaction, changes if any other connection
+// committed in between, and a began in between. A commit in that window (a busy
+// writer) means another try; after a few, the copy is checked instead.
+func pinSnapshot(ctx context.Context, a, b *sql.Conn) (same bool, err error) {
+	begin := func(c *sql.Conn) error {
+		if _, err := c.ExecContext(ctx, `BEGIN`); err != nil {
+			return fmt.Errorf("begin read transaction: %w", err)
+		}
+		var n int
+		if err := c.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&n); err != nil {
+			c.ExecContext(context.Background(), `ROLLBACK`)
+			return fmt.Errorf("start read transaction: %w", err)
+		}
+		return nil
+	}
+	if b == nil {
+		return false, begin(a)
+	}
+	for try := 0; try < 5; try++ {
+		var before, after int64
+		if err := b.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&before); err != nil {
+			return false, fmt.Errorf("read data_version: %w", err)
+		}
+		if err := begin(a); err != nil {
+			return false, err
+		}
+		if err := begin(b); err != nil {
+			a.ExecContext(context.Background(), `ROLLBACK`)
+			return false, err
+		}
+		if err := b.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&after); err != nil {
+			a.ExecContext(context.Background(), `ROLLBACK`)
+			b.ExecContext(context.Background(), `ROLLBACK`)
+			return false, fmt.Errorf("read data_version: %w", err)
+		}
+		if before == after {
+			return true, nil
+		}
+		a.ExecContext(context.Background(), `ROLLBACK`)
+		b.ExecContext(context.Background(), `ROLLBACK`)
+	}
+	return false, begin(a)
+}
+
+// snapshotCopy writes the snapshot that conn's open read transaction pins into
+// tmp, reading the main database file through in, and records the copy's geometry
+// and sha256 (of exactly the bytes written) in m. The caller closes in only after
+// it has closed its SQLite connections to src: closing a descriptor drops the locks
+// this process holds on the file, SQLite's included.
 func snapshotCopy(ctx context.Context, conn *sql.Conn, in *os.File, src, tmp string, progress func(Progress), m *Manifest) (err error) {
-	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
-		return fmt.Errorf("begin read transaction: %w", err)
-	}
-	defer conn.ExecContext(context.Background(), `ROLLBACK`)
-	var n int
-	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&n); err != nil {
-		return fmt.Errorf("start read transaction: %w", err)
-	}
 	var pageSize, pageCount int64
 	var mode string
 	if err := conn.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil {
@@ -225,7 +338,7 @@ func snapshotCopy(ctx context.Context, conn *sql.Conn, in *os.File, src, tmp str
 		return rerr
 	}
 	if werr != nil {
-		return fmt.Errorf("write %s: %w", tmp, werr)
+		return werr // an *fs.PathError: it names the file
 	}
 	m.PageSize, m.PageCount = pageSize, pageCount
 	m.DBSize, m.DBSHA256 = total, hex.EncodeToString(h.Sum(nil))

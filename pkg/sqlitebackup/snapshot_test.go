@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 )
 
@@ -51,6 +52,21 @@ func TestSnapshotCopyIsTheBackupAPIsCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checked, err := sqlitebackup.Backup(ctx, src, sqlitebackup.Location{Path: filepath.Join(out, "checked.db")}, sqlitebackup.BackupOptions{Method: sqlitebackup.MethodSnapshot, CheckCopy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// By default the snapshot is checked while it is copied; the other methods, and
+	// the snapshot method when asked, check the written file.
+	if snap.Manifest.Checked != sqlitebackup.CheckedSnapshot || checked.Manifest.Checked != sqlitebackup.CheckedCopy ||
+		api.Manifest.Checked != sqlitebackup.CheckedCopy || !snap.Manifest.Verify.OK || !checked.Manifest.Verify.OK {
+		t.Errorf("checked: snapshot method %q %+v, with CheckCopy %q %+v, backup API %q", snap.Manifest.Checked, snap.Manifest.Verify,
+			checked.Manifest.Checked, checked.Manifest.Verify, api.Manifest.Checked)
+	}
+	if snap.Manifest.SHA256 != checked.Manifest.SHA256 || !sameCounts(snap.Manifest.RowCounts, checked.Manifest.RowCounts) ||
+		!sameCounts(snap.Manifest.RowCounts, oracleCounts(t, snap.Location.Path)) {
+		t.Errorf("the snapshot's description differs from the copy's: %v / %v / sqlite3 %v", snap.Manifest.RowCounts, checked.Manifest.RowCounts, oracleCounts(t, snap.Location.Path))
+	}
 	if snap.Manifest.DBSize <= main.Size() {
 		t.Fatalf("the snapshot (%d bytes) is not longer than the main file (%d): the log's new pages are not exercised", snap.Manifest.DBSize, main.Size())
 	}
@@ -83,5 +99,30 @@ func TestSnapshotCopyIsTheBackupAPIsCopy(t *testing.T) {
 	}
 	if got := sqlite3(t, snap.Location.Path, "PRAGMA integrity_check"); got != "ok" {
 		t.Errorf("sqlite3 integrity_check of the snapshot copy: %s", got)
+	}
+}
+
+// A damaged source fails the backup, whichever is checked, and nothing is published.
+func TestDamagedSourceFailsTheBackup(t *testing.T) {
+	ctx := context.Background()
+	src := fixture(t, 1<<20)
+	f, err := os.OpenFile(src, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Garbage over the b-tree page headers of a few pages in the middle of the file.
+	for _, pgno := range []int64{60, 61, 62, 63} {
+		if _, err := f.WriteAt(bytes.Repeat([]byte{0xa5}, 64), (pgno-1)*4096); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	for _, copyCheck := range []bool{false, true} {
+		out := t.TempDir()
+		_, err := sqlitebackup.Backup(ctx, src, sqlitebackup.Location{Path: out}, sqlitebackup.BackupOptions{Quick: true, CheckCopy: copyCheck})
+		wantKind(t, err, errs.Failed, "failed quick_check")
+		if names := dirNames(t, out); len(names) != 0 {
+			t.Errorf("CheckCopy %v: a failed backup left %v", copyCheck, names)
+		}
 	}
 }
