@@ -3,6 +3,7 @@ package dlq_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -188,6 +189,9 @@ func TestResolveRejectsBadInput(t *testing.T) {
 	now := time.Now()
 	_, err := dlq.Resolve(ctx, db, 999_999, "MANUAL", "", now)
 	wantKind(t, err, errs.Failed, "DLQ event 999999 does not exist")
+	if !errors.Is(err, dlq.ErrNotFound) || strings.Contains(errs.FixOf(err), "vrwxctl") {
+		t.Errorf("%v (fix %q) should wrap ErrNotFound and name no command", err, errs.FixOf(err))
+	}
 	_, err = dlq.Resolve(ctx, db, 1, "EXPIRED", "", now)
 	wantKind(t, err, errs.Usage, "expected MANUAL, SKIPPED or RETRIED")
 	_, err = dlq.Resolve(ctx, db, 1, "", "", now)
