@@ -247,7 +247,9 @@ func Recover(ctx context.Context, db string, dryRun bool) (*Recovery, error) {
 		for i, h := range holders {
 			list[i] = h.String()
 		}
-		return nil, refuse("%s", strings.Join(list, "; ")).Wrap(ErrInUse).
+		// Not ErrInUse: forcing a restore past a holder is a choice for a new
+		// restore, never for finishing one.
+		return nil, refuse("%s has it open", strings.Join(list, "; ")).
 			WithFix("stop the API, then run any vrwxctl command that opens the database")
 	}
 

@@ -146,15 +146,21 @@ func inFlagTerms(err error, flags map[sqlitebackup.Input]string) error {
 		return err
 	}
 	fix := errs.FixOf(err)
+	and := func(more string) string {
+		if fix == "" {
+			return more
+		}
+		return fix + ", " + more
+	}
 	switch {
 	case errors.Is(err, sqlitebackup.ErrInUse):
-		fix += ", or pass --force to restore anyway"
+		fix = and("or pass --force to restore anyway")
 	case errors.Is(err, sqlitebackup.ErrNoSpace) && flags[sqlitebackup.InputDestination] != "":
-		fix += ", or choose another " + flags[sqlitebackup.InputDestination]
+		fix = and("or choose another " + flags[sqlitebackup.InputDestination])
 	case errors.Is(err, sqlitebackup.ErrNotAPIDatabase):
 		fix = "point --db at the API's vrwx.db (DATABASE_PATH)"
 	case errors.Is(err, sqlitebackup.ErrDoesNotVerify):
-		fix += " (vrwxctl db list DIR shows the backups)"
+		fix = and("vrwxctl db list DIR shows the backups")
 	}
 	e.Fix = fix
 	return err
