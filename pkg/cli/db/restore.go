@@ -69,7 +69,7 @@ without changing anything.`,
 	fl.StringVar(&opts.From, "from", "", "the backup to restore: a file or s3://bucket/key (required)")
 	fl.StringVar(&opts.DB, "db", "", "the database to replace (default DATABASE_PATH or the profile's database_path)")
 	fl.BoolVar(&opts.Force, "force", false, "restore even while another process has the database open")
-	fl.BoolVar(&opts.Quick, "quick", false, "quick_check instead of integrity_check, before and after")
+	fl.BoolVar(&opts.Quick, "quick", false, "quick_check instead of integrity_check")
 	fl.BoolVar(&opts.AllowNoManifest, "allow-no-manifest", false, "restore a backup without a manifest (its checksum cannot be checked)")
 	return cmd
 }
