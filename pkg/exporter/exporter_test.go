@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/exporter"
@@ -42,7 +43,7 @@ func start(t *testing.T, interval time.Duration) *setup {
 	s.anvil, s.d = devchain.StartT(t)
 	s.proxy = monitortest.NewProxy(t, s.anvil.URL)
 	s.api = healthtest.New(t, healthtest.Options{Relayer: healthtest.Static(s.d.Relayer)})
-	f, err := apidb.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidb.FixtureOptions{DLQEvents: 30})
+	f, err := apidbtest.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{DLQEvents: 30})
 	if err != nil {
 		t.Fatal(err)
 	}
