@@ -31,7 +31,7 @@ func (r *rotator) rollback(ctx context.Context, j *Journal) (*Journal, error) {
 	}
 	ctx, cancel := r.stepCtx(ctx)
 	defer cancel()
-	_, cur, err := r.Store.Read(ctx, "")
+	cur, err := r.currentVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (r *rotator) rollback(ctx context.Context, j *Journal) (*Journal, error) {
 		if err := r.Store.Rollback(ctx); err != nil {
 			return nil, err
 		}
-		_, now, err := r.Store.Read(ctx, "")
+		now, err := r.currentVersion(ctx)
 		if err != nil {
 			return nil, err
 		}

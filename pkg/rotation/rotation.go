@@ -208,7 +208,7 @@ func Run(ctx context.Context, o Options) (*Journal, error) {
 		if err := r.reopen(ctx, j); err != nil {
 			return nil, err
 		}
-		r.printPlan(j, true)
+		r.printPlan(ctx, j, true)
 		if r.DryRun {
 			j.Status = StatusDryRun
 			r.IO.Successf("dry run: the steps above would run; nothing was changed")
@@ -229,7 +229,7 @@ func Run(ctx context.Context, o Options) (*Journal, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.printPlan(nj, false)
+	r.printPlan(ctx, nj, false)
 	if r.DryRun {
 		return r.dryRun(ctx, nj)
 	}
@@ -467,7 +467,7 @@ func displayURL(u string) string {
 
 // printPlan writes the plan to stderr: every step with addresses, amounts and
 // secret versions, and on a resume what is already done.
-func (r *rotator) printPlan(j *Journal, resume bool) {
+func (r *rotator) printPlan(ctx context.Context, j *Journal, resume bool) {
 	s := r.IO.ErrStyles()
 	w := r.IO.ErrOut
 	title := "Key rotation plan"
@@ -481,11 +481,11 @@ func (r *rotator) printPlan(j *Journal, resume bool) {
 	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", s.Faint.Render(k), v) }
 	row("store", j.Store)
 	row("chain", fmt.Sprintf("%s (%d)", j.Profile, j.ChainID))
-	row("old key", fmt.Sprintf("%s, version %s (%s)%s", j.Old.Address, j.Old.VersionID, j.Old.Ref, r.balanceNote(j.Old.Address)))
+	row("old key", fmt.Sprintf("%s, version %s (%s)%s", j.Old.Address, j.Old.VersionID, j.Old.Ref, r.balanceNote(ctx, j.Old.Address)))
 	if j.New.Address != "" {
-		row("new key", fmt.Sprintf("%s, version %s%s", j.New.Address, j.New.VersionID, r.balanceNote(j.New.Address)))
+		row("new key", fmt.Sprintf("%s, version %s%s", j.New.Address, j.New.VersionID, r.balanceNote(ctx, j.New.Address)))
 	}
-	row("treasury", fmt.Sprintf("%s (%s)%s", j.Treasury.Address, j.Treasury.Signer, r.balanceNote(j.Treasury.Address)))
+	row("treasury", fmt.Sprintf("%s (%s)%s", j.Treasury.Address, j.Treasury.Signer, r.balanceNote(ctx, j.Treasury.Address)))
 	if resume {
 		row("journal", j.Path)
 	}
@@ -502,8 +502,8 @@ func (r *rotator) printPlan(j *Journal, resume bool) {
 }
 
 // balanceNote is ", balance X ETH" for the plan, or nothing when it cannot be read.
-func (r *rotator) balanceNote(addr string) string {
-	ctx, cancel := r.stepCtx(context.Background())
+func (r *rotator) balanceNote(ctx context.Context, addr string) string {
+	ctx, cancel := r.stepCtx(ctx)
 	defer cancel()
 	b, err := r.Chain.BalanceAt(ctx, common.HexToAddress(addr), chain.Latest)
 	if err != nil {
@@ -620,19 +620,7 @@ func (r *rotator) leftover(ctx context.Context, j *Journal, cur secrets.Version)
 
 // pendingVersion finds the store's pending version, if any.
 func (r *rotator) pendingVersion(ctx context.Context) (secrets.Version, bool, error) {
-	vs, err := r.Store.Versions(ctx)
-	if err != nil {
-		return secrets.Version{}, false, err
-	}
-	for _, v := range vs {
-		if v.Has(secrets.StagePending) && !v.Has(secrets.StageCurrent) {
-			if v.Problem != "" {
-				return v, true, errs.Failedf("%s has a pending version %s that cannot be read: %s", r.base.String(), v.ID, v.Problem)
-			}
-			return v, true, nil
-		}
-	}
-	return secrets.Version{}, false, nil
+	return r.version(ctx, func(v secrets.Version) bool { return v.Has(secrets.StagePending) && !v.Has(secrets.StageCurrent) })
 }
 
 // fresh reports whether addr is a key no rotation has used yet: not the current

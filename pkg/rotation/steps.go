@@ -25,12 +25,15 @@ func (r *rotator) generate(ctx context.Context, j *Journal) (string, error) {
 	ctx, cancel := r.stepCtx(ctx)
 	defer cancel()
 	if j.New.VersionID != "" {
-		k, v, err := r.Store.Read(ctx, j.New.VersionID)
+		v, ok, err := r.version(ctx, func(v secrets.Version) bool { return v.ID == j.New.VersionID })
 		if err != nil {
-			return "", errs.Failedf("the new key's version %s is no longer readable in %s", j.New.VersionID, r.base.String()).Wrap(err)
+			return "", err
 		}
-		if !strings.EqualFold(k.Address().Hex(), j.New.Address) {
-			return "", errs.Failedf("version %s of %s holds %s, but this rotation generated %s", j.New.VersionID, r.base.String(), k.Address().Hex(), j.New.Address)
+		if !ok {
+			return "", errs.Failedf("the new key's version %s is no longer in %s", j.New.VersionID, r.base.String())
+		}
+		if !strings.EqualFold(v.Address.Hex(), j.New.Address) {
+			return "", errs.Failedf("version %s of %s holds %s, but this rotation generated %s", j.New.VersionID, r.base.String(), v.Address.Hex(), j.New.Address)
 		}
 		return fmt.Sprintf("new key %s is version %s (%s)", j.New.Address, v.ID, strings.Join(v.Stages, ", ")), nil
 	}
@@ -74,7 +77,7 @@ func (r *rotator) generate(ctx context.Context, j *Journal) (string, error) {
 func (r *rotator) promote(ctx context.Context, j *Journal) (string, error) {
 	ctx, cancel := r.stepCtx(ctx)
 	defer cancel()
-	_, cur, err := r.Store.Read(ctx, "")
+	cur, err := r.currentVersion(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -90,7 +93,7 @@ func (r *rotator) promote(ctx context.Context, j *Journal) (string, error) {
 		return "", err
 	}
 	r.checkpoint(StepPromote + ":promoted")
-	_, now, err := r.Store.Read(ctx, "")
+	now, err := r.currentVersion(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -98,6 +101,34 @@ func (r *rotator) promote(ctx context.Context, j *Journal) (string, error) {
 		return "", errs.Failedf("after the promote the current key of %s is %s, not %s", r.base.String(), now.Address.Hex(), j.New.Address)
 	}
 	return fmt.Sprintf("version %s (%s) is current; version %s (%s) is previous", now.ID, j.New.Address, j.Old.VersionID, j.Old.Address), nil
+}
+
+// version finds the store's version that match accepts. Versions names each
+// version's address without decrypting it (a keystore records its address in
+// clear), so it is cheap where reading a key is not.
+func (r *rotator) version(ctx context.Context, match func(secrets.Version) bool) (secrets.Version, bool, error) {
+	vs, err := r.Store.Versions(ctx)
+	if err != nil {
+		return secrets.Version{}, false, err
+	}
+	for _, v := range vs {
+		if match(v) {
+			if v.Problem != "" {
+				return v, true, errs.Failedf("version %s of %s cannot be read: %s", v.ID, r.base.String(), v.Problem)
+			}
+			return v, true, nil
+		}
+	}
+	return secrets.Version{}, false, nil
+}
+
+// currentVersion is the store's current version (its address, not its key).
+func (r *rotator) currentVersion(ctx context.Context) (secrets.Version, error) {
+	v, ok, err := r.version(ctx, func(v secrets.Version) bool { return v.Has(secrets.StageCurrent) })
+	if err == nil && !ok {
+		err = errs.Failedf("%s has no current version", r.base.String())
+	}
+	return v, err
 }
 
 // deploy runs the deployment command, or says what to run when there is none.

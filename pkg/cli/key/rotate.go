@@ -232,8 +232,10 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		}
 		fund = units.EtherToWei(r)
 	}
+	// A rotation in progress keeps what its journal says; only flags given now
+	// override it, never the profile's defaults.
 	treasuryRef := opts.TreasurySigner
-	if treasuryRef == "" {
+	if treasuryRef == "" && fresh {
 		treasuryRef = cfg.String("treasury_signer")
 	}
 	if treasuryRef == "" && fresh {
@@ -241,7 +243,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 			WithFix("pass --treasury-signer REF, e.g. aws-sm://vrwx/prod/treasury-key, or set treasury_signer in the profile")
 	}
 	apiURL := opts.APIURL
-	if apiURL == "" {
+	if apiURL == "" && fresh {
 		apiURL = cfg.String("api_url")
 	}
 	if apiURL == "" && fresh {
