@@ -290,7 +290,7 @@ func TestRotateSecondRotationIsRefused(t *testing.T) {
 	w := newWorld(t, e, "file")
 
 	// Running: the first waits in its deploy command.
-	first := e.Start(w.rotateArgs("--deploy-cmd", "sleep 3")...)
+	first := e.Start(w.rotateArgs("--deploy-cmd", "sleep 3", "--wait-timeout", "5s")...)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if j := w.activeJournal(); j != nil && j.Step(rotation.StepDeploy).Status == rotation.StatusStarted {

@@ -1,11 +1,14 @@
 package key_test
 
 import (
+	"context"
+	"math/big"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/rotation"
 )
@@ -80,4 +83,40 @@ func sep(ref string) string {
 		return "&"
 	}
 	return "?"
+}
+
+// On the OP-stack dev chain (L1 data fees charged as on Base) the drain reserves
+// the L1-fee bound: the old wallet keeps exactly the leftover the journal reports,
+// which is the expected one (bound − quote; 0 here, where the bound the oracle
+// gives equals the fee charged), the L1 fee is really paid, and the new wallet
+// holds exactly the amount.
+func TestRotateOnOPStack(t *testing.T) {
+	e := clitest.NewOPStackChain(t)
+	w := newWorld(t, e, "file")
+	r := e.Exec(w.rotateArgs("--deploy-cmd", w.api.DeployCmd())...)
+	if r.Code != 0 {
+		t.Fatalf("rotate:\n%s", r)
+	}
+	j := journal(t, r)
+	w.checkRotated(j, ether(1, 10))
+	left := w.balance(w.old)
+	if j.Drain.ActualLeftoverWei != left.String() || j.Drain.ExpectedLeftoverWei != j.Drain.ActualLeftoverWei {
+		t.Fatalf("old wallet keeps %s wei; the journal says expected %s, actual %s", left, j.Drain.ExpectedLeftoverWei, j.Drain.ActualLeftoverWei)
+	}
+	// What the old wallet lost beyond the value moved and the L2 gas is the L1
+	// data fee: the OP-stack path was in effect.
+	var rc struct {
+		GasUsed           hexutil.Uint64 `json:"gasUsed"`
+		EffectiveGasPrice hexutil.Big    `json:"effectiveGasPrice"`
+	}
+	if err := e.Anvil.RPC(context.Background(), &rc, "eth_getTransactionReceipt", j.Drain.TxHash); err != nil {
+		t.Fatal(err)
+	}
+	value, _ := new(big.Int).SetString(j.Drain.ValueWei, 10)
+	l1 := new(big.Int).Sub(ether(1, 1), value)
+	l1.Sub(l1, new(big.Int).Mul(new(big.Int).SetUint64(uint64(rc.GasUsed)), rc.EffectiveGasPrice.ToInt())).Sub(l1, left)
+	if l1.Sign() <= 0 || !strings.Contains(r.Stderr, "L1 fee") {
+		t.Fatalf("the drain paid %s wei of L1 fee; the OP-stack fee path was not in effect", l1)
+	}
+	t.Logf("OP-stack drain: L1 fee paid %s wei; leftover %s wei (expected %s)", l1, j.Drain.ActualLeftoverWei, j.Drain.ExpectedLeftoverWei)
 }

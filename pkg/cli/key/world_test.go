@@ -32,7 +32,10 @@ type world struct {
 	e   *clitest.Env
 	ref string
 	old common.Address
-	api *rotationtest.API
+	// oldKey is the relayer's key before the rotation (the test signs "relays"
+	// with it).
+	oldKey *ecdsa.PrivateKey
+	api    *rotationtest.API
 	// current reads the address of the store's current key from the backend
 	// itself (not through vrwxctl).
 	current func() (common.Address, error)
@@ -69,7 +72,7 @@ func newWorld(t *testing.T, e *clitest.Env, kind string) *world {
 	t.Helper()
 	w := &world{t: t, e: e}
 	k := newKey(t)
-	w.old = crypto.PubkeyToAddress(k.PublicKey)
+	w.oldKey, w.old = k, crypto.PubkeyToAddress(k.PublicKey)
 	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
 	switch kind {
 	case "file":
@@ -235,10 +238,17 @@ func (w *world) register() {
 	}
 }
 
-// rotate is `key rotate` for this world with the given extra flags.
+// rotateArgs is `key rotate` for this world; extra flags are added, or replace
+// the default of the same flag (a flag is never given twice).
 func (w *world) rotateArgs(extra ...string) []string {
-	args := []string{"key", "rotate", "--store", w.ref, "--treasury-signer", "env://TREASURY_KEY",
-		"--api-url", w.api.URL, "--fund", "0.1ether", "--wait-timeout", "20s", "--yes", "-o", "json"}
+	defaults := [][2]string{{"--store", w.ref}, {"--treasury-signer", "env://TREASURY_KEY"}, {"--api-url", w.api.URL},
+		{"--fund", "0.1ether"}, {"--wait-timeout", "20s"}, {"-o", "json"}}
+	args := []string{"key", "rotate", "--yes"}
+	for _, d := range defaults {
+		if !slices.Contains(extra, d[0]) {
+			args = append(args, d[0], d[1])
+		}
+	}
 	return append(args, extra...)
 }
 
