@@ -88,7 +88,7 @@ type Journal struct {
 	// Discard is the pending version of an abandoned rotation that the generate
 	// step clears first (asked for explicitly).
 	Discard *KeyRef `json:"discardPending,omitempty"`
-	FundWei  string  `json:"fundWei"`
+	FundWei string  `json:"fundWei"`
 	// APIURL is the /health base URL; "" when it carried credentials, which are
 	// never written down (a resume then needs the URL again).
 	APIURL    string   `json:"apiUrl,omitempty"`
