@@ -12,9 +12,10 @@ import (
 // directly, so `kubectl rollout restart deployment/vrwx-api` runs kubectl with
 // three arguments whatever the environment holds.
 //
-// Quoting: '…' keeps everything literally; "…" keeps everything but \" and \\
-// (a backslash before anything else stays); outside quotes a backslash keeps the
-// next character. An unquoted |, &, ;, <, >, `, $( or ( … ) would mean something
+// Quoting, as POSIX has it: '…' keeps everything literally; "…" keeps
+// everything, a backslash escaping only " \ $ and ` (before anything else it
+// stays); outside quotes a backslash keeps the next character. $HOME, ~ and *
+// are passed as written. An unquoted |, &, ;, <, >, `, $( or ( … ) would mean something
 // to a shell that it cannot mean here, so it is refused rather than passed on as
 // an argument; quote it to pass it literally, or run `sh -c '…'` explicitly.
 func SplitCommand(s string) ([]string, error) {
@@ -51,7 +52,7 @@ func SplitCommand(s string) ([]string, error) {
 					closed = true
 					break
 				}
-				if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`", s[i+1]) >= 0 {
 					i++
 				}
 				cur.WriteByte(s[i])
