@@ -38,6 +38,7 @@ const (
 	StatusComplete   = "complete"    // every step is done
 	StatusRolledBack = "rolled-back" // undone by --rollback
 	StatusDryRun     = "dry-run"     // a plan only; nothing was changed
+	StatusNotDue     = "not-due"     // the current key is younger than asked; nothing was changed
 )
 
 // Step names.

@@ -88,7 +88,11 @@ type Options struct {
 	// Mode is Standard or Emergency (a new rotation; a resume takes the journal's).
 	Mode string
 	// Fund is what the new address receives (a new rotation).
-	Fund   *big.Int
+	Fund *big.Int
+	// MinAge, when set, rotates only a current key at least this old (by its
+	// version's creation time); a younger one ends the run with StatusNotDue. A
+	// scheduled job runs often and rotates when the key is due.
+	MinAge time.Duration
 	Reason string
 	// Resume continues the store's rotation in progress; Rollback undoes it.
 	Resume, Rollback bool
@@ -228,6 +232,9 @@ func Run(ctx context.Context, o Options) (*Journal, error) {
 	nj, err := r.plan(ctx, path)
 	if err != nil {
 		return nil, err
+	}
+	if nj.Status == StatusNotDue {
+		return nj, nil
 	}
 	r.printPlan(ctx, nj, false)
 	if r.DryRun {
@@ -559,6 +566,19 @@ func (r *rotator) plan(ctx context.Context, path string) (*Journal, error) {
 	}
 	for _, name := range Steps(r.Mode) {
 		j.Steps = append(j.Steps, Step{Name: name, Status: StatusPending})
+	}
+	if r.MinAge > 0 {
+		switch age := now.Sub(cur.Created); {
+		case cur.Created.IsZero():
+			r.IO.Warnf("%s does not say when its current version was created; rotating", r.base.String())
+		case age < r.MinAge:
+			j.Status, j.Steps, j.Path = StatusNotDue, nil, ""
+			due := cur.Created.Add(r.MinAge).UTC().Format(time.RFC3339)
+			j.Next = []string{fmt.Sprintf("the current key %s (version %s) was created %s, %s ago; it is due for rotation after %s",
+				cur.Address.Hex(), cur.ID, cur.Created.UTC().Format(time.RFC3339), ui.Duration(age), due)}
+			r.IO.Successf("not rotating: %s", j.Next[0])
+			return j, nil
+		}
 	}
 	if err := r.leftover(ctx, j, cur); err != nil {
 		return nil, err

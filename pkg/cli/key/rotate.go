@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,6 +55,7 @@ type RotateOptions struct {
 	DeployCmd      string
 	APIURL         string
 	WaitTimeout    time.Duration
+	IfOlderThan    string
 	Reason         string
 	Resume         bool
 	Rollback       bool
@@ -103,13 +106,15 @@ transaction cannot hold the drain back), then fund the new wallet, restart and v
 and end with the runbook's follow-ups.
 
 --dry-run prints the plan and signs and simulates the funding and the drain, changing
-nothing; -o json prints the journal.
+nothing; -o json prints the journal. --if-older-than 90d rotates only a key at least
+that old (its version's creation time in the store) and otherwise exits 0 with status
+"not-due": a scheduled CI job can run weekly and rotate when the key is due.
 
 Key references: ` + secrets.RefForms + `. ` + secrets.VersionForms + ".",
-		Example: `  # The 90-day production rotation, as CI runs it
+		Example: `  # The 90-day production rotation, as a weekly CI job runs it (docs/rotation.md)
   vrwxctl key rotate --profile base-mainnet --store aws-sm://vrwx/prod/relayer-key \
       --treasury-signer aws-sm://vrwx/prod/treasury-key \
-      --deploy-cmd 'kubectl rollout restart deployment/vrwx-api' --yes -o json
+      --deploy-cmd 'kubectl rollout restart deployment/vrwx-api' --if-older-than 90d --yes -o json
 
   # See the plan and the transactions, change nothing
   vrwxctl key rotate --store vault://secret/vrwx/staging/relayer --treasury-signer env://TREASURY_KEY --dry-run
@@ -137,6 +142,7 @@ Key references: ` + secrets.RefForms + `. ` + secrets.VersionForms + ".",
 	fl.StringVar(&opts.DeployCmd, "deploy-cmd", "", "command that restarts the API onto the new key, run without a shell, e.g. 'kubectl rollout restart deployment/vrwx-api'")
 	fl.StringVar(&opts.APIURL, "api-url", "", "the API whose /health must report the new key (default: the profile's api_url)")
 	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", 10*time.Minute, "how long each wait may take: the deploy command, /health, the old address's pending transactions")
+	fl.StringVar(&opts.IfOlderThan, "if-older-than", "", "rotate only when the current key is at least this old, e.g. 90d or 720h (for scheduled jobs; a younger key exits 0)")
 	fl.StringVar(&opts.Reason, "reason", "", "ticket or reason, recorded in the journal and the audit log")
 	fl.BoolVar(&opts.Resume, "resume", false, "continue the rotation in progress where it stopped")
 	fl.BoolVar(&opts.Rollback, "rollback", false, "undo the rotation in progress (before its drain): the previous key becomes current again")
@@ -150,6 +156,7 @@ type rotateInput struct {
 	store  secrets.Ref
 	fund   *big.Int
 	deploy []string
+	minAge time.Duration
 }
 
 // validate checks the flags before anything is read or opened.
@@ -207,7 +214,32 @@ func (opts *RotateOptions) validate() (rotateInput, error) {
 	if opts.WaitTimeout <= 0 {
 		return in, errs.Usagef("--wait-timeout %s is not a positive duration (expected e.g. 10m)", opts.WaitTimeout)
 	}
+	if opts.IfOlderThan != "" {
+		if opts.Resume || opts.Rollback {
+			return in, errs.Usagef("--if-older-than applies to a new rotation, not to --resume or --rollback")
+		}
+		if in.minAge, err = parseAge(opts.IfOlderThan); err != nil {
+			return in, err
+		}
+	}
 	return in, nil
+}
+
+// parseAge parses --if-older-than: days (90d) or a Go duration (720h).
+func parseAge(s string) (time.Duration, error) {
+	bad := errs.Usagef("--if-older-than %q is not an age (expected days such as 90d, or a duration such as 720h)", s)
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseUint(n, 10, 16)
+		if err != nil || days == 0 {
+			return 0, bad
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, bad
+	}
+	return d, nil
 }
 
 func rotateRun(ctx context.Context, opts *RotateOptions) error {
@@ -282,7 +314,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		FundingLimit: limit, Health: &health.Client{}, APIURL: apiURL, Hook: rotation.ExecHook, DeployCmd: in.deploy,
 		Dir: filepath.Join(state, "rotations"), Now: opts.Now, WaitTimeout: opts.WaitTimeout, StepTimeout: opts.Timeout,
 		Checkpoint: killAt(opts.LookupEnv), Advice: advice(storeRef),
-		Mode: mode, Fund: fund, Reason: opts.Reason, Resume: opts.Resume, Rollback: opts.Rollback,
+		Mode: mode, Fund: fund, MinAge: in.minAge, Reason: opts.Reason, Resume: opts.Resume, Rollback: opts.Rollback,
 		DiscardPending: opts.DiscardPending, DryRun: opts.DryRun, Yes: opts.Yes,
 	})
 	if err != nil {

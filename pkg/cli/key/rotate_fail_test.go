@@ -446,3 +446,32 @@ func TestRotateDryRun(t *testing.T) {
 		t.Fatalf("the dry run changed something")
 	}
 }
+
+// --if-older-than: a key younger than the age is not rotated (exit 0, status
+// not-due, nothing changed); an older one is.
+func TestRotateIfOlderThan(t *testing.T) {
+	e := clitest.NewChain(t)
+	w := newWorld(t, e, "file")
+	r := e.Exec(w.rotateArgs("--deploy-cmd", w.api.DeployCmd(), "--if-older-than", "30d")...)
+	if r.Code != 0 {
+		t.Fatalf("rotate of a new key:\n%s", r)
+	}
+	j := journal(t, r)
+	if j.Status != rotation.StatusNotDue || j.Old.Address != w.old.Hex() || len(j.Next) != 1 || !strings.Contains(j.Next[0], "due for rotation after") {
+		t.Fatalf("journal %+v", j)
+	}
+	if len(storeVersions(t, e, w.ref)) != 1 || w.activeJournal() != nil || w.nonce(w.old) != 0 {
+		t.Fatalf("a not-due run changed something")
+	}
+	// The file store's version time is the key file's: make it 31 days old.
+	p := strings.TrimPrefix(w.ref, "file://")
+	old := time.Now().Add(-31 * 24 * time.Hour)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	r = e.Exec(w.rotateArgs("--deploy-cmd", w.api.DeployCmd(), "--if-older-than", "30d")...)
+	if r.Code != 0 {
+		t.Fatalf("rotate of a 31-day-old key:\n%s", r)
+	}
+	w.checkRotated(journal(t, r), ether(1, 10))
+}

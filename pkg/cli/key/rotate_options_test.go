@@ -16,14 +16,14 @@ func TestRotateFlags(t *testing.T) {
 	var o *RotateOptions
 	err := cmdtest.Parse(NewCmdRotate(f, func(_ context.Context, opts *RotateOptions) error { o = opts; return nil }),
 		"--store", "aws-sm://vrwx/prod/relayer-key", "--treasury-signer", "env://T", "--fund", "0.5ether", "--deploy-cmd", `touch '/tmp/a b' "c\"d" $HOME`,
-		"--api-url", "https://api.vrwx.io", "--wait-timeout", "3m", "--reason", "CHG-1", "--emergency", "--discard-pending")
+		"--api-url", "https://api.vrwx.io", "--wait-timeout", "3m", "--if-older-than", "90d", "--reason", "CHG-1", "--emergency", "--discard-pending")
 	if err != nil || o.Store != "aws-sm://vrwx/prod/relayer-key" || o.TreasurySigner != "env://T" || o.Fund != "0.5ether" ||
 		o.DeployCmd != `touch '/tmp/a b' "c\"d" $HOME` || o.APIURL != "https://api.vrwx.io" || o.WaitTimeout != 3*time.Minute ||
 		o.Reason != "CHG-1" || !o.Emergency || !o.DiscardPending || !o.Yes || o.DryRun || o.Timeout != 45*time.Second {
 		t.Fatalf("%v %+v", err, o)
 	}
 	in, err := o.validate()
-	if err != nil || strings.Join(in.deploy, "|") != `touch|/tmp/a b|c"d|$HOME` || in.fund.String() != "500000000000000000" || in.store.String() != "aws-sm://vrwx/prod/relayer-key#RELAYER_PRIVATE_KEY" {
+	if err != nil || strings.Join(in.deploy, "|") != `touch|/tmp/a b|c"d|$HOME` || in.minAge != 90*24*time.Hour || in.fund.String() != "500000000000000000" || in.store.String() != "aws-sm://vrwx/prod/relayer-key#RELAYER_PRIVATE_KEY" {
 		t.Fatalf("validate: %v %+v", err, in)
 	}
 
@@ -56,6 +56,10 @@ func TestRotateFlags(t *testing.T) {
 		{func(o *RotateOptions) { o.DeployCmd = "no-such-program-vrwx" }, "not a program on PATH"},
 		{func(o *RotateOptions) { o.APIURL = "api.vrwx.io" }, "not an http(s) URL"},
 		{func(o *RotateOptions) { o.WaitTimeout = 0 }, "--wait-timeout"},
+		{func(o *RotateOptions) { o.IfOlderThan = "90" }, `--if-older-than "90" is not an age`},
+		{func(o *RotateOptions) { o.IfOlderThan = "0d" }, "is not an age"},
+		{func(o *RotateOptions) { o.IfOlderThan = "-5h" }, "is not an age"},
+		{func(o *RotateOptions) { o.IfOlderThan = "90d"; o.Resume = true }, "applies to a new rotation"},
 	} {
 		o := base()
 		c.set(o)
