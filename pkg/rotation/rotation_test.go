@@ -169,8 +169,8 @@ func TestStandardRotation(t *testing.T) {
 	if got := r.balance(newAddr); got.Cmp(o.Fund) != 0 {
 		t.Fatalf("new wallet holds %s wei, want exactly %s", got, o.Fund)
 	}
-	if got := r.balance(r.old); got.Sign() != 0 {
-		t.Fatalf("old wallet holds %s wei after the drain, want 0", got)
+	if got := r.balance(r.old); got.Sign() != 0 || r.nonce(r.old) != 1 {
+		t.Fatalf("old wallet holds %s wei after %d transactions, want 0 after exactly one drain", got, r.nonce(r.old))
 	}
 	if r.api.Loaded() != newAddr || r.api.Restarts() != 1 {
 		t.Fatalf("API on %s after %d restarts", r.api.Loaded().Hex(), r.api.Restarts())
