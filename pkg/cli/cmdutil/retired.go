@@ -30,6 +30,10 @@ func (f *Factory) RetiredRelayer(ctx context.Context, acct Account) *doctor.Reti
 	if err != nil || !r.Writable() {
 		return nil
 	}
+	if acct.SignerRef != "" && (!r.Versioned() || r.Stage == secrets.StageCurrent) {
+		// The account is the store's current key: nothing to list.
+		return nil
+	}
 	store, err := secrets.OpenRef(ctx, r.Base(), f.SecretsOptions())
 	if err != nil {
 		return nil
