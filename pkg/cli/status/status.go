@@ -23,6 +23,8 @@ type Options struct {
 	Config  func() (*config.Config, error)
 	Chain   func() (*chain.Client, error)
 	Resolve func(ctx context.Context, address, signerRef string) (cmdutil.Account, error)
+	// Retired tells whether the account is a key a rotation retired (nil: never).
+	Retired func(ctx context.Context, acct cmdutil.Account) *doctor.Retired
 	Context func(context.Context) (context.Context, context.CancelFunc)
 	Now     func() time.Time
 
@@ -32,7 +34,7 @@ type Options struct {
 
 // NewCmdStatus returns `vrwxctl status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, Config: f.Config, Chain: f.Chain, Resolve: f.ResolveAccount, Context: f.Context, Now: f.Now}
+	opts := &Options{IO: f.IO, Config: f.Config, Chain: f.Chain, Resolve: f.ResolveAccount, Retired: f.RetiredRelayer, Context: f.Context, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Check the relayer against the runbook's thresholds",
@@ -41,8 +43,10 @@ batched round trip and judge each against the runbook's thresholds
 (balance warning < 0.2 ETH, critical < 0.05 ETH; gas warning > 50 gwei,
 critical > 100 gwei — all configurable per profile).
 
-The relayer is --address, else the account of --signer, else the profile's signer,
-else the profile's relayer address.
+The relayer is --address, else the account of --signer, else the profile's signer
+(its store's CURRENT key, so after a rotation the new one), else the profile's
+relayer address. An address that a rotation retired (a previous version in the
+signer's store) is reported as retired, never suggested for funding.
 
 Exit codes: 0 all ok, 5 warnings only, 1 something critical.`,
 		Example: `  vrwxctl status --profile base-mainnet
@@ -116,6 +120,9 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	if head.Value.BaseFee != nil {
 		r.BaseFee = head.Value.BaseFee.ToInt()
+	}
+	if opts.Retired != nil {
+		r.Retired = opts.Retired(ctx, acct)
 	}
 	checks := doctor.RelayerChecks(r, cmdutil.RelayerThresholds(cfg))
 	level := doctor.Worst(checks)
