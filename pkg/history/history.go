@@ -177,7 +177,7 @@ type Query struct {
 // content — to b, which the caller sends with its own reads (a head among them).
 func (f *Finder) Queue(b *chain.Batch) *Query {
 	return &Query{
-		f:    f,
+		f: f,
 		// One more than kept tells whether there are more; anvil's index answers a
 		// page of one with a transaction out of order, so pages hold at least ten.
 		ots:  chain.Raw[otsPage](b, "ots_searchTransactionsBefore", f.Address, 0, max(f.limit()+1, 10)),
