@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	auditcmd "github.com/vrwx/vrwxctl/pkg/cli/audit"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	configcmd "github.com/vrwx/vrwxctl/pkg/cli/config"
 	contractscmd "github.com/vrwx/vrwxctl/pkg/cli/contracts"
@@ -109,6 +110,7 @@ profile is "local": nothing touches a real chain by accident.`,
 		contractscmd.NewCmdContracts(f),
 		txcmd.NewCmdTx(f),
 		keycmd.NewCmdKey(f),
+		auditcmd.NewCmdAudit(f),
 		dbcmd.NewCmdDB(f),
 		dlqcmd.NewCmdDLQ(f),
 		exportercmd.NewCmdExporter(f, nil),
