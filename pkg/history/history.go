@@ -222,7 +222,7 @@ func (q *Query) Finish(ctx context.Context, head uint64) (*Result, error) {
 		// whole pool is asked for only where the small answer is missing.
 		all = chain.Raw[poolAll](b, "txpool_content")
 	} else {
-		res.Pool = q.decodePool(q.pool.Value["pending"], q.pool.Value["queued"])
+		res.Pool = DecodePool(q.pool.Value["pending"], q.pool.Value["queued"])
 	}
 
 	var probes []*chain.Result[hexutil.Uint64]
@@ -258,7 +258,7 @@ func (q *Query) Finish(ctx context.Context, head uint64) (*Result, error) {
 					queued = append(queued, txs)
 				}
 			}
-			res.Pool = q.decodePool(merge(pending), merge(queued))
+			res.Pool = DecodePool(merge(pending), merge(queued))
 		}
 	}
 	if probes != nil {
@@ -293,7 +293,9 @@ type poolFrom = map[string]map[string]json.RawMessage
 // poolAll is txpool_content's answer: section -> sender -> nonce -> transaction.
 type poolAll = map[string]map[string]map[string]json.RawMessage
 
-func (q *Query) decodePool(pending, queued map[string]json.RawMessage) Pool {
+// DecodePool reads an account's part of a txpool answer (nonce -> transaction, for
+// the pending and the queued section).
+func DecodePool(pending, queued map[string]json.RawMessage) Pool {
 	p := Pool{Known: true}
 	for _, sec := range []struct {
 		txs   map[string]json.RawMessage
