@@ -578,3 +578,56 @@ func decode(t *Tx, data []byte) {
 		t.RevertNote += "… (" + strconv.Itoa(len(data)) + " bytes)"
 	}
 }
+
+// TxJSON is one transaction.
+type TxJSON struct {
+	Hash     string  `json:"txHash"`
+	State    string  `json:"state"`
+	Nonce    uint64  `json:"nonce"`
+	Block    uint64  `json:"block,omitempty"`
+	Time     string  `json:"time,omitempty"`
+	To       string  `json:"to,omitempty"`
+	Method   string  `json:"method,omitempty"`
+	ValueWei string  `json:"valueWei"`
+	GasLimit uint64  `json:"gasLimit"`
+	GasUsed  uint64  `json:"gasUsed,omitempty"`
+	FeeWei   string  `json:"feeWei,omitempty"`
+	FeeCap   string  `json:"maxFeePerGasWei,omitempty"`
+	Revert   *Revert `json:"revert,omitempty"`
+}
+
+// Revert is why a transaction reverted.
+type Revert struct {
+	Error string `json:"error,omitempty"`
+	Cause string `json:"cause,omitempty"`
+	Fix   string `json:"fix,omitempty"`
+	Note  string `json:"note,omitempty"`
+}
+
+// JSON is the -o json shape of the transaction.
+func (t Tx) JSON() TxJSON {
+	j := TxJSON{Hash: t.Hash.Hex(), State: string(t.State), Nonce: t.Nonce, Block: t.Block, Method: t.Method(),
+		ValueWei: "0", GasLimit: t.Gas, GasUsed: t.GasUsed}
+	if t.Value != nil {
+		j.ValueWei = t.Value.String()
+	}
+	if t.To != nil {
+		j.To = t.To.Hex()
+	}
+	if !t.Time.IsZero() {
+		j.Time = t.Time.UTC().Format(time.RFC3339)
+	}
+	if t.Fee != nil {
+		j.FeeWei = t.Fee.String()
+	}
+	if t.FeeCap != nil {
+		j.FeeCap = t.FeeCap.String()
+	}
+	if t.State == Reverted {
+		j.Revert = &Revert{Note: t.RevertNote}
+		if t.Revert != nil {
+			j.Revert.Error, j.Revert.Cause, j.Revert.Fix = t.Revert.Name, t.Revert.Cause, t.Revert.Fix
+		}
+	}
+	return j
+}

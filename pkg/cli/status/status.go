@@ -140,14 +140,6 @@ func (o *Options) validate() error {
 	return nil
 }
 
-// target is what status reads, resolved from flags and the profile.
-type target struct {
-	reader      *monitor.Reader
-	relayer     common.Address
-	relayerFrom string
-	fromSigner  bool
-}
-
 func run(ctx context.Context, opts *Options) error {
 	if err := opts.validate(); err != nil {
 		return err
@@ -161,25 +153,27 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer c.Close()
-	tg, err := resolve(opts, cfg, c)
+	tg, err := cmdutil.NewSystemTarget(cfg, c, cmdutil.SystemFlags{Address: opts.Address, Signer: opts.Signer, APIURL: opts.APIURL, DB: opts.DB, Backups: opts.Backups},
+		opts.StoreKey, opts.Health, opts.Now)
 	if err != nil {
 		return err
 	}
-	r := tg.reader.Read(ctx)
-	if tg.fromSigner && r.Store != nil && r.Store.Err == nil {
-		tg.relayer = r.Store.Address
+	tg.Reader.Contracts, tg.Reader.Pools, tg.Reader.SpendBlocks = true, true, SpendWindows
+	r := tg.Reader.Read(ctx)
+	if tg.FromSigner && r.Store != nil && r.Store.Err == nil {
+		tg.Relayer = r.Store.Address
 	}
-	if tg.fromSigner && r.Store != nil && r.Store.Err != nil {
+	if tg.FromSigner && r.Store != nil && r.Store.Err != nil {
 		// Without the key there is no relayer to read: say why, with the store's words.
 		return errs.Failedf("reading the relayer's address from %s", r.Store.Ref).Wrap(r.Store.Err)
 	}
-	checks := doctor.SystemChecks(doctor.System{Readings: r, ChainID: c.ChainID(), Relayer: tg.relayer, RelayerFrom: tg.relayerFrom, Now: opts.Now()},
+	checks := doctor.SystemChecks(doctor.System{Readings: r, ChainID: c.ChainID(), Relayer: tg.Relayer, RelayerFrom: tg.RelayerFrom, Now: opts.Now()},
 		cmdutil.SystemThresholds(cfg))
 	level := doctor.Worst(checks)
-	out := JSON{Profile: cfg.Profile, ChainID: c.ChainID(), RPC: r.Chain.RPC, RelayerFrom: tg.relayerFrom,
+	out := JSON{Profile: cfg.Profile, ChainID: c.ChainID(), RPC: r.Chain.RPC, RelayerFrom: tg.RelayerFrom,
 		ReadMs: float64(r.Duration.Microseconds()) / 1000, RPCRoundTrips: r.Rounds, Level: level, Checks: checks}
-	if tg.relayer != (common.Address{}) {
-		out.Relayer = tg.relayer.Hex()
+	if tg.Relayer != (common.Address{}) {
+		out.Relayer = tg.Relayer.Hex()
 	}
 	if opts.IO.JSONOutput() {
 		if err := opts.IO.WriteJSON(out); err != nil {
@@ -192,85 +186,6 @@ func run(ctx context.Context, opts *Options) error {
 		return errs.Exit(k)
 	}
 	return nil
-}
-
-// resolve builds the reader: the relayer (an address, or a signer whose current key
-// is read alongside the first batch), the contracts, the RPC URLs, the API, the
-// database and the backups — each only when configured.
-func resolve(opts *Options, cfg *config.Config, c *chain.Client) (*target, error) {
-	urls, err := cfg.RPCURLs()
-	if err != nil {
-		return nil, err
-	}
-	r := &monitor.Reader{
-		Chain: c, Endpoints: monitor.NewEndpoints(urls, c.ChainID()), Health: opts.Health, Now: opts.Now,
-		Contracts: true, Pools: true, SpendBlocks: SpendWindows,
-	}
-	tg := &target{reader: r}
-	signerRef := opts.Signer
-	if signerRef == "" {
-		signerRef = cfg.String("signer")
-	}
-	switch {
-	case opts.Address != "":
-		a, err := units.ParseAddress(opts.Address)
-		if err != nil {
-			return nil, err
-		}
-		tg.relayer, tg.relayerFrom = a, "--address"
-	case signerRef != "":
-		tg.fromSigner = true
-		tg.relayerFrom = "current key of " + signerRef
-		if opts.Signer == "" {
-			tg.relayerFrom = "current key of the profile's signer " + signerRef
-		}
-	default:
-		if s, ok := cfg.Address("relayer"); ok {
-			a, err := units.ParseAddress(s)
-			if err != nil {
-				return nil, errs.Usagef("%s: %v", cfg.Origin("relayer"), err)
-			}
-			tg.relayer, tg.relayerFrom = a, "profile "+cfg.Origin("relayer")
-		}
-	}
-	if tg.relayer != (common.Address{}) {
-		r.Relayers = []common.Address{tg.relayer}
-	}
-	if signerRef != "" {
-		ref := signerRef
-		r.Signer = func(ctx context.Context) (common.Address, error) { return opts.StoreKey(ctx, ref) }
-		r.SignerRef, r.RelayerIsSigner = ref, tg.fromSigner
-	}
-	if a, ok, err := cmdutil.OptionalAddress(cfg, "escrow"); err != nil {
-		return nil, err
-	} else if ok {
-		r.Escrow = &a
-	}
-	if a, ok, err := cmdutil.OptionalAddress(cfg, "identity"); err != nil {
-		return nil, err
-	} else if ok {
-		r.Identity = &a
-	}
-	r.APIURL = opts.APIURL
-	if r.APIURL == "" {
-		r.APIURL = cfg.String("api_url")
-	}
-	r.DBPath = opts.DB
-	if s, ok := cfg.Lookup("database_path"); ok && r.DBPath == "" && s.Source != config.SrcBuiltin {
-		r.DBPath = s.Value
-	}
-	backups := opts.Backups
-	if backups == "" {
-		backups = cfg.String("backup_location")
-	}
-	if backups != "" {
-		loc, err := sqlitebackup.ParseLocation(backups)
-		if err != nil {
-			return nil, errs.Usagef("%s: %v", cfg.Origin("backup_location"), err)
-		}
-		r.Backups = &loc
-	}
-	return tg, nil
 }
 
 func render(io *ui.IO, out JSON, r monitor.Readings) {

@@ -94,67 +94,14 @@ type HistoryJSON struct {
 	More   bool     `json:"more"`
 	Notes  []string `json:"notes"`
 	// TxPool is null when the node does not expose its txpool.
-	TxPool       *PoolJSON `json:"txpool"`
-	Transactions []TxJSON  `json:"transactions"`
+	TxPool       *PoolJSON        `json:"txpool"`
+	Transactions []history.TxJSON `json:"transactions"`
 }
 
 // PoolJSON is the account's part of the node's txpool.
 type PoolJSON struct {
-	Pending []TxJSON `json:"pending"`
-	Queued  []TxJSON `json:"queued"`
-}
-
-// TxJSON is one transaction.
-type TxJSON struct {
-	Hash     string  `json:"txHash"`
-	State    string  `json:"state"`
-	Nonce    uint64  `json:"nonce"`
-	Block    uint64  `json:"block,omitempty"`
-	Time     string  `json:"time,omitempty"`
-	To       string  `json:"to,omitempty"`
-	Method   string  `json:"method,omitempty"`
-	ValueWei string  `json:"valueWei"`
-	GasLimit uint64  `json:"gasLimit"`
-	GasUsed  uint64  `json:"gasUsed,omitempty"`
-	FeeWei   string  `json:"feeWei,omitempty"`
-	FeeCap   string  `json:"maxFeePerGasWei,omitempty"`
-	Revert   *Revert `json:"revert,omitempty"`
-}
-
-// Revert is why a transaction reverted.
-type Revert struct {
-	Error string `json:"error,omitempty"`
-	Cause string `json:"cause,omitempty"`
-	Fix   string `json:"fix,omitempty"`
-	Note  string `json:"note,omitempty"`
-}
-
-// TxToJSON is the JSON shape of a history transaction.
-func TxToJSON(t history.Tx) TxJSON {
-	j := TxJSON{Hash: t.Hash.Hex(), State: string(t.State), Nonce: t.Nonce, Block: t.Block, Method: t.Method(),
-		ValueWei: "0", GasLimit: t.Gas, GasUsed: t.GasUsed}
-	if t.Value != nil {
-		j.ValueWei = t.Value.String()
-	}
-	if t.To != nil {
-		j.To = t.To.Hex()
-	}
-	if !t.Time.IsZero() {
-		j.Time = t.Time.UTC().Format(time.RFC3339)
-	}
-	if t.Fee != nil {
-		j.FeeWei = t.Fee.String()
-	}
-	if t.FeeCap != nil {
-		j.FeeCap = t.FeeCap.String()
-	}
-	if t.State == history.Reverted {
-		j.Revert = &Revert{Note: t.RevertNote}
-		if t.Revert != nil {
-			j.Revert.Error, j.Revert.Cause, j.Revert.Fix = t.Revert.Name, t.Revert.Cause, t.Revert.Fix
-		}
-	}
-	return j
+	Pending []history.TxJSON `json:"pending"`
+	Queued  []history.TxJSON `json:"queued"`
 }
 
 func historyRun(ctx context.Context, opts *HistoryOptions) error {
@@ -176,20 +123,20 @@ func historyRun(ctx context.Context, opts *HistoryOptions) error {
 		return err
 	}
 	out := HistoryJSON{Address: acct.Address.Hex(), FromBlock: r.From, ToBlock: r.To, Source: r.Source, More: r.More,
-		Notes: r.Notes, Transactions: []TxJSON{}}
+		Notes: r.Notes, Transactions: []history.TxJSON{}}
 	if out.Notes == nil {
 		out.Notes = []string{}
 	}
 	for _, t := range r.Mined {
-		out.Transactions = append(out.Transactions, TxToJSON(t))
+		out.Transactions = append(out.Transactions, t.JSON())
 	}
 	if r.Pool.Known {
-		out.TxPool = &PoolJSON{Pending: []TxJSON{}, Queued: []TxJSON{}}
+		out.TxPool = &PoolJSON{Pending: []history.TxJSON{}, Queued: []history.TxJSON{}}
 		for _, t := range r.Pool.Pending {
-			out.TxPool.Pending = append(out.TxPool.Pending, TxToJSON(t))
+			out.TxPool.Pending = append(out.TxPool.Pending, t.JSON())
 		}
 		for _, t := range r.Pool.Queued {
-			out.TxPool.Queued = append(out.TxPool.Queued, TxToJSON(t))
+			out.TxPool.Queued = append(out.TxPool.Queued, t.JSON())
 		}
 	}
 	if opts.IO.JSONOutput() {
