@@ -377,9 +377,9 @@ func rankRelayCauses(rep *RelayReport, t SystemThresholds) (causes, ruledOut []C
 				if id := completionJob(tx); id != nil {
 					fix = fmt.Sprintf("runbook: check IdentityRegistry state — vrwxctl doctor signature ROBOT --job %s --completion-hash … --quality … --work-units … --sig … (the DLQ row holds them: vrwxctl dlq list --type TX_FAIL)", id)
 				}
-				add(causeSignatures, Crit, 60, what, fix)
+				add(causeSignatures, Warn, 60, what, fix)
 			case name == "EnforcedPause":
-				add(causePaused, Crit, 60, what, "runbook: contract paused — contact the admin to unpause")
+				add(causePaused, Warn, 60, what, "runbook: contract paused — contact the admin to unpause")
 			case slices.Contains(rejected, name):
 				add(causeRejected, Warn, 30, what, "these completions cannot succeed as sent (the job moved on): resolve their DLQ rows (vrwxctl dlq resolve ID --as SKIPPED --notes …) instead of retrying")
 			case name == "out of gas":
