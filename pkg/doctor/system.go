@@ -134,12 +134,12 @@ func relayerSystemChecks(rl monitor.Relayer, r monitor.Readings, now time.Time, 
 	var out []Check
 	bal := Check{Name: "balance", Value: units.FormatEther(rl.Balance) + " ETH", Level: OK,
 		Detail: fmt.Sprintf("%s · warning below %s ETH, critical below %s ETH", rl.Address.Hex(), units.FormatEther(th.BalanceWarn), units.FormatEther(th.BalanceCrit))}
-	topUp := fmt.Sprintf("top up the relayer: vrwxctl wallet fund --to %s --amount 0.5ether --signer <treasury-ref>", rl.Address.Hex())
+	topUp := fmt.Sprintf("vrwxctl wallet fund --to %s --amount 0.5ether --signer <treasury-ref>", rl.Address.Hex())
 	switch {
 	case rl.Balance.Cmp(th.BalanceCrit) < 0:
 		bal.Level, bal.Fix = Crit, "runbook: relayer out of gas — top up immediately: "+topUp
 	case rl.Balance.Cmp(th.BalanceWarn) < 0:
-		bal.Level, bal.Fix = Warn, topUp
+		bal.Level, bal.Fix = Warn, "top up the relayer: "+topUp
 	}
 	out = append(out, bal)
 	out = append(out, PendingChecks(rl, r.Gas.BaseFee)...)
@@ -243,8 +243,8 @@ func RunwayCheck(rl monitor.Relayer, headTime time.Time, t SystemThresholds) Che
 	}
 	perDay := new(big.Int).Div(new(big.Int).Mul(spent, big.NewInt(86400)), secs)
 	c.Value = fmt.Sprintf("%.1f days", runway.Hours()/24)
-	c.Detail = fmt.Sprintf("at %s ETH/day (%s ETH in %d transaction(s) %s) · warning below %.0f days, critical below %.0f",
-		units.FormatEther(perDay), units.FormatEther(spent), sent, span, t.RunwayWarn.Hours()/24, t.RunwayCrit.Hours()/24)
+	c.Detail = fmt.Sprintf("at %.4g ETH/day (%.4g ETH in %d transaction(s) %s) · warning below %.0f days, critical below %.0f",
+		units.WeiToEtherFloat(perDay), units.WeiToEtherFloat(spent), sent, span, t.RunwayWarn.Hours()/24, t.RunwayCrit.Hours()/24)
 	c.Level = OK
 	fix := fmt.Sprintf("top up before it runs out: vrwxctl wallet fund --to %s --amount 0.5ether --signer <treasury-ref>", rl.Address.Hex())
 	switch {

@@ -88,7 +88,7 @@ func TestRelayHealthy(t *testing.T) {
 		t.Errorf("transactions %d, events %v", len(out.Transactions), out.Events)
 	}
 	r := e.MustRun(0, "doctor", "relay")
-	for _, want := range []string{"DOCTOR relay", "TRANSACTIONS", "EVENTS", "CompletionSubmitted", "NO CAUSE FOUND", "ruled out: relayer out of gas"} {
+	for _, want := range []string{"DOCTOR relay", "TRANSACTIONS", "EVENTS", "CompletionSubmitted", "NO CAUSE FOUND", "ruled out: Relayer out of gas"} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r)
 		}

@@ -231,7 +231,7 @@ func renderSignature(io *ui.IO, out SignatureJSON) {
 	if len(out.RuledOut) > 0 {
 		var parts []string
 		for _, c := range out.RuledOut {
-			parts = append(parts, strings.ToLower(c.Name[:1])+c.Name[1:]+" ("+strings.Join(c.Evidence, "; ")+")")
+			parts = append(parts, c.Name+" ("+strings.Join(c.Evidence, "; ")+")")
 		}
 		fmt.Fprintln(io.Out, s.Faint.Render("ruled out: "+strings.Join(parts, ", ")))
 	}
