@@ -3,19 +3,24 @@ package main_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
+	"github.com/vrwx/vrwxctl/pkg/health/healthtest"
 	"github.com/vrwx/vrwxctl/pkg/secrets/secretstest"
 )
 
@@ -86,7 +91,15 @@ func TestRunbookCommands(t *testing.T) {
 	none := filepath.Join(t.TempDir(), "absent")
 
 	completionHash, signature := signCompletion(t, e, e.D.Jobs[devchain.JobFunded])
+	// The API relays from the store's current key, as a restarted API would.
+	api := healthtest.New(t, healthtest.Options{Relayer: func() (common.Address, error) { return currentKey(sm, "vrwx/prod/relayer-key") }})
+	db, dlqID, dlqSkipID := runbookDB(t, e)
 	vars := map[string]string{
+		"DATABASE_PATH":                    db,
+		"DLQ_ID":                           strconv.FormatInt(dlqID, 10),
+		"DLQ_SKIP_ID":                      strconv.FormatInt(dlqSkipID, 10),
+		"BACKUP_DIR":                       t.TempDir(),
+		"VRWX_API_URL":                     api.URL,
 		"COMPLETION_HASH":                  completionHash,
 		"SIGNATURE":                        signature,
 		"PATH":                             filepath.Dir(bin) + ":" + os.Getenv("PATH"),
@@ -161,10 +174,76 @@ func TestRunbookCommands(t *testing.T) {
 	if err := e.Anvil.RPC(ctx, &bal, "eth_getBalance", devchain.DevAddress(6), "latest"); err != nil || bal != "0x0" {
 		t.Fatalf("old relayer balance %s (%v), want 0 after the drain", bal, err)
 	}
+	// The DLQ was processed — one row replayed, one skipped — and survived the backup
+	// and the restore, which kept the database it replaced beside it.
+	rdb, err := apidb.OpenReadOnly(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	for id, want := range map[int64]string{dlqID: "RETRIED", dlqSkipID: "SKIPPED"} {
+		var got string
+		if err := rdb.QueryRow(`SELECT COALESCE(resolution_type, '') FROM dlq_events WHERE id = ?`, id).Scan(&got); err != nil || got != want {
+			t.Errorf("DLQ event %d resolved as %q (%v), want %s", id, got, err, want)
+		}
+	}
+	if old, _ := filepath.Glob(filepath.Join(filepath.Dir(db), "pre-restore-*")); len(old) != 1 {
+		t.Errorf("restore left %v beside the database, want one pre-restore folder", old)
+	}
 	for id := range labels {
 		v, _ := sm.Value("vrwx/prod/relayer-key", id)
 		clitest.Secret(strings.TrimSuffix(strings.SplitN(v, `":"`, 2)[1], `"}`))
 	}
+}
+
+// currentKey is the address of the secret's AWSCURRENT key.
+func currentKey(sm *secretstest.SecretsManager, name string) (common.Address, error) {
+	for id, stages := range sm.Stages(name) {
+		if !slices.Contains(stages, "AWSCURRENT") {
+			continue
+		}
+		v, _ := sm.Value(name, id)
+		var secret struct {
+			Key string `json:"RELAYER_PRIVATE_KEY"`
+		}
+		if err := json.Unmarshal([]byte(v), &secret); err != nil {
+			return common.Address{}, err
+		}
+		k, err := crypto.HexToECDSA(strings.TrimPrefix(secret.Key, "0x"))
+		if err != nil {
+			return common.Address{}, err
+		}
+		return crypto.PubkeyToAddress(k.PublicKey), nil
+	}
+	return common.Address{}, fmt.Errorf("secret %s has no AWSCURRENT version", name)
+}
+
+// runbookDB is the API's database for the DLQ and backup sections: a few resolved
+// and unresolved events (depth under the warning line) and two TX_FAIL rows — one
+// whose completion can still be replayed (a FUNDED job of the active robot, signed
+// by its controller) and one of the deactivated robot, to be resolved by hand.
+func runbookDB(t *testing.T, e *clitest.Env) (path string, replay, skip int64) {
+	t.Helper()
+	ctx := context.Background()
+	q, w := uint64(100), uint64(12)
+	row := func(job string) apidb.TxFailRow {
+		id := e.D.Jobs[job]
+		c, err := devchain.SignJobCompletion(ctx, e.D, id, crypto.Keccak256Hash([]byte("runbook dlq "+job)), uint8(q), uint32(w),
+			devchain.DevKey(devchain.AccountActiveController), e.D.ChainID, e.D.Escrow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return apidb.TxFailRow{JobID: strconv.FormatUint(id, 10), ManifestHash: c.CompletionHash.Hex(), ControllerSig: hexutil.Encode(c.Signature),
+			RobotID: e.D.Robots[devchain.RobotActive].ID.Hex(), QualityScore: &q, WorkUnits: &w}
+	}
+	f, err := apidb.BuildFixture(ctx, filepath.Join(t.TempDir(), "vrwx.db"), apidb.FixtureOptions{
+		ChainID: int64(e.D.ChainID), DLQEvents: 8, JobCompletions: 20, Payments: 5,
+		TxFails: []apidb.TxFailRow{row(devchain.JobFundedReopened), row(devchain.JobFundedDeactivated)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Path, f.TxFailIDs[0], f.TxFailIDs[1]
 }
 
 // signCompletion signs a completion of job id by the active robot's controller, as
