@@ -80,8 +80,39 @@ func (d *Relay) Run(ctx context.Context) (*RelayReport, error) {
 			}
 		}
 	}
+	blocks := d.Blocks
+	if blocks == 0 {
+		blocks = 100
+	}
+	finder.Blocks = blocks
+	rep := &RelayReport{Relayer: d.Relayer, Events: map[string]int{}}
+	var histErr error
+	// The transactions and the escrow's events need the head only: they are read
+	// while the reader's second round trip (spend window) runs. A relayer that is the
+	// store's key is not known before the first batch; its search starts after Read.
+	search := func(ctx context.Context, head uint64) {
+		rep.To, rep.From = head, 1
+		if head >= blocks {
+			rep.From = head - blocks + 1
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if q != nil {
+				rep.History, histErr = q.Finish(ctx, head)
+			} else {
+				rep.History, histErr = finder.Find(ctx)
+			}
+		})
+		if rd.Escrow != nil && rep.From <= head {
+			wg.Go(func() { rep.EventsErr = countEvents(ctx, rd.Chain, *rd.Escrow, rep.From, head, rep.Events) })
+		}
+		wg.Wait()
+	}
+	if !rd.RelayerIsSigner {
+		rd.AfterHead = search
+	}
 	r := rd.Read(ctx)
-	rep := &RelayReport{Readings: r, Relayer: d.Relayer, Events: map[string]int{}}
+	rep.Readings = r
 	if rd.RelayerIsSigner && r.Store != nil {
 		if r.Store.Err != nil {
 			return nil, fmt.Errorf("reading the relayer's address from %s: %w", r.Store.Ref, r.Store.Err)
@@ -93,46 +124,9 @@ func (d *Relay) Run(ctx context.Context) (*RelayReport, error) {
 		rep.Causes, rep.RuledOut = rankRelayCauses(rep, d.Thresholds)
 		return rep, nil
 	}
-	head := r.Head.Number
-	rep.To = head
-	blocks := d.Blocks
-	if blocks == 0 {
-		blocks = 100
+	if rd.RelayerIsSigner {
+		search(ctx, r.Head.Number)
 	}
-	finder.Blocks = blocks
-	rep.From = 1
-	if head >= blocks {
-		rep.From = head - blocks + 1
-	}
-	var wg sync.WaitGroup
-	var histErr error
-	wg.Go(func() {
-		if q != nil {
-			rep.History, histErr = q.Finish(ctx, head)
-		} else {
-			rep.History, histErr = finder.Find(ctx)
-		}
-	})
-	if rd.Escrow != nil && rep.From <= head {
-		wg.Go(func() {
-			logs, err := rd.Chain.Logs(ctx, chain.LogQuery{Addresses: []common.Address{*rd.Escrow}, From: rep.From, To: head})
-			if err != nil {
-				rep.EventsErr = err
-				return
-			}
-			for _, l := range logs {
-				name := "unknown topic"
-				if len(l.Topics) > 0 {
-					name = "unknown topic " + l.Topics[0].Hex()[:10]
-				}
-				if ev, err := vrwx.DecodeEvent(l, vrwx.ContractEscrow); err == nil {
-					name = ev.Name
-				}
-				rep.Events[name]++
-			}
-		})
-	}
-	wg.Wait()
 	if histErr != nil {
 		return nil, fmt.Errorf("the relayer's recent transactions: %w", histErr)
 	}
@@ -147,6 +141,26 @@ func (d *Relay) Run(ctx context.Context) (*RelayReport, error) {
 	rep.Checks = append(rep.Checks, eventsCheck(rep))
 	rep.Causes, rep.RuledOut = rankRelayCauses(rep, d.Thresholds)
 	return rep, nil
+}
+
+// countEvents counts the escrow's logs in blocks from..to by event name; a topic
+// that is none of the escrow's events is counted as such, never dropped.
+func countEvents(ctx context.Context, c *chain.Client, escrow common.Address, from, to uint64, into map[string]int) error {
+	logs, err := c.Logs(ctx, chain.LogQuery{Addresses: []common.Address{escrow}, From: from, To: to})
+	if err != nil {
+		return err
+	}
+	for _, l := range logs {
+		name := "unknown topic"
+		if len(l.Topics) > 0 {
+			name = "unknown topic " + l.Topics[0].Hex()[:10]
+		}
+		if ev, err := vrwx.DecodeEvent(l, vrwx.ContractEscrow); err == nil {
+			name = ev.Name
+		}
+		into[name]++
+	}
+	return nil
 }
 
 func (f *Relay) system(rep *RelayReport) System {

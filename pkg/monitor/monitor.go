@@ -82,6 +82,10 @@ type Reader struct {
 	BackupS3 *s3.Client
 	// Extra lets a caller add its own calls to the first batch.
 	Extra func(b *chain.Batch)
+	// AfterHead, when set, runs once the first batch has read the head, at the same
+	// time as the second round trip (doctor relay's transaction and event search);
+	// Read returns after it.
+	AfterHead func(ctx context.Context, head uint64)
 }
 
 // NewEndpoints returns one client per URL, each bound to chainID (a URL on another
@@ -273,10 +277,16 @@ func (r *Reader) Read(ctx context.Context) Readings {
 	if r.Chain != nil {
 		wg.Go(func() {
 			second := r.readChain(ctx, &out)
+			var after sync.WaitGroup
+			if r.AfterHead != nil && out.Head.Err == nil {
+				head := out.Head.Number
+				after.Go(func() { r.AfterHead(ctx, head) })
+			}
 			// The second round trip needs the head, and the store's key when that
 			// key is a relayer; nothing else waits for it.
 			<-storeDone
 			second(ctx)
+			after.Wait()
 		})
 	}
 	for i, ep := range r.Endpoints {
