@@ -485,11 +485,10 @@ func (r *Reader) readSecond(ctx context.Context, out *Readings, fromSupported bo
 		all = chain.Raw[map[string]map[string]map[string]json.RawMessage](b, "txpool_content")
 	}
 	type spendCalls struct {
-		block   uint64
-		head    *chain.Result[*chain.Head]
-		bal     []*chain.Result[hexutil.Big]
-		nonce   []*chain.Result[hexutil.Uint64]
-		skipped bool
+		block uint64
+		head  *chain.Result[*chain.Head]
+		bal   []*chain.Result[hexutil.Big]
+		nonce []*chain.Result[hexutil.Uint64]
 	}
 	nRelayers := len(out.Relayers)
 	if late != nil {
