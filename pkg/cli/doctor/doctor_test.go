@@ -312,3 +312,14 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+// An RPC on another chain is refused (exit 3) before anything is judged or printed.
+func TestRelayWrongChainIsRefused(t *testing.T) {
+	e := clitest.New(t)
+	a := devchain.StartAnvilT(t, devchain.AnvilOptions{ChainID: 8453})
+	e.Vars["RPC_URL"] = a.URL
+	r := e.Run("doctor", "relay")
+	if r.Code != 3 || !strings.Contains(r.Stderr, "chain 8453") || r.Stdout != "" {
+		t.Fatalf("want exit 3 and no data:\n%s", r)
+	}
+}

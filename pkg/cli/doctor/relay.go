@@ -166,6 +166,10 @@ func relayRun(ctx context.Context, opts *RelayOptions) error {
 	if err != nil {
 		return errs.Failedf("doctor relay").Wrap(err)
 	}
+	if errs.KindOf(rep.Readings.Chain.Err) == errs.Refused {
+		// The chain-id guard refused the RPC: a safety rail, not a reading to judge.
+		return rep.Readings.Chain.Err
+	}
 	level := doctor.Worst(rep.Checks)
 	out := RelayJSON{Profile: cfg.Profile, ChainID: c.ChainID(), Relayer: rep.Relayer.Hex(), RelayerFrom: tg.RelayerFrom,
 		FromBlock: rep.From, ToBlock: rep.To, ReadMs: float64(time.Since(start).Microseconds()) / 1000, Level: level,

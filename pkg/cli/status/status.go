@@ -160,6 +160,10 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	tg.Reader.Contracts, tg.Reader.Pools, tg.Reader.SpendBlocks = true, true, SpendWindows
 	r := tg.Reader.Read(ctx)
+	if errs.KindOf(r.Chain.Err) == errs.Refused {
+		// The chain-id guard refused the RPC: a safety rail, not a reading to judge.
+		return r.Chain.Err
+	}
 	if tg.FromSigner && r.Store != nil && r.Store.Err == nil {
 		tg.Relayer = r.Store.Address
 	}
