@@ -17,6 +17,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/rotation/rotationtest"
@@ -96,11 +98,16 @@ func TestRunbookCommands(t *testing.T) {
 	// (a stand-in for the cluster on PATH) restarts it.
 	api := rotationtest.NewAPI(t, e.D.ChainID, func() (common.Address, error) { return smCurrent(sm, "vrwx/prod/relayer-key") })
 	kubectl := kubectlStandIn(t, api)
+	db, dlqID, dlqSkipID := runbookDB(t, e)
 	vars := map[string]string{
+		"DATABASE_PATH":                    db,
+		"DLQ_ID":                           strconv.FormatInt(dlqID, 10),
+		"DLQ_SKIP_ID":                      strconv.FormatInt(dlqSkipID, 10),
+		"BACKUP_DIR":                       t.TempDir(),
+		"VRWX_API_URL":                     api.URL,
 		"COMPLETION_HASH":                  completionHash,
 		"SIGNATURE":                        signature,
 		"PATH":                             kubectl + ":" + filepath.Dir(bin) + ":" + os.Getenv("PATH"),
-		"VRWX_API_URL":                     api.URL,
 		"RELAYER_ADDRESS":                  e.D.Relayer.Hex(),
 		"RELAYER_PRIVATE_KEY":              devchain.DevKeyHex(devchain.AccountRelayer),
 		"JOB_ID":                           strconv.FormatUint(e.D.Jobs[devchain.JobFunded], 10),
@@ -170,6 +177,22 @@ func TestRunbookCommands(t *testing.T) {
 	if len(labels) != 3 {
 		t.Fatalf("secret versions %v, want the original and two rotated keys", labels)
 	}
+	// The DLQ was processed — one row replayed, one skipped — and survived the backup
+	// and the restore, which kept the database it replaced beside it.
+	rdb, err := apidb.OpenReadOnly(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	for id, want := range map[int64]string{dlqID: "RETRIED", dlqSkipID: "SKIPPED"} {
+		var got string
+		if err := rdb.QueryRow(`SELECT COALESCE(resolution_type, '') FROM dlq_events WHERE id = ?`, id).Scan(&got); err != nil || got != want {
+			t.Errorf("DLQ event %d resolved as %q (%v), want %s", id, got, err, want)
+		}
+	}
+	if old, _ := filepath.Glob(filepath.Join(filepath.Dir(db), "pre-restore-*")); len(old) != 1 {
+		t.Errorf("restore left %v beside the database, want one pre-restore folder", old)
+	}
 	var addrs []common.Address
 	for id := range labels {
 		v, _ := sm.Value("vrwx/prod/relayer-key", id)
@@ -233,6 +256,34 @@ func kubectlStandIn(t *testing.T, api *rotationtest.API) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// runbookDB is the API's database for the DLQ and backup sections: a few resolved
+// and unresolved events (depth under the warning line) and two TX_FAIL rows — one
+// whose completion can still be replayed (a FUNDED job of the active robot, signed
+// by its controller) and one of the deactivated robot, to be resolved by hand.
+func runbookDB(t *testing.T, e *clitest.Env) (path string, replay, skip int64) {
+	t.Helper()
+	ctx := context.Background()
+	q, w := uint64(100), uint64(12)
+	row := func(job string) apidbtest.TxFailRow {
+		id := e.D.Jobs[job]
+		c, err := devchain.SignJobCompletion(ctx, e.D, id, crypto.Keccak256Hash([]byte("runbook dlq "+job)), uint8(q), uint32(w),
+			devchain.DevKey(devchain.AccountActiveController), e.D.ChainID, e.D.Escrow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return apidbtest.TxFailRow{JobID: strconv.FormatUint(id, 10), ManifestHash: c.CompletionHash.Hex(), ControllerSig: hexutil.Encode(c.Signature),
+			RobotID: e.D.Robots[devchain.RobotActive].ID.Hex(), QualityScore: &q, WorkUnits: &w}
+	}
+	f, err := apidbtest.BuildFixture(ctx, filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{
+		ChainID: int64(e.D.ChainID), DLQEvents: 8, JobCompletions: 20, Payments: 5,
+		TxFails: []apidbtest.TxFailRow{row(devchain.JobFundedReopened), row(devchain.JobFundedDeactivated)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Path, f.TxFailIDs[0], f.TxFailIDs[1]
 }
 
 // signCompletion signs a completion of job id by the active robot's controller, as

@@ -85,6 +85,15 @@ var Keys = []Key{
 	{Name: "dlq_crit", Help: "DLQ depth critical threshold", kind: kUint},
 	{Name: "head_age_warn", Help: "chain head older than this is a warning", kind: kDuration},
 	{Name: "head_age_crit", Help: "chain head older than this is critical", kind: kDuration},
+	{Name: "api_latency_warn", Help: "/health slower than this is a warning (runbook: API latency 2s)", kind: kDuration},
+	{Name: "api_latency_crit", Help: "/health slower than this is critical (runbook: API latency 5s)", kind: kDuration},
+	{Name: "rpc_lag_warn", Help: "an RPC this many blocks behind the highest head is a warning", kind: kUint},
+	{Name: "rpc_lag_crit", Help: "an RPC this many blocks behind the highest head is critical", kind: kUint},
+	{Name: "backup_location", Env: "VRWX_BACKUP_LOCATION", Help: "where database backups go (directory or s3://bucket/prefix): status judges the newest one's age", kind: kString},
+	{Name: "backup_age_warn", Help: "newest backup older than this is a warning", kind: kDuration},
+	{Name: "backup_age_crit", Help: "newest backup older than this is critical", kind: kDuration},
+	{Name: "runway_warn_days", Help: "relayer balance lasting fewer days than this at its recent spend rate is a warning", kind: kDecimal},
+	{Name: "runway_crit_days", Help: "relayer balance lasting fewer days than this is critical", kind: kDecimal},
 }
 
 func keyByName(name string) (Key, bool) {

@@ -57,6 +57,17 @@ var defaults = map[string]string{
 	"head_age_warn":         "2m",
 	"head_age_crit":         "10m",
 	"database_path":         "./data/vrwx.db",
+	"api_latency_warn":      "2s",
+	"api_latency_crit":      "5s",
+	// Base makes a block every 2 s: 5 blocks behind is 10 s, 50 is over a minute.
+	"rpc_lag_warn": "5",
+	"rpc_lag_crit": "50",
+	// The backup CronJob in docs/deploy runs hourly: one missed run warns, a day
+	// without a backup is critical (the runbook's RPO is "last backup").
+	"backup_age_warn":  "2h",
+	"backup_age_crit":  "25h",
+	"runway_warn_days": "7",
+	"runway_crit_days": "2",
 }
 
 // DefaultProfile is used when neither --profile, VRWX_PROFILE nor the config file's

@@ -113,6 +113,36 @@ func TestMetricsMatchTheSystem(t *testing.T) {
 	if v := must(t, got, "vrwx_gas_price_gwei"); v != wantGwei {
 		t.Errorf("gas price %v gwei, node says %v", v, wantGwei)
 	}
+	// The head, its time and base fee are the node's latest block (nothing mines
+	// between the scrape and this read: anvil mines only on a transaction).
+	var head struct {
+		Number  hexutil.Uint64 `json:"number"`
+		Time    hexutil.Uint64 `json:"timestamp"`
+		BaseFee hexutil.Big    `json:"baseFeePerGas"`
+	}
+	if err := s.anvil.RPC(ctx, &head, "eth_getBlockByNumber", "latest", false); err != nil {
+		t.Fatal(err)
+	}
+	baseGwei, _ := new(big.Rat).SetFrac(head.BaseFee.ToInt(), big.NewInt(1e9)).Float64()
+	if v := must(t, got, "vrwx_base_fee_gwei"); v != baseGwei {
+		t.Errorf("base fee %v gwei, node says %v", v, baseGwei)
+	}
+	if v := must(t, got, "vrwx_chain_head_block"); v != float64(head.Number) {
+		t.Errorf("head %v, node says %d", v, head.Number)
+	}
+	if v := must(t, got, "vrwx_chain_head_timestamp_seconds"); v != float64(head.Time) {
+		t.Errorf("head time %v, node says %d", v, head.Time)
+	}
+	if v := must(t, got, "vrwx_rpc_head_block", "position", "0"); v != float64(head.Number) {
+		t.Errorf("rpc head %v, node says %d", v, head.Number)
+	}
+	var pendingNonce hexutil.Uint64
+	if err := s.anvil.RPC(ctx, &pendingNonce, "eth_getTransactionCount", relayer, "pending"); err != nil {
+		t.Fatal(err)
+	}
+	if v := must(t, got, "vrwx_relayer_nonce_pending", "address", relayer); v != float64(pendingNonce) {
+		t.Errorf("pending nonce %v, node says %d", v, pendingNonce)
+	}
 	if v := must(t, got, "vrwx_max_fee_per_gas_gwei"); v != 50 {
 		t.Errorf("max fee %v", v)
 	}

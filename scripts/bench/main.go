@@ -130,6 +130,11 @@ func mainErr(runs int, only string) error {
 	}
 	env := []string{"RPC_URL=" + a.URL, "VRWXCTL_DEPLOYMENT=/nonexistent", "XDG_CONFIG_HOME=" + os.TempDir() + "/vrwxctl-bench-none"}
 	scenarios := append(Scenarios(bin, cast, a, d, env), dbScenarios()...)
+	ops, err := opsScenarios(cast, a, d)
+	if err != nil {
+		return err
+	}
+	scenarios = append(scenarios, ops...)
 
 	fmt.Printf("vrwxctl benchmarks — %s, anvil %s, %d interleaved runs each\n\n", time.Now().UTC().Format(time.RFC3339), a.URL, runs)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)

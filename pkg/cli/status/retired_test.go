@@ -19,6 +19,7 @@ import (
 // critical when drained, never suggested for funding, and pointed at its drain
 // while it still holds something.
 func TestStatusFollowsTheCurrentKeyAndRetiresTheOld(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	k, err := crypto.GenerateKey()
 	if err != nil {
@@ -29,7 +30,7 @@ func TestStatusFollowsTheCurrentKeyAndRetiresTheOld(t *testing.T) {
 	old := crypto.PubkeyToAddress(k.PublicKey)
 	ref := e.KeyFile("relayer.hex", oldHex+"\n", 0o600)
 	e.WriteConfig("profiles:\n  local:\n    signer: " + ref + "\n    relayer: \"" + old.Hex() + "\"\n")
-	setBalance(t, e, old.Hex(), "0xde0b6b3a7640000") // 1 ETH
+	setBalance(t, e, old.Hex(), mustWei("1")) // 1 ETH
 
 	var s status.JSON
 	e.MustRun(0, "status", "-o", "json").JSON(t, &s)
@@ -41,7 +42,7 @@ func TestStatusFollowsTheCurrentKeyAndRetiresTheOld(t *testing.T) {
 	newAddr := strings.TrimSpace(e.MustRun(0, "key", "generate", "--store", ref).Stdout)
 	e.MustRun(0, "key", "promote", "--store", ref, "--yes")
 	registerFiles(t, e)
-	setBalance(t, e, newAddr, "0xde0b6b3a7640000")
+	setBalance(t, e, newAddr, mustWei("1"))
 
 	e.MustRun(0, "status", "-o", "json").JSON(t, &s)
 	if s.Relayer != newAddr {
@@ -52,7 +53,7 @@ func TestStatusFollowsTheCurrentKeyAndRetiresTheOld(t *testing.T) {
 		r := e.Run(append([]string{"status", "-o", "json"}, args...)...)
 		var rs status.JSON
 		r.JSON(t, &rs)
-		bal := checkByName(t, rs, "balance")
+		bal := check(t, rs, "relayer", "balance")
 		if rs.Relayer != old.Hex() || bal.Level != doctor.Info || !strings.Contains(bal.Detail, "retired relayer") || !strings.Contains(bal.Detail, newAddr) ||
 			!strings.Contains(bal.Fix, "wallet drain --signer "+ref+"?version="+strings.ToLower(old.Hex())) || strings.Contains(bal.Fix, "wallet fund") {
 			t.Fatalf("status %v: balance check %+v", args, bal)
@@ -66,7 +67,7 @@ func TestStatusFollowsTheCurrentKeyAndRetiresTheOld(t *testing.T) {
 		t.Fatalf("status of the drained retired relayer:\n%s", r)
 	}
 	// An address that is not the store's at all is judged as before.
-	setBalance(t, e, "0x000000000000000000000000000000000000bEEF", "0x0")
+	setBalance(t, e, "0x000000000000000000000000000000000000bEEF", mustWei("0"))
 	r = e.Run("status", "--address", "0x000000000000000000000000000000000000bEEF")
 	if r.Code != 1 || !strings.Contains(r.Stdout, "wallet fund --to 0x000000000000000000000000000000000000bEEF") {
 		t.Fatalf("an unrelated empty address should be critical with a top-up:\n%s", r)
