@@ -8,7 +8,7 @@ PKG := github.com/vrwx/vrwxctl/pkg/buildinfo
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
 export CGO_ENABLED ?= 0
 
-.PHONY: all build tools test vet tidy-check staticcheck lint demo devchain devchain-stop bench contracts release-check clean
+.PHONY: all build tools test vet tidy-check staticcheck lint demo devchain devchain-stop bench contracts docs release-check clean
 
 all: build
 
@@ -58,6 +58,10 @@ bench: tools build
 ## contracts: recompile the Solidity test doubles (artifacts are committed)
 contracts: tools
 	node scripts/compile-contracts.mjs
+
+## docs: regenerate the command reference (docs/cli) and man pages (docs/man) from the command tree
+docs:
+	$(GO) run ./scripts/gendocs
 
 ## release-check: validate .goreleaser.yaml (needs goreleaser on PATH)
 release-check:

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/exporter/exportertest"
 	"github.com/vrwx/vrwxctl/pkg/health/healthtest"
@@ -63,7 +63,7 @@ func TestPrometheusFiresRelayerLowBalance(t *testing.T) {
 	exportertest.RequirePrometheus(t)
 	e := clitest.NewChain(t)
 	api := healthtest.New(t, healthtest.Options{Relayer: healthtest.Static(e.D.Relayer)})
-	db, err := apidb.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidb.FixtureOptions{DLQEvents: 20})
+	db, err := apidbtest.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{DLQEvents: 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -244,3 +244,38 @@ func CurrentUser(lookupEnv func(string) (string, bool)) string {
 	}
 	return ""
 }
+
+// Outcomes lists every outcome a line can carry.
+var Outcomes = []string{DryRun, Sent, Timeout, Unknown, Mined, Reverted, NotSent}
+
+// Filter selects lines of the log; zero fields match everything.
+type Filter struct {
+	// Command matches the command or its group ("wallet" matches "wallet fund").
+	Command string
+	Outcome string
+	// Since keeps lines written at or after it.
+	Since time.Time
+	// Account matches the sender or the recipient.
+	Account string
+	TxHash  string
+}
+
+// Match reports whether e passes the filter.
+func (f Filter) Match(e Entry) bool {
+	if f.Command != "" && e.Command != f.Command && !strings.HasPrefix(e.Command, f.Command+" ") {
+		return false
+	}
+	if f.Outcome != "" && e.Outcome != f.Outcome {
+		return false
+	}
+	if !f.Since.IsZero() && e.Time.Before(f.Since) {
+		return false
+	}
+	if f.Account != "" && !strings.EqualFold(e.From, f.Account) && !strings.EqualFold(e.To, f.Account) {
+		return false
+	}
+	if f.TxHash != "" && !strings.EqualFold(e.TxHash, f.TxHash) {
+		return false
+	}
+	return true
+}

@@ -78,6 +78,7 @@ var Keys = []Key{
 	{Name: "max_priority_fee_gwei", Env: "MAX_PRIORITY_FEE_GWEI", Help: "EIP-1559 priority fee cap", kind: kDecimal},
 	{Name: "gas_limit_multiplier", Env: "GAS_LIMIT_MULTIPLIER", Help: "gas limit = estimate x multiplier", kind: kDecimal},
 	{Name: "funding_limit_eth", Help: "largest wallet fund without --force (0 = no limit)", kind: kDecimal},
+	{Name: "rotation_fund_eth", Help: "ETH key rotate sends a new relayer (runbook: production 0.5, staging 0.1)", kind: kDecimal},
 	{Name: "balance_warn_eth", Help: "relayer balance warning threshold (runbook table: 0.2)", kind: kDecimal},
 	{Name: "balance_crit_eth", Help: "relayer balance critical threshold (runbook table: 0.05; its alert rule uses 0.1)", kind: kDecimal},
 	{Name: "gas_warn_gwei", Help: "gas price warning threshold", kind: kDecimal},
@@ -86,6 +87,15 @@ var Keys = []Key{
 	{Name: "dlq_crit", Help: "DLQ depth critical threshold", kind: kUint},
 	{Name: "head_age_warn", Help: "chain head older than this is a warning", kind: kDuration},
 	{Name: "head_age_crit", Help: "chain head older than this is critical", kind: kDuration},
+	{Name: "api_latency_warn", Help: "/health slower than this is a warning (runbook: API latency 2s)", kind: kDuration},
+	{Name: "api_latency_crit", Help: "/health slower than this is critical (runbook: API latency 5s)", kind: kDuration},
+	{Name: "rpc_lag_warn", Help: "an RPC this many blocks behind the highest head is a warning", kind: kUint},
+	{Name: "rpc_lag_crit", Help: "an RPC this many blocks behind the highest head is critical", kind: kUint},
+	{Name: "backup_location", Env: "VRWX_BACKUP_LOCATION", Help: "where database backups go (directory or s3://bucket/prefix): status judges the newest one's age", kind: kString},
+	{Name: "backup_age_warn", Help: "newest backup older than this is a warning", kind: kDuration},
+	{Name: "backup_age_crit", Help: "newest backup older than this is critical", kind: kDuration},
+	{Name: "runway_warn_days", Help: "relayer balance lasting fewer days than this at its recent spend rate is a warning", kind: kDecimal},
+	{Name: "runway_crit_days", Help: "relayer balance lasting fewer days than this is critical", kind: kDecimal},
 }
 
 func keyByName(name string) (Key, bool) {

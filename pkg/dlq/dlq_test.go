@@ -3,6 +3,7 @@ package dlq_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,16 +28,16 @@ func TestMain(m *testing.M) {
 var (
 	pinnedQuality = uint64(88)
 	pinnedUnits   = uint64(12)
-	pinned        = []apidb.TxFailRow{
+	pinned        = []apidbtest.TxFailRow{
 		{JobID: "77", ManifestHash: "0x" + strings.Repeat("a1", 32), ControllerSig: "0x" + strings.Repeat("b2", 65),
 			QualityScore: &pinnedQuality, WorkUnits: &pinnedUnits},
 		{JobID: "78", ManifestHash: "0x" + strings.Repeat("c3", 32), ControllerSig: "0x" + strings.Repeat("d4", 65), RetryCount: 2},
 	}
 )
 
-func setup(t *testing.T) (*apidb.Fixture, *sql.DB) {
+func setup(t *testing.T) (*apidbtest.Fixture, *sql.DB) {
 	t.Helper()
-	f, err := apidb.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidb.FixtureOptions{TxFails: pinned})
+	f, err := apidbtest.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{TxFails: pinned})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,6 +191,9 @@ func TestResolveRejectsBadInput(t *testing.T) {
 	now := time.Now()
 	_, err := dlq.Resolve(ctx, db, 999_999, "MANUAL", "", now)
 	wantKind(t, err, errs.Failed, "DLQ event 999999 does not exist")
+	if !errors.Is(err, dlq.ErrNotFound) || strings.Contains(errs.FixOf(err), "vrwxctl") {
+		t.Errorf("%v (fix %q) should wrap ErrNotFound and name no command", err, errs.FixOf(err))
+	}
 	_, err = dlq.Resolve(ctx, db, 1, "EXPIRED", "", now)
 	wantKind(t, err, errs.Usage, "expected MANUAL, SKIPPED or RETRIED")
 	_, err = dlq.Resolve(ctx, db, 1, "", "", now)

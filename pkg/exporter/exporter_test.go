@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/exporter"
@@ -42,7 +43,7 @@ func start(t *testing.T, interval time.Duration) *setup {
 	s.anvil, s.d = devchain.StartT(t)
 	s.proxy = monitortest.NewProxy(t, s.anvil.URL)
 	s.api = healthtest.New(t, healthtest.Options{Relayer: healthtest.Static(s.d.Relayer)})
-	f, err := apidb.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidb.FixtureOptions{DLQEvents: 30})
+	f, err := apidbtest.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{DLQEvents: 30})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +112,36 @@ func TestMetricsMatchTheSystem(t *testing.T) {
 	wantGwei, _ := new(big.Rat).SetFrac(gp.ToInt(), big.NewInt(1e9)).Float64()
 	if v := must(t, got, "vrwx_gas_price_gwei"); v != wantGwei {
 		t.Errorf("gas price %v gwei, node says %v", v, wantGwei)
+	}
+	// The head, its time and base fee are the node's latest block (nothing mines
+	// between the scrape and this read: anvil mines only on a transaction).
+	var head struct {
+		Number  hexutil.Uint64 `json:"number"`
+		Time    hexutil.Uint64 `json:"timestamp"`
+		BaseFee hexutil.Big    `json:"baseFeePerGas"`
+	}
+	if err := s.anvil.RPC(ctx, &head, "eth_getBlockByNumber", "latest", false); err != nil {
+		t.Fatal(err)
+	}
+	baseGwei, _ := new(big.Rat).SetFrac(head.BaseFee.ToInt(), big.NewInt(1e9)).Float64()
+	if v := must(t, got, "vrwx_base_fee_gwei"); v != baseGwei {
+		t.Errorf("base fee %v gwei, node says %v", v, baseGwei)
+	}
+	if v := must(t, got, "vrwx_chain_head_block"); v != float64(head.Number) {
+		t.Errorf("head %v, node says %d", v, head.Number)
+	}
+	if v := must(t, got, "vrwx_chain_head_timestamp_seconds"); v != float64(head.Time) {
+		t.Errorf("head time %v, node says %d", v, head.Time)
+	}
+	if v := must(t, got, "vrwx_rpc_head_block", "position", "0"); v != float64(head.Number) {
+		t.Errorf("rpc head %v, node says %d", v, head.Number)
+	}
+	var pendingNonce hexutil.Uint64
+	if err := s.anvil.RPC(ctx, &pendingNonce, "eth_getTransactionCount", relayer, "pending"); err != nil {
+		t.Fatal(err)
+	}
+	if v := must(t, got, "vrwx_relayer_nonce_pending", "address", relayer); v != float64(pendingNonce) {
+		t.Errorf("pending nonce %v, node says %d", v, pendingNonce)
 	}
 	if v := must(t, got, "vrwx_max_fee_per_gas_gwei"); v != 50 {
 		t.Errorf("max fee %v", v)

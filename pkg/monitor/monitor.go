@@ -12,20 +12,26 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math/big"
 	"os"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/health"
+	"github.com/vrwx/vrwxctl/pkg/history"
+	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
 
@@ -48,6 +54,38 @@ type Reader struct {
 	// again, so a restore is never blocked by a monitor holding it open.
 	DBPath string
 	Now    func() time.Time
+
+	// The fields below are what `status` and `doctor` read besides the exporter's
+	// metrics. Left zero, a read stays one chain round trip.
+
+	// Contracts also reads the escrow's code and paused() — and the registry's code
+	// when Identity is set — in the first batch.
+	Contracts bool
+	Identity  *common.Address
+	// Pools reads each relayer's transactions waiting in the node's txpool
+	// (txpool_contentFrom; nodes without it, like anvil, are asked txpool_content in
+	// the second round trip).
+	Pools bool
+	// SpendBlocks asks, in a second round trip, for each relayer's balance and nonce
+	// that many blocks back (with the block's time), for its spend rate. The oldest
+	// block the node still has state for wins: list long and short windows.
+	SpendBlocks []uint64
+	// Signer reads the address of the secret store's current key (SignerRef names
+	// the store), at the same time as the first batch. With RelayerIsSigner that
+	// address is also a relayer: its reads go in the second round trip.
+	Signer          func(ctx context.Context) (common.Address, error)
+	SignerRef       string
+	RelayerIsSigner bool
+	// Backups is where the database's backups go; the newest one's age is read
+	// (from the listing only).
+	Backups  *sqlitebackup.Location
+	BackupS3 *s3.Client
+	// Extra lets a caller add its own calls to the first batch.
+	Extra func(b *chain.Batch)
+	// AfterHead, when set, runs once the first batch has read the head, at the same
+	// time as the second round trip (doctor relay's transaction and event search);
+	// Read returns after it.
+	AfterHead func(ctx context.Context, head uint64)
 }
 
 // NewEndpoints returns one client per URL, each bound to chainID (a URL on another
@@ -78,6 +116,50 @@ type Readings struct {
 	API *API
 	// DLQ is nil when no database is configured.
 	DLQ *DLQ
+	// Contracts is nil unless Reader.Contracts.
+	Contracts *Contracts
+	// Store is nil without Reader.Signer.
+	Store *Store
+	// Backup is nil without Reader.Backups.
+	Backup *Backup
+	// Rounds is how many chain round trips the read made one after the other.
+	Rounds int
+}
+
+// Contracts is what the first batch read about the deployment's contracts.
+type Contracts struct {
+	Escrow    common.Address
+	Code      []byte
+	CodeErr   error
+	Paused    []byte
+	PausedErr error
+	// Identity is nil when no registry is configured.
+	Identity        *common.Address
+	IdentityCode    []byte
+	IdentityCodeErr error
+}
+
+// Store is the secret store's current key, as far as its address goes.
+type Store struct {
+	Ref     string
+	Address common.Address
+	Err     error
+}
+
+// Backup is the newest database backup.
+type Backup struct {
+	Location string
+	// Newest is nil when the location holds no backup.
+	Newest *sqlitebackup.Entry
+	Err    error
+}
+
+// Spend is a relayer's account some blocks back.
+type Spend struct {
+	Block   uint64
+	Time    time.Time
+	Balance *big.Int
+	Nonce   uint64
 }
 
 // Chain is the outcome of the batched read.
@@ -112,6 +194,12 @@ type Relayer struct {
 	NonceLatest  uint64
 	NoncePending uint64
 	Err          error
+	// Pool is the relayer's part of the txpool (nil unless Reader.Pools).
+	Pool *history.Pool
+	// Spend is the account at the start of the spend window (nil unless
+	// Reader.SpendBlocks and the node had state for one of them; SpendErr says why not).
+	Spend    *Spend
+	SpendErr error
 }
 
 // Pending is how many of the account's transactions wait in the mempool.
@@ -176,8 +264,30 @@ func (r *Reader) Read(ctx context.Context) Readings {
 		primary = r.Chain.URL()
 	}
 	var wg sync.WaitGroup
+	storeDone := make(chan struct{})
+	if r.Signer != nil {
+		out.Store = &Store{Ref: r.SignerRef}
+		wg.Go(func() {
+			defer close(storeDone)
+			out.Store.Address, out.Store.Err = r.Signer(ctx)
+		})
+	} else {
+		close(storeDone)
+	}
 	if r.Chain != nil {
-		wg.Go(func() { r.readChain(ctx, &out) })
+		wg.Go(func() {
+			second := r.readChain(ctx, &out)
+			var after sync.WaitGroup
+			if r.AfterHead != nil && out.Head.Err == nil {
+				head := out.Head.Number
+				after.Go(func() { r.AfterHead(ctx, head) })
+			}
+			// The second round trip needs the head, and the store's key when that
+			// key is a relayer; nothing else waits for it.
+			<-storeDone
+			second(ctx)
+			after.Wait()
+		})
 	}
 	for i, ep := range r.Endpoints {
 		out.RPCs[i] = RPC{Index: i, URL: chain.RedactURL(ep.URL())}
@@ -194,6 +304,12 @@ func (r *Reader) Read(ctx context.Context) Readings {
 		out.DLQ = &DLQ{Path: r.DBPath}
 		wg.Go(func() { readDLQ(ctx, out.DLQ, start) })
 	}
+	if r.Backups != nil {
+		out.Backup = &Backup{Location: r.Backups.String()}
+		wg.Go(func() {
+			out.Backup.Newest, out.Backup.Err = sqlitebackup.Newest(ctx, *r.Backups, sqlitebackup.ListOptions{S3: r.BackupS3, Now: now})
+		})
+	}
 	wg.Wait()
 	r.fillPrimary(&out, primary)
 	setLags(out.RPCs)
@@ -201,28 +317,80 @@ func (r *Reader) Read(ctx context.Context) Readings {
 	return out
 }
 
-func (r *Reader) readChain(ctx context.Context, out *Readings) {
+// relayerCalls are one relayer's reads in a batch.
+type relayerCalls struct {
+	addr            common.Address
+	bal             *chain.Result[hexutil.Big]
+	latest, pending *chain.Result[hexutil.Uint64]
+	pool            *chain.Result[map[string]map[string]json.RawMessage]
+}
+
+func (r *Reader) queueRelayer(b *chain.Batch, a common.Address) relayerCalls {
+	c := relayerCalls{addr: a, bal: b.Balance(a, chain.Latest), latest: b.Nonce(a, chain.Latest), pending: b.Nonce(a, chain.Pending)}
+	if r.Pools {
+		c.pool = chain.Raw[map[string]map[string]json.RawMessage](b, "txpool_contentFrom", a)
+	}
+	return c
+}
+
+func (c relayerCalls) reading() Relayer {
+	rl := Relayer{Address: c.addr}
+	switch {
+	case c.bal.Err() != nil:
+		rl.Err = fmt.Errorf("eth_getBalance %s: %w", c.addr.Hex(), c.bal.Err())
+	case c.latest.Err() != nil:
+		rl.Err = fmt.Errorf("eth_getTransactionCount %s latest: %w", c.addr.Hex(), c.latest.Err())
+	case c.pending.Err() != nil:
+		rl.Err = fmt.Errorf("eth_getTransactionCount %s pending: %w", c.addr.Hex(), c.pending.Err())
+	default:
+		rl.Balance = c.bal.Value.ToInt()
+		rl.NonceLatest, rl.NoncePending = uint64(c.latest.Value), uint64(c.pending.Value)
+	}
+	if c.pool != nil && c.pool.Err() == nil {
+		p := history.DecodePool(c.pool.Value["pending"], c.pool.Value["queued"])
+		rl.Pool = &p
+	}
+	return rl
+}
+
+// readChain sends the first batch and returns the second round trip, which runs
+// once the store's key (if any) is known; it does nothing when nothing needs it.
+func (r *Reader) readChain(ctx context.Context, out *Readings) func(context.Context) {
 	c := r.Chain
 	out.Chain.ChainID = c.ChainID()
 	b := c.NewBatch()
-	type relayerCalls struct {
-		bal             *chain.Result[hexutil.Big]
-		latest, pending *chain.Result[hexutil.Uint64]
-	}
 	calls := make([]relayerCalls, len(r.Relayers))
 	for i, a := range r.Relayers {
-		calls[i] = relayerCalls{bal: b.Balance(a, chain.Latest), latest: b.Nonce(a, chain.Latest), pending: b.Nonce(a, chain.Pending)}
+		calls[i] = r.queueRelayer(b, a)
+	}
+	// Whether the node answers txpool_contentFrom is worth knowing in the first
+	// batch even with no relayer in it yet: the second then asks the right method.
+	var poolProbe *chain.Result[map[string]map[string]json.RawMessage]
+	if r.Pools && len(r.Relayers) == 0 {
+		poolProbe = chain.Raw[map[string]map[string]json.RawMessage](b, "txpool_contentFrom", common.Address{})
 	}
 	gas := b.GasPrice()
 	head := b.Header(chain.Latest)
-	var jobCount *chain.Result[hexutil.Bytes]
+	var jobCount, code, paused, idCode *chain.Result[hexutil.Bytes]
 	if r.Escrow != nil {
 		jobCount = b.Call(*r.Escrow, vrwx.Pack(vrwx.EscrowABI(), "jobCount"), chain.Latest)
+		if r.Contracts {
+			code = b.Code(*r.Escrow, chain.Latest)
+			paused = b.Call(*r.Escrow, vrwx.Pack(vrwx.PausableABI(), "paused"), chain.Latest)
+		}
+	}
+	if r.Contracts && r.Identity != nil {
+		idCode = b.Code(*r.Identity, chain.Latest)
+	}
+	if r.Extra != nil {
+		r.Extra(b)
 	}
 	start := time.Now()
 	err := b.Do(ctx)
 	out.Chain.Latency = time.Since(start)
 	out.Chain.RPC = chain.RedactURL(c.URL())
+	out.Rounds = 1
+	nothing := func(context.Context) {}
 	if err != nil {
 		out.Chain.Err = err
 		out.Gas.Err, out.Head.Err = err, err
@@ -232,25 +400,20 @@ func (r *Reader) readChain(ctx context.Context, out *Readings) {
 		}
 		if r.Escrow != nil {
 			out.Escrow = &Escrow{Address: *r.Escrow, Err: err}
+			if r.Contracts {
+				out.Contracts = &Contracts{Escrow: *r.Escrow, CodeErr: err, PausedErr: err, Identity: r.Identity, IdentityCodeErr: err}
+			}
 		}
-		return
+		return func(context.Context) {
+			if r.RelayerIsSigner && out.Store != nil && out.Store.Err == nil {
+				out.Relayers = append(out.Relayers, Relayer{Address: out.Store.Address, Err: err})
+			}
+		}
 	}
 	out.Chain.Up = true
 	out.Relayers = make([]Relayer, len(r.Relayers))
-	for i, a := range r.Relayers {
-		rl := Relayer{Address: a}
-		switch {
-		case calls[i].bal.Err() != nil:
-			rl.Err = fmt.Errorf("eth_getBalance %s: %w", a.Hex(), calls[i].bal.Err())
-		case calls[i].latest.Err() != nil:
-			rl.Err = fmt.Errorf("eth_getTransactionCount %s latest: %w", a.Hex(), calls[i].latest.Err())
-		case calls[i].pending.Err() != nil:
-			rl.Err = fmt.Errorf("eth_getTransactionCount %s pending: %w", a.Hex(), calls[i].pending.Err())
-		default:
-			rl.Balance = calls[i].bal.Value.ToInt()
-			rl.NonceLatest, rl.NoncePending = uint64(calls[i].latest.Value), uint64(calls[i].pending.Value)
-		}
-		out.Relayers[i] = rl
+	for i := range calls {
+		out.Relayers[i] = calls[i].reading()
 	}
 	if err := gas.Err(); err != nil {
 		out.Gas.Err = fmt.Errorf("eth_gasPrice: %w", err)
@@ -278,7 +441,162 @@ func (r *Reader) readChain(ctx context.Context, out *Readings) {
 			e.JobCount = n
 		}
 		out.Escrow = e
+		if r.Contracts {
+			out.Contracts = &Contracts{Escrow: *r.Escrow, Code: code.Value, CodeErr: code.Err(), Paused: paused.Value, PausedErr: paused.Err(), Identity: r.Identity}
+			if idCode != nil {
+				out.Contracts.IdentityCode, out.Contracts.IdentityCodeErr = idCode.Value, idCode.Err()
+			}
+		}
 	}
+	fromSupported := true
+	switch {
+	case poolProbe != nil:
+		fromSupported = poolProbe.Err() == nil
+	case r.Pools && len(calls) > 0:
+		fromSupported = calls[0].pool.Err() == nil
+	}
+	if out.Head.Err != nil {
+		return nothing
+	}
+	return func(ctx context.Context) { r.readSecond(ctx, out, fromSupported) }
+}
+
+// readSecond reads what needs the head or the store's key: the store's relayer,
+// the txpool on nodes without txpool_contentFrom, and the spend windows.
+func (r *Reader) readSecond(ctx context.Context, out *Readings, fromSupported bool) {
+	b := r.Chain.NewBatch()
+	var late *relayerCalls
+	if r.RelayerIsSigner && out.Store != nil && out.Store.Err == nil {
+		a := out.Store.Address
+		known := false
+		for _, rl := range out.Relayers {
+			known = known || rl.Address == a
+		}
+		if !known {
+			c := r.queueRelayer(b, a)
+			if !fromSupported {
+				c.pool = nil
+			}
+			late = &c
+		}
+	}
+	var all *chain.Result[map[string]map[string]map[string]json.RawMessage]
+	if r.Pools && !fromSupported {
+		all = chain.Raw[map[string]map[string]map[string]json.RawMessage](b, "txpool_content")
+	}
+	type spendCalls struct {
+		block uint64
+		head  *chain.Result[*chain.Head]
+		bal   []*chain.Result[hexutil.Big]
+		nonce []*chain.Result[hexutil.Uint64]
+	}
+	nRelayers := len(out.Relayers)
+	if late != nil {
+		nRelayers++
+	}
+	var windows []*spendCalls
+	seen := map[uint64]bool{}
+	for _, k := range r.SpendBlocks {
+		blk := uint64(0)
+		if out.Head.Number > k {
+			blk = out.Head.Number - k
+		}
+		if seen[blk] || blk == out.Head.Number {
+			continue
+		}
+		seen[blk] = true
+		w := &spendCalls{block: blk, head: b.Header(chain.BlockNumber(blk))}
+		addrs := make([]common.Address, 0, nRelayers)
+		for _, rl := range out.Relayers {
+			addrs = append(addrs, rl.Address)
+		}
+		if late != nil {
+			addrs = append(addrs, late.addr)
+		}
+		for _, a := range addrs {
+			w.bal = append(w.bal, b.Balance(a, chain.BlockNumber(blk)))
+			w.nonce = append(w.nonce, b.Nonce(a, chain.BlockNumber(blk)))
+		}
+		windows = append(windows, w)
+	}
+	if b.Len() == 0 {
+		return
+	}
+	out.Rounds = 2
+	if err := b.Do(ctx); err != nil {
+		if late != nil {
+			out.Relayers = append(out.Relayers, Relayer{Address: late.addr, Err: err})
+		}
+		for i := range out.Relayers {
+			out.Relayers[i].SpendErr = err
+		}
+		return
+	}
+	if late != nil {
+		out.Relayers = append(out.Relayers, late.reading())
+	}
+	if all != nil {
+		for i := range out.Relayers {
+			rl := &out.Relayers[i]
+			if all.Err() != nil {
+				continue
+			}
+			var pending, queued []map[string]json.RawMessage
+			for addr, txs := range all.Value["pending"] {
+				if strings.EqualFold(addr, rl.Address.Hex()) {
+					pending = append(pending, txs)
+				}
+			}
+			for addr, txs := range all.Value["queued"] {
+				if strings.EqualFold(addr, rl.Address.Hex()) {
+					queued = append(queued, txs)
+				}
+			}
+			p := history.DecodePool(mergePool(pending), mergePool(queued))
+			rl.Pool = &p
+		}
+	}
+	if r.Pools {
+		for i := range out.Relayers {
+			if out.Relayers[i].Pool == nil {
+				out.Relayers[i].Pool = &history.Pool{Err: errors.New("the node exposes no txpool (neither txpool_contentFrom nor txpool_content)")}
+			}
+		}
+	}
+	// The oldest window the node answered wins (a pruned node forgets old state).
+	sort.Slice(windows, func(i, j int) bool { return windows[i].block < windows[j].block })
+	for i := range out.Relayers {
+		rl := &out.Relayers[i]
+		var lastErr error
+		for _, w := range windows {
+			switch {
+			case w.head.Err() != nil || w.head.Value == nil:
+				lastErr = fmt.Errorf("block %d: %v", w.block, w.head.Err())
+				continue
+			case w.bal[i].Err() != nil:
+				lastErr = fmt.Errorf("balance at block %d: %w", w.block, w.bal[i].Err())
+				continue
+			case w.nonce[i].Err() != nil:
+				lastErr = fmt.Errorf("nonce at block %d: %w", w.block, w.nonce[i].Err())
+				continue
+			}
+			rl.Spend = &Spend{Block: w.block, Time: time.Unix(int64(w.head.Value.Time), 0), Balance: w.bal[i].Value.ToInt(), Nonce: uint64(w.nonce[i].Value)}
+			break
+		}
+		if rl.Spend == nil && len(windows) > 0 {
+			rl.SpendErr = lastErr
+		}
+	}
+}
+
+func mergePool(ms []map[string]json.RawMessage) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // fillPrimary records the endpoint the batch went to: the batch measured it.

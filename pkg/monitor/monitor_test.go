@@ -14,7 +14,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
-	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/errs"
@@ -175,7 +175,7 @@ func TestEndpointsDownWrongChainAndLagging(t *testing.T) {
 
 // With no chain at all, the API and the database are still read.
 func TestPartsFailIndependently(t *testing.T) {
-	f, err := apidb.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidb.FixtureOptions{DLQEvents: 40})
+	f, err := apidbtest.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{DLQEvents: 40})
 	if err != nil {
 		t.Fatal(err)
 	}

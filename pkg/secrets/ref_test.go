@@ -78,7 +78,7 @@ func TestParseRefRejects(t *testing.T) {
 		{"vault://secret", "does not name a Vault KV v2 secret"},
 		{"vault://secret/", "does not name a Vault KV v2 secret"},
 		{"vault://secret/a/../b", "does not name a Vault KV v2 secret"},
-		{"vault://secret/a?version=2", `unknown parameter "version"`},
+		{"vault://secret/a?version=x", "not a Vault version number"},
 		{"keystore://", "does not name a file"},
 		{"keystore:///k.json?password-env=1BAD", "password-env must name an environment variable"},
 		{"keystore:///k.json#F", "take no #field"},

@@ -123,8 +123,16 @@ func Open(ctx context.Context, ref string, opts Options) (Store, error) {
 	return OpenRef(ctx, r, opts)
 }
 
-// OpenRef is Open for a parsed reference.
+// OpenRef is Open for a parsed reference. A reference with ?stage= or ?version=
+// opens the store with Read("") reading that version (see VersionedStore).
 func OpenRef(ctx context.Context, r Ref, opts Options) (Store, error) {
+	if r.Versioned() {
+		base, err := OpenRef(ctx, r.Base(), opts)
+		if err != nil {
+			return nil, err
+		}
+		return &versionedStore{ref: r, base: base}, nil
+	}
 	switch r.Scheme {
 	case SchemeAWS:
 		return newAWSStore(r, opts), nil

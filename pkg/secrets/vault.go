@@ -343,6 +343,22 @@ func (s *vaultStore) ReadPending(ctx context.Context) (PrivateKey, Version, erro
 	return k, v, nil
 }
 
+func (s *vaultStore) readPrevious(ctx context.Context) (PrivateKey, Version, error) {
+	c, err := s.api(ctx)
+	if err != nil {
+		return PrivateKey{}, Version{}, err
+	}
+	md, err := s.metadata(ctx, c)
+	if err != nil {
+		return PrivateKey{}, Version{}, err
+	}
+	m := readMarks(md.CustomMetadata)
+	if m.previous == 0 {
+		return PrivateKey{}, Version{}, errs.Failedf("%s has no previous version (custom_metadata %s is unset)", s.ref.String(), VaultMarkPrevious)
+	}
+	return s.Read(ctx, strconv.Itoa(m.previous))
+}
+
 func (s *vaultStore) WritePending(ctx context.Context, key PrivateKey) (Version, error) {
 	if key.IsZero() {
 		return Version{}, errs.Usagef("no key to write to %s", s.ref.String())

@@ -25,6 +25,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(memoryOpEnv); spec != "" {
+		os.Exit(runMemoryOp(spec))
+	}
 	// The S3 tests' SDK clients read credentials from the process environment, as
 	// the CLI's do. They are set once for the whole process, never changed by a
 	// test, so those tests can run in parallel with the others.
@@ -94,7 +97,7 @@ func builtFixture(size int64) (string, error) {
 	}
 	fixtureMu.Unlock()
 	f.once.Do(func() {
-		if _, f.err = apidb.BuildFixture(context.Background(), f.path, apidb.FixtureOptions{TargetBytes: size}); f.err != nil {
+		if _, f.err = apidbtest.BuildFixture(context.Background(), f.path, apidbtest.FixtureOptions{TargetBytes: size}); f.err != nil {
 			return
 		}
 		for _, side := range []string{"-wal", "-shm", "-journal"} {

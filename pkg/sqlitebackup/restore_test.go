@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
@@ -160,8 +162,8 @@ func TestRestoreIsRefusedWhileAWriterHoldsTheDatabase(t *testing.T) {
 	for _, dry := range []bool{false, true} {
 		rep, err := sqlitebackup.Restore(ctx, bk.Location, db, sqlitebackup.RestoreOptions{DryRun: dry})
 		wantKind(t, err, errs.Refused, "another process has it open", "pid "+itoa(w.Pid))
-		if errs.FixOf(err) == "" {
-			t.Error("the refusal carries no fix")
+		if errs.FixOf(err) == "" || !errors.Is(err, sqlitebackup.ErrInUse) {
+			t.Errorf("the refusal %v carries no fix or does not wrap ErrInUse", err)
 		}
 		found := false
 		for _, h := range rep.Holders {
@@ -217,9 +219,9 @@ func TestRestoreSeesAnIdleConnectionAndForceOverridesIt(t *testing.T) {
 	if _, err := io.WriteString(stdin, "SELECT count(*) FROM tenants;\n"); err != nil {
 		t.Fatal(err)
 	}
-	var holders []sqlitebackup.Holder
+	var holders []apidb.Holder
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if holders, err = sqlitebackup.Holders(ctx, db); err != nil {
+		if holders, err = apidb.Holders(ctx, db); err != nil {
 			t.Fatal(err)
 		}
 		if len(holders) > 0 {
@@ -246,7 +248,7 @@ func TestRestoreSeesAnIdleConnectionAndForceOverridesIt(t *testing.T) {
 	}
 	stdin.Close()
 	cmd.Wait()
-	if h, err := sqlitebackup.Holders(ctx, db); err != nil || len(h) != 0 {
+	if h, err := apidb.Holders(ctx, db); err != nil || len(h) != 0 {
 		t.Errorf("after the holder exited: %+v, %v", h, err)
 	}
 }
@@ -319,6 +321,9 @@ func TestDamagedBackupsAreRefused(t *testing.T) {
 			}
 			_, err = sqlitebackup.Restore(ctx, c.loc, db, sqlitebackup.RestoreOptions{})
 			wantKind(t, err, errs.Refused, "does not verify", c.want)
+			if !errors.Is(err, sqlitebackup.ErrDoesNotVerify) {
+				t.Errorf("%v should wrap ErrDoesNotVerify", err)
+			}
 			if sha(t, db) != liveSum {
 				t.Fatal("a refused restore changed the database")
 			}

@@ -81,7 +81,7 @@ func CheckFeePolicy(cfg *config.Config) error {
 // AuditLog is the audit log in the state directory, where sends and key operations
 // are recorded.
 func (f *Factory) AuditLog() *audit.Log {
-	return &audit.Log{Path: audit.DefaultPath(config.StateDir(f.LookupEnv)), User: audit.CurrentUser(f.LookupEnv)}
+	return &audit.Log{Path: audit.DefaultPath(f.StateDir()), User: audit.CurrentUser(f.LookupEnv)}
 }
 
 // Next words txflow's advice in vrwxctl's own commands.
@@ -113,7 +113,7 @@ func (f *Factory) Flow(ctx context.Context, command string, so SendOptions) (*tx
 		return nil, nil, err
 	}
 	return &txflow.Flow{
-		Chain: c, Signer: s, IO: f.IO, Audit: f.AuditLog(), LockDir: config.StateDir(f.LookupEnv),
+		Chain: c, Signer: s, IO: f.IO, Audit: f.AuditLog(), LockDir: f.StateDir(),
 		Profile: cfg.Profile, Command: strings.TrimSpace(command), Reason: so.Reason,
 		Yes: f.Globals.Yes, DryRun: f.Globals.DryRun, NewPayment: so.NewPayment, Next: Next(),
 	}, cfg, nil

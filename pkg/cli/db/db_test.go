@@ -36,13 +36,13 @@ func TestMain(m *testing.M) {
 }
 
 // fixture builds a small API database in its own directory.
-func fixture(t *testing.T) *apidb.Fixture {
+func fixture(t *testing.T) *apidbtest.Fixture {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	fx, err := apidb.BuildFixture(context.Background(), filepath.Join(dir, "vrwx.db"), apidb.FixtureOptions{JobCompletions: 40, Payments: 10})
+	fx, err := apidbtest.BuildFixture(context.Background(), filepath.Join(dir, "vrwx.db"), apidbtest.FixtureOptions{JobCompletions: 40, Payments: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,10 +120,15 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 	if !strings.Contains(r.Stdout, "OK") {
 		t.Fatalf("verify output:\n%s", r)
 	}
+	// db commands have no deadline unless the operator sets one (a backup grows
+	// with the database); one that has passed stops the check with exit 4.
+	if r := e.Run("db", "verify", b.Location, "--timeout", "1ns"); r.Code != 4 {
+		t.Fatalf("verify with an expired --timeout: want exit 4:\n%s", r)
+	}
 
 	// The writer still holds the database: refused, nothing moved.
 	r = e.Run("db", "restore", "--from", b.Location, "--db", fx.Path, "--yes")
-	if r.Code != 3 || !strings.Contains(r.Stderr, "open") {
+	if r.Code != 3 || !strings.Contains(r.Stderr, "open") || !strings.Contains(r.Stderr, "--force") {
 		t.Fatalf("restore while the writer runs: want exit 3 naming the holder:\n%s", r)
 	}
 	if pre, _ := filepath.Glob(filepath.Join(filepath.Dir(fx.Path), "pre-restore-*")); len(pre) != 0 {

@@ -88,7 +88,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	db, _, err := openDB(ctx, opts.Config, opts.DB, false)
+	db, _, err := openDB(ctx, opts.IO, opts.Config, opts.DB, false)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 	if err != nil {
 		return err
 	}
-	db, _, err := openDB(ctx, opts.Config, opts.DB, false)
+	db, _, err := openDB(ctx, opts.IO, opts.Config, opts.DB, false)
 	if err != nil {
 		return err
 	}

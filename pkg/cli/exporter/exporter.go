@@ -64,7 +64,9 @@ An RPC, API or database outage is a metric saying down; the process keeps runnin
 until SIGTERM or SIGINT, then stops cleanly (exit 0). --timeout does not apply.
 
 Relayers: every --relayer, plus the account of --signer (only its address is read);
-with neither, the profile's signer or relayer address. Prefer --relayer in
+with neither, the profile's signer or relayer address. A signer's address is read
+again before every refresh, so after a key rotation the exporter watches the new
+relayer without a restart. Prefer --relayer in
 deployments: the exporter then needs no access to the key store.
 The API is --api-url, else VRWX_API_URL / the profile's api_url. The database is
 --db, else DATABASE_PATH / database_path when set (not the built-in default): with
@@ -129,6 +131,9 @@ type sources struct {
 	reader   *monitor.Reader
 	maxFee   *big.Int
 	relayers []string
+	// read refreshes the readings (the reader's, following a signer's current key
+	// when one was given).
+	read func(ctx context.Context) monitor.Readings
 }
 
 func exporterRun(ctx context.Context, opts *Options) error {
@@ -149,7 +154,7 @@ func exporterRun(ctx context.Context, opts *Options) error {
 			WithFix("choose a free port with --listen, or stop what holds this one")
 	}
 	e := exporter.New(exporter.Options{
-		Read:         src.reader.Read,
+		Read:         src.read,
 		Interval:     opts.Interval,
 		ReadTimeout:  opts.ReadTimeout,
 		MaxFeePerGas: src.maxFee,
@@ -192,7 +197,7 @@ func resolve(ctx context.Context, opts *Options, cfg *config.Config) (*sources, 
 		Health:    &health.Client{Timeout: opts.ReadTimeout},
 		Now:       opts.Now,
 	}
-	src := &sources{reader: r}
+	src := &sources{reader: r, read: r.Read}
 
 	seen := map[common.Address]bool{}
 	addRelayer := func(a common.Address) {
@@ -217,6 +222,10 @@ func resolve(ctx context.Context, opts *Options, cfg *config.Config) (*sources, 
 		a, err := opts.SignerAddress(ctx, signer)
 		if err != nil {
 			return nil, err
+		}
+		if !seen[a] {
+			fl := &follow{reader: r, ref: signer, idx: len(r.Relayers), resolve: opts.SignerAddress, logf: opts.IO.Warnf}
+			src.read = fl.read
 		}
 		addRelayer(a)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	exportercmd "github.com/vrwx/vrwxctl/pkg/cli/exporter"
@@ -30,7 +30,7 @@ func TestBinaryServesSurvivesAndStopsOnSIGTERM(t *testing.T) {
 	e := clitest.NewChain(t)
 	proxy := monitortest.NewProxy(t, e.Anvil.URL)
 	api := healthtest.New(t, healthtest.Options{Relayer: healthtest.Static(e.D.Relayer)})
-	f, err := apidb.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidb.FixtureOptions{DLQEvents: 12})
+	f, err := apidbtest.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{DLQEvents: 12})
 	if err != nil {
 		t.Fatal(err)
 	}
