@@ -141,7 +141,7 @@ func TestFundBadInput(t *testing.T) {
 		"--signer is empty":         {"--to", to, "--amount", "1ether", "--signer", ""},
 		`"0xabc" is not an address`: {"--to", "0xabc", "--amount", "1ether"},
 		// A bare number names both readings; cast users type wei, others ether.
-		"5000ether is 5000 ETH, 5000wei is 0.000000000000005 ETH":                 {"--to", to, "--amount", "5000"},
+		"5000ether is 5000 ETH, 5000wei is 0.000000000000005 ETH":                  {"--to", to, "--amount", "5000"},
 		"500000000000000000ether is 500000000000000000 ETH, 500000000000000000wei": {"--to", to, "--amount", "500000000000000000"},
 		// pflag would silently take the last one: 1000 ETH instead of 0.5.
 		"--amount given more than once": {"--to", to, "--amount", "0.5ether", "--amount", "1000ether"},
