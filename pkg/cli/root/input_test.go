@@ -42,6 +42,13 @@ func TestJSONOutputIsOneDocumentOnParseErrors(t *testing.T) {
 		{"tx", "status", "-o", "json"},                                               // missing argument
 		{"wallet", "balance", "0x12", "--output", "json"},                            // bad argument
 		{"wallet", "fund", "--amount", "1ether", "--amount", "2ether", "-o", "json"}, // flag twice
+		// Commands added later get the same from the root.
+		{"key", "rotat", "-o", "json"},
+		{"audit", "list", "--limit", "1", "--limit", "2", "-o", "json"},
+		{"doctor", "relay", "--blocks", "0o7", "-o", "json"},
+		{"key", "rotate", "--store", "file:///k", "--fund", "0.5", "-o", "json"},
+		{"status", "--chain", "-o", "json"},
+		{"exporter", "--interval", "soon", "-o", "json"},
 	} {
 		r := e.Run(args...)
 		if r.Code != 2 {
@@ -82,6 +89,8 @@ func TestMistypedSubcommandIsUsage(t *testing.T) {
 	for args, want := range map[string]string{
 		"wallet blance": `did you mean "balance"`, "key genrate": `did you mean "generate"`,
 		"db bakup": `did you mean "backup"`, "wallet frobnicate": `unknown command "frobnicate" for "vrwxctl wallet"`,
+		"key rotat": `did you mean "rotate"`, "audit lst": `did you mean "list"`, "doctor rely": `did you mean "relay"`,
+		"wallet histroy": `did you mean "history"`,
 	} {
 		r := e.Run(strings.Fields(args)...)
 		if r.Code != 2 || !strings.Contains(r.Stderr, want) || r.Stdout != "" {
@@ -111,6 +120,8 @@ func TestNumbersMeanOneThing(t *testing.T) {
 		{"job", "events", "--chunk", "1_000"}, {"robot", "verify-sig", "--job", "1", "--quality", "0o120", "--work-units", "1",
 			"--completion-hash", "0x" + strings.Repeat("1", 64), "--sig", "0x" + strings.Repeat("2", 130)},
 		{"tx", "speedup", "--nonce", "0b1", "--signer", "env://T"}, {"wallet", "balance", devchain.DevAddress(0).Hex(), "--block", "0o7"},
+		{"wallet", "history", devchain.DevAddress(0).Hex(), "--blocks", "0o7"}, {"wallet", "history", devchain.DevAddress(0).Hex(), "--limit", "1_0"},
+		{"doctor", "relay", "--address", devchain.DevAddress(0).Hex(), "--blocks", "1e2"}, {"audit", "list", "--limit", "0b1"},
 	} {
 		r := e.Run(args...)
 		if r.Code != 2 || !strings.Contains(r.Stderr, "decimal digits, or 0x followed by hex digits") {
