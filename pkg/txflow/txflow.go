@@ -368,7 +368,7 @@ func explain(err error, call Call) error {
 		return err
 	}
 	if ce := vrwx.DecodeRevert(se.RevertData); ce != nil {
-		return errs.Failedf("simulation: %s would revert with %s — %s; nothing was sent", call.Action, ce.Name, ce.Cause).WithFix(ce.Fix)
+		return errs.Failedf("simulation: %s would revert with %s — %s; nothing was sent", call.Action, ce.Title(), ce.Cause).WithFix(ce.Fix)
 	}
 	return errs.Failedf("simulation: %s would revert; nothing was sent", call.Action).Wrap(se.Err)
 }

@@ -25,15 +25,19 @@ type ContractError struct {
 	Fix   string   `json:"fix"`
 }
 
+// Title is the error's name with its arguments: "ECDSAInvalidSignatureLength(length=64)".
+func (e *ContractError) Title() string {
+	if len(e.Args) == 0 {
+		return e.Name
+	}
+	return e.Name + "(" + strings.Join(e.Args, ", ") + ")"
+}
+
 func (e *ContractError) Error() string {
-	name := e.Name
-	if len(e.Args) > 0 {
-		name += "(" + strings.Join(e.Args, ", ") + ")"
-	}
 	if e.Cause != "" {
-		return name + ": " + e.Cause
+		return e.Title() + ": " + e.Cause
 	}
-	return name
+	return e.Title()
 }
 
 // knownError is an error vrwxctl decodes: its Solidity signature, and how to word it.
