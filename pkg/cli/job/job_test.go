@@ -1,6 +1,7 @@
 package job_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/cli/job"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
@@ -308,8 +310,10 @@ func TestEvents(t *testing.T) {
 		_ = name
 		completed++
 	}
+	// refund() emits JobRefunded, which the spec added after vrwxctl first asked the
+	// node only for the topics it knew: every log is read now.
 	want := map[string]int{"JobCreated": len(d.Jobs), "JobCreatedV2": len(d.Jobs), "RobotRegistered": 2,
-		"CompletionSubmitted": completed, "JobSettled": 1, "JobSettledV2": 1}
+		"CompletionSubmitted": completed, "JobSettled": 1, "JobSettledV2": 1, "JobRefunded": 1}
 	for ev, n := range want {
 		if count[ev] != n {
 			t.Errorf("%d %s events, want %d (all: %v)", count[ev], ev, n, count)
@@ -336,6 +340,19 @@ func TestEvents(t *testing.T) {
 	settled := one.Events[len(one.Events)-2]
 	if settled.Args["payout"] == "" || settled.Args["fee"] == "" || settled.Args["tokenId"] == "" {
 		t.Errorf("JobSettled args %v", settled.Args)
+	}
+
+	// The refunded job's history ends with JobRefunded(jobId, buyer, amount).
+	refunded := d.Jobs[devchain.JobRefunded]
+	e.MustRun(0, "job", "events", "--from-block", from, "--job", fmt.Sprint(refunded), "-o", "json").JSON(t, &one)
+	names = nil
+	for _, ev := range one.Events {
+		names = append(names, ev.Event)
+	}
+	if strings.Join(names, ",") != "JobCreated,JobCreatedV2,JobFunded,JobRefunded" {
+		t.Errorf("refunded job's events: %v", names)
+	} else if r := one.Events[3]; r.JobID != fmt.Sprint(refunded) || r.Args["buyer"] != d.Buyer.Hex() || r.Args["amount"] != devchain.JobPrice.String() {
+		t.Errorf("JobRefunded: %+v", r)
 	}
 
 	// --type, small chunks, and the runbook's relative range give the same events.
@@ -374,6 +391,41 @@ func TestEvents(t *testing.T) {
 	r = e.MustRun(2, "job", "events", "--from-block", "-1", "--to-block", "-5")
 	if !strings.Contains(r.Stderr, "is after --to-block") {
 		t.Errorf("relative range:\n%s", r)
+	}
+}
+
+// A log of the escrow that is none of the spec's events is shown raw, not dropped:
+// here the pausable escrow's OpenZeppelin Paused(address).
+func TestEventsShowsUnknownLogsRaw(t *testing.T) {
+	e := clitest.NewChain(t)
+	d := e.D
+	e.Vars["JOB_ESCROW_ADDRESS"] = d.PausableEscrow.Hex()
+	rcpt, err := devchain.Transact(context.Background(), e.Anvil.URL, devchain.DevKey(devchain.AccountAdmin), d.PausableEscrow, devchain.ContractPausableEscrow, "pause")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := rcpt.BlockNumber.String()
+	topic0 := crypto.Keccak256Hash([]byte("Paused(address)")).Hex()
+	data := "0x" + strings.Repeat("0", 24) + strings.ToLower(d.Admin.Hex()[2:])
+
+	var out job.EventsJSON
+	e.MustRun(0, "job", "events", "--from-block", block, "--to-block", block, "-o", "json").JSON(t, &out)
+	if len(out.Events) != 1 {
+		t.Fatalf("events of block %s: %+v", block, out.Events)
+	}
+	ev := out.Events[0]
+	if ev.Event != "unknown" || ev.Contract != "escrow" || ev.Address != d.PausableEscrow.Hex() || ev.TxHash != rcpt.TxHash.Hex() ||
+		len(ev.Topics) != 1 || ev.Topics[0] != topic0 || ev.Data != data || ev.DecodeError != "" {
+		t.Errorf("unknown log: %+v", ev)
+	}
+	r := e.MustRun(0, "job", "events", "--from-block", block, "--to-block", block)
+	if !strings.Contains(r.Stdout, "unknown") || !strings.Contains(r.Stdout, "topic0="+topic0) || !strings.Contains(r.Stdout, "data="+data) {
+		t.Errorf("text:\n%s", r)
+	}
+	// --type asks for named events only: the unknown log is not among them.
+	e.MustRun(0, "job", "events", "--from-block", block, "--to-block", block, "--type", "JobFunded", "-o", "json").JSON(t, &out)
+	if len(out.Events) != 0 {
+		t.Errorf("--type JobFunded returned %+v", out.Events)
 	}
 }
 
