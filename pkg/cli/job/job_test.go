@@ -3,6 +3,7 @@ package job_test
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/cli/job"
@@ -66,6 +68,10 @@ func TestGetEveryStatusAndRobot(t *testing.T) {
 			if got.Robot.Controller != robot.Controller.Hex() || got.Robot.Active != wantActive || got.Robot.Registered != wantRegistered || got.Robot.Error != "" {
 				t.Errorf("robot %+v, want controller %s active %v registered %v", got.Robot, robot.Controller.Hex(), wantActive, wantRegistered)
 			}
+			// Every seeded job is a V2 job of service type keccak256("inspection").
+			if st := got.ServiceType; st == nil || st.Hash != devchain.ServiceType.Hex() || st.Name != "inspection" || !st.Set {
+				t.Errorf("serviceType %+v, want %s (inspection)", st, devchain.ServiceType.Hex())
+			}
 			if got.Robot.Registry != d.Identity.Hex() || got.Escrow != d.Escrow.Hex() || got.ChainID != d.ChainID {
 				t.Errorf("registry %s escrow %s chain %d", got.Robot.Registry, got.Escrow, got.ChainID)
 			}
@@ -94,7 +100,7 @@ func TestGetText(t *testing.T) {
 		name string
 		want []string
 	}{
-		{devchain.JobFunded, []string{"JOB", "FUNDED", "25 USDC", "(25000000 raw, 6 decimals)", d.Robots[devchain.RobotActive].Controller.Hex() + "  active", "UTC  (in ", "settleAfter", "not set"}},
+		{devchain.JobFunded, []string{"JOB", "FUNDED", "25 USDC", "(25000000 raw, 6 decimals)", "serviceType      inspection  " + devchain.ServiceType.Hex(), d.Robots[devchain.RobotActive].Controller.Hex() + "  active", "UTC  (in ", "settleAfter", "not set"}},
 		{devchain.JobFundedDeactivated, []string{"deactivated", d.Robots[devchain.RobotDeactivated].Controller.Hex()}},
 		{devchain.JobFundedUnregistered, []string{"not registered", "0x0000000000000000000000000000000000000000"}},
 		{devchain.JobFundedOverdue, []string{"(passed ", " ago)", "overdue"}},
@@ -114,6 +120,23 @@ func TestGetText(t *testing.T) {
 				t.Errorf("%s: no %s line:\n%s", c.name, field, r.Stdout)
 			}
 		}
+	}
+
+	// A job created without a service type (createJob, the V1 form) says so.
+	rcpt, err := devchain.Transact(context.Background(), e.Anvil.URL, devchain.DevKey(devchain.AccountBuyer), d.Escrow, devchain.ContractEscrow, "createJob",
+		d.Robots[devchain.RobotActive].ID, crypto.Keccak256Hash([]byte("jobspec:v1")), devchain.JobPrice, big.NewInt(time.Now().Add(24*time.Hour).Unix()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := new(big.Int).SetBytes(rcpt.Logs[0].Topics[1].Bytes()).String()
+	r := e.MustRun(0, "job", "get", v1)
+	if !strings.Contains(r.Stdout, "serviceType      none  (created without a service type)") {
+		t.Errorf("V1 job:\n%s", r.Stdout)
+	}
+	var got job.GetJSON
+	e.MustRun(0, "job", "get", v1, "-o", "json").JSON(t, &got)
+	if st := got.ServiceType; st == nil || st.Set || st.Name != "" || st.Hash != (common.Hash{}).Hex() {
+		t.Errorf("V1 job serviceType %+v", st)
 	}
 }
 
@@ -450,7 +473,7 @@ func TestGetIsOneRoundTrip(t *testing.T) {
 	if n := trips.Load(); n != 1 {
 		t.Errorf("job get made %d HTTP round trips, want 1", n)
 	}
-	if got.Robot.Controller != e.D.Robots[devchain.RobotDeactivated].Controller.Hex() || got.Robot.Active || got.Token == nil {
+	if got.Robot.Controller != e.D.Robots[devchain.RobotDeactivated].Controller.Hex() || got.Robot.Active || got.Token == nil || got.ServiceType == nil || !got.ServiceType.Set {
 		t.Errorf("reading through the proxy: %+v", got)
 	}
 }
