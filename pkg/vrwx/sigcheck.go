@@ -61,6 +61,9 @@ type SigReadings struct {
 	// ChainDigest is the escrow's own hashTypedDataV4 of the claim's struct hash,
 	// when it could be read; it proves vrwxctl hashes the claim as the contract does.
 	ChainDigest *common.Hash
+	// DigestSkipped says the escrow's digest was not asked for on purpose (a send
+	// simulates the call on the escrow anyway), rather than asked and unreadable.
+	DigestSkipped bool
 }
 
 // SigDiagnosis is the verdict on a completion signature.
@@ -201,6 +204,8 @@ func DiagnoseSignature(req SigRequest, r SigReadings) (*SigDiagnosis, error) {
 
 	// vrwxctl's digest against the contract's own.
 	switch {
+	case r.ChainDigest == nil && r.DigestSkipped:
+		add(SigFinding{Name: "digest", Severity: SevInfo, Value: "not cross-checked", Detail: digest.Hex() + "; not asked: the transaction's simulation runs the escrow's own signature check"})
 	case r.ChainDigest == nil:
 		add(SigFinding{Name: "digest", Severity: SevInfo, Value: "not cross-checked", Detail: digest.Hex() + "; the escrow's hashTypedDataV4 could not be read"})
 	case *r.ChainDigest == digest:
