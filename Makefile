@@ -32,9 +32,12 @@ test: tools vet
 demo: tools build
 	@scripts/demo.sh
 
-## devchain: leave a local chain running (127.0.0.1:8545) with the test contracts deployed
+## devchain: leave a local chain running (127.0.0.1:$(PORT), default 8545) with the test contracts
+##   deployed; its deployment lands in .devchain/deployment.json of this checkout, where the
+##   local profile finds it (elsewhere: VRWXCTL_DEPLOYMENT, which it prints)
+PORT ?= 8545
 devchain: tools
-	$(GO) run ./scripts/devchain
+	$(GO) run ./scripts/devchain --port $(PORT)
 
 ## devchain-stop: stop the chain that `make devchain` started
 devchain-stop:

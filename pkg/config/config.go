@@ -290,12 +290,18 @@ func StateDir() string {
 	return filepath.Join(dir, "vrwxctl")
 }
 
-// LocalDeploymentFile is where `make devchain` writes the local chain's addresses.
+// LocalDeploymentFile is the deployment file the local profile reads:
+// $VRWXCTL_DEPLOYMENT, else the .devchain/deployment.json that `make devchain` wrote
+// in the checkout containing the working directory ("" when there is none).
 func LocalDeploymentFile() string {
 	if p := os.Getenv("VRWXCTL_DEPLOYMENT"); p != "" {
 		return p
 	}
-	return filepath.Join(StateDir(), "deployments", "local.json")
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	return FindDevchainDeployment(wd)
 }
 
 func sortedNames[M ~map[string]V, V any](m M) []string {

@@ -26,6 +26,9 @@ func isolate(t *testing.T) {
 	t.Helper()
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	// Named, so a .devchain/deployment.json of the checkout the tests run in (after
+	// `make devchain`) is not found from the working directory.
+	t.Setenv("VRWXCTL_DEPLOYMENT", filepath.Join(t.TempDir(), "deployment.json"))
 }
 
 func TestDefaultProfileIsLocal(t *testing.T) {
@@ -190,5 +193,57 @@ func TestProfilesListsBuiltinAndFile(t *testing.T) {
 	}
 	if src := got["base-sepolia"].Source; len(src) != 2 {
 		t.Fatalf("base-sepolia sources %v, want built-in+config file", src)
+	}
+}
+
+// With VRWXCTL_DEPLOYMENT unset, the local profile reads the .devchain/deployment.json
+// of the checkout containing the working directory, from any directory inside it —
+// each checkout its own chain — and only if it points at the loopback.
+func TestLocalDeploymentIsFoundFromTheWorkingDirectory(t *testing.T) {
+	isolate(t)
+	t.Setenv("VRWXCTL_DEPLOYMENT", "")
+	root := t.TempDir()
+	sub := filepath.Join(root, "pkg", "cli")
+	if err := os.MkdirAll(filepath.Join(root, ".devchain"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if got := FindDevchainDeployment(sub); got != "" {
+		t.Fatalf("found %q before any deployment exists", got)
+	}
+	dep := filepath.Join(root, ".devchain", "deployment.json")
+	if err := os.WriteFile(dep, []byte(`{"chainId":31337,"rpcUrl":"http://127.0.0.1:18546","escrow":"0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := FindDevchainDeployment(sub); got != dep {
+		t.Fatalf("FindDevchainDeployment(%s) = %q, want %q", sub, got, dep)
+	}
+	t.Chdir(sub)
+	c, err := Load(Options{LookupEnv: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.Lookup("rpc_urls"); s.Value != "http://127.0.0.1:18546" || s.Source != SrcDeployment || s.Detail != dep {
+		t.Fatalf("rpc_urls %+v, want the checkout's deployment", s)
+	}
+	// A discovered file may not point the default profile at a real network.
+	if err := os.WriteFile(dep, []byte(`{"chainId":8453,"rpcUrl":"https://mainnet.base.org"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Options{LookupEnv: env(nil)}); errs.KindOf(err) != errs.Refused || !strings.Contains(err.Error(), "not a loopback address") {
+		t.Fatalf("a discovered non-loopback deployment: %v", err)
+	}
+	// Named explicitly, the same file is the operator's choice.
+	t.Setenv("VRWXCTL_DEPLOYMENT", dep)
+	if c, err := Load(Options{LookupEnv: env(nil)}); err != nil || c.String("rpc_urls") != "https://mainnet.base.org" {
+		t.Fatalf("named deployment: %v", err)
+	}
+	// Outside any checkout nothing is found and the built-in local profile stands.
+	t.Setenv("VRWXCTL_DEPLOYMENT", "")
+	t.Chdir(t.TempDir())
+	if c, err := Load(Options{LookupEnv: env(nil)}); err != nil || c.String("rpc_urls") != "http://127.0.0.1:8545" {
+		t.Fatalf("no deployment: %v %v", err, c)
 	}
 }

@@ -300,6 +300,9 @@ type deployment struct {
 // applyDeployment overlays the local chain's deployment file when it exists.
 func applyDeployment(set func(k, v string, s Source, d string)) error {
 	path := LocalDeploymentFile()
+	if path == "" {
+		return nil
+	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -310,6 +313,11 @@ func applyDeployment(set func(k, v string, s Source, d string)) error {
 	var d deployment
 	if err := json.Unmarshal(data, &d); err != nil {
 		return errs.Usagef("local deployment file %s does not parse: %v", path, err).WithFix("re-run `make devchain`, or delete the file")
+	}
+	if os.Getenv("VRWXCTL_DEPLOYMENT") == "" {
+		if err := checkDiscovered(path, d); err != nil {
+			return err
+		}
 	}
 	for k, v := range map[string]string{"rpc_urls": d.RPCURL, "escrow": d.Escrow, "identity": d.Identity, "token": d.Token, "treasury": d.Treasury, "relayer": d.Relayer} {
 		if v == "" {

@@ -48,11 +48,16 @@ func New(t testing.TB) *Env {
 	e.Vars["XDG_CONFIG_HOME"] = filepath.Join(dir, "config")
 	e.Vars["XDG_STATE_HOME"] = filepath.Join(dir, "state")
 	e.Vars["HOME"] = filepath.Join(dir, "home")
+	// Named (and absent), so the local profile never reads the .devchain/deployment.json
+	// that `make devchain` may have left in the checkout the tests run in.
+	e.Vars["VRWXCTL_DEPLOYMENT"] = filepath.Join(dir, "no-local-deployment.json")
 	for _, k := range []string{"XDG_CONFIG_HOME", "XDG_STATE_HOME"} {
 		if err := os.MkdirAll(e.Vars[k], 0o700); err != nil {
 			t.Fatal(err)
 		}
-		// The config package reads XDG paths from the process environment.
+	}
+	for _, k := range []string{"XDG_CONFIG_HOME", "XDG_STATE_HOME", "VRWXCTL_DEPLOYMENT"} {
+		// The config package reads these from the process environment.
 		if tt, ok := t.(*testing.T); ok {
 			tt.Setenv(k, e.Vars[k])
 		}
