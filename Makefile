@@ -51,9 +51,12 @@ bench: tools build
 contracts: tools
 	node scripts/compile-contracts.mjs
 
-## release-check: validate .goreleaser.yaml (needs goreleaser on PATH)
+## release-check: validate .goreleaser.yaml with the pinned goreleaser (built by `go run` from the
+##   Go module proxy and cached, like the project's other Go tools: nothing on PATH is used)
+GORELEASER_VERSION := v2.15.1
+GORELEASER := $(GO) run github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
 release-check:
-	goreleaser check
+	$(GORELEASER) check
 
 clean:
 	rm -rf bin dist
