@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -46,11 +47,28 @@ func sendRaw(t *testing.T, e *clitest.Env, from int, data []byte) common.Hash {
 	return h
 }
 
+// mined waits until the node has h's receipt: anvil answers eth_sendTransaction
+// before the receipt of the block it mines is readable.
+func mined(t *testing.T, e *clitest.Env, h common.Hash) common.Hash {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var r map[string]any
+		if err := e.Anvil.RPC(context.Background(), &r, "eth_getTransactionReceipt", h); err != nil {
+			t.Fatal(err)
+		}
+		if r != nil {
+			return h
+		}
+	}
+	t.Fatalf("no receipt for %s", h.Hex())
+	return h
+}
+
 // A mined transaction that reverted shows its decoded revert reason, learnt by
 // replaying its call on the state of the block before it.
 func TestStatusOfRevertedTransactionShowsItsReason(t *testing.T) {
 	e := clitest.NewChain(t)
-	h := sendRaw(t, e, devchain.AccountRelayer, submitCalldata(t, e, true))
+	h := mined(t, e, sendRaw(t, e, devchain.AccountRelayer, submitCalldata(t, e, true)))
 	var out tx.StatusJSON
 	r := e.Run("tx", "status", h.Hex(), "-o", "json")
 	if r.Code != 1 {
@@ -69,7 +87,7 @@ func TestStatusOfRevertedTransactionShowsItsReason(t *testing.T) {
 		t.Errorf("text:\n%s", r)
 	}
 	// A successful transaction has no revert section.
-	ok := sendRaw(t, e, devchain.AccountRelayer, submitCalldata(t, e, false))
+	ok := mined(t, e, sendRaw(t, e, devchain.AccountRelayer, submitCalldata(t, e, false)))
 	var okOut tx.StatusJSON
 	e.MustRun(0, "tx", "status", ok.Hex(), "-o", "json").JSON(t, &okOut)
 	if okOut.State != "success" || okOut.Revert != nil {
@@ -92,6 +110,7 @@ func TestStatusOfRevertCausedByAnEarlierTransactionInItsBlock(t *testing.T) {
 	if err := e.Anvil.Mine(ctx); err != nil {
 		t.Fatal(err)
 	}
+	mined(t, e, second)
 	e.MustRun(0, "tx", "status", first.Hex())
 	var out tx.StatusJSON
 	r := e.MustRun(1, "tx", "status", second.Hex(), "-o", "json")
