@@ -11,24 +11,28 @@ var builtin = map[string]map[string]string{
 		"token":             "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
 		"api_url":           "https://api.vrwx.io",
 		"funding_limit_eth": "1",
+		// The runbook's "recommended initial funding" of a new relayer.
+		"rotation_fund_eth": "0.5",
 	},
 	"base-sepolia": {
 		"chain_id":          "84532",
 		"rpc_urls":          "https://sepolia.base.org",
 		"funding_limit_eth": "1",
+		"rotation_fund_eth": "0.1", // staging
 	},
 	// local is the anvil chain that `make devchain` starts: the addresses are where anvil's
 	// first dev account deploys at nonces 0-2, so they hold on any fresh anvil.
 	"local": {
-		"chain_id":      "31337",
-		"rpc_urls":      "http://127.0.0.1:8545",
-		"token":         "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-		"identity":      "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
-		"escrow":        "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
-		"relayer":       "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
-		"treasury":      "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-		"api_url":       "http://127.0.0.1:3000",
-		"database_path": "./data/vrwx.db",
+		"chain_id":          "31337",
+		"rpc_urls":          "http://127.0.0.1:8545",
+		"token":             "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+		"identity":          "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+		"escrow":            "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+		"relayer":           "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+		"treasury":          "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+		"api_url":           "http://127.0.0.1:3000",
+		"database_path":     "./data/vrwx.db",
+		"rotation_fund_eth": "0.1",
 		// anvil mines only when asked, so an idle dev chain's head ages without anything
 		// being wrong: head age is not judged here.
 		"head_age_warn": "0s",
@@ -53,6 +57,17 @@ var defaults = map[string]string{
 	"head_age_warn":         "2m",
 	"head_age_crit":         "10m",
 	"database_path":         "./data/vrwx.db",
+	"api_latency_warn":      "2s",
+	"api_latency_crit":      "5s",
+	// Base makes a block every 2 s: 5 blocks behind is 10 s, 50 is over a minute.
+	"rpc_lag_warn": "5",
+	"rpc_lag_crit": "50",
+	// The backup CronJob in docs/deploy runs hourly: one missed run warns, a day
+	// without a backup is critical (the runbook's RPO is "last backup").
+	"backup_age_warn":  "2h",
+	"backup_age_crit":  "25h",
+	"runway_warn_days": "7",
+	"runway_crit_days": "2",
 }
 
 // DefaultProfile is used when neither --profile, VRWX_PROFILE nor the config file's

@@ -53,7 +53,7 @@ type ReplayRow struct {
 // replayBulk replays many rows: build and check every one, show one summary, ask
 // once, then send them in turn, each through the same path as a single replay.
 func replayBulk(ctx context.Context, opts *ReplayOptions, ids []int64) error {
-	db, _, err := openDB(ctx, opts.Config, opts.DB, true)
+	db, _, err := openDB(ctx, opts.IO, opts.Config, opts.DB, true)
 	if err != nil {
 		return err
 	}

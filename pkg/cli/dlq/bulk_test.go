@@ -10,7 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	clidlq "github.com/vrwx/vrwxctl/pkg/cli/dlq"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
@@ -35,8 +35,8 @@ func signValues(t *testing.T, e *clitest.Env, name string, quality uint8, workUn
 
 // liveRow is a TX_FAIL row as the live API writes it: the webhook body with its
 // service section, no quality score, no work units.
-func liveRow(s signed, serviceType string, body map[string]any) apidb.TxFailRow {
-	return apidb.TxFailRow{JobID: s.job, ManifestHash: s.hash.Hex(), ControllerSig: s.sig, ServiceType: serviceType, Body: body}
+func liveRow(s signed, serviceType string, body map[string]any) apidbtest.TxFailRow {
+	return apidbtest.TxFailRow{JobID: s.job, ManifestHash: s.hash.Hex(), ControllerSig: s.sig, ServiceType: serviceType, Body: body}
 }
 
 // The inspection the API scored 92 with 47 work units (45 of 50 covered, two artifacts).

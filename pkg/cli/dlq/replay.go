@@ -183,7 +183,7 @@ func replayRun(ctx context.Context, opts *ReplayOptions) error {
 }
 
 func replayOne(ctx context.Context, opts *ReplayOptions, id int64) error {
-	db, _, err := openDB(ctx, opts.Config, opts.DB, true)
+	db, _, err := openDB(ctx, opts.IO, opts.Config, opts.DB, true)
 	if err != nil {
 		return err
 	}
