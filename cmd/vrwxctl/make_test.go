@@ -23,6 +23,7 @@ func makeDryRun(t *testing.T, args ...string) string {
 // make release-check runs the pinned goreleaser through `go run`, the way the
 // project runs its Go tools, never whatever goreleaser is on PATH.
 func TestReleaseCheckRunsThePinnedGoreleaser(t *testing.T) {
+	t.Parallel()
 	out := makeDryRun(t, "release-check")
 	if !strings.Contains(out, "go run github.com/goreleaser/goreleaser/v2@v2.15.1 check") {
 		t.Errorf("make release-check runs:\n%s", out)
@@ -36,6 +37,7 @@ func TestReleaseCheckRunsThePinnedGoreleaser(t *testing.T) {
 
 // make devchain PORT=… starts the chain on that port; without PORT, on 8545.
 func TestMakeDevchainTakesThePort(t *testing.T) {
+	t.Parallel()
 	if out := makeDryRun(t, "devchain", "PORT=18599"); !strings.Contains(out, "go run ./scripts/devchain --port 18599") {
 		t.Errorf("make devchain PORT=18599 runs:\n%s", out)
 	}

@@ -44,6 +44,7 @@ for (const line of lines) {
 // Random payloads of every service type give the same values in Derive as in
 // JavaScript run by node.
 func TestDeriveAgreesWithJavaScript(t *testing.T) {
+	t.Parallel()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		if os.Getenv("CI") != "" {

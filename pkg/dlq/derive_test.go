@@ -10,6 +10,7 @@ import (
 // JavaScript's Math.round: halves go toward +∞, and a value just below a half is not
 // pushed over it by the addition floor(x + 0.5) would make.
 func TestJSRound(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ in, want float64 }{
 		{2.5, 3}, {-2.5, -2}, {3.5, 4}, {-3.5, -3}, {2.4999999999999996, 2}, {0.49999999999999994, 0},
 		{-0.5, 0}, {-0.6, -1}, {67.5, 68}, {92, 92}, {119.99, 120},
@@ -23,6 +24,7 @@ func TestJSRound(t *testing.T) {
 
 // The spec's rules ("How the API derives quality and work units"), case by case.
 func TestDeriveFollowsTheAPIRules(t *testing.T) {
+	t.Parallel()
 	created := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	at := created.Unix()
 	cases := []struct {
@@ -75,6 +77,7 @@ func TestDeriveFollowsTheAPIRules(t *testing.T) {
 
 // What the API could not have signed, or does not derive, is an error naming why.
 func TestDeriveRefusesWhatTheAPICouldNotHaveSigned(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ payload, want string }{
 		{`not json`, "not a JSON object"},
 		{`{"jobId":1}`, "no serviceType"},

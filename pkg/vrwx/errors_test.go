@@ -42,6 +42,7 @@ func TestDecodeRevertCoversErrorPanicAndCustomErrors(t *testing.T) {
 // The OpenZeppelin errors the escrow reverts with are named with their arguments,
 // cause and fix; the selectors are the spec's.
 func TestDecodeRevertOpenZeppelinErrors(t *testing.T) {
+	t.Parallel()
 	s := make([]byte, 32)
 	s[0] = 0xff
 	token := common.HexToAddress("0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913")
@@ -75,6 +76,7 @@ func TestDecodeRevertOpenZeppelinErrors(t *testing.T) {
 
 // Panic(uint256) names its code and the code's meaning, with a fix.
 func TestDecodeRevertPanicCodes(t *testing.T) {
+	t.Parallel()
 	for code, want := range map[int64]string{0x01: "assert", 0x11: "overflow", 0x12: "division or modulo by zero", 0x32: "out-of-bounds"} {
 		e := DecodeRevert(revertData(t, "Panic(uint256)", "uint256", big.NewInt(code)))
 		if e == nil || e.Name != "Panic" || e.Selector != "0x4e487b71" || strings.Join(e.Args, ",") != fmt.Sprintf("code=0x%x", code) ||

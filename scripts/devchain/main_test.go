@@ -52,6 +52,7 @@ func vrwxctl(t *testing.T, dir, home string, args ...string) (stdout, stderr str
 // from a subdirectory of the checkout (no per-user file, no variable), and after the
 // stop the same command says the local chain is not running and how to start it.
 func TestDevchainInTheCheckoutOnTheChosenPort(t *testing.T) {
+	t.Parallel()
 	devchain.RequireAnvil(t)
 	checkout := t.TempDir()
 	sub := filepath.Join(checkout, "pkg", "cli")

@@ -72,6 +72,7 @@ func onChain(t *testing.T, e *clitest.Env, id string) jobOnChain {
 // did, shows them before sending, and the escrow accepts the controller's signature
 // over exactly those values; flags override a derived value.
 func TestReplayDerivesValuesFromTheLivePayload(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
 	insp := signValues(t, e, devchain.JobFunded, 92, 47)
@@ -125,6 +126,7 @@ func TestReplayDerivesValuesFromTheLivePayload(t *testing.T) {
 // Replay in bulk: every row checked first, one summary, one confirmation, each row's
 // outcome, and only the sendable rows sent.
 func TestReplayBulk(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
 	insp := signValues(t, e, devchain.JobFunded, 92, 47)
@@ -193,6 +195,7 @@ func TestReplayBulk(t *testing.T) {
 // Resolve in bulk: ids or a filter, one summary, one confirmation, one transaction,
 // each row's outcome, and notes with the reason in resolution_notes.
 func TestResolveBulk(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	fx := fixture(t)
 	e.Vars["DATABASE_PATH"] = fx.Path

@@ -169,6 +169,7 @@ func TestCompleteAfterDeadlineAdvancedOnChain(t *testing.T) {
 // completed it: the signature is fine, so the header must not call it invalid, and a
 // digest check skipped on purpose is not reported as unreadable.
 func TestCompleteAlreadyCompletedSaysWhatFailed(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
 	c := e.D.Claims[devchain.JobCompleted]

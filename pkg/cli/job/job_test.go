@@ -427,6 +427,7 @@ func TestEvents(t *testing.T) {
 // A log of the escrow that is none of the spec's events is shown raw, not dropped:
 // here the pausable escrow's OpenZeppelin Paused(address).
 func TestEventsShowsUnknownLogsRaw(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 	e.Vars["JOB_ESCROW_ADDRESS"] = d.PausableEscrow.Hex()

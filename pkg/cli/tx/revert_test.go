@@ -67,6 +67,7 @@ func mined(t *testing.T, e *clitest.Env, h common.Hash) common.Hash {
 // A mined transaction that reverted shows its decoded revert reason, learnt by
 // replaying its call on the state of the block before it.
 func TestStatusOfRevertedTransactionShowsItsReason(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	h := mined(t, e, sendRaw(t, e, devchain.AccountRelayer, submitCalldata(t, e, true)))
 	var out tx.StatusJSON
@@ -99,6 +100,7 @@ func TestStatusOfRevertedTransactionShowsItsReason(t *testing.T) {
 // on the parent block's state succeeds: tx status says so instead of inventing a
 // reason.
 func TestStatusOfRevertCausedByAnEarlierTransactionInItsBlock(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	ctx := context.Background()
 	if err := e.Anvil.SetAutomine(ctx, false); err != nil {
