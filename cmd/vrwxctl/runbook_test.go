@@ -173,8 +173,8 @@ func TestRunbookCommands(t *testing.T) {
 
 	// Two rotations happened (the zero-downtime one, then the emergency one): the
 	// secret holds three keys; the current one is funded with the local profile's
-	// 0.1 ETH plus the page's 0.5 ETH top-up and is what the restarted API reports;
-	// both earlier wallets were drained to exactly 0.
+	// 0.5 ETH and is what the restarted API reports; both earlier wallets were
+	// drained to exactly 0.
 	labels := sm.Stages("vrwx/prod/relayer-key")
 	if len(labels) != 3 {
 		t.Fatalf("secret versions %v, want the original and two rotated keys", labels)
@@ -249,7 +249,7 @@ func TestRunbookCommands(t *testing.T) {
 		}
 		want := big.NewInt(0)
 		if a == cur {
-			want = big.NewInt(6e17)
+			want = big.NewInt(5e17)
 		}
 		if bal.ToInt().Cmp(want) != 0 {
 			t.Fatalf("%s holds %s wei, want %s (current %s)", a.Hex(), bal.ToInt(), want, cur.Hex())

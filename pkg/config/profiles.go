@@ -19,20 +19,25 @@ var builtin = map[string]map[string]string{
 		"rpc_urls":          "https://sepolia.base.org",
 		"funding_limit_eth": "1",
 		"rotation_fund_eth": "0.1", // staging
+		// Staging relayers are funded with 0.1 ETH (the runbook), so the production
+		// lines (warning 0.2, critical 0.05) would warn from the first minute.
+		"balance_warn_eth": "0.05",
+		"balance_crit_eth": "0.02",
 	},
 	// local is the anvil chain that `make devchain` starts: the addresses are where anvil's
 	// first dev account deploys at nonces 0-2, so they hold on any fresh anvil.
 	"local": {
-		"chain_id":          "31337",
-		"rpc_urls":          "http://127.0.0.1:8545",
-		"token":             "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-		"identity":          "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
-		"escrow":            "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
-		"relayer":           "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
-		"treasury":          "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-		"api_url":           "http://127.0.0.1:3000",
-		"database_path":     "./data/vrwx.db",
-		"rotation_fund_eth": "0.1",
+		"chain_id":      "31337",
+		"rpc_urls":      "http://127.0.0.1:8545",
+		"token":         "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+		"identity":      "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+		"escrow":        "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+		"relayer":       "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+		"treasury":      "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+		"api_url":       "http://127.0.0.1:3000",
+		"database_path": "./data/vrwx.db",
+		// As production, so the dev chain's status is green after a rotation.
+		"rotation_fund_eth": "0.5",
 		// anvil mines only when asked, so an idle dev chain's head ages without anything
 		// being wrong: head age is not judged here.
 		"head_age_warn": "0s",

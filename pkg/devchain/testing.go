@@ -94,7 +94,7 @@ var (
 // snapshotFor returns the snapshot slot for opts, or nil when opts change what a
 // deployment looks like (start time, extra anvil flags) or pin a port.
 func snapshotFor(opts AnvilOptions) *snapshot {
-	if !opts.StartTime.IsZero() || len(opts.Args) > 0 || opts.Port != 0 || opts.Detach {
+	if !opts.StartTime.IsZero() || len(opts.Args) > 0 || opts.Port != 0 || opts.Detach || opts.History {
 		return nil
 	}
 	id := opts.ChainID

@@ -443,6 +443,9 @@ func apiChecks(a *monitor.API, s System, t SystemThresholds) []Check {
 		rel.Level, rel.Value, rel.Detail = Info, "null", "relayMode "+h.RelayMode+": the API does not relay"
 	case s.Relayer == (common.Address{}):
 		rel.Level, rel.Value, rel.Detail = Info, h.RelayerAddress.Hex(), "no relayer configured to compare with"
+	case s.Retired != nil && *h.RelayerAddress == s.Retired.Current:
+		// A retired key is under check: the API rightly relays from the current one.
+		rel.Value, rel.Detail = h.RelayerAddress.Hex(), "the store's current key; the relayer checked here is retired"
 	case *h.RelayerAddress != s.Relayer:
 		rel.Level, rel.Value = Crit, h.RelayerAddress.Hex()
 		rel.Detail = fmt.Sprintf("the relayer checked here is %s (%s)", s.Relayer.Hex(), s.RelayerFrom)

@@ -14,7 +14,7 @@ import (
 // pause switch, the txpool, the spend window and the store's key as the relayer —
 // in two chain round trips, the second only once the store answered.
 func TestSystemReadsInTwoRoundTrips(t *testing.T) {
-	a, d := devchain.StartT(t)
+	a, d := devchain.StartTWith(t, devchain.AnvilOptions{History: true}) // spend reads a past block
 	ctx := context.Background()
 	if _, err := devchain.Transact(ctx, a.URL, devchain.DevKey(devchain.AccountAdmin), d.PausableEscrow, devchain.ContractPausableEscrow, "pause"); err != nil {
 		t.Fatal(err)

@@ -6,11 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/cli/status"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
+	"github.com/vrwx/vrwxctl/pkg/health/healthtest"
 )
 
 // After a rotation, status follows the store's current key when the profile
@@ -31,6 +33,9 @@ func TestStatusFollowsTheCurrentKeyAndRetiresTheOld(t *testing.T) {
 	ref := e.KeyFile("relayer.hex", oldHex+"\n", 0o600)
 	e.WriteConfig("profiles:\n  local:\n    signer: " + ref + "\n    relayer: \"" + old.Hex() + "\"\n")
 	setBalance(t, e, old.Hex(), mustWei("1")) // 1 ETH
+	// The API relays from the key it was started with.
+	api := healthtest.New(t, healthtest.Options{Relayer: healthtest.Static(old)})
+	e.Vars["VRWX_API_URL"] = api.URL
 
 	var s status.JSON
 	e.MustRun(0, "status", "-o", "json").JSON(t, &s)
@@ -43,6 +48,7 @@ func TestStatusFollowsTheCurrentKeyAndRetiresTheOld(t *testing.T) {
 	e.MustRun(0, "key", "promote", "--store", ref, "--yes")
 	registerFiles(t, e)
 	setBalance(t, e, newAddr, mustWei("1"))
+	api.SetRelayer(healthtest.Static(common.HexToAddress(newAddr))) // restarted on the new key
 
 	e.MustRun(0, "status", "-o", "json").JSON(t, &s)
 	if s.Relayer != newAddr {

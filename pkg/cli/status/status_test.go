@@ -56,7 +56,13 @@ func setBalance(t *testing.T, e *clitest.Env, addr string, wei *big.Int) {
 // with a few unresolved DLQ events and a fresh backup of it.
 func healthy(t *testing.T) (*clitest.Env, *healthtest.Server) {
 	t.Helper()
-	e := clitest.NewChain(t)
+	return healthyWith(t, devchain.AnvilOptions{})
+}
+
+// healthyWith is healthy on a chain started with opts.
+func healthyWith(t *testing.T, opts devchain.AnvilOptions) (*clitest.Env, *healthtest.Server) {
+	t.Helper()
+	e := clitest.NewChainWith(t, opts)
 	api := healthtest.New(t, healthtest.Options{Relayer: healthtest.Static(e.D.Relayer)})
 	e.Vars["VRWX_API_URL"] = api.URL
 	db := fixture(t, 14)
@@ -130,7 +136,8 @@ func TestHealthySystemExitsZero(t *testing.T) {
 // The runbook's balance lines, and the runway at the recent spend rate.
 func TestBalanceAndRunway(t *testing.T) {
 	t.Parallel()
-	e, api := healthy(t)
+	// The runway compares the balance now with the balance at a past block.
+	e, api := healthyWith(t, devchain.AnvilOptions{History: true})
 	addr := devchain.DevAddress(7).Hex()
 	api.SetRelayer(healthtest.Static(devchain.DevAddress(7)))
 
