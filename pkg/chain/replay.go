@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 )
@@ -24,15 +23,6 @@ type Replayed struct {
 	Message    string
 }
 
-type replayMsg struct {
-	From  common.Address  `json:"from"`
-	To    *common.Address `json:"to,omitempty"`
-	Gas   hexutil.Uint64  `json:"gas"`
-	Value *hexutil.Big    `json:"value"`
-	Input hexutil.Bytes   `json:"input"`
-	Data  hexutil.Bytes   `json:"data"`
-}
-
 // Replay runs the call of a transaction mined in block again — its from, to, data,
 // value and gas limit — to learn what it reverted with: receipts carry no revert
 // reason.
@@ -48,8 +38,7 @@ func (c *Client) Replay(ctx context.Context, info *TxInfo, block uint64) (*Repla
 		return nil, fmt.Errorf("replay: the genesis block has no parent state")
 	}
 	at := block - 1
-	msg := replayMsg{From: info.From, To: info.Tx.To(), Gas: hexutil.Uint64(info.Tx.Gas()), Value: (*hexutil.Big)(info.Tx.Value()),
-		Input: info.Tx.Data(), Data: info.Tx.Data()}
+	msg := NewReplayMsg(info.From, info.Tx.To(), info.Tx.Value(), info.Tx.Gas(), info.Tx.Data())
 	b := c.NewBatch()
 	r := add[hexutil.Bytes](b, "eth_call", msg, string(BlockNumber(at)))
 	if err := b.Do(ctx); err != nil {
