@@ -31,6 +31,7 @@ func (o *IO) StartJSONList(head any) (*JSONList, error) {
 	if !bytes.HasSuffix(b.Bytes(), []byte(tail)) {
 		return nil, fmt.Errorf("ui: %T does not end with an empty list", head)
 	}
+	o.jsonStarted = true
 	l := &JSONList{w: bufio.NewWriterSize(o.Out, 64<<10)}
 	l.enc = json.NewEncoder(&l.item)
 	l.enc.SetIndent("    ", "  ")

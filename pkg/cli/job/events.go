@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
+	"math"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -75,7 +75,7 @@ too large" or "too many results", the chunk is halved and the scan carries on.`,
 	fl.StringVar(&opts.ToBlock, "to-block", "latest", "last block: a number, latest, or -N")
 	fl.StringVar(&opts.Job, "job", "", "only events of this job id")
 	fl.StringSliceVar(&opts.Types, "type", nil, "only these events (repeatable or comma-separated; see the list above)")
-	fl.Uint64Var(&opts.Chunk, "chunk", chain.DefaultLogChunk, "blocks per eth_getLogs request (halved automatically when a provider refuses)")
+	cmdutil.Uint64Var(fl, &opts.Chunk, "chunk", chain.DefaultLogChunk, "blocks per eth_getLogs request (halved automatically when a provider refuses)")
 	_ = cmd.RegisterFlagCompletionFunc("type", func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		return vrwx.EventTypeNames(), cobra.ShellCompDirectiveNoFileComp
 	})
@@ -100,15 +100,15 @@ func parseBlockRef(flag, s string) (jobs.BlockRef, error) {
 		return jobs.BlockRef{Latest: true}, nil
 	}
 	if strings.HasPrefix(s, "-") {
-		n, err := strconv.ParseUint(s[1:], 10, 64)
+		n, err := cmdutil.ParseUint(flag, s[1:], math.MaxUint64)
 		if err != nil {
-			return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected a number, latest, or -N blocks before the head)", flag, s)
+			return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, s)
 		}
 		return jobs.BlockRef{Relative: true, Back: n}, nil
 	}
-	n, err := strconv.ParseUint(s, 0, 64)
+	n, err := cmdutil.ParseUint(flag, s, math.MaxUint64)
 	if err != nil {
-		return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected a number, latest, or -N blocks before the head)", flag, s)
+		return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, s)
 	}
 	return jobs.BlockRef{Number: n}, nil
 }
