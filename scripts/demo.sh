@@ -33,33 +33,12 @@ export VRWXCTL_DEPLOYMENT="$state/deployment.json"
 export VRWX_API_URL="http://127.0.0.1:$api_port"
 mkdir -p "$XDG_CONFIG_HOME" "$XDG_STATE_HOME"
 
-# The API stand-in is built (not `go run`) so that its pid is its own: the rotation
-# restarts it with `kill -HUP PID`. It writes its pid file once it listens.
-devapi="$state/devapi"
-api_pid_file="$state/devapi.pid"
-api_log="$state/devapi.log"
-api_pid() { cat "$api_pid_file" 2>/dev/null; }
-start_api() { # $1: the signer reference of the key it relays with
-  rm -f "$api_pid_file"
-  "$devapi" --port "$api_port" --chain-id 31337 --signer "$1" --pid-file "$api_pid_file" >>"$api_log" 2>&1 &
-  local launched=$! i
-  for i in $(seq 100); do
-    [ -s "$api_pid_file" ] && { tail -1 "$api_log"; return 0; }
-    kill -0 "$launched" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "demo: the API stand-in did not start (log: $api_log):" >&2
-  tail -5 "$api_log" >&2
-  exit 1
-}
-stop_api() {
-  local pid i
-  pid=$(api_pid) || return 0
-  [ -n "$pid" ] || return 0
-  kill "$pid" 2>/dev/null || true
-  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  rm -f "$api_pid_file"
-}
+# The API stand-in (scripts/devapi.sh starts and stops it): its binary, pid file and
+# log live in the demo's state directory. The rotation restarts it with `kill -HUP PID`.
+export DEVAPI_DIR="$state"
+api_pid() { cat "$state/devapi.pid" 2>/dev/null; }
+start_api() { scripts/devapi.sh start "$1" "$api_port"; } # $1: the signer reference it relays with
+stop_api() { scripts/devapi.sh stop >/dev/null; }
 stop() {
   stop_api
   go run ./scripts/devchain --state-dir "$state" --stop >/dev/null 2>&1 || true
@@ -74,8 +53,7 @@ export RELAYER_PRIVATE_KEY=0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb
 
 echo
 echo "== starting a stand-in for the VRWX API on 127.0.0.1:$api_port (GET /health), relaying with env://RELAYER_PRIVATE_KEY"
-go build -o "$devapi" ./scripts/devapi
-: >"$api_log"
+rm -f "$state/devapi.log"
 start_api env://RELAYER_PRIVATE_KEY
 
 # run shows a command and its exit code; a code other than $want (0 unless set for
@@ -126,8 +104,7 @@ export TREASURY_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b
 run key generate --store "$store"
 old=$("$bin" key address --signer "$store")
 run wallet fund --to "$old" --amount 0.2ether --signer env://TREASURY_KEY --yes --reason "demo: the relayer in service"
-printf '\n\033[1m$ devapi --signer %s   # the API restarted onto the store\033[0m\n' "$store"
-stop_api
+printf '\n\033[1m$ scripts/devapi.sh start %s %s   # the API restarted onto the store\033[0m\n' "$store" "$api_port"
 start_api "$store"
 run status --signer "$store"
 # One command: generate the new key as the store's pending version, fund it from the
@@ -137,7 +114,7 @@ run status --signer "$store"
 # drain the old wallet back to the treasury.
 run key rotate --store "$store" --treasury-signer env://TREASURY_KEY --deploy-cmd "kill -HUP $(api_pid)" --yes --reason "demo: scheduled rotation"
 echo "the API stand-in's log:"
-tail -1 "$api_log"
+tail -1 "$state/devapi.log"
 new=$("$bin" key address --signer "$store")
 run key versions --store "$store"
 run health --expect-signer "$store"
