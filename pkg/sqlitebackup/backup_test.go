@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -373,7 +374,19 @@ func TestBackupThatRunsOutOfSpaceLeavesNothing(t *testing.T) {
 	}
 	// The filesystem itself works: a file that fits is written fine.
 	if err := os.WriteFile(filepath.Join(small, "fits"), make([]byte, 100<<10), 0o600); err != nil {
-		t.Fatalf("the small filesystem is unusable, so the test proves nothing: %v", err)
+		// Say what holds the space, so a failure here can be told apart: a descriptor
+		// this process still has open on a deleted file, or a full filesystem.
+		var held []string
+		fds, _ := os.ReadDir("/proc/self/fd")
+		for _, fd := range fds {
+			if target, lerr := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); lerr == nil && strings.HasPrefix(target, small) {
+				held = append(held, target)
+			}
+		}
+		var st syscall.Statfs_t
+		_ = syscall.Statfs(small, &st)
+		t.Fatalf("the small filesystem is unusable, so the test proves nothing: %v (free %d of %d blocks; files still open there: %v)",
+			err, st.Bfree, st.Blocks, held)
 	}
 }
 

@@ -79,7 +79,7 @@ amount, the secret versions — asks once (--yes in CI), then runs:
               (AWSPENDING; Vault: a new version marked pending; files: PATH.pending).
               Only its address is ever shown.
   2 fund      send --fund (default: the profile's rotation_fund_eth — 0.5 ETH on
-              base-mainnet, 0.1 on base-sepolia) from --treasury-signer to it
+              base-mainnet and local, 0.1 on base-sepolia) from --treasury-signer to it
   3 promote   pending → current; the old key becomes the previous version
   4 deploy    run --deploy-cmd (no shell: split like a shell splits words, nothing
               expanded; its output is streamed and its exit status checked) — without

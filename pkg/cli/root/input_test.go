@@ -100,6 +100,10 @@ func TestMistypedSubcommandIsUsage(t *testing.T) {
 	if r := e.MustRun(0, "wallet"); !strings.Contains(r.Stdout, "Available Commands") {
 		t.Fatalf("the group alone should print its help:\n%s", r)
 	}
+	// Its usage lines are a group's: the action that refuses is not a use of it.
+	if r := e.MustRun(0, "db", "--help"); !strings.Contains(r.Stdout, "vrwxctl db [command]") || strings.Contains(r.Stdout, "vrwxctl db [flags]") {
+		t.Fatalf("db --help should show only the group's usage line:\n%s", r)
+	}
 }
 
 // Ids and counts are decimal, or hex with 0x, in every command: 010 is ten (not
