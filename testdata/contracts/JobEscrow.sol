@@ -279,6 +279,31 @@ contract JobEscrow is VRWXErrors, EIP712 {
         }
     }
 
+    /// @notice TEST-DOUBLE-ONLY helper, absent from the deployed escrow: seedJobs without
+    /// the events, so a benchmark can write a million jobs in a handful of large
+    /// transactions. A job scan reads storage only; the events of a million jobs would
+    /// cost the node gigabytes and tell the scan nothing. Deadlines step by one second
+    /// from `deadline` so the jobs are not all alike.
+    function seedJobsQuiet(uint256 n, bytes32 robotId, uint256 price, uint256 deadline)
+        external
+        returns (uint256 firstId)
+    {
+        _checkNotPaused();
+        if (n == 0 || price == 0) revert ZeroAmount();
+        if (deadline <= block.timestamp) revert DeadlinePassed();
+        firstId = jobCount + 1;
+        for (uint256 i = 0; i < n; i++) {
+            Job storage job = jobs[firstId + i];
+            job.buyer = msg.sender;
+            job.robotId = robotId;
+            job.jobSpecHash = keccak256(abi.encode(firstId + i));
+            job.price = price;
+            job.deadline = deadline + i;
+            job.status = Status.FUNDED;
+        }
+        jobCount = firstId + n - 1;
+    }
+
     /// @dev Hook for PausableJobEscrow; the plain escrow, like the deployed one, cannot pause.
     function _checkNotPaused() internal view virtual {}
 
