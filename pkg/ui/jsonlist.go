@@ -55,6 +55,11 @@ func (l *JSONList) Add(v any) error {
 	return err
 }
 
+// Flush hands what has been written so far to the output. Items are buffered (64
+// KiB) between flushes; a caller flushes after each batch it read, so a reader sees
+// items while the rest are still being read.
+func (l *JSONList) Flush() error { return l.w.Flush() }
+
 // Close ends the list and the object and flushes.
 func (l *JSONList) Close() error {
 	if l.n == 0 {

@@ -59,3 +59,32 @@ func TestJSONListNeedsAnEmptyListLast(t *testing.T) {
 		t.Fatal("a list that is not the last field was accepted")
 	}
 }
+
+// Items reach the writer at each Flush, before the list is closed: a reader of a long
+// listing sees the first items while later ones are still being read.
+func TestJSONListFlushHandsItemsOver(t *testing.T) {
+	var out bytes.Buffer
+	io := Test(strings.NewReader(""), &out, &bytes.Buffer{})
+	l, err := io.StartJSONList(listHead{ChainID: 7, Items: []listItem{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Add(listItem{ID: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, `"id": "1"`) || strings.Contains(s, "]") {
+		t.Fatalf("after one item and a flush the writer holds\n%s", s)
+	}
+	if err := l.Add(listItem{ID: "2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, `"id": "2"`) || !strings.HasSuffix(s, "\n  ]\n}\n") {
+		t.Fatalf("closed list\n%s", s)
+	}
+}
