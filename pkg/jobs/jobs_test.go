@@ -47,7 +47,7 @@ func TestScanStreamsInIDOrder(t *testing.T) {
 	err = s.Each(ctx, jobs.Filter{}, func(j *vrwx.Job) error {
 		trace = append(trace, "job "+j.ID.String())
 		return nil
-	}, func(read uint64) { trace = append(trace, fmt.Sprint("read ", read)) })
+	}, func(read uint64) error { trace = append(trace, fmt.Sprint("read ", read)); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,220 @@
+package job_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
+	"github.com/vrwx/vrwxctl/pkg/cli/job"
+	"github.com/vrwx/vrwxctl/pkg/devchain"
+	"github.com/vrwx/vrwxctl/pkg/vrwx"
+)
+
+// gate stands between vrwxctl and anvil and holds every request that reads a job
+// past id `after` until release is called (or the test ends), counting the requests
+// it has answered for such jobs.
+type gate struct {
+	URL      string
+	after    int64
+	open     chan struct{}
+	once     sync.Once
+	mu       sync.Mutex
+	held     int // requests waiting at the gate
+	answered int // requests past the gate answered
+}
+
+func startGate(t *testing.T, upstream string, after int64) *gate {
+	t.Helper()
+	g := &gate{after: after, open: make(chan struct{})}
+	jobsSel := vrwx.PackJobs(big.NewInt(0))[:4]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var reqs []struct {
+			Method string            `json:"method"`
+			Params []json.RawMessage `json:"params"`
+		}
+		if err := json.Unmarshal(body, &reqs); err != nil {
+			reqs = reqs[:0] // a single request: never a job scan's batch
+		}
+		late := false
+		for _, q := range reqs {
+			var call struct {
+				Input hexutil.Bytes `json:"input"`
+			}
+			if q.Method != "eth_call" || len(q.Params) == 0 || json.Unmarshal(q.Params[0], &call) != nil || len(call.Input) < 36 {
+				continue
+			}
+			if bytes.Equal(call.Input[:4], jobsSel) && new(big.Int).SetBytes(call.Input[4:36]).Int64() > g.after {
+				late = true
+			}
+		}
+		if late {
+			g.mu.Lock()
+			g.held++
+			g.mu.Unlock()
+			select {
+			case <-g.open:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		resp, err := http.Post(upstream, "application/json", bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(w, resp.Body)
+		if late {
+			g.mu.Lock()
+			g.answered++
+			g.mu.Unlock()
+		}
+	}))
+	t.Cleanup(func() { g.release(); srv.Close() })
+	g.URL = srv.URL
+	return g
+}
+
+func (g *gate) release() { g.once.Do(func() { close(g.open) }) }
+
+func (g *gate) counts() (held, answered int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.held, g.answered
+}
+
+// startPiped starts the built binary with stdout on a pipe, as `vrwxctl job list |
+// jq` would, and returns the lines as they arrive.
+func startPiped(t *testing.T, e *clitest.Env, rpcURL string, args ...string) (*exec.Cmd, <-chan string, *bytes.Buffer, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(clitest.Binary(t), args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "RPC_URL=" + rpcURL}
+	for k, v := range e.Vars {
+		if k != "RPC_URL" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1<<14)
+	all := &strings.Builder{}
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return cmd, lines, &errOut, all
+}
+
+// waitLine reads lines until one satisfies ok, failing after timeout.
+func waitLine(t *testing.T, lines <-chan string, all *strings.Builder, timeout time.Duration, ok func(string) bool) bool {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l, more := <-lines:
+			if !more {
+				return false
+			}
+			all.WriteString(l + "\n")
+			if ok(l) {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// job list writes what it has read while the chain is still being read: with the
+// node holding every read past job 1,000, the first job reaches a pipe — as JSON and
+// as a table row — before the scan can end; released, the listing completes, every
+// job in id order.
+func TestListWritesJobsBeforeTheScanEnds(t *testing.T) {
+	e := clitest.NewChain(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := devchain.SeedManyJobs(ctx, e.D.RPCURL, e.D, 2500); err != nil {
+		t.Fatal(err)
+	}
+	total := len(e.D.Jobs) + 2500
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		first func(string) bool
+	}{
+		{"json", []string{"job", "list", "-o", "json"}, func(l string) bool { return strings.TrimSpace(l) == `"id": "1",` }},
+		{"table", []string{"job", "list"}, func(l string) bool { f := strings.Fields(l); return len(f) > 1 && f[0] == "1" && f[1] == "SETTLED" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := startGate(t, e.D.RPCURL, 1000)
+			cmd, lines, errOut, all := startPiped(t, e, g.URL, tc.args...)
+			start := time.Now()
+			if !waitLine(t, lines, all, 60*time.Second, tc.first) {
+				g.release()
+				_ = cmd.Wait()
+				t.Fatalf("job 1 never reached the pipe while reads past job 1000 were held: the listing waits for the whole scan\nstdout so far:\n%.2000s\nstderr:\n%s", all.String(), errOut.String())
+			}
+			if _, answered := g.counts(); answered != 0 {
+				t.Fatalf("%d reads past job 1000 were answered before job 1 was printed", answered)
+			}
+			t.Logf("job 1 on the pipe after %v", time.Since(start))
+			g.release()
+			for l := range lines {
+				all.WriteString(l + "\n")
+			}
+			err := cmd.Wait()
+			t.Logf("done after %v", time.Since(start))
+			clitest.Record("vrwxctl "+strings.Join(tc.args, " "), all.String()+errOut.String(), cmd.ProcessState.ExitCode())
+			if err != nil {
+				t.Fatalf("exit: %v\n%s", err, errOut.String())
+			}
+			if held, _ := g.counts(); held == 0 {
+				t.Fatal("the gate held nothing: the scan never read past job 1000")
+			}
+			if tc.name == "json" {
+				var out job.ListJSON
+				if err := json.Unmarshal([]byte(all.String()), &out); err != nil {
+					t.Fatalf("stdout is not JSON: %v", err)
+				}
+				if len(out.Jobs) != total || out.Scanned != total {
+					t.Fatalf("%d jobs of %d scanned, want %d", len(out.Jobs), out.Scanned, total)
+				}
+				for i, j := range out.Jobs {
+					if j.ID != big.NewInt(int64(i+1)).String() {
+						t.Fatalf("job %d at position %d: not in id order", i+1, i)
+					}
+				}
+				return
+			}
+			rows := strings.Split(strings.TrimSpace(all.String()), "\n")
+			if len(rows) != total+1 || !strings.HasPrefix(rows[len(rows)-1], big.NewInt(int64(total)).String()+"  FUNDED") {
+				t.Fatalf("%d table lines, last %q; want a header and %d rows", len(rows), rows[len(rows)-1], total)
+			}
+		})
+	}
+}
