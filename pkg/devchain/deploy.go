@@ -557,3 +557,40 @@ func seedMany(ctx context.Context, rpcURL string, d *Deployment, n, chunk int) e
 	}
 	return nil
 }
+
+// emitChunk is how many jobs' events one emitJobEvents transaction emits: about 7k
+// gas a job (three logs), so 1,000 stay well inside anvil's 30M block gas limit.
+const emitChunk = 1000
+
+// EmitJobEvents emits, through the escrow's test-only emitJobEvents helper, the
+// JobCreated, JobCreatedV2 and JobFunded events of n FUNDED jobs of the active robot
+// bought by the buyer, with ids from firstID, storing nothing: 3n events for an event
+// scan to find, in one block per 1,000 jobs, on a chain whose state does not grow
+// (anvil's cost per mined block grows with it). The jobs do not exist; pick ids past
+// the escrow's jobCount so they are not mistaken for real ones.
+func EmitJobEvents(ctx context.Context, rpcURL string, d *Deployment, firstID uint64, n int) error {
+	if n <= 0 {
+		return fmt.Errorf("emit job events: count %d, want at least 1", n)
+	}
+	c, err := dial(ctx, rpcURL)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	s := &seeder{c: c, d: d}
+	now, err := s.chainTime(ctx)
+	if err != nil {
+		return err
+	}
+	deadline := big.NewInt(now.Add(openDeadline).Unix())
+	robot := d.Robots[RobotActive].ID
+	for done := 0; done < n; {
+		k := min(emitChunk, n-done)
+		first := new(big.Int).SetUint64(firstID + uint64(done))
+		if _, err := c.call(ctx, DevKey(AccountBuyer), d.Escrow, ContractEscrow, "emitJobEvents", first, big.NewInt(int64(k)), robot, JobPrice, deadline); err != nil {
+			return fmt.Errorf("emit events of jobs %s..: %w", first, err)
+		}
+		done += k
+	}
+	return nil
+}

@@ -643,6 +643,47 @@ func TestSeedManyJobsWritesStorageOnly(t *testing.T) {
 	}
 }
 
+// EmitJobEvents emits the three events of each job, with the ids asked for, and
+// stores nothing: jobCount is unchanged and the jobs do not exist.
+func TestEmitJobEventsStoresNothing(t *testing.T) {
+	a, d := StartT(t)
+	ctx := testCtx(t)
+	c := testConn(t, a.URL)
+	before := readOne[*big.Int](t, c, d.Escrow, ContractEscrow, "jobCount").Uint64()
+	h0, err := c.ec.BlockNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const first, n = 1_000_001, 1500 // two transactions: 1,000 jobs and 500
+	if err := EmitJobEvents(ctx, a.URL, d, first, n); err != nil {
+		t.Fatal(err)
+	}
+	logs, err := c.ec.FilterLogs(ctx, ethereum.FilterQuery{FromBlock: new(big.Int).SetUint64(h0 + 1), Addresses: []common.Address{d.Escrow}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	art, err := LoadArtifact(ContractEscrow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"JobCreated", "JobCreatedV2", "JobFunded"}
+	if len(logs) != 3*n {
+		t.Fatalf("%d logs, want %d", len(logs), 3*n)
+	}
+	for i, l := range logs {
+		id := new(big.Int).SetBytes(l.Topics[1].Bytes()).Uint64()
+		if l.Topics[0] != art.ABI.Events[names[i%3]].ID || id != first+uint64(i/3) {
+			t.Fatalf("log %d: topic0 %s job %d, want %s of job %d", i, l.Topics[0].Hex(), id, names[i%3], first+uint64(i/3))
+		}
+	}
+	if after := readOne[*big.Int](t, c, d.Escrow, ContractEscrow, "jobCount").Uint64(); after != before {
+		t.Errorf("jobCount %d after emitting events, was %d", after, before)
+	}
+	if j := readJob(t, c, d.Escrow, first); j.Buyer != (common.Address{}) {
+		t.Errorf("job %d exists after emitting its events: %+v", first, j)
+	}
+}
+
 func TestNoMiningAndStop(t *testing.T) {
 	a, _ := StartTWith(t, AnvilOptions{NoMining: true})
 	ctx := testCtx(t)

@@ -304,6 +304,21 @@ contract JobEscrow is VRWXErrors, EIP712 {
         jobCount = firstId + n - 1;
     }
 
+    /// @notice TEST-DOUBLE-ONLY helper, absent from the deployed escrow: emits the events
+    /// createJob + fundJob emit (JobCreated, JobCreatedV2, JobFunded) for jobs
+    /// firstId..firstId+n-1 of the caller, and stores nothing: those jobs do not exist.
+    /// An event benchmark spreads 100k events over a million blocks, and anvil's cost
+    /// per mined block grows with the chain's state, so it cannot afford to store them.
+    function emitJobEvents(uint256 firstId, uint256 n, bytes32 robotId, uint256 price, uint256 deadline) external {
+        for (uint256 i = 0; i < n; i++) {
+            uint256 jobId = firstId + i;
+            bytes32 jobSpecHash = keccak256(abi.encode(jobId));
+            emit JobCreated(jobId, msg.sender, robotId, jobSpecHash, price, deadline);
+            emit JobCreatedV2(jobId, bytes32(0), msg.sender, robotId, price, deadline);
+            emit JobFunded(jobId, price);
+        }
+    }
+
     /// @dev Hook for PausableJobEscrow; the plain escrow, like the deployed one, cannot pause.
     function _checkNotPaused() internal view virtual {}
 
