@@ -11,6 +11,7 @@ import (
 // whose last field is a list: a scan of a million jobs prints them as they arrive
 // instead of holding them all, and the bytes are the same as WriteJSON's.
 type JSONList struct {
+	io   *IO
 	w    *bufio.Writer
 	item bytes.Buffer
 	enc  *json.Encoder
@@ -31,7 +32,7 @@ func (o *IO) StartJSONList(head any) (*JSONList, error) {
 	if !bytes.HasSuffix(b.Bytes(), []byte(tail)) {
 		return nil, fmt.Errorf("ui: %T does not end with an empty list", head)
 	}
-	l := &JSONList{w: bufio.NewWriterSize(o.Out, 64<<10)}
+	l := &JSONList{io: o, w: bufio.NewWriterSize(o.Out, 64<<10)}
 	l.enc = json.NewEncoder(&l.item)
 	l.enc.SetIndent("    ", "  ")
 	l.enc.SetEscapeHTML(false)
@@ -68,4 +69,30 @@ func (l *JSONList) Close() error {
 		l.w.WriteString("\n  ]\n}\n")
 	}
 	return l.w.Flush()
+}
+
+// Fail ends the document after the items written so far with an "error" field — the
+// body PrintError writes, {"code","kind","message","fix"} — so stdout stays one valid
+// JSON object when a listing fails halfway, and returns err for the caller to return.
+// PrintError then reports err on stderr only.
+func (l *JSONList) Fail(err error) error {
+	if l.n == 0 {
+		l.w.WriteString("[],\n")
+	} else {
+		l.w.WriteString("\n  ],\n")
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("  ", "  ")
+	enc.SetEscapeHTML(false)
+	if enc.Encode(errorBody(err)) != nil {
+		return err
+	}
+	l.w.WriteString(`  "error": `)
+	l.w.Write(b.Bytes())
+	l.w.WriteString("}\n")
+	if l.w.Flush() == nil {
+		l.io.errorOnStdout = true
+	}
+	return err
 }

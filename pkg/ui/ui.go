@@ -47,6 +47,10 @@ type IO struct {
 	Verbose bool
 
 	out, errOut *lipgloss.Renderer
+	// errorOnStdout is set once a streamed JSON document has ended with its error
+	// (JSONList.Fail): PrintError then leaves stdout alone, which a second document
+	// would turn into invalid JSON.
+	errorOnStdout bool
 }
 
 // System returns IO on the process's stdin, stdout and stderr.
@@ -169,13 +173,19 @@ func KindName(k errs.Kind) string {
 	return "failed"
 }
 
-// PrintError reports err: "X message" and "  fix: ..." on stderr, and under -o json
-// also an error object on stdout so a script always gets JSON.
-func (o *IO) PrintError(err error) {
+// errorBody is err as ErrorBody.
+func errorBody(err error) ErrorBody {
 	kind := errs.KindOf(err)
+	return ErrorBody{Code: int(kind), Kind: KindName(kind), Message: err.Error(), Fix: errs.FixOf(err)}
+}
+
+// PrintError reports err: "X message" and "  fix: ..." on stderr, and under -o json
+// also an error object on stdout so a script always gets JSON (unless a streamed
+// listing already ended its document with the error: JSONList.Fail).
+func (o *IO) PrintError(err error) {
 	fix := errs.FixOf(err)
-	if o.JSONOutput() {
-		_ = o.WriteJSON(ErrorJSON{Error: ErrorBody{Code: int(kind), Kind: KindName(kind), Message: err.Error(), Fix: fix}})
+	if o.JSONOutput() && !o.errorOnStdout {
+		_ = o.WriteJSON(ErrorJSON{Error: errorBody(err)})
 	}
 	s := o.ErrStyles()
 	fmt.Fprintln(o.ErrOut, s.Crit.Render("X")+" "+err.Error())

@@ -231,7 +231,8 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 		}
 		flush = l.Flush
 		if err := ev.Each(ctx, func(e jobs.Event) error { return l.Add(e) }); err != nil {
-			return err
+			// The events already printed stay; the document ends with the error.
+			return l.Fail(err)
 		}
 		return l.Close()
 	}

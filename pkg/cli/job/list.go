@@ -188,7 +188,8 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		err = scan.Each(ctx, filter, func(j *vrwx.Job) error { return l.Add(toJSON(j, scan.Decimals, scan.Now)) },
 			func(read uint64) error { return progress.step(int(read), l.Flush) })
 		if err != nil {
-			return err
+			// The jobs already printed stay; the document ends with the error.
+			return l.Fail(err)
 		}
 		return l.Close()
 	}

@@ -25,10 +25,11 @@ import (
 
 // gate stands between vrwxctl and anvil and holds every request that reads a job
 // past id `after` until release is called (or the test ends), counting the requests
-// it has answered for such jobs.
+// it has answered for such jobs; with fail set it answers them 400 Bad Request.
 type gate struct {
 	URL      string
 	after    int64
+	fail     bool
 	open     chan struct{}
 	once     sync.Once
 	mu       sync.Mutex
@@ -36,9 +37,9 @@ type gate struct {
 	answered int // requests past the gate answered
 }
 
-func startGate(t *testing.T, upstream string, after int64) *gate {
+func startGate(t *testing.T, upstream string, after int64, fail bool) *gate {
 	t.Helper()
-	g := &gate{after: after, open: make(chan struct{})}
+	g := &gate{after: after, fail: fail, open: make(chan struct{})}
 	jobsSel := vrwx.PackJobs(big.NewInt(0))[:4]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -60,6 +61,10 @@ func startGate(t *testing.T, upstream string, after int64) *gate {
 			if bytes.Equal(call.Input[:4], jobsSel) && new(big.Int).SetBytes(call.Input[4:36]).Int64() > g.after {
 				late = true
 			}
+		}
+		if late && g.fail {
+			http.Error(w, "no", http.StatusBadRequest)
+			return
 		}
 		if late {
 			g.mu.Lock()
@@ -171,7 +176,7 @@ func TestListWritesJobsBeforeTheScanEnds(t *testing.T) {
 		{"table", []string{"job", "list"}, func(l string) bool { f := strings.Fields(l); return len(f) > 1 && f[0] == "1" && f[1] == "SETTLED" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := startGate(t, e.D.RPCURL, 1000)
+			g := startGate(t, e.D.RPCURL, 1000, false)
 			cmd, lines, errOut, all := startPiped(t, e, g.URL, tc.args...)
 			start := time.Now()
 			if !waitLine(t, lines, all, 60*time.Second, tc.first) {
@@ -216,5 +221,36 @@ func TestListWritesJobsBeforeTheScanEnds(t *testing.T) {
 				t.Fatalf("%d table lines, last %q; want a header and %d rows", len(rows), rows[len(rows)-1], total)
 			}
 		})
+	}
+}
+
+// A scan that fails halfway under -o json leaves one valid JSON object on stdout: the
+// jobs read before the failure and the error, with exit 1 and the error on stderr.
+func TestListJSONFailingHalfwayIsStillJSON(t *testing.T) {
+	e := clitest.NewChain(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := devchain.SeedManyJobs(ctx, e.D.RPCURL, e.D, 1500); err != nil {
+		t.Fatal(err)
+	}
+	g := startGate(t, e.D.RPCURL, 1000, true)
+	e.Vars["RPC_URL"] = g.URL
+	r := e.Exec("job", "list", "-o", "json")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "X ") {
+		t.Fatalf("want exit 1 with the error on stderr:\n%s", r)
+	}
+	var out struct {
+		job.ListJSON
+		Error struct {
+			Code    int    `json:"code"`
+			Kind    string `json:"kind"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil {
+		t.Fatalf("stdout is not one JSON object (%v):\n%.3000s", err, r.Stdout)
+	}
+	if len(out.Jobs) != 1000 || out.Jobs[999].ID != "1000" || out.Error.Code != 1 || out.Error.Kind != "failed" || out.Error.Message == "" {
+		t.Fatalf("%d jobs (want the 1,000 read before the failure), error %+v", len(out.Jobs), out.Error)
 	}
 }
