@@ -32,6 +32,10 @@ const (
 	eventsRunBudget = 2_000_000
 )
 
+// scaleTimeout replaces the default --timeout (60 s): a million jobs take longer than
+// that to read from anvil on 2 cores.
+const scaleTimeout = "1h"
+
 func runsFor(size, budget, most int) int { return max(1, min(most, budget/max(size, 1))) }
 
 // scaleRow is one line of the scale table.
@@ -179,9 +183,9 @@ func scaleJobList(ctx context.Context, bin string, cfg scaleConfig) ([]scaleRow,
 			marker string
 			want   int
 		}{
-			{"job list -o json", []string{"job", "list", "-o", "json"}, `"status": `, n},
+			{"job list -o json", []string{"job", "list", "-o", "json", "--timeout", scaleTimeout}, `"status": `, n},
 			// Each table row shows the robot and the buyer, shortened.
-			{"job list (table)", []string{"job", "list"}, "  0x", 2 * n},
+			{"job list (table)", []string{"job", "list", "--timeout", scaleTimeout}, "  0x", 2 * n},
 		} {
 			fmt.Fprintf(os.Stderr, "bench: scale: %s, %s, %d runs\n", c.name, size, runs)
 			st, _, err := measure(bin, c.args, env, runs, c.marker, c.want)
@@ -233,8 +237,8 @@ func scaleJobEvents(ctx context.Context, bin string, cfg scaleConfig) ([]scaleRo
 			args   []string
 			marker string
 		}{
-			{"job events -o json", []string{"job", "events", "--from-block", from, "-o", "json"}, `"txHash": `},
-			{"job events (table)", []string{"job", "events", "--from-block", from}, ""},
+			{"job events -o json", []string{"job", "events", "--from-block", from, "-o", "json", "--timeout", scaleTimeout}, `"txHash": `},
+			{"job events (table)", []string{"job", "events", "--from-block", from, "--timeout", scaleTimeout}, ""},
 		} {
 			fmt.Fprintf(os.Stderr, "bench: scale: %s, %s blocks, %d runs\n", c.name, thousands(b), runs)
 			st, n, err := measure(bin, c.args, env, runs, c.marker, -1)

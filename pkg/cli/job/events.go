@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/ethereum/go-ethereum/common"
@@ -211,7 +212,11 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 		}
 	}
 	defer clearProgress()
+	start, read := time.Now(), uint64(0)
+	total := ev.To - ev.From + 1
+	const narrow = "--from-block/--to-block"
 	ev.Progress = func(done uint64) {
+		read = done - ev.From + 1
 		clearProgress()
 		_ = flush() // a write error stays in the writer and ends the command below
 		if showProgress {
@@ -232,7 +237,7 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 		flush = l.Flush
 		if err := ev.Each(ctx, func(e jobs.Event) error { return l.Add(e) }); err != nil {
 			// The events already printed stay; the document ends with the error.
-			return l.Fail(err)
+			return l.Fail(timedOut(ctx, err, time.Since(start), read, total, "blocks", narrow))
 		}
 		return l.Close()
 	}
@@ -242,7 +247,9 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 	t := ui.NewStreamTable(w, s, eventColumns(ev)...)
 	cells := make([]string, len(eventColumnNames))
 	if err := ev.Each(ctx, func(e jobs.Event) error { return addEventRow(t, s, e, cells) }); err != nil {
-		return err
+		clearProgress()
+		_ = w.Flush() // the rows read before the error stay
+		return timedOut(ctx, err, time.Since(start), read, total, "blocks", narrow)
 	}
 	if err := w.Flush(); err != nil {
 		return err

@@ -178,6 +178,11 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	out := ListJSON{ChainID: c.ChainID(), Escrow: escrow.Hex(), JobCount: scan.JobCount.String(), From: scan.From.String(), To: scan.To.String(), Scanned: n, Jobs: []JobJSON{}}
 	progress := newProgress(opts.IO, n)
 	defer progress.done()
+	start, read := time.Now(), uint64(0)
+	step := func(flush func() error) func(uint64) error {
+		return func(r uint64) error { read = r; return progress.step(int(r), flush) }
+	}
+	const narrow = "--from/--to"
 	// Each window's jobs go to stdout as soon as it is read: a scan of a million jobs
 	// holds one window (two while the next is read), whatever the output.
 	if opts.IO.JSONOutput() {
@@ -185,11 +190,10 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		if err != nil {
 			return err
 		}
-		err = scan.Each(ctx, filter, func(j *vrwx.Job) error { return l.Add(toJSON(j, scan.Decimals, scan.Now)) },
-			func(read uint64) error { return progress.step(int(read), l.Flush) })
+		err = scan.Each(ctx, filter, func(j *vrwx.Job) error { return l.Add(toJSON(j, scan.Decimals, scan.Now)) }, step(l.Flush))
 		if err != nil {
 			// The jobs already printed stay; the document ends with the error.
-			return l.Fail(err)
+			return l.Fail(timedOut(ctx, err, time.Since(start), read, uint64(n), "jobs", narrow))
 		}
 		return l.Close()
 	}
@@ -197,10 +201,11 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	w := bufio.NewWriterSize(opts.IO.Out, 64<<10)
 	t := ui.NewStreamTable(w, s, listColumns(scan)...)
 	cells := make([]string, len(listColumnNames))
-	err = scan.Each(ctx, filter, func(j *vrwx.Job) error { return addRow(t, s, scan, j, cells) },
-		func(read uint64) error { return progress.step(int(read), w.Flush) })
+	err = scan.Each(ctx, filter, func(j *vrwx.Job) error { return addRow(t, s, scan, j, cells) }, step(w.Flush))
 	if err != nil {
-		return err
+		progress.done()
+		_ = w.Flush() // the rows read before the error stay
+		return timedOut(ctx, err, time.Since(start), read, uint64(n), "jobs", narrow)
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -271,7 +276,6 @@ func addRow(t *ui.StreamTable, s ui.Styles, scan *jobs.Scan, j *vrwx.Job, cells 
 	case j.Settleable(scan.Now):
 		note, ns = "settleable", s.OK
 	}
-	st := statusStyle(s, j.Status)
 	cells = append(cells[:0], j.ID.String(), j.Status.String(), price, deadline, ui.Short(j.RobotID.Hex()), ui.Short(j.Buyer.Hex()), note)
-	return t.Row(cells, []*lipgloss.Style{nil, st, nil, nil, nil, nil, &ns})
+	return t.Row(cells, []*lipgloss.Style{nil, statusStyle(s, j.Status), nil, nil, nil, nil, &ns})
 }

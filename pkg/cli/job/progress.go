@@ -1,8 +1,12 @@
 package job
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 
+	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
@@ -47,3 +51,19 @@ func (p *progress) clear() {
 }
 
 func (p *progress) done() { p.clear() }
+
+// timedOut turns a scan stopped by the command's --timeout into an error that says
+// how far it got and, from the rate so far, how long the whole scan would take; any
+// other error is returned as it is. unit names what done and total count ("jobs",
+// "blocks"); narrow names the flags that shorten the scan.
+func timedOut(ctx context.Context, err error, took time.Duration, done, total uint64, unit, narrow string) error {
+	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	e := errs.Timeoutf("stopped by --timeout after %s: %d of %d %s read", took.Round(time.Second), done, total, unit)
+	if done == 0 || done >= total {
+		return e.WithFix("raise --timeout, or narrow the scan with " + narrow)
+	}
+	need := time.Duration(float64(took) / float64(done) * float64(total))
+	return e.WithFix(fmt.Sprintf("raise --timeout (at this rate all %d %s take about %s), or narrow the scan with %s", total, unit, need.Round(time.Second), narrow))
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -25,11 +26,13 @@ import (
 
 // gate stands between vrwxctl and anvil and holds every request that reads a job
 // past id `after` until release is called (or the test ends), counting the requests
-// it has answered for such jobs; with fail set it answers them 400 Bad Request.
+// it has answered for such jobs. With fail set it answers them 400 Bad Request; with
+// a delay it forwards them that much later instead of holding them.
 type gate struct {
 	URL      string
 	after    int64
 	fail     bool
+	delay    time.Duration
 	open     chan struct{}
 	once     sync.Once
 	mu       sync.Mutex
@@ -37,9 +40,9 @@ type gate struct {
 	answered int // requests past the gate answered
 }
 
-func startGate(t *testing.T, upstream string, after int64, fail bool) *gate {
+func startGate(t *testing.T, upstream string, after int64, fail bool, delay time.Duration) *gate {
 	t.Helper()
-	g := &gate{after: after, fail: fail, open: make(chan struct{})}
+	g := &gate{after: after, fail: fail, delay: delay, open: make(chan struct{})}
 	jobsSel := vrwx.PackJobs(big.NewInt(0))[:4]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -66,7 +69,9 @@ func startGate(t *testing.T, upstream string, after int64, fail bool) *gate {
 			http.Error(w, "no", http.StatusBadRequest)
 			return
 		}
-		if late {
+		if late && g.delay > 0 {
+			time.Sleep(g.delay)
+		} else if late {
 			g.mu.Lock()
 			g.held++
 			g.mu.Unlock()
@@ -176,7 +181,7 @@ func TestListWritesJobsBeforeTheScanEnds(t *testing.T) {
 		{"table", []string{"job", "list"}, func(l string) bool { f := strings.Fields(l); return len(f) > 1 && f[0] == "1" && f[1] == "SETTLED" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := startGate(t, e.D.RPCURL, 1000, false)
+			g := startGate(t, e.D.RPCURL, 1000, false, 0)
 			cmd, lines, errOut, all := startPiped(t, e, g.URL, tc.args...)
 			start := time.Now()
 			if !waitLine(t, lines, all, 60*time.Second, tc.first) {
@@ -233,7 +238,7 @@ func TestListJSONFailingHalfwayIsStillJSON(t *testing.T) {
 	if err := devchain.SeedManyJobs(ctx, e.D.RPCURL, e.D, 1500); err != nil {
 		t.Fatal(err)
 	}
-	g := startGate(t, e.D.RPCURL, 1000, true)
+	g := startGate(t, e.D.RPCURL, 1000, true, 0)
 	e.Vars["RPC_URL"] = g.URL
 	r := e.Exec("job", "list", "-o", "json")
 	if r.Code != 1 || !strings.Contains(r.Stderr, "X ") {
@@ -252,5 +257,43 @@ func TestListJSONFailingHalfwayIsStillJSON(t *testing.T) {
 	}
 	if len(out.Jobs) != 1000 || out.Jobs[999].ID != "1000" || out.Error.Code != 1 || out.Error.Kind != "failed" || out.Error.Message == "" {
 		t.Fatalf("%d jobs (want the 1,000 read before the failure), error %+v", len(out.Jobs), out.Error)
+	}
+}
+
+// A scan that --timeout stops says how far it got and how long the whole would take,
+// under -o json inside the document it was writing, with exit 4.
+func TestListStoppedByTimeoutSaysHowFarItGot(t *testing.T) {
+	e := clitest.NewChain(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := devchain.SeedManyJobs(ctx, e.D.RPCURL, e.D, 5000); err != nil {
+		t.Fatal(err)
+	}
+	// Reads past job 1000 answer after 500 ms: 40 batches, 4 at a time, take 5 s,
+	// more than the 4 s the scan is given (each request stays well inside the 1.3 s a
+	// single attempt may take).
+	g := startGate(t, e.D.RPCURL, 1000, false, 500*time.Millisecond)
+	e.Vars["RPC_URL"] = g.URL
+	r := e.Exec("job", "list", "-o", "json", "--timeout", "4s")
+	var out struct {
+		job.ListJSON
+		Error struct {
+			Kind    string `json:"kind"`
+			Message string `json:"message"`
+			Fix     string `json:"fix"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil {
+		t.Fatalf("stdout is not one JSON object (%v):\n%s", err, r)
+	}
+	if r.Code != 4 || out.Error.Kind != "timeout" || !strings.Contains(out.Error.Message, "stopped by --timeout after 4s") ||
+		!strings.Contains(out.Error.Message, " of 5012 jobs read") || !strings.Contains(out.Error.Fix, "raise --timeout (at this rate all 5012 jobs take about") {
+		t.Fatalf("want exit 4 and a timeout naming the progress:\n%+v\n%s", out.Error, r)
+	}
+	if len(out.Jobs) < 1000 || len(out.Jobs)%1000 != 0 || !strings.Contains(out.Error.Message, fmt.Sprintf(": %d of", len(out.Jobs))) {
+		t.Fatalf("%d jobs printed; the message says %q", len(out.Jobs), out.Error.Message)
+	}
+	if !strings.Contains(r.Stderr, "stopped by --timeout") {
+		t.Fatalf("stderr does not say why:\n%s", r.Stderr)
 	}
 }
