@@ -86,8 +86,9 @@ func (s *logSpan) size() uint64 { return s.to - s.from + 1 }
 
 // EachLogs reads the logs matching q in chunks, up to q.Parallel requests at once,
 // and calls fn with each chunk's logs strictly in chain order as soon as every chunk
-// before it has been handed over. At most q.Parallel chunks are held (asked for or
-// answered and waiting for an earlier one), so memory is flat in the range's length.
+// before it has been handed over. New chunks are asked for only while fewer than
+// q.Parallel are held (asked for, or answered and waiting for an earlier one; a
+// refused chunk's parts take its place), so memory is flat in the range's length.
 //
 // A span nobody has answered yet — the first, and the first after a halving or a
 // growth — is asked alone, so a provider's limit costs one refusal, not one per
