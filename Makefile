@@ -8,7 +8,7 @@ PKG := github.com/vrwx/vrwxctl/pkg/buildinfo
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
 export CGO_ENABLED ?= 0
 
-.PHONY: all build tools test vet demo devchain devchain-stop bench contracts release-check clean
+.PHONY: all build tools test vet tidy-check staticcheck lint demo devchain devchain-stop bench contracts docs release-check clean
 
 all: build
 
@@ -16,7 +16,7 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vrwxctl ./cmd/vrwxctl
 
-## tools: install the pinned anvil, cast, solc-js and OpenZeppelin into tools/node_modules
+## tools: install the pinned anvil, cast, solc-js, OpenZeppelin (tools/node_modules), staticcheck (tools/bin), and sqlite3 when missing
 tools:
 	@scripts/tools.sh
 
@@ -24,8 +24,19 @@ tools:
 vet:
 	$(GO) vet ./...
 
-## test: install test tools, vet, and run every test (anvil tests included)
-test: tools vet
+## tidy-check: fail when go.mod/go.sum are not what `go mod tidy` makes them
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy" >&2; exit 1; }
+
+## staticcheck: the pinned staticcheck (installed by make tools), zero findings allowed
+staticcheck: tools
+	tools/bin/staticcheck ./...
+
+## lint: go vet, tidy-check, staticcheck
+lint: vet tidy-check staticcheck
+
+## test: install test tools, lint (vet, tidy modules, staticcheck), and run every test (anvil tests included)
+test: tools lint
 	$(GO) test -count=1 ./...
 
 ## demo: install tools, start a local chain with the VRWX test contracts, run the tour, stop the chain
@@ -47,6 +58,10 @@ bench: tools build
 ## contracts: recompile the Solidity test doubles (artifacts are committed)
 contracts: tools
 	node scripts/compile-contracts.mjs
+
+## docs: regenerate the command reference (docs/cli) and man pages (docs/man) from the command tree
+docs:
+	$(GO) run ./scripts/gendocs
 
 ## release-check: validate .goreleaser.yaml (needs goreleaser on PATH)
 release-check:

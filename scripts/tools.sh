@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs the pinned test tools (anvil, cast, solc-js, OpenZeppelin contracts, and the
-# OP-stack predeploys' artifacts from @eth-optimism/contracts-bedrock) from the npm
-# registry into tools/node_modules, which git ignores. Idempotent and quick when
-# already installed.
+# Installs the pinned test tools: anvil, cast, solc-js, OpenZeppelin contracts and the
+# OP-stack predeploys' artifacts (@eth-optimism/contracts-bedrock) from the npm registry
+# into tools/node_modules, staticcheck from the Go module proxy into tools/bin (both
+# ignored by git), and, when missing and this runs as root, the sqlite3 CLI (a test
+# oracle) and Debian's prometheus package (Prometheus and promtool: the oracle for
+# docs/monitoring) with apt-get. Idempotent and quick when already installed.
 set -euo pipefail
+staticcheck_version=v0.8.2
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/tools"
 case "$(uname -s)-$(uname -m)" in
@@ -25,3 +28,53 @@ if [ ! -x "$anvil" ] || [ ! -x "$cast" ] || [ ! -f "$tools/node_modules/solc/sol
 fi
 "$anvil" --version >/dev/null
 "$cast" --version >/dev/null
+
+# staticcheck, pinned; rebuilt when the pin or the Go toolchain changes, because it
+# must understand the Go version the module declares.
+staticcheck="$tools/bin/staticcheck"
+want="(${staticcheck_version#v})"
+gover=$(go env GOVERSION)
+if [ ! -x "$staticcheck" ] || ! "$staticcheck" -version 2>/dev/null | grep -qF "$want" \
+   || ! "$staticcheck" -debug.version 2>/dev/null | grep -q "Compiled with Go version: $gover\$"; then
+  echo "tools.sh: installing staticcheck $staticcheck_version into tools/bin" >&2
+  GOBIN="$tools/bin" go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+fi
+"$staticcheck" -version >/dev/null
+
+# sqlite3 is the independent oracle the database tests compare against. Tests that
+# need it fail under CI when it is missing, so CI machines must have it.
+if ! command -v sqlite3 >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "tools.sh: installing sqlite3 (the database tests' oracle) with apt-get" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q sqlite3 >&2 || { apt-get update -q >&2 && apt-get install -y -q sqlite3 >&2; }
+  elif [ -n "${CI:-}" ]; then
+    echo "tools.sh: sqlite3 is not installed and cannot be installed here (needs root and apt-get); the database tests need it under CI: install the sqlite3 package" >&2
+    exit 1
+  else
+    echo "tools.sh: sqlite3 is not installed (apt-get install sqlite3, brew install sqlite); the database tests that use it as an oracle will skip" >&2
+  fi
+fi
+
+# Prometheus and promtool from Debian. The package's service must not start: a
+# policy-rc.d that denies it is put in place for the install unless one exists
+# (container images usually have one). Tests run the binary on their own port.
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "tools.sh: installing Debian's prometheus package (prometheus, promtool); its service is not started" >&2
+    policy=/usr/sbin/policy-rc.d
+    added_policy=
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\n# added by vrwxctl scripts/tools.sh during apt-get install\nexit 101\n' >"$policy"
+      chmod 755 "$policy"
+      added_policy=1
+    fi
+    status=0
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; } >&2 || status=$?
+    [ -n "$added_policy" ] && rm -f "$policy"
+    [ "$status" = 0 ] || { echo "tools.sh: apt-get install prometheus failed" >&2; exit 1; }
+  else
+    echo "tools.sh: prometheus/promtool not found and not root: install Debian's prometheus package (apt-get install prometheus); the docs/monitoring tests need them" >&2
+  fi
+fi
+if command -v promtool >/dev/null; then promtool --version >/dev/null; fi

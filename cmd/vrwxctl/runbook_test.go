@@ -4,18 +4,24 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
+	"github.com/vrwx/vrwxctl/pkg/rotation/rotationtest"
 	"github.com/vrwx/vrwxctl/pkg/secrets/secretstest"
 )
 
@@ -75,6 +81,7 @@ STUCK_TX_HASH=$($CAST send --async --unlocked --from $RELAYER_ADDRESS $TREASURY_
 // to bottom, against a local chain and a local Secrets Manager, and exits as the page
 // says; then the rotation's effects are checked on chain and in the store.
 func TestRunbookCommands(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	bin := clitest.Binary(t)
 	cast := devchain.RequireCast(t)
@@ -86,10 +93,21 @@ func TestRunbookCommands(t *testing.T) {
 	none := filepath.Join(t.TempDir(), "absent")
 
 	completionHash, signature := signCompletion(t, e, e.D.Jobs[devchain.JobFunded])
+	// The API, as a rotation sees it: /health reports the key it loaded from the
+	// secret at its last start, and `kubectl rollout restart deployment/vrwx-api`
+	// (a stand-in for the cluster on PATH) restarts it.
+	api := rotationtest.NewAPI(t, e.D.ChainID, func() (common.Address, error) { return smCurrent(sm, "vrwx/prod/relayer-key") })
+	kubectl := kubectlStandIn(t, api)
+	db, dlqID, dlqSkipID := runbookDB(t, e)
 	vars := map[string]string{
+		"DATABASE_PATH":                    db,
+		"DLQ_ID":                           strconv.FormatInt(dlqID, 10),
+		"DLQ_SKIP_ID":                      strconv.FormatInt(dlqSkipID, 10),
+		"BACKUP_DIR":                       t.TempDir(),
+		"VRWX_API_URL":                     api.URL,
 		"COMPLETION_HASH":                  completionHash,
 		"SIGNATURE":                        signature,
-		"PATH":                             filepath.Dir(bin) + ":" + os.Getenv("PATH"),
+		"PATH":                             kubectl + ":" + filepath.Dir(bin) + ":" + os.Getenv("PATH"),
 		"RELAYER_ADDRESS":                  e.D.Relayer.Hex(),
 		"RELAYER_PRIVATE_KEY":              devchain.DevKeyHex(devchain.AccountRelayer),
 		"JOB_ID":                           strconv.FormatUint(e.D.Jobs[devchain.JobFunded], 10),
@@ -151,20 +169,121 @@ func TestRunbookCommands(t *testing.T) {
 		t.Fatalf("ran %d of %d runbook lines:\n%s", seen, len(lines), out)
 	}
 
-	// The rotation happened: the store's current key is a new one, funded with 0.5 ETH,
-	// and the old relayer was drained to exactly 0.
+	// Two rotations happened (the zero-downtime one, then the emergency one): the
+	// secret holds three keys; the current one is funded with the local profile's
+	// 0.5 ETH and is what the restarted API reports; both earlier wallets were
+	// drained to exactly 0.
 	labels := sm.Stages("vrwx/prod/relayer-key")
-	if len(labels) != 2 {
-		t.Fatalf("secret versions %v, want old + new", labels)
+	if len(labels) != 3 {
+		t.Fatalf("secret versions %v, want the original and two rotated keys", labels)
 	}
-	var bal string
-	if err := e.Anvil.RPC(ctx, &bal, "eth_getBalance", devchain.DevAddress(6), "latest"); err != nil || bal != "0x0" {
-		t.Fatalf("old relayer balance %s (%v), want 0 after the drain", bal, err)
+	// The DLQ was processed — one row replayed, one skipped — and survived the backup
+	// and the restore, which kept the database it replaced beside it.
+	rdb, err := apidb.OpenReadOnly(db)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer rdb.Close()
+	for id, want := range map[int64]string{dlqID: "RETRIED", dlqSkipID: "SKIPPED"} {
+		var got string
+		if err := rdb.QueryRow(`SELECT COALESCE(resolution_type, '') FROM dlq_events WHERE id = ?`, id).Scan(&got); err != nil || got != want {
+			t.Errorf("DLQ event %d resolved as %q (%v), want %s", id, got, err, want)
+		}
+	}
+	if old, _ := filepath.Glob(filepath.Join(filepath.Dir(db), "pre-restore-*")); len(old) != 1 {
+		t.Errorf("restore left %v beside the database, want one pre-restore folder", old)
+	}
+	var addrs []common.Address
 	for id := range labels {
 		v, _ := sm.Value("vrwx/prod/relayer-key", id)
-		clitest.Secret(strings.TrimSuffix(strings.SplitN(v, `":"`, 2)[1], `"}`))
+		h := strings.TrimSuffix(strings.SplitN(v, `":"`, 2)[1], `"}`)
+		clitest.Secret(h)
+		a, err := addressOfHex(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, a)
 	}
+	cur, err := smCurrent(sm, "vrwx/prod/relayer-key")
+	if err != nil || api.Loaded() != cur || cur == devchain.DevAddress(6) || api.Restarts() != 2 {
+		t.Fatalf("current key %s (%v), API on %s after %d restarts", cur.Hex(), err, api.Loaded().Hex(), api.Restarts())
+	}
+	for _, a := range addrs {
+		var bal hexutil.Big
+		if err := e.Anvil.RPC(ctx, &bal, "eth_getBalance", a, "latest"); err != nil {
+			t.Fatal(err)
+		}
+		want := big.NewInt(0)
+		if a == cur {
+			want = big.NewInt(5e17)
+		}
+		if bal.ToInt().Cmp(want) != 0 {
+			t.Fatalf("%s holds %s wei, want %s (current %s)", a.Hex(), bal.ToInt(), want, cur.Hex())
+		}
+	}
+}
+
+// smCurrent is the address of the key the AWSCURRENT version of a secret holds.
+func smCurrent(sm *secretstest.SecretsManager, name string) (common.Address, error) {
+	for id, labels := range sm.Stages(name) {
+		if slices.Contains(labels, "AWSCURRENT") {
+			v, _ := sm.Value(name, id)
+			return addressOfHex(strings.TrimSuffix(strings.SplitN(v, `":"`, 2)[1], `"}`))
+		}
+	}
+	return common.Address{}, os.ErrNotExist
+}
+
+func addressOfHex(h string) (common.Address, error) {
+	k, err := crypto.HexToECDSA(strings.TrimPrefix(h, "0x"))
+	if err != nil {
+		return common.Address{}, err
+	}
+	return crypto.PubkeyToAddress(k.PublicKey), nil
+}
+
+// kubectlStandIn is a directory holding a `kubectl` that accepts only `rollout
+// restart deployment/vrwx-api` and restarts the API stand-in: the cluster a
+// rotation's --deploy-cmd talks to, which a test cannot have.
+func kubectlStandIn(t *testing.T, api *rotationtest.API) string {
+	t.Helper()
+	dir := t.TempDir()
+	script := "#!/bin/sh\n" +
+		"[ \"$*\" = \"rollout restart deployment/vrwx-api\" ] || { echo \"kubectl stand-in: unexpected arguments: $*\" >&2; exit 2; }\n" +
+		"touch '" + api.Marker + "'\n" +
+		"echo 'deployment.apps/vrwx-api restarted'\n"
+	if err := os.WriteFile(filepath.Join(dir, "kubectl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// runbookDB is the API's database for the DLQ and backup sections: a few resolved
+// and unresolved events (depth under the warning line) and two TX_FAIL rows — one
+// whose completion can still be replayed (a FUNDED job of the active robot, signed
+// by its controller) and one of the deactivated robot, to be resolved by hand.
+func runbookDB(t *testing.T, e *clitest.Env) (path string, replay, skip int64) {
+	t.Helper()
+	ctx := context.Background()
+	q, w := uint64(100), uint64(12)
+	row := func(job string) apidbtest.TxFailRow {
+		id := e.D.Jobs[job]
+		c, err := devchain.SignJobCompletion(ctx, e.D, id, crypto.Keccak256Hash([]byte("runbook dlq "+job)), uint8(q), uint32(w),
+			devchain.DevKey(devchain.AccountActiveController), e.D.ChainID, e.D.Escrow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return apidbtest.TxFailRow{JobID: strconv.FormatUint(id, 10), ManifestHash: c.CompletionHash.Hex(), ControllerSig: hexutil.Encode(c.Signature),
+			RobotID: e.D.Robots[devchain.RobotActive].ID.Hex(), QualityScore: &q, WorkUnits: &w}
+	}
+	f, err := apidbtest.BuildFixture(ctx, filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{
+		ChainID: int64(e.D.ChainID), DLQEvents: 8, JobCompletions: 20, Payments: 5,
+		TxFails: []apidbtest.TxFailRow{row(devchain.JobFundedReopened), row(devchain.JobFundedDeactivated)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Path, f.TxFailIDs[0], f.TxFailIDs[1]
 }
 
 // signCompletion signs a completion of job id by the active robot's controller, as

@@ -3,18 +3,16 @@ package apidb_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
+	"github.com/vrwx/vrwxctl/pkg/errs"
 )
 
 func TestMain(m *testing.M) {
@@ -23,31 +21,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// sqlite3CLI returns the sqlite3 shell, the test oracle. In CI it must exist.
-func sqlite3CLI(t *testing.T) string {
+func buildFixture(t *testing.T, opts apidbtest.FixtureOptions) *apidbtest.Fixture {
 	t.Helper()
-	p, err := exec.LookPath("sqlite3")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("sqlite3 CLI is required in CI as the test oracle: %v", err)
-		}
-		t.Skip("sqlite3 CLI not installed (apt-get install sqlite3); it is the oracle for this test")
-	}
-	return p
-}
-
-func oracle(t *testing.T, db, sqlText string) string {
-	t.Helper()
-	out, err := exec.Command(sqlite3CLI(t), db, sqlText).CombinedOutput()
-	if err != nil {
-		t.Fatalf("sqlite3 %s %q: %v\n%s", db, sqlText, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func buildFixture(t *testing.T, opts apidb.FixtureOptions) *apidb.Fixture {
-	t.Helper()
-	f, err := apidb.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), opts)
+	f, err := apidbtest.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,148 +65,8 @@ func TestOpenAppliesTheAPIsPragmas(t *testing.T) {
 	}
 }
 
-func TestFixtureHasRealisticRowsInEveryTable(t *testing.T) {
-	q, u := uint64(91), uint64(7)
-	pinned := []apidb.TxFailRow{
-		{JobID: "42", ManifestHash: "0x" + strings.Repeat("ab", 32), ControllerSig: "0x" + strings.Repeat("cd", 65), QualityScore: &q, WorkUnits: &u},
-		{JobID: "43", ManifestHash: "0x" + strings.Repeat("12", 32), ControllerSig: "0x" + strings.Repeat("34", 65), RetryCount: 3},
-	}
-	f := buildFixture(t, apidb.FixtureOptions{TxFails: pinned})
-	db := openDB(t, f.Path)
-	ctx := context.Background()
-
-	missingTables, missingMigrations, err := apidb.CheckSchema(ctx, db)
-	if err != nil || len(missingTables) != 0 || len(missingMigrations) != 0 {
-		t.Fatalf("CheckSchema = %v, %v, %v; want nothing missing", missingTables, missingMigrations, err)
-	}
-	names, err := apidb.AppliedMigrations(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(names, ",") != strings.Join(apidb.ExpectedMigrations(), ",") || names[0] != "001_idempotency.sql" || names[6] != "007_tenant_plans.sql" {
-		t.Errorf("migrations = %v", names)
-	}
-
-	// The oracle sees the same rows, the API's journal mode, and a sound file.
-	for _, table := range apidb.ExpectedTables() {
-		n, _ := strconv.ParseInt(oracle(t, f.Path, `SELECT count(*) FROM "`+table+`"`), 10, 64)
-		if n == 0 {
-			t.Errorf("table %s is empty", table)
-		}
-		if n != f.Counts[table] {
-			t.Errorf("table %s: sqlite3 counts %d rows, fixture reported %d", table, n, f.Counts[table])
-		}
-	}
-	if got := oracle(t, f.Path, "PRAGMA journal_mode"); got != "wal" {
-		t.Errorf("journal_mode = %s, want wal", got)
-	}
-	if got := oracle(t, f.Path, "PRAGMA integrity_check"); got != "ok" {
-		t.Errorf("integrity_check = %s", got)
-	}
-	if got := oracle(t, f.Path, "PRAGMA foreign_key_check"); got != "" {
-		t.Errorf("foreign_key_check = %s", got)
-	}
-
-	// Every DLQ type, each resolution type, and unresolved rows at every retry count.
-	for _, typ := range apidb.DLQTypes {
-		for _, res := range apidb.ResolutionTypes {
-			if n := count(t, db, `SELECT count(*) FROM dlq_events WHERE type = ? AND resolution_type = ? AND resolved_at IS NOT NULL`, typ, res); n == 0 {
-				t.Errorf("no %s row resolved as %s", typ, res)
-			}
-		}
-		for rc := 0; rc <= 3; rc++ {
-			if n := count(t, db, `SELECT count(*) FROM dlq_events WHERE type = ? AND resolved_at IS NULL AND retry_count = ?`, typ, rc); n == 0 {
-				t.Errorf("no unresolved %s row with retry_count %d", typ, rc)
-			}
-		}
-	}
-	// Back-off: next retry is last (or created) + 60 s * 2^retry_count, none after the third.
-	if n := count(t, db, `SELECT count(*) FROM dlq_events WHERE resolved_at IS NULL AND retry_count < 3 AND
-		next_retry_at != coalesce(last_retry_at, created_at) + (60000 << retry_count)`); n != 0 {
-		t.Errorf("%d unresolved rows do not follow the API's back-off", n)
-	}
-	if n := count(t, db, `SELECT count(*) FROM dlq_events WHERE retry_count >= 3 AND resolved_at IS NULL AND next_retry_at IS NOT NULL`); n != 0 {
-		t.Errorf("%d rows past the retry limit still have a next retry", n)
-	}
-
-	// TX_FAIL rows carry what a replay needs.
-	rows, err := db.QueryContext(ctx, `SELECT error_code, job_id, manifest_hash, payload FROM dlq_events WHERE type = 'TX_FAIL'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash32 := regexp.MustCompile(`^0x[0-9a-f]{64}$`)
-	sig := regexp.MustCompile(`^0x[0-9a-f]{130}$`)
-	for rows.Next() {
-		var code, job, mh, payload string
-		if err := rows.Scan(&code, &job, &mh, &payload); err != nil {
-			t.Fatal(err)
-		}
-		var p map[string]any
-		if err := json.Unmarshal([]byte(payload), &p); err != nil {
-			t.Fatalf("payload is not JSON: %v", err)
-		}
-		if code != "RELAY_TX_FAILED" || job == "" || !hash32.MatchString(mh) || p["jobId"] != job ||
-			!hash32.MatchString(p["robotId"].(string)) || p["serviceType"] == "" || !sig.MatchString(p["controllerSig"].(string)) {
-			t.Errorf("TX_FAIL row is incomplete: code=%s job=%s hash=%s payload=%s", code, job, mh, payload)
-		}
-	}
-	rows.Close()
-
-	// The pinned rows are there with exactly the given values.
-	if len(f.TxFailIDs) != 2 {
-		t.Fatalf("TxFailIDs = %v", f.TxFailIDs)
-	}
-	var job, mh, payload string
-	var rc int
-	if err := db.QueryRowContext(ctx, `SELECT job_id, manifest_hash, payload, retry_count FROM dlq_events WHERE id = ?`, f.TxFailIDs[0]).
-		Scan(&job, &mh, &payload, &rc); err != nil {
-		t.Fatal(err)
-	}
-	if job != "42" || mh != pinned[0].ManifestHash || !strings.Contains(payload, pinned[0].ControllerSig) ||
-		!strings.Contains(payload, `"qualityScore":91`) || !strings.Contains(payload, `"workUnits":7`) {
-		t.Errorf("pinned row 1: job=%s hash=%s payload=%s", job, mh, payload)
-	}
-	if err := db.QueryRowContext(ctx, `SELECT payload, retry_count FROM dlq_events WHERE id = ?`, f.TxFailIDs[1]).Scan(&payload, &rc); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(payload, "qualityScore") || strings.Contains(payload, "workUnits") || rc != 3 {
-		t.Errorf("pinned row 2 should lack quality/work units and have 3 retries: rc=%d payload=%s", rc, payload)
-	}
-
-	// Idempotency keys use the API's format; robot ids are keccak("<tenant>:<name>").
-	if n := count(t, db, `SELECT count(*) FROM idempotency_keys WHERE key NOT GLOB 'base:8453:job:[0-9]*'`); n != 0 {
-		t.Errorf("%d idempotency keys not in base:{chainId}:job:{jobId} form", n)
-	}
-	if n := count(t, db, `SELECT count(*) FROM connect_tokens WHERE json_extract(secrets_json, '$.alg') != 'aes-256-gcm' OR json_extract(secrets_json, '$.ciphertext') IS NULL`); n != 0 {
-		t.Errorf("%d connect tokens without an encrypted secrets envelope", n)
-	}
-}
-
-func count(t *testing.T, db *sql.DB, q string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return n
-}
-
-func TestFixtureGrowsToTargetSize(t *testing.T) {
-	f := buildFixture(t, apidb.FixtureOptions{TargetBytes: 8 << 20})
-	fi, err := os.Stat(f.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Size() < 8<<20 || f.Bytes < 8<<20 {
-		t.Errorf("fixture is %d bytes (reported %d), want at least %d", fi.Size(), f.Bytes, 8<<20)
-	}
-	if _, err := apidb.BuildFixture(context.Background(), f.Path, apidb.FixtureOptions{}); err == nil {
-		t.Error("BuildFixture overwrote an existing file")
-	}
-}
-
 func TestCheckSchemaNamesWhatIsMissing(t *testing.T) {
-	f := buildFixture(t, apidb.FixtureOptions{})
+	f := buildFixture(t, apidbtest.FixtureOptions{})
 	db := openDB(t, f.Path)
 	ctx := context.Background()
 	for _, stmt := range []string{
@@ -255,34 +91,70 @@ func TestCheckSchemaNamesWhatIsMissing(t *testing.T) {
 	}
 }
 
-func TestWriterProcessCommitsEveryRowItReports(t *testing.T) {
-	f := buildFixture(t, apidb.FixtureOptions{})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	w, err := apidbtest.StartWriter(ctx, f.Path, 200, 5_000_000)
+// The fixtures are test support: the binary must not link them.
+func TestBinaryDoesNotLinkTestSupport(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/vrwx/vrwxctl/cmd/vrwxctl").CombinedOutput()
 	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "github.com/vrwx/vrwxctl/pkg/apidb/apidbtest") {
+			t.Errorf("cmd/vrwxctl links %s", dep)
+		}
+	}
+	if !strings.Contains(string(out), "github.com/vrwx/vrwxctl/pkg/apidb\n") {
+		t.Errorf("go list -deps did not list pkg/apidb; the check would pass for the wrong reason:\n%s", out)
+	}
+}
+
+func TestResolvePathPrefersTheGivenPath(t *testing.T) {
+	for _, tc := range []struct{ given, configured, want string }{
+		{"/a/vrwx.db", "/b/vrwx.db", "/a/vrwx.db"},
+		{"", "/b/vrwx.db", "/b/vrwx.db"},
+		{"  ", "/b/vrwx.db", "/b/vrwx.db"},
+	} {
+		got, err := apidb.ResolvePath(tc.given, tc.configured)
+		if err != nil || got != tc.want {
+			t.Errorf("ResolvePath(%q, %q) = %q, %v; want %q", tc.given, tc.configured, got, err, tc.want)
+		}
+	}
+	_, err := apidb.ResolvePath("", "")
+	if !errors.Is(err, apidb.ErrNoPath) || errs.KindOf(err) != errs.Usage {
+		t.Errorf("ResolvePath with nothing = %v; want bad input wrapping ErrNoPath", err)
+	}
+}
+
+// CheckFile tells the caller which of the three problems a path has, as bad input,
+// and accepts a real database.
+func TestCheckFileNamesTheProblem(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(text, []byte(strings.Repeat("not a database ", 10)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if w.Pid == os.Getpid() {
-		t.Fatal("the writer must be another process")
-	}
-	start := time.Now()
-	if err := w.WaitCommits(ctx, 300); err != nil {
+	short := filepath.Join(dir, "short.db")
+	if err := os.WriteFile(short, []byte("SQLite format 3\x00"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	commits, errors, err := w.Stop()
-	elapsed := time.Since(start)
-	if err != nil || len(errors) > 0 {
-		t.Fatalf("writer failed: %v %v", err, errors)
+	for _, tc := range []struct {
+		path string
+		want error
+		text string
+	}{
+		{filepath.Join(dir, "missing.db"), apidb.ErrNotExist, "does not exist"},
+		{dir, apidb.ErrNotRegular, "is not a regular file"},
+		{text, apidb.ErrNotSQLite, "is not an SQLite database"},
+		{short, apidb.ErrNotSQLite, "is not an SQLite database"},
+	} {
+		err := apidb.CheckFile(tc.path, "backup")
+		var fe *apidb.FileError
+		if !errors.Is(err, tc.want) || errs.KindOf(err) != errs.Usage || !errors.As(err, &fe) || fe.Path != tc.path ||
+			!strings.HasPrefix(err.Error(), "backup "+tc.path+" "+tc.text) {
+			t.Errorf("CheckFile(%s) = %v; want bad input wrapping %v", tc.path, err, tc.want)
+		}
 	}
-	if rate := float64(2*len(commits)) / elapsed.Seconds(); rate < 200 {
-		t.Errorf("writer wrote %.0f rows/s, want >= 200", rate)
-	}
-	db := openDB(t, f.Path)
-	if n := count(t, db, `SELECT count(*) FROM dlq_events WHERE CAST(job_id AS INTEGER) > 5000000`); n != int64(len(commits)) {
-		t.Errorf("database has %d writer DLQ rows, writer reported %d commits", n, len(commits))
-	}
-	if n := count(t, db, `SELECT count(*) FROM job_completions WHERE CAST(job_id AS INTEGER) > 5000000`); n != int64(len(commits)) {
-		t.Errorf("database has %d writer completions, writer reported %d commits", n, len(commits))
+	f := buildFixture(t, apidbtest.FixtureOptions{})
+	if err := apidb.CheckFile(f.Path, "database"); err != nil {
+		t.Errorf("CheckFile of a real database: %v", err)
 	}
 }

@@ -1,7 +1,7 @@
-// Package apidb knows the shape of the VRWX API's SQLite database: how the API opens
-// it, its tables and migrations, a schema check, and a fixture builder that fills a
-// file with realistic rows so backup, restore and DLQ tooling can be tested on real
-// files.
+// Package apidb knows the VRWX API's SQLite database: where it is, how the API opens
+// it, its tables and migrations, a schema check, and the journal that lets an
+// interrupted restore be completed or undone by whichever command opens the database
+// next. Test fixtures live in apidbtest, so none of them is linked into the binary.
 package apidb
 
 import (
@@ -67,6 +67,22 @@ func OpenReadOnly(path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("open database %s read-only: %w", path, err)
 	}
 	return db, nil
+}
+
+// DLQ event types and resolution types, as the API writes them (spec/VRWX.md).
+var (
+	DLQTypes = []string{
+		"HASH_MISMATCH", "UPLOAD_FAIL", "SCHEMA_FAIL", "TX_FAIL",
+		"DISPUTE_FAIL", "VALIDATION_FAIL", "IDEMPOTENCY_CONFLICT",
+	}
+	ResolutionTypes = []string{"RETRIED", "MANUAL", "EXPIRED", "SKIPPED"}
+)
+
+// Querier is what the schema functions read through: a *sql.DB, or a *sql.Conn or
+// *sql.Tx to read inside one transaction's snapshot.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // migration is one row of _migrations as the API records it.
@@ -279,7 +295,7 @@ var migrationNumber = regexp.MustCompile(`^(\d{3})_.+\.sql$`)
 // number (002_…sql … 006_…sql), because the spec does not name them and an API
 // whose middle names differ from our reconstruction is still complete. A missing
 // middle migration is reported as e.g. "003_*.sql".
-func CheckSchema(ctx context.Context, db *sql.DB) (missingTables []string, missingMigrations []string, err error) {
+func CheckSchema(ctx context.Context, db Querier) (missingTables []string, missingMigrations []string, err error) {
 	present := map[string]bool{}
 	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table'`)
 	if err != nil {
@@ -315,7 +331,7 @@ func CheckSchema(ctx context.Context, db *sql.DB) (missingTables []string, missi
 }
 
 // AppliedMigrations returns the names recorded in _migrations, in id order.
-func AppliedMigrations(ctx context.Context, db *sql.DB) ([]string, error) {
+func AppliedMigrations(ctx context.Context, db Querier) ([]string, error) {
 	rows, err := db.QueryContext(ctx, `SELECT name FROM _migrations ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("read _migrations: %w", err)
@@ -360,7 +376,7 @@ func missingFrom(applied []string) []string {
 }
 
 // RowCounts returns the number of rows in each of the API's tables that db has.
-func RowCounts(ctx context.Context, db *sql.DB) (map[string]int64, error) {
+func RowCounts(ctx context.Context, db Querier) (map[string]int64, error) {
 	counts := map[string]int64{}
 	missing, _, err := CheckSchema(ctx, db)
 	if err != nil {
@@ -406,4 +422,24 @@ func SortedTables(counts map[string]int64) []string {
 		return out[i] < out[j]
 	})
 	return out
+}
+
+// OpenExisting opens the API's existing database at path for a command: it first
+// finishes a restore that was interrupted there (Recover; the *Recovery says what
+// it did, nil when nothing), then refuses a path that is not an SQLite file
+// (CheckFile), then opens it read-only or, with write, the way the API does.
+func OpenExisting(ctx context.Context, path string, write bool) (*sql.DB, *Recovery, error) {
+	rec, err := Recover(ctx, path, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := CheckFile(path, "database"); err != nil {
+		return nil, rec, err
+	}
+	open := OpenReadOnly
+	if write {
+		open = Open
+	}
+	db, err := open(path)
+	return db, rec, err
 }

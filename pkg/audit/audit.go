@@ -79,6 +79,8 @@ func (e Entry) Intent() string {
 // Log appends entries to a file.
 type Log struct {
 	Path string
+	// User is recorded in entries that name no user (see CurrentUser).
+	User string
 	mu   sync.Mutex
 }
 
@@ -98,7 +100,7 @@ func (l *Log) Append(e Entry) error {
 		e.Time = time.Now().UTC()
 	}
 	if e.User == "" {
-		e.User = currentUser()
+		e.User = l.User
 	}
 	line, err := json.Marshal(e)
 	if err != nil {
@@ -212,9 +214,51 @@ func (l *Log) Tracks(chainID uint64, from string) ([]Track, error) {
 	return out, nil
 }
 
-func currentUser() string {
+// CurrentUser names the operator for the log: the account's user name, else $USER
+// as read through lookupEnv (os.LookupEnv in the binary; nil reads nothing).
+func CurrentUser(lookupEnv func(string) (string, bool)) string {
 	if u, err := user.Current(); err == nil {
 		return u.Username
 	}
-	return os.Getenv("USER")
+	if lookupEnv != nil {
+		if v, ok := lookupEnv("USER"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// Outcomes lists every outcome a line can carry.
+var Outcomes = []string{DryRun, Sent, Timeout, Unknown, Mined, Reverted, NotSent}
+
+// Filter selects lines of the log; zero fields match everything.
+type Filter struct {
+	// Command matches the command or its group ("wallet" matches "wallet fund").
+	Command string
+	Outcome string
+	// Since keeps lines written at or after it.
+	Since time.Time
+	// Account matches the sender or the recipient.
+	Account string
+	TxHash  string
+}
+
+// Match reports whether e passes the filter.
+func (f Filter) Match(e Entry) bool {
+	if f.Command != "" && e.Command != f.Command && !strings.HasPrefix(e.Command, f.Command+" ") {
+		return false
+	}
+	if f.Outcome != "" && e.Outcome != f.Outcome {
+		return false
+	}
+	if !f.Since.IsZero() && e.Time.Before(f.Since) {
+		return false
+	}
+	if f.Account != "" && !strings.EqualFold(e.From, f.Account) && !strings.EqualFold(e.To, f.Account) {
+		return false
+	}
+	if f.TxHash != "" && !strings.EqualFold(e.TxHash, f.TxHash) {
+		return false
+	}
+	return true
 }

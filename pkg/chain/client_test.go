@@ -43,6 +43,7 @@ func countingProxy(t *testing.T, target string) (string, *atomic.Int64) {
 }
 
 func TestFailoverSkipsDeadAndErroringURLs(t *testing.T) {
+	t.Parallel()
 	a := devchain.StartAnvilT(t, devchain.AnvilOptions{})
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "upstream down", http.StatusServiceUnavailable)
@@ -73,6 +74,7 @@ func TestFailoverSkipsDeadAndErroringURLs(t *testing.T) {
 }
 
 func TestAllURLsDownListsEach(t *testing.T) {
+	t.Parallel()
 	d1, d2 := deadURL(t), deadURL(t)
 	c := New(Options{URLs: []string{d1, d2}, ChainID: 31337})
 	_, err := c.BalanceAt(context.Background(), devchain.DevAddress(0), Latest)
@@ -90,6 +92,7 @@ func TestAllURLsDownListsEach(t *testing.T) {
 }
 
 func TestChainIDGuardRefusesBeforeReturningData(t *testing.T) {
+	t.Parallel()
 	a := devchain.StartAnvilT(t, devchain.AnvilOptions{ChainID: 8453})
 	c := New(Options{URLs: []string{a.URL}, ChainID: 31337})
 	bal, err := c.BalanceAt(context.Background(), devchain.DevAddress(0), Latest)
@@ -108,6 +111,7 @@ func TestChainIDGuardRefusesBeforeReturningData(t *testing.T) {
 }
 
 func TestBatchIsOneRoundTripAndSplitsLargeBatches(t *testing.T) {
+	t.Parallel()
 	a := devchain.StartAnvilT(t, devchain.AnvilOptions{})
 	proxy, n := countingProxy(t, a.URL)
 	c := New(Options{URLs: []string{proxy}, ChainID: 31337, MaxBatch: 50})
@@ -146,6 +150,7 @@ func TestBatchIsOneRoundTripAndSplitsLargeBatches(t *testing.T) {
 }
 
 func TestRevertIsPerCallNotFailover(t *testing.T) {
+	t.Parallel()
 	_, d := devchain.StartT(t)
 	var log strings.Builder
 	c := New(Options{URLs: []string{d.RPCURL}, ChainID: 31337, Logf: func(f string, a ...any) { log.WriteString(f) }})
@@ -165,6 +170,7 @@ func TestRevertIsPerCallNotFailover(t *testing.T) {
 }
 
 func TestRedactURL(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"https://mainnet.base.org":                               "https://mainnet.base.org",
 		"https://base-mainnet.g.alchemy.com/v2/abcdef0123456789": "https://base-mainnet.g.alchemy.com/***",

@@ -81,6 +81,7 @@ func allLogs(t *testing.T, c *Client, q LogQuery) []types.Log {
 }
 
 func TestLogsHalveOnProviderRangeErrors(t *testing.T) {
+	t.Parallel()
 	_, d := devchain.StartT(t)
 	direct := New(Options{URLs: []string{d.RPCURL}, ChainID: d.ChainID})
 	defer direct.Close()
@@ -143,6 +144,7 @@ func TestLogsHalveOnProviderRangeErrors(t *testing.T) {
 }
 
 func TestLogsFailOverAndRefuseEmptyRange(t *testing.T) {
+	t.Parallel()
 	_, d := devchain.StartT(t)
 	c := New(Options{URLs: []string{deadURL(t), d.RPCURL}, ChainID: d.ChainID})
 	defer c.Close()
@@ -163,6 +165,7 @@ func TestLogsFailOverAndRefuseEmptyRange(t *testing.T) {
 }
 
 func TestIsRangeError(t *testing.T) {
+	t.Parallel()
 	for msg, want := range map[string]bool{
 		"query returned more than 10000 results":             true,
 		"exceed maximum block range: 5000":                   true,

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -77,6 +76,7 @@ var Keys = []Key{
 	{Name: "max_priority_fee_gwei", Env: "MAX_PRIORITY_FEE_GWEI", Help: "EIP-1559 priority fee cap", kind: kDecimal},
 	{Name: "gas_limit_multiplier", Env: "GAS_LIMIT_MULTIPLIER", Help: "gas limit = estimate x multiplier", kind: kDecimal},
 	{Name: "funding_limit_eth", Help: "largest wallet fund without --force (0 = no limit)", kind: kDecimal},
+	{Name: "rotation_fund_eth", Help: "ETH key rotate sends a new relayer (runbook: production 0.5, staging 0.1)", kind: kDecimal},
 	{Name: "balance_warn_eth", Help: "relayer balance warning threshold (runbook table: 0.2)", kind: kDecimal},
 	{Name: "balance_crit_eth", Help: "relayer balance critical threshold (runbook table: 0.05; its alert rule uses 0.1)", kind: kDecimal},
 	{Name: "gas_warn_gwei", Help: "gas price warning threshold", kind: kDecimal},
@@ -85,6 +85,15 @@ var Keys = []Key{
 	{Name: "dlq_crit", Help: "DLQ depth critical threshold", kind: kUint},
 	{Name: "head_age_warn", Help: "chain head older than this is a warning", kind: kDuration},
 	{Name: "head_age_crit", Help: "chain head older than this is critical", kind: kDuration},
+	{Name: "api_latency_warn", Help: "/health slower than this is a warning (runbook: API latency 2s)", kind: kDuration},
+	{Name: "api_latency_crit", Help: "/health slower than this is critical (runbook: API latency 5s)", kind: kDuration},
+	{Name: "rpc_lag_warn", Help: "an RPC this many blocks behind the highest head is a warning", kind: kUint},
+	{Name: "rpc_lag_crit", Help: "an RPC this many blocks behind the highest head is critical", kind: kUint},
+	{Name: "backup_location", Env: "VRWX_BACKUP_LOCATION", Help: "where database backups go (directory or s3://bucket/prefix): status judges the newest one's age", kind: kString},
+	{Name: "backup_age_warn", Help: "newest backup older than this is a warning", kind: kDuration},
+	{Name: "backup_age_crit", Help: "newest backup older than this is critical", kind: kDuration},
+	{Name: "runway_warn_days", Help: "relayer balance lasting fewer days than this at its recent spend rate is a warning", kind: kDecimal},
+	{Name: "runway_crit_days", Help: "relayer balance lasting fewer days than this is critical", kind: kDecimal},
 }
 
 func keyByName(name string) (Key, bool) {
@@ -102,8 +111,13 @@ type Config struct {
 	ProfileSource Source
 	// File is the config file that was read ("" when none exists).
 	File string
+	// SearchedFile is the config file that was looked for ("" when the
+	// environment names no home directory).
+	SearchedFile string
 	// values holds the winning setting per key.
 	values map[string]Setting
+	// deployment is the local deployment file the local profile reads.
+	deployment string
 }
 
 // Settings returns every key with a value, in Keys order.
@@ -263,13 +277,32 @@ func CheckURL(raw string) error {
 	return fmt.Errorf("%q has scheme %q (expected http, https, ws or wss)", raw, u.Scheme)
 }
 
+// LookupEnv reads one environment variable, as os.LookupEnv does. The binary passes
+// os.LookupEnv; tests pass a map, so they never touch the process environment and
+// can run in parallel.
+type LookupEnv func(string) (string, bool)
+
+// get returns the variable's value, "" when it is unset or when there is no
+// environment at all (nil).
+func (l LookupEnv) get(name string) string {
+	if l == nil {
+		return ""
+	}
+	v, _ := l(name)
+	return v
+}
+
+// homeDir is $HOME ("" when unset: then nothing is read from a home directory).
+func homeDir(env LookupEnv) string { return env.get("HOME") }
+
 // DefaultFile is the config file looked for when neither --config nor
-// VRWXCTL_CONFIG names one: $XDG_CONFIG_HOME/vrwxctl/config.yaml.
-func DefaultFile() string {
-	dir := os.Getenv("XDG_CONFIG_HOME")
+// VRWXCTL_CONFIG names one: $XDG_CONFIG_HOME/vrwxctl/config.yaml, by default
+// ~/.config/vrwxctl/config.yaml; "" when neither variable is set.
+func DefaultFile(env LookupEnv) string {
+	dir := env.get("XDG_CONFIG_HOME")
 	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
+		home := homeDir(env)
+		if home == "" {
 			return ""
 		}
 		dir = filepath.Join(home, ".config")
@@ -277,25 +310,32 @@ func DefaultFile() string {
 	return filepath.Join(dir, "vrwxctl", "config.yaml")
 }
 
-// StateDir is $XDG_STATE_HOME/vrwxctl (audit log, journals, local deployment).
-func StateDir() string {
-	dir := os.Getenv("XDG_STATE_HOME")
+// StateDir is $XDG_STATE_HOME/vrwxctl, by default ~/.local/state/vrwxctl (audit log,
+// journals, local deployment). Without a home directory it falls back to the
+// temporary directory, so an audit log is still written somewhere.
+func StateDir(env LookupEnv) string {
+	dir := env.get("XDG_STATE_HOME")
 	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return filepath.Join(os.TempDir(), "vrwxctl-state")
+		home := homeDir(env)
+		if home == "" {
+			tmp := env.get("TMPDIR")
+			if tmp == "" {
+				tmp = "/tmp"
+			}
+			return filepath.Join(tmp, "vrwxctl-state")
 		}
 		dir = filepath.Join(home, ".local", "state")
 	}
 	return filepath.Join(dir, "vrwxctl")
 }
 
-// LocalDeploymentFile is where `make devchain` writes the local chain's addresses.
-func LocalDeploymentFile() string {
-	if p := os.Getenv("VRWXCTL_DEPLOYMENT"); p != "" {
+// LocalDeploymentFile is where `make devchain` writes the local chain's addresses:
+// $VRWXCTL_DEPLOYMENT, by default <StateDir>/deployments/local.json.
+func LocalDeploymentFile(env LookupEnv) string {
+	if p := env.get("VRWXCTL_DEPLOYMENT"); p != "" {
 		return p
 	}
-	return filepath.Join(StateDir(), "deployments", "local.json")
+	return filepath.Join(StateDir(env), "deployments", "local.json")
 }
 
 func sortedNames[M ~map[string]V, V any](m M) []string {

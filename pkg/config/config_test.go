@@ -9,8 +9,14 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/errs"
 )
 
-func env(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+// env is an isolated environment: XDG directories of its own, overlaid by m.
+func env(t *testing.T, m map[string]string) LookupEnv {
+	t.Helper()
+	vars := map[string]string{"XDG_CONFIG_HOME": t.TempDir(), "XDG_STATE_HOME": t.TempDir()}
+	for k, v := range m {
+		vars[k] = v
+	}
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 }
 
 func writeFile(t *testing.T, body string) string {
@@ -22,15 +28,9 @@ func writeFile(t *testing.T, body string) string {
 	return p
 }
 
-func isolate(t *testing.T) {
-	t.Helper()
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	t.Setenv("XDG_STATE_HOME", t.TempDir())
-}
-
 func TestDefaultProfileIsLocal(t *testing.T) {
-	isolate(t)
-	c, err := Load(Options{LookupEnv: env(nil)})
+	t.Parallel()
+	c, err := Load(Options{LookupEnv: env(t, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestDefaultProfileIsLocal(t *testing.T) {
 }
 
 func TestPrecedenceFlagEnvFileBuiltin(t *testing.T) {
-	isolate(t)
+	t.Parallel()
 	path := writeFile(t, `
 default_profile: prod
 profiles:
@@ -52,7 +52,7 @@ profiles:
     max_fee_gwei: 70
     treasury: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 `)
-	c, err := Load(Options{ConfigPath: path, LookupEnv: env(map[string]string{"MAX_FEE_PER_GAS_GWEI": "80", "RPC_URL": "https://env.example"}),
+	c, err := Load(Options{ConfigPath: path, LookupEnv: env(t, map[string]string{"MAX_FEE_PER_GAS_GWEI": "80", "RPC_URL": "https://env.example"}),
 		Flags: map[string]string{"rpc_urls": "https://flag.example"}, FlagNames: map[string]string{"rpc_urls": "--rpc-url"}})
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ profiles:
 		t.Errorf("profile %q from %s, want prod from config file", c.Profile, c.ProfileSource)
 	}
 	// Without the flag the env's RPC wins over the file's two.
-	c2, err := Load(Options{ConfigPath: path, LookupEnv: env(map[string]string{"RPC_URL": "https://a.example,https://b.example"})})
+	c2, err := Load(Options{ConfigPath: path, LookupEnv: env(t, map[string]string{"RPC_URL": "https://a.example,https://b.example"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +92,9 @@ profiles:
 }
 
 func TestProfileFromEnvBeatsFileDefault(t *testing.T) {
-	isolate(t)
+	t.Parallel()
 	path := writeFile(t, "default_profile: base-mainnet\n")
-	c, err := Load(Options{ConfigPath: path, LookupEnv: env(map[string]string{"VRWX_PROFILE": "base-sepolia"})})
+	c, err := Load(Options{ConfigPath: path, LookupEnv: env(t, map[string]string{"VRWX_PROFILE": "base-sepolia"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestProfileFromEnvBeatsFileDefault(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	isolate(t)
+	t.Parallel()
 	cases := []struct {
 		name, file, profile string
 		env                 map[string]string
@@ -120,7 +120,8 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			o := Options{Profile: tc.profile, LookupEnv: env(tc.env)}
+			t.Parallel()
+			o := Options{Profile: tc.profile, LookupEnv: env(t, tc.env)}
 			if tc.file != "" {
 				o.ConfigPath = writeFile(t, tc.file)
 			}
@@ -141,23 +142,24 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestMissingExplicitConfigIsAnError(t *testing.T) {
-	isolate(t)
-	_, err := Load(Options{ConfigPath: filepath.Join(t.TempDir(), "nope.yaml"), LookupEnv: env(nil)})
+	t.Parallel()
+	_, err := Load(Options{ConfigPath: filepath.Join(t.TempDir(), "nope.yaml"), LookupEnv: env(t, nil)})
 	if errs.KindOf(err) != errs.Usage {
 		t.Fatalf("want usage error, got %v", err)
 	}
 }
 
 func TestLocalDeploymentFileOverlaysLocal(t *testing.T) {
-	isolate(t)
-	p := LocalDeploymentFile()
+	t.Parallel()
+	e := env(t, nil)
+	p := LocalDeploymentFile(e)
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(p, []byte(`{"chainId":31337,"rpcUrl":"http://127.0.0.1:9999","escrow":"0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Load(Options{LookupEnv: env(nil)})
+	c, err := Load(Options{LookupEnv: e})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,16 +170,16 @@ func TestLocalDeploymentFileOverlaysLocal(t *testing.T) {
 		t.Fatalf("escrow %+v", s)
 	}
 	// Other profiles ignore it.
-	c2, _ := Load(Options{Profile: "base-mainnet", LookupEnv: env(nil)})
+	c2, _ := Load(Options{Profile: "base-mainnet", LookupEnv: e})
 	if c2.String("rpc_urls") != "https://mainnet.base.org" {
 		t.Fatalf("base-mainnet rpc %q", c2.String("rpc_urls"))
 	}
 }
 
 func TestProfilesListsBuiltinAndFile(t *testing.T) {
-	isolate(t)
+	t.Parallel()
 	path := writeFile(t, "profiles:\n  prod:\n    extends: base-mainnet\n    rpc_urls: https://p.example\n  base-sepolia:\n    rpc_urls: https://s.example\n")
-	infos, err := Profiles(Options{ConfigPath: path, Profile: "prod", LookupEnv: env(nil)})
+	infos, err := Profiles(Options{ConfigPath: path, Profile: "prod", LookupEnv: env(t, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,4 +193,67 @@ func TestProfilesListsBuiltinAndFile(t *testing.T) {
 	if src := got["base-sepolia"].Source; len(src) != 2 {
 		t.Fatalf("base-sepolia sources %v, want built-in+config file", src)
 	}
+}
+
+// Directories come from the environment the caller hands in, never from the
+// process: XDG variables first, then HOME, and no home means no default config file.
+func TestDirectoriesFollowTheGivenEnvironment(t *testing.T) {
+	t.Parallel()
+	vars := func(m map[string]string) LookupEnv {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	cases := []struct {
+		name                    string
+		env                     map[string]string
+		file, state, deployment string
+	}{
+		{name: "xdg", env: map[string]string{"XDG_CONFIG_HOME": "/c", "XDG_STATE_HOME": "/s", "HOME": "/h"},
+			file: "/c/vrwxctl/config.yaml", state: "/s/vrwxctl", deployment: "/s/vrwxctl/deployments/local.json"},
+		{name: "home", env: map[string]string{"HOME": "/h"},
+			file: "/h/.config/vrwxctl/config.yaml", state: "/h/.local/state/vrwxctl", deployment: "/h/.local/state/vrwxctl/deployments/local.json"},
+		{name: "deployment override", env: map[string]string{"HOME": "/h", "VRWXCTL_DEPLOYMENT": "/d.json"},
+			file: "/h/.config/vrwxctl/config.yaml", state: "/h/.local/state/vrwxctl", deployment: "/d.json"},
+		{name: "no home", env: map[string]string{"TMPDIR": "/t"},
+			file: "", state: "/t/vrwxctl-state", deployment: "/t/vrwxctl-state/deployments/local.json"},
+		{name: "nil environment", env: nil,
+			file: "", state: "/tmp/vrwxctl-state", deployment: "/tmp/vrwxctl-state/deployments/local.json"},
+	}
+	for _, tc := range cases {
+		e := vars(tc.env)
+		if tc.env == nil {
+			e = nil
+		}
+		if got := DefaultFile(e); got != tc.file {
+			t.Errorf("%s: DefaultFile = %q, want %q", tc.name, got, tc.file)
+		}
+		if got := StateDir(e); got != tc.state {
+			t.Errorf("%s: StateDir = %q, want %q", tc.name, got, tc.state)
+		}
+		if got := LocalDeploymentFile(e); got != tc.deployment {
+			t.Errorf("%s: LocalDeploymentFile = %q, want %q", tc.name, got, tc.deployment)
+		}
+	}
+}
+
+// config profiles shows each profile without the invocation's env settings, yet
+// still finds the local deployment file where the environment says it is.
+func TestProfilesReadTheDeploymentFileTheEnvironmentNames(t *testing.T) {
+	t.Parallel()
+	dep := filepath.Join(t.TempDir(), "local.json")
+	if err := os.WriteFile(dep, []byte(`{"chainId":31337,"rpcUrl":"http://127.0.0.1:7777"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	infos, err := Profiles(Options{LookupEnv: env(t, map[string]string{"VRWXCTL_DEPLOYMENT": dep, "RPC_URL": "https://env.example"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range infos {
+		if p.Name == "local" {
+			if len(p.RPCURLs) != 1 || p.RPCURLs[0] != "http://127.0.0.1:7777" {
+				t.Fatalf("local profile RPC %v, want the deployment file's, not RPC_URL's", p.RPCURLs)
+			}
+			return
+		}
+	}
+	t.Fatalf("no local profile in %+v", infos)
 }

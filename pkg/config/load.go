@@ -15,12 +15,14 @@ import (
 
 // Options are the inputs of Load besides the file system.
 type Options struct {
-	// ConfigPath is --config; empty means VRWXCTL_CONFIG, then DefaultFile().
+	// ConfigPath is --config; empty means VRWXCTL_CONFIG, then DefaultFile.
 	ConfigPath string
 	// Profile is --profile; empty means VRWX_PROFILE, then the file's default_profile, then "local".
 	Profile string
-	// LookupEnv reads the environment (os.LookupEnv when nil).
-	LookupEnv func(string) (string, bool)
+	// LookupEnv reads the environment: the runbook's variables, VRWX_PROFILE,
+	// VRWXCTL_CONFIG and the XDG/HOME directories. nil means an empty environment;
+	// the package never reads the process environment itself.
+	LookupEnv LookupEnv
 	// Flags holds settings given as flags, by key name (e.g. "rpc_urls").
 	Flags map[string]string
 	// FlagNames maps a key to the flag that set it, for config view ("--rpc-url").
@@ -42,10 +44,10 @@ type FileProfile struct {
 }
 
 func (o *Options) env(name string) (string, bool) {
-	if o.LookupEnv != nil {
-		return o.LookupEnv(name)
+	if o.LookupEnv == nil {
+		return "", false
 	}
-	return os.LookupEnv(name)
+	return o.LookupEnv(name)
 }
 
 // configPath returns the file to read and whether it was asked for explicitly.
@@ -56,7 +58,7 @@ func (o *Options) configPath() (string, bool) {
 	if p, ok := o.env("VRWXCTL_CONFIG"); ok && p != "" {
 		return p, true
 	}
-	return DefaultFile(), false
+	return DefaultFile(o.LookupEnv), false
 }
 
 // ReadFile loads the config file named by the options. A missing default file is not
@@ -183,12 +185,14 @@ func Load(o Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return load(o, f)
+	return load(o, f, true)
 }
 
 // load is Load with the config file already read (nil when there is none).
-func load(o Options, f *File) (*Config, error) {
-	c := &Config{values: map[string]Setting{}}
+// overlayEnv false leaves out the environment's settings (not its directories).
+func load(o Options, f *File, overlayEnv bool) (*Config, error) {
+	c := &Config{values: map[string]Setting{}, deployment: LocalDeploymentFile(o.LookupEnv)}
+	c.SearchedFile, _ = o.configPath()
 	if f != nil {
 		c.File = f.Path
 	}
@@ -212,6 +216,9 @@ func load(o Options, f *File) (*Config, error) {
 		return nil, err
 	}
 	for env, key := range envKeys() {
+		if !overlayEnv {
+			break
+		}
 		if v, ok := o.env(env); ok && v != "" {
 			s := Setting{Key: key, Value: v, Source: SrcEnv, Detail: env}
 			k, _ := keyByName(key)
@@ -260,7 +267,7 @@ func (c *Config) applyProfile(f *File, name string, set func(k, v string, s Sour
 			set(k, v, SrcBuiltin, "")
 		}
 		if name == "local" {
-			if err := applyDeployment(set); err != nil {
+			if err := applyDeployment(c.deployment, set); err != nil {
 				return err
 			}
 		}
@@ -297,9 +304,8 @@ type deployment struct {
 	Relayer  string `json:"relayer"`
 }
 
-// applyDeployment overlays the local chain's deployment file when it exists.
-func applyDeployment(set func(k, v string, s Source, d string)) error {
-	path := LocalDeploymentFile()
+// applyDeployment overlays the local chain's deployment file at path when it exists.
+func applyDeployment(path string, set func(k, v string, s Source, d string)) error {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -342,11 +348,10 @@ func Profiles(o Options) ([]ProfileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	cur, err := load(o, f)
+	cur, err := load(o, f, true)
 	if err != nil {
 		return nil, err
 	}
-	noEnv := func(string) (string, bool) { return "", false }
 	var out []ProfileInfo
 	for _, name := range cur.profileNames(f) {
 		info := ProfileInfo{Name: name, Current: name == cur.Profile}
@@ -359,8 +364,8 @@ func Profiles(o Options) ([]ProfileInfo, error) {
 			}
 		}
 		// Each profile is shown as the file and built-ins define it, without this
-		// invocation's env and flags, which would make every profile look alike.
-		pc, err := load(Options{Profile: name, LookupEnv: noEnv}, f)
+		// invocation's env settings and flags, which would make every profile look alike.
+		pc, err := load(Options{Profile: name, LookupEnv: o.LookupEnv}, f, false)
 		if err != nil {
 			return nil, err
 		}

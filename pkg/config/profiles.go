@@ -11,11 +11,18 @@ var builtin = map[string]map[string]string{
 		"token":             "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
 		"api_url":           "https://api.vrwx.io",
 		"funding_limit_eth": "1",
+		// The runbook's "recommended initial funding" of a new relayer.
+		"rotation_fund_eth": "0.5",
 	},
 	"base-sepolia": {
 		"chain_id":          "84532",
 		"rpc_urls":          "https://sepolia.base.org",
 		"funding_limit_eth": "1",
+		"rotation_fund_eth": "0.1", // staging
+		// Staging relayers are funded with 0.1 ETH (the runbook), so the production
+		// lines (warning 0.2, critical 0.05) would warn from the first minute.
+		"balance_warn_eth": "0.05",
+		"balance_crit_eth": "0.02",
 	},
 	// local is the anvil chain that `make devchain` starts: the addresses are where anvil's
 	// first dev account deploys at nonces 0-2, so they hold on any fresh anvil.
@@ -29,6 +36,8 @@ var builtin = map[string]map[string]string{
 		"treasury":      "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
 		"api_url":       "http://127.0.0.1:3000",
 		"database_path": "./data/vrwx.db",
+		// As production, so the dev chain's status is green after a rotation.
+		"rotation_fund_eth": "0.5",
 		// anvil mines only when asked, so an idle dev chain's head ages without anything
 		// being wrong: head age is not judged here.
 		"head_age_warn": "0s",
@@ -53,6 +62,17 @@ var defaults = map[string]string{
 	"head_age_warn":         "2m",
 	"head_age_crit":         "10m",
 	"database_path":         "./data/vrwx.db",
+	"api_latency_warn":      "2s",
+	"api_latency_crit":      "5s",
+	// Base makes a block every 2 s: 5 blocks behind is 10 s, 50 is over a minute.
+	"rpc_lag_warn": "5",
+	"rpc_lag_crit": "50",
+	// The backup CronJob in docs/deploy runs hourly: one missed run warns, a day
+	// without a backup is critical (the runbook's RPO is "last backup").
+	"backup_age_warn":  "2h",
+	"backup_age_crit":  "25h",
+	"runway_warn_days": "7",
+	"runway_crit_days": "2",
 }
 
 // DefaultProfile is used when neither --profile, VRWX_PROFILE nor the config file's

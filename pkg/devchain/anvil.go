@@ -43,6 +43,11 @@ type AnvilOptions struct {
 	Detach bool
 	// Args are extra anvil flags, appended last.
 	Args []string
+	// History makes StartTWith deploy on a fresh anvil rather than load the shared
+	// snapshot: a loaded anvil has no state for the blocks before the load, so tests
+	// that read balances at past blocks (spend rates, history) need a chain that
+	// mined every block itself.
+	History bool
 }
 
 // BigChainArgs are the anvil flags (AnvilOptions.Args) for a chain of a million jobs

@@ -144,6 +144,7 @@ func submitArgs(cl CompletionClaim, sig []byte) []any {
 }
 
 func TestDevKeysAreAnvilsAccounts(t *testing.T) {
+	t.Parallel()
 	a := StartAnvilT(t, AnvilOptions{})
 	var accounts []common.Address
 	if err := a.RPC(testCtx(t), &accounts, "eth_accounts"); err != nil {
@@ -165,7 +166,13 @@ func TestDevKeysAreAnvilsAccounts(t *testing.T) {
 }
 
 func TestDeployOnFreshAnvilGivesTheLocalAddresses(t *testing.T) {
-	a, d := StartT(t)
+	t.Parallel()
+	// Deploy itself, not StartT's snapshot of it.
+	a := StartAnvilT(t, AnvilOptions{StartTime: time.Now().Add(-DeployHistory)})
+	d, err := Deploy(testCtx(t), a.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := map[string][2]common.Address{
 		"token":          {d.Token, LocalToken},
 		"identity":       {d.Identity, LocalIdentity},
@@ -203,6 +210,7 @@ func TestDeployOnFreshAnvilGivesTheLocalAddresses(t *testing.T) {
 }
 
 func TestDeploymentJSONHasNoKeysAndStableNames(t *testing.T) {
+	t.Parallel()
 	_, d := StartT(t)
 	b, err := json.Marshal(d)
 	if err != nil {
@@ -232,6 +240,7 @@ func TestDeploymentJSONHasNoKeysAndStableNames(t *testing.T) {
 }
 
 func TestSeededJobsAreInTheirStatus(t *testing.T) {
+	t.Parallel()
 	a, d := StartT(t)
 	c := testConn(t, a.URL)
 	if len(d.Jobs) != len(seededStatus) {
@@ -331,6 +340,7 @@ func TestSeededJobsAreInTheirStatus(t *testing.T) {
 }
 
 func TestSeededRobots(t *testing.T) {
+	t.Parallel()
 	a, d := StartT(t)
 	c := testConn(t, a.URL)
 	cases := []struct {
@@ -380,6 +390,7 @@ func TestSeededRobots(t *testing.T) {
 }
 
 func TestSubmitCompletionV2(t *testing.T) {
+	t.Parallel()
 	a, d := StartT(t)
 	ctx := testCtx(t)
 	c := testConn(t, a.URL)
@@ -496,6 +507,7 @@ func TestSubmitCompletionV2(t *testing.T) {
 }
 
 func TestEIP712DomainAndDigest(t *testing.T) {
+	t.Parallel()
 	a, d := StartT(t)
 	c := testConn(t, a.URL)
 	out, err := c.read(testCtx(t), d.Escrow, ContractEscrow, "eip712Domain")
@@ -527,6 +539,7 @@ func TestEIP712DomainAndDigest(t *testing.T) {
 }
 
 func TestPauseSwitch(t *testing.T) {
+	t.Parallel()
 	a, d := StartT(t)
 	ctx := testCtx(t)
 	c := testConn(t, a.URL)
@@ -553,6 +566,7 @@ func TestPauseSwitch(t *testing.T) {
 }
 
 func TestSeedJobsGrowsJobCount(t *testing.T) {
+	t.Parallel()
 	a, d := StartT(t)
 	ctx := testCtx(t)
 	c := testConn(t, a.URL)
@@ -685,6 +699,7 @@ func TestEmitJobEventsStoresNothing(t *testing.T) {
 }
 
 func TestNoMiningAndStop(t *testing.T) {
+	t.Parallel()
 	a, _ := StartTWith(t, AnvilOptions{NoMining: true})
 	ctx := testCtx(t)
 	c := testConn(t, a.URL)
@@ -727,6 +742,7 @@ func TestNoMiningAndStop(t *testing.T) {
 }
 
 func TestStartAnvilOptions(t *testing.T) {
+	t.Parallel()
 	a := StartAnvilT(t, AnvilOptions{ChainID: 8453})
 	var id hexutil.Uint64
 	if err := a.RPC(testCtx(t), &id, "eth_chainId"); err != nil || id != 8453 || a.ChainID != 8453 {
@@ -815,5 +831,65 @@ func TestMissingAnvilSkipsLocallyAndFailsInCI(t *testing.T) {
 	t.Setenv("CI", "true")
 	if r := run(missing); r.skipped || !r.failed {
 		t.Errorf("with CI: skipped=%v failed=%v, want a failure", r.skipped, r.failed)
+	}
+}
+
+// The chain StartT loads from the process's snapshot is the deployed chain: every
+// block (hash, so every transaction and timestamp), the logs and the deployment match
+// the anvil that ran Deploy.
+func TestSnapshotChainIsTheDeployedChain(t *testing.T) {
+	t.Parallel()
+	// A chain id of its own, so this test's first StartT is the one that deploys.
+	opts := AnvilOptions{ChainID: 424242}
+	deployed, d1 := StartTWith(t, opts)
+	loaded, d2 := StartTWith(t, opts)
+	if d2.RPCURL != loaded.URL || d1.RPCURL != deployed.URL {
+		t.Fatalf("deployments point at %s and %s, want %s and %s", d1.RPCURL, d2.RPCURL, deployed.URL, loaded.URL)
+	}
+	d2.RPCURL = d1.RPCURL
+	j1, _ := json.Marshal(d1)
+	j2, _ := json.Marshal(d2)
+	if !bytes.Equal(j1, j2) {
+		t.Fatalf("deployments differ:\n%s\n%s", j1, j2)
+	}
+	c1, c2 := testConn(t, deployed.URL), testConn(t, loaded.URL)
+	ctx := testCtx(t)
+	head1, err := c1.ec.BlockNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head2, err := c2.ec.BlockNumber(ctx)
+	if err != nil || head2 != head1 {
+		t.Fatalf("loaded head %d (%v), deployed head %d", head2, err, head1)
+	}
+	for n := d1.DeployBlock; n <= head1; n++ {
+		h1, err1 := c1.ec.HeaderByNumber(ctx, new(big.Int).SetUint64(n))
+		h2, err2 := c2.ec.HeaderByNumber(ctx, new(big.Int).SetUint64(n))
+		if err1 != nil || err2 != nil || h1.Hash() != h2.Hash() {
+			t.Fatalf("block %d differs: %v %v", n, err1, err2)
+		}
+	}
+	q := ethereum.FilterQuery{FromBlock: new(big.Int).SetUint64(d1.DeployBlock), Addresses: []common.Address{d1.Escrow, d1.Identity}}
+	l1, err1 := c1.ec.FilterLogs(ctx, q)
+	l2, err2 := c2.ec.FilterLogs(ctx, q)
+	if err1 != nil || err2 != nil || len(l1) == 0 || len(l1) != len(l2) {
+		t.Fatalf("logs: deployed %d (%v), loaded %d (%v)", len(l1), err1, len(l2), err2)
+	}
+	for i := range l1 {
+		if l1[i].TxHash != l2[i].TxHash || l1[i].Index != l2[i].Index || !bytes.Equal(l1[i].Data, l2[i].Data) {
+			t.Fatalf("log %d differs: %+v vs %+v", i, l1[i], l2[i])
+		}
+	}
+	// The loaded chain goes on: a seeded job still moves through the contract.
+	for name, want := range seededStatus {
+		if got := readJob(t, c2, d2.Escrow, d2.Jobs[name]).Status; got != want {
+			t.Errorf("loaded job %s status %d, want %d", name, got, want)
+		}
+	}
+	if err := loaded.Mine(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c2.ec.BlockNumber(ctx); err != nil || n != head1+1 {
+		t.Fatalf("after mining the loaded chain is at %d (%v), want %d", n, err, head1+1)
 	}
 }

@@ -217,3 +217,55 @@ func describeRevert(err error) error {
 	}
 	return fmt.Errorf("%w (revert data %s)", err, hexutil.Encode(data))
 }
+
+// RawTx is a transaction SendRawTx signs as given: no estimate (a call that reverts
+// is mined and fails), and any nonce (a future one leaves a nonce gap).
+type RawTx struct {
+	To    common.Address
+	Value *big.Int
+	Data  []byte
+	// Gas is the gas limit (21000 when 0).
+	Gas uint64
+	// Nonce pins the nonce; nil takes the pending nonce.
+	Nonce *uint64
+	// FeeCap and TipCap default to the dev chain's 50 and 1 gwei.
+	FeeCap, TipCap *big.Int
+}
+
+// SendRawTx signs t with key and sends it without waiting for a receipt: for tests
+// that need a failed, pending, underpriced or queued transaction of an account.
+func SendRawTx(ctx context.Context, rpcURL string, key *ecdsa.PrivateKey, t RawTx) (common.Hash, error) {
+	c, err := dial(ctx, rpcURL)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	defer c.close()
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	var nonce uint64
+	if t.Nonce != nil {
+		nonce = *t.Nonce
+	} else if nonce, err = c.ec.PendingNonceAt(ctx, from); err != nil {
+		return common.Hash{}, fmt.Errorf("read nonce of %s: %w", from.Hex(), err)
+	}
+	gas, fee, tip := t.Gas, t.FeeCap, t.TipCap
+	if gas == 0 {
+		gas = 21000
+	}
+	if fee == nil {
+		fee = devFeeCap
+	}
+	if tip == nil {
+		tip = devTipCap
+	}
+	to := t.To
+	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(c.chainID), &types.DynamicFeeTx{
+		ChainID: c.chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: fee, Gas: gas, To: &to, Value: t.Value, Data: t.Data,
+	})
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("sign transaction from %s: %w", from.Hex(), err)
+	}
+	if err := c.ec.SendTransaction(ctx, tx); err != nil {
+		return common.Hash{}, fmt.Errorf("send transaction from %s: %w", from.Hex(), describeRevert(err))
+	}
+	return tx.Hash(), nil
+}

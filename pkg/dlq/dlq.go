@@ -304,8 +304,17 @@ func Get(ctx context.Context, db *sql.DB, id int64) (Event, error) {
 	return e, nil
 }
 
+// ErrNotFound is wrapped by the error for an id that no DLQ row has, so a caller can
+// point at its own way of listing the events.
+var ErrNotFound = errors.New("no such DLQ event")
+
+type notFoundError struct{ id int64 }
+
+func (e notFoundError) Error() string        { return fmt.Sprintf("DLQ event %d does not exist", e.id) }
+func (e notFoundError) Is(target error) bool { return target == ErrNotFound }
+
 func notFound(id int64) error {
-	return errs.Failedf("DLQ event %d does not exist", id).WithFix("list events with vrwxctl dlq list --unresolved")
+	return &errs.Error{Kind: errs.Failed, Err: notFoundError{id}, Fix: "check the id against the list of unresolved events"}
 }
 
 // Resolve marks an unresolved event as resolved by an operator, in one BEGIN

@@ -3,6 +3,7 @@ package dlq_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,16 +28,16 @@ func TestMain(m *testing.M) {
 var (
 	pinnedQuality = uint64(88)
 	pinnedUnits   = uint64(12)
-	pinned        = []apidb.TxFailRow{
+	pinned        = []apidbtest.TxFailRow{
 		{JobID: "77", ManifestHash: "0x" + strings.Repeat("a1", 32), ControllerSig: "0x" + strings.Repeat("b2", 65),
 			QualityScore: &pinnedQuality, WorkUnits: &pinnedUnits},
 		{JobID: "78", ManifestHash: "0x" + strings.Repeat("c3", 32), ControllerSig: "0x" + strings.Repeat("d4", 65), RetryCount: 2},
 	}
 )
 
-func setup(t *testing.T) (*apidb.Fixture, *sql.DB) {
+func setup(t *testing.T) (*apidbtest.Fixture, *sql.DB) {
 	t.Helper()
-	f, err := apidb.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidb.FixtureOptions{TxFails: pinned})
+	f, err := apidbtest.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{TxFails: pinned})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +82,7 @@ func wantKind(t *testing.T, err error, kind errs.Kind, contains string) {
 }
 
 func TestStatsAndResolveWhileTheAPIWrites(t *testing.T) {
+	t.Parallel()
 	f, db := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -183,11 +185,15 @@ func TestStatsAndResolveWhileTheAPIWrites(t *testing.T) {
 }
 
 func TestResolveRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	_, db := setup(t)
 	ctx := context.Background()
 	now := time.Now()
 	_, err := dlq.Resolve(ctx, db, 999_999, "MANUAL", "", now)
 	wantKind(t, err, errs.Failed, "DLQ event 999999 does not exist")
+	if !errors.Is(err, dlq.ErrNotFound) || strings.Contains(errs.FixOf(err), "vrwxctl") {
+		t.Errorf("%v (fix %q) should wrap ErrNotFound and name no command", err, errs.FixOf(err))
+	}
 	_, err = dlq.Resolve(ctx, db, 1, "EXPIRED", "", now)
 	wantKind(t, err, errs.Usage, "expected MANUAL, SKIPPED or RETRIED")
 	_, err = dlq.Resolve(ctx, db, 1, "", "", now)
@@ -199,6 +205,7 @@ func TestResolveRejectsBadInput(t *testing.T) {
 }
 
 func TestDepthLevelFollowsTheRunbook(t *testing.T) {
+	t.Parallel()
 	for depth, want := range map[int64]dlq.Level{0: dlq.LevelOK, 10: dlq.LevelOK, 11: dlq.LevelWarning, 50: dlq.LevelWarning, 51: dlq.LevelCritical} {
 		if got := dlq.DepthLevel(depth, dlq.DefaultWarnDepth, dlq.DefaultCritDepth); got != want {
 			t.Errorf("DepthLevel(%d) = %s, want %s", depth, got, want)
@@ -207,6 +214,7 @@ func TestDepthLevelFollowsTheRunbook(t *testing.T) {
 }
 
 func TestListFiltersAndGet(t *testing.T) {
+	t.Parallel()
 	f, db := setup(t)
 	ctx := context.Background()
 	all, err := dlq.List(ctx, db, dlq.Filter{Limit: 10_000})
@@ -247,6 +255,7 @@ func TestListFiltersAndGet(t *testing.T) {
 }
 
 func TestTxFailCompletionRebuildsWhatTheRelayerSent(t *testing.T) {
+	t.Parallel()
 	f, db := setup(t)
 	ctx := context.Background()
 	e, err := dlq.Get(ctx, db, f.TxFailIDs[0])

@@ -30,6 +30,20 @@ type RelayerReadings struct {
 	Now          time.Time
 	// SignerRef is the reference the relayer was resolved from ("" for --address).
 	SignerRef string
+	// Retired is set when the address is a version of the relayer's key store that
+	// is no longer current (a rotation retired it): it is never suggested for
+	// funding.
+	Retired *Retired
+}
+
+// Retired says which retired key an address belongs to.
+type Retired struct {
+	// Store is the key store; Version the retired version's id in it.
+	Store, Version string
+	// Current is the address of the store's current key (the relayer now).
+	Current common.Address
+	// Ref reads exactly the retired version (a drain signs with it).
+	Ref string
 }
 
 // RelayerChecks judges the readings against the thresholds.
@@ -41,6 +55,15 @@ func RelayerChecks(r RelayerReadings, t RelayerThresholds) []Check {
 		Detail: fmt.Sprintf("warning below %s ETH, critical below %s ETH", units.FormatEther(t.BalanceWarn), units.FormatEther(t.BalanceCrit))}
 	topUp := fmt.Sprintf("top up the relayer: vrwxctl wallet fund --to %s --amount 0.5ether --signer <treasury-ref>", r.Address.Hex())
 	switch {
+	case r.Retired != nil:
+		// A rotation retired this key: an empty wallet is its expected end, and
+		// money sent to it would fund a key nothing should use.
+		bal.Level = Info
+		bal.Detail = fmt.Sprintf("retired relayer: version %s of %s is no longer current (the relayer runs on %s); do not fund it",
+			r.Retired.Version, r.Retired.Store, r.Retired.Current.Hex())
+		if r.Balance.Sign() > 0 {
+			bal.Fix = "return what is left to the treasury: vrwxctl wallet drain --signer " + r.Retired.Ref
+		}
 	case r.Balance.Cmp(t.BalanceCrit) < 0:
 		bal.Level, bal.Fix = Crit, "top up immediately — "+topUp
 	case r.Balance.Cmp(t.BalanceWarn) < 0:

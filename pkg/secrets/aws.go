@@ -207,6 +207,11 @@ func (s *awsStore) ReadPending(ctx context.Context) (PrivateKey, Version, error)
 		fmt.Sprintf("%s not found, or it has no pending version (none is labelled AWSPENDING)", s.ref.String()))
 }
 
+func (s *awsStore) readPrevious(ctx context.Context) (PrivateKey, Version, error) {
+	return s.get(ctx, &secretsmanager.GetSecretValueInput{VersionStage: aws.String(awsPrevious)}, "",
+		fmt.Sprintf("%s not found, or it has no previous version (none is labelled AWSPREVIOUS)", s.ref.String()))
+}
+
 // labels returns the secret's VersionId → staging labels map; found is false
 // when the secret does not exist.
 func (s *awsStore) labels(ctx context.Context) (m map[string][]string, found bool, err error) {

@@ -18,6 +18,27 @@
 // be a valid secp256k1 key: 32 bytes, not zero, below the curve order. Keys are
 // written as 0x followed by 64 lower-case hex digits.
 //
+// # Version references
+//
+// A reference to a writable store names its current key. With ?stage= or
+// ?version= it names one version instead, so that a command signing with
+// --signer can use the key that a rotation just retired (to drain it) or the one
+// it wrote but has not promoted:
+//
+//	aws-sm://vrwx/prod/relayer-key?stage=previous       the version before the last promote
+//	aws-sm://vrwx/prod/relayer-key?stage=AWSPREVIOUS    the same, in AWS's own words
+//	aws-sm://vrwx/prod/relayer-key?version=VERSION_ID   one AWS version by its VersionId
+//	vault://secret/vrwx/prod/relayer?version=3          Vault KV v2 version 3
+//	vault://secret/vrwx/prod/relayer?stage=pending      the version a rotation wrote as pending
+//	file:///etc/vrwx/relayer.hex?stage=previous         the file PATH.previous
+//	keystore:///k.json?password-env=P&version=0xADDR    the version holding that address's key
+//
+// Stages are current, pending and previous (any case; aws-sm also takes
+// AWSCURRENT, AWSPENDING and AWSPREVIOUS). Version IDs are those `vrwxctl key
+// versions` lists: an AWS VersionId, a Vault version number, the address of a
+// local file's key. A version reference is for reading; a store opened through
+// one refuses every change (errs.Usage) and names the reference without it.
+//
 // A key is held in a PrivateKey, which cannot be printed or marshalled. Errors
 // name the reference and what was expected, never the value, not even in part.
 //

@@ -70,3 +70,13 @@ func mustOpen(t *testing.T, ref string, opts secrets.Options) secrets.Store {
 	}
 	return s
 }
+
+// envOf is an environment holding only the given name/value pairs, handed to a
+// store through Options.LookupEnv so tests never touch the process environment.
+func envOf(kv ...string) func(string) (string, bool) {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}

@@ -3,6 +3,7 @@ package secrets
 import (
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -46,13 +47,20 @@ func Generate() (PrivateKey, error) {
 // FromECDSA wraps an existing key, for callers that already hold one (tests
 // seeding a store with a known development key, for instance).
 func FromECDSA(k *ecdsa.PrivateKey) (PrivateKey, error) {
-	if k == nil || k.D == nil {
+	if k == nil {
+		return PrivateKey{}, errs.Usagef("no private key given")
+	}
+	// A secp256k1 scalar is reachable only as D: ecdsa.PrivateKey.Bytes supports
+	// the NIST curves alone, and go-ethereum's own encoders read D too.
+	//lint:ignore SA1019 see above; D is read, never written.
+	d := k.D
+	if d == nil {
 		return PrivateKey{}, errs.Usagef("no private key given")
 	}
 	if k.Curve != crypto.S256() {
 		return PrivateKey{}, errs.Usagef("private key is not on the secp256k1 curve")
 	}
-	if k.D.Sign() <= 0 || k.D.Cmp(crypto.S256().Params().N) >= 0 {
+	if d.Sign() <= 0 || d.Cmp(crypto.S256().Params().N) >= 0 {
 		return PrivateKey{}, errs.Usagef("private key is outside the secp256k1 range (zero or not below the curve order)")
 	}
 	return PrivateKey{h: &heldKey{k: k, addr: crypto.PubkeyToAddress(k.PublicKey)}}, nil
@@ -75,7 +83,7 @@ func (p PrivateKey) Equal(q PrivateKey) bool {
 	if p.h == nil || q.h == nil {
 		return p.h == q.h
 	}
-	return p.h.k.D.Cmp(q.h.k.D) == 0
+	return subtle.ConstantTimeCompare(crypto.FromECDSA(p.h.k), crypto.FromECDSA(q.h.k)) == 1
 }
 
 // ECDSA returns the key itself. It exists for pkg/signer, the one package that

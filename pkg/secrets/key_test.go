@@ -16,8 +16,9 @@ import (
 )
 
 func TestPrivateKeyNeverPrints(t *testing.T) {
+	t.Parallel()
 	k, hexKey := testKey(t)
-	dec := new(big.Int).SetBytes(k.ECDSA().D.Bytes()).String()
+	dec := new(big.Int).SetBytes(crypto.FromECDSA(k.ECDSA())).String()
 	type holder struct {
 		Key     secrets.PrivateKey
 		private secrets.PrivateKey
@@ -56,6 +57,7 @@ func TestPrivateKeyNeverPrints(t *testing.T) {
 }
 
 func TestGenerateDrawsDistinctValidKeys(t *testing.T) {
+	t.Parallel()
 	a, err := secrets.Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -97,8 +99,8 @@ func TestHexValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			t.Setenv("VRWX_TEST_KEY", c.value)
-			k, v, err := mustOpen(t, "env://VRWX_TEST_KEY", secrets.Options{}).Read(ctxT(t), "")
+			t.Parallel()
+			k, v, err := mustOpen(t, "env://VRWX_TEST_KEY", secrets.Options{LookupEnv: envOf("VRWX_TEST_KEY", c.value)}).Read(ctxT(t), "")
 			if c.ok {
 				if err != nil {
 					t.Fatal(err)
@@ -116,6 +118,7 @@ func TestHexValidation(t *testing.T) {
 }
 
 func TestFromECDSARejectsInvalid(t *testing.T) {
+	t.Parallel()
 	if _, err := secrets.FromECDSA(nil); !errs.Is(err, errs.Usage) {
 		t.Fatalf("FromECDSA(nil) error = %v, want Usage", err)
 	}

@@ -190,6 +190,26 @@ func (s *localStore) ReadPending(ctx context.Context) (PrivateKey, Version, erro
 	return k, v, nil
 }
 
+func (s *localStore) readPrevious(ctx context.Context) (PrivateKey, Version, error) {
+	p := s.stagePath(StagePrevious)
+	ok, err := exists(p)
+	if err != nil {
+		return PrivateKey{}, Version{}, err
+	}
+	if !ok {
+		return PrivateKey{}, Version{}, s.missing(StagePrevious, p)
+	}
+	k, err := s.codec.load(ctx, s, p, s.name(StagePrevious, p))
+	if err != nil {
+		return PrivateKey{}, Version{}, err
+	}
+	v := Version{ID: addrID(k.Address()), Stages: []string{StagePrevious}, Address: k.Address()}
+	if fi, err := os.Stat(p); err == nil {
+		v.Created = fi.ModTime().UTC()
+	}
+	return k, v, nil
+}
+
 func (s *localStore) WritePending(ctx context.Context, key PrivateKey) (Version, error) {
 	if key.IsZero() {
 		return Version{}, errs.Usagef("no key to write to %s", s.ref.String())

@@ -3,6 +3,7 @@ package secrets
 import (
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
@@ -25,6 +26,11 @@ const DefaultField = "RELAYER_PRIVATE_KEY"
 const RefForms = "aws-sm://SECRET_ID[?region=REGION][#FIELD], vault://MOUNT/PATH[#FIELD], " +
 	"keystore:///PATH[?password-env=VAR], file:///PATH or env://VAR"
 
+// VersionForms says how a reference names one version of a key, for usage texts.
+const VersionForms = "add ?stage=current|pending|previous to any aws-sm://, vault://, keystore:// or file:// reference " +
+	"(aws-sm:// also takes AWS's own AWSCURRENT, AWSPENDING, AWSPREVIOUS), or ?version=ID: " +
+	"an AWS VersionId, a Vault version number, or the address (0x…) of a local key file's key"
+
 // Ref is a parsed signer reference. It names where a key lives and never holds
 // key material.
 type Ref struct {
@@ -43,12 +49,21 @@ type Ref struct {
 	Var string
 	// PasswordEnv names the environment variable holding a keystore's password.
 	PasswordEnv string
+	// Stage, when set, makes the reference name the version with that stage
+	// (StageCurrent, StagePending or StagePrevious) instead of the current one: the
+	// ?stage= of a writable store's reference.
+	Stage string
+	// Version, when set, makes the reference name one version by its ID (see
+	// Version.ID): the ?version= of a writable store's reference.
+	Version string
 }
 
 var (
 	envNameRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	awsIDRE    = regexp.MustCompile(`^[A-Za-z0-9/_+=.@:-]+$`)
 	longHexRE  = regexp.MustCompile(`(?:0[xX])?[0-9a-fA-F]{32,}`)
+	awsVerRE   = regexp.MustCompile(`^[A-Za-z0-9-]{32,64}$`)
+	addressRE  = regexp.MustCompile(`^0[xX][0-9a-fA-F]{40}$`)
 	rawKeyLike = regexp.MustCompile(`^\s*(?:0[xX])?[0-9a-fA-F]{60,70}\s*$`)
 )
 
@@ -115,7 +130,7 @@ func ParseRef(s string) (Ref, error) {
 
 	switch r.Scheme {
 	case SchemeAWS:
-		if err := allowQuery("region"); err != nil {
+		if err := allowQuery("region", "stage", "version"); err != nil {
 			return Ref{}, err
 		}
 		if rest == "" || len(rest) > 2048 || !awsIDRE.MatchString(rest) {
@@ -127,7 +142,7 @@ func ParseRef(s string) (Ref, error) {
 			return Ref{}, err
 		}
 	case SchemeVault:
-		if err := allowQuery(); err != nil {
+		if err := allowQuery("stage", "version"); err != nil {
 			return Ref{}, err
 		}
 		mount, path, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
@@ -140,9 +155,9 @@ func ParseRef(s string) (Ref, error) {
 		}
 	case SchemeKeystore, SchemeFile:
 		if r.Scheme == SchemeKeystore {
-			err = allowQuery("password-env")
+			err = allowQuery("password-env", "stage", "version")
 		} else {
-			err = allowQuery()
+			err = allowQuery("stage", "version")
 		}
 		if err != nil {
 			return Ref{}, err
@@ -177,7 +192,70 @@ func ParseRef(s string) (Ref, error) {
 	default:
 		return Ref{}, errs.Usagef("signer reference %q has unknown scheme %q; expected one of %s", shown, redactRef(scheme), RefForms)
 	}
+	if err := r.parseVersion(query.Get("stage"), query.Get("version"), shown); err != nil {
+		return Ref{}, err
+	}
 	return r, nil
+}
+
+// parseVersion checks and sets the ?stage= or ?version= of a writable store's
+// reference.
+func (r *Ref) parseVersion(stage, version, shown string) error {
+	if stage != "" && version != "" {
+		return errs.Usagef("signer reference %q gives both ?stage= and ?version=; a reference names one version (%s)", shown, VersionForms)
+	}
+	if stage != "" {
+		st, ok := parseStage(r.Scheme, stage)
+		if !ok {
+			accepted := "current, pending or previous"
+			if r.Scheme == SchemeAWS {
+				accepted += " (or AWSCURRENT, AWSPENDING, AWSPREVIOUS)"
+			}
+			return errs.Usagef("signer reference %q: stage %q is not a stage; expected %s", shown, redactRef(stage), accepted)
+		}
+		r.Stage = st
+	}
+	if version == "" {
+		return nil
+	}
+	switch r.Scheme {
+	case SchemeAWS:
+		if !awsVerRE.MatchString(version) {
+			return errs.Usagef("signer reference %q: version %q is not an AWS VersionId (expected 32 to 64 letters, digits and dashes, as `vrwxctl key versions` lists them)", shown, redactRef(version))
+		}
+	case SchemeVault:
+		n, err := strconv.Atoi(version)
+		if err != nil || n <= 0 || strconv.Itoa(n) != version {
+			return errs.Usagef("signer reference %q: version %q is not a Vault version number (expected 1, 2, 3, …)", shown, redactRef(version))
+		}
+	case SchemeKeystore, SchemeFile:
+		if !addressRE.MatchString(version) {
+			return errs.Usagef("signer reference %q: version %q is not an address; the versions of a local key file are named by the address of their key (0x + 40 hex digits)", shown, redactRef(version))
+		}
+		version = strings.ToLower(version)
+	}
+	r.Version = version
+	return nil
+}
+
+// parseStage maps a ?stage= value to a stage: current, pending and previous in
+// any case, and for AWS its own staging labels.
+func parseStage(scheme, s string) (string, bool) {
+	switch strings.ToLower(s) {
+	case StageCurrent, StagePending, StagePrevious:
+		return strings.ToLower(s), true
+	}
+	if scheme == SchemeAWS {
+		switch strings.ToUpper(s) {
+		case awsCurrent:
+			return StageCurrent, true
+		case awsPending:
+			return StagePending, true
+		case awsPrevious:
+			return StagePrevious, true
+		}
+	}
+	return "", false
 }
 
 func orNone(keys []string) string {
@@ -201,24 +279,69 @@ func (r Ref) String() string {
 	var b strings.Builder
 	b.WriteString(r.Scheme)
 	b.WriteString("://")
+	var query []string
 	switch r.Scheme {
 	case SchemeAWS:
 		b.WriteString(r.SecretID)
 		if r.Region != "" {
-			b.WriteString("?region=" + url.QueryEscape(r.Region))
+			query = append(query, "region="+url.QueryEscape(r.Region))
 		}
-		b.WriteString("#" + r.Field)
 	case SchemeVault:
-		b.WriteString(r.Mount + "/" + r.Path + "#" + r.Field)
+		b.WriteString(r.Mount + "/" + r.Path)
 	case SchemeKeystore, SchemeFile:
 		b.WriteString(r.Path)
 		if r.PasswordEnv != "" {
-			b.WriteString("?password-env=" + r.PasswordEnv)
+			query = append(query, "password-env="+r.PasswordEnv)
 		}
 	case SchemeEnv:
 		b.WriteString(r.Var)
 	}
-	return redactRef(b.String())
+	if r.Stage != "" {
+		query = append(query, "stage="+r.Stage)
+	}
+	if len(query) > 0 {
+		b.WriteString("?" + strings.Join(query, "&"))
+	}
+	out := redactRef(b.String())
+	// A version was checked when the reference was parsed: an AWS VersionId, a
+	// number, or an address, none of which is key material, so it is shown as it is
+	// (an address would otherwise look like a long hex run).
+	if r.Version != "" {
+		if len(query) > 0 {
+			out += "&version=" + r.Version
+		} else {
+			out += "?version=" + r.Version
+		}
+	}
+	if r.Scheme == SchemeAWS || r.Scheme == SchemeVault {
+		out += "#" + redactRef(r.Field)
+	}
+	return out
+}
+
+// Versioned reports whether the reference names one version (?stage= or
+// ?version=) rather than the store itself.
+func (r Ref) Versioned() bool { return r.Stage != "" || r.Version != "" }
+
+// Base is the reference without its ?stage= or ?version=: the store itself.
+func (r Ref) Base() Ref {
+	r.Stage, r.Version = "", ""
+	return r
+}
+
+// AtVersion is the reference to the version id of the same store.
+func (r Ref) AtVersion(id string) Ref {
+	r.Stage, r.Version = "", id
+	if r.Scheme == SchemeKeystore || r.Scheme == SchemeFile {
+		r.Version = strings.ToLower(id)
+	}
+	return r
+}
+
+// AtStage is the reference to the version of the same store with stage.
+func (r Ref) AtStage(stage string) Ref {
+	r.Stage, r.Version = stage, ""
+	return r
 }
 
 // Writable reports whether the reference's store accepts new versions (every

@@ -3,7 +3,6 @@ package secrets
 import (
 	"context"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -98,17 +97,19 @@ type Options struct {
 	// ScryptN and ScryptP set the cost of keystore files this package writes;
 	// zero = go-ethereum's standard parameters.
 	ScryptN, ScryptP int
-	// LookupEnv reads env:// variables and keystore password-env variables; nil
-	// = os.LookupEnv. (The AWS and Vault SDKs always read the process
-	// environment.)
+	// LookupEnv reads env:// variables, keystore password-env variables and
+	// VAULT_ROLE_ID / VAULT_SECRET_ID; nil is an empty environment (the binary
+	// passes os.LookupEnv). The AWS and Vault SDKs read their own configuration
+	// (AWS_*, VAULT_ADDR, VAULT_TOKEN, ...) from the process environment, as their
+	// CLIs do.
 	LookupEnv func(string) (string, bool)
 }
 
 func (o Options) lookupEnv(k string) (string, bool) {
-	if o.LookupEnv != nil {
-		return o.LookupEnv(k)
+	if o.LookupEnv == nil {
+		return "", false
 	}
-	return os.LookupEnv(k)
+	return o.LookupEnv(k)
 }
 
 // Open parses ref and returns its store. Nothing is read and no SDK client is
@@ -121,8 +122,16 @@ func Open(ctx context.Context, ref string, opts Options) (Store, error) {
 	return OpenRef(ctx, r, opts)
 }
 
-// OpenRef is Open for a parsed reference.
+// OpenRef is Open for a parsed reference. A reference with ?stage= or ?version=
+// opens the store with Read("") reading that version (see VersionedStore).
 func OpenRef(ctx context.Context, r Ref, opts Options) (Store, error) {
+	if r.Versioned() {
+		base, err := OpenRef(ctx, r.Base(), opts)
+		if err != nil {
+			return nil, err
+		}
+		return &versionedStore{ref: r, base: base}, nil
+	}
 	switch r.Scheme {
 	case SchemeAWS:
 		return newAWSStore(r, opts), nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -69,7 +68,8 @@ func (s *vaultStore) api(ctx context.Context) (*api.Client, error) {
 }
 
 func (s *vaultStore) appRoleLogin(ctx context.Context, c *api.Client) error {
-	roleID, secretID := os.Getenv("VAULT_ROLE_ID"), os.Getenv("VAULT_SECRET_ID")
+	roleID, _ := s.opts.lookupEnv("VAULT_ROLE_ID")
+	secretID, _ := s.opts.lookupEnv("VAULT_SECRET_ID")
 	if roleID == "" || secretID == "" {
 		return errs.Usagef("no Vault credentials for %s: VAULT_TOKEN is not set, nor are VAULT_ROLE_ID and VAULT_SECRET_ID", s.ref.String()).
 			WithFix("export VAULT_TOKEN, or VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole login")
@@ -336,6 +336,22 @@ func (s *vaultStore) ReadPending(ctx context.Context) (PrivateKey, Version, erro
 	v := versionOfMeta(m.pending, sec.VersionMetadata, m, md.CurrentVersion)
 	v.Address = k.Address()
 	return k, v, nil
+}
+
+func (s *vaultStore) readPrevious(ctx context.Context) (PrivateKey, Version, error) {
+	c, err := s.api(ctx)
+	if err != nil {
+		return PrivateKey{}, Version{}, err
+	}
+	md, err := s.metadata(ctx, c)
+	if err != nil {
+		return PrivateKey{}, Version{}, err
+	}
+	m := readMarks(md.CustomMetadata)
+	if m.previous == 0 {
+		return PrivateKey{}, Version{}, errs.Failedf("%s has no previous version (custom_metadata %s is unset)", s.ref.String(), VaultMarkPrevious)
+	}
+	return s.Read(ctx, strconv.Itoa(m.previous))
 }
 
 func (s *vaultStore) WritePending(ctx context.Context, key PrivateKey) (Version, error) {

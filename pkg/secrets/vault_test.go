@@ -186,15 +186,12 @@ func TestVaultAppRole(t *testing.T) {
 	_, _, err := mustOpen(t, "vault://secret/approle", secrets.Options{}).Read(ctx, "")
 	wantKind(t, err, errs.Usage, "no Vault credentials", "vault://secret/approle")
 
-	t.Setenv("VAULT_ROLE_ID", "role-1234")
-	t.Setenv("VAULT_SECRET_ID", "wrong")
-	_, _, err = mustOpen(t, "vault://secret/approle", secrets.Options{}).Read(ctx, "")
+	_, _, err = mustOpen(t, "vault://secret/approle", secrets.Options{LookupEnv: envOf("VAULT_ROLE_ID", "role-1234", "VAULT_SECRET_ID", "wrong")}).Read(ctx, "")
 	wantKind(t, err, errs.Failed, "AppRole login", "invalid role or secret ID")
 	noLeak(t, err.Error(), "role-1234", "wrong")
 
-	t.Setenv("VAULT_SECRET_ID", "secret-5678")
 	before := len(v.Requests())
-	got, _, err := mustOpen(t, "vault://secret/approle", secrets.Options{}).Read(ctx, "")
+	got, _, err := mustOpen(t, "vault://secret/approle", secrets.Options{LookupEnv: envOf("VAULT_ROLE_ID", "role-1234", "VAULT_SECRET_ID", "secret-5678")}).Read(ctx, "")
 	if err != nil || !got.Equal(k) {
 		t.Fatalf("Read after AppRole login = %v, %v", got, err)
 	}

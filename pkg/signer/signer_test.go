@@ -28,8 +28,8 @@ func openEnvSigner(t *testing.T) (*signer.Signer, common.Address, string) {
 		t.Fatal(err)
 	}
 	h := hex.EncodeToString(crypto.FromECDSA(k))
-	t.Setenv("VRWX_SIGNER_TEST_KEY", "0x"+h)
-	s, err := signer.Open(context.Background(), "env://VRWX_SIGNER_TEST_KEY", secrets.Options{})
+	env := func(k string) (string, bool) { return "0x" + h, k == "VRWX_SIGNER_TEST_KEY" }
+	s, err := signer.Open(context.Background(), "env://VRWX_SIGNER_TEST_KEY", secrets.Options{LookupEnv: env})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +37,7 @@ func openEnvSigner(t *testing.T) (*signer.Signer, common.Address, string) {
 }
 
 func TestSignHashRecoversToAddress(t *testing.T) {
+	t.Parallel()
 	s, addr, h := openEnvSigner(t)
 	if s.Address() != addr {
 		t.Fatalf("Address = %s, want %s", s.Address().Hex(), addr.Hex())
@@ -70,6 +71,7 @@ func TestSignHashRecoversToAddress(t *testing.T) {
 }
 
 func TestSignTxSenderRecovers(t *testing.T) {
+	t.Parallel()
 	s, addr, _ := openEnvSigner(t)
 	chainID := big.NewInt(8453)
 	to := common.HexToAddress("0x00000000000000000000000000000000000000aa")
@@ -105,6 +107,7 @@ func TestSignTxSenderRecovers(t *testing.T) {
 }
 
 func TestTransactOpts(t *testing.T) {
+	t.Parallel()
 	s, addr, _ := openEnvSigner(t)
 	opts, err := s.TransactOpts(context.Background(), big.NewInt(31337))
 	if err != nil {
@@ -128,6 +131,7 @@ func TestTransactOpts(t *testing.T) {
 }
 
 func TestSignTypedData(t *testing.T) {
+	t.Parallel()
 	s, addr, _ := openEnvSigner(t)
 	td := apitypes.TypedData{
 		Types: apitypes.Types{
@@ -153,6 +157,7 @@ func TestSignTypedData(t *testing.T) {
 }
 
 func TestOpenErrorsPassThrough(t *testing.T) {
+	t.Parallel()
 	_, err := signer.Open(context.Background(), "env://VRWX_SIGNER_TEST_UNSET", secrets.Options{})
 	if !errs.Is(err, errs.Failed) {
 		t.Fatalf("unset variable: %v", err)

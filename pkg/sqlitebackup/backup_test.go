@@ -3,6 +3,7 @@ package sqlitebackup_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
@@ -20,8 +22,10 @@ import (
 // second is one point in time: it holds exactly the first k of the writer's commits,
 // in both tables each commit touches, and the writer never fails or waits on it.
 func TestBackupOfLiveDatabaseIsOnePointInTime(t *testing.T) {
-	for _, method := range []sqlitebackup.Method{sqlitebackup.MethodBackupAPI, sqlitebackup.MethodVacuumInto} {
+	t.Parallel()
+	for _, method := range []sqlitebackup.Method{sqlitebackup.MethodSnapshot, sqlitebackup.MethodBackupAPI, sqlitebackup.MethodVacuumInto} {
 		t.Run(string(method), func(t *testing.T) {
+			t.Parallel()
 			// VACUUM INTO cannot be slowed down from outside, so it gets a bigger
 			// database to give the writer time to commit during the copy.
 			size := int64(16 << 20)
@@ -42,6 +46,14 @@ func TestBackupOfLiveDatabaseIsOnePointInTime(t *testing.T) {
 			}
 			before := len(w.Commits())
 			steps, atCopyEnd := 0, 0
+			// A checkpointer copying the log into the main file while the copy
+			// reads that file: what the API's own checkpoints do.
+			ckpt, err := apidb.Open(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ckpt.Close()
+			var backfilled int64
 			res, err := sqlitebackup.Backup(ctx, src, sqlitebackup.Location{Path: out}, sqlitebackup.BackupOptions{
 				Method:    method,
 				StepPages: 64,
@@ -52,6 +64,16 @@ func TestBackupOfLiveDatabaseIsOnePointInTime(t *testing.T) {
 					case p.Phase == "copy" && method == sqlitebackup.MethodBackupAPI:
 						steps++
 						time.Sleep(4 * time.Millisecond)
+					case p.Phase == "copy" && method == sqlitebackup.MethodSnapshot:
+						// One report per megabyte: the writer's pages reach the
+						// log, and the checkpointer the main file, meanwhile.
+						steps++
+						var busy, logged, done int64
+						if err := ckpt.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &done); err != nil {
+							t.Errorf("checkpoint during the copy: %v", err)
+						}
+						backfilled = max(backfilled, done)
+						time.Sleep(25 * time.Millisecond)
 					case p.Phase == "check" && atCopyEnd == 0:
 						atCopyEnd = len(w.Commits())
 					}
@@ -67,6 +89,9 @@ func TestBackupOfLiveDatabaseIsOnePointInTime(t *testing.T) {
 			commits, werrs, err := w.Stop()
 			if err != nil || len(werrs) > 0 {
 				t.Fatalf("the writer failed during the backup: %v %v", err, werrs)
+			}
+			if method == sqlitebackup.MethodSnapshot && backfilled == 0 {
+				t.Fatal("no checkpoint copied a frame into the main file during the copy; the test proves less than it says")
 			}
 			if atCopyEnd-before < 10 {
 				t.Fatalf("only %d commits landed while the copy ran (%d steps); the test proves nothing", atCopyEnd-before, steps)
@@ -138,6 +163,7 @@ func head(s []string) []string {
 }
 
 func TestBackupWritesManifestAndNeverOverwrites(t *testing.T) {
+	t.Parallel()
 	src := fixture(t, 0)
 	out := t.TempDir()
 	ctx := context.Background()
@@ -214,6 +240,7 @@ func mustRun(t *testing.T, name string, args ...string) string {
 }
 
 func TestKeepPrunesOnlyOldBackups(t *testing.T) {
+	t.Parallel()
 	src := fixture(t, 0)
 	out := t.TempDir()
 	ctx := context.Background()
@@ -239,6 +266,7 @@ func TestKeepPrunesOnlyOldBackups(t *testing.T) {
 }
 
 func TestBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	src := fixture(t, 0)
 	out := t.TempDir()
@@ -267,15 +295,33 @@ func TestBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 		t.Errorf("ParseLocation = %+v, %v", loc, err)
 	}
 
-	wantKind(t, sqlitebackup.ValidateKeep(0), errs.Usage, "--keep 0")
+	// The library names its own inputs, never a CLI's flags; the typed error lets the
+	// CLI say "--keep 0".
+	err = sqlitebackup.ValidateKeep(0)
+	wantKind(t, err, errs.Usage, "retention count 0: expected a number of backups to keep, at least 1")
+	var ie *sqlitebackup.InputError
+	if !errors.As(err, &ie) || ie.Input != sqlitebackup.InputKeep || ie.Value != "0" {
+		t.Errorf("ValidateKeep(0) = %#v, want an InputError for the retention count", err)
+	}
 	_, err = sqlitebackup.Backup(ctx, src, sqlitebackup.Location{Path: out}, sqlitebackup.BackupOptions{Keep: -1})
-	wantKind(t, err, errs.Usage, "--keep")
+	wantKind(t, err, errs.Usage, "retention count -1")
+	_, err = sqlitebackup.Backup(ctx, src, sqlitebackup.Location{Path: filepath.Join(out, "nested", "x.db")}, sqlitebackup.BackupOptions{})
+	wantKind(t, err, errs.Usage, "destination "+filepath.Join(out, "nested", "x.db")+": directory "+filepath.Join(out, "nested")+" does not exist")
+	if !errors.As(err, &ie) || ie.Input != sqlitebackup.InputDestination {
+		t.Errorf("missing parent directory: %#v, want an InputError for the destination", err)
+	}
+	if strings.Contains(err.Error(), "--") || strings.Contains(errs.FixOf(err), "--") {
+		t.Errorf("library error speaks CLI: %v", err)
+	}
 
 	// A real SQLite database that is not the API's: exit 1, naming what is missing.
 	other := filepath.Join(t.TempDir(), "other.db")
 	sqlite3(t, other, "CREATE TABLE dlq_events(id INTEGER PRIMARY KEY); CREATE TABLE notes(x)")
 	_, err = sqlitebackup.Backup(ctx, other, sqlitebackup.Location{Path: out}, sqlitebackup.BackupOptions{})
 	wantKind(t, err, errs.Failed, "_migrations", "idempotency_keys", "payments")
+	if !errors.Is(err, sqlitebackup.ErrNotAPIDatabase) {
+		t.Errorf("%v should wrap ErrNotAPIDatabase", err)
+	}
 	if strings.Contains(err.Error(), "dlq_events") {
 		t.Errorf("error names a table that exists: %v", err)
 	}
@@ -288,6 +334,7 @@ func TestBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 // A backup into a filesystem that fills up midway fails with "no space" and leaves
 // neither a partial backup nor a temporary file nor a manifest.
 func TestBackupThatRunsOutOfSpaceLeavesNothing(t *testing.T) {
+	t.Parallel()
 	src := fixture(t, 4<<20)
 	small := filepath.Join(t.TempDir(), "small")
 	if err := os.Mkdir(small, 0o700); err != nil {
@@ -309,6 +356,9 @@ func TestBackupThatRunsOutOfSpaceLeavesNothing(t *testing.T) {
 	} {
 		_, err := sqlitebackup.Backup(context.Background(), src, sqlitebackup.Location{Path: small}, opts)
 		wantKind(t, err, errs.Failed, "no space left in "+small)
+		if !errors.Is(err, sqlitebackup.ErrNoSpace) || strings.Contains(errs.FixOf(err), "--") {
+			t.Errorf("%+v: %v (fix %q) should wrap ErrNoSpace and name no flag", opts, err, errs.FixOf(err))
+		}
 		if names := dirNames(t, small); len(names) != 0 {
 			t.Fatalf("%+v: a failed backup left %v in %s", opts, names, small)
 		}
@@ -320,6 +370,7 @@ func TestBackupThatRunsOutOfSpaceLeavesNothing(t *testing.T) {
 }
 
 func TestCompressedBackupRoundTrips(t *testing.T) {
+	t.Parallel()
 	src := fixture(t, 2<<20)
 	out := t.TempDir()
 	ctx := context.Background()
@@ -357,30 +408,45 @@ func TestCompressedBackupRoundTrips(t *testing.T) {
 }
 
 func TestProgressIsReportedForEveryPhase(t *testing.T) {
-	src := fixture(t, 4<<20)
-	phases := map[string]int64{}
-	var lastPages int64
-	_, err := sqlitebackup.Backup(context.Background(), src, sqlitebackup.Location{Path: t.TempDir()}, sqlitebackup.BackupOptions{
-		StepPages: 128,
-		Progress: func(p sqlitebackup.Progress) {
-			phases[p.Phase]++
-			if p.Phase == "copy" {
-				if p.Pages < lastPages || p.TotalPages == 0 || p.Done > p.Total {
-					t.Errorf("progress went backwards or overshot: %+v", p)
+	t.Parallel()
+	src := fixture(t, 8<<20)
+	for _, tc := range []struct {
+		method sqlitebackup.Method
+		phases []string
+	}{
+		{sqlitebackup.MethodSnapshot, []string{"copy", "check"}}, // hashed while copied
+		{sqlitebackup.MethodBackupAPI, []string{"copy", "check", "hash"}},
+	} {
+		phases := map[string]int64{}
+		var lastPages int64
+		_, err := sqlitebackup.Backup(context.Background(), src, sqlitebackup.Location{Path: t.TempDir()}, sqlitebackup.BackupOptions{
+			Method:    tc.method,
+			StepPages: 128,
+			Progress: func(p sqlitebackup.Progress) {
+				phases[p.Phase]++
+				if p.Phase == "copy" {
+					if p.Pages < lastPages || p.TotalPages == 0 || p.Done > p.Total {
+						t.Errorf("%s: progress went backwards or overshot: %+v", tc.method, p)
+					}
+					lastPages = p.Pages
 				}
-				lastPages = p.Pages
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ph := range tc.phases {
+			if phases[ph] == 0 {
+				t.Errorf("%s: no %q progress: %v", tc.method, ph, phases)
 			}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if phases["copy"] < 5 || phases["check"] == 0 || phases["hash"] == 0 {
-		t.Errorf("progress phases = %v", phases)
-	}
-	fi, _ := os.Stat(src)
-	if want := fi.Size() / 4096; lastPages < want {
-		t.Errorf("last progress at %d pages, the database has %d", lastPages, want)
+		}
+		if phases["copy"] < 5 {
+			t.Errorf("%s: %d copy reports for 8 MiB, want one at least every 2 MiB", tc.method, phases["copy"])
+		}
+		fi, _ := os.Stat(src)
+		if want := fi.Size() / 4096; lastPages < want {
+			t.Errorf("%s: last progress at %d pages, the database has %d", tc.method, lastPages, want)
+		}
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 )
@@ -48,7 +47,7 @@ func benchFixture(b *testing.B) string {
 		if fi, err := os.Stat(benchDB); err == nil && fi.Size() >= size {
 			return
 		}
-		_, benchErr = apidb.BuildFixture(context.Background(), benchDB, apidb.FixtureOptions{TargetBytes: size})
+		_, benchErr = apidbtest.BuildFixture(context.Background(), benchDB, apidbtest.FixtureOptions{TargetBytes: size})
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
@@ -85,7 +84,18 @@ func benchBackup(b *testing.B, opts sqlitebackup.BackupOptions) {
 	b.ReportMetric(float64(verifyMS)/float64(b.N), "check+hash-ms/op")
 }
 
-// BenchmarkBackupAPI: the default method, copy + integrity_check + sha256 + fsync.
+// BenchmarkSnapshot: the default method, copy (hashed as written) + integrity_check
+// + fsync.
+func BenchmarkSnapshot(b *testing.B) {
+	benchBackup(b, sqlitebackup.BackupOptions{Method: sqlitebackup.MethodSnapshot})
+}
+
+// BenchmarkSnapshotQuick: the same with quick_check.
+func BenchmarkSnapshotQuick(b *testing.B) {
+	benchBackup(b, sqlitebackup.BackupOptions{Method: sqlitebackup.MethodSnapshot, Quick: true})
+}
+
+// BenchmarkBackupAPI: SQLite's backup API, copy + integrity_check + sha256 + fsync.
 func BenchmarkBackupAPI(b *testing.B) {
 	benchBackup(b, sqlitebackup.BackupOptions{Method: sqlitebackup.MethodBackupAPI})
 }

@@ -1,7 +1,6 @@
 package sqlitebackup
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,46 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
-
-	"github.com/vrwx/vrwxctl/pkg/errs"
 )
 
 func joinPath(dir, name string) string { return filepath.Join(dir, name) }
-
-// sqliteHeader starts every SQLite 3 database file.
-var sqliteHeader = []byte("SQLite format 3\x00")
-
-// checkSQLiteFile returns a Usage error unless path is a regular file that starts
-// with the SQLite header. It opens the file itself, so call it before this process
-// opens an SQLite connection to path: closing any descriptor drops the process's
-// POSIX locks on that file.
-func checkSQLiteFile(path, what string) error {
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return errs.Usagef("%s %s does not exist: expected an SQLite database file", what, path)
-	}
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", what, path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return errs.Usagef("%s %s is not a regular file: expected an SQLite database file", what, path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", what, path, err)
-	}
-	defer f.Close()
-	head := make([]byte, 100)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s %s: read header: %w", what, path, err)
-	}
-	if n < 100 || !bytes.Equal(head[:16], sqliteHeader) {
-		return errs.Usagef("%s %s is not an SQLite database (no \"SQLite format 3\" header)", what, path)
-	}
-	return nil
-}
 
 // journalBytes returns the file-format read/write version bytes (offsets 18, 19) of
 // an SQLite header: 1 means rollback journal, 2 means WAL.
@@ -86,21 +48,6 @@ func syncFile(path string) error {
 	defer f.Close()
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("fsync %s: %w", path, err)
-	}
-	return nil
-}
-
-// syncDir fsyncs a directory so a rename or unlink inside it survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		// Some filesystems cannot fsync a directory (EINVAL); their renames are
-		// as durable as they get.
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
 	}
 	return nil
 }

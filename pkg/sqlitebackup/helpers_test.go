@@ -3,12 +3,14 @@ package sqlitebackup_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,24 +25,88 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(memoryOpEnv); spec != "" {
+		os.Exit(runMemoryOp(spec))
+	}
+	// The S3 tests' SDK clients read credentials from the process environment, as
+	// the CLI's do. They are set once for the whole process, never changed by a
+	// test, so those tests can run in parallel with the others.
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "AKIAVRWXTEST", "AWS_SECRET_ACCESS_KEY": "vrwx-test-secret",
+		"AWS_CONFIG_FILE": "/nonexistent/vrwx-aws-config", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/vrwx-aws-credentials",
+	} {
+		os.Setenv(k, v)
+	}
 	code := m.Run()
 	apidbtest.Cleanup()
 	cleanupBench()
+	if fixtureDir != "" {
+		os.RemoveAll(fixtureDir)
+	}
 	os.Exit(code)
+}
+
+// Fixtures are built once per size and test process, then copied for each test:
+// building one inserts rows one by one, copying it is a file copy.
+var (
+	fixtureMu    sync.Mutex
+	fixtureDir   string
+	fixtureBuilt = map[int64]*pristine{}
+)
+
+// pristine is the process's untouched fixture of one size.
+type pristine struct {
+	once sync.Once
+	path string
+	err  error
 }
 
 // fixture builds an API database of about size bytes (0: the small default) in a
 // fresh directory and returns its path.
 func fixture(t testing.TB, size int64) string {
 	t.Helper()
+	src, err := builtFixture(size)
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(t.TempDir(), "data", "vrwx.db")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := apidb.BuildFixture(context.Background(), path, apidb.FixtureOptions{TargetBytes: size}); err != nil {
-		t.Fatal(err)
-	}
+	copyFile(t, src, path)
 	return path
+}
+
+// builtFixture returns the process's pristine fixture of the given size, building
+// it on first use (fixtures of other sizes build meanwhile). BuildFixture
+// checkpoints and closes it, so the one file is the whole database.
+func builtFixture(size int64) (string, error) {
+	fixtureMu.Lock()
+	if fixtureDir == "" {
+		d, err := os.MkdirTemp("", "vrwx-fixtures-")
+		if err != nil {
+			fixtureMu.Unlock()
+			return "", err
+		}
+		fixtureDir = d
+	}
+	f, ok := fixtureBuilt[size]
+	if !ok {
+		f = &pristine{path: filepath.Join(fixtureDir, fmt.Sprintf("vrwx-%d.db", size))}
+		fixtureBuilt[size] = f
+	}
+	fixtureMu.Unlock()
+	f.once.Do(func() {
+		if _, f.err = apidbtest.BuildFixture(context.Background(), f.path, apidbtest.FixtureOptions{TargetBytes: size}); f.err != nil {
+			return
+		}
+		for _, side := range []string{"-wal", "-shm", "-journal"} {
+			if _, err := os.Stat(f.path + side); err == nil {
+				f.err = fmt.Errorf("fixture %s left a %s file: copying the main file alone would lose rows", f.path, side)
+			}
+		}
+	})
+	return f.path, f.err
 }
 
 // needSQLite3 returns the sqlite3 CLI, the test oracle. In CI it must be installed.
@@ -137,10 +203,6 @@ func fakeS3(t testing.TB, bucket string) (*s3.Client, *s3mem.Backend) {
 	backend := s3mem.New()
 	srv := httptest.NewServer(gofakes3.New(backend).Server())
 	t.Cleanup(srv.Close)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAVRWXTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "vrwx-test-secret")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	c, err := sqlitebackup.NewS3Client(context.Background(), sqlitebackup.S3Config{Region: "us-east-1", Endpoint: srv.URL, PathStyle: true})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 )
 
@@ -24,6 +25,9 @@ const (
 	StatusBadManifest      = "bad manifest"
 	StatusChecksumMismatch = "checksum mismatch"
 	StatusSizeMismatch     = "size mismatch"
+	// StatusInterrupted marks a restore journal: a restore of a database in this
+	// directory stopped halfway, and the next command that opens it finishes it.
+	StatusInterrupted = "interrupted restore"
 )
 
 // Entry is one backup found by List.
@@ -53,7 +57,10 @@ type ListOptions struct {
 }
 
 // List returns the backups in a directory or under an S3 prefix, newest first:
-// vrwx-*.db[.gz] files, and any other file that has a manifest beside it.
+// vrwx-*.db[.gz] files, and any other file that has a manifest beside it. In a
+// directory it also lists what interrupted runs left: temporary files
+// (StatusIncomplete, or StatusInProgress while their process runs) and restore
+// journals (StatusInterrupted).
 func List(ctx context.Context, loc Location, opts ListOptions) ([]Entry, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -143,6 +150,29 @@ func listLocal(ctx context.Context, loc Location) ([]Entry, error) {
 			e.Status, e.Detail = StatusChecksumMismatch, fmt.Sprintf("sha256 %s, manifest says %s", sum, m.SHA256)
 		default:
 			e.Status = StatusOK
+		}
+		out = append(out, e)
+	}
+	for _, t := range scanTemps(loc.Path) {
+		e := Entry{Name: filepath.Base(t.Path), Location: Location{Path: t.Path}, Size: t.Size, CreatedAt: t.ModTime.UTC(), Status: t.Status}
+		e.Detail = "left by a backup or restore that was killed; the next backup or restore here removes it"
+		if t.Status == StatusInProgress {
+			e.Detail = "a running backup or restore is writing it"
+		}
+		out = append(out, e)
+	}
+	journals, _ := filepath.Glob(filepath.Join(loc.Path, ".*.restore-journal"))
+	for _, jp := range journals {
+		db := filepath.Join(loc.Path, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(jp), "."), ".restore-journal"))
+		e := Entry{Name: filepath.Base(jp), Location: Location{Path: jp}, Status: StatusInterrupted}
+		if fi, err := os.Stat(jp); err == nil {
+			e.Size, e.CreatedAt = fi.Size(), fi.ModTime().UTC()
+		}
+		if j, err := apidb.ReadJournal(db); err == nil && j != nil {
+			e.CreatedAt = j.StartedAt
+			e.Detail = fmt.Sprintf("the restore of %s from %s stopped halfway; the next command that opens the database completes or undoes it", j.DB, j.Backup)
+		} else {
+			e.Detail = fmt.Sprintf("unreadable: %v", err)
 		}
 		out = append(out, e)
 	}
@@ -283,7 +313,7 @@ func Prune(ctx context.Context, loc Location, keep int, c *s3.Client) ([]Locatio
 		pruned = append(pruned, target)
 	}
 	if !loc.IsS3() {
-		if err := syncDir(loc.Path); err != nil {
+		if err := apidb.SyncDir(loc.Path); err != nil {
 			return pruned, err
 		}
 	}

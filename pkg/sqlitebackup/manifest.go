@@ -24,7 +24,7 @@ type Manifest struct {
 	File string `json:"file"`
 	// Source is the absolute path of the database that was backed up.
 	Source string `json:"source"`
-	// Method is how the copy was taken: "backup-api" or "vacuum-into".
+	// Method is how the copy was taken: "snapshot", "backup-api" or "vacuum-into".
 	Method Method `json:"method"`
 	// Size and SHA256 describe the stored file (compressed when Compressed).
 	Size   int64  `json:"size"`
@@ -49,14 +49,26 @@ type Manifest struct {
 	// Compressed says whether File is compressed; Compression names the codec.
 	Compressed  bool   `json:"compressed"`
 	Compression string `json:"compression,omitempty"`
-	// Verify is the check run on the copy before it was published.
+	// Verify is the check run before the backup was published, on what Checked
+	// names.
 	Verify CheckResult `json:"verify"`
+	// Checked is "snapshot" when Verify ran on the snapshot being copied, on a
+	// second connection at the same time as the copy (the snapshot method's
+	// default), or "copy" when it ran on the copy's file afterwards.
+	Checked string `json:"checked"`
 	// CopyMillis is the wall-clock time of the copy, including making it
-	// self-contained and durable (fsync); VerifyMillis that of the check, the hash and
-	// the compression, which run after it. For capacity planning.
+	// self-contained (and, for the snapshot method, hashing it); VerifyMillis that of
+	// the check, the hash or the compression, and the fsync, which run side by side
+	// after it. For capacity planning.
 	CopyMillis   int64 `json:"copy_ms"`
 	VerifyMillis int64 `json:"verify_ms"`
 }
+
+// What Manifest.Checked says the check ran on.
+const (
+	CheckedSnapshot = "snapshot"
+	CheckedCopy     = "copy"
+)
 
 // CheckResult is the outcome of PRAGMA integrity_check or quick_check.
 type CheckResult struct {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
@@ -79,6 +81,7 @@ func staleWAL(t *testing.T, db string) {
 }
 
 func TestRestoreBesideAStaleWALYieldsExactlyTheBackup(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := fixture(t, 1<<20)
 	bk := backupTo(t, db, t.TempDir(), sqlitebackup.BackupOptions{})
@@ -143,6 +146,7 @@ func TestRestoreBesideAStaleWALYieldsExactlyTheBackup(t *testing.T) {
 }
 
 func TestRestoreIsRefusedWhileAWriterHoldsTheDatabase(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	db := fixture(t, 0)
@@ -158,8 +162,8 @@ func TestRestoreIsRefusedWhileAWriterHoldsTheDatabase(t *testing.T) {
 	for _, dry := range []bool{false, true} {
 		rep, err := sqlitebackup.Restore(ctx, bk.Location, db, sqlitebackup.RestoreOptions{DryRun: dry})
 		wantKind(t, err, errs.Refused, "another process has it open", "pid "+itoa(w.Pid))
-		if errs.FixOf(err) == "" {
-			t.Error("the refusal carries no fix")
+		if errs.FixOf(err) == "" || !errors.Is(err, sqlitebackup.ErrInUse) {
+			t.Errorf("the refusal %v carries no fix or does not wrap ErrInUse", err)
 		}
 		found := false
 		for _, h := range rep.Holders {
@@ -194,6 +198,7 @@ func TestRestoreIsRefusedWhileAWriterHoldsTheDatabase(t *testing.T) {
 // An idle connection to a rollback-journal database holds no lock at all; the
 // /proc scan still sees it. --force restores anyway and keeps the old file.
 func TestRestoreSeesAnIdleConnectionAndForceOverridesIt(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/self/fd"); err != nil {
 		t.Skip("no /proc here: idle rollback-mode connections cannot be seen")
 	}
@@ -214,9 +219,9 @@ func TestRestoreSeesAnIdleConnectionAndForceOverridesIt(t *testing.T) {
 	if _, err := io.WriteString(stdin, "SELECT count(*) FROM tenants;\n"); err != nil {
 		t.Fatal(err)
 	}
-	var holders []sqlitebackup.Holder
+	var holders []apidb.Holder
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if holders, err = sqlitebackup.Holders(ctx, db); err != nil {
+		if holders, err = apidb.Holders(ctx, db); err != nil {
 			t.Fatal(err)
 		}
 		if len(holders) > 0 {
@@ -243,12 +248,13 @@ func TestRestoreSeesAnIdleConnectionAndForceOverridesIt(t *testing.T) {
 	}
 	stdin.Close()
 	cmd.Wait()
-	if h, err := sqlitebackup.Holders(ctx, db); err != nil || len(h) != 0 {
+	if h, err := apidb.Holders(ctx, db); err != nil || len(h) != 0 {
 		t.Errorf("after the holder exited: %+v, %v", h, err)
 	}
 }
 
 func TestDamagedBackupsAreRefused(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := fixture(t, 1<<20)
 	good := backupTo(t, db, t.TempDir(), sqlitebackup.BackupOptions{})
@@ -315,6 +321,9 @@ func TestDamagedBackupsAreRefused(t *testing.T) {
 			}
 			_, err = sqlitebackup.Restore(ctx, c.loc, db, sqlitebackup.RestoreOptions{})
 			wantKind(t, err, errs.Refused, "does not verify", c.want)
+			if !errors.Is(err, sqlitebackup.ErrDoesNotVerify) {
+				t.Errorf("%v should wrap ErrDoesNotVerify", err)
+			}
 			if sha(t, db) != liveSum {
 				t.Fatal("a refused restore changed the database")
 			}
@@ -340,6 +349,7 @@ func TestDamagedBackupsAreRefused(t *testing.T) {
 }
 
 func TestVerifyReportsMissingTablesAndMigrations(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := fixture(t, 0)
 	sqlite3(t, db, "DELETE FROM _migrations WHERE name = '007_tenant_plans.sql'")
@@ -372,6 +382,7 @@ func TestVerifyReportsMissingTablesAndMigrations(t *testing.T) {
 }
 
 func TestRestoreDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := fixture(t, 0)
 	bk := backupTo(t, db, t.TempDir(), sqlitebackup.BackupOptions{Compression: sqlitebackup.Gzip})
@@ -390,6 +401,7 @@ func TestRestoreDryRunChangesNothing(t *testing.T) {
 }
 
 func TestRestoreIntoAnEmptyPlace(t *testing.T) {
+	t.Parallel()
 	db := fixture(t, 0)
 	bk := backupTo(t, db, t.TempDir(), sqlitebackup.BackupOptions{})
 	target := filepath.Join(t.TempDir(), "new", "vrwx.db")
@@ -408,6 +420,7 @@ func TestRestoreIntoAnEmptyPlace(t *testing.T) {
 }
 
 func TestListShowsWhichBackupsVerify(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := fixture(t, 0)
 	dir := t.TempDir()

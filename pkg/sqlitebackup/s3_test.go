@@ -20,6 +20,7 @@ import (
 // an in-process S3-compatible server. The first backup is larger than the part size,
 // so it goes up as a multipart upload.
 func TestS3RoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	client, _ := fakeS3(t, "vrwx-backups")
 	db := fixture(t, 12<<20)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -36,10 +37,11 @@ type VerifyOptions struct {
 // VerifyReport is everything Verify found. OK is true only when Problems is empty.
 type VerifyReport struct {
 	Location          Location
-	Manifest          *Manifest // nil when there is none or it could not be read
-	Size              int64     // bytes of the stored file
-	SHA256            string    // of the stored file
-	ChecksumOK        bool      // SHA256 and Size match the manifest (and DBSHA256 when compressed)
+	Recovered         *apidb.Recovery // an interrupted restore of this file that Verify finished first
+	Manifest          *Manifest       // nil when there is none or it could not be read
+	Size              int64           // bytes of the stored file
+	SHA256            string          // of the stored file
+	ChecksumOK        bool            // SHA256 and Size match the manifest (and DBSHA256 when compressed)
 	Check             CheckResult
 	JournalMode       string // from the file header: "delete" (self-contained) or "wal"
 	Migrations        []string
@@ -65,7 +67,19 @@ func (o *VerifyOptions) normalize() {
 // errs.Failed error listing the problems.
 func Verify(ctx context.Context, loc Location, opts VerifyOptions) (*VerifyReport, error) {
 	opts.normalize()
+	// A database being verified in place may be one whose restore was interrupted.
+	var rec *apidb.Recovery
+	if !loc.IsS3() {
+		var err error
+		if rec, err = apidb.Recover(ctx, loc.Path, false); err != nil {
+			return nil, err
+		}
+	}
+	cleanTemps(opts.StagingDir, time.Now())
 	rep, mat, err := verify(ctx, loc, opts, opts.StagingDir, true)
+	if rep != nil {
+		rep.Recovered = rec
+	}
 	if mat != nil {
 		mat.cleanup()
 	}
@@ -80,22 +94,35 @@ func (r *VerifyReport) err() error {
 		return nil
 	}
 	return errs.Failedf("backup %s does not verify: %s", r.Location, strings.Join(r.Problems, "; ")).
-		WithFix("use another backup (vrwxctl db list) or take a new one")
+		Wrap(ErrDoesNotVerify).WithFix("use another backup or take a new one")
 }
 
 // materialized is a backup unpacked into a local, uncompressed SQLite file.
 type materialized struct {
-	db    string   // the uncompressed database file
-	temps []string // files this process created and must remove
+	db       string // the uncompressed database file
+	dbSize   int64  // its size and sha256
+	dbSHA256 string
+	temps    []string // files this process created and must remove
+	releases []func() // their locks (reserveTemp)
 }
 
 func (m *materialized) cleanup() {
 	for _, t := range m.temps {
 		removeDBFiles(t)
 	}
+	m.release()
 }
 
-// take hands the database file to the caller: cleanup no longer removes it.
+// release unlocks the temporary files, leaving them where they are.
+func (m *materialized) release() {
+	for _, r := range m.releases {
+		r()
+	}
+	m.releases = nil
+}
+
+// take hands the database file to the caller: cleanup no longer removes it, but
+// still unlocks it.
 func (m *materialized) take() string {
 	out := m.temps[:0]
 	for _, t := range m.temps {
@@ -112,7 +139,7 @@ func (m *materialized) take() string {
 func normalizeBackupLocation(loc Location) (Location, error) {
 	if loc.IsS3() {
 		if loc.Key == "" || strings.HasSuffix(loc.Key, "/") {
-			return loc, errs.Usagef("%s names a prefix: expected a backup object such as s3://bucket/prefix/vrwx-20261127T031500Z.db", loc)
+			return loc, badInput(InputBackup, loc.String(), "names a prefix: expected a backup object such as s3://bucket/prefix/vrwx-20261127T031500Z.db")
 		}
 		loc.Key = strings.TrimSuffix(loc.Key, ManifestSuffix)
 		return loc, nil
@@ -120,13 +147,13 @@ func normalizeBackupLocation(loc Location) (Location, error) {
 	loc.Path = strings.TrimSuffix(loc.Path, ManifestSuffix)
 	fi, err := os.Stat(loc.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return loc, errs.Usagef("backup %s does not exist", loc.Path)
+		return loc, badInput(InputBackup, loc.Path, "does not exist")
 	}
 	if err != nil {
 		return loc, fmt.Errorf("backup %s: %w", loc.Path, err)
 	}
 	if fi.IsDir() {
-		return loc, errs.Usagef("%s is a directory: expected a backup file (vrwxctl db list %s shows them)", loc.Path, loc.Path)
+		return loc, badInput(InputBackup, loc.Path, "is a directory: expected a backup file")
 	}
 	return loc, nil
 }
@@ -219,8 +246,12 @@ func verify(ctx context.Context, loc Location, opts VerifyOptions, workDir strin
 			rep.Problems = append(rep.Problems, fmt.Sprintf("the object's sha256 metadata %s differs from the manifest's %s", sums.meta[metaSHA256], m.SHA256))
 		}
 	}
-	if err := checkSQLiteFile(mat.db, "backup"); err != nil {
-		rep.Problems = append(rep.Problems, strings.TrimPrefix(err.Error(), "backup "+mat.db+" "))
+	if err := apidb.CheckFile(mat.db, "backup"); err != nil {
+		var fe *apidb.FileError
+		if !errors.As(err, &fe) {
+			return rep, mat, err
+		}
+		rep.Problems = append(rep.Problems, fe.Problem())
 		return rep, mat, rep.err()
 	}
 	opts.Progress(Progress{Phase: "check"})
@@ -293,11 +324,11 @@ func materialize(ctx context.Context, c *s3.Client, loc Location, compressed boo
 	var s sums
 	stored := loc.Path
 	if loc.IsS3() {
-		tmp, err := reserveTemp(workDir, ".vrwx-download-*.tmp")
+		tmp, release, err := reserveTemp(workDir, ".vrwx-download-*.tmp")
 		if err != nil {
 			return nil, s, err
 		}
-		mat.temps = append(mat.temps, tmp)
+		mat.temps, mat.releases = append(mat.temps, tmp), append(mat.releases, release)
 		if s.meta, err = downloadObject(ctx, c, loc, tmp, progress); err != nil {
 			return mat, s, err
 		}
@@ -310,14 +341,14 @@ func materialize(ctx context.Context, c *s3.Client, loc Location, compressed boo
 			return mat, s, err
 		}
 		s.dbSHA = s.sha
-		mat.db = stored
+		mat.db, mat.dbSize, mat.dbSHA256 = stored, s.size, s.sha
 		return mat, s, nil
 	}
-	out, err := reserveTemp(workDir, ".vrwx-restore-*.db.tmp")
+	out, release, err := reserveTemp(workDir, ".vrwx-restore-*.db.tmp")
 	if err != nil {
 		return mat, s, err
 	}
-	mat.temps = append(mat.temps, out)
+	mat.temps, mat.releases = append(mat.temps, out), append(mat.releases, release)
 	mat.db = out
 	in, err := os.Open(stored)
 	if err != nil {
@@ -346,7 +377,7 @@ func materialize(ctx context.Context, c *s3.Client, loc Location, compressed boo
 		return mat, s, err
 	}
 	dbHash := sha256.New()
-	_, err = io.Copy(io.MultiWriter(f, dbHash), src)
+	mat.dbSize, err = io.Copy(io.MultiWriter(f, dbHash), src)
 	if err == nil {
 		// Drain the rest so the stored file's hash covers every byte, including any
 		// trailing garbage after the gzip stream.
@@ -362,5 +393,6 @@ func materialize(ctx context.Context, c *s3.Client, loc Location, compressed boo
 		return mat, s, fmt.Errorf("unpack %s: %w", loc, describeIOError(err, workDir))
 	}
 	s.size, s.sha, s.dbSHA = pr.n, hex.EncodeToString(storedHash.Sum(nil)), hex.EncodeToString(dbHash.Sum(nil))
+	mat.dbSHA256 = s.dbSHA
 	return mat, s, nil
 }

@@ -60,6 +60,11 @@ type Flow struct {
 	// Preflight, when set, runs alongside the transaction's preparation (both only
 	// read); its error stops the send before anything is signed.
 	Preflight func(ctx context.Context) error
+	// Signed, when set, is told the signed transaction's hash and nonce once its
+	// "sent" line is in the audit log and before the broadcast, so a workflow with
+	// its own journal (key rotate) holds the hash too if it is killed mid-send. Its
+	// error stops the send: nothing is broadcast.
+	Signed func(hash common.Hash, nonce uint64) error
 }
 
 // Next words an operator's next step. The CLI names its own commands; a nil func
@@ -256,8 +261,15 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 	if err := f.Audit.Append(entry); err != nil {
 		return nil, nil, errs.Failedf("not sent: the audit log could not be written").Wrap(err)
 	}
-	f.IO.Infof("signed %s (nonce %d); broadcasting", res.TxHash, res.Nonce)
 	h := signed.Hash()
+	if f.Signed != nil {
+		if err := f.Signed(h, signed.Nonce()); err != nil {
+			entry.Outcome, entry.Error = audit.NotSent, err.Error()
+			_ = f.Audit.Append(entry)
+			return nil, nil, errs.Failedf("not sent: %s could not be recorded before its broadcast", h.Hex()).Wrap(err)
+		}
+	}
+	f.IO.Infof("signed %s (nonce %d); broadcasting", res.TxHash, res.Nonce)
 	var rcpt *chain.Receipt
 	if _, sendErr := f.Chain.SendRaw(ctx, signed); sendErr != nil {
 		var se *chain.SendError

@@ -6,6 +6,7 @@ import (
 )
 
 func TestDurationAndRelative(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	for d, want := range map[time.Duration]string{
 		0:                                  "0s",
@@ -31,6 +32,7 @@ func TestDurationAndRelative(t *testing.T) {
 }
 
 func TestFormatUTCAndShort(t *testing.T) {
+	t.Parallel()
 	if got := FormatUTC(time.Unix(1_795_616_148, 0)); got != "2026-11-25 14:15:48 UTC" {
 		t.Errorf("FormatUTC: %q", got)
 	}

@@ -53,13 +53,14 @@ type IO struct {
 	errorOnStdout bool
 }
 
-// System returns IO on the process's stdin, stdout and stderr.
-func System() *IO {
+// System returns IO on the process's stdin, stdout and stderr; lookupEnv (the
+// process environment in the binary) says whether NO_COLOR is set.
+func System(lookupEnv func(string) (string, bool)) *IO {
 	io := &IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, Format: Text}
 	io.InTTY = isTerminal(os.Stdin)
 	io.OutTTY = isTerminal(os.Stdout)
 	io.ErrTTY = isTerminal(os.Stderr)
-	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+	if _, ok := lookupEnv("NO_COLOR"); ok {
 		io.NoColor = true
 	}
 	return io

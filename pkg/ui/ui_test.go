@@ -10,6 +10,7 @@ import (
 )
 
 func TestColourOnlyOnATerminalAndNeverWithNoColor(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		tty     bool
@@ -36,6 +37,7 @@ func TestColourOnlyOnATerminalAndNeverWithNoColor(t *testing.T) {
 }
 
 func TestJSONErrorShape(t *testing.T) {
+	t.Parallel()
 	var out, errOut bytes.Buffer
 	io := &IO{Out: &out, ErrOut: &errOut, Format: JSON, NoColor: true}
 	io.PrintError(errs.Usagef("--to %q is not an address", "0x12").WithFix("use a 0x address"))
@@ -45,5 +47,19 @@ func TestJSONErrorShape(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "fix: use a 0x address") {
 		t.Fatalf("stderr %q", errOut.String())
+	}
+}
+
+// NO_COLOR is read from the environment System is given, not from the process.
+func TestSystemReadsNoColorFromTheGivenEnvironment(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	if io := System(env(map[string]string{"NO_COLOR": ""})); !io.NoColor {
+		t.Error("NO_COLOR set (even empty, as no-color.org says): want NoColor")
+	}
+	if io := System(env(nil)); io.NoColor {
+		t.Error("NO_COLOR unset: want colour allowed")
 	}
 }

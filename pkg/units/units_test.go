@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseAmount(t *testing.T) {
+	t.Parallel()
 	good := map[string]string{
 		"0.5ether": "500000000000000000", "0.5 ETH": "500000000000000000", "1": "1000000000000000000",
 		"10gwei": "10000000000", "1.5gwei": "1500000000", "1000wei": "1000", ".25": "250000000000000000",
@@ -32,6 +33,7 @@ func TestParseAmount(t *testing.T) {
 }
 
 func TestFormatRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"0", "1", "0.5", "123.000000000000000001", "0.05"} {
 		v, err := ParseAmount(s)
 		if err != nil {
@@ -44,6 +46,7 @@ func TestFormatRoundTrip(t *testing.T) {
 }
 
 func TestParseAddress(t *testing.T) {
+	t.Parallel()
 	ok := []string{"0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc", "0x3C44CDDDB6A900FA2B585DD299E03D12FA4293BC"}
 	for _, s := range ok {
 		if _, err := ParseAddress(s); err != nil {

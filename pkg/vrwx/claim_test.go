@@ -30,6 +30,7 @@ func readJob(t *testing.T, c *chain.Client, escrow common.Address, id uint64) *v
 // The digest vrwxctl computes must be the contract's own: hashTypedDataV4(structHash)
 // on a real chain, for the real escrow address and chain id.
 func TestClaimDigestMatchesContract(t *testing.T) {
+	t.Parallel()
 	_, d := devchain.StartT(t)
 	c := chain.New(chain.Options{URLs: []string{d.RPCURL}, ChainID: d.ChainID})
 	job := readJob(t, c, d.Escrow, d.Jobs[devchain.JobFunded])
@@ -60,6 +61,7 @@ func TestClaimDigestMatchesContract(t *testing.T) {
 // The seeded COMPLETED job was submitted with a real controller signature; rebuilding
 // its claim from chain data must recover that controller.
 func TestRecoverSeededCompletion(t *testing.T) {
+	t.Parallel()
 	_, d := devchain.StartT(t)
 	c := chain.New(chain.Options{URLs: []string{d.RPCURL}, ChainID: d.ChainID})
 	job := readJob(t, c, d.Escrow, d.Jobs[devchain.JobCompleted])
@@ -93,6 +95,7 @@ func TestRecoverSeededCompletion(t *testing.T) {
 
 // Reverts from the real contract decode to the spec's error names with fixes.
 func TestDecodeRealReverts(t *testing.T) {
+	t.Parallel()
 	_, d := devchain.StartT(t)
 	c := chain.New(chain.Options{URLs: []string{d.RPCURL}, ChainID: d.ChainID})
 	cases := []struct {

@@ -85,6 +85,7 @@ func (p *countingProxy) start(t *testing.T, target string) string {
 }
 
 func TestReadJobOneRoundTrip(t *testing.T) {
+	t.Parallel()
 	_, d := devchain.StartT(t)
 	p := &countingProxy{}
 	c := chain.New(chain.Options{URLs: []string{p.start(t, d.RPCURL)}, ChainID: d.ChainID})
@@ -144,6 +145,7 @@ func TestReadJobOneRoundTrip(t *testing.T) {
 }
 
 func TestProgramFallsBackWhenNodeRefusesDeploylessCalls(t *testing.T) {
+	t.Parallel()
 	_, d := devchain.StartT(t)
 	p := &countingProxy{rejectCreate: true}
 	c := chain.New(chain.Options{URLs: []string{p.start(t, d.RPCURL)}, ChainID: d.ChainID})
@@ -163,6 +165,7 @@ func TestProgramFallsBackWhenNodeRefusesDeploylessCalls(t *testing.T) {
 }
 
 func TestProgramStepwiseMatchesOneRoundTrip(t *testing.T) {
+	t.Parallel()
 	_, d := devchain.StartT(t)
 	c := chain.New(chain.Options{URLs: []string{d.RPCURL}, ChainID: d.ChainID})
 	defer c.Close()

@@ -47,6 +47,7 @@ func finding(d *vrwx.SigDiagnosis, name string) vrwx.SigFinding {
 }
 
 func TestDiagnoseSignatureFindsTheDomain(t *testing.T) {
+	t.Parallel()
 	mainnetEscrow := common.HexToAddress("0x7B55CD2614d42E328622E13E2F04c6A4044dCf8B")
 	oldEscrow := common.HexToAddress("0xE15d5a642379D28Af1f36aC0e3C8E6A8f27bd8fd")
 
@@ -76,6 +77,7 @@ func TestDiagnoseSignatureFindsTheDomain(t *testing.T) {
 }
 
 func TestDiagnoseSignatureHighS(t *testing.T) {
+	t.Parallel()
 	req, r := sigFixture(t, 8453, common.HexToAddress("0x7B55CD2614d42E328622E13E2F04c6A4044dCf8B"))
 	sig := append([]byte(nil), req.Signature...)
 	s := new(big.Int).Sub(crypto.S256().Params().N, new(big.Int).SetBytes(sig[32:64]))

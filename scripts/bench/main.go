@@ -30,8 +30,9 @@ type Scenario struct {
 	VRWX     []string // argv of vrwxctl (without the binary)
 	Baseline []string // argv of the baseline tool (binary first), or a shell script via "sh -c"
 	Env      []string
-	// Setup runs once before the scenario (seeding, for example).
-	Setup func(ctx context.Context) error
+	// Setup runs once before the scenario (seeding, for example); Teardown after it.
+	Setup    func(ctx context.Context) error
+	Teardown func()
 	// Next, when set, gives the argv of run i instead of VRWX/Baseline (for commands
 	// that consume state, like submitting a completion). No warm-up run is made.
 	Next func(i int) (vrwx, baseline []string)
@@ -164,7 +165,12 @@ func mainErr(runs int, only, bin string, sc scaleConfig) error {
 		return err
 	}
 	env := []string{"RPC_URL=" + a.URL, "VRWXCTL_DEPLOYMENT=/nonexistent", "XDG_CONFIG_HOME=" + os.TempDir() + "/vrwxctl-bench-none"}
-	scenarios := Scenarios(bin, cast, a, d, env)
+	scenarios := append(Scenarios(bin, cast, a, d, env), dbScenarios()...)
+	ops, err := opsScenarios(cast, a, d)
+	if err != nil {
+		return err
+	}
+	scenarios = append(scenarios, ops...)
 
 	fmt.Printf("vrwxctl benchmarks — %s, anvil %s, %d interleaved runs each\n\n", time.Now().UTC().Format(time.RFC3339), a.URL, runs)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
@@ -212,6 +218,9 @@ func mainErr(runs int, only, bin string, sc scaleConfig) error {
 				}
 				bs = append(bs, b)
 			}
+		}
+		if s.Teardown != nil {
+			s.Teardown()
 		}
 		v := summarize(vs)
 		if len(bs) == 0 {

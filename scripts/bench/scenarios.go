@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
@@ -42,30 +39,6 @@ func Scenarios(bin, cast string, a *devchain.Anvil, d *devchain.Deployment, env 
 			VRWX:     []string{"job", "list", "-o", "json"},
 			Baseline: []string{"sh", "-c", fmt.Sprintf(`for i in $(seq 1 %d); do %s call %s '%s' $i --rpc-url %s >/dev/null || exit 1; done`, listJobs, cast, escrow, jobsSig, a.URL)}},
 		completeScenario(cast, a, d, escrow, completions),
-		backupScenario(),
-	}
-}
-
-// backupScenario copies a live-size WAL database (VRWX_BENCH_DB_MB, default 200 MB)
-// with vrwxctl db backup --quick against sqlite3's ".backup", each into a fresh file.
-// vrwxctl's time includes its quick_check, sha256 and manifest; sqlite3 only copies.
-func backupScenario() Scenario {
-	mb := 200
-	if v, err := strconv.Atoi(os.Getenv("VRWX_BENCH_DB_MB")); err == nil && v > 0 {
-		mb = v
-	}
-	dir, _ := os.MkdirTemp("", "vrwxctl-bench-db-")
-	src := filepath.Join(dir, "vrwx.db")
-	return Scenario{
-		Name: fmt.Sprintf("db backup --quick (%d MB WAL db) vs sqlite3 .backup", mb), Goal: "copy ratio <= 1.1 (vrwxctl also checks + hashes)", Runs: 3,
-		Setup: func(ctx context.Context) error {
-			_, err := apidb.BuildFixture(ctx, src, apidb.FixtureOptions{TargetBytes: int64(mb) << 20})
-			return err
-		},
-		Next: func(i int) ([]string, []string) {
-			return []string{"db", "backup", "--db", src, "--out", filepath.Join(dir, fmt.Sprintf("v%d", i)), "--quick"},
-				[]string{"sqlite3", src, fmt.Sprintf(".backup %s", filepath.Join(dir, fmt.Sprintf("s%d.db", i)))}
-		},
 	}
 }
 

@@ -41,7 +41,7 @@ func main() {
 	var o options
 	flag.IntVar(&o.port, "port", 8545, "loopback port for anvil")
 	flag.StringVar(&o.stateDir, "state-dir", ".devchain", "where anvil.pid, anvil.log and deployment.json live")
-	flag.StringVar(&o.deploymentFile, "deployment-file", config.LocalDeploymentFile(), "deployment file the `local` profile reads")
+	flag.StringVar(&o.deploymentFile, "deployment-file", config.LocalDeploymentFile(os.LookupEnv), "deployment file the `local` profile reads")
 	flag.BoolVar(&o.stop, "stop", false, "stop the anvil started from --state-dir and remove its pid file")
 	flag.Parse()
 	if flag.NArg() > 0 {

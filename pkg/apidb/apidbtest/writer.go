@@ -1,6 +1,8 @@
-// Package apidbtest runs a stand-in for the VRWX API in a separate process so tests
+// Package apidbtest is test support for the VRWX API's database: fixtures that fill
+// a real file with realistic rows (BuildFixture, and Grow for the benchmark's large
+// databases), and a stand-in for the API in a separate process (StartWriter) so tests
 // of backup, restore and DLQ tooling face real concurrent writes and real file locks,
-// not goroutines that share this process's locks.
+// not goroutines that share this process's locks. Only tests and scripts import it.
 package apidbtest
 
 import (
@@ -21,37 +23,47 @@ import (
 const writerPkg = "github.com/vrwx/vrwxctl/pkg/apidb/internal/writer"
 
 var (
-	buildOnce sync.Once
-	buildBin  string
-	buildErr  error
+	buildMu  sync.Mutex
+	buildBin string
 )
 
-// WriterBinary builds the writer program once per test process into a temporary
-// directory and returns its path. The directory is removed by Cleanup. It takes no
+// WriterBinary builds the writer program into a temporary directory the first time
+// it is needed after start or after Cleanup, and returns its path. It takes no
 // context on purpose: with a cold build cache the build can outlast one test's
 // timeout, and a build cut short would fail every later test in the process.
+//
+// It builds with `go run -exec cp`: go run keeps linked executables in the build
+// cache, so the test processes of several packages (and later runs) share one link;
+// -exec hands the cached executable to cp, which copies it into the directory.
 func WriterBinary() (string, error) {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vrwx-writer-")
-		if err != nil {
-			buildErr = fmt.Errorf("build writer: %w", err)
-			return
-		}
-		bin := filepath.Join(dir, "writer")
-		cmd := exec.Command("go", "build", "-o", bin, writerPkg)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build writer: go build %s: %w\n%s", writerPkg, err, out)
-			return
-		}
-		buildBin = bin
-	})
-	return buildBin, buildErr
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if buildBin != "" {
+		return buildBin, nil
+	}
+	dir, err := os.MkdirTemp("", "vrwx-writer-")
+	if err != nil {
+		return "", fmt.Errorf("build writer: %w", err)
+	}
+	bin := filepath.Join(dir, "writer")
+	cmd := exec.Command("go", "run", "-exec", "cp", writerPkg, bin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("build writer: go run -exec cp %s: %w\n%s", writerPkg, err, out)
+	}
+	buildBin = bin
+	return bin, nil
 }
 
-// Cleanup removes the built writer binary; call it from TestMain after m.Run.
+// Cleanup removes the built writer binary (from TestMain after m.Run, or from a
+// test's t.Cleanup where TestMain belongs to another harness); a later
+// WriterBinary builds it again from the build cache.
 func Cleanup() {
+	buildMu.Lock()
+	defer buildMu.Unlock()
 	if buildBin != "" {
 		os.RemoveAll(filepath.Dir(buildBin))
+		buildBin = ""
 	}
 }
 

@@ -48,13 +48,11 @@ func New(t testing.TB) *Env {
 	e.Vars["XDG_CONFIG_HOME"] = filepath.Join(dir, "config")
 	e.Vars["XDG_STATE_HOME"] = filepath.Join(dir, "state")
 	e.Vars["HOME"] = filepath.Join(dir, "home")
+	// vrwxctl reads the environment only through the Factory's LookupEnv, so Vars
+	// is all it sees and tests with different Vars can run in parallel.
 	for _, k := range []string{"XDG_CONFIG_HOME", "XDG_STATE_HOME"} {
 		if err := os.MkdirAll(e.Vars[k], 0o700); err != nil {
 			t.Fatal(err)
-		}
-		// The config package reads XDG paths from the process environment.
-		if tt, ok := t.(*testing.T); ok {
-			tt.Setenv(k, e.Vars[k])
 		}
 	}
 	// Cleanups run last-in first-out: this scan runs before TempDir removes dir.
@@ -142,7 +140,12 @@ var (
 	binErr  error
 )
 
-// Binary builds bin/vrwxctl once per test process and returns its path.
+// Binary builds vrwxctl once per test process and returns its path.
+//
+// It builds through `go run -exec cp`, not `go build`: go run keeps the executables
+// it links in the build cache, so the packages that run the binary (and every later
+// test run with unchanged sources) share one link instead of each linking their
+// own. -exec hands the cached executable to cp, which copies it here.
 func Binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
@@ -157,11 +160,15 @@ func Binary(t testing.TB) string {
 			binErr = err
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/vrwxctl")
+		cmd := exec.Command("go", "run", "-exec", "cp", "./cmd/vrwxctl", binPath)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+			binErr = fmt.Errorf("build vrwxctl (go run -exec cp ./cmd/vrwxctl): %v\n%s", err, out)
+			return
+		}
+		if _, err := os.Stat(binPath); err != nil {
+			binErr = fmt.Errorf("build vrwxctl: no binary at %s after go run -exec cp: %w", binPath, err)
 		}
 	})
 	if binErr != nil {

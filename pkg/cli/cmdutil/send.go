@@ -106,9 +106,9 @@ func (f *Factory) Flow(ctx context.Context, command string, so SendOptions) (*tx
 	if err != nil {
 		return nil, nil, err
 	}
-	state := config.StateDir()
+	state := f.StateDir()
 	return &txflow.Flow{
-		Chain: c, Signer: s, IO: f.IO, Audit: audit.Open(audit.DefaultPath(state)), LockDir: state,
+		Chain: c, Signer: s, IO: f.IO, Audit: &audit.Log{Path: audit.DefaultPath(state), User: audit.CurrentUser(f.LookupEnv)}, LockDir: state,
 		Profile: cfg.Profile, Command: strings.TrimSpace(command), Reason: so.Reason,
 		Yes: f.Globals.Yes, DryRun: f.Globals.DryRun, NewPayment: so.NewPayment, Next: Next(),
 	}, cfg, nil

@@ -85,8 +85,12 @@ func viewRun(opts *ViewOptions) error {
 	}
 	s := opts.IO.Styles()
 	file := cfg.File
-	if file == "" {
-		file = "(none; " + config.DefaultFile() + " does not exist)"
+	switch {
+	case file != "":
+	case cfg.SearchedFile != "":
+		file = "(none; " + cfg.SearchedFile + " does not exist)"
+	default:
+		file = "(none)"
 	}
 	fmt.Fprintf(opts.IO.Out, "profile: %s (%s)\nconfig file: %s\n\n", s.Bold.Render(cfg.Profile), cfg.ProfileSource, file)
 	t := ui.NewTable("KEY", "VALUE", "SOURCE")

@@ -29,6 +29,7 @@ func byName(out contracts.CheckJSON) map[string]doctor.Check {
 }
 
 func TestCheckLocalDeployment(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 	out := run(t, e, 0)
@@ -64,6 +65,7 @@ func TestCheckLocalDeployment(t *testing.T) {
 }
 
 func TestCheckPausableEscrow(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 	e.Vars["JOB_ESCROW_ADDRESS"] = d.PausableEscrow.Hex()
@@ -87,6 +89,7 @@ func TestCheckPausableEscrow(t *testing.T) {
 }
 
 func TestCheckFindsWrongAddresses(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 

@@ -31,6 +31,8 @@ type BackupOptions struct {
 	Keep     int
 	KeepSet  bool
 	Method   string
+	// CheckCopy checks the written file instead of the snapshot being copied.
+	CheckCopy bool
 }
 
 // BackupJSON is the -o json shape of db backup: where the backup went, its manifest
@@ -48,11 +50,14 @@ func NewCmdBackup(f *cmdutil.Factory, s3o *S3Flags, runF func(context.Context, *
 	cmd := &cobra.Command{
 		Use:   "backup --out DIR|FILE|s3://bucket/prefix",
 		Short: "Take a consistent, verified copy of the live database",
-		Long: `Copy the API's database while the API keeps writing (SQLite's online backup API, or
-VACUUM INTO with --method vacuum-into), make the copy self-contained (journal mode
-DELETE: no -wal needed to read it), check it (integrity_check, or quick_check with
---quick), and publish it atomically with a manifest beside it (size, page count,
-sha256, SQLite version, migrations, row counts).
+		Long: `Copy the API's database while the API keeps writing (one read snapshot, copied with
+large reads and hashed as it is written; --method backup-api uses SQLite's online
+backup API, --method vacuum-into VACUUM INTO), make the copy self-contained (journal
+mode DELETE: no -wal needed to read it), check it (integrity_check, or quick_check
+with --quick: on the snapshot while it is copied, or on the written file with
+--check-copy), and publish it atomically with a manifest beside it (size, page
+count, sha256, SQLite version, migrations, row counts). Memory stays flat in the
+database's size.
 
 --out is a directory (the backup is named vrwx-<UTC time>.db), a new file name, or
 s3://bucket/prefix (multipart upload, sha256 stored as object metadata).
@@ -82,14 +87,19 @@ Progress is shown on stderr for long copies when stderr is a terminal or with -v
 	fl := cmd.Flags()
 	fl.StringVar(&opts.DB, "db", "", "the API's database (default DATABASE_PATH or the profile's database_path)")
 	fl.StringVar(&opts.Out, "out", "", "destination: a directory, a new file, or s3://bucket/prefix (required)")
-	fl.BoolVar(&opts.Quick, "quick", false, "check the copy with quick_check instead of integrity_check")
+	fl.BoolVar(&opts.Quick, "quick", false, "check with quick_check instead of integrity_check")
+	fl.BoolVar(&opts.CheckCopy, "check-copy", false, "check the copy's file after writing it, not the snapshot while copying it (slower; proves the file's bytes too)")
 	fl.StringVar(&opts.Compress, "compress", "none", "compression: none or gzip")
 	fl.IntVar(&opts.Keep, "keep", 0, "after the backup, keep only the newest N backups in the destination")
-	fl.StringVar(&opts.Method, "method", string(sqlitebackup.MethodBackupAPI), "copy method: backup-api or vacuum-into")
+	fl.StringVar(&opts.Method, "method", string(sqlitebackup.MethodSnapshot), "copy method: snapshot, backup-api or vacuum-into")
 	_ = cmd.RegisterFlagCompletionFunc("compress", cobra.FixedCompletions([]string{"none", "gzip"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("method", cobra.FixedCompletions([]string{"backup-api", "vacuum-into"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("method", cobra.FixedCompletions([]string{"snapshot", "backup-api", "vacuum-into"}, cobra.ShellCompDirectiveNoFileComp))
+	opts.Context = dbContext(f, cmd)
 	return cmd
 }
+
+// backupFlags name db backup's inputs in the operator's terms.
+var backupFlags = map[sqlitebackup.Input]string{sqlitebackup.InputKeep: "--keep", sqlitebackup.InputDestination: "--out", sqlitebackup.InputDatabase: "--db"}
 
 // validate parses the destination, compression, method and --keep before anything
 // is read.
@@ -100,7 +110,7 @@ func (opts *BackupOptions) validate() (sqlitebackup.Location, sqlitebackup.Compr
 	}
 	if opts.KeepSet {
 		if err := sqlitebackup.ValidateKeep(opts.Keep); err != nil {
-			return dst, "", "", err
+			return dst, "", "", inFlagTerms(err, backupFlags)
 		}
 	}
 	comp, err := sqlitebackup.ParseCompression(opts.Compress)
@@ -125,7 +135,7 @@ func backupRun(ctx context.Context, opts *BackupOptions) error {
 		return err
 	}
 	if opts.DryRun {
-		if err := checkSQLiteFile(src); err != nil {
+		if err := apidb.CheckFile(src, "database"); err != nil {
 			return err
 		}
 		if opts.IO.JSONOutput() {
@@ -139,12 +149,13 @@ func backupRun(ctx context.Context, opts *BackupOptions) error {
 		return err
 	}
 	res, err := sqlitebackup.Backup(ctx, src, dst, sqlitebackup.BackupOptions{
-		Method: method, Quick: opts.Quick, Compression: comp, Keep: opts.Keep,
+		Method: method, Quick: opts.Quick, CheckCopy: opts.CheckCopy, Compression: comp, Keep: opts.Keep,
 		Progress: progress(opts.IO, opts.Now), Now: opts.Now, S3: client,
 	})
 	if err != nil {
-		return err
+		return inFlagTerms(err, backupFlags)
 	}
+	reportHealing(opts.IO, res.Recovered, res.Cleaned)
 	out := BackupJSON{Location: res.Location.String(), Manifest: res.Manifest, Pruned: []string{}}
 	for _, p := range res.Pruned {
 		out.Pruned = append(out.Pruned, p.String())
@@ -182,7 +193,7 @@ func renderManifest(io *ui.IO, m *sqlitebackup.Manifest) {
 	t.Row("sqlite", m.SQLiteVersion)
 	t.Row("journal mode", m.JournalMode+" (self-contained)")
 	t.Row("method", string(m.Method))
-	t.Row("check", fmt.Sprintf("%s ok", m.Verify.Check))
+	t.Row("check", fmt.Sprintf("%s ok, on the %s", m.Verify.Check, m.Checked))
 	t.Row("migrations", migrations)
 	t.Row("rows", fmt.Sprintf("%d in %d tables", rows, len(m.RowCounts)))
 	t.Row("created", m.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"))

@@ -7,14 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
+	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
@@ -69,17 +68,20 @@ func (o *S3Flags) client(ctx context.Context, locs ...sqlitebackup.Location) (*s
 
 // dbPath is --db, else the profile's database_path (DATABASE_PATH maps to it).
 func dbPath(config func() (*config.Config, error), flag string) (string, error) {
-	if flag != "" {
-		return flag, nil
+	configured := ""
+	if flag == "" {
+		cfg, err := config()
+		if err != nil {
+			return "", err
+		}
+		configured = cfg.String("database_path")
 	}
-	cfg, err := config()
-	if err != nil {
-		return "", err
+	p, err := apidb.ResolvePath(flag, configured)
+	var e *errs.Error
+	if errors.As(err, &e) {
+		e.WithFix("pass --db PATH, or set DATABASE_PATH or database_path in the profile")
 	}
-	if p := cfg.String("database_path"); p != "" {
-		return p, nil
-	}
-	return "", errs.Usagef("no database: expected --db PATH, DATABASE_PATH or database_path in the profile")
+	return p, err
 }
 
 // progress reports long steps on stderr at most once a second, and only where
@@ -122,19 +124,68 @@ func formatBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// checkSQLiteFile rejects, as bad input, a path that is not an SQLite file.
-func checkSQLiteFile(path string) error {
-	fh, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return errs.Usagef("--db %s does not exist: expected the API's SQLite database", path)
+// inFlagTerms says sqlitebackup's errors in this command's terms: an input by the
+// flag that set it, and fixes that name the flags or commands that help.
+func inFlagTerms(err error, flags map[sqlitebackup.Input]string) error {
+	if err == nil {
+		return nil
 	}
-	if err != nil {
-		return errs.Failedf("open --db %s", path).Wrap(err)
+	var ie *sqlitebackup.InputError
+	if errors.As(err, &ie) {
+		fix := errs.FixOf(err)
+		if fi, serr := os.Stat(ie.Value); ie.Input == sqlitebackup.InputBackup && serr == nil && fi.IsDir() {
+			fix = "vrwxctl db list " + ie.Value + " shows the backups in it"
+		}
+		name := string(ie.Input)
+		if flag, ok := flags[ie.Input]; ok {
+			name = flag
+		}
+		return &errs.Error{Kind: errs.KindOf(err), Msg: ie.Named(name), Fix: fix}
 	}
-	defer fh.Close()
-	head := make([]byte, 16)
-	if _, err := io.ReadFull(fh, head); err != nil || string(head) != "SQLite format 3\x00" {
-		return errs.Usagef("--db %s is not an SQLite database (no \"SQLite format 3\" header)", path)
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		return err
 	}
-	return nil
+	fix := errs.FixOf(err)
+	and := func(more string) string {
+		if fix == "" {
+			return more
+		}
+		return fix + ", " + more
+	}
+	switch {
+	case errors.Is(err, sqlitebackup.ErrInUse):
+		fix = and("or pass --force to restore anyway")
+	case errors.Is(err, sqlitebackup.ErrNoSpace) && flags[sqlitebackup.InputDestination] != "":
+		fix = and("or choose another " + flags[sqlitebackup.InputDestination])
+	case errors.Is(err, sqlitebackup.ErrNotAPIDatabase):
+		fix = "point --db at the API's vrwx.db (DATABASE_PATH)"
+	case errors.Is(err, sqlitebackup.ErrDoesNotVerify):
+		fix = and("vrwxctl db list DIR shows the backups")
+	}
+	e.Fix = fix
+	return err
+}
+
+// reportHealing tells the operator about an interrupted restore a command finished
+// before its own work, and about temporary files of killed runs it removed.
+func reportHealing(io *ui.IO, rec *apidb.Recovery, cleaned []string) {
+	if rec != nil {
+		io.Warnf("%s", rec)
+	}
+	for _, c := range cleaned {
+		io.Infof("removed %s, left by an interrupted backup or restore", c)
+	}
+}
+
+// dbContext bounds a db command by --timeout only when the operator gave one: the
+// global default (60 s) suits a network call, not copying or checking a database
+// whose size only grows.
+func dbContext(f *cmdutil.Factory, cmd *cobra.Command) func(context.Context) (context.Context, context.CancelFunc) {
+	return func(parent context.Context) (context.Context, context.CancelFunc) {
+		if fl := cmd.Flag("timeout"); fl != nil && fl.Changed {
+			return f.Context(parent)
+		}
+		return context.WithCancel(parent)
+	}
 }

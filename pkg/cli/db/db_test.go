@@ -22,16 +22,27 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 )
 
-func TestMain(m *testing.M) { clitest.Main(m) }
+func TestMain(m *testing.M) {
+	// The S3 test's SDK client, like the CLI's, reads credentials from the process
+	// environment. They are set once for the whole process, never changed by a test,
+	// so that test can run in parallel with the others.
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "AKIAVRWXTEST", "AWS_SECRET_ACCESS_KEY": "vrwx-test-secret", "AWS_REGION": "us-east-1",
+		"AWS_CONFIG_FILE": "/nonexistent/vrwx-aws-config", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/vrwx-aws-credentials",
+	} {
+		os.Setenv(k, v)
+	}
+	clitest.Main(m)
+}
 
 // fixture builds a small API database in its own directory.
-func fixture(t *testing.T) *apidb.Fixture {
+func fixture(t *testing.T) *apidbtest.Fixture {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	fx, err := apidb.BuildFixture(context.Background(), filepath.Join(dir, "vrwx.db"), apidb.FixtureOptions{JobCompletions: 40, Payments: 10})
+	fx, err := apidbtest.BuildFixture(context.Background(), filepath.Join(dir, "vrwx.db"), apidbtest.FixtureOptions{JobCompletions: 40, Payments: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +76,7 @@ func backup(t *testing.T, e *clitest.Env, args ...string) db.BackupJSON {
 // fails. A restore is refused while the writer has the database open and succeeds
 // after it stops, keeping the replaced files.
 func TestBackupWhileWritingThenRestore(t *testing.T) {
+	t.Parallel()
 	t.Cleanup(apidbtest.Cleanup)
 	e := clitest.New(t)
 	fx := fixture(t)
@@ -108,10 +120,15 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 	if !strings.Contains(r.Stdout, "OK") {
 		t.Fatalf("verify output:\n%s", r)
 	}
+	// db commands have no deadline unless the operator sets one (a backup grows
+	// with the database); one that has passed stops the check with exit 4.
+	if r := e.Run("db", "verify", b.Location, "--timeout", "1ns"); r.Code != 4 {
+		t.Fatalf("verify with an expired --timeout: want exit 4:\n%s", r)
+	}
 
 	// The writer still holds the database: refused, nothing moved.
 	r = e.Run("db", "restore", "--from", b.Location, "--db", fx.Path, "--yes")
-	if r.Code != 3 || !strings.Contains(r.Stderr, "open") {
+	if r.Code != 3 || !strings.Contains(r.Stderr, "open") || !strings.Contains(r.Stderr, "--force") {
 		t.Fatalf("restore while the writer runs: want exit 3 naming the holder:\n%s", r)
 	}
 	if pre, _ := filepath.Glob(filepath.Join(filepath.Dir(fx.Path), "pre-restore-*")); len(pre) != 0 {
@@ -156,6 +173,7 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestBackupBadInput(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	fx := fixture(t)
 	out := t.TempDir()
@@ -201,6 +219,7 @@ func TestBackupBadInput(t *testing.T) {
 // A backup with flipped bytes is refused by verify (exit 1, problems listed), shown
 // as a checksum mismatch by list, and refused by restore.
 func TestVerifyTamperedAndList(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	fx := fixture(t)
 	out := t.TempDir()
@@ -275,15 +294,11 @@ func TestVerifyTamperedAndList(t *testing.T) {
 // Backup, list, verify and restore through the real AWS SDK against an in-process
 // S3-compatible server.
 func TestS3RoundTrip(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	fx := fixture(t)
 	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(srv.Close)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAVRWXTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "vrwx-test-secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	c, err := sqlitebackup.NewS3Client(context.Background(), sqlitebackup.S3Config{Region: "us-east-1", Endpoint: srv.URL, PathStyle: true})
 	if err != nil {
 		t.Fatal(err)

@@ -58,6 +58,7 @@ use vrwxctl db verify for the full check).`,
 			return listRun(ctx, opts)
 		},
 	}
+	opts.Context = dbContext(f, cmd)
 	return cmd
 }
 

@@ -28,7 +28,7 @@ func TestBackupFlags(t *testing.T) {
 		t.Fatalf("parsed %v %+v", err, got)
 	}
 	parse("--out", "/backups")
-	if got.KeepSet || got.Keep != 0 || got.Method != string(sqlitebackup.MethodBackupAPI) || got.Compress != "none" {
+	if got.KeepSet || got.Keep != 0 || got.Method != string(sqlitebackup.MethodSnapshot) || got.CheckCopy || got.Compress != "none" {
 		t.Fatalf("defaults %+v", got)
 	}
 	for _, c := range []struct {

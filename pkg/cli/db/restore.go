@@ -83,8 +83,9 @@ without changing anything.`,
 	fl.StringVar(&opts.From, "from", "", "the backup to restore: a file or s3://bucket/key (required)")
 	fl.StringVar(&opts.DB, "db", "", "the database to replace (default DATABASE_PATH or the profile's database_path)")
 	fl.BoolVar(&opts.Force, "force", false, "restore even while another process has the database open")
-	fl.BoolVar(&opts.Quick, "quick", false, "quick_check instead of integrity_check, before and after")
+	fl.BoolVar(&opts.Quick, "quick", false, "quick_check instead of integrity_check")
 	fl.BoolVar(&opts.AllowNoManifest, "allow-no-manifest", false, "restore a backup without a manifest (its checksum cannot be checked)")
+	opts.Context = dbContext(f, cmd)
 	return cmd
 }
 
@@ -114,8 +115,11 @@ func restoreRun(ctx context.Context, opts *RestoreOptions) error {
 		Force: opts.Force, DryRun: dry, Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest,
 		S3: client, Now: opts.Now, Progress: progress(opts.IO, opts.Now),
 	})
+	if rep != nil {
+		reportHealing(opts.IO, rep.Recovered, rep.Cleaned)
+	}
 	if err != nil {
-		return err
+		return inFlagTerms(err, map[sqlitebackup.Input]string{sqlitebackup.InputDatabase: "--db", sqlitebackup.InputBackup: "--from"})
 	}
 	out := RestoreJSON{From: rep.From.String(), DB: rep.DBPath, DryRun: rep.DryRun, PreRestoreDir: rep.PreRestoreDir,
 		Moved: []string{}, Holders: []string{}, Check: rep.Check, RowCounts: rep.RowCounts}

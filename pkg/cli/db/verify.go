@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/ui"
@@ -34,6 +35,7 @@ type VerifyJSON struct {
 // VerifyOptions are the inputs of db verify.
 type VerifyOptions struct {
 	IO      *ui.IO
+	Config  func() (*config.Config, error)
 	Context func(context.Context) (context.Context, context.CancelFunc)
 	Now     func() time.Time
 	S3      S3Flags
@@ -45,7 +47,7 @@ type VerifyOptions struct {
 
 // NewCmdVerify returns `db verify`.
 func NewCmdVerify(f *cmdutil.Factory, s3o *S3Flags, runF func(context.Context, *VerifyOptions) error) *cobra.Command {
-	opts := &VerifyOptions{IO: f.IO, Context: f.Context, Now: f.Now}
+	opts := &VerifyOptions{IO: f.IO, Config: f.Config, Context: f.Context, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "verify FILE|s3://bucket/key",
 		Short: "Check a backup: checksum, integrity, tables, migrations",
@@ -72,6 +74,7 @@ Exit codes: 0 the backup is good, 1 it is not (problems listed), 2 bad input.`,
 	}
 	cmd.Flags().BoolVar(&opts.Quick, "quick", false, "quick_check instead of integrity_check")
 	cmd.Flags().BoolVar(&opts.AllowNoManifest, "allow-no-manifest", false, "accept a backup without a manifest (its checksum cannot be checked)")
+	opts.Context = dbContext(f, cmd)
 	return cmd
 }
 
@@ -80,6 +83,14 @@ func verifyRun(ctx context.Context, opts *VerifyOptions) error {
 	if err != nil {
 		return err
 	}
+	// The configured database, if a restore of it was interrupted, is finished first.
+	if db, err := dbPath(opts.Config, ""); err == nil {
+		rec, err := apidb.Recover(ctx, db, false)
+		if err != nil {
+			return err
+		}
+		reportHealing(opts.IO, rec, nil)
+	}
 	client, err := opts.S3.client(ctx, loc)
 	if err != nil {
 		return err
@@ -87,8 +98,11 @@ func verifyRun(ctx context.Context, opts *VerifyOptions) error {
 	rep, err := sqlitebackup.Verify(ctx, loc, sqlitebackup.VerifyOptions{
 		Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest, S3: client, Progress: progress(opts.IO, opts.Now),
 	})
+	if rep != nil {
+		reportHealing(opts.IO, rep.Recovered, nil)
+	}
 	if rep == nil || (err != nil && rep.OK) {
-		return err
+		return inFlagTerms(err, nil)
 	}
 	if opts.IO.JSONOutput() {
 		if werr := opts.IO.WriteJSON(verifyJSON(rep)); werr != nil {
@@ -100,7 +114,7 @@ func verifyRun(ctx context.Context, opts *VerifyOptions) error {
 		return nil
 	}
 	renderVerify(opts.IO, rep)
-	return err
+	return inFlagTerms(err, nil)
 }
 
 func verifyJSON(r *sqlitebackup.VerifyReport) VerifyJSON {

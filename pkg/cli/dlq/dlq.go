@@ -9,9 +9,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +20,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
 // NewCmdDLQ returns the `dlq` group.
@@ -44,28 +42,33 @@ The database is --db, else DATABASE_PATH, else the profile's database_path.`,
 
 // openDB opens the API's database read-only or, with write, the way the API does,
 // and checks it has the dlq_events table.
-func openDB(ctx context.Context, config func() (*config.Config, error), flag string, write bool) (*sql.DB, string, error) {
-	path := flag
-	if path == "" {
+func openDB(ctx context.Context, io *ui.IO, config func() (*config.Config, error), flag string, write bool) (*sql.DB, string, error) {
+	configured := ""
+	if flag == "" {
 		cfg, err := config()
 		if err != nil {
 			return nil, "", err
 		}
-		path = cfg.String("database_path")
+		configured = cfg.String("database_path")
 	}
-	if path == "" {
-		return nil, "", errs.Usagef("no database: expected --db PATH, DATABASE_PATH or database_path in the profile")
+	path, err := apidb.ResolvePath(flag, configured)
+	var db *sql.DB
+	var rec *apidb.Recovery
+	if err == nil {
+		db, rec, err = apidb.OpenExisting(ctx, path, write)
 	}
-	if err := checkSQLiteFile(path); err != nil {
-		return nil, "", err
+	if rec != nil {
+		io.Warnf("%s", rec)
 	}
-	open := apidb.OpenReadOnly
-	if write {
-		open = apidb.Open
-	}
-	db, err := open(path)
 	if err != nil {
-		return nil, "", errs.Failedf("open database %s", path).Wrap(err)
+		var e *errs.Error
+		if !errors.As(err, &e) {
+			return nil, "", errs.Failedf("open database %s", path).Wrap(err)
+		}
+		if e.Kind == errs.Usage {
+			e.WithFix("point --db or DATABASE_PATH at the VRWX API's database")
+		}
+		return nil, "", err
 	}
 	missing, _, err := apidb.CheckSchema(ctx, db)
 	if err != nil {
@@ -78,23 +81,6 @@ func openDB(ctx context.Context, config func() (*config.Config, error), flag str
 			WithFix("point --db or DATABASE_PATH at the VRWX API's database")
 	}
 	return db, path, nil
-}
-
-// checkSQLiteFile rejects, as bad input, a path that is not an SQLite file.
-func checkSQLiteFile(path string) error {
-	fh, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return errs.Usagef("database %s does not exist: expected the API's SQLite database (--db or DATABASE_PATH)", path)
-	}
-	if err != nil {
-		return errs.Failedf("open database %s", path).Wrap(err)
-	}
-	defer fh.Close()
-	head := make([]byte, 16)
-	if _, err := io.ReadFull(fh, head); err != nil || string(head) != "SQLite format 3\x00" {
-		return errs.Usagef("database %s is not an SQLite database (no \"SQLite format 3\" header)", path)
-	}
-	return nil
 }
 
 // parseID reads a dlq_events id.

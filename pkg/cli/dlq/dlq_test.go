@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	clidlq "github.com/vrwx/vrwxctl/pkg/cli/dlq"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
@@ -21,10 +22,10 @@ import (
 
 func TestMain(m *testing.M) { clitest.Main(m) }
 
-func fixture(t *testing.T, txFails ...apidb.TxFailRow) *apidb.Fixture {
+func fixture(t *testing.T, txFails ...apidbtest.TxFailRow) *apidbtest.Fixture {
 	t.Helper()
-	fx, err := apidb.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"),
-		apidb.FixtureOptions{JobCompletions: 20, Payments: 5, TxFails: txFails})
+	fx, err := apidbtest.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"),
+		apidbtest.FixtureOptions{JobCompletions: 20, Payments: 5, TxFails: txFails})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +53,7 @@ func depth(t *testing.T, path string) int {
 }
 
 func TestStatsExitCodesFollowThresholds(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	fx := fixture(t)
 	e.Vars["DATABASE_PATH"] = fx.Path
@@ -94,6 +96,7 @@ func TestStatsExitCodesFollowThresholds(t *testing.T) {
 }
 
 func TestListShowResolve(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	fx := fixture(t)
 	d := depth(t, fx.Path)
@@ -204,15 +207,16 @@ func relayerNonce(t *testing.T, e *clitest.Env) string {
 // RETRIED with the transaction hash; a row whose signature fails the preflight sends
 // nothing and stays unresolved; a row without quality and work units needs them.
 func TestReplayTxFail(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
 	id, hash, sig := sign(t, e, devchain.JobFunded, devchain.AccountActiveController)
 	_, _, wrongSig := sign(t, e, devchain.JobFunded, 7)
 	q, w := uint64(100), uint64(12)
 	fx := fixture(t,
-		apidb.TxFailRow{JobID: id, ManifestHash: hash.Hex(), ControllerSig: wrongSig, QualityScore: &q, WorkUnits: &w},
-		apidb.TxFailRow{JobID: id, ManifestHash: hash.Hex(), ControllerSig: sig},
-		apidb.TxFailRow{JobID: id, ManifestHash: hash.Hex(), ControllerSig: sig, QualityScore: &q, WorkUnits: &w, RetryCount: 3},
+		apidbtest.TxFailRow{JobID: id, ManifestHash: hash.Hex(), ControllerSig: wrongSig, QualityScore: &q, WorkUnits: &w},
+		apidbtest.TxFailRow{JobID: id, ManifestHash: hash.Hex(), ControllerSig: sig},
+		apidbtest.TxFailRow{JobID: id, ManifestHash: hash.Hex(), ControllerSig: sig, QualityScore: &q, WorkUnits: &w, RetryCount: 3},
 	)
 	e.Vars["DATABASE_PATH"] = fx.Path
 	bad, noQW, good := fx.TxFailIDs[0], fx.TxFailIDs[1], fx.TxFailIDs[2]

@@ -85,7 +85,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	db, _, err := openDB(ctx, opts.Config, opts.DB, false)
+	db, _, err := openDB(ctx, opts.IO, opts.Config, opts.DB, false)
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 	if err != nil {
 		return err
 	}
-	db, _, err := openDB(ctx, opts.Config, opts.DB, false)
+	db, _, err := openDB(ctx, opts.IO, opts.Config, opts.DB, false)
 	if err != nil {
 		return err
 	}

@@ -101,7 +101,7 @@ func replayRun(ctx context.Context, opts *ReplayOptions) error {
 	if err != nil {
 		return err
 	}
-	db, _, err := openDB(ctx, opts.Config, opts.DB, true)
+	db, _, err := openDB(ctx, opts.IO, opts.Config, opts.DB, true)
 	if err != nil {
 		return err
 	}

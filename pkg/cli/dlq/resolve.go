@@ -90,7 +90,7 @@ func resolveRun(ctx context.Context, opts *ResolveOptions) error {
 	if err != nil {
 		return err
 	}
-	db, _, err := openDB(ctx, opts.Config, opts.DB, true)
+	db, _, err := openDB(ctx, opts.IO, opts.Config, opts.DB, true)
 	if err != nil {
 		return err
 	}

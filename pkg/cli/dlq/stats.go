@@ -72,7 +72,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		return err
 	}
 	warn, crit := threshold(cfg, "dlq_warn", dlq.DefaultWarnDepth), threshold(cfg, "dlq_crit", dlq.DefaultCritDepth)
-	db, path, err := openDB(ctx, opts.Config, opts.DB, false)
+	db, path, err := openDB(ctx, opts.IO, opts.Config, opts.DB, false)
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ func relayerNonce(t *testing.T, e *clitest.Env) string {
 }
 
 func TestCompleteMovesFundedToCompleted(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
 	id, hash, sig := completion(t, e, devchain.JobFunded, devchain.AccountActiveController, 31337, e.D.Escrow)
@@ -62,6 +63,7 @@ func TestCompleteMovesFundedToCompleted(t *testing.T) {
 // Every revert path is caught in preflight: no transaction is sent (the relayer's
 // nonce does not move).
 func TestCompletePreflightSendsNothing(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
 	n0 := relayerNonce(t, e)
@@ -109,6 +111,7 @@ func TestCompletePreflightSendsNothing(t *testing.T) {
 }
 
 func TestCompleteBadInput(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
 	id, hash, sig := completion(t, e, devchain.JobFunded, devchain.AccountActiveController, 31337, e.D.Escrow)
@@ -141,6 +144,7 @@ func TestCompleteBadInput(t *testing.T) {
 // A signature made while the job was open stops working when the chain's clock passes
 // its deadline: preflight says so and sends nothing.
 func TestCompleteAfterDeadlineAdvancedOnChain(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
 	id, hash, sig := completion(t, e, devchain.JobFundedSoon, devchain.AccountActiveController, 31337, e.D.Escrow)

@@ -34,6 +34,7 @@ func seededRobot(name string) string {
 var statusNames = []string{"CREATED", "FUNDED", "COMPLETED", "SETTLED", "DISPUTED", "REFUNDED"}
 
 func TestGetEveryStatusAndRobot(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 	if len(d.Jobs) < 12 {
@@ -86,6 +87,7 @@ func TestGetEveryStatusAndRobot(t *testing.T) {
 }
 
 func TestGetText(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 	cases := []struct {
@@ -116,6 +118,7 @@ func TestGetText(t *testing.T) {
 }
 
 func TestGetMissingJobAndMissingEscrow(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	r := e.MustRun(1, "job", "get", "999")
 	if !strings.Contains(r.Stderr, "job 999 does not exist") || !strings.Contains(r.Stderr, fmt.Sprintf("jobCount is %d", len(e.D.Jobs))) {
@@ -146,6 +149,7 @@ func deadRPC(t *testing.T) string {
 }
 
 func TestBadInputExitsTwoBeforeAnyRead(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	e.Vars["RPC_URL"] = deadRPC(t)
 	cases := []struct {
@@ -222,6 +226,7 @@ func namesWhere(d *devchain.Deployment, keep func(name string, status uint8) boo
 }
 
 func TestListFilters(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 	all := namesWhere(d, func(string, uint8) bool { return true })
@@ -277,6 +282,7 @@ func TestListFilters(t *testing.T) {
 }
 
 func TestStatusCompletion(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	r := e.MustRun(0, "__complete", "job", "list", "--status", "")
 	for _, s := range statusNames {
@@ -291,6 +297,7 @@ func TestStatusCompletion(t *testing.T) {
 }
 
 func TestEvents(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 	from := fmt.Sprint(d.DeployBlock)
@@ -380,6 +387,7 @@ func TestEvents(t *testing.T) {
 // job get is one HTTP round trip, chain-id guard included: the robot's controller
 // and active flag, which depend on the job's robot id, are read on the node.
 func TestGetIsOneRoundTrip(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	target, err := url.Parse(e.D.RPCURL)
 	if err != nil {
@@ -405,6 +413,7 @@ func TestGetIsOneRoundTrip(t *testing.T) {
 
 // The built binary gives the same exit codes as the in-process runs.
 func TestBinaryExitCodes(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	for _, c := range []struct {
 		args []string

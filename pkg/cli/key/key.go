@@ -21,15 +21,27 @@ import (
 func NewCmdKey(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "key",
-		Short: "Relayer keys in their stores: generate, address, versions, promote, rollback",
+		Short: "Relayer keys in their stores: generate, address, versions, promote, rollback, rotate",
 		Long: `Manage relayer keys where they live — AWS Secrets Manager, Vault KV v2, an encrypted
 keystore or a 0600 file — by reference. No command takes a key as an argument, and
-none prints one: only addresses and version ids.
+none prints one: only addresses and version ids. ` + "`vrwxctl key rotate`" + ` runs the whole
+rotation (generate, fund, promote, restart, verify, drain), resumably.
 
 References:
-  ` + strings.ReplaceAll(secrets.RefForms, ", ", "\n  "),
+  ` + strings.ReplaceAll(secrets.RefForms, ", ", "\n  ") + `
+
+Versions: a reference names the store's current key; ?stage= or ?version= names
+another version, for reading (every --signer takes one), never for writing:
+  aws-sm://vrwx/prod/relayer-key?stage=previous      the key before the last promote
+  aws-sm://vrwx/prod/relayer-key?stage=AWSPREVIOUS   the same, in AWS's words (also AWSPENDING, AWSCURRENT)
+  aws-sm://vrwx/prod/relayer-key?version=VERSION_ID  one AWS version by its VersionId
+  vault://secret/vrwx/prod/relayer?version=3         Vault KV v2 version 3
+  vault://secret/vrwx/prod/relayer?stage=pending     the version written but not promoted
+  file:///etc/vrwx/relayer.hex?stage=previous        PATH.previous (keystore:// alike)
+  file:///etc/vrwx/relayer.hex?version=0xADDRESS     the version holding that address's key
+` + "`vrwxctl key versions --store REF`" + ` lists the ids.`,
 	}
-	cmd.AddCommand(NewCmdGenerate(f, nil), NewCmdAddress(f, nil), NewCmdVersions(f, nil), NewCmdPromote(f, nil), NewCmdRollback(f, nil), NewCmdDiscardPending(f, nil))
+	cmd.AddCommand(NewCmdGenerate(f, nil), NewCmdAddress(f, nil), NewCmdVersions(f, nil), NewCmdPromote(f, nil), NewCmdRollback(f, nil), NewCmdDiscardPending(f, nil), NewCmdRotate(f, nil))
 	return cmd
 }
 
@@ -196,7 +208,7 @@ func NewCmdAddress(f *cmdutil.Factory, runF func(context.Context, *AddressOption
 			})
 		},
 	}
-	cmd.Flags().StringVar(&opts.Signer, "signer", "", "signer reference")
+	cmd.Flags().StringVar(&opts.Signer, "signer", "", "signer reference (?stage=previous|pending or ?version=ID names another version)")
 	return cmd
 }
 

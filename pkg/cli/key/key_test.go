@@ -113,6 +113,7 @@ func TestAWSRotationThroughTheCLI(t *testing.T) {
 }
 
 func TestFileStoreGenerate(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	p := filepath.Join(e.SecretDir, "relayer.hex")
 	r := e.MustRun(0, "key", "generate", "--store", "file://"+p)
@@ -132,6 +133,7 @@ func TestFileStoreGenerate(t *testing.T) {
 }
 
 func TestKeyBadInput(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	e.Vars["RELAYER_PRIVATE_KEY"] = "0x" + strings.Repeat("0", 64)
 	cases := []struct {

@@ -99,13 +99,19 @@ type DBJSON struct {
 	Checks []doctor.Check `json:"checks"`
 }
 
-// validate returns the robot id; a --db that does not exist is bad input.
-func (opts *GetOptions) validate() (common.Hash, error) {
+// validate returns the robot id; a --db that does not exist is bad input, once a
+// restore of it that was interrupted has been finished.
+func (opts *GetOptions) validate(ctx context.Context) (common.Hash, error) {
 	id, err := robotID(opts.Robot, opts.Name)
 	if err != nil {
 		return id, err
 	}
 	if opts.DB != "" {
+		if rec, err := apidb.Recover(ctx, opts.DB, false); err != nil {
+			return id, err
+		} else if rec != nil {
+			opts.IO.Warnf("%s", rec)
+		}
 		if _, err := os.Stat(opts.DB); err != nil {
 			return id, errs.Usagef("--db %s: %v", opts.DB, err).WithFix("give the path of the API's vrwx.db (DATABASE_PATH)")
 		}
@@ -114,7 +120,7 @@ func (opts *GetOptions) validate() (common.Hash, error) {
 }
 
 func getRun(ctx context.Context, opts *GetOptions) error {
-	id, err := opts.validate()
+	id, err := opts.validate(ctx)
 	if err != nil {
 		return err
 	}

@@ -27,11 +27,11 @@ func TestGetFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	parse(id, "--db", db)
-	if h, err := got.validate(); err != nil || h.Hex() != id || got.DB != db {
+	if h, err := got.validate(context.Background()); err != nil || h.Hex() != id || got.DB != db {
 		t.Fatalf("robot get ID --db: %v %+v", err, got)
 	}
 	parse("--name", "tnt_1:unit-01")
-	if h, err := got.validate(); err != nil || h != vrwx.RobotIDFromName("tnt_1:unit-01") {
+	if h, err := got.validate(context.Background()); err != nil || h != vrwx.RobotIDFromName("tnt_1:unit-01") {
 		t.Fatalf("--name: %v %s", err, h.Hex())
 	}
 	for _, c := range []struct {

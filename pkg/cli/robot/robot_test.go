@@ -28,6 +28,7 @@ func robotJSON(t *testing.T, e *clitest.Env, code int, args ...string) robot.Get
 }
 
 func TestGetRobots(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 	active := robotJSON(t, e, 0, d.Robots[devchain.RobotActive].ID.Hex())
@@ -67,6 +68,7 @@ func TestGetRobots(t *testing.T) {
 // The runbook's getController / isActive and the registry's getRobot, through cast,
 // say what vrwxctl's JSON says.
 func TestRobotGetMatchesCast(t *testing.T) {
+	t.Parallel()
 	cast := devchain.RequireCast(t)
 	e := clitest.NewChain(t)
 	d := e.D
@@ -123,6 +125,7 @@ func apiDB(t *testing.T, rows map[string][2]string) string {
 }
 
 func TestGetComparesWithAPIDatabase(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 	act, deact, unreg := d.Robots[devchain.RobotActive], d.Robots[devchain.RobotDeactivated], d.Robots[devchain.RobotUnregistered]
@@ -168,6 +171,7 @@ func TestGetComparesWithAPIDatabase(t *testing.T) {
 }
 
 func TestGetBadInput(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	e.Vars["RPC_URL"] = "http://127.0.0.1:1"
 	for _, c := range []struct {

@@ -92,6 +92,7 @@ func failing(out robot.VerifySigJSON) []string {
 }
 
 func TestVerifySig(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	d := e.D
 	// A second profile whose escrow is the pausable one: "another escrow" must be
@@ -256,6 +257,7 @@ func TestVerifySig(t *testing.T) {
 }
 
 func TestVerifySigBadInput(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	e.Vars["RPC_URL"] = "http://127.0.0.1:1"
 	good := completion{job: 7, hash: crypto.Keccak256Hash([]byte("m")), quality: 100, workUnits: 3, sig: make([]byte, 65)}

@@ -5,11 +5,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	auditcmd "github.com/vrwx/vrwxctl/pkg/cli/audit"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	configcmd "github.com/vrwx/vrwxctl/pkg/cli/config"
 	contractscmd "github.com/vrwx/vrwxctl/pkg/cli/contracts"
 	dbcmd "github.com/vrwx/vrwxctl/pkg/cli/db"
 	dlqcmd "github.com/vrwx/vrwxctl/pkg/cli/dlq"
+	doctorcmd "github.com/vrwx/vrwxctl/pkg/cli/doctor"
+	exportercmd "github.com/vrwx/vrwxctl/pkg/cli/exporter"
+	healthcmd "github.com/vrwx/vrwxctl/pkg/cli/health"
 	jobcmd "github.com/vrwx/vrwxctl/pkg/cli/job"
 	keycmd "github.com/vrwx/vrwxctl/pkg/cli/key"
 	robotcmd "github.com/vrwx/vrwxctl/pkg/cli/robot"
@@ -100,14 +104,18 @@ profile is "local": nothing touches a real chain by accident.`,
 	cmd.AddGroup(&cobra.Group{ID: "ops", Title: "Operations:"}, &cobra.Group{ID: "tool", Title: "Tool:"})
 	for _, c := range []*cobra.Command{
 		statuscmd.NewCmdStatus(f, nil),
+		doctorcmd.NewCmdDoctor(f),
+		healthcmd.NewCmdHealth(f, nil),
 		walletcmd.NewCmdWallet(f),
 		jobcmd.NewCmdJob(f),
 		robotcmd.NewCmdRobot(f),
 		contractscmd.NewCmdContracts(f),
 		txcmd.NewCmdTx(f),
 		keycmd.NewCmdKey(f),
+		auditcmd.NewCmdAudit(f),
 		dbcmd.NewCmdDB(f),
 		dlqcmd.NewCmdDLQ(f),
+		exportercmd.NewCmdExporter(f, nil),
 	} {
 		c.GroupID = "ops"
 		cmd.AddCommand(c)

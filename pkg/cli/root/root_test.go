@@ -24,6 +24,7 @@ func deadURL(t *testing.T) string {
 }
 
 func TestGlobalBadInput(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	cases := []struct {
 		name string
@@ -59,6 +60,7 @@ func TestGlobalBadInput(t *testing.T) {
 }
 
 func TestUnreachableRPCsListEachURL(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	a, b := deadURL(t), deadURL(t)
 	r := e.Run("wallet", "balance", devchain.DevAddress(0).Hex(), "--rpc-url", a, "--rpc-url", b)
@@ -73,6 +75,7 @@ func TestUnreachableRPCsListEachURL(t *testing.T) {
 }
 
 func TestWrongChainIsRefused(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	a := devchain.StartAnvilT(t, devchain.AnvilOptions{ChainID: 8453})
 	e.Vars["RPC_URL"] = a.URL
@@ -88,6 +91,7 @@ func TestWrongChainIsRefused(t *testing.T) {
 }
 
 func TestJSONErrorsOnStdout(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	r := e.Run("wallet", "balance", "0x12", "-o", "json")
 	var body ui.ErrorJSON
@@ -103,6 +107,7 @@ func TestJSONErrorsOnStdout(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	r := e.MustRun(0, "version")
 	if !strings.Contains(r.Stdout, "vrwxctl "+buildinfo.Version) || !strings.Contains(r.Stdout, "go1.") {
@@ -117,6 +122,7 @@ func TestVersion(t *testing.T) {
 
 // The release build injects version, commit and date with -ldflags.
 func TestBinaryVersionAndHelp(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	r := e.Exec("--help")
 	for _, want := range []string{"status", "wallet", "config", "version", "completion", "--profile", "--rpc-url", "--output", "--yes", "--dry-run", "--timeout", "--no-color", "--verbose"} {
@@ -132,6 +138,7 @@ func TestBinaryVersionAndHelp(t *testing.T) {
 }
 
 func TestCompletion(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	e.WriteConfig("profiles:\n  prod-eu:\n    extends: base-mainnet\n")
 	r := e.MustRun(0, "__complete", "status", "--profile", "")
@@ -152,6 +159,7 @@ func TestCompletion(t *testing.T) {
 }
 
 func TestConfigView(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	e.WriteConfig("profiles:\n  prod:\n    extends: base-mainnet\n    rpc_urls: [https://base-mainnet.g.alchemy.com/v2/SECRETAPIKEY123, https://mainnet.base.org]\n")
 	e.Vars["MAX_FEE_PER_GAS_GWEI"] = "75"

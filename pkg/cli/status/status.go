@@ -1,6 +1,7 @@
-// Package status implements `vrwxctl status`: the relayer, read in one batched round
-// trip and judged against the runbook's thresholds, with the fix beside every
-// warning.
+// Package status implements `vrwxctl status`: the whole system on one screen —
+// relayer, gas, chain, every RPC, contracts, API, the secret store's current key,
+// the DLQ and the newest backup — read at once (pkg/monitor) and judged by the same
+// checks as doctor and the exporter (pkg/doctor), each line with its fix.
 package status
 
 import (
@@ -8,46 +9,86 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/health"
+	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/ui"
+	"github.com/vrwx/vrwxctl/pkg/units"
 )
+
+// SpendWindows are the spend-rate windows status asks for, longest first: a day and
+// an hour of Base blocks (2 s each), and the 128 blocks of state every full node
+// keeps. The oldest one the node still has state for is used.
+var SpendWindows = []uint64{43_200, 1_800, 128}
 
 // Options are the inputs of status.
 type Options struct {
-	IO      *ui.IO
-	Config  func() (*config.Config, error)
-	Chain   func() (*chain.Client, error)
-	Resolve func(ctx context.Context, address, signerRef string) (cmdutil.Account, error)
+	IO     *ui.IO
+	Config func() (*config.Config, error)
+	Chain  func() (*chain.Client, error)
+	// Retired tells whether the account is a key a rotation retired (nil: never).
+	Retired func(ctx context.Context, acct cmdutil.Account) *doctor.Retired
 	Context func(context.Context) (context.Context, context.CancelFunc)
 	Now     func() time.Time
+	// StoreKey returns the address of a signer reference's CURRENT key. The relayer
+	// status checks is that key's account when it comes from a signer, and the
+	// store's current key is compared with the API's relayerAddress. Key rotation
+	// (issue 13) may set a store-aware reader here; the default reads the reference.
+	StoreKey func(ctx context.Context, ref string) (common.Address, error)
+	Health   *health.Client
 
 	Address string
 	Signer  string
+	APIURL  string
+	DB      string
+	Backups string
 }
 
 // NewCmdStatus returns `vrwxctl status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, Config: f.Config, Chain: f.Chain, Resolve: f.ResolveAccount, Context: f.Context, Now: f.Now}
+	opts := &Options{IO: f.IO, Config: f.Config, Chain: f.Chain, Retired: f.RetiredRelayer, Context: f.Context, Now: f.Now, StoreKey: f.SignerAddress, Health: &health.Client{}}
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Check the relayer against the runbook's thresholds",
-		Long: `Read the relayer's balance, nonces, the gas price and the chain head in one
-batched round trip and judge each against the runbook's thresholds
-(balance warning < 0.2 ETH, critical < 0.05 ETH; gas warning > 50 gwei,
-critical > 100 gwei — all configurable per profile).
+		Short: "The whole system on one screen, judged against the runbook's thresholds, with fixes",
+		Long: `Read the whole system at once and judge every line against the runbook's thresholds,
+with the fix beside each warning:
 
-The relayer is --address, else the account of --signer, else the profile's signer,
-else the profile's relayer address.
+  relayer    balance (warning < 0.2 ETH, critical < 0.05), nonces, transactions
+             waiting, stuck (fee cap below the base fee) or queued behind a nonce
+             gap, and the runway in days at its recent spend rate
+  gas        gas price and base fee (warning > 50 gwei, critical > 100), and
+             MAX_FEE_PER_GAS_GWEI against the base fee (below it, relays cannot be mined)
+  chain/rpc  the head's age; every RPC URL up, its lag behind the highest head, latency
+  contracts  the escrow's and registry's code, the pause switch ("no pause switch"
+             when the escrow has none), jobCount
+  api        /health reachable and ok, chainId = the profile's, relayerAddress = the
+             relayer checked here, latency (warning > 2 s, critical > 5 s)
+  keys       the secret store's current key = the API's relayerAddress (a rotation
+             half done shows here)
+  database   DLQ depth (warning > 10, critical > 50), when --db or DATABASE_PATH is set
+  backup     age of the newest backup, when --backups or VRWX_BACKUP_LOCATION is set
+
+The relayer is --address, else the account of --signer, else the profile's signer
+(its store's CURRENT key, so after a rotation the new one), else the profile's
+relayer. An address that a rotation retired (a previous version in the signer's
+store) is reported as retired, never suggested for funding. Every threshold is a
+profile setting (vrwxctl config view). The chain is read in one batched request,
+plus one more for what needs the head (spend window, txpool on nodes without
+txpool_contentFrom); the other RPC URLs, the API, the database, the store and the
+backups are read at the same time.
 
 Exit codes: 0 all ok, 5 warnings only, 1 something critical.`,
 		Example: `  vrwxctl status --profile base-mainnet
-  vrwxctl status --signer aws-sm://vrwx/prod/relayer-key -o json
-  vrwxctl status --address 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC`,
+  vrwxctl status --signer aws-sm://vrwx/prod/relayer-key -o json | jq '.checks[] | select(.level != "ok")'
+  DATABASE_PATH=/data/vrwx.db vrwxctl status --backups s3://vrwx-backups/db
+  vrwxctl status --address 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC --api-url https://api.vrwx.io`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := opts.Context(cmd.Context())
@@ -58,30 +99,57 @@ Exit codes: 0 all ok, 5 warnings only, 1 something critical.`,
 			return run(ctx, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Address, "address", "", "relayer address to check")
-	cmd.Flags().StringVar(&opts.Signer, "signer", "", "signer reference of the relayer (only its address is read)")
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Address, "address", "", "relayer address to check")
+	fl.StringVar(&opts.Signer, "signer", "", "signer reference of the relayer (only the address of its current key is read)")
+	fl.StringVar(&opts.APIURL, "api-url", "", "the API's base URL for /health (default VRWX_API_URL or the profile's api_url)")
+	fl.StringVar(&opts.DB, "db", "", "the API's SQLite database, for the DLQ depth (default DATABASE_PATH or the profile's database_path, when set)")
+	fl.StringVar(&opts.Backups, "backups", "", "where database backups go, directory or s3://bucket/prefix (default VRWX_BACKUP_LOCATION or backup_location)")
 	return cmd
 }
 
 // JSON is the -o json shape of status.
 type JSON struct {
-	Profile string         `json:"profile"`
-	ChainID uint64         `json:"chainId"`
-	RPC     string         `json:"rpc"`
-	Relayer string         `json:"relayer"`
-	Level   doctor.Level   `json:"level"`
-	Checks  []doctor.Check `json:"checks"`
+	Profile     string `json:"profile"`
+	ChainID     uint64 `json:"chainId"`
+	RPC         string `json:"rpc"`
+	Relayer     string `json:"relayer"`
+	RelayerFrom string `json:"relayerFrom,omitempty"`
+	// ReadMs is how long the whole read took; RPCRoundTrips how many chain round
+	// trips it made one after the other.
+	ReadMs        float64        `json:"readMs"`
+	RPCRoundTrips int            `json:"rpcRoundTrips"`
+	Level         doctor.Level   `json:"level"`
+	Checks        []doctor.Check `json:"checks"`
+}
+
+func (o *Options) validate() error {
+	if err := cmdutil.OneAccount(o.Address, o.Signer); err != nil {
+		return err
+	}
+	if o.Address != "" {
+		if err := units.CheckAddress(o.Address); err != nil {
+			return errs.Usagef("--address: %v", err)
+		}
+	}
+	if o.APIURL != "" {
+		if err := config.CheckURL(o.APIURL); err != nil {
+			return errs.Usagef("--api-url: %v", err)
+		}
+	}
+	if o.Backups != "" {
+		if _, err := sqlitebackup.ParseLocation(o.Backups); err != nil {
+			return errs.Usagef("--backups: %v", err)
+		}
+	}
+	return nil
 }
 
 func run(ctx context.Context, opts *Options) error {
-	if err := cmdutil.OneAccount(opts.Address, opts.Signer); err != nil {
+	if err := opts.validate(); err != nil {
 		return err
 	}
 	cfg, err := opts.Config()
-	if err != nil {
-		return err
-	}
-	acct, err := opts.Resolve(ctx, opts.Address, opts.Signer)
 	if err != nil {
 		return err
 	}
@@ -90,41 +158,44 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer c.Close()
-
-	b := c.NewBatch()
-	bal := b.Balance(acct.Address, chain.Latest)
-	latest := b.Nonce(acct.Address, chain.Latest)
-	pending := b.Nonce(acct.Address, chain.Pending)
-	gas := b.GasPrice()
-	head := b.Header(chain.Latest)
-	if err := b.Do(ctx); err != nil {
+	tg, err := cmdutil.NewSystemTarget(cfg, c, cmdutil.SystemFlags{Address: opts.Address, Signer: opts.Signer, APIURL: opts.APIURL, DB: opts.DB, Backups: opts.Backups},
+		opts.StoreKey, opts.Health, opts.Now)
+	if err != nil {
 		return err
 	}
-	for name, e := range map[string]error{"balance": bal.Err(), "nonce": latest.Err(), "pending nonce": pending.Err(), "gas price": gas.Err(), "head": head.Err()} {
-		if e != nil {
-			return errs.Failedf("reading the relayer's %s from %s", name, chain.RedactURL(c.URL())).Wrap(e)
-		}
+	tg.Reader.Contracts, tg.Reader.Pools, tg.Reader.SpendBlocks = true, true, SpendWindows
+	r := tg.Reader.Read(ctx)
+	if errs.KindOf(r.Chain.Err) == errs.Refused {
+		// The chain-id guard refused the RPC: a safety rail, not a reading to judge.
+		return r.Chain.Err
 	}
-	if head.Value == nil {
-		return errs.Failedf("RPC %s returned no latest block", chain.RedactURL(c.URL()))
+	if tg.FromSigner && r.Store != nil && r.Store.Err == nil {
+		tg.Relayer = r.Store.Address
 	}
-	r := doctor.RelayerReadings{
-		Address: acct.Address, Balance: bal.Value.ToInt(),
-		NonceLatest: uint64(latest.Value), NoncePending: uint64(pending.Value),
-		GasPrice: gas.Value.ToInt(), HeadNumber: uint64(head.Value.Number),
-		HeadTime: time.Unix(int64(head.Value.Time), 0), Now: opts.Now(), SignerRef: acct.SignerRef,
+	if tg.FromSigner && r.Store != nil && r.Store.Err != nil {
+		// Without the key there is no relayer to read: say why, with the store's words.
+		return errs.Failedf("reading the relayer's address from %s", r.Store.Ref).Wrap(r.Store.Err)
 	}
-	if head.Value.BaseFee != nil {
-		r.BaseFee = head.Value.BaseFee.ToInt()
+	var retired *doctor.Retired
+	// The store's current key is the relayer, never a retired one; an address given
+	// by hand, or a version reference, may be a key a rotation retired.
+	if opts.Retired != nil && tg.Relayer != (common.Address{}) && (!tg.FromSigner || opts.Signer != "") {
+		retired = opts.Retired(ctx, cmdutil.Account{Address: tg.Relayer, SignerRef: opts.Signer})
 	}
-	checks := doctor.RelayerChecks(r, cmdutil.RelayerThresholds(cfg))
+	checks := doctor.SystemChecks(doctor.System{Readings: r, ChainID: c.ChainID(), Relayer: tg.Relayer, RelayerFrom: tg.RelayerFrom, Retired: retired, Now: opts.Now()},
+		cmdutil.SystemThresholds(cfg))
 	level := doctor.Worst(checks)
+	out := JSON{Profile: cfg.Profile, ChainID: c.ChainID(), RPC: r.Chain.RPC, RelayerFrom: tg.RelayerFrom,
+		ReadMs: float64(r.Duration.Microseconds()) / 1000, RPCRoundTrips: r.Rounds, Level: level, Checks: checks}
+	if tg.Relayer != (common.Address{}) {
+		out.Relayer = tg.Relayer.Hex()
+	}
 	if opts.IO.JSONOutput() {
-		if err := opts.IO.WriteJSON(JSON{Profile: cfg.Profile, ChainID: c.ChainID(), RPC: chain.RedactURL(c.URL()), Relayer: acct.Address.Hex(), Level: level, Checks: checks}); err != nil {
+		if err := opts.IO.WriteJSON(out); err != nil {
 			return err
 		}
 	} else {
-		render(opts.IO, cfg.Profile, c, acct, checks, level)
+		render(opts.IO, out, r)
 	}
 	if k := doctor.ExitKind(level); k != errs.OK {
 		return errs.Exit(k)
@@ -132,12 +203,17 @@ func run(ctx context.Context, opts *Options) error {
 	return nil
 }
 
-func render(io *ui.IO, profile string, c *chain.Client, acct cmdutil.Account, checks []doctor.Check, level doctor.Level) {
+func render(io *ui.IO, out JSON, r monitor.Readings) {
 	s := io.Styles()
-	fmt.Fprintf(io.Out, "%s %s  %s\n", s.Bold.Render("RELAYER"), acct.Address.Hex(),
-		s.Faint.Render(fmt.Sprintf("profile %s · chain %d · %s · from %s", profile, c.ChainID(), chain.RedactURL(c.URL()), acct.From)))
-	io.RenderChecks(checks)
-	switch level {
+	who := out.Relayer
+	if who == "" {
+		who = "(no relayer)"
+	}
+	fmt.Fprintf(io.Out, "%s %s  %s\n", s.Bold.Render("STATUS"), who,
+		s.Faint.Render(fmt.Sprintf("profile %s · chain %d · %s · read in %s (%d RPC round trip(s))", out.Profile, out.ChainID, r.Chain.RPC,
+			r.Duration.Round(100*time.Microsecond), r.Rounds)))
+	io.RenderSections(out.Checks)
+	switch out.Level {
 	case doctor.Crit:
 		fmt.Fprintln(io.Out, s.Crit.Render("CRITICAL")+": act on the red lines above")
 	case doctor.Warn:

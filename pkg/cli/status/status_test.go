@@ -3,148 +3,418 @@ package status_test
 import (
 	"context"
 	"math/big"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/cli/status"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
+	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
+	"github.com/vrwx/vrwxctl/pkg/health/healthtest"
+	"github.com/vrwx/vrwxctl/pkg/monitor/monitortest"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
 
 func TestMain(m *testing.M) { clitest.Main(m) }
 
-func checkByName(t *testing.T, s status.JSON, name string) doctor.Check {
+func check(t *testing.T, s status.JSON, section, name string) doctor.Check {
 	t.Helper()
 	for _, c := range s.Checks {
-		if c.Name == name {
+		if c.Section == section && c.Name == name {
 			return c
 		}
 	}
-	t.Fatalf("no %q check in %+v", name, s.Checks)
+	t.Fatalf("no %s/%s check in %+v", section, name, s.Checks)
 	return doctor.Check{}
 }
 
-func setBalance(t *testing.T, e *clitest.Env, addr string, wei string) {
+func hasCheck(s status.JSON, section, name string) bool {
+	for _, c := range s.Checks {
+		if c.Section == section && c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func setBalance(t *testing.T, e *clitest.Env, addr string, wei *big.Int) {
 	t.Helper()
-	if err := e.Anvil.RPC(context.Background(), nil, "anvil_setBalance", addr, wei); err != nil {
+	if err := e.Anvil.RPC(context.Background(), nil, "anvil_setBalance", addr, hexutil.EncodeBig(wei)); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestHealthyRelayerExitsZero(t *testing.T) {
-	e := clitest.NewChain(t)
+// healthy is a chain with an API that relays from the profile's relayer, a database
+// with a few unresolved DLQ events and a fresh backup of it.
+func healthy(t *testing.T) (*clitest.Env, *healthtest.Server) {
+	t.Helper()
+	return healthyWith(t, devchain.AnvilOptions{})
+}
+
+// healthyWith is healthy on a chain started with opts.
+func healthyWith(t *testing.T, opts devchain.AnvilOptions) (*clitest.Env, *healthtest.Server) {
+	t.Helper()
+	e := clitest.NewChainWith(t, opts)
+	api := healthtest.New(t, healthtest.Options{Relayer: healthtest.Static(e.D.Relayer)})
+	e.Vars["VRWX_API_URL"] = api.URL
+	db := fixture(t, 14)
+	e.Vars["DATABASE_PATH"] = db
+	backups := t.TempDir()
+	e.MustRun(0, "db", "backup", "--db", db, "--out", backups, "--quick")
+	e.Vars["VRWX_BACKUP_LOCATION"] = backups
+	return e, api
+}
+
+func fixture(t *testing.T, events int) string {
+	t.Helper()
+	f, err := apidbtest.BuildFixture(context.Background(), filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{DLQEvents: events, JobCompletions: 10, Payments: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Path
+}
+
+func depth(t *testing.T, path string) int64 {
+	t.Helper()
+	db, err := apidb.OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := dlq.Stats(context.Background(), db, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Depth
+}
+
+func statusJSON(t *testing.T, e *clitest.Env, want int, args ...string) status.JSON {
+	t.Helper()
+	var s status.JSON
+	r := e.Run(append([]string{"status", "-o", "json"}, args...)...)
+	if r.Code != want {
+		t.Fatalf("want exit %d:\n%s", want, r)
+	}
+	r.JSON(t, &s)
+	return s
+}
+
+// Every section of a healthy system is judged ok, and exit is 0.
+func TestHealthySystemExitsZero(t *testing.T) {
+	t.Parallel()
+	e, _ := healthy(t)
 	r := e.MustRun(0, "status")
-	for _, want := range []string{"RELAYER", e.D.Relayer.Hex(), "balance", "9999.", "nonce", "gas price", "chain head", "OK"} {
+	for _, want := range []string{"STATUS " + e.D.Relayer.Hex(), "RELAYER", "balance", "runway", "GAS", "base fee", "fee cap", "CHAIN", "RPC",
+		"CONTRACTS", "no pause switch", "API", "relayerAddress", "DATABASE", "DLQ depth", "BACKUP", "newest backup", "OK"} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r)
 		}
 	}
-	var s status.JSON
-	e.MustRun(0, "status", "-o", "json").JSON(t, &s)
-	if s.Level != doctor.OK || s.Relayer != e.D.Relayer.Hex() || s.ChainID != 31337 || s.Profile != "local" {
+	s := statusJSON(t, e, 0)
+	if s.Level != doctor.OK || s.Relayer != e.D.Relayer.Hex() || s.ChainID != 31337 || s.Profile != "local" || s.RPCRoundTrips != 2 {
 		t.Fatalf("json %+v", s)
+	}
+	if c := check(t, s, "database", "DLQ depth"); c.Level != doctor.OK || !strings.HasSuffix(c.Value, " unresolved") {
+		t.Errorf("dlq %+v", c)
+	}
+	if c := check(t, s, "api", "relayerAddress"); c.Level != doctor.OK || c.Value != e.D.Relayer.Hex() {
+		t.Errorf("api relayer %+v", c)
+	}
+	if c := check(t, s, "backup", "newest backup"); c.Level != doctor.OK {
+		t.Errorf("backup %+v", c)
 	}
 }
 
-func TestThresholdsDecideExitCode(t *testing.T) {
-	e := clitest.NewChain(t)
+// The runbook's balance lines, and the runway at the recent spend rate.
+func TestBalanceAndRunway(t *testing.T) {
+	t.Parallel()
+	// The runway compares the balance now with the balance at a past block.
+	e, api := healthyWith(t, devchain.AnvilOptions{History: true})
 	addr := devchain.DevAddress(7).Hex()
+	api.SetRelayer(healthtest.Static(devchain.DevAddress(7)))
 
-	setBalance(t, e, addr, hexutil.EncodeBig(mustWei("0.1"))) // below 0.2 warning, above 0.05 critical
-	var s status.JSON
-	r := e.Run("status", "--address", addr, "-o", "json")
-	if r.Code != 5 {
-		t.Fatalf("0.1 ETH: want exit 5 (warnings only):\n%s", r)
-	}
-	r.JSON(t, &s)
-	if c := checkByName(t, s, "balance"); c.Level != doctor.Warn || !strings.Contains(c.Fix, "wallet fund --to "+addr) {
+	setBalance(t, e, addr, mustWei("0.1")) // below 0.2 warning, above 0.05 critical
+	s := statusJSON(t, e, 5, "--address", addr)
+	if c := check(t, s, "relayer", "balance"); c.Level != doctor.Warn || !strings.Contains(c.Fix, "wallet fund --to "+addr) {
 		t.Fatalf("balance check %+v", c)
 	}
+	// It sent nothing: an account pays only for what it sends.
+	if c := check(t, s, "relayer", "runway"); c.Level != doctor.OK || c.Value != "no spend" {
+		t.Fatalf("runway %+v", c)
+	}
 
-	setBalance(t, e, addr, hexutil.EncodeBig(mustWei("0.01")))
-	r = e.Run("status", "--address", addr)
+	setBalance(t, e, addr, mustWei("0.01"))
+	r := e.Run("status", "--address", addr)
 	if r.Code != 1 || !strings.Contains(r.Stdout, "top up immediately") || !strings.Contains(r.Stdout, "CRITICAL") {
 		t.Fatalf("0.01 ETH: want exit 1 with the runbook's fix:\n%s", r)
 	}
 
+	// The relayer spends: 9 of its 10 ETH went out within the window, 1 ETH left.
+	api.SetRelayer(healthtest.Static(e.D.Relayer))
+	relayer := e.D.Relayer.Hex()
+	setBalance(t, e, relayer, mustWei("10"))
+	if err := e.Anvil.Mine(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := devchain.SendRawTx(context.Background(), e.Anvil.URL, devchain.DevKey(devchain.AccountRelayer), devchain.RawTx{To: e.D.Treasury, Value: mustWei("9")}); err != nil {
+		t.Fatal(err)
+	}
+	s = statusJSON(t, e, 1)
+	c := check(t, s, "relayer", "runway")
+	if c.Level != doctor.Crit || !strings.Contains(c.Value, "days") || !strings.Contains(c.Fix, "wallet fund --to "+relayer) {
+		t.Fatalf("runway %+v", c)
+	}
+
 	// The alert rule's 0.1 ETH critical line, configured per profile.
+	api.SetRelayer(healthtest.Static(devchain.DevAddress(7)))
 	e.WriteConfig("profiles:\n  local:\n    balance_crit_eth: 0.1\n    balance_warn_eth: 0.5\n")
-	setBalance(t, e, addr, hexutil.EncodeBig(mustWei("0.09")))
-	if r := e.Run("status", "--address", addr); r.Code != 1 {
-		t.Fatalf("0.09 ETH with critical at 0.1: want exit 1:\n%s", r)
+	setBalance(t, e, addr, mustWei("0.09"))
+	if c := check(t, statusJSON(t, e, 1, "--address", addr), "relayer", "balance"); c.Level != doctor.Crit {
+		t.Fatalf("0.09 ETH with critical at 0.1: %+v", c)
 	}
 }
 
-func TestPendingTransactionsWarn(t *testing.T) {
-	e := clitest.NewChain(t)
+// A transaction waiting (mining off) warns; one queued behind a missing nonce is a
+// nonce gap, critical, with the missing nonce named.
+func TestPendingAndNonceGap(t *testing.T) {
+	t.Parallel()
+	e, api := healthy(t)
 	ctx := context.Background()
+	from := devchain.DevAddress(8)
+	api.SetRelayer(healthtest.Static(from))
 	if err := e.Anvil.SetAutomine(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	from := devchain.DevAddress(8).Hex()
-	for i := 0; i < 2; i++ {
-		tx := map[string]any{"from": from, "to": devchain.DevAddress(9).Hex(), "value": "0x1"}
-		if err := e.Anvil.RPC(ctx, nil, "eth_sendTransaction", tx); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := devchain.SendRawTx(ctx, e.Anvil.URL, devchain.DevKey(8), devchain.RawTx{To: e.D.Treasury, Value: big.NewInt(1)}); err != nil {
+		t.Fatal(err)
 	}
-	var s status.JSON
-	r := e.Run("status", "--address", from, "-o", "json")
-	if r.Code != 5 {
-		t.Fatalf("want exit 5:\n%s", r)
-	}
-	r.JSON(t, &s)
-	c := checkByName(t, s, "nonce")
-	if c.Level != doctor.Warn || c.Value != "latest 0, pending 2" || !strings.Contains(c.Detail, "2 transaction(s) waiting") || !strings.Contains(c.Fix, "tx speedup --nonce 0") {
+	s := statusJSON(t, e, 5, "--address", from.Hex())
+	c := check(t, s, "relayer", "nonce")
+	if c.Level != doctor.Warn || c.Value != "latest 0, pending 1" || !strings.Contains(c.Fix, "tx speedup --nonce 0") {
 		t.Fatalf("nonce check %+v", c)
+	}
+	if hasCheck(s, "relayer", "nonce gap") {
+		t.Fatalf("no gap yet: %+v", s.Checks)
+	}
+
+	three := uint64(3)
+	if _, err := devchain.SendRawTx(ctx, e.Anvil.URL, devchain.DevKey(8), devchain.RawTx{To: e.D.Treasury, Value: big.NewInt(1), Nonce: &three}); err != nil {
+		t.Fatal(err)
+	}
+	s = statusJSON(t, e, 1, "--address", from.Hex())
+	g := check(t, s, "relayer", "nonce gap")
+	if g.Level != doctor.Crit || g.Value != "1 queued" || !strings.Contains(g.Detail, "nonces 1..2") || !strings.Contains(g.Fix, "wallet fund --to "+from.Hex()) {
+		t.Fatalf("gap %+v", g)
 	}
 }
 
-func TestHighGasPriceIsCritical(t *testing.T) {
-	e := clitest.NewChain(t)
-	// Base fee 150 gwei: above the 100 gwei critical line and the 50 gwei fee cap.
+// MAX_FEE_PER_GAS_GWEI below the base fee: relays cannot be mined. A base fee of
+// 150 gwei is also above the 100 gwei critical line.
+func TestFeeCapBelowBaseFee(t *testing.T) {
+	t.Parallel()
+	e, _ := healthy(t)
+	e.Vars["MAX_FEE_PER_GAS_GWEI"] = "0.000001"
+	s := statusJSON(t, e, 1)
+	if c := check(t, s, "gas", "fee cap"); c.Level != doctor.Crit || !strings.Contains(c.Detail, "cannot be mined") || !strings.Contains(c.Fix, "MAX_FEE_PER_GAS_GWEI") {
+		t.Fatalf("fee cap %+v", c)
+	}
+	if c := check(t, s, "gas", "gas price"); c.Level != doctor.OK {
+		t.Fatalf("gas price %+v", c)
+	}
+
+	delete(e.Vars, "MAX_FEE_PER_GAS_GWEI")
 	if err := e.Anvil.RPC(context.Background(), nil, "anvil_setNextBlockBaseFeePerGas", hexutil.EncodeBig(mustWei("0.00000015"))); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Anvil.Mine(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var s status.JSON
-	r := e.Run("status", "-o", "json")
-	if r.Code != 1 {
-		t.Fatalf("want exit 1:\n%s", r)
-	}
-	r.JSON(t, &s)
-	if c := checkByName(t, s, "gas price"); c.Level != doctor.Crit {
-		t.Fatalf("gas check %+v", c)
-	}
-	if c := checkByName(t, s, "fee cap"); c.Level != doctor.Crit || !strings.Contains(c.Fix, "MAX_FEE_PER_GAS_GWEI") {
-		t.Fatalf("fee cap check %+v", c)
+	s = statusJSON(t, e, 1)
+	for _, name := range []string{"gas price", "base fee", "fee cap"} {
+		if c := check(t, s, "gas", name); c.Level != doctor.Crit {
+			t.Errorf("%s %+v", name, c)
+		}
 	}
 }
 
-// status reads everything in one HTTP round trip, chain-id guard included.
-func TestStatusIsOneRoundTrip(t *testing.T) {
-	e := clitest.NewChain(t)
-	u, _ := url.Parse(e.Anvil.URL)
-	var n atomic.Int64
-	p := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.Add(1); p.ServeHTTP(w, r) }))
-	defer srv.Close()
-	e.Vars["RPC_URL"] = srv.URL
-	e.MustRun(0, "status")
-	if n.Load() != 1 {
-		t.Fatalf("status made %d HTTP requests, want 1", n.Load())
+// A paused escrow is critical; the same escrow unpaused is ok; the deployed escrow
+// has no pause switch and says so.
+func TestPausedEscrow(t *testing.T) {
+	t.Parallel()
+	e, _ := healthy(t)
+	e.Vars["JOB_ESCROW_ADDRESS"] = e.D.PausableEscrow.Hex()
+	if c := check(t, statusJSON(t, e, 0), "contracts", "paused"); c.Level != doctor.OK || c.Value != "false" {
+		t.Fatalf("unpaused %+v", c)
+	}
+	if _, err := devchain.Transact(context.Background(), e.Anvil.URL, devchain.DevKey(devchain.AccountAdmin), e.D.PausableEscrow, devchain.ContractPausableEscrow, "pause"); err != nil {
+		t.Fatal(err)
+	}
+	c := check(t, statusJSON(t, e, 1), "contracts", "paused")
+	if c.Level != doctor.Crit || c.Value != "true" || !strings.Contains(c.Fix, "unpause") {
+		t.Fatalf("paused %+v", c)
+	}
+	e.Vars["JOB_ESCROW_ADDRESS"] = common.HexToAddress("0x00000000000000000000000000000000000000aa").Hex()
+	if c := check(t, statusJSON(t, e, 1), "contracts", "escrow code"); c.Level != doctor.Crit || c.Value != "no bytecode" {
+		t.Fatalf("no escrow %+v", c)
 	}
 }
+
+// The API down, on another chain, relaying from the old key after a rotation.
+func TestAPIFaults(t *testing.T) {
+	t.Parallel()
+	e, api := healthy(t)
+	e.Vars["RELAYER_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
+
+	// The store's current key is the relayer the API reports: both lines ok.
+	s := statusJSON(t, e, 0, "--signer", "env://RELAYER_KEY")
+	if s.Relayer != e.D.Relayer.Hex() || !strings.Contains(s.RelayerFrom, "env://RELAYER_KEY") {
+		t.Fatalf("relayer from the signer: %+v", s)
+	}
+	if c := check(t, s, "keys", "current key"); c.Level != doctor.OK || c.Value != e.D.Relayer.Hex() {
+		t.Fatalf("store %+v", c)
+	}
+
+	// A rotation half done: the store's current key moved on, the API still relays
+	// from the old one.
+	old := devchain.DevAddress(6)
+	api.SetRelayer(healthtest.Static(old))
+	s = statusJSON(t, e, 1, "--signer", "env://RELAYER_KEY")
+	if c := check(t, s, "keys", "current key"); c.Level != doctor.Crit || !strings.Contains(c.Detail, "rotation half done") || !strings.Contains(c.Fix, "key rollback") {
+		t.Fatalf("store %+v", c)
+	}
+	if c := check(t, s, "api", "relayerAddress"); c.Level != doctor.Crit || c.Value != old.Hex() {
+		t.Fatalf("api relayer %+v", c)
+	}
+
+	api.SetRelayer(healthtest.Static(e.D.Relayer))
+	api.SetChainID(8453)
+	if c := check(t, statusJSON(t, e, 1), "api", "chainId"); c.Level != doctor.Crit || c.Value != "8453" {
+		t.Fatalf("chain id %+v", c)
+	}
+
+	api.Stop()
+	r := e.Run("status")
+	if r.Code != 1 || !strings.Contains(r.Stdout, "/health") || !strings.Contains(r.Stdout, "down") || !strings.Contains(r.Stdout, "kubectl logs") {
+		t.Fatalf("API down:\n%s", r)
+	}
+	if c := check(t, statusJSON(t, e, 1, "--signer", "env://RELAYER_KEY"), "keys", "current key"); c.Level != doctor.Info || !strings.Contains(c.Detail, "did not answer") {
+		t.Fatalf("store with the API down %+v", c)
+	}
+}
+
+// The first RPC URL dead (vrwxctl fails over: a warning) or lagging far behind the
+// backup (critical, with the runbook's "switch to backup RPC").
+func TestFirstRPCDeadOrLagging(t *testing.T) {
+	t.Parallel()
+	e, _ := healthy(t)
+	e.Vars["RPC_URL"] = monitortest.DeadURL(t) + "," + e.Anvil.URL
+	s := statusJSON(t, e, 5)
+	if c := check(t, s, "rpc", "#0 (first)"); c.Level != doctor.Warn || c.Value != "down" || !strings.Contains(c.Fix, "switch to the backup RPC") {
+		t.Fatalf("dead first %+v", c)
+	}
+	if c := check(t, s, "rpc", "#1"); c.Level != doctor.OK {
+		t.Fatalf("backup %+v", c)
+	}
+
+	ctx := context.Background()
+	if err := e.Anvil.RPC(ctx, nil, "anvil_mine", "0x64"); err != nil { // 100 blocks
+		t.Fatal(err)
+	}
+	var head hexutil.Uint64
+	if err := e.Anvil.RPC(ctx, &head, "eth_blockNumber"); err != nil {
+		t.Fatal(err)
+	}
+	lagging := devchain.StartNodeProxy(t, e.Anvil.URL)
+	lagging.LagAt(uint64(head) - 60)
+	e.Vars["RPC_URL"] = lagging.URL + "," + e.Anvil.URL
+	s = statusJSON(t, e, 1)
+	c := check(t, s, "rpc", "#0 (first)")
+	if c.Level != doctor.Crit || c.Value != "head #"+itoa(uint64(head)-60)+", 60 behind" || !strings.Contains(c.Fix, "switch to the backup RPC") {
+		t.Fatalf("lagging first %+v", c)
+	}
+	lagging.LagAt(uint64(head) - 10)
+	if c := check(t, statusJSON(t, e, 5), "rpc", "#0 (first)"); c.Level != doctor.Warn {
+		t.Fatalf("10 behind %+v", c)
+	}
+}
+
+// DLQ depth above 50 is critical; a missing database is critical too; the newest
+// backup too old, or none, is a warning or critical.
+func TestDatabaseAndBackups(t *testing.T) {
+	t.Parallel()
+	e, _ := healthy(t)
+	deep := fixture(t, 140)
+	e.Vars["DATABASE_PATH"] = deep
+	n := depth(t, deep)
+	if n <= 50 {
+		t.Fatalf("fixture depth %d, want > 50", n)
+	}
+	c := check(t, statusJSON(t, e, 1), "database", "DLQ depth")
+	if c.Level != doctor.Crit || c.Value != itoa(uint64(n))+" unresolved" || !strings.Contains(c.Fix, "dlq replay") {
+		t.Fatalf("dlq %+v", c)
+	}
+	e.Vars["DATABASE_PATH"] = filepath.Join(t.TempDir(), "absent.db")
+	if c := check(t, statusJSON(t, e, 1), "database", "DLQ depth"); c.Level != doctor.Crit || c.Value != "unreadable" {
+		t.Fatalf("no database %+v", c)
+	}
+	delete(e.Vars, "DATABASE_PATH")
+	if hasCheck(statusJSON(t, e, 0), "database", "DLQ depth") {
+		t.Fatal("the built-in database path is not judged")
+	}
+
+	old := t.TempDir()
+	if err := os.WriteFile(filepath.Join(old, "vrwx-20260101T000000Z.db"), []byte("SQLite format 3\x00"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.Vars["VRWX_BACKUP_LOCATION"] = old
+	if c := check(t, statusJSON(t, e, 1), "backup", "newest backup"); c.Level != doctor.Crit || !strings.Contains(c.Fix, "db backup --out "+old) {
+		t.Fatalf("old backup %+v", c)
+	}
+	if c := check(t, statusJSON(t, e, 1, "--backups", t.TempDir()), "backup", "newest backup"); c.Level != doctor.Crit || c.Value != "none" {
+		t.Fatalf("no backup %+v", c)
+	}
+}
+
+// status reads the chain in two round trips (the second needs the head), chain-id
+// guard included, however many sections it judges.
+func TestStatusIsTwoRoundTrips(t *testing.T) {
+	t.Parallel()
+	e, _ := healthy(t)
+	p := monitortest.NewProxy(t, e.Anvil.URL)
+	e.Vars["RPC_URL"] = p.URL
+	e.MustRun(0, "status")
+	if p.Requests() != 2 {
+		t.Fatalf("status made %d HTTP requests to the RPC, want 2", p.Requests())
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--address", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293Bc"}, "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293Bc"},
+		{[]string{"--api-url", "ftp://x"}, "--api-url"},
+		{[]string{"--backups", "gs://bucket"}, "--backups"},
+	} {
+		r := e.Run(append([]string{"status"}, c.args...)...)
+		if r.Code != 2 || !strings.Contains(r.Stderr, c.want) {
+			t.Errorf("%v: want exit 2 naming %q:\n%s", c.args, c.want, r)
+		}
+	}
+}
+
+func itoa(n uint64) string { return new(big.Int).SetUint64(n).String() }
 
 func mustWei(eth string) *big.Int {
 	v, err := units.ParseAmount(eth)

@@ -73,6 +73,7 @@ func receiptStatus(t *testing.T, e *clitest.Env, h common.Hash) (mined bool) {
 }
 
 func TestSpeedupReplacesStuckTransaction(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["K"] = devchain.DevKeyHex(6)
 	stuck := stuckTx(t, e)
@@ -105,6 +106,7 @@ func TestSpeedupReplacesStuckTransaction(t *testing.T) {
 }
 
 func TestCancelUsesTheNonce(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["K"] = devchain.DevKeyHex(6)
 	stuck := stuckTx(t, e)
@@ -124,6 +126,7 @@ func TestCancelUsesTheNonce(t *testing.T) {
 }
 
 func TestWaitTimesOutWithHash(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	stuck := stuckTx(t, e)
 	r := e.Run("tx", "wait", stuck.Hex(), "--timeout", "1s")
@@ -143,6 +146,7 @@ func TestWaitTimesOutWithHash(t *testing.T) {
 
 // A send whose receipt never comes times out with exit 4, after printing its hash.
 func TestSendTimeoutExit4(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["K"] = devchain.DevKeyHex(7)
 	if err := e.Anvil.SetAutomine(context.Background(), false); err != nil {
@@ -155,6 +159,7 @@ func TestSendTimeoutExit4(t *testing.T) {
 }
 
 func TestTxBadInput(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	for _, args := range [][]string{
 		{"tx", "status", "0x1234"},

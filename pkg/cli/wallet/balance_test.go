@@ -14,6 +14,7 @@ func TestMain(m *testing.M) { clitest.Main(m) }
 
 // vrwxctl reads the same balance cast does, for every dev account.
 func TestBalanceMatchesCast(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	cast := devchain.RequireCast(t)
 	for i := 0; i < 4; i++ {
@@ -39,6 +40,7 @@ func TestBalanceMatchesCast(t *testing.T) {
 }
 
 func TestBalanceOfSigner(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["TEST_RELAYER_KEY"] = devchain.DevKeyHex(2)
 	var j wallet.BalanceJSON
@@ -59,6 +61,7 @@ func TestBalanceOfSigner(t *testing.T) {
 }
 
 func TestBalanceBadInput(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	loose := e.KeyFile("loose.hex", devchain.DevKeyHex(3), 0o644)
 	notHex := e.KeyFile("nothex.hex", "this-is-not-a-key-zzzz", 0o600)
@@ -101,6 +104,7 @@ func TestBalanceBadInput(t *testing.T) {
 }
 
 func TestNonceMatchesCast(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	cast := devchain.RequireCast(t)
 	out, err := exec.Command(cast, "nonce", e.D.Relayer.Hex(), "--rpc-url", e.Anvil.URL).Output()

@@ -54,8 +54,9 @@ the actual leftover, and --sweep sends what is left in a second transaction.
 drain first waits until the account has no pending transactions (--force skips this).
 When the profile names a treasury, another --to is refused unless --allow-non-treasury
 is given (on a terminal you then type the address again).`,
-		Example: `  # Runbook step 7: drain the old relayer into the treasury
-  vrwxctl wallet drain --signer aws-sm://vrwx/prod/relayer-key-old --yes --reason "rotation CHG-1234"
+		Example: `  # Runbook step 7: drain the old relayer into the treasury; after a promote the old key
+  # is the store's previous version (key rotate does all seven steps)
+  vrwxctl wallet drain --signer 'aws-sm://vrwx/prod/relayer-key?stage=previous' --yes --reason "rotation CHG-1234"
 
   # Keep 0.01 ETH behind
   vrwxctl wallet drain --signer env://OLD_RELAYER_KEY --to 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --keep 0.01ether`,
@@ -75,7 +76,7 @@ is given (on a terminal you then type the address again).`,
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "do not wait for pending transactions to clear")
 	cmd.Flags().BoolVar(&opts.AllowNonTreasury, "allow-non-treasury", false, "allow a --to other than the profile's treasury")
 	cmd.Flags().BoolVar(&opts.Sweep, "sweep", false, "on OP-stack chains, send what the L1-fee reserve left behind in a second transaction")
-	cmdutil.AddSendFlags(cmd.Flags(), &opts.Send, "signer reference of the account to drain (required)")
+	cmdutil.AddSendFlags(cmd.Flags(), &opts.Send, "signer reference of the account to drain (required; REF?stage=previous or REF?version=ID names a retired key)")
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 )
 
 func TestDrainLeavesExactlyZeroOrKeep(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["OLD_RELAYER_KEY"] = devchain.DevKeyHex(6)
 	old := devchain.DevAddress(6)
@@ -44,6 +45,7 @@ func TestDrainLeavesExactlyZeroOrKeep(t *testing.T) {
 }
 
 func TestDrainRails(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["OLD_RELAYER_KEY"] = devchain.DevKeyHex(6)
 	other := devchain.DevAddress(8).Hex()
@@ -67,6 +69,7 @@ func TestDrainRails(t *testing.T) {
 
 // drain waits for the account's pending transactions before pricing the sweep.
 func TestDrainWaitsForPending(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	ctx := context.Background()
 	e.Vars["OLD_RELAYER_KEY"] = devchain.DevKeyHex(6)

@@ -47,6 +47,7 @@ func auditEntries(t *testing.T, e *clitest.Env) []audit.Entry {
 }
 
 func TestFundSendsExactlyTheAmount(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
 	to := devchain.DevAddress(7)
@@ -78,6 +79,7 @@ func TestFundSendsExactlyTheAmount(t *testing.T) {
 }
 
 func TestFundSafetyRails(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
 	to := devchain.DevAddress(7).Hex()
@@ -123,6 +125,7 @@ func TestFundSafetyRails(t *testing.T) {
 }
 
 func TestFundBadInput(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
 	to := devchain.DevAddress(7).Hex()

@@ -111,3 +111,17 @@ func TestDrainFlags(t *testing.T) {
 	got.Flow = cmdtest.NoFlow(t)
 	cmdtest.Usage(t, drainRun(context.Background(), got), "--keep")
 }
+
+func TestHistoryFlags(t *testing.T) {
+	var got *HistoryOptions
+	cmd := NewCmdHistory(cmdtest.Factory(), func(_ context.Context, o *HistoryOptions) error { got = o; return nil })
+	if err := cmdtest.Parse(cmd, "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "--blocks", "5000", "--limit", "50"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := got.validate(); err != nil || n != 5000 || got.Limit != 50 || got.Address != "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" {
+		t.Fatalf("parsed %v %+v", err, got)
+	}
+	got.Signer = "env://K"
+	got.Resolve, got.Chain = noResolve(t), cmdtest.NoChain(t)
+	cmdtest.Usage(t, historyRun(context.Background(), got), "both an address and --signer")
+}

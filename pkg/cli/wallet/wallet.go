@@ -11,8 +11,8 @@ import (
 func NewCmdWallet(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "wallet",
-		Short: "Relayer and treasury wallets: balance, nonce, fund, drain",
+		Short: "Relayer and treasury wallets: balance, nonce, history, fund, drain",
 	}
-	cmd.AddCommand(NewCmdBalance(f, nil), NewCmdNonce(f, nil), NewCmdFund(f, nil), NewCmdDrain(f, nil))
+	cmd.AddCommand(NewCmdBalance(f, nil), NewCmdNonce(f, nil), NewCmdFund(f, nil), NewCmdDrain(f, nil), NewCmdHistory(f, nil))
 	return cmd
 }

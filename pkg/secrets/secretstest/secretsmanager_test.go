@@ -46,6 +46,7 @@ func labels(sm *secretstest.SecretsManager, name, id string) string {
 }
 
 func TestSecretsManagerStagingLabels(t *testing.T) {
+	t.Parallel()
 	sm, c := smClient(t)
 	ctx := context.Background()
 	name := aws.String("app/key")
@@ -150,6 +151,7 @@ func TestSecretsManagerStagingLabels(t *testing.T) {
 }
 
 func TestSecretsManagerIdempotencyAndErrors(t *testing.T) {
+	t.Parallel()
 	_, c := smClient(t)
 	ctx := context.Background()
 	token := "11111111-2222-3333-4444-555555555555"
@@ -191,6 +193,7 @@ func TestSecretsManagerIdempotencyAndErrors(t *testing.T) {
 }
 
 func TestSecretsManagerRequiresSignedJSON(t *testing.T) {
+	t.Parallel()
 	sm := secretstest.NewSecretsManager(t)
 	req, _ := http.NewRequest(http.MethodPost, sm.URL()+"/", strings.NewReader(`{"SecretId":"k"}`))
 	req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")

@@ -35,6 +35,7 @@ func statusOf(t *testing.T, err error) (int, string) {
 }
 
 func TestVaultKVv2CheckAndSet(t *testing.T) {
+	t.Parallel()
 	v := secretstest.NewVault(t)
 	c := vaultClient(t, v, v.RootToken())
 	kv := c.KVv2("secret")
@@ -79,6 +80,7 @@ func TestVaultKVv2CheckAndSet(t *testing.T) {
 }
 
 func TestVaultKVv2Metadata(t *testing.T) {
+	t.Parallel()
 	v := secretstest.NewVault(t)
 	c := vaultClient(t, v, v.RootToken())
 	kv := c.KVv2("secret")
@@ -125,6 +127,7 @@ func TestVaultKVv2Metadata(t *testing.T) {
 }
 
 func TestVaultAuthAndNamespaces(t *testing.T) {
+	t.Parallel()
 	v := secretstest.NewVault(t)
 	ctx := context.Background()
 	v.WriteData("ns1", "secret", "x", map[string]any{"k": "in ns1"})

@@ -1,6 +1,6 @@
 //go:build unix
 
-package sqlitebackup
+package apidb
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -171,17 +170,4 @@ func programName(pid int) string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
-}
-
-// keepOwnership gives the restored file the replaced database's mode and, when we
-// may, its owner, so the API (often a different user) can still open it.
-func keepOwnership(old, restored string) {
-	fi, err := os.Stat(old)
-	if err != nil {
-		return
-	}
-	_ = os.Chmod(restored, fi.Mode().Perm())
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		_ = os.Chown(restored, int(st.Uid), int(st.Gid))
-	}
 }

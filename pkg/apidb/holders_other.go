@@ -1,10 +1,9 @@
 //go:build !unix
 
-package sqlitebackup
+package apidb
 
 import (
 	"context"
-	"os"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
 )
@@ -13,12 +12,5 @@ import (
 // rather than report the database unused; Restore then refuses unless forced.
 func Holders(ctx context.Context, dbPath string) ([]Holder, error) {
 	return nil, errs.Refusedf("cannot tell whether another process has %s open on this platform", dbPath).
-		WithFix("stop the API, then restore with --force")
-}
-
-// keepOwnership gives the restored file the replaced database's mode.
-func keepOwnership(old, restored string) {
-	if fi, err := os.Stat(old); err == nil {
-		_ = os.Chmod(restored, fi.Mode().Perm())
-	}
+		Wrap(ErrInUse).WithFix("stop the API first; a forced restore skips this check")
 }

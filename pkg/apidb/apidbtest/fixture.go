@@ -1,4 +1,4 @@
-package apidb
+package apidbtest
 
 import (
 	"context"
@@ -15,15 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/sha3"
-)
 
-// DLQ event types and resolution types, as the API writes them.
-var (
-	DLQTypes = []string{
-		"HASH_MISMATCH", "UPLOAD_FAIL", "SCHEMA_FAIL", "TX_FAIL",
-		"DISPUTE_FAIL", "VALIDATION_FAIL", "IDEMPOTENCY_CONFLICT",
-	}
-	ResolutionTypes = []string{"RETRIED", "MANUAL", "EXPIRED", "SKIPPED"}
+	"github.com/vrwx/vrwxctl/pkg/apidb"
 )
 
 // dlqErrorCodes is the error code the API records for each DLQ type.
@@ -107,14 +100,14 @@ func BuildFixture(ctx context.Context, path string, opts FixtureOptions) (*Fixtu
 		return nil, fmt.Errorf("build fixture: %w", err)
 	}
 	opts = opts.withDefaults()
-	db, err := Open(path)
+	db, err := apidb.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
 	// One connection keeps the bulk inserts on one page cache and one transaction.
 	db.SetMaxOpenConns(1)
-	if err := createSchema(ctx, db, opts.Now.Add(-400*24*time.Hour).UnixMilli()); err != nil {
+	if err := createSchema(ctx, db, opts.Now.Add(-400*24*time.Hour)); err != nil {
 		return nil, err
 	}
 	g := &gen{rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)), now: opts.Now.UnixMilli(), chainID: opts.ChainID}
@@ -122,7 +115,7 @@ func BuildFixture(ctx context.Context, path string, opts FixtureOptions) (*Fixtu
 	if err := g.fill(ctx, db, opts, f); err != nil {
 		return nil, fmt.Errorf("build fixture %s: %w", path, err)
 	}
-	if f.Counts, err = RowCounts(ctx, db); err != nil {
+	if f.Counts, err = apidb.RowCounts(ctx, db); err != nil {
 		return nil, err
 	}
 	if f.Bytes, err = dbBytes(ctx, db); err != nil {
@@ -158,7 +151,7 @@ func (o FixtureOptions) withDefaults() FixtureOptions {
 	def(&o.JobCompletions, 200)
 	def(&o.IdempotencyKeys, o.JobCompletions)
 	def(&o.Payments, 50)
-	def(&o.DLQEvents, 2*len(DLQTypes)*(len(ResolutionTypes)+4))
+	def(&o.DLQEvents, 2*len(apidb.DLQTypes)*(len(apidb.ResolutionTypes)+4))
 	return o
 }
 
@@ -254,15 +247,15 @@ func (g *gen) fill(ctx context.Context, db *sql.DB, o FixtureOptions, f *Fixture
 	if err := g.payments(ctx, tx, o.Payments); err != nil {
 		return err
 	}
-	states := len(ResolutionTypes) + 4
+	states := len(apidb.ResolutionTypes) + 4
 	for i := 0; i < o.DLQEvents; i++ {
-		typ := DLQTypes[i%len(DLQTypes)]
-		state := (i / len(DLQTypes)) % states
+		typ := apidb.DLQTypes[i%len(apidb.DLQTypes)]
+		state := (i / len(apidb.DLQTypes)) % states
 		ev := g.dlqEvent(typ, g.jobID(), "", "", "", nil, nil)
-		if state < len(ResolutionTypes) {
-			ev.resolve(g, ResolutionTypes[state])
+		if state < len(apidb.ResolutionTypes) {
+			ev.resolve(g, apidb.ResolutionTypes[state])
 		} else {
-			ev.retries(g, state-len(ResolutionTypes))
+			ev.retries(g, state-len(apidb.ResolutionTypes))
 		}
 		if _, err := ev.insert(ctx, tx); err != nil {
 			return err
@@ -610,8 +603,8 @@ func (g *gen) bulk(ctx context.Context, db *sql.DB, o FixtureOptions) error {
 				tx.Rollback()
 				return err
 			}
-			ev := g.dlqEvent(DLQTypes[i%len(DLQTypes)], job, "", "", "", nil, nil)
-			ev.resolve(g, ResolutionTypes[i%len(ResolutionTypes)])
+			ev := g.dlqEvent(apidb.DLQTypes[i%len(apidb.DLQTypes)], job, "", "", "", nil, nil)
+			ev.resolve(g, apidb.ResolutionTypes[i%len(apidb.ResolutionTypes)])
 			if _, err := ev.insert(ctx, tx); err != nil {
 				tx.Rollback()
 				return err
@@ -639,4 +632,17 @@ func checksumAddress(lowerHex string) string {
 		}
 	}
 	return "0x" + string(out)
+}
+
+// createSchema creates the API's schema and dates the seven migrations as a deploy at
+// appliedAt would have, a minute apart, so a fixture's history predates its rows.
+func createSchema(ctx context.Context, db *sql.DB, appliedAt time.Time) error {
+	if err := apidb.CreateSchema(ctx, db); err != nil {
+		return err
+	}
+	last := appliedAt.UnixMilli()
+	if _, err := db.ExecContext(ctx, `UPDATE _migrations SET applied_at = ? - (7 - id) * 60000`, last); err != nil {
+		return fmt.Errorf("date migrations: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,231 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/spf13/cobra"
+	"github.com/vrwx/vrwxctl/pkg/chain"
+	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/config"
+	"github.com/vrwx/vrwxctl/pkg/doctor"
+	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/health"
+	"github.com/vrwx/vrwxctl/pkg/history"
+	"github.com/vrwx/vrwxctl/pkg/ui"
+	"github.com/vrwx/vrwxctl/pkg/units"
+)
+
+// RelayOptions are the inputs of doctor relay.
+type RelayOptions struct {
+	IO      *ui.IO
+	Config  func() (*config.Config, error)
+	Chain   func() (*chain.Client, error)
+	Context func(context.Context) (context.Context, context.CancelFunc)
+	Now     func() time.Time
+	// StoreKey reads the address of a signer reference's current key (see status).
+	StoreKey func(ctx context.Context, ref string) (common.Address, error)
+	Health   *health.Client
+
+	Address string
+	Signer  string
+	APIURL  string
+	Blocks  string
+	Limit   int
+}
+
+// NewCmdRelay returns `doctor relay`.
+func NewCmdRelay(f *cmdutil.Factory, runF func(context.Context, *RelayOptions) error) *cobra.Command {
+	opts := &RelayOptions{IO: f.IO, Config: f.Config, Chain: f.Chain, Context: f.Context, Now: f.Now, StoreKey: f.SignerAddress, Health: &health.Client{}}
+	cmd := &cobra.Command{
+		Use:   "relay",
+		Short: "Investigate relay transaction failures: evidence, then the likely causes ranked with fixes",
+		Long: `The runbook's "Relay Transaction Failures" investigation in one command. It reads:
+
+  - the relayer's balance, nonces, what waits in the txpool (stuck below the base
+    fee, or queued behind a nonce gap) and its runway
+  - its recent transactions, found by scanning the last --blocks blocks, with
+    status, fees and the decoded reason of every one that reverted
+  - the escrow's events in the same blocks, its code and pause switch
+  - every RPC URL's head, lag and latency (the backup is recommended when the
+    first lags or is down)
+  - the gas price and base fee against MAX_FEE_PER_GAS_GWEI
+  - the API's /health (up, chain, relayer) and the secret store's current key
+
+and ends with the likely causes, most likely first, each with the evidence and the
+runbook's fix: relayer out of gas · high gas prices · contract paused · RPC node
+issues · invalid signatures (and nonce gaps, the API, completions the escrow
+rejects, gas limits), followed by the causes the readings rule out.
+
+The relayer is --address, else the current key of --signer or the profile's
+signer, else the profile's relayer address. Step 3 of the runbook (kubectl logs)
+stays kubectl.
+
+Exit codes: 0 nothing wrong found, 5 warnings only, 1 something critical, 2 bad input.`,
+		Example: `  vrwxctl doctor relay --profile base-mainnet
+  vrwxctl doctor relay --address 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC --blocks 500
+  vrwxctl doctor relay -o json | jq '.causes[0]'`,
+		Args: cmdutil.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := opts.Context(cmd.Context())
+			defer cancel()
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return relayRun(ctx, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Address, "address", "", "relayer address to investigate")
+	fl.StringVar(&opts.Signer, "signer", "", "signer reference of the relayer (only the address of its current key is read)")
+	fl.StringVar(&opts.APIURL, "api-url", "", "the API's base URL for /health (default VRWX_API_URL or the profile's api_url)")
+	fl.StringVar(&opts.Blocks, "blocks", "100", "how many recent blocks to search for transactions and escrow events (the runbook's --from-block -100)")
+	fl.IntVar(&opts.Limit, "limit", 20, "keep at most this many of the relayer's recent transactions")
+	return cmd
+}
+
+func (o *RelayOptions) validate() (uint64, error) {
+	if err := cmdutil.OneAccount(o.Address, o.Signer); err != nil {
+		return 0, err
+	}
+	if o.Address != "" {
+		if err := units.CheckAddress(o.Address); err != nil {
+			return 0, errs.Usagef("--address: %v", err)
+		}
+	}
+	if o.APIURL != "" {
+		if err := config.CheckURL(o.APIURL); err != nil {
+			return 0, errs.Usagef("--api-url: %v", err)
+		}
+	}
+	n, err := strconv.ParseUint(o.Blocks, 10, 64)
+	if err != nil || n == 0 || n > 100_000 {
+		return 0, errs.Usagef("--blocks %q is not a block count (expected an integer from 1 to 100000)", o.Blocks)
+	}
+	if o.Limit < 1 || o.Limit > 1000 {
+		return 0, errs.Usagef("--limit %d is out of range (expected 1 to 1000)", o.Limit)
+	}
+	return n, nil
+}
+
+// RelayJSON is the -o json shape of doctor relay.
+type RelayJSON struct {
+	Profile      string           `json:"profile"`
+	ChainID      uint64           `json:"chainId"`
+	Relayer      string           `json:"relayer"`
+	RelayerFrom  string           `json:"relayerFrom,omitempty"`
+	FromBlock    uint64           `json:"fromBlock"`
+	ToBlock      uint64           `json:"toBlock"`
+	ReadMs       float64          `json:"readMs"`
+	Level        doctor.Level     `json:"level"`
+	Checks       []doctor.Check   `json:"checks"`
+	Transactions []history.TxJSON `json:"transactions"`
+	Events       map[string]int   `json:"events"`
+	Causes       []RankedCause    `json:"causes"`
+	RuledOut     []doctor.Cause   `json:"ruledOut"`
+}
+
+// RankedCause is a likely cause with its rank (1 = most likely).
+type RankedCause struct {
+	Rank int `json:"rank"`
+	doctor.Cause
+}
+
+func relayRun(ctx context.Context, opts *RelayOptions) error {
+	start := time.Now()
+	blocks, err := opts.validate()
+	if err != nil {
+		return err
+	}
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	c, err := opts.Chain()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	tg, err := cmdutil.NewSystemTarget(cfg, c, cmdutil.SystemFlags{Address: opts.Address, Signer: opts.Signer, APIURL: opts.APIURL}, opts.StoreKey, opts.Health, opts.Now)
+	if err != nil {
+		return err
+	}
+	if !tg.FromSigner && tg.Relayer == (common.Address{}) {
+		return errs.Usagef("no relayer to investigate: profile %q has no signer or relayer address", cfg.Profile).
+			WithFix("pass --address or --signer REF, or set signer / relayer in the profile")
+	}
+	tg.Reader.Contracts = true
+	tg.Reader.SpendBlocks = []uint64{43_200, 1_800, 128}
+	d := &doctor.Relay{Reader: tg.Reader, Relayer: tg.Relayer, RelayerFrom: tg.RelayerFrom, ChainID: c.ChainID(),
+		Blocks: blocks, Limit: opts.Limit, Thresholds: cmdutil.SystemThresholds(cfg), Now: opts.Now}
+	rep, err := d.Run(ctx)
+	if err != nil {
+		return errs.Failedf("doctor relay").Wrap(err)
+	}
+	if errs.KindOf(rep.Readings.Chain.Err) == errs.Refused {
+		// The chain-id guard refused the RPC: a safety rail, not a reading to judge.
+		return rep.Readings.Chain.Err
+	}
+	level := doctor.Worst(rep.Checks)
+	out := RelayJSON{Profile: cfg.Profile, ChainID: c.ChainID(), Relayer: rep.Relayer.Hex(), RelayerFrom: tg.RelayerFrom,
+		FromBlock: rep.From, ToBlock: rep.To, ReadMs: float64(time.Since(start).Microseconds()) / 1000, Level: level,
+		Checks: rep.Checks, Transactions: []history.TxJSON{}, Events: rep.Events, Causes: []RankedCause{}, RuledOut: rep.RuledOut}
+	if rep.History != nil {
+		for _, t := range rep.History.Mined {
+			out.Transactions = append(out.Transactions, t.JSON())
+		}
+	}
+	for i, cs := range rep.Causes {
+		out.Causes = append(out.Causes, RankedCause{Rank: i + 1, Cause: cs})
+	}
+	if out.RuledOut == nil {
+		out.RuledOut = []doctor.Cause{}
+	}
+	if opts.IO.JSONOutput() {
+		if err := opts.IO.WriteJSON(out); err != nil {
+			return err
+		}
+	} else {
+		renderRelay(opts.IO, out)
+	}
+	if k := doctor.ExitKind(level); k != errs.OK {
+		return errs.Exit(k)
+	}
+	return nil
+}
+
+func renderRelay(io *ui.IO, out RelayJSON) {
+	s := io.Styles()
+	fmt.Fprintf(io.Out, "%s %s  %s\n", s.Bold.Render("DOCTOR relay"), out.Relayer,
+		s.Faint.Render(fmt.Sprintf("profile %s · chain %d · blocks %d..%d · %s · read in %.1f ms", out.Profile, out.ChainID, out.FromBlock, out.ToBlock, out.RelayerFrom, out.ReadMs)))
+	io.RenderSections(out.Checks)
+	if len(out.Causes) == 0 {
+		fmt.Fprintln(io.Out, s.OK.Render("NO CAUSE FOUND")+": nothing the chain, the RPCs or the API show explains relay failures; look at the API's logs (kubectl logs -l app=vrwx-api --tail=100 | grep -i RELAY)")
+	} else {
+		fmt.Fprintln(io.Out, s.Bold.Render("LIKELY CAUSES")+" (most likely first)")
+		for _, c := range out.Causes {
+			icon := s.Warn.Render("!")
+			if c.Level == doctor.Crit {
+				icon = s.Crit.Render("✗")
+			}
+			fmt.Fprintf(io.Out, "  %d. %s %s\n", c.Rank, icon, s.Bold.Render(c.Name))
+			for _, e := range c.Evidence {
+				fmt.Fprintf(io.Out, "       %s\n", e)
+			}
+			if c.Fix != "" {
+				fmt.Fprintf(io.Out, "       %s %s\n", s.Bold.Render("fix:"), c.Fix)
+			}
+		}
+	}
+	if len(out.RuledOut) > 0 {
+		var parts []string
+		for _, c := range out.RuledOut {
+			parts = append(parts, c.Name+" ("+strings.Join(c.Evidence, "; ")+")")
+		}
+		fmt.Fprintln(io.Out, s.Faint.Render("ruled out: "+strings.Join(parts, ", ")))
+	}
+}

@@ -1,0 +1,93 @@
+package status_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
+	"github.com/vrwx/vrwxctl/pkg/cli/status"
+	"github.com/vrwx/vrwxctl/pkg/doctor"
+	"github.com/vrwx/vrwxctl/pkg/health/healthtest"
+)
+
+// After a rotation, status follows the store's current key when the profile
+// names a signer reference — even with the old relayer address still in the
+// profile — and an address the rotation retired is reported as retired: not
+// critical when drained, never suggested for funding, and pointed at its drain
+// while it still holds something.
+func TestStatusFollowsTheCurrentKeyAndRetiresTheOld(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewChain(t)
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldHex := hexutil.Encode(crypto.FromECDSA(k))
+	clitest.Secret(oldHex)
+	old := crypto.PubkeyToAddress(k.PublicKey)
+	ref := e.KeyFile("relayer.hex", oldHex+"\n", 0o600)
+	e.WriteConfig("profiles:\n  local:\n    signer: " + ref + "\n    relayer: \"" + old.Hex() + "\"\n")
+	setBalance(t, e, old.Hex(), mustWei("1")) // 1 ETH
+	// The API relays from the key it was started with.
+	api := healthtest.New(t, healthtest.Options{Relayer: healthtest.Static(old)})
+	e.Vars["VRWX_API_URL"] = api.URL
+
+	var s status.JSON
+	e.MustRun(0, "status", "-o", "json").JSON(t, &s)
+	if s.Relayer != old.Hex() {
+		t.Fatalf("before the rotation status checks %s, want %s", s.Relayer, old.Hex())
+	}
+
+	// Rotate by hand: a new key, funded, promoted; the old one keeps 1 ETH.
+	newAddr := strings.TrimSpace(e.MustRun(0, "key", "generate", "--store", ref).Stdout)
+	e.MustRun(0, "key", "promote", "--store", ref, "--yes")
+	registerFiles(t, e)
+	setBalance(t, e, newAddr, mustWei("1"))
+	api.SetRelayer(healthtest.Static(common.HexToAddress(newAddr))) // restarted on the new key
+
+	e.MustRun(0, "status", "-o", "json").JSON(t, &s)
+	if s.Relayer != newAddr {
+		t.Fatalf("after the promote status checks %s, want the store's current key %s", s.Relayer, newAddr)
+	}
+
+	for _, args := range [][]string{{"--address", old.Hex()}, {"--signer", ref + "?stage=previous"}} {
+		r := e.Run(append([]string{"status", "-o", "json"}, args...)...)
+		var rs status.JSON
+		r.JSON(t, &rs)
+		bal := check(t, rs, "relayer", "balance")
+		if rs.Relayer != old.Hex() || bal.Level != doctor.Info || !strings.Contains(bal.Detail, "retired relayer") || !strings.Contains(bal.Detail, newAddr) ||
+			!strings.Contains(bal.Fix, "wallet drain --signer "+ref+"?version="+strings.ToLower(old.Hex())) || strings.Contains(bal.Fix, "wallet fund") {
+			t.Fatalf("status %v: balance check %+v", args, bal)
+		}
+	}
+
+	// Drained: the retired wallet at 0 is no alarm, and no funding is suggested.
+	e.MustRun(0, "wallet", "drain", "--signer", ref+"?stage=previous", "--yes")
+	r := e.Run("status", "--address", old.Hex())
+	if r.Code != 0 || strings.Contains(r.Stdout, "wallet fund") || !strings.Contains(r.Stdout, "retired relayer") {
+		t.Fatalf("status of the drained retired relayer:\n%s", r)
+	}
+	// An address that is not the store's at all is judged as before.
+	setBalance(t, e, "0x000000000000000000000000000000000000bEEF", mustWei("0"))
+	r = e.Run("status", "--address", "0x000000000000000000000000000000000000bEEF")
+	if r.Code != 1 || !strings.Contains(r.Stdout, "wallet fund --to 0x000000000000000000000000000000000000bEEF") {
+		t.Fatalf("an unrelated empty address should be critical with a top-up:\n%s", r)
+	}
+}
+
+// registerFiles adds every key file the env's secret directory holds to the leak
+// scan (key generate wrote new ones).
+func registerFiles(t *testing.T, e *clitest.Env) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(e.SecretDir, "*"))
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil {
+			clitest.Secret(strings.TrimSpace(string(b)))
+		}
+	}
+}

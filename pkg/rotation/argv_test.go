@@ -1,0 +1,144 @@
+package rotation_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/rotation"
+)
+
+func TestSplitCommand(t *testing.T) {
+	ok := []struct {
+		in   string
+		want []string
+	}{
+		{"kubectl rollout restart deployment/vrwx-api", []string{"kubectl", "rollout", "restart", "deployment/vrwx-api"}},
+		{"  kubectl\trollout   restart\n x ", []string{"kubectl", "rollout", "restart", "x"}},
+		{`kubectl annotate deploy/api "reason=key rotated" --overwrite`, []string{"kubectl", "annotate", "deploy/api", "reason=key rotated", "--overwrite"}},
+		{`echo 'a "b" $HOME' "x\"y\\z" "\$n"`, []string{"echo", `a "b" $HOME`, `x"y\z`, `$n`}},
+		{"echo \"\\n\" \"a\\`b\"", []string{"echo", `\n`, "a`b"}},
+		{`echo $HOME ~ *.json`, []string{"echo", "$HOME", "~", "*.json"}},
+		{`echo a\ b 'it'\''s' ""`, []string{"echo", "a b", "it's", ""}},
+		{`sh -c 'kubectl rollout restart deploy/api && kubectl rollout status deploy/api'`, []string{"sh", "-c", "kubectl rollout restart deploy/api && kubectl rollout status deploy/api"}},
+		{`echo "a|b" 'c;d' e\&f`, []string{"echo", "a|b", "c;d", "e&f"}},
+	}
+	for _, c := range ok {
+		got, err := rotation.SplitCommand(c.in)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("SplitCommand(%q) = %q, %v; want %q", c.in, got, err, c.want)
+			continue
+		}
+		// QuoteCommand writes the words back so that they split the same way.
+		again, err := rotation.SplitCommand(rotation.QuoteCommand(got))
+		if err != nil || !reflect.DeepEqual(again, c.want) {
+			t.Errorf("QuoteCommand(%q) = %q splits into %q, %v", got, rotation.QuoteCommand(got), again, err)
+		}
+	}
+	bad := []struct{ in, want string }{
+		{"", "empty"},
+		{"   ", "empty"},
+		{"kubectl rollout restart x && echo done", "`&&`"},
+		{"kubectl get pods | grep api", "`|`"},
+		{"kubectl apply -f x; echo", "`;`"},
+		{"kubectl logs x > out.log", "`>`"},
+		{"echo $(id)", "`$(`"},
+		{"echo `id`", "`"},
+		{"(cd /tmp)", "`(`"},
+		{"sleep 5 &", "`&`"},
+		{"echo 'open", "single quote is not closed"},
+		{`echo "open`, "double quote is not closed"},
+		{`echo x\`, "ends with a backslash"},
+	}
+	for _, c := range bad {
+		_, err := rotation.SplitCommand(c.in)
+		if errs.KindOf(err) != errs.Usage || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("SplitCommand(%q): %v, want a usage error mentioning %q", c.in, err, c.want)
+		}
+	}
+}
+
+// The hook runs the program itself (no shell), streams what it prints with a
+// prefix, and turns a non-zero exit into an error naming the status.
+func TestExecHook(t *testing.T) {
+	var out bytes.Buffer
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "a $HOME b")
+	if err := rotation.ExecHook(context.Background(), []string{"touch", marker}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the argument was not passed as one literal word: %v", err)
+	}
+	out.Reset()
+	err := rotation.ExecHook(context.Background(), []string{"sh", "-c", "echo one; echo two >&2; printf three; exit 7"}, &out)
+	if errs.KindOf(err) != errs.Failed || !strings.Contains(err.Error(), "exit status 7") {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{"  | one\n", "  | two\n", "  | three\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output %q lacks %q", out.String(), want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := rotation.ExecHook(ctx, []string{"sleep", "30"}, &out); errs.KindOf(err) != errs.Timeout {
+		t.Fatalf("a hook past its deadline: %v, want a timeout", err)
+	}
+}
+
+func TestJournalSaveLoadAndLock(t *testing.T) {
+	dir := t.TempDir()
+	p := rotation.JournalPath(dir, "aws-sm://vrwx/prod/relayer-key#RELAYER_PRIVATE_KEY")
+	if filepath.Dir(p) != dir || !strings.HasPrefix(filepath.Base(p), "aws-sm_vrwx_prod_relayer-key_RELAYER_PRIVATE_KEY-") {
+		t.Fatalf("journal path %s", p)
+	}
+	if other := rotation.JournalPath(dir, "aws-sm://vrwx/prod/relayer-key#RELAYER_PRIVATE_KEY2"); other == p {
+		t.Fatalf("two stores share a journal path")
+	}
+	if j, err := rotation.LoadJournal(p); j != nil || err != nil {
+		t.Fatalf("no journal yet: %v %v", j, err)
+	}
+	j := &rotation.Journal{JournalVersion: 1, Status: rotation.StatusInProgress, Path: p, Steps: []rotation.Step{{Name: rotation.StepGenerate, Status: rotation.StatusPending}}}
+	if err := j.Save(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("journal mode %v (%v)", fi.Mode().Perm(), err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("temporary files left: %v", ents)
+	}
+	back, err := rotation.LoadJournal(p)
+	if err != nil || back.Status != rotation.StatusInProgress || back.Path != p || len(back.Steps) != 1 {
+		t.Fatalf("loaded %+v %v", back, err)
+	}
+	if err := os.WriteFile(p, []byte("{half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rotation.LoadJournal(p); errs.KindOf(err) != errs.Failed {
+		t.Fatalf("a torn journal: %v", err)
+	}
+
+	l, err := rotation.AcquireLock(p, "the store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rotation.AcquireLock(p, "the store"); errs.KindOf(err) != errs.Refused || !strings.Contains(err.Error(), "is rotating the store") {
+		t.Fatalf("second lock: %v", err)
+	}
+	l.Release()
+	l2, err := rotation.AcquireLock(p, "the store")
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	l2.Release()
+	l2.Release()
+}

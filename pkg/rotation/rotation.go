@@ -1,0 +1,671 @@
+// Package rotation is the relayer key rotation as one resumable, crash-safe
+// workflow: the runbook's zero-downtime procedure (generate the new key in its
+// store as pending, fund it from the treasury, promote it, restart the API, wait
+// for /health to report it, let the old address's transactions settle, drain the
+// old wallet into the treasury) and its emergency procedure for a compromised key
+// (generate and promote at once, drain the old wallet first with raised fees,
+// then fund, restart and verify).
+//
+// Every step is idempotent and recorded in a journal (see Journal) before and
+// after it runs, so a rotation killed anywhere is resumed where it stopped:
+// funding and draining look for the journal's transaction hash, its receipt and
+// the balance before they send (and the send path's own rerun guard stands
+// behind them), promotion checks which version is current, the generated key is
+// found again as the store's pending version. One rotation of a store runs at a
+// time on a host (a lock), and a pending version left by an abandoned rotation
+// is either taken over (its address new and unfunded) or refused, never
+// overwritten.
+//
+// The package has no CLI in it: the store, chain client, treasury signer, audit
+// log, /health client, hook runner, clock and journal directory are given, and
+// advice that names vrwxctl's own commands comes from the caller (Advice).
+package rotation
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/vrwx/vrwxctl/pkg/audit"
+	"github.com/vrwx/vrwxctl/pkg/chain"
+	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/health"
+	"github.com/vrwx/vrwxctl/pkg/secrets"
+	"github.com/vrwx/vrwxctl/pkg/txflow"
+	"github.com/vrwx/vrwxctl/pkg/ui"
+	"github.com/vrwx/vrwxctl/pkg/units"
+)
+
+// Options are a rotation's inputs and dependencies.
+type Options struct {
+	IO *ui.IO
+	// Store is the relayer key's store (a reference without ?stage= or ?version=).
+	Store secrets.Store
+	Chain *chain.Client
+	// OpenSigner opens a signer reference (the treasury's).
+	OpenSigner func(ctx context.Context, ref string) (txflow.Signer, error)
+	// TreasuryRef is the treasury's signer reference; "" on a resume (the journal's).
+	TreasuryRef string
+	// Treasury is the treasury's address as the profile names it; when set it must
+	// be the address of TreasuryRef.
+	Treasury *common.Address
+	// Audit, LockDir, Profile, Fees and Next build the send path (txflow.Flow).
+	Audit   *audit.Log
+	LockDir string
+	Profile string
+	Fees    chain.FeePolicy
+	Next    txflow.Next
+	// FundingLimit refuses funding above it (nil or 0: no limit).
+	FundingLimit *big.Int
+	Health       *health.Client
+	// APIURL is the API whose /health must report the new address ("" on a resume:
+	// the journal's).
+	APIURL string
+	// Hook runs DeployCmd (the deployment command, split into argv); with no
+	// command the rotation says what to run and waits for /health.
+	Hook      HookRunner
+	DeployCmd []string
+	// Dir holds the journals and rotation locks (a directory under the state dir).
+	Dir string
+	Now func() time.Time
+	// Poll is how often /health and nonces are read while waiting (default 2s).
+	Poll time.Duration
+	// WaitTimeout bounds each wait: the deploy command, /health, pending
+	// transactions (default 10m).
+	WaitTimeout time.Duration
+	// StepTimeout bounds each step's chain work, a send's receipt included
+	// (0: only ctx).
+	StepTimeout time.Duration
+	// Checkpoint is called at every step boundary and between journaling a
+	// transaction's hash and broadcasting it, with the point's name ("fund:signed",
+	// "promote:finished", …); tests kill the process there. nil: nothing.
+	Checkpoint func(point string)
+	Advice     Advice
+
+	// Mode is Standard or Emergency (a new rotation; a resume takes the journal's).
+	Mode string
+	// Fund is what the new address receives (a new rotation).
+	Fund *big.Int
+	// MinAge, when set, rotates only a current key at least this old (by its
+	// version's creation time); a younger one ends the run with StatusNotDue. A
+	// scheduled job runs often and rotates when the key is due.
+	MinAge time.Duration
+	Reason string
+	// Resume continues the store's rotation in progress; Rollback undoes it.
+	Resume, Rollback bool
+	// DiscardPending clears a pending version an abandoned rotation left behind.
+	DiscardPending bool
+	DryRun, Yes    bool
+}
+
+// Advice words the operator's next steps in the caller's commands.
+type Advice struct {
+	// Resume continues this rotation; Rollback undoes it.
+	Resume, Rollback string
+	// DiscardPending starts over without an abandoned pending version.
+	DiscardPending string
+	// Restart is what restarts the API when no deployment command is given.
+	Restart string
+	// Stuck replaces a stuck transaction of the account behind ref.
+	Stuck func(ref string) string
+	// Drain empties the account behind ref into the treasury.
+	Drain func(ref string) string
+	// Health checks that /health reports addr.
+	Health func(addr common.Address) string
+}
+
+// FollowUps are the runbook's steps after an emergency rotation.
+var FollowUps = []string{
+	"investigate the breach: how the key leaked, what the old address signed (audit log, the chain), and who could read the secret",
+	"notify affected parties (security@vrwx.io, #vrwx-incidents) with the old and new addresses and the drain transaction",
+}
+
+// rotator runs one rotation.
+type rotator struct {
+	Options
+	base     secrets.Ref
+	treasury txflow.Signer
+}
+
+func (r *rotator) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (r *rotator) checkpoint(point string) {
+	if r.Checkpoint != nil {
+		r.Checkpoint(point)
+	}
+}
+
+// poll is the interval between reads while waiting: Poll, else 2s — or a fifth of
+// a short wait, so that a 3s wait still looks more than once.
+func (r *rotator) poll() time.Duration {
+	if r.Poll > 0 {
+		return r.Poll
+	}
+	return min(2*time.Second, max(r.waitTimeout()/5, 50*time.Millisecond))
+}
+
+func (r *rotator) waitTimeout() time.Duration {
+	if r.WaitTimeout > 0 {
+		return r.WaitTimeout
+	}
+	return 10 * time.Minute
+}
+
+// stepCtx bounds one step's chain work.
+func (r *rotator) stepCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.StepTimeout > 0 {
+		return context.WithTimeout(ctx, r.StepTimeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// Run plans, confirms and runs a rotation, resumes or rolls back the one in
+// progress, and returns its journal. A dry run prints the plan and the
+// transactions it would send, and changes nothing.
+func Run(ctx context.Context, o Options) (*Journal, error) {
+	if o.Store == nil || o.Chain == nil || o.IO == nil {
+		return nil, errs.Usagef("rotation: a store, a chain client and IO are required")
+	}
+	r := &rotator{Options: o, base: o.Store.Ref()}
+	if r.base.Versioned() {
+		return nil, errs.Usagef("%s names one version of the key; a rotation takes the store itself: %s", r.base.String(), r.base.Base().String())
+	}
+	if !r.base.Writable() {
+		return nil, errs.Usagef("%s is read-only; a rotation writes the new key into its store (aws-sm://, vault://, keystore:// or file://)", r.base.String())
+	}
+	path := JournalPath(r.Dir, r.base.String())
+	if !r.DryRun {
+		lock, err := AcquireLock(path, r.base.String())
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Release()
+	}
+	j, err := LoadJournal(path)
+	if err != nil {
+		return nil, err
+	}
+	inProgress := j != nil && j.Status == StatusInProgress
+	switch {
+	case r.Rollback:
+		if !inProgress {
+			return nil, r.nothingInProgress(j, "roll back")
+		}
+		return r.rollback(ctx, j)
+	case r.Resume:
+		if !inProgress {
+			if j != nil && j.Status == StatusComplete {
+				r.IO.Successf("the last rotation of %s finished at %s: nothing to resume", r.base.String(), j.UpdatedAt.Format(time.RFC3339))
+				return j, nil
+			}
+			return nil, r.nothingInProgress(j, "resume")
+		}
+		r.Mode = j.Mode
+		if err := r.reopen(ctx, j); err != nil {
+			return nil, err
+		}
+		r.printPlan(ctx, j, true)
+		if r.DryRun {
+			j.Status = StatusDryRun
+			r.IO.Successf("dry run: the steps above would run; nothing was changed")
+			return j, nil
+		}
+		if err := r.confirm("Resume this rotation?"); err != nil {
+			return nil, err
+		}
+		return r.run(ctx, j)
+	}
+	if inProgress {
+		st := j.current()
+		return nil, errs.Refusedf("a rotation of %s is in progress (step %d/%d %s: %s, journal %s); a second one is refused",
+			r.base.String(), j.Index(st.Name), len(j.Steps), st.Name, st.Status, path).
+			WithFix(fmt.Sprintf("continue it: %s; or undo it: %s", r.Advice.Resume, r.Advice.Rollback))
+	}
+	nj, err := r.plan(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if nj.Status == StatusNotDue {
+		return nj, nil
+	}
+	r.printPlan(ctx, nj, false)
+	if r.DryRun {
+		return r.dryRun(ctx, nj)
+	}
+	if err := r.confirm("Rotate the relayer key?"); err != nil {
+		return nil, err
+	}
+	if j != nil {
+		if err := archive(j); err != nil {
+			return nil, err
+		}
+	}
+	return r.run(ctx, nj)
+}
+
+func (r *rotator) confirm(q string) error {
+	if r.Yes {
+		return nil
+	}
+	return r.IO.Confirm(q)
+}
+
+func (r *rotator) nothingInProgress(j *Journal, what string) error {
+	if j == nil {
+		return errs.Failedf("no rotation of %s is in progress on this host: there is nothing to %s", r.base.String(), what)
+	}
+	return errs.Failedf("the last rotation of %s is %s (%s): there is nothing to %s", r.base.String(), j.Status, j.UpdatedAt.Format(time.RFC3339), what)
+}
+
+// current is the first step not done.
+func (j *Journal) current() *Step {
+	for i := range j.Steps {
+		if j.Steps[i].Status != StatusDone {
+			return &j.Steps[i]
+		}
+	}
+	return &j.Steps[len(j.Steps)-1]
+}
+
+// reopen takes what a resume needs from the journal, letting the caller override
+// the deployment command and the API URL.
+func (r *rotator) reopen(ctx context.Context, j *Journal) error {
+	if j.Store != r.base.String() {
+		return errs.Failedf("the journal %s is of %s, not %s", j.Path, j.Store, r.base.String())
+	}
+	if r.TreasuryRef == "" {
+		r.TreasuryRef = j.Treasury.Signer
+	}
+	if r.TreasuryRef != j.Treasury.Signer {
+		return errs.Usagef("this rotation funds from %s (journal %s), not %s", j.Treasury.Signer, j.Path, r.TreasuryRef)
+	}
+	t, err := r.OpenSigner(ctx, r.TreasuryRef)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(t.Address().Hex(), j.Treasury.Address) {
+		return errs.Failedf("%s now holds the key of %s, but this rotation funds from %s", r.TreasuryRef, t.Address().Hex(), j.Treasury.Address)
+	}
+	r.treasury = t
+	if len(r.DeployCmd) > 0 {
+		j.DeployCmd = r.DeployCmd
+	}
+	if r.APIURL != "" {
+		j.APIURL = storableURL(r.APIURL)
+	} else {
+		r.APIURL = j.APIURL
+	}
+	if r.APIURL == "" {
+		return errs.Usagef("the API URL of this rotation held credentials and was not written to the journal %s; give it again", j.Path)
+	}
+	return nil
+}
+
+// storableURL is the URL as the journal may hold it: "" when it carries
+// credentials (a resume then needs it again).
+func storableURL(u string) string {
+	if chain.RedactURL(u) != u {
+		return ""
+	}
+	return u
+}
+
+// run executes the steps not done yet, saving the journal around each.
+func (r *rotator) run(ctx context.Context, j *Journal) (*Journal, error) {
+	if err := j.Save(r.now()); err != nil {
+		return nil, err
+	}
+	for i := range j.Steps {
+		st := &j.Steps[i]
+		if st.Status == StatusDone {
+			continue
+		}
+		if err := r.step(ctx, j, st); err != nil {
+			return j, r.stopped(j, st, err)
+		}
+	}
+	now := r.now()
+	j.Status, j.FinishedAt = StatusComplete, &now
+	j.Next = nil
+	if j.Mode == Emergency {
+		j.Next = append(j.Next, FollowUps...)
+	}
+	if err := j.Save(now); err != nil {
+		return j, err
+	}
+	r.IO.Successf("rotation of %s complete: the relayer runs on %s (version %s); %s is drained", r.base.String(), j.New.Address, j.New.VersionID, j.Old.Address)
+	if j.Mode == Emergency {
+		r.IO.Warnf("emergency follow-ups:")
+		for _, f := range FollowUps {
+			r.IO.Infof("  - %s", f)
+		}
+	}
+	return j, nil
+}
+
+// step runs one step with the journal saved before and after it.
+func (r *rotator) step(ctx context.Context, j *Journal, st *Step) error {
+	now := r.now()
+	st.Status, st.StartedAt, st.FinishedAt, st.Error = StatusStarted, &now, nil, ""
+	st.Attempts++
+	if err := j.Save(now); err != nil {
+		return err
+	}
+	r.IO.Infof("→ step %d/%d %s: %s", j.Index(st.Name), len(j.Steps), st.Name, describe(j, st.Name))
+	r.checkpoint(st.Name + ":started")
+	var outcome string
+	var err error
+	switch st.Name {
+	case StepGenerate:
+		outcome, err = r.generate(ctx, j)
+	case StepFund:
+		outcome, err = r.fund(ctx, j, st)
+	case StepPromote:
+		outcome, err = r.promote(ctx, j)
+	case StepDeploy:
+		outcome, err = r.deploy(ctx, j)
+	case StepVerify:
+		outcome, err = r.verify(ctx, j)
+	case StepSettle:
+		outcome, err = r.settle(ctx, j)
+	case StepDrain:
+		outcome, err = r.drain(ctx, j, st)
+	default:
+		err = errs.Failedf("the journal %s names an unknown step %q", j.Path, st.Name)
+	}
+	if err != nil {
+		return err
+	}
+	r.checkpoint(st.Name + ":finished")
+	end := r.now()
+	st.Status, st.FinishedAt, st.Outcome = StatusDone, &end, outcome
+	if err := j.Save(end); err != nil {
+		return err
+	}
+	r.IO.Successf("step %d/%d %s: %s", j.Index(st.Name), len(j.Steps), st.Name, outcome)
+	r.checkpoint(st.Name + ":done")
+	return nil
+}
+
+// stopped records a step's failure and says how to go on: the error keeps its
+// kind (a timeout stays exit 4), and its fix says to resume or roll back.
+func (r *rotator) stopped(j *Journal, st *Step, err error) error {
+	st.Status, st.Error = StatusFailed, err.Error()
+	j.Next = nil
+	if fix := errs.FixOf(err); fix != "" {
+		j.Next = append(j.Next, fix)
+	}
+	j.Next = append(j.Next, "then continue where it stopped: "+r.Advice.Resume)
+	drainStarted := false
+	if d := j.Step(StepDrain); d != nil && d.Status != StatusPending {
+		drainStarted = true
+	}
+	if !drainStarted && r.Advice.Rollback != "" {
+		j.Next = append(j.Next, "or undo the rotation (the previous key becomes current again): "+r.Advice.Rollback)
+	}
+	if serr := j.Save(r.now()); serr != nil {
+		r.IO.Warnf("the journal %s could not be updated: %v", j.Path, serr)
+	}
+	r.IO.Warnf("rotation stopped at step %d/%d %s; journal %s", j.Index(st.Name), len(j.Steps), st.Name, j.Path)
+	for _, n := range j.Next {
+		r.IO.Infof("  next: %s", n)
+	}
+	kind := errs.KindOf(err)
+	if kind == errs.OK {
+		kind = errs.Failed
+	}
+	return (&errs.Error{Kind: kind, Msg: fmt.Sprintf("rotation stopped at step %d/%d %s", j.Index(st.Name), len(j.Steps), st.Name), Err: err}).
+		WithFix(strings.Join(j.Next, "; "))
+}
+
+// describe says what a step does, for the plan and progress lines.
+func describe(j *Journal, step string) string {
+	fund := "?"
+	if w, ok := new(big.Int).SetString(j.FundWei, 10); ok {
+		fund = units.FormatEther(w)
+	}
+	newAddr := j.New.Address
+	if newAddr == "" {
+		newAddr = "the new address"
+	}
+	switch step {
+	case StepGenerate:
+		if j.Mode == Emergency {
+			return fmt.Sprintf("generate a new key in %s with crypto/rand (only its address is shown); it is promoted at once", j.Store)
+		}
+		return fmt.Sprintf("generate a new key in %s as the pending version, with crypto/rand (only its address is shown)", j.Store)
+	case StepFund:
+		return fmt.Sprintf("send %s ETH from the treasury %s to %s", fund, j.Treasury.Address, newAddr)
+	case StepPromote:
+		return fmt.Sprintf("make %s current; version %s (%s) becomes previous", newAddr, j.Old.VersionID, j.Old.Address)
+	case StepDeploy:
+		if len(j.DeployCmd) > 0 {
+			return "run `" + QuoteCommand(j.DeployCmd) + "` (no shell; output below)"
+		}
+		return "no deploy command given: restart the API yourself so it loads the new key"
+	case StepVerify:
+		return fmt.Sprintf("wait until %s reports relayerAddress %s", health.URL(displayURL(j.APIURL)), newAddr)
+	case StepSettle:
+		return fmt.Sprintf("wait until the old address %s has no pending transactions", j.Old.Address)
+	case StepDrain:
+		how := "the exact drain: balance minus its own fee, leaving 0 wei (on an OP-stack chain, the L1-fee reserve)"
+		if j.Mode == Emergency {
+			how += ", with raised fees, replacing whatever the old address has pending"
+		}
+		return fmt.Sprintf("drain the old wallet %s into the treasury %s, signed by %s: %s", j.Old.Address, j.Treasury.Address, j.Old.Ref, how)
+	}
+	return step
+}
+
+func displayURL(u string) string {
+	if u == "" {
+		return "the API (URL not journaled)"
+	}
+	return chain.RedactURL(u)
+}
+
+// printPlan writes the plan to stderr: every step with addresses, amounts and
+// secret versions, and on a resume what is already done.
+func (r *rotator) printPlan(ctx context.Context, j *Journal, resume bool) {
+	s := r.IO.ErrStyles()
+	w := r.IO.ErrOut
+	title := "Key rotation plan"
+	if j.Mode == Emergency {
+		title = "EMERGENCY key rotation plan (compromised key)"
+	}
+	if resume {
+		title = "Resuming " + strings.ToLower(title[:1]) + title[1:]
+	}
+	fmt.Fprintln(w, s.Bold.Render(title))
+	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", s.Faint.Render(k), v) }
+	row("store", j.Store)
+	row("chain", fmt.Sprintf("%s (%d)", j.Profile, j.ChainID))
+	row("old key", fmt.Sprintf("%s, version %s (%s)%s", j.Old.Address, j.Old.VersionID, j.Old.Ref, r.balanceNote(ctx, j.Old.Address)))
+	if j.New.Address != "" {
+		row("new key", fmt.Sprintf("%s, version %s%s", j.New.Address, j.New.VersionID, r.balanceNote(ctx, j.New.Address)))
+	}
+	row("treasury", fmt.Sprintf("%s (%s)%s", j.Treasury.Address, j.Treasury.Signer, r.balanceNote(ctx, j.Treasury.Address)))
+	if resume {
+		row("journal", j.Path)
+	}
+	for i, st := range j.Steps {
+		mark := " "
+		switch st.Status {
+		case StatusDone:
+			mark = "✓"
+		case StatusStarted, StatusFailed:
+			mark = "→"
+		}
+		fmt.Fprintf(w, "  %s %d %-9s %s\n", mark, i+1, st.Name, describe(j, st.Name))
+	}
+}
+
+// balanceNote is ", balance X ETH" for the plan, or nothing when it cannot be read.
+func (r *rotator) balanceNote(ctx context.Context, addr string) string {
+	ctx, cancel := r.stepCtx(ctx)
+	defer cancel()
+	b, err := r.Chain.BalanceAt(ctx, common.HexToAddress(addr), chain.Latest)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf(", balance %s ETH", units.FormatEther(b))
+}
+
+// plan reads everything a new rotation needs and checks it before anything
+// changes: the current key, the treasury and its balance, a pending leftover,
+// the API URL.
+func (r *rotator) plan(ctx context.Context, path string) (*Journal, error) {
+	if r.Mode != Standard && r.Mode != Emergency {
+		return nil, errs.Usagef("rotation mode %q is not standard or emergency", r.Mode)
+	}
+	if r.Fund == nil || r.Fund.Sign() <= 0 {
+		return nil, errs.Usagef("no amount to fund the new relayer with")
+	}
+	if r.APIURL == "" {
+		return nil, errs.Usagef("no API URL: the rotation must see /health report the new address")
+	}
+	if r.TreasuryRef == "" {
+		return nil, errs.Usagef("no treasury signer: the rotation funds the new relayer from the treasury")
+	}
+	if r.FundingLimit != nil && r.FundingLimit.Sign() > 0 && r.Fund.Cmp(r.FundingLimit) > 0 {
+		return nil, errs.Refusedf("%s ETH is above the profile's funding limit of %s ETH; nothing was changed", units.FormatEther(r.Fund), units.FormatEther(r.FundingLimit)).
+			WithFix("fund less, or raise funding_limit_eth in the profile")
+	}
+	ctx, cancel := r.stepCtx(ctx)
+	defer cancel()
+	_, cur, err := r.Store.Read(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.OpenSigner(ctx, r.TreasuryRef)
+	if err != nil {
+		return nil, err
+	}
+	r.treasury = t
+	if r.Treasury != nil && *r.Treasury != t.Address() {
+		return nil, errs.Usagef("the treasury signer %s holds the key of %s, but the profile's treasury is %s", r.TreasuryRef, t.Address().Hex(), r.Treasury.Hex())
+	}
+	if t.Address() == cur.Address {
+		return nil, errs.Usagef("the treasury signer %s holds the relayer's own key (%s)", r.TreasuryRef, cur.Address.Hex())
+	}
+	now := r.now()
+	j := &Journal{
+		JournalVersion: 1, ID: "rotation-" + now.Format("20060102T150405Z"), Mode: r.Mode, Status: StatusInProgress,
+		Store: r.base.String(), Profile: r.Profile, ChainID: r.Chain.ChainID(), StartedAt: now, Reason: r.Reason, Path: path,
+		Treasury: Account{Address: t.Address().Hex(), Signer: r.TreasuryRef},
+		Old:      KeyRef{VersionID: cur.ID, Address: cur.Address.Hex(), Ref: r.base.AtVersion(cur.ID).String()},
+		FundWei:  r.Fund.String(), APIURL: storableURL(r.APIURL), DeployCmd: r.DeployCmd,
+	}
+	for _, name := range Steps(r.Mode) {
+		j.Steps = append(j.Steps, Step{Name: name, Status: StatusPending})
+	}
+	if r.MinAge > 0 {
+		switch age := now.Sub(cur.Created); {
+		case cur.Created.IsZero():
+			r.IO.Warnf("%s does not say when its current version was created; rotating", r.base.String())
+		case age < r.MinAge:
+			j.Status, j.Steps, j.Path = StatusNotDue, nil, ""
+			due := cur.Created.Add(r.MinAge).UTC().Format(time.RFC3339)
+			j.Next = []string{fmt.Sprintf("the current key %s (version %s) was created %s, %s ago; it is due for rotation after %s",
+				cur.Address.Hex(), cur.ID, cur.Created.UTC().Format(time.RFC3339), ui.Duration(age), due)}
+			r.IO.Successf("not rotating: %s", j.Next[0])
+			return j, nil
+		}
+	}
+	if err := r.leftover(ctx, j, cur); err != nil {
+		return nil, err
+	}
+	// The treasury must be able to pay before anything changes: prepare the funding
+	// transaction (its simulation included) and compare its worst case with the
+	// balance. An emergency goes on regardless — securing the old wallet comes
+	// first, and its drain pays into the treasury.
+	to := cur.Address
+	if j.New.Address != "" {
+		to = common.HexToAddress(j.New.Address)
+	}
+	p, perr := r.Chain.Prepare(ctx, chain.TxRequest{From: t.Address(), To: to, Value: r.Fund, Fees: r.Fees})
+	poor := perr != nil && errs.KindOf(perr) == errs.Refused
+	if perr == nil && p.WorstCase().Cmp(p.Balance) > 0 {
+		poor = true
+		perr = errs.Refusedf("the treasury %s has %s ETH, but funding the new relayer may cost up to %s ETH (%s ETH + gas)",
+			t.Address().Hex(), units.FormatEther(p.Balance), units.FormatEther(p.WorstCase()), units.FormatEther(r.Fund))
+	}
+	switch {
+	case poor && r.Mode == Emergency:
+		r.IO.Warnf("%v — the emergency goes on: the old wallet is drained into the treasury before the funding step", perr)
+	case poor:
+		return nil, errs.Refusedf("the treasury cannot fund the new relayer; nothing was changed: %v", perr).
+			WithFix(fmt.Sprintf("top up the treasury %s, or fund less", t.Address().Hex()))
+	case perr != nil:
+		return nil, perr
+	}
+	return j, nil
+}
+
+// leftover looks for a pending version a rotation left behind. One whose address
+// is new (not the current key's) and unfunded (no balance, no transactions) is
+// taken over as this rotation's new key; any other is refused unless the caller
+// asked to discard it. Nothing is overwritten.
+func (r *rotator) leftover(ctx context.Context, j *Journal, cur secrets.Version) error {
+	pv, ok, err := r.pendingVersion(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	if r.DiscardPending {
+		r.IO.Warnf("the store has a pending version %s (%s) from an abandoned rotation; it will be discarded (kept in the store's history, no longer pending)", pv.ID, pv.Address.Hex())
+		j.Discard = &KeyRef{VersionID: pv.ID, Address: pv.Address.Hex(), Ref: r.base.AtVersion(pv.ID).String()}
+		return nil
+	}
+	fresh, why, err := r.fresh(ctx, pv.Address, cur.Address)
+	if err != nil {
+		return err
+	}
+	if !fresh {
+		return errs.Refusedf("%s already has a pending version %s (%s) from an abandoned rotation, and it is not a fresh key: %s; this rotation will not overwrite it",
+			r.base.String(), pv.ID, pv.Address.Hex(), why).
+			WithFix(fmt.Sprintf("inspect it (it may hold funds; %s), then start over without it: %s", r.Advice.Drain(r.base.AtVersion(pv.ID).String()), r.Advice.DiscardPending))
+	}
+	r.IO.Warnf("the store has a pending version %s (%s) from an abandoned rotation: new and unfunded, so this rotation continues with it", pv.ID, pv.Address.Hex())
+	j.New = KeyRef{VersionID: pv.ID, Address: pv.Address.Hex(), Ref: r.base.AtVersion(pv.ID).String()}
+	return nil
+}
+
+// pendingVersion finds the store's pending version, if any.
+func (r *rotator) pendingVersion(ctx context.Context) (secrets.Version, bool, error) {
+	return r.version(ctx, func(v secrets.Version) bool { return v.Has(secrets.StagePending) && !v.Has(secrets.StageCurrent) })
+}
+
+// fresh reports whether addr is a key no rotation has used yet: not the current
+// key's, no balance, no transactions.
+func (r *rotator) fresh(ctx context.Context, addr, current common.Address) (bool, string, error) {
+	if addr == current {
+		return false, "it holds the current key", nil
+	}
+	b := r.Chain.NewBatch()
+	bal := b.Balance(addr, chain.Latest)
+	n := b.Nonce(addr, chain.Pending)
+	if err := b.Do(ctx); err != nil {
+		return false, "", err
+	}
+	if err := bal.Err(); err != nil {
+		return false, "", errs.Failedf("reading the balance of %s", addr.Hex()).Wrap(err)
+	}
+	if err := n.Err(); err != nil {
+		return false, "", errs.Failedf("reading the nonce of %s", addr.Hex()).Wrap(err)
+	}
+	if bal.Value.ToInt().Sign() > 0 {
+		return false, fmt.Sprintf("its address holds %s ETH", units.FormatEther(bal.Value.ToInt())), nil
+	}
+	if n.Value > 0 {
+		return false, fmt.Sprintf("its address has sent %d transaction(s)", n.Value), nil
+	}
+	return true, "", nil
+}
