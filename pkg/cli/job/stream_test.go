@@ -297,3 +297,164 @@ func TestListStoppedByTimeoutSaysHowFarItGot(t *testing.T) {
 		t.Fatalf("stderr does not say why:\n%s", r.Stderr)
 	}
 }
+
+// logsGate stands between vrwxctl and anvil and holds every eth_getLogs request whose
+// range starts at or after block `after` until release is called (or the test ends),
+// counting the held requests and those answered after the release.
+type logsGate struct {
+	URL      string
+	open     chan struct{}
+	once     sync.Once
+	mu       sync.Mutex
+	held     int
+	answered int
+}
+
+func startLogsGate(t *testing.T, upstream string, after uint64) *logsGate {
+	t.Helper()
+	g := &logsGate{open: make(chan struct{})}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		type call struct {
+			Method string `json:"method"`
+			Params []struct {
+				FromBlock hexutil.Uint64 `json:"fromBlock"`
+			} `json:"params"`
+		}
+		var calls []call
+		if err := json.Unmarshal(body, &calls); err != nil {
+			var one call
+			if json.Unmarshal(body, &one) == nil {
+				calls = []call{one}
+			}
+		}
+		late := false
+		for _, c := range calls {
+			if c.Method == "eth_getLogs" && len(c.Params) == 1 && uint64(c.Params[0].FromBlock) >= after {
+				late = true
+			}
+		}
+		if late {
+			g.mu.Lock()
+			g.held++
+			g.mu.Unlock()
+			select {
+			case <-g.open:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		resp, err := http.Post(upstream, "application/json", bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(w, resp.Body)
+		if late {
+			g.mu.Lock()
+			g.answered++
+			g.mu.Unlock()
+		}
+	}))
+	t.Cleanup(func() { g.release(); srv.Close() })
+	g.URL = srv.URL
+	return g
+}
+
+func (g *logsGate) release() { g.once.Do(func() { close(g.open) }) }
+
+func (g *logsGate) counts() (held, answered int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.held, g.answered
+}
+
+// job events writes each chunk's events as soon as every chunk before it has been
+// read: with the node holding every eth_getLogs past the first events' chunks, the
+// first event reaches a pipe — as JSON and as a table row — before the query can
+// end; released, the output is every event of the range, in block order, the same
+// as one unchunked read.
+func TestEventsWritesChunksBeforeTheQueryEnds(t *testing.T) {
+	e := clitest.NewChain(t)
+	from := fmt.Sprint(e.D.DeployBlock)
+	var want job.EventsJSON
+	e.MustRun(0, "job", "events", "--from-block", from, "--chunk", "1000000", "-o", "json").JSON(t, &want)
+	if len(want.Events) < 10 {
+		t.Fatalf("%d events on the seeded chain: fewer than this test needs", len(want.Events))
+	}
+	const chunk = 2
+	first := want.Events[0].Block
+	// Everything past the first event's chunk and the one after it waits at the gate.
+	hold := first - (first-want.FromBlock)%chunk + 2*chunk
+	if want.Events[len(want.Events)-1].Block < hold {
+		t.Fatalf("every event is in the first chunks (blocks %d..%d): nothing to hold back", first, want.Events[len(want.Events)-1].Block)
+	}
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		first func(string) bool
+	}{
+		{"json", []string{"-o", "json"}, func(l string) bool { return strings.TrimSpace(l) == fmt.Sprintf(`"block": %d,`, first) }},
+		{"table", nil, func(l string) bool { f := strings.Fields(l); return len(f) > 2 && f[0] == fmt.Sprint(first) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := startLogsGate(t, e.D.RPCURL, hold)
+			args := append([]string{"job", "events", "--from-block", from, "--to-block", fmt.Sprint(want.ToBlock), "--chunk", fmt.Sprint(chunk)}, tc.args...)
+			cmd, lines, errOut, all := startPiped(t, e, g.URL, args...)
+			if !waitLine(t, lines, all, 60*time.Second, tc.first) {
+				g.release()
+				_ = cmd.Wait()
+				t.Fatalf("the first event (block %d) never reached the pipe while chunks from block %d were held: the output waits for the whole query\nstdout so far:\n%.2000s\nstderr:\n%s", first, hold, all.String(), errOut.String())
+			}
+			if _, answered := g.counts(); answered != 0 {
+				t.Fatalf("%d chunks from block %d were answered before the first event was printed", answered, hold)
+			}
+			// The chunks after it are asked for together, not one after another.
+			deadline := time.Now().Add(10 * time.Second)
+			for held, _ := g.counts(); held < 2; held, _ = g.counts() {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d chunk(s) from block %d out at once: chunks are not asked for several at a time", held, hold)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			g.release()
+			for l := range lines {
+				all.WriteString(l + "\n")
+			}
+			err := cmd.Wait()
+			clitest.Record("vrwxctl "+strings.Join(args, " "), all.String()+errOut.String(), cmd.ProcessState.ExitCode())
+			if err != nil {
+				t.Fatalf("exit: %v\n%s", err, errOut.String())
+			}
+			if tc.name == "json" {
+				var got job.EventsJSON
+				if err := json.Unmarshal([]byte(all.String()), &got); err != nil {
+					t.Fatalf("stdout is not JSON: %v", err)
+				}
+				if len(got.Events) != len(want.Events) {
+					t.Fatalf("%d events, want %d", len(got.Events), len(want.Events))
+				}
+				for i := range got.Events {
+					g, w := got.Events[i], want.Events[i]
+					if g.Block != w.Block || g.TxHash != w.TxHash || g.LogIndex != w.LogIndex || g.Event != w.Event {
+						t.Fatalf("event %d is %s at block %d #%d, want %s at block %d #%d", i, g.Event, g.Block, g.LogIndex, w.Event, w.Block, w.LogIndex)
+					}
+				}
+				return
+			}
+			rows := strings.Split(strings.TrimSpace(all.String()), "\n")
+			if len(rows) != len(want.Events)+1 {
+				t.Fatalf("%d table lines, want a header and %d rows:\n%s", len(rows), len(want.Events), all.String())
+			}
+			for i, row := range rows[1:] {
+				f := strings.Fields(row)
+				w := want.Events[i]
+				if len(f) < 3 || f[0] != fmt.Sprint(w.Block) || f[2] != w.Event {
+					t.Fatalf("row %d is %q, want %s at block %d", i+1, row, w.Event, w.Block)
+				}
+			}
+		})
+	}
+}
