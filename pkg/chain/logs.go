@@ -21,6 +21,12 @@ const DefaultLogChunk = 10_000
 // the batch path's 4 in flight.
 const DefaultLogParallel = 4
 
+// DefaultLogTarget is how many logs one chunk is sized for. An answer holding more
+// shrinks the span of the chunks after it in proportion, and the span grows back only
+// while twice it would still hold no more: the chunks held at once stay a few MiB
+// however dense the events are, not only however long the range is.
+const DefaultLogTarget = 2_000
+
 // growAfter is how many chunks in a row a span must be answered before it is doubled
 // again (back towards LogQuery.Chunk) after a refusal halved it; each refusal of a
 // grown span doubles the count (up to maxGrowAfter), so a provider with a hard limit
@@ -42,6 +48,8 @@ type LogQuery struct {
 	Chunk uint64
 	// Parallel is how many requests may be out at once (DefaultLogParallel when 0).
 	Parallel int
+	// Target is the number of logs a chunk is sized for (DefaultLogTarget when 0).
+	Target int
 	// Progress, when set, is called after each chunk's logs with its last block.
 	Progress func(done uint64)
 	// OnHalve, when set, is told each time a provider refuses a span; OnGrow each time
@@ -88,7 +96,8 @@ func (s *logSpan) size() uint64 { return s.to - s.from + 1 }
 // and calls fn with each chunk's logs strictly in chain order as soon as every chunk
 // before it has been handed over. New chunks are asked for only while fewer than
 // q.Parallel are held (asked for, or answered and waiting for an earlier one; a
-// refused chunk's parts take its place), so memory is flat in the range's length.
+// refused chunk's parts take its place), and a chunk is sized for q.Target logs, so
+// memory is flat in the range's length and in the events' density.
 //
 // A span nobody has answered yet — the first, and the first after a halving or a
 // growth — is asked alone, so a provider's limit costs one refusal, not one per
@@ -107,6 +116,10 @@ func (c *Client) EachLogs(ctx context.Context, q LogQuery, fn func([]types.Log) 
 	parallel := q.Parallel
 	if parallel <= 0 {
 		parallel = DefaultLogParallel
+	}
+	target := uint64(DefaultLogTarget)
+	if q.Target > 0 {
+		target = uint64(q.Target)
 	}
 	// The chain-id guard runs once, before the requests fan out.
 	if err := c.EnsureChain(ctx); err != nil {
@@ -190,11 +203,19 @@ func (c *Client) EachLogs(ctx context.Context, q LogQuery, fn func([]types.Log) 
 		}
 		if s.err == nil {
 			s.done = true
+			n := uint64(len(s.logs))
+			if fit := max(1, s.size()*target/max(n, 1)); n > target && fit < size {
+				// Too dense: later spans are sized for target logs. A span smaller than
+				// one the provider answered needs no probe.
+				size, tested, streak, grown = fit, true, 0, false
+				continue
+			}
 			if s.size() >= size || s.to == q.To {
 				tested, grown = true, false
 				streak++
 			}
-			if streak >= needed && size < limit {
+			// Grow only while twice the span, at this chunk's density, fits the target.
+			if streak >= needed && size < limit && n*2*size <= target*s.size() {
 				size, tested, streak, grown = min(limit, 2*size), false, 0, true
 				if q.OnGrow != nil {
 					q.OnGrow(size)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
@@ -215,5 +216,74 @@ func TestEachLogsChunkGrowsBackAfterRangeErrors(t *testing.T) {
 	}
 	if full == 0 || last.Refused {
 		t.Errorf("no 32-block span answered after the provider relented; requests: %+v", reqs)
+	}
+}
+
+// A chunk whose answer holds more logs than the query's target shrinks the span of
+// the chunks after it, and the span does not grow back while the events stay that
+// dense: the chunks held at once are bounded by logs, not only by blocks.
+func TestEachLogsSizesChunksForTheTarget(t *testing.T) {
+	a, d := devchain.StartT(t)
+	ctx := context.Background()
+	direct := New(Options{URLs: []string{d.RPCURL}, ChainID: d.ChainID})
+	defer direct.Close()
+	first, err := direct.HeadNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first++
+	// 64 blocks of 6 logs each: the events of 2 jobs that are not stored.
+	const blocks, perBlock = 64, 6
+	for i := range blocks {
+		if err := devchain.EmitJobEvents(ctx, a.URL, d, 1_000_000+uint64(2*i), perBlock/3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head, err := direct.HeadNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head != first+blocks-1 {
+		t.Fatalf("blocks %d..%d, want %d blocks of events", first, head, blocks)
+	}
+	q := LogQuery{Addresses: []common.Address{d.Escrow}, From: first, To: head}
+	want := allLogs(t, direct, q)
+	if len(want) != blocks*perBlock {
+		t.Fatalf("%d logs, want %d", len(want), blocks*perBlock)
+	}
+	p := startLogsProxy(t, d.RPCURL, func(from, to uint64) (time.Duration, bool) { return 0, false })
+	c := New(Options{URLs: []string{p.URL}, ChainID: d.ChainID})
+	defer c.Close()
+	// The first span of 32 blocks holds 192 logs, 16 times the target: the spans after
+	// it are 2 blocks (12 logs), and stay so however many are answered.
+	const target = 12
+	var got []types.Log
+	var sizes []int
+	var grows []uint64
+	q.Chunk, q.Parallel, q.Target = 32, 4, target
+	q.OnGrow = func(size uint64) { grows = append(grows, size) }
+	if err := c.EachLogs(ctx, q, func(l []types.Log) error {
+		got = append(got, l...)
+		sizes = append(sizes, len(l))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sameLogs(t, got, want)
+	if sizes[0] != 32*perBlock {
+		t.Fatalf("first chunk held %d logs, want the whole first span's %d", sizes[0], 32*perBlock)
+	}
+	for i, n := range sizes[1:] {
+		if n > target {
+			t.Fatalf("chunk %d held %d logs, more than the target %d (chunks: %v)", i+1, n, target, sizes)
+		}
+	}
+	if len(grows) != 0 {
+		t.Errorf("span grew to %v while every chunk was at the target", grows)
+	}
+	for _, r := range p.seen()[1:] {
+		if r.To-r.From+1 != 2 {
+			t.Fatalf("request for blocks %d..%d after the first: want 2-block spans", r.From, r.To)
+		}
 	}
 }
