@@ -43,9 +43,12 @@ test: tools lint
 demo: tools build
 	@scripts/demo.sh
 
-## devchain: leave a local chain running (127.0.0.1:8545) with the test contracts deployed
+## devchain: leave a local chain running (127.0.0.1:$(PORT), default 8545) with the test contracts
+##   deployed; its deployment lands in .devchain/deployment.json of this checkout, where the
+##   local profile finds it (elsewhere: VRWXCTL_DEPLOYMENT, which it prints)
+PORT ?= 8545
 devchain: tools
-	$(GO) run ./scripts/devchain
+	$(GO) run ./scripts/devchain --port $(PORT)
 
 ## devchain-stop: stop the chain that `make devchain` started
 devchain-stop:
@@ -63,9 +66,12 @@ contracts: tools
 docs:
 	$(GO) run ./scripts/gendocs
 
-## release-check: validate .goreleaser.yaml (needs goreleaser on PATH)
+## release-check: validate .goreleaser.yaml with the pinned goreleaser (built by `go run` from the
+##   Go module proxy and cached, like the project's other Go tools: nothing on PATH is used)
+GORELEASER_VERSION := v2.15.1
+GORELEASER := $(GO) run github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
 release-check:
-	goreleaser check
+	$(GORELEASER) check
 
 clean:
 	rm -rf bin dist

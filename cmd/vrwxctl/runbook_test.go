@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"math/big"
 	"os"
 	"os/exec"
@@ -23,6 +24,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/rotation/rotationtest"
 	"github.com/vrwx/vrwxctl/pkg/secrets/secretstest"
+	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
 
 func TestMain(m *testing.M) { clitest.Main(m) }
@@ -98,7 +100,7 @@ func TestRunbookCommands(t *testing.T) {
 	// (a stand-in for the cluster on PATH) restarts it.
 	api := rotationtest.NewAPI(t, e.D.ChainID, func() (common.Address, error) { return smCurrent(sm, "vrwx/prod/relayer-key") })
 	kubectl := kubectlStandIn(t, api)
-	db, dlqID, dlqSkipID := runbookDB(t, e)
+	db, dlqID, dlqSkipID, dlqLiveID, liveJob := runbookDB(t, e)
 	vars := map[string]string{
 		"DATABASE_PATH":                    db,
 		"DLQ_ID":                           strconv.FormatInt(dlqID, 10),
@@ -177,18 +179,50 @@ func TestRunbookCommands(t *testing.T) {
 	if len(labels) != 3 {
 		t.Fatalf("secret versions %v, want the original and two rotated keys", labels)
 	}
-	// The DLQ was processed — one row replayed, one skipped — and survived the backup
-	// and the restore, which kept the database it replaced beside it.
+	// The DLQ was processed — one row replayed alone, one skipped, the live API's row
+	// replayed in bulk, the UPLOAD_FAIL resolved by type and nothing else — and
+	// survived the backup and the restore, which kept the database it replaced beside it.
 	rdb, err := apidb.OpenReadOnly(db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
-	for id, want := range map[int64]string{dlqID: "RETRIED", dlqSkipID: "SKIPPED"} {
+	for id, want := range map[int64]string{dlqID: "RETRIED", dlqSkipID: "SKIPPED", dlqLiveID: "RETRIED"} {
 		var got string
 		if err := rdb.QueryRow(`SELECT COALESCE(resolution_type, '') FROM dlq_events WHERE id = ?`, id).Scan(&got); err != nil || got != want {
 			t.Errorf("DLQ event %d resolved as %q (%v), want %s", id, got, err, want)
 		}
+	}
+	byType := map[string]string{}
+	rows, err := rdb.Query(`SELECT type, COALESCE(resolution_type, '-'), COALESCE(resolution_notes, '') FROM dlq_events WHERE type IN ('UPLOAD_FAIL', 'HASH_MISMATCH') AND (resolved_at IS NULL OR resolution_notes LIKE '%INC-81%')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var typ, res, notes string
+		if err := rows.Scan(&typ, &res, &notes); err != nil {
+			t.Fatal(err)
+		}
+		byType[typ] += res + " " + notes + ";"
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"UPLOAD_FAIL": "MANUAL re-uploaded after the storage outage; reason: INC-81;", "HASH_MISMATCH": "- ;"}; !maps.Equal(byType, want) {
+		t.Errorf("after dlq resolve --all --type UPLOAD_FAIL: %q, want %q", byType, want)
+	}
+	// The bulk replay sent the values derived from the live payload, which the
+	// controller had signed.
+	var job struct {
+		Job struct {
+			Status       string `json:"status"`
+			QualityScore uint8  `json:"qualityScore"`
+			WorkUnits    uint32 `json:"workUnits"`
+		} `json:"job"`
+	}
+	e.MustRun(0, "job", "get", liveJob, "-o", "json").JSON(t, &job)
+	if job.Job.Status != "COMPLETED" || job.Job.QualityScore != 92 || job.Job.WorkUnits != 47 {
+		t.Errorf("job %s after the bulk replay: %+v, want COMPLETED with 92 and 47", liveJob, job.Job)
 	}
 	if old, _ := filepath.Glob(filepath.Join(filepath.Dir(db), "pre-restore-*")); len(old) != 1 {
 		t.Errorf("restore left %v beside the database, want one pre-restore folder", old)
@@ -258,32 +292,57 @@ func kubectlStandIn(t *testing.T, api *rotationtest.API) string {
 	return dir
 }
 
-// runbookDB is the API's database for the DLQ and backup sections: a few resolved
-// and unresolved events (depth under the warning line) and two TX_FAIL rows — one
-// whose completion can still be replayed (a FUNDED job of the active robot, signed
-// by its controller) and one of the deactivated robot, to be resolved by hand.
-func runbookDB(t *testing.T, e *clitest.Env) (path string, replay, skip int64) {
+// runbookDB is the API's database for the DLQ and backup sections: resolved history,
+// an unresolved HASH_MISMATCH and an unresolved UPLOAD_FAIL event (depth under the
+// warning line), and three TX_FAIL rows — one whose completion can still be replayed
+// (a FUNDED job of the active robot, signed by its controller), one of the
+// deactivated robot, to be resolved by hand, and one as the live API writes it (the
+// webhook body of an inspection, no quality score or work units: replay derives the
+// 92 and 47 its controller signed) for a job seeded here, so no other line of the
+// page uses it.
+func runbookDB(t *testing.T, e *clitest.Env) (path string, replay, skip, live int64, liveJob string) {
 	t.Helper()
 	ctx := context.Background()
-	q, w := uint64(100), uint64(12)
-	row := func(job string) apidbtest.TxFailRow {
-		id := e.D.Jobs[job]
-		c, err := devchain.SignJobCompletion(ctx, e.D, id, crypto.Keccak256Hash([]byte("runbook dlq "+job)), uint8(q), uint32(w),
+	sign := func(id uint64, manifest string, q uint8, w uint32) (common.Hash, string) {
+		c, err := devchain.SignJobCompletion(ctx, e.D, id, crypto.Keccak256Hash([]byte(manifest)), q, w,
 			devchain.DevKey(devchain.AccountActiveController), e.D.ChainID, e.D.Escrow)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return apidbtest.TxFailRow{JobID: strconv.FormatUint(id, 10), ManifestHash: c.CompletionHash.Hex(), ControllerSig: hexutil.Encode(c.Signature),
+		return c.CompletionHash, hexutil.Encode(c.Signature)
+	}
+	q, w := uint64(100), uint64(12)
+	row := func(job string) apidbtest.TxFailRow {
+		id := e.D.Jobs[job]
+		hash, sig := sign(id, "runbook dlq "+job, uint8(q), uint32(w))
+		return apidbtest.TxFailRow{JobID: strconv.FormatUint(id, 10), ManifestHash: hash.Hex(), ControllerSig: sig,
 			RobotID: e.D.Robots[devchain.RobotActive].ID.Hex(), QualityScore: &q, WorkUnits: &w}
 	}
+	var count hexutil.Bytes
+	if err := e.Anvil.RPC(ctx, &count, "eth_call", map[string]any{"to": e.D.Escrow, "data": hexutil.Bytes(vrwx.Pack(vrwx.EscrowABI(), "jobCount"))}, "latest"); err != nil {
+		t.Fatal(err)
+	}
+	if err := devchain.SeedJobs(ctx, e.D.RPCURL, e.D, 1); err != nil {
+		t.Fatal(err)
+	}
+	seeded := new(big.Int).SetBytes(count).Uint64() + 1
+	hash, sig := sign(seeded, "runbook dlq live", 92, 47)
+	liveRow := apidbtest.TxFailRow{JobID: strconv.FormatUint(seeded, 10), ManifestHash: hash.Hex(), ControllerSig: sig,
+		RobotID: e.D.Robots[devchain.RobotActive].ID.Hex(), ServiceType: "inspection", Body: map[string]any{
+			// 45 of 50 covered and two artifacts: quality 92, work units 47.
+			"inspection": map[string]any{"coverageVisited": 45, "coverageTotal": 50},
+			"artifacts":  []map[string]any{{"type": "photo", "sha256": "ab", "bytes": 10}, {"type": "thermal_scan", "sha256": "cd", "bytes": 20}},
+		}}
+	// 30 generated events: the first 28 resolved, then one unresolved HASH_MISMATCH
+	// and one unresolved UPLOAD_FAIL (the fixture cycles types, then states).
 	f, err := apidbtest.BuildFixture(ctx, filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{
-		ChainID: int64(e.D.ChainID), DLQEvents: 8, JobCompletions: 20, Payments: 5,
-		TxFails: []apidbtest.TxFailRow{row(devchain.JobFundedReopened), row(devchain.JobFundedDeactivated)},
+		ChainID: int64(e.D.ChainID), DLQEvents: 30, JobCompletions: 20, Payments: 5,
+		TxFails: []apidbtest.TxFailRow{row(devchain.JobFundedReopened), row(devchain.JobFundedDeactivated), liveRow},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f.Path, f.TxFailIDs[0], f.TxFailIDs[1]
+	return f.Path, f.TxFailIDs[0], f.TxFailIDs[1], f.TxFailIDs[2], liveRow.JobID
 }
 
 // signCompletion signs a completion of job id by the active robot's controller, as

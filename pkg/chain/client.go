@@ -41,6 +41,10 @@ type Options struct {
 	AttemptTimeout time.Duration
 	// HTTPClient overrides the HTTP client (tests).
 	HTTPClient *http.Client
+	// NotListening, when set, turns the error of a request that every URL refused
+	// to connect to (nothing listens there) into the caller's words: the CLI says
+	// the local chain is not running and how to start it.
+	NotListening func(err error) error
 }
 
 // Client is a failover JSON-RPC client bound to one expected chain.
@@ -184,7 +188,7 @@ func (c *Client) send(ctx context.Context, elems []rpc.BatchElem) error {
 	c.mu.Unlock()
 	n := len(c.opts.URLs)
 	var failures []string
-	hung := 0
+	hung, refused := 0, 0
 	for k := 0; k < n; k++ {
 		i := (start + k) % n
 		err := c.sendTo(ctx, i, elems)
@@ -205,6 +209,9 @@ func (c *Client) send(ctx context.Context, elems []rpc.BatchElem) error {
 		if errors.Is(err, errHung) {
 			hung++
 		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			refused++
+		}
 		failures = append(failures, fmt.Sprintf("%s: %v", RedactURL(c.opts.URLs[i]), err))
 		if k+1 < n {
 			c.logf("RPC %s failed (%v); trying %s", RedactURL(c.opts.URLs[i]), err, RedactURL(c.opts.URLs[(i+1)%n]))
@@ -214,8 +221,12 @@ func (c *Client) send(ctx context.Context, elems []rpc.BatchElem) error {
 		return errs.Timeoutf("no RPC endpoint answered in time:\n  %s", strings.Join(failures, "\n  ")).
 			WithFix("check the RPC URLs and the network; raise --timeout, or add a faster RPC with --rpc-url")
 	}
-	return errs.Failedf("no RPC endpoint answered:\n  %s", strings.Join(failures, "\n  ")).
+	err := errs.Failedf("no RPC endpoint answered:\n  %s", strings.Join(failures, "\n  ")).
 		WithFix("check the RPC URLs and the network; add a backup with --rpc-url (repeatable, tried in order)")
+	if refused == n && c.opts.NotListening != nil {
+		return c.opts.NotListening(err)
+	}
+	return err
 }
 
 // sendTo delivers a batch to URL i with retries on transient errors.

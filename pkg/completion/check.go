@@ -140,7 +140,8 @@ func (k *Checker) Check(ctx context.Context, c Claim) (*Verdict, error) {
 	domain := vrwx.Domain{ChainID: new(big.Int).SetUint64(chainID), Escrow: k.Escrow}
 	req := vrwx.SigRequest{JobID: c.JobID, CompletionHash: c.CompletionHash, QualityScore: c.QualityScore, WorkUnits: c.WorkUnits,
 		Signature: c.Signature, Domain: domain, Alternatives: k.alternatives(chainID)}
-	readings := vrwx.SigReadings{Job: r.Job, Controller: r.Controller, Active: r.Active, ClaimUsed: claimUsed, Now: vrwx.Now(k.Now(), headTime)}
+	readings := vrwx.SigReadings{Job: r.Job, Controller: r.Controller, Active: r.Active, ClaimUsed: claimUsed, Now: vrwx.Now(k.Now(), headTime),
+		DigestSkipped: !k.CrossCheckDigest}
 
 	claim := vrwx.Claim{JobID: c.JobID, JobSpecHash: r.Job.JobSpecHash, CompletionHash: c.CompletionHash, RobotID: r.Job.RobotID,
 		Controller: r.Controller, Deadline: r.Job.Deadline, QualityScore: c.QualityScore, WorkUnits: c.WorkUnits}

@@ -75,7 +75,11 @@ func preflightVerdict(io *ui.IO, v *Verdict) error {
 	if !io.JSONOutput() {
 		v.Render(io)
 	}
-	return errs.Failedf("preflight failed: %s; nothing was sent", strings.Join(v.failed(true), ", ")).WithFix(v.fix())
+	why := strings.Join(v.failed(true), ", ")
+	if v.SignatureValid() {
+		why += " (the signature itself is valid)"
+	}
+	return errs.Failedf("preflight failed: %s; nothing was sent", why).WithFix(v.fix())
 }
 
 func hasCompletionEvent(r *chain.Receipt, escrow common.Address, id *big.Int) bool {

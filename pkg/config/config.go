@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -118,6 +119,9 @@ type Config struct {
 	values map[string]Setting
 	// deployment is the local deployment file the local profile reads.
 	deployment string
+	// deploymentDiscovered says deployment was found from the working directory
+	// rather than named by VRWXCTL_DEPLOYMENT.
+	deploymentDiscovered bool
 }
 
 // Settings returns every key with a value, in Keys order.
@@ -311,8 +315,8 @@ func DefaultFile(env LookupEnv) string {
 }
 
 // StateDir is $XDG_STATE_HOME/vrwxctl, by default ~/.local/state/vrwxctl (audit log,
-// journals, local deployment). Without a home directory it falls back to the
-// temporary directory, so an audit log is still written somewhere.
+// journals). Without a home directory it falls back to the temporary directory, so an
+// audit log is still written somewhere.
 func StateDir(env LookupEnv) string {
 	dir := env.get("XDG_STATE_HOME")
 	if dir == "" {
@@ -329,13 +333,18 @@ func StateDir(env LookupEnv) string {
 	return filepath.Join(dir, "vrwxctl")
 }
 
-// LocalDeploymentFile is where `make devchain` writes the local chain's addresses:
-// $VRWXCTL_DEPLOYMENT, by default <StateDir>/deployments/local.json.
+// LocalDeploymentFile is the deployment file the local profile reads:
+// $VRWXCTL_DEPLOYMENT, else the .devchain/deployment.json that `make devchain` wrote
+// in the checkout containing the working directory ("" when there is none).
 func LocalDeploymentFile(env LookupEnv) string {
 	if p := env.get("VRWXCTL_DEPLOYMENT"); p != "" {
 		return p
 	}
-	return filepath.Join(StateDir(env), "deployments", "local.json")
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	return FindDevchainDeployment(wd)
 }
 
 func sortedNames[M ~map[string]V, V any](m M) []string {

@@ -9,10 +9,16 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/errs"
 )
 
-// env is an isolated environment: XDG directories of its own, overlaid by m.
+// env is an isolated environment: XDG directories of its own and a deployment file
+// of its own (named, so the .devchain/deployment.json of the checkout the tests run
+// in, after `make devchain`, is not found from the working directory), overlaid by m.
 func env(t *testing.T, m map[string]string) LookupEnv {
 	t.Helper()
-	vars := map[string]string{"XDG_CONFIG_HOME": t.TempDir(), "XDG_STATE_HOME": t.TempDir()}
+	vars := map[string]string{
+		"XDG_CONFIG_HOME":    t.TempDir(),
+		"XDG_STATE_HOME":     t.TempDir(),
+		"VRWXCTL_DEPLOYMENT": filepath.Join(t.TempDir(), "deployment.json"),
+	}
 	for k, v := range m {
 		vars[k] = v
 	}
@@ -197,8 +203,16 @@ func TestProfilesListsBuiltinAndFile(t *testing.T) {
 
 // Directories come from the environment the caller hands in, never from the
 // process: XDG variables first, then HOME, and no home means no default config file.
+// The local deployment is VRWXCTL_DEPLOYMENT or else found from the working directory
+// (TestLocalDeploymentIsFoundFromTheWorkingDirectory): never a per-user path that
+// every checkout would share.
 func TestDirectoriesFollowTheGivenEnvironment(t *testing.T) {
 	t.Parallel()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := FindDevchainDeployment(wd)
 	vars := func(m map[string]string) LookupEnv {
 		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 	}
@@ -208,15 +222,15 @@ func TestDirectoriesFollowTheGivenEnvironment(t *testing.T) {
 		file, state, deployment string
 	}{
 		{name: "xdg", env: map[string]string{"XDG_CONFIG_HOME": "/c", "XDG_STATE_HOME": "/s", "HOME": "/h"},
-			file: "/c/vrwxctl/config.yaml", state: "/s/vrwxctl", deployment: "/s/vrwxctl/deployments/local.json"},
+			file: "/c/vrwxctl/config.yaml", state: "/s/vrwxctl", deployment: found},
 		{name: "home", env: map[string]string{"HOME": "/h"},
-			file: "/h/.config/vrwxctl/config.yaml", state: "/h/.local/state/vrwxctl", deployment: "/h/.local/state/vrwxctl/deployments/local.json"},
+			file: "/h/.config/vrwxctl/config.yaml", state: "/h/.local/state/vrwxctl", deployment: found},
 		{name: "deployment override", env: map[string]string{"HOME": "/h", "VRWXCTL_DEPLOYMENT": "/d.json"},
 			file: "/h/.config/vrwxctl/config.yaml", state: "/h/.local/state/vrwxctl", deployment: "/d.json"},
 		{name: "no home", env: map[string]string{"TMPDIR": "/t"},
-			file: "", state: "/t/vrwxctl-state", deployment: "/t/vrwxctl-state/deployments/local.json"},
+			file: "", state: "/t/vrwxctl-state", deployment: found},
 		{name: "nil environment", env: nil,
-			file: "", state: "/tmp/vrwxctl-state", deployment: "/tmp/vrwxctl-state/deployments/local.json"},
+			file: "", state: "/tmp/vrwxctl-state", deployment: found},
 	}
 	for _, tc := range cases {
 		e := vars(tc.env)
@@ -256,4 +270,54 @@ func TestProfilesReadTheDeploymentFileTheEnvironmentNames(t *testing.T) {
 		}
 	}
 	t.Fatalf("no local profile in %+v", infos)
+}
+
+// With VRWXCTL_DEPLOYMENT unset, the local profile reads the .devchain/deployment.json
+// of the checkout containing the working directory, from any directory inside it —
+// each checkout its own chain — and only if it points at the loopback.
+func TestLocalDeploymentIsFoundFromTheWorkingDirectory(t *testing.T) {
+	// Not parallel: t.Chdir changes the whole process's working directory.
+	unnamed := env(t, map[string]string{"VRWXCTL_DEPLOYMENT": ""})
+	root := t.TempDir()
+	sub := filepath.Join(root, "pkg", "cli")
+	if err := os.MkdirAll(filepath.Join(root, ".devchain"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if got := FindDevchainDeployment(sub); got != "" {
+		t.Fatalf("found %q before any deployment exists", got)
+	}
+	dep := filepath.Join(root, ".devchain", "deployment.json")
+	if err := os.WriteFile(dep, []byte(`{"chainId":31337,"rpcUrl":"http://127.0.0.1:18546","escrow":"0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := FindDevchainDeployment(sub); got != dep {
+		t.Fatalf("FindDevchainDeployment(%s) = %q, want %q", sub, got, dep)
+	}
+	t.Chdir(sub)
+	c, err := Load(Options{LookupEnv: unnamed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.Lookup("rpc_urls"); s.Value != "http://127.0.0.1:18546" || s.Source != SrcDeployment || s.Detail != dep {
+		t.Fatalf("rpc_urls %+v, want the checkout's deployment", s)
+	}
+	// A discovered file may not point the default profile at a real network.
+	if err := os.WriteFile(dep, []byte(`{"chainId":8453,"rpcUrl":"https://mainnet.base.org"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Options{LookupEnv: unnamed}); errs.KindOf(err) != errs.Refused || !strings.Contains(err.Error(), "not a loopback address") {
+		t.Fatalf("a discovered non-loopback deployment: %v", err)
+	}
+	// Named explicitly, the same file is the operator's choice.
+	if c, err := Load(Options{LookupEnv: env(t, map[string]string{"VRWXCTL_DEPLOYMENT": dep})}); err != nil || c.String("rpc_urls") != "https://mainnet.base.org" {
+		t.Fatalf("named deployment: %v", err)
+	}
+	// Outside any checkout nothing is found and the built-in local profile stands.
+	t.Chdir(t.TempDir())
+	if c, err := Load(Options{LookupEnv: unnamed}); err != nil || c.String("rpc_urls") != "http://127.0.0.1:8545" {
+		t.Fatalf("no deployment: %v %v", err, c)
+	}
 }

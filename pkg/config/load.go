@@ -191,7 +191,8 @@ func Load(o Options) (*Config, error) {
 // load is Load with the config file already read (nil when there is none).
 // overlayEnv false leaves out the environment's settings (not its directories).
 func load(o Options, f *File, overlayEnv bool) (*Config, error) {
-	c := &Config{values: map[string]Setting{}, deployment: LocalDeploymentFile(o.LookupEnv)}
+	named, _ := o.env("VRWXCTL_DEPLOYMENT")
+	c := &Config{values: map[string]Setting{}, deployment: LocalDeploymentFile(o.LookupEnv), deploymentDiscovered: named == ""}
 	c.SearchedFile, _ = o.configPath()
 	if f != nil {
 		c.File = f.Path
@@ -267,7 +268,7 @@ func (c *Config) applyProfile(f *File, name string, set func(k, v string, s Sour
 			set(k, v, SrcBuiltin, "")
 		}
 		if name == "local" {
-			if err := applyDeployment(c.deployment, set); err != nil {
+			if err := applyDeployment(c.deployment, c.deploymentDiscovered, set); err != nil {
 				return err
 			}
 		}
@@ -305,7 +306,12 @@ type deployment struct {
 }
 
 // applyDeployment overlays the local chain's deployment file at path when it exists.
-func applyDeployment(path string, set func(k, v string, s Source, d string)) error {
+// discovered says the file was found by looking from the working directory, not named
+// with VRWXCTL_DEPLOYMENT: then checkDiscovered vets it first.
+func applyDeployment(path string, discovered bool, set func(k, v string, s Source, d string)) error {
+	if path == "" {
+		return nil
+	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -316,6 +322,11 @@ func applyDeployment(path string, set func(k, v string, s Source, d string)) err
 	var d deployment
 	if err := json.Unmarshal(data, &d); err != nil {
 		return errs.Usagef("local deployment file %s does not parse: %v", path, err).WithFix("re-run `make devchain`, or delete the file")
+	}
+	if discovered {
+		if err := checkDiscovered(path, d); err != nil {
+			return err
+		}
 	}
 	for k, v := range map[string]string{"rpc_urls": d.RPCURL, "escrow": d.Escrow, "identity": d.Identity, "token": d.Token, "treasury": d.Treasury, "relayer": d.Relayer} {
 		if v == "" {

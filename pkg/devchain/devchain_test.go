@@ -76,6 +76,19 @@ func assertRevert(t *testing.T, want string, got []byte) {
 	}
 }
 
+// assertRevertArgs checks revert data is exactly the error with signature sig and
+// the given ABI-encoded argument words.
+func assertRevertArgs(t *testing.T, sig string, got []byte, words ...[]byte) {
+	t.Helper()
+	want := crypto.Keccak256([]byte(sig))[:4]
+	for _, w := range words {
+		want = append(want, w...)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("revert data %x (%s), want %s = %x", got, ErrorName(got), sig, want)
+	}
+}
+
 type job struct {
 	Buyer          common.Address
 	RobotID        common.Hash
@@ -314,6 +327,26 @@ func TestSeededJobsAreInTheirStatus(t *testing.T) {
 	if reopened := jobs[JobFundedReopened]; reopened.CompletionHash != (common.Hash{}) || reopened.SettleAfter.Sign() != 0 {
 		t.Errorf("FUNDED_REOPENED still holds a completion: %+v", reopened)
 	}
+	if st := readOne[[32]byte](t, c, d.Escrow, ContractEscrow, "jobServiceTypes", new(big.Int).SetUint64(d.Jobs[JobFunded])); common.Hash(st) != ServiceType {
+		t.Errorf("jobServiceTypes(FUNDED) = %x, want the seeded service type %s", st, ServiceType.Hex())
+	}
+	// refund() emits JobRefunded(jobId, buyer, amount), as the deployed escrow does.
+	refunded := new(big.Int).SetUint64(d.Jobs[JobRefunded])
+	art, err := LoadArtifact(ContractEscrow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := art.ABI.Events["JobRefunded"]
+	logs, err := c.ec.FilterLogs(testCtx(t), ethereum.FilterQuery{Addresses: []common.Address{d.Escrow}, Topics: [][]common.Hash{{ev.ID}, {common.BigToHash(refunded)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) != 1 {
+		t.Fatalf("%d JobRefunded logs for job %s, want 1", len(logs), refunded)
+	}
+	if vals, err := ev.Inputs.NonIndexed().Unpack(logs[0].Data); err != nil || vals[0].(common.Address) != d.Buyer || vals[1].(*big.Int).Cmp(JobPrice) != 0 {
+		t.Errorf("JobRefunded data %v (%v), want buyer %s amount %s", vals, err, d.Buyer.Hex(), JobPrice)
+	}
 
 	// Money moved as the lifecycle says: 11 jobs funded, one refunded, one settled
 	// with a 2.5% fee.
@@ -413,19 +446,26 @@ func TestSubmitCompletionV2(t *testing.T) {
 		}
 		assertRevert(t, "InvalidSignature", revertOf(t, c, relayer, d.Escrow, ContractEscrow, "submitCompletionV2", submitArgs(claim, sig)...))
 	})
-	t.Run("truncated and high-s", func(t *testing.T) {
+	t.Run("truncated, high-s and bad v", func(t *testing.T) {
 		sig, err := SignCompletionV2(controller, d.ChainID, d.Escrow, claim)
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertRevert(t, "InvalidSignature", revertOf(t, c, relayer, d.Escrow, ContractEscrow, "submitCompletionV2", submitArgs(claim, sig[:64])...))
-		// (r, n-s, v^1) recovers the same key through bare ecrecover, but is malleable;
-		// OpenZeppelin refuses it and the escrow must say InvalidSignature.
+		// Like the deployed escrow, the double recovers with OpenZeppelin's ECDSA.recover:
+		// a signature it cannot recover reverts with OpenZeppelin's own errors, which
+		// carry arguments.
+		assertRevertArgs(t, "ECDSAInvalidSignatureLength(uint256)", revertOf(t, c, relayer, d.Escrow, ContractEscrow, "submitCompletionV2", submitArgs(claim, sig[:64])...),
+			common.LeftPadBytes([]byte{64}, 32))
+		// (r, n-s, v^1) recovers the same key through bare ecrecover, but is malleable.
 		n := crypto.S256().Params().N
 		high := append([]byte{}, sig...)
 		copy(high[32:64], common.LeftPadBytes(new(big.Int).Sub(n, new(big.Int).SetBytes(sig[32:64])).Bytes(), 32))
 		high[64] ^= 1
-		assertRevert(t, "InvalidSignature", revertOf(t, c, relayer, d.Escrow, ContractEscrow, "submitCompletionV2", submitArgs(claim, high)...))
+		assertRevertArgs(t, "ECDSAInvalidSignatureS(bytes32)", revertOf(t, c, relayer, d.Escrow, ContractEscrow, "submitCompletionV2", submitArgs(claim, high)...),
+			high[32:64])
+		badV := append([]byte{}, sig...)
+		badV[64] = 29
+		assertRevert(t, "ECDSAInvalidSignature", revertOf(t, c, relayer, d.Escrow, ContractEscrow, "submitCompletionV2", submitArgs(claim, badV)...))
 	})
 	t.Run("checks before the signature", func(t *testing.T) {
 		cases := []struct {

@@ -231,6 +231,8 @@ type Filter struct {
 	Unresolved bool
 	JobID      string
 	Limit      int
+	// All lifts the limit: every matching row (bulk operations).
+	All bool
 }
 
 // NormalizeType upper-cases t and checks it is a DLQ type.
@@ -271,8 +273,11 @@ func List(ctx context.Context, db *sql.DB, f Filter) ([]Event, error) {
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	q += ` ORDER BY id LIMIT ?`
-	args = append(args, f.Limit)
+	q += ` ORDER BY id`
+	if !f.All {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list DLQ events: %w", err)
@@ -304,6 +309,22 @@ func Get(ctx context.Context, db *sql.DB, id int64) (Event, error) {
 	return e, nil
 }
 
+// GetMany returns the events with the given ids that exist, by id.
+func GetMany(ctx context.Context, db *sql.DB, ids []int64) (map[int64]Event, error) {
+	out := make(map[int64]Event, len(ids))
+	for _, id := range ids {
+		e, err := scanEvent(db.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM dlq_events WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read DLQ event %d: %w", id, err)
+		}
+		out[id] = e
+	}
+	return out, nil
+}
+
 // ErrNotFound is wrapped by the error for an id that no DLQ row has, so a caller can
 // point at its own way of listing the events.
 var ErrNotFound = errors.New("no such DLQ event")
@@ -323,22 +344,60 @@ func notFound(id int64) error {
 // busy timeout makes us wait for the API's own short transactions instead of failing.
 // Resolving an already-resolved or missing row is an errs.Failed error.
 func Resolve(ctx context.Context, db *sql.DB, id int64, resolutionType, notes string, now time.Time) (Event, error) {
+	out, err := ResolveMany(ctx, db, []int64{id}, resolutionType, notes, now)
+	if err != nil {
+		return Event{}, err
+	}
+	switch o := out[0]; o.Result {
+	case ResultMissing:
+		return Event{}, notFound(id)
+	case ResultAlreadyResolved:
+		return *o.Event, errs.Failedf("DLQ event %d is already resolved (%s at %s)", id, o.Event.ResolutionType, o.Event.ResolvedAt.Format(time.RFC3339))
+	}
+	return *out[0].Event, nil
+}
+
+// Results of resolving one row.
+const (
+	ResultResolved        = "resolved"
+	ResultAlreadyResolved = "already-resolved"
+	ResultMissing         = "missing"
+)
+
+// Outcome is what resolving did to one row.
+type Outcome struct {
+	ID     int64  `json:"id"`
+	Result string `json:"result"`
+	// Event is the row after the resolve (or as it was, when already resolved);
+	// nil when it does not exist.
+	Event *Event `json:"event,omitempty"`
+}
+
+// ResolveMany resolves the unresolved rows among ids in ONE BEGIN IMMEDIATE
+// transaction (all or nothing, a few milliseconds of the write lock), and says per
+// row what happened: resolved, already resolved (by the API or a person in the
+// meantime: left as it is), or missing.
+func ResolveMany(ctx context.Context, db *sql.DB, ids []int64, resolutionType, notes string, now time.Time) ([]Outcome, error) {
 	rt := strings.ToUpper(strings.TrimSpace(resolutionType))
 	switch rt {
 	case ResolutionManual, ResolutionSkipped, ResolutionRetried:
 	default:
-		return Event{}, errs.Usagef("resolution %q: expected MANUAL, SKIPPED or RETRIED", resolutionType)
+		return nil, errs.Usagef("resolution %q: expected MANUAL, SKIPPED or RETRIED", resolutionType)
+	}
+	what := fmt.Sprintf("resolve %d DLQ event(s)", len(ids))
+	if len(ids) == 1 {
+		what = fmt.Sprintf("resolve DLQ event %d", ids[0])
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return Event{}, fmt.Errorf("resolve DLQ event %d: %w", id, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, apidb.BusyTimeoutMillis)); err != nil {
-		return Event{}, fmt.Errorf("resolve DLQ event %d: %w", id, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		return Event{}, fmt.Errorf("resolve DLQ event %d: take the write lock: %w", id, err)
+		return nil, fmt.Errorf("%s: take the write lock: %w", what, err)
 	}
 	committed := false
 	defer func() {
@@ -346,26 +405,31 @@ func Resolve(ctx context.Context, db *sql.DB, id int64, resolutionType, notes st
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 		}
 	}()
-	e, err := scanEvent(conn.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM dlq_events WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Event{}, notFound(id)
-	}
-	if err != nil {
-		return Event{}, fmt.Errorf("resolve DLQ event %d: %w", id, err)
-	}
-	if e.Resolved() {
-		return e, errs.Failedf("DLQ event %d is already resolved (%s at %s)", id, e.ResolutionType, e.ResolvedAt.Format(time.RFC3339))
-	}
 	at := now.UnixMilli()
-	if _, err := conn.ExecContext(ctx, `UPDATE dlq_events SET resolved_at = ?, resolution_type = ?, resolution_notes = ?
-		WHERE id = ? AND resolved_at IS NULL`, at, rt, notes, id); err != nil {
-		return Event{}, fmt.Errorf("resolve DLQ event %d: %w", id, err)
+	resolvedAt := time.UnixMilli(at).UTC()
+	out := make([]Outcome, 0, len(ids))
+	for _, id := range ids {
+		e, err := scanEvent(conn.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM dlq_events WHERE id = ?`, id))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			out = append(out, Outcome{ID: id, Result: ResultMissing})
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("%s: read event %d: %w", what, id, err)
+		case e.Resolved():
+			out = append(out, Outcome{ID: id, Result: ResultAlreadyResolved, Event: &e})
+			continue
+		}
+		if _, err := conn.ExecContext(ctx, `UPDATE dlq_events SET resolved_at = ?, resolution_type = ?, resolution_notes = ?
+			WHERE id = ? AND resolved_at IS NULL`, at, rt, notes, id); err != nil {
+			return nil, fmt.Errorf("%s: event %d: %w", what, id, err)
+		}
+		e.ResolvedAt, e.ResolutionType, e.ResolutionNotes = &resolvedAt, rt, notes
+		out = append(out, Outcome{ID: id, Result: ResultResolved, Event: &e})
 	}
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-		return Event{}, fmt.Errorf("resolve DLQ event %d: commit: %w", id, err)
+		return nil, fmt.Errorf("%s: commit: %w", what, err)
 	}
 	committed = true
-	t := time.UnixMilli(at).UTC()
-	e.ResolvedAt, e.ResolutionType, e.ResolutionNotes = &t, rt, notes
-	return e, nil
+	return out, nil
 }

@@ -21,10 +21,14 @@ type Completion struct {
 	ControllerSig string `json:"controller_sig"`
 	RobotID       string `json:"robot_id,omitempty"`
 	ServiceType   string `json:"service_type,omitempty"`
-	// QualityScore and WorkUnits are nil when the payload lacks them; the replay
-	// then needs them from the operator.
+	// QualityScore and WorkUnits are the payload's own, nil when it lacks them (the
+	// live API's payloads always do: it computes both before relaying).
 	QualityScore *uint64 `json:"quality_score,omitempty"`
 	WorkUnits    *uint64 `json:"work_units,omitempty"`
+	// Derived are quality and work units computed from the payload as the API
+	// computes them (nil when they cannot be; DeriveError says why).
+	Derived     *Derived `json:"derived,omitempty"`
+	DeriveError string   `json:"derive_error,omitempty"`
 }
 
 // txFailPayload is the part of the webhook body a replay needs. Numbers may arrive
@@ -109,6 +113,13 @@ func TxFailCompletion(e Event) (Completion, error) {
 	}
 	if c.WorkUnits, err = uintField(p.WorkUnits); err != nil {
 		return c, bad("workUnits: %v", err)
+	}
+	// The row was written when the relay failed, moments after the API read its
+	// clock for the completion: the nearest reading of that clock there is.
+	if d, err := Derive(e.Payload, e.CreatedAt); err == nil {
+		c.Derived = &d
+	} else {
+		c.DeriveError = err.Error()
 	}
 	return c, nil
 }

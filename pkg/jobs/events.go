@@ -52,7 +52,9 @@ type EventQuery struct {
 	// JobID, when set, selects one job's events through the indexed jobId topic
 	// (escrow events only: the caller leaves registry types out).
 	JobID *big.Int
-	// Types are the events wanted (all when empty).
+	// Types are the events wanted. Empty asks the node for every log of the escrow
+	// (and of the registry unless JobID is set), with no topic filter: events the
+	// spec does not name are returned raw instead of never being asked for.
 	Types []vrwx.EventType
 	// Chunk is the block span per eth_getLogs request; a provider's refusal halves it,
 	// and it grows back towards Chunk once spans are answered again.
@@ -96,10 +98,10 @@ type Events struct {
 // (a last block past the head is the head). A range that resolves backwards is a
 // *RangeError.
 func OpenEvents(ctx context.Context, c *chain.Client, q EventQuery) (*Events, error) {
-	if len(q.Types) == 0 {
-		q.Types = vrwx.EventTypes()
-	}
 	e := &Events{c: c, q: q, Identity: q.Identity, HasIdentity: q.HasIdentity}
+	if len(q.Types) == 0 {
+		e.wantEsc, e.wantReg = true, q.JobID == nil
+	}
 	for _, et := range q.Types {
 		e.topic0 = append(e.topic0, et.Topic)
 		if et.Contract == vrwx.ContractEscrow {
@@ -155,6 +157,11 @@ type Event struct {
 	Args map[string]string `json:"args"`
 	// Fields are the same arguments in the event's order (nil for an unknown event).
 	Fields []vrwx.EventField `json:"-"`
+	// Topics and Data are an unknown log as the node returned it (topic 0 first).
+	Topics []string `json:"topics,omitempty"`
+	Data   string   `json:"data,omitempty"`
+	// DecodeError says why a log whose topic 0 is a known event did not decode.
+	DecodeError string `json:"decodeError,omitempty"`
 }
 
 // Each reads the range in chunks, several at once (chain.Client.EachLogs), and calls
@@ -166,7 +173,10 @@ func (e *Events) Each(ctx context.Context, fn func(Event) error) error {
 	if chunk == 0 {
 		chunk = chain.DefaultLogChunk
 	}
-	q := chain.LogQuery{Topics: [][]common.Hash{e.topic0}, Progress: e.Progress}
+	q := chain.LogQuery{Progress: e.Progress}
+	if len(e.topic0) > 0 {
+		q.Topics = [][]common.Hash{e.topic0}
+	}
 	if e.wantEsc {
 		q.Addresses = append(q.Addresses, e.q.Escrow)
 	}
@@ -174,6 +184,9 @@ func (e *Events) Each(ctx context.Context, fn func(Event) error) error {
 		q.Addresses = append(q.Addresses, e.Identity)
 	}
 	if e.q.JobID != nil {
+		if len(q.Topics) == 0 {
+			q.Topics = [][]common.Hash{nil} // any topic 0
+		}
 		q.Topics = append(q.Topics, []common.Hash{common.BigToHash(e.q.JobID)})
 	}
 	q.From, q.To, q.Chunk, q.Parallel, q.OnHalve, q.OnGrow = e.From, e.To, chunk, e.q.Parallel, e.q.OnHalve, e.q.OnGrow
@@ -198,11 +211,17 @@ func (e *Events) decode(l types.Log) Event {
 	out := Event{Block: l.BlockNumber, TxHash: l.TxHash.Hex(), LogIndex: l.Index, Contract: contract, Address: l.Address.Hex(), Args: map[string]string{}}
 	ev, err := vrwx.DecodeEvent(l, contract)
 	if err != nil {
+		// Shown raw, never dropped: an event the spec does not name yet is still
+		// something the contract did.
 		out.Event = "unknown"
-		for i, t := range l.Topics {
-			out.Args[fmt.Sprintf("topic%d", i)] = t.Hex()
+		out.Topics = []string{}
+		for _, t := range l.Topics {
+			out.Topics = append(out.Topics, t.Hex())
 		}
-		out.Args["data"] = fmt.Sprintf("0x%x", l.Data)
+		out.Data = hexutil.Encode(l.Data)
+		if len(l.Topics) > 0 && vrwx.KnownTopic(l.Topics[0], contract) {
+			out.DecodeError = err.Error()
+		}
 		return out
 	}
 	out.Event = ev.Name

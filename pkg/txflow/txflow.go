@@ -60,6 +60,9 @@ type Flow struct {
 	// Preflight, when set, runs alongside the transaction's preparation (both only
 	// read); its error stops the send before anything is signed.
 	Preflight func(ctx context.Context) error
+	// Terse prints one line per transaction instead of the block summary: for bulk
+	// sends, which showed one summary of all of them and asked once.
+	Terse bool
 	// Signed, when set, is told the signed transaction's hash and nonce once its
 	// "sent" line is in the audit log and before the broadcast, so a workflow with
 	// its own journal (key rotate) holds the hash too if it is killed mid-send. Its
@@ -233,7 +236,11 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 	if p.L1FeeBound.Sign() > 0 {
 		res.L1FeeBoundWei = p.L1FeeBound.String()
 	}
-	f.summary(p, signed, call, earlier)
+	if f.Terse {
+		f.IO.Infof("%s nonce %d, gas limit %d, at most %s ETH", call.String(), signed.Nonce(), signed.Gas(), units.FormatEther(p.WorstCase()))
+	} else {
+		f.summary(p, signed, call, earlier)
+	}
 	if worst := p.WorstCase(); worst.Cmp(p.Balance) > 0 {
 		return nil, nil, errs.Refusedf("%s has %s ETH but this transaction may cost up to %s ETH (value + gas limit × fee cap + L1 fee bound); nothing was sent",
 			req.From.Hex(), units.FormatEther(p.Balance), units.FormatEther(worst)).
@@ -380,7 +387,7 @@ func explain(err error, call Call) error {
 		return err
 	}
 	if ce := vrwx.DecodeRevert(se.RevertData); ce != nil {
-		return errs.Failedf("simulation: %s would revert with %s — %s; nothing was sent", call.Action, ce.Name, ce.Cause).WithFix(ce.Fix)
+		return errs.Failedf("simulation: %s would revert with %s — %s; nothing was sent", call.Action, ce.Title(), ce.Cause).WithFix(ce.Fix)
 	}
 	return errs.Failedf("simulation: %s would revert; nothing was sent", call.Action).Wrap(se.Err)
 }

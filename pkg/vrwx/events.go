@@ -71,6 +71,16 @@ func ParseEventType(name string) (EventType, bool) {
 	return EventType{}, false
 }
 
+// KnownTopic reports whether topic is the topic 0 of one of contract's events.
+func KnownTopic(topic common.Hash, contract string) bool {
+	for _, e := range eventTypes() {
+		if e.Topic == topic && e.Contract == contract {
+			return true
+		}
+	}
+	return false
+}
+
 // EventField is one decoded argument, formatted as text: numbers in decimal,
 // addresses checksummed, hashes and bytes as 0x hex.
 type EventField struct {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 )
 
@@ -110,4 +111,19 @@ func DecodeJob(id *big.Int, data []byte) (*Job, error) {
 		QualityScore:   uint8(q),
 		WorkUnits:      uint32(wu),
 	}, nil
+}
+
+// serviceTypes are the API's service types; a V2 job's serviceTypeHash is the
+// keccak256 of one of them.
+var serviceTypes = []string{"inspection", "security_patrol", "delivery"}
+
+// ServiceTypeName names a service type hash that is the keccak256 of one of the
+// API's service types, or returns "" for any other hash.
+func ServiceTypeName(h common.Hash) string {
+	for _, n := range serviceTypes {
+		if crypto.Keccak256Hash([]byte(n)) == h {
+			return n
+		}
+	}
+	return ""
 }

@@ -16,6 +16,11 @@ import (
 type JobReading struct {
 	Job      *Job
 	JobCount *big.Int
+	// ServiceType is jobServiceTypes(id): a V2 job's service type hash, zero for a
+	// job created without one. ServiceTypeErr is set when the escrow did not answer
+	// it (an escrow without the V2 getter).
+	ServiceType    common.Hash
+	ServiceTypeErr error
 
 	Token       common.Address
 	TokenErr    error
@@ -46,6 +51,7 @@ func ReadJob(ctx context.Context, c BatchCaller, escrow, registry common.Address
 	e := ConstAddress(escrow)
 	job := p.Call(e, PackJobs(id), 11)
 	count := p.Call(e, Pack(EscrowABI(), "jobCount"), 1)
+	svc := p.Call(e, Pack(EscrowABI(), "jobServiceTypes", id), 1)
 	token := p.Call(e, Pack(EscrowABI(), "token"), 1)
 	dec := p.Call(token.Word(0), Pack(ERC20ABI(), "decimals"), 1)
 	sym := p.Call(token.Word(0), Pack(ERC20ABI(), "symbol"), 3)
@@ -80,6 +86,11 @@ func ReadJob(ctx context.Context, c BatchCaller, escrow, registry common.Address
 	}
 	if w := res[count.index].Word(0); w != nil {
 		out.JobCount = new(big.Int).SetBytes(w)
+	}
+	if w := res[svc.index].Word(0); w != nil {
+		out.ServiceType = common.BytesToHash(w)
+	} else if out.ServiceTypeErr = stepErr("jobServiceTypes", res[svc.index]); out.ServiceTypeErr == nil {
+		out.ServiceTypeErr = fmt.Errorf("jobServiceTypes returned %d bytes, want 32", res[svc.index].Size)
 	}
 	out.Token, out.TokenErr = addressResult("token()", res[token.index])
 	if out.TokenErr == nil {

@@ -61,6 +61,9 @@ type SigReadings struct {
 	// ChainDigest is the escrow's own hashTypedDataV4 of the claim's struct hash,
 	// when it could be read; it proves vrwxctl hashes the claim as the contract does.
 	ChainDigest *common.Hash
+	// DigestSkipped says the escrow's digest was not asked for on purpose (a send
+	// simulates the call on the escrow anyway), rather than asked and unreadable.
+	DigestSkipped bool
 }
 
 // SigDiagnosis is the verdict on a completion signature.
@@ -106,19 +109,20 @@ func DiagnoseSignature(req SigRequest, r SigReadings) (*SigDiagnosis, error) {
 	sig := req.Signature
 	shape := SignatureProblem(sig)
 	recoverable := sig
+	// OpenZeppelin's recover checks the length, then s, then recovers: the first
+	// failure is the error the escrow reverts with.
 	switch {
 	case len(sig) != 65:
-		add(SigFinding{Name: "signature", Severity: SevFail, Value: "malformed", Detail: shape,
-			Fix: "pass the full 65-byte signature (r, s, v) the robot's controller produced"})
+		add(SigFinding{Name: "signature", Severity: SevFail, Value: "malformed", Detail: shape + ": the escrow reverts ECDSAInvalidSignatureLength",
+			Fix: fixOf("ECDSAInvalidSignatureLength")})
 		recoverable = nil
+	case isHighS(sig):
+		add(SigFinding{Name: "signature", Severity: SevFail, Value: "high-s", Detail: shape + ": the escrow reverts ECDSAInvalidSignatureS",
+			Fix: fixOf("ECDSAInvalidSignatureS")})
+		recoverable = lowS(sig)
 	case shape != "":
-		f := SigFinding{Name: "signature", Severity: SevFail, Value: "malformed", Detail: shape,
-			Fix: "re-sign the claim with a standard EIP-712 signer (eth_signTypedData_v4); the escrow reverts InvalidSignature on this form"}
-		if isHighS(sig) {
-			f.Value = "high-s"
-			recoverable = lowS(sig)
-		}
-		add(f)
+		add(SigFinding{Name: "signature", Severity: SevFail, Value: "malformed", Detail: shape + ": the escrow reverts ECDSAInvalidSignature",
+			Fix: fixOf("ECDSAInvalidSignature")})
 	default:
 		add(SigFinding{Name: "signature", Severity: SevOK, Value: "well-formed", Detail: "65 bytes, low s, v = 27/28"})
 	}
@@ -127,7 +131,7 @@ func DiagnoseSignature(req SigRequest, r SigReadings) (*SigDiagnosis, error) {
 			d.Signer = a
 		} else if shape == "" {
 			d.Findings[len(d.Findings)-1] = SigFinding{Name: "signature", Severity: SevFail, Value: "malformed",
-				Detail: "r and s do not form a recoverable signature", Fix: "re-sign the claim with a standard EIP-712 signer"}
+				Detail: "r and s do not form a recoverable signature: the escrow reverts ECDSAInvalidSignature", Fix: fixOf("ECDSAInvalidSignature")}
 		}
 	}
 
@@ -200,6 +204,8 @@ func DiagnoseSignature(req SigRequest, r SigReadings) (*SigDiagnosis, error) {
 
 	// vrwxctl's digest against the contract's own.
 	switch {
+	case r.ChainDigest == nil && r.DigestSkipped:
+		add(SigFinding{Name: "digest", Severity: SevInfo, Value: "not cross-checked", Detail: digest.Hex() + "; not asked: the transaction's simulation runs the escrow's own signature check"})
 	case r.ChainDigest == nil:
 		add(SigFinding{Name: "digest", Severity: SevInfo, Value: "not cross-checked", Detail: digest.Hex() + "; the escrow's hashTypedDataV4 could not be read"})
 	case *r.ChainDigest == digest:

@@ -1,6 +1,8 @@
 // Command devchain leaves a local VRWX chain running for `make devchain` and `make demo`:
 // a detached anvil with the test contracts deployed and seeded, and the deployment
-// written where vrwxctl's `local` profile reads it.
+// written to <state dir>/deployment.json — by default .devchain/ in the checkout, where
+// vrwxctl's `local` profile finds it from any directory of that checkout (elsewhere,
+// VRWXCTL_DEPLOYMENT names it). Each checkout has its own chain, port and deployment.
 //
 //	go run ./scripts/devchain [--port 8545] [--state-dir .devchain] [--deployment-file PATH]
 //	go run ./scripts/devchain --stop
@@ -41,7 +43,7 @@ func main() {
 	var o options
 	flag.IntVar(&o.port, "port", 8545, "loopback port for anvil")
 	flag.StringVar(&o.stateDir, "state-dir", ".devchain", "where anvil.pid, anvil.log and deployment.json live")
-	flag.StringVar(&o.deploymentFile, "deployment-file", config.LocalDeploymentFile(os.LookupEnv), "deployment file the `local` profile reads")
+	flag.StringVar(&o.deploymentFile, "deployment-file", "", "also write the deployment here (the state dir's deployment.json is always written)")
 	flag.BoolVar(&o.stop, "stop", false, "stop the anvil started from --state-dir and remove its pid file")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -177,6 +179,9 @@ func saveDeployment(o options, d *devchain.Deployment) error {
 	if err := writeFile(o.deployed(), b); err != nil {
 		return err
 	}
+	if o.deploymentFile == "" {
+		return nil
+	}
 	if err := os.MkdirAll(filepath.Dir(o.deploymentFile), 0o700); err != nil {
 		return fmt.Errorf("create directory of deployment file: %w", err)
 	}
@@ -285,7 +290,11 @@ func summary(out io.Writer, o options, d *devchain.Deployment) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	p("  rpc url\t%s", d.RPCURL)
 	p("  log\t%s", o.logFile())
-	p("  deployment\t%s, %s", o.deployed(), o.deploymentFile)
+	if o.deploymentFile != "" {
+		p("  deployment\t%s, %s", o.deployed(), o.deploymentFile)
+	} else {
+		p("  deployment\t%s", o.deployed())
+	}
 	p("contracts")
 	p("  escrow\t%s", d.Escrow.Hex())
 	p("  identity\t%s", d.Identity.Hex())
@@ -313,6 +322,16 @@ func summary(out io.Writer, o options, d *devchain.Deployment) {
 	}
 	p("stop with: go run ./scripts/devchain --stop --state-dir %s", o.stateDir)
 	w.Flush()
+	abs, err := filepath.Abs(o.deployed())
+	if err != nil {
+		abs = o.deployed()
+	}
+	if root, ok := strings.CutSuffix(filepath.ToSlash(abs), "/"+config.DevchainDeployment); ok {
+		fmt.Fprintf(out, "vrwxctl's local profile finds this chain from any directory under %s; elsewhere:\n", filepath.FromSlash(root))
+	} else {
+		fmt.Fprintln(out, "vrwxctl's local profile reads this chain with:")
+	}
+	fmt.Fprintf(out, "  export VRWXCTL_DEPLOYMENT=%s\n", abs)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -82,6 +82,7 @@ contract JobEscrow is VRWXErrors, EIP712 {
     event CompletionSubmitted(uint256 indexed jobId, bytes32 completionHash);
     event JobSettled(uint256 indexed jobId, uint256 tokenId, uint256 payout, uint256 fee);
     event JobSettledV2(uint256 indexed jobId, bytes32 indexed serviceTypeHash, uint256 receiptTokenId, uint8 outcome);
+    event JobRefunded(uint256 indexed jobId, address buyer, uint256 amount);
 
     address public immutable token;
     address public immutable identity;
@@ -95,7 +96,8 @@ contract JobEscrow is VRWXErrors, EIP712 {
     mapping(bytes32 => bool) public claimUsed;
     uint256 public jobCount;
 
-    mapping(uint256 => bytes32) private _serviceType;
+    /// @notice A V2 job's service type hash (zero for a job created without one).
+    mapping(uint256 => bytes32) public jobServiceTypes;
     uint256 private _lastTokenId;
 
     constructor(address token_, address identity_, address treasury_) EIP712("VRWX", "1") {
@@ -180,10 +182,11 @@ contract JobEscrow is VRWXErrors, EIP712 {
         if (controller == address(0)) revert RobotNotFound();
 
         bytes32 digest = _hashTypedDataV4(_claimStructHash(jobId, job, completionHash, controller, qualityScore, workUnits));
-        // tryRecover, not recover: a malformed or high-s signature must surface as the
-        // protocol's InvalidSignature, not as OpenZeppelin's own errors.
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (err != ECDSA.RecoverError.NoError || signer != controller) revert InvalidSignature();
+        // recover, not tryRecover: like the deployed escrow (spec/VRWX.md), a signature
+        // OpenZeppelin cannot recover reverts with its own errors (ECDSAInvalidSignature,
+        // ECDSAInvalidSignatureLength, ECDSAInvalidSignatureS); one that recovers to
+        // someone other than the controller is the protocol's InvalidSignature.
+        if (ECDSA.recoverCalldata(digest, signature) != controller) revert InvalidSignature();
 
         claimUsed[claimKey] = true;
         job.status = Status.COMPLETED;
@@ -212,7 +215,7 @@ contract JobEscrow is VRWXErrors, EIP712 {
         IERC20(token).safeTransfer(controller, payout);
         if (fee > 0) IERC20(token).safeTransfer(treasury, fee);
         emit JobSettled(jobId, tokenId, payout, fee);
-        emit JobSettledV2(jobId, _serviceType[jobId], tokenId, OUTCOME_PAID);
+        emit JobSettledV2(jobId, jobServiceTypes[jobId], tokenId, OUTCOME_PAID);
     }
 
     /// @notice The buyer contests a completion within the challenge window.
@@ -260,6 +263,7 @@ contract JobEscrow is VRWXErrors, EIP712 {
         if (block.timestamp <= job.deadline) revert DeadlineNotPassed();
         job.status = Status.REFUNDED;
         IERC20(token).safeTransfer(job.buyer, job.price);
+        emit JobRefunded(jobId, job.buyer, job.price);
     }
 
     /// @notice TEST-DOUBLE-ONLY helper, absent from the deployed escrow: creates `n`
@@ -344,7 +348,7 @@ contract JobEscrow is VRWXErrors, EIP712 {
         job.price = price;
         job.deadline = deadline;
         job.status = status;
-        if (serviceTypeHash != bytes32(0)) _serviceType[jobId] = serviceTypeHash;
+        if (serviceTypeHash != bytes32(0)) jobServiceTypes[jobId] = serviceTypeHash;
         emit JobCreated(jobId, buyer, robotId, jobSpecHash, price, deadline);
         emit JobCreatedV2(jobId, serviceTypeHash, buyer, robotId, price, deadline);
     }

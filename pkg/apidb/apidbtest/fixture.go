@@ -53,6 +53,10 @@ type TxFailRow struct {
 	QualityScore  *uint64
 	WorkUnits     *uint64
 	RetryCount    int
+	// Body holds webhook body fields set over the generated ones — service sections
+	// (inspection, patrol, delivery), artifacts, eventBundle, startTs, endTs. With
+	// QualityScore and WorkUnits nil, that is the live API's TX_FAIL payload.
+	Body map[string]any
 }
 
 // FixtureOptions sizes a fixture. Zero values get the defaults noted per field.
@@ -562,12 +566,18 @@ func (g *gen) txFail(ctx context.Context, db *sql.DB, t TxFailRow) (int64, error
 		b, _ := json.Marshal(body)
 		ev.payload = string(b)
 	}
-	if t.ServiceType != "" {
+	if t.ServiceType != "" || t.Body != nil {
 		var body map[string]any
 		_ = json.Unmarshal([]byte(ev.payload), &body)
-		body["serviceType"] = t.ServiceType
+		if t.ServiceType != "" {
+			body["serviceType"] = t.ServiceType
+			ev.serviceType = t.ServiceType
+		}
+		for k, v := range t.Body {
+			body[k] = v
+		}
 		b, _ := json.Marshal(body)
-		ev.payload, ev.serviceType = string(b), t.ServiceType
+		ev.payload = string(b)
 	}
 	ev.retries(g, t.RetryCount)
 	return ev.insert(ctx, db)

@@ -48,6 +48,9 @@ func New(t testing.TB) *Env {
 	e.Vars["XDG_CONFIG_HOME"] = filepath.Join(dir, "config")
 	e.Vars["XDG_STATE_HOME"] = filepath.Join(dir, "state")
 	e.Vars["HOME"] = filepath.Join(dir, "home")
+	// Named (and absent), so the local profile never reads the .devchain/deployment.json
+	// that `make devchain` may have left in the checkout the tests run in.
+	e.Vars["VRWXCTL_DEPLOYMENT"] = filepath.Join(dir, "no-local-deployment.json")
 	// vrwxctl reads the environment only through the Factory's LookupEnv, so Vars
 	// is all it sees and tests with different Vars can run in parallel.
 	for _, k := range []string{"XDG_CONFIG_HOME", "XDG_STATE_HOME"} {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/config"
+	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
@@ -83,7 +84,25 @@ func (f *Factory) Chain() (*chain.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return chain.New(chain.Options{URLs: urls, ChainID: id, Logf: f.IO.Debugf, AttemptTimeout: AttemptTimeout(f.Globals.Timeout)}), nil
+	opts := chain.Options{URLs: urls, ChainID: id, Logf: f.IO.Debugf, AttemptTimeout: AttemptTimeout(f.Globals.Timeout)}
+	if cfg.Profile == "local" {
+		opts.NotListening = localNotRunning(urls)
+	}
+	return chain.New(opts), nil
+}
+
+// localNotRunning words a refused connection on the local profile: the chain that
+// `make devchain` leaves running is not (or no longer) there.
+func localNotRunning(urls []string) func(error) error {
+	return func(err error) error {
+		shown := make([]string, len(urls))
+		for i, u := range urls {
+			shown[i] = chain.RedactURL(u)
+		}
+		return errs.Failedf("the local chain is not running: nothing listens at %s (connection refused)", strings.Join(shown, ", ")).Wrap(err).
+			WithFix("start it with `make devchain` in the vrwxctl checkout (`make devchain PORT=8546` for another port; `make devchain-stop` stops it); " +
+				"outside the checkout, point vrwxctl at its deployment with VRWXCTL_DEPLOYMENT=<checkout>/.devchain/deployment.json, or use --profile for a real network")
+	}
 }
 
 // AttemptTimeout is how long one request may take on one RPC URL before the next URL

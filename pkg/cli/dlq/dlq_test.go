@@ -215,7 +215,7 @@ func TestReplayTxFail(t *testing.T) {
 	q, w := uint64(100), uint64(12)
 	fx := fixture(t,
 		apidbtest.TxFailRow{JobID: id, ManifestHash: hash.Hex(), ControllerSig: wrongSig, QualityScore: &q, WorkUnits: &w},
-		apidbtest.TxFailRow{JobID: id, ManifestHash: hash.Hex(), ControllerSig: sig},
+		apidbtest.TxFailRow{JobID: id, ManifestHash: hash.Hex(), ControllerSig: sig, ServiceType: "cleaning"},
 		apidbtest.TxFailRow{JobID: id, ManifestHash: hash.Hex(), ControllerSig: sig, QualityScore: &q, WorkUnits: &w, RetryCount: 3},
 	)
 	e.Vars["DATABASE_PATH"] = fx.Path
@@ -234,8 +234,8 @@ func TestReplayTxFail(t *testing.T) {
 	}
 
 	r = e.Run("dlq", "replay", fmt.Sprint(noQW), "--signer", "env://RELAYER_PRIVATE_KEY", "--yes")
-	if r.Code != 2 || !strings.Contains(r.Stderr, "--quality") || !strings.Contains(r.Stderr, "--work-units") {
-		t.Fatalf("replay of a payload without quality and work units: want exit 2 naming both flags:\n%s", r)
+	if r.Code != 2 || !strings.Contains(r.Stderr, "--quality") || !strings.Contains(r.Stderr, "--work-units") || !strings.Contains(r.Stderr, `service type "cleaning"`) {
+		t.Fatalf("replay of a payload without quality and work units that derives none: want exit 2 naming both flags and why:\n%s", r)
 	}
 	r = e.Run("dlq", "replay", fmt.Sprint(good), "--signer", "env://RELAYER_PRIVATE_KEY", "--quality", "99", "--yes")
 	if r.Code != 2 || !strings.Contains(r.Stderr, "signed") {

@@ -58,9 +58,18 @@ func TestResolveFlags(t *testing.T) {
 		got.Config = cmdtest.NoConfig(t)
 	}
 	parse("17", "--as", " manual ", "--notes", "INC-77")
-	id, rt, err := got.validate()
-	if err != nil || id != 17 || rt != "MANUAL" || got.Notes != "INC-77" || !got.DryRun || !got.Yes {
-		t.Fatalf("parsed %v %+v", err, got)
+	req, err := got.validate()
+	if err != nil || len(req.ids) != 1 || req.ids[0] != 17 || req.bulk() || req.rt != "MANUAL" || req.notes != "INC-77" || !got.DryRun || !got.Yes {
+		t.Fatalf("parsed %v %+v %+v", err, got, req)
+	}
+	parse("17", "18", "17", "--as", "SKIPPED", "--reason", "INC-9")
+	if req, err = got.validate(); err != nil || len(req.ids) != 2 || !req.bulk() || req.notes != "INC-9" {
+		t.Fatalf("two ids with --reason: %v %+v", err, req)
+	}
+	parse("--all", "--type", "upload_fail", "--job", "0x10", "--as", "MANUAL", "--notes", "re-uploaded", "--reason", "INC-81")
+	if req, err = got.validate(); err != nil || req.ids != nil || !req.bulk() || req.filter.Type != "UPLOAD_FAIL" || req.filter.JobID != "16" ||
+		!req.filter.Unresolved || !req.filter.All || req.notes != "re-uploaded; reason: INC-81" {
+		t.Fatalf("--all: %v %+v", err, req)
 	}
 	for _, c := range []struct {
 		args []string
@@ -70,6 +79,11 @@ func TestResolveFlags(t *testing.T) {
 		{[]string{"17", "--as", "MANUAL"}, "--notes is required"},
 		{[]string{"17", "--as", "MANUAL", "--notes", "  "}, "--notes is required"},
 		{[]string{"0", "--as", "MANUAL", "--notes", "x"}, `DLQ event id "0"`},
+		{[]string{"--as", "MANUAL", "--notes", "x"}, "no event to resolve"},
+		{[]string{"17", "--all", "--as", "MANUAL", "--notes", "x"}, "ids or --all, not both"},
+		{[]string{"17", "--type", "TX_FAIL", "--as", "MANUAL", "--notes", "x"}, "--type and --job select rows for --all"},
+		{[]string{"--all", "--type", "NOPE", "--as", "MANUAL", "--notes", "x"}, `--type "NOPE"`},
+		{[]string{"--all", "--job", "01x", "--as", "MANUAL", "--notes", "x"}, `--job "01x"`},
 	} {
 		parse(c.args...)
 		cmdtest.Usage(t, resolveRun(context.Background(), got), c.want)
@@ -90,14 +104,35 @@ func TestReplayFlags(t *testing.T) {
 		got.Config, got.Flow = cmdtest.NoConfig(t), cmdtest.NoFlow(t)
 	}
 	parse("18", "--signer", "env://R", "--quality", "100", "--work-units", "12", "--reason", "INC-8")
-	if id, err := got.validate(); err != nil || id != 18 || got.Send.Signer != "env://R" || got.Send.Reason != "INC-8" || got.Quality != "100" || got.WorkUnits != "12" ||
-		got.DB != db || !got.Yes || got.DryRun {
+	if ids, err := got.validate(); err != nil || len(ids) != 1 || ids[0] != 18 || got.Send.Signer != "env://R" || got.Send.Reason != "INC-8" || got.Quality != "100" || got.WorkUnits != "12" ||
+		got.DB != db || !got.Yes || got.DryRun || got.All {
 		t.Fatalf("parsed %v %+v", err, got)
 	}
-	parse("18")
-	cmdtest.Usage(t, replayRun(context.Background(), got), "--signer is required")
-	parse("x", "--signer", "env://R")
-	cmdtest.Usage(t, replayRun(context.Background(), got), `DLQ event id "x"`)
+	parse("--all", "--type", "tx_fail", "--signer", "env://R")
+	if ids, err := got.validate(); err != nil || ids != nil || !got.All {
+		t.Fatalf("--all: %v %v %+v", err, ids, got)
+	}
+	parse("18", "19", "#18", "--signer", "env://R")
+	if ids, err := got.validate(); err != nil || len(ids) != 2 || ids[0] != 18 || ids[1] != 19 {
+		t.Fatalf("ids: %v %v", err, ids)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"18"}, "--signer is required"},
+		{[]string{"x", "--signer", "env://R"}, `DLQ event id "x"`},
+		{[]string{"--signer", "env://R"}, "no event to replay"},
+		{[]string{"18", "--all", "--signer", "env://R"}, "ids or --all, not both"},
+		{[]string{"--all", "--type", "HASH_MISMATCH", "--signer", "env://R"}, "only TX_FAIL events can be replayed"},
+		{[]string{"--all", "--type", "NOPE", "--signer", "env://R"}, `--type "NOPE"`},
+		{[]string{"18", "--type", "TX_FAIL", "--signer", "env://R"}, "--type selects rows for --all"},
+		{[]string{"--all", "--quality", "100", "--signer", "env://R"}, "--quality and --work-units apply to one event"},
+		{[]string{"18", "19", "--work-units", "3", "--signer", "env://R"}, "--quality and --work-units apply to one event"},
+	} {
+		parse(c.args...)
+		cmdtest.Usage(t, replayRun(context.Background(), got), c.want)
+	}
 }
 
 func TestStatsFlags(t *testing.T) {

@@ -164,3 +164,45 @@ func TestCompleteAfterDeadlineAdvancedOnChain(t *testing.T) {
 		t.Fatal("a transaction was sent after the deadline")
 	}
 }
+
+// job complete of a job that was already completed, with the very claim that
+// completed it: the signature is fine, so the header must not call it invalid, and a
+// digest check skipped on purpose is not reported as unreadable.
+func TestCompleteAlreadyCompletedSaysWhatFailed(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewChain(t)
+	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
+	c := e.D.Claims[devchain.JobCompleted]
+	id := strconv.FormatUint(e.D.Jobs[devchain.JobCompleted], 10)
+	n0 := relayerNonce(t, e)
+	r := e.Run("job", "complete", id, "--completion-hash", c.CompletionHash.Hex(), "--quality", strconv.Itoa(int(c.QualityScore)),
+		"--work-units", strconv.Itoa(int(c.WorkUnits)), "--sig", hexutil.Encode(c.Signature), "--signer", "env://RELAYER_PRIVATE_KEY", "--yes")
+	if r.Code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	header, _, _ := strings.Cut(r.Stdout, "\n")
+	for _, bad := range []string{"SIGNATURE INVALID", "COMPLETION SIGNATURE", " INVALID "} {
+		if strings.Contains(header, bad) {
+			t.Errorf("header says %q although the signature is valid:\n%s", bad, r)
+		}
+	}
+	if !strings.Contains(header, "signature valid") || !strings.Contains(header, "WOULD FAIL: job status (COMPLETED), claim (already used)") {
+		t.Errorf("header does not say what failed:\n%s", r)
+	}
+	if strings.Contains(r.Stdout, "could not be read") || !strings.Contains(r.Stdout, "not asked: the transaction's simulation runs the escrow's own signature check") {
+		t.Errorf("the skipped digest check is reported as a failed read:\n%s", r)
+	}
+	if !strings.Contains(r.Stderr, "preflight failed: job status (COMPLETED), claim (already used) (the signature itself is valid); nothing was sent") {
+		t.Errorf("error:\n%s", r)
+	}
+	if relayerNonce(t, e) != n0 {
+		t.Error("a failed preflight sent a transaction")
+	}
+	// robot verify-sig asks the escrow for its digest: there a failed read would say so,
+	// and here the digest matches.
+	r = e.Run("robot", "verify-sig", "--job", id, "--completion-hash", c.CompletionHash.Hex(), "--quality", strconv.Itoa(int(c.QualityScore)),
+		"--work-units", strconv.Itoa(int(c.WorkUnits)), "--sig", hexutil.Encode(c.Signature))
+	if r.Code != 1 || !strings.Contains(r.Stdout, "matches the escrow's") || !strings.Contains(r.Stdout, "signature valid") {
+		t.Errorf("verify-sig:\n%s", r)
+	}
+}

@@ -43,7 +43,11 @@ func NewCmdEvents(f *cmdutil.Factory, runF func(context.Context, *EventsOptions)
 		Short: "Decoded JobEscrow and IdentityRegistry events (cast logs, named)",
 		Long: `Print the escrow's and the IdentityRegistry's events in a block range, decoded by
 name: JobCreated, JobCreatedV2, JobFunded, CompletionSubmitted, JobSettled,
-JobSettledV2, RobotRegistered, RobotKeyRotated, RobotMetadataUpdated.
+JobSettledV2, JobRefunded, RobotRegistered, RobotKeyRotated, RobotMetadataUpdated.
+
+Every log of the two contracts is read (no topic filter): a log that is none of
+these events is shown raw as "unknown", with its topics and data, never dropped.
+--type asks the node for the named events only.
 
 --from-block and --to-block take a block number, "latest", or a negative offset
 from the head (-100 is the runbook's "last 100 blocks", the default). --job
@@ -143,10 +147,8 @@ func (opts *EventsOptions) validate() (jobs.EventQuery, error) {
 		}
 		q.Types = append(q.Types, et)
 	}
-	if len(q.Types) == 0 {
-		q.Types = vrwx.EventTypes()
-	}
-	if q.JobID != nil {
+	// With no --type the query stays empty: every log, unknown ones included.
+	if q.JobID != nil && len(q.Types) > 0 {
 		var byJob []vrwx.EventType
 		for _, et := range q.Types {
 			if et.ByJob {
@@ -300,7 +302,7 @@ func addEventRow(t *ui.StreamTable, s ui.Styles, e jobs.Event, cells []string) e
 // hashes shortened, the job id left to its own column.
 func details(e jobs.Event) string {
 	if e.Event == "unknown" {
-		return "topic0=" + ui.Short(e.Args["topic0"])
+		return rawDetails(e)
 	}
 	var parts []string
 	for _, f := range e.Fields {
@@ -312,6 +314,27 @@ func details(e jobs.Event) string {
 			v = ui.Short(v)
 		}
 		parts = append(parts, f.Name+"="+v)
+	}
+	return strings.Join(parts, " ")
+}
+
+// rawDetails shows an unknown log as the node returned it: every topic in full (the
+// first names the event, for a lookup), and the data, shortened only past 256 bytes.
+func rawDetails(e jobs.Event) string {
+	var parts []string
+	for i, t := range e.Topics {
+		parts = append(parts, fmt.Sprintf("topic%d=%s", i, t))
+	}
+	if len(e.Topics) == 0 {
+		parts = append(parts, "no topics (anonymous)")
+	}
+	data := e.Data
+	if n := (len(data) - 2) / 2; n > 256 {
+		data = fmt.Sprintf("%s…%s (%d bytes)", data[:66], data[len(data)-64:], n)
+	}
+	parts = append(parts, "data="+data)
+	if e.DecodeError != "" {
+		parts = append(parts, "("+e.DecodeError+")")
 	}
 	return strings.Join(parts, " ")
 }

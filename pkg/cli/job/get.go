@@ -37,8 +37,9 @@ func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error
 		Short: "Show one job by name, with its robot's controller and the price in token units",
 		Long: `Show every field of the escrow's jobs(ID) by name: the status by name, the price in
 the settlement token's units (decimals read from the escrow's token) and raw, the
-deadline and settleAfter in UTC and relative to now, and the robot's controller and
-active flag from the IdentityRegistry.
+deadline and settleAfter in UTC and relative to now, a V2 job's service type
+(jobServiceTypes, named when it is the hash of inspection, security_patrol or
+delivery), and the robot's controller and active flag from the IdentityRegistry.
 
 All of it is read in one round trip: a single eth_call runs the dependent reads
 (the job, then its robot) on the node, with no contract deployed.
@@ -68,9 +69,21 @@ type GetJSON struct {
 	ChainID uint64  `json:"chainId"`
 	Escrow  string  `json:"escrow"`
 	Job     JobJSON `json:"job"`
+	// ServiceType is the job's jobServiceTypes(id); null when the escrow did not
+	// answer it.
+	ServiceType *ServiceTypeJSON `json:"serviceType"`
 	// Token is the escrow's settlement token; null when it could not be read.
 	Token *TokenJSON `json:"token"`
 	Robot RobotJSON  `json:"robot"`
+}
+
+// ServiceTypeJSON is a job's service type: the hash a V2 job was created with (zero
+// for a job created without one), and its name when it is one of the API's.
+type ServiceTypeJSON struct {
+	Hash string `json:"hash"`
+	Name string `json:"name,omitempty"`
+	// Set is false for the zero hash: a job created without a service type (V1).
+	Set bool `json:"set"`
 }
 
 // TokenJSON is the settlement token.
@@ -144,6 +157,11 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		opts.IO.Warnf("IdentityRegistry %s unreadable: %v", r.Registry.Hex(), e)
 	}
 	out := GetJSON{ChainID: c.ChainID(), Escrow: escrow.Hex(), Job: toJSON(r.Job, decimals, now), Token: token, Robot: robot}
+	if r.ServiceTypeErr == nil {
+		out.ServiceType = &ServiceTypeJSON{Hash: r.ServiceType.Hex(), Name: vrwx.ServiceTypeName(r.ServiceType), Set: r.ServiceType != (common.Hash{})}
+	} else {
+		opts.IO.Debugf("jobServiceTypes(%s) unreadable: %v", id, r.ServiceTypeErr)
+	}
 	if opts.IO.JSONOutput() {
 		return opts.IO.WriteJSON(out)
 	}
@@ -202,6 +220,16 @@ func renderJob(io *ui.IO, j *vrwx.Job, out GetJSON, now time.Time) {
 		row("  controller", out.Robot.Controller, s.Warn.Render("deactivated"))
 	}
 	row("jobSpecHash", out.Job.JobSpecHash)
+	switch st := out.ServiceType; {
+	case st == nil:
+		row("serviceType", "unknown", s.Faint.Render("(the escrow did not answer jobServiceTypes)"))
+	case !st.Set:
+		row("serviceType", "none", s.Faint.Render("(created without a service type)"))
+	case st.Name != "":
+		row("serviceType", st.Name, s.Faint.Render(st.Hash))
+	default:
+		row("serviceType", st.Hash)
+	}
 	if out.Token != nil {
 		sym := out.Token.Symbol
 		if sym == "" {

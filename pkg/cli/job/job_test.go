@@ -1,7 +1,9 @@
 package job_test
 
 import (
+	"context"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/cli/job"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
@@ -65,6 +69,10 @@ func TestGetEveryStatusAndRobot(t *testing.T) {
 			if got.Robot.Controller != robot.Controller.Hex() || got.Robot.Active != wantActive || got.Robot.Registered != wantRegistered || got.Robot.Error != "" {
 				t.Errorf("robot %+v, want controller %s active %v registered %v", got.Robot, robot.Controller.Hex(), wantActive, wantRegistered)
 			}
+			// Every seeded job is a V2 job of service type keccak256("inspection").
+			if st := got.ServiceType; st == nil || st.Hash != devchain.ServiceType.Hex() || st.Name != "inspection" || !st.Set {
+				t.Errorf("serviceType %+v, want %s (inspection)", st, devchain.ServiceType.Hex())
+			}
 			if got.Robot.Registry != d.Identity.Hex() || got.Escrow != d.Escrow.Hex() || got.ChainID != d.ChainID {
 				t.Errorf("registry %s escrow %s chain %d", got.Robot.Registry, got.Escrow, got.ChainID)
 			}
@@ -94,7 +102,7 @@ func TestGetText(t *testing.T) {
 		name string
 		want []string
 	}{
-		{devchain.JobFunded, []string{"JOB", "FUNDED", "25 USDC", "(25000000 raw, 6 decimals)", d.Robots[devchain.RobotActive].Controller.Hex() + "  active", "UTC  (in ", "settleAfter", "not set"}},
+		{devchain.JobFunded, []string{"JOB", "FUNDED", "25 USDC", "(25000000 raw, 6 decimals)", "serviceType      inspection  " + devchain.ServiceType.Hex(), d.Robots[devchain.RobotActive].Controller.Hex() + "  active", "UTC  (in ", "settleAfter", "not set"}},
 		{devchain.JobFundedDeactivated, []string{"deactivated", d.Robots[devchain.RobotDeactivated].Controller.Hex()}},
 		{devchain.JobFundedUnregistered, []string{"not registered", "0x0000000000000000000000000000000000000000"}},
 		{devchain.JobFundedOverdue, []string{"(passed ", " ago)", "overdue"}},
@@ -114,6 +122,23 @@ func TestGetText(t *testing.T) {
 				t.Errorf("%s: no %s line:\n%s", c.name, field, r.Stdout)
 			}
 		}
+	}
+
+	// A job created without a service type (createJob, the V1 form) says so.
+	rcpt, err := devchain.Transact(context.Background(), e.Anvil.URL, devchain.DevKey(devchain.AccountBuyer), d.Escrow, devchain.ContractEscrow, "createJob",
+		d.Robots[devchain.RobotActive].ID, crypto.Keccak256Hash([]byte("jobspec:v1")), devchain.JobPrice, big.NewInt(time.Now().Add(24*time.Hour).Unix()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := new(big.Int).SetBytes(rcpt.Logs[0].Topics[1].Bytes()).String()
+	r := e.MustRun(0, "job", "get", v1)
+	if !strings.Contains(r.Stdout, "serviceType      none  (created without a service type)") {
+		t.Errorf("V1 job:\n%s", r.Stdout)
+	}
+	var got job.GetJSON
+	e.MustRun(0, "job", "get", v1, "-o", "json").JSON(t, &got)
+	if st := got.ServiceType; st == nil || st.Set || st.Name != "" || st.Hash != (common.Hash{}).Hex() {
+		t.Errorf("V1 job serviceType %+v", st)
 	}
 }
 
@@ -315,8 +340,10 @@ func TestEvents(t *testing.T) {
 		_ = name
 		completed++
 	}
+	// refund() emits JobRefunded, which the spec added after vrwxctl first asked the
+	// node only for the topics it knew: every log is read now.
 	want := map[string]int{"JobCreated": len(d.Jobs), "JobCreatedV2": len(d.Jobs), "RobotRegistered": 2,
-		"CompletionSubmitted": completed, "JobSettled": 1, "JobSettledV2": 1}
+		"CompletionSubmitted": completed, "JobSettled": 1, "JobSettledV2": 1, "JobRefunded": 1}
 	for ev, n := range want {
 		if count[ev] != n {
 			t.Errorf("%d %s events, want %d (all: %v)", count[ev], ev, n, count)
@@ -343,6 +370,19 @@ func TestEvents(t *testing.T) {
 	settled := one.Events[len(one.Events)-2]
 	if settled.Args["payout"] == "" || settled.Args["fee"] == "" || settled.Args["tokenId"] == "" {
 		t.Errorf("JobSettled args %v", settled.Args)
+	}
+
+	// The refunded job's history ends with JobRefunded(jobId, buyer, amount).
+	refunded := d.Jobs[devchain.JobRefunded]
+	e.MustRun(0, "job", "events", "--from-block", from, "--job", fmt.Sprint(refunded), "-o", "json").JSON(t, &one)
+	names = nil
+	for _, ev := range one.Events {
+		names = append(names, ev.Event)
+	}
+	if strings.Join(names, ",") != "JobCreated,JobCreatedV2,JobFunded,JobRefunded" {
+		t.Errorf("refunded job's events: %v", names)
+	} else if r := one.Events[3]; r.JobID != fmt.Sprint(refunded) || r.Args["buyer"] != d.Buyer.Hex() || r.Args["amount"] != devchain.JobPrice.String() {
+		t.Errorf("JobRefunded: %+v", r)
 	}
 
 	// --type, small chunks, and the runbook's relative range give the same events.
@@ -384,6 +424,42 @@ func TestEvents(t *testing.T) {
 	}
 }
 
+// A log of the escrow that is none of the spec's events is shown raw, not dropped:
+// here the pausable escrow's OpenZeppelin Paused(address).
+func TestEventsShowsUnknownLogsRaw(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewChain(t)
+	d := e.D
+	e.Vars["JOB_ESCROW_ADDRESS"] = d.PausableEscrow.Hex()
+	rcpt, err := devchain.Transact(context.Background(), e.Anvil.URL, devchain.DevKey(devchain.AccountAdmin), d.PausableEscrow, devchain.ContractPausableEscrow, "pause")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := rcpt.BlockNumber.String()
+	topic0 := crypto.Keccak256Hash([]byte("Paused(address)")).Hex()
+	data := "0x" + strings.Repeat("0", 24) + strings.ToLower(d.Admin.Hex()[2:])
+
+	var out job.EventsJSON
+	e.MustRun(0, "job", "events", "--from-block", block, "--to-block", block, "-o", "json").JSON(t, &out)
+	if len(out.Events) != 1 {
+		t.Fatalf("events of block %s: %+v", block, out.Events)
+	}
+	ev := out.Events[0]
+	if ev.Event != "unknown" || ev.Contract != "escrow" || ev.Address != d.PausableEscrow.Hex() || ev.TxHash != rcpt.TxHash.Hex() ||
+		len(ev.Topics) != 1 || ev.Topics[0] != topic0 || ev.Data != data || ev.DecodeError != "" {
+		t.Errorf("unknown log: %+v", ev)
+	}
+	r := e.MustRun(0, "job", "events", "--from-block", block, "--to-block", block)
+	if !strings.Contains(r.Stdout, "unknown") || !strings.Contains(r.Stdout, "topic0="+topic0) || !strings.Contains(r.Stdout, "data="+data) {
+		t.Errorf("text:\n%s", r)
+	}
+	// --type asks for named events only: the unknown log is not among them.
+	e.MustRun(0, "job", "events", "--from-block", block, "--to-block", block, "--type", "JobFunded", "-o", "json").JSON(t, &out)
+	if len(out.Events) != 0 {
+		t.Errorf("--type JobFunded returned %+v", out.Events)
+	}
+}
+
 // job get is one HTTP round trip, chain-id guard included: the robot's controller
 // and active flag, which depend on the job's robot id, are read on the node.
 func TestGetIsOneRoundTrip(t *testing.T) {
@@ -406,7 +482,7 @@ func TestGetIsOneRoundTrip(t *testing.T) {
 	if n := trips.Load(); n != 1 {
 		t.Errorf("job get made %d HTTP round trips, want 1", n)
 	}
-	if got.Robot.Controller != e.D.Robots[devchain.RobotDeactivated].Controller.Hex() || got.Robot.Active || got.Token == nil {
+	if got.Robot.Controller != e.D.Robots[devchain.RobotDeactivated].Controller.Hex() || got.Robot.Active || got.Token == nil || got.ServiceType == nil || !got.ServiceType.Set {
 		t.Errorf("reading through the proxy: %+v", got)
 	}
 }

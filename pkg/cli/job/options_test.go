@@ -69,7 +69,7 @@ func TestEventsFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	q, err := got.validate()
-	if err != nil || !q.From.Relative || q.From.Back != 100 || !q.To.Latest || q.Chunk != 10_000 || len(q.Types) != len(vrwx.EventTypes()) || q.JobID != nil {
+	if err != nil || !q.From.Relative || q.From.Back != 100 || !q.To.Latest || q.Chunk != 10_000 || len(q.Types) != 0 || q.JobID != nil {
 		t.Fatalf("defaults: %v %+v", err, q)
 	}
 	cmd = NewCmdEvents(cmdtest.Factory(), func(_ context.Context, o *EventsOptions) error { got = o; return nil })
@@ -80,7 +80,18 @@ func TestEventsFlags(t *testing.T) {
 	if err != nil || q.From.Number != 16 || q.To.Number != 200 || q.JobID.Int64() != 7 || q.Chunk != 50 {
 		t.Fatalf("parsed: %v %+v", err, q)
 	}
-	// --job keeps only the events that carry a job id.
+	// No --type asks for every log (unknown ones included), also with --job.
+	if len(q.Types) != 0 {
+		t.Errorf("--job without --type selected %d event types, want none (every log)", len(q.Types))
+	}
+	// --job with --type keeps only the named events that carry a job id.
+	cmd = NewCmdEvents(cmdtest.Factory(), func(_ context.Context, o *EventsOptions) error { got = o; return nil })
+	if err := cmdtest.Parse(cmd, "--job", "7", "--type", "JobFunded,RobotRegistered,JobRefunded"); err != nil {
+		t.Fatal(err)
+	}
+	if q, err = got.validate(); err != nil || len(q.Types) != 2 {
+		t.Fatalf("--job with --type: %v %+v", err, q.Types)
+	}
 	for _, et := range q.Types {
 		if !et.ByJob {
 			t.Errorf("--job kept %s", et.Name)

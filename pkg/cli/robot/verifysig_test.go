@@ -177,8 +177,8 @@ func TestVerifySig(t *testing.T) {
 		if out.Signer != c.controller.Hex() || check(out, "signer").Level != doctor.OK {
 			t.Errorf("high-s signer %s, want the controller %s", out.Signer, c.controller.Hex())
 		}
-		if got := simulate(t, d, c); got != "InvalidSignature" {
-			t.Errorf("escrow says %s, want InvalidSignature", got)
+		if got := simulate(t, d, c); got != "ECDSAInvalidSignatureS" || !strings.Contains(check(out, "signature").Detail, got) {
+			t.Errorf("escrow says %s, verify-sig says %q", got, check(out, "signature").Detail)
 		}
 	})
 
@@ -189,8 +189,8 @@ func TestVerifySig(t *testing.T) {
 		if ck := check(out, "signature"); ck.Value != "malformed" || !strings.Contains(ck.Detail, "v = 29") {
 			t.Errorf("bad v judged %+v", ck)
 		}
-		if got := simulate(t, d, c); got != "InvalidSignature" {
-			t.Errorf("escrow says %s, want InvalidSignature", got)
+		if got := simulate(t, d, c); got != "ECDSAInvalidSignature" || !strings.Contains(check(out, "signature").Detail, got) {
+			t.Errorf("escrow says %s, verify-sig says %q", got, check(out, "signature").Detail)
 		}
 	})
 

@@ -9,6 +9,7 @@ import (
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
@@ -16,6 +17,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/txflow"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
+	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
 
 // NewCmdTx returns the `tx` group.
@@ -37,6 +39,24 @@ type StatusJSON struct {
 	Nonce   *uint64             `json:"nonce,omitempty"`
 	Value   string              `json:"valueWei,omitempty"`
 	Receipt *txflow.ReceiptJSON `json:"receipt,omitempty"`
+	// Revert says why a reverted transaction reverted, learnt by replaying its call.
+	Revert *RevertJSON `json:"revert,omitempty"`
+}
+
+// RevertJSON is a reverted transaction's reason: its call replayed with eth_call on
+// the state of the block before it, the revert data decoded.
+type RevertJSON struct {
+	// ReplayedOnBlock is the block whose state the call was replayed on.
+	ReplayedOnBlock uint64 `json:"replayedOnBlock"`
+	// Reproduced is false when the replay did not revert (an earlier transaction in
+	// the same block changed the state the call depended on).
+	Reproduced bool `json:"reproduced"`
+	// Error is the decoded error (null when the data is none vrwxctl knows).
+	Error *vrwx.ContractError `json:"error"`
+	// Data is the raw revert data ("0x" for a revert without data).
+	Data string `json:"data"`
+	// Note words what could not be learnt.
+	Note string `json:"note,omitempty"`
 }
 
 func parseHash(s string) (common.Hash, error) {
@@ -66,8 +86,32 @@ func describe(ctx context.Context, c *chain.Client, h common.Hash) (*StatusJSON,
 	if r != nil {
 		out.Receipt = txflow.DecodeReceipt(r)
 		out.State = out.Receipt.Status
+		if !r.Succeeded() && info != nil {
+			out.Revert = revertReason(ctx, c, info, uint64(r.BlockNumber))
+		}
 	}
 	return out, r, nil
+}
+
+// revertReason replays a reverted transaction's call to learn what it reverted with.
+// A failed replay is a note, not an error: the receipt already says it reverted.
+func revertReason(ctx context.Context, c *chain.Client, info *chain.TxInfo, block uint64) *RevertJSON {
+	rep, err := c.Replay(ctx, info, block)
+	if err != nil {
+		return &RevertJSON{ReplayedOnBlock: block - 1, Data: "0x", Note: "the call could not be replayed: " + err.Error()}
+	}
+	out := &RevertJSON{ReplayedOnBlock: rep.Block, Reproduced: rep.Reverted, Data: hexutil.Encode(rep.RevertData)}
+	switch {
+	case !rep.Reverted:
+		out.Note = fmt.Sprintf("replayed on block %d's state the call does not revert: an earlier transaction in block %d changed what it depended on", rep.Block, block)
+	case len(rep.RevertData) == 0:
+		out.Note = "it reverted without revert data (" + rep.Message + ")"
+	default:
+		if out.Error = vrwx.DecodeRevert(rep.RevertData); out.Error == nil {
+			out.Note = "the revert data is none of the errors vrwxctl knows"
+		}
+	}
+	return out
 }
 
 func render(io *ui.IO, s *StatusJSON) error {
@@ -91,6 +135,20 @@ func render(io *ui.IO, s *StatusJSON) error {
 	if r := s.Receipt; r != nil {
 		fee, _ := new(big.Int).SetString(r.TotalFeeWei, 10)
 		fmt.Fprintf(io.Out, "  block %d  gas used %d  fee %s ETH (L1 data fee %s wei)\n", r.Block, r.GasUsed, units.FormatEther(fee), r.L1FeeWei)
+	}
+	if rv := s.Revert; rv != nil {
+		switch {
+		case rv.Error != nil:
+			fmt.Fprintf(io.Out, "  reverted with %s: %s\n", st.Crit.Render(rv.Error.Title()), rv.Error.Cause)
+			if rv.Error.Fix != "" {
+				fmt.Fprintf(io.Out, "    fix: %s\n", rv.Error.Fix)
+			}
+		case rv.Data != "0x":
+			fmt.Fprintf(io.Out, "  reverted with data %s: %s\n", rv.Data, rv.Note)
+		default:
+			fmt.Fprintf(io.Out, "  %s\n", rv.Note)
+		}
+		fmt.Fprintln(io.Out, st.Faint.Render(fmt.Sprintf("  (reason from replaying the call on block %d's state)", rv.ReplayedOnBlock)))
 	}
 	return nil
 }

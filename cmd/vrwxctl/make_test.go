@@ -1,0 +1,47 @@
+package main_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// makeDryRun prints the commands `make target` would run in the checkout, without
+// running them.
+func makeDryRun(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("make", append([]string{"-n"}, args...)...)
+	cmd.Dir = filepath.Join("..", "..")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// make release-check runs the pinned goreleaser through `go run`, the way the
+// project runs its Go tools, never whatever goreleaser is on PATH.
+func TestReleaseCheckRunsThePinnedGoreleaser(t *testing.T) {
+	t.Parallel()
+	out := makeDryRun(t, "release-check")
+	if !strings.Contains(out, "go run github.com/goreleaser/goreleaser/v2@v2.15.1 check") {
+		t.Errorf("make release-check runs:\n%s", out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "goreleaser ") {
+			t.Errorf("make release-check runs a goreleaser from PATH: %q", line)
+		}
+	}
+}
+
+// make devchain PORT=… starts the chain on that port; without PORT, on 8545.
+func TestMakeDevchainTakesThePort(t *testing.T) {
+	t.Parallel()
+	if out := makeDryRun(t, "devchain", "PORT=18599"); !strings.Contains(out, "go run ./scripts/devchain --port 18599") {
+		t.Errorf("make devchain PORT=18599 runs:\n%s", out)
+	}
+	if out := makeDryRun(t, "devchain"); !strings.Contains(out, "go run ./scripts/devchain --port 8545") {
+		t.Errorf("make devchain runs:\n%s", out)
+	}
+}
