@@ -198,8 +198,9 @@ func TestEventsInChainOrderAcrossChunks(t *testing.T) {
 	limited := client(t, url, d)
 	q := base
 	q.Chunk = 16
-	var halvings int
+	var halvings, grows int
 	q.OnHalve = func(uint64, uint64, error) { halvings++ }
+	q.OnGrow = func(uint64) { grows++ }
 	_, got := events(t, limited, q)
 	if len(got) != len(want) {
 		t.Fatalf("%d events through a 4-block provider, %d direct", len(got), len(want))
@@ -209,11 +210,12 @@ func TestEventsInChainOrderAcrossChunks(t *testing.T) {
 			t.Fatalf("event %d differs: %+v vs %+v", i, got[i], want[i])
 		}
 	}
-	// 16 -> 8 -> 4: two refusals in all. A new span is asked alone, so the chunks in
-	// flight with it are not refused too; the seeded range is too short for the span
-	// to grow back (pkg/chain tests that).
-	if halvings != 2 || refused.Load() != 2 {
-		t.Errorf("%d halvings, %d refusals; want 2 each", halvings, refused.Load())
+	// 16 -> 8 -> 4: two refusals, plus at most one for each try at growing back to 8
+	// after a run of answered chunks (none when the range ends before the grown span
+	// reaches 8 blocks; pkg/chain tests the growth). A new span is asked alone, so the
+	// chunks in flight with it are not refused too.
+	if halvings < 2 || halvings > 2+grows || refused.Load() != int64(halvings) {
+		t.Errorf("%d halvings, %d refusals, %d tries at growing; want 2 refusals and at most one per try", halvings, refused.Load(), grows)
 	}
 
 	// One job's history through its indexed topic.
