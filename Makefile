@@ -8,7 +8,7 @@ PKG := github.com/vrwx/vrwxctl/pkg/buildinfo
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
 export CGO_ENABLED ?= 0
 
-.PHONY: all build tools test vet tidy-check staticcheck lint demo devchain devchain-stop bench contracts docs release-check clean
+.PHONY: all build tools test vet tidy-check staticcheck lint demo devchain devchain-stop devapi devapi-stop bench contracts docs release-check clean
 
 all: build
 
@@ -39,7 +39,8 @@ lint: vet tidy-check staticcheck
 test: tools lint
 	$(GO) test -count=1 ./...
 
-## demo: install tools, start a local chain with the VRWX test contracts, run the tour, stop the chain
+## demo: install tools, start a local chain with the VRWX test contracts and the API stand-in,
+##   run the tour (status, health, a key rotation), stop them
 demo: tools build
 	@scripts/demo.sh
 
@@ -53,6 +54,19 @@ devchain: tools
 ## devchain-stop: stop the chain that `make devchain` started
 devchain-stop:
 	$(GO) run ./scripts/devchain --stop
+
+## devapi: leave a stand-in for the VRWX API running (GET /health on 127.0.0.1:$(API_PORT), default
+##   3000, the local profile's api_url), relaying with the key behind SIGNER (a signer reference,
+##   default env://RELAYER_PRIVATE_KEY); run again to restart it, e.g. onto another SIGNER. Its pid
+##   is in .devchain/devapi.pid: `kill -HUP PID` reloads the key, as a restart would
+SIGNER ?= env://RELAYER_PRIVATE_KEY
+API_PORT ?= 3000
+devapi:
+	@scripts/devapi.sh start '$(SIGNER)' $(API_PORT)
+
+## devapi-stop: stop the API stand-in that `make devapi` started
+devapi-stop:
+	@scripts/devapi.sh stop
 
 ## bench: benchmarks against cast and sqlite3, side by side, with ratios
 bench: tools build

@@ -45,3 +45,15 @@ func TestMakeDevchainTakesThePort(t *testing.T) {
 		t.Errorf("make devchain runs:\n%s", out)
 	}
 }
+
+// make devapi SIGNER=… API_PORT=… (re)starts the API stand-in on that port with that
+// key reference; without them, on the local profile's port 3000 with the local relayer.
+func TestMakeDevapiTakesTheSignerAndPort(t *testing.T) {
+	t.Parallel()
+	if out := makeDryRun(t, "devapi", "SIGNER=file:///k/relayer.hex", "API_PORT=3005"); !strings.Contains(out, "scripts/devapi.sh start 'file:///k/relayer.hex' 3005") {
+		t.Errorf("make devapi SIGNER=file:///k/relayer.hex API_PORT=3005 runs:\n%s", out)
+	}
+	if out := makeDryRun(t, "devapi"); !strings.Contains(out, "scripts/devapi.sh start 'env://RELAYER_PRIVATE_KEY' 3000") {
+		t.Errorf("make devapi runs:\n%s", out)
+	}
+}

@@ -1,4 +1,5 @@
-// Package audit appends one JSON line per transaction vrwxctl signs or sends to an
+// Package audit appends one JSON line per transaction vrwxctl signs, sends or refuses
+// to send, and per key operation (generate, promote, rollback, discard), to an
 // append-only log (mode 0600 in the XDG state directory): who, where, what, the hash
 // and the outcome, and the reason the operator gave. A transaction gets a "sent" line
 // before its broadcast and a later line with its outcome; Tracks reads a signer's
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Outcomes of a transaction, in the order a transaction can go through them.
@@ -28,12 +31,18 @@ const (
 	Mined    = "mined"    // included and succeeded (final)
 	Reverted = "reverted" // included and reverted (final)
 	NotSent  = "not-sent" // no node has it and it can no longer be mined (final)
+	// Refused: a safety rail stopped it before anything was sent or changed — no
+	// confirmation, an earlier identical payment, the balance, the chain id (final).
+	Refused = "refused"
+	// Done and Failed end a key operation (final).
+	Done   = "done"
+	Failed = "failed"
 )
 
 // Final reports whether outcome ends a transaction's story.
 func Final(outcome string) bool {
 	switch outcome {
-	case DryRun, Mined, Reverted, NotSent:
+	case DryRun, Mined, Reverted, NotSent, Refused, Done, Failed:
 		return true
 	}
 	return false
@@ -68,6 +77,11 @@ type Entry struct {
 	// After lists earlier transactions of the same intent that the operator knew of
 	// when sending this one as a new, separate payment.
 	After []string `json:"after,omitempty"`
+	// Store, Version and Address describe a key operation: the store's reference,
+	// the version it made or moved, and the address of that key (never the key).
+	Store   string `json:"store,omitempty"`
+	Version string `json:"version,omitempty"`
+	Address string `json:"address,omitempty"`
 }
 
 // Intent is what makes two transactions "the same payment": command, recipient,
@@ -106,6 +120,9 @@ func (l *Log) Append(e Entry) error {
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
+	// Error texts and reasons quote what failed: an RPC URL with its API key, a store
+	// answer echoing a request. The log gets them redacted like every other output.
+	line = []byte(redact.Text(string(line)))
 	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
 		return fmt.Errorf("audit log %s: %w", l.Path, err)
 	}

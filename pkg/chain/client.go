@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Options configure a Client.
@@ -212,7 +213,9 @@ func (c *Client) send(ctx context.Context, elems []rpc.BatchElem) error {
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			refused++
 		}
-		failures = append(failures, fmt.Sprintf("%s: %v", RedactURL(c.opts.URLs[i]), err))
+		// Go's transport errors quote the whole URL (API key in the path, query); the
+		// text is redacted here, where it becomes part of vrwxctl's message.
+		failures = append(failures, fmt.Sprintf("%s: %s", RedactURL(c.opts.URLs[i]), redact.Text(err.Error())))
 		if k+1 < n {
 			c.logf("RPC %s failed (%v); trying %s", RedactURL(c.opts.URLs[i]), err, RedactURL(c.opts.URLs[(i+1)%n]))
 		}
@@ -343,22 +346,7 @@ func transient(err error) bool {
 	return strings.Contains(msg, "EOF") || strings.Contains(msg, "connection reset")
 }
 
-// RedactURL hides credentials and API keys that providers put in URL paths and
-// queries (https://host/v2/<key>), so they never reach logs or errors.
-func RedactURL(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return raw
-	}
-	host, path, _ := strings.Cut(rest, "/")
-	if at := strings.LastIndex(host, "@"); at >= 0 {
-		host = "***@" + host[at+1:]
-	}
-	if path == "" {
-		return scheme + "://" + host
-	}
-	if len(path) > 12 || strings.ContainsAny(path, "?=") {
-		return scheme + "://" + host + "/***"
-	}
-	return scheme + "://" + host + "/" + path
-}
+// RedactURL hides credentials and API keys that providers put in URLs: user info,
+// and any path or query but one short lower-case word (redact.URL, the one rule every
+// output applies to URLs in text).
+func RedactURL(raw string) string { return redact.URL(raw) }

@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // SendError is a broadcast that did not end in a plain "accepted". The signed bytes
@@ -108,7 +109,7 @@ func (c *Client) Reconcile(ctx context.Context, h common.Hash, from common.Addre
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				out.Failures = append(out.Failures, fmt.Sprintf("%s: %v", RedactURL(c.opts.URLs[i]), err))
+				out.Failures = append(out.Failures, fmt.Sprintf("%s: %s", RedactURL(c.opts.URLs[i]), redact.Text(err.Error())))
 				return
 			}
 			out.Answered++

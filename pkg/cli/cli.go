@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,6 +27,7 @@ func Main(args []string) int {
 
 // Run executes args against the factory's IO; tests call it directly.
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	defer f.IO.Flush()
 	cmd := root.NewCmdRoot(f)
 	cmd.SetArgs(args)
 	cmd.SetIn(f.IO.In)
@@ -36,9 +38,16 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		return 0
 	}
 	var e *errs.Error
-	if !errors.As(err, &e) && !root.RunStarted(cmd) {
-		// cobra's own parse errors (unknown command, bad flag value) are usage errors.
-		err = errs.Usagef("%v", err).WithFix("see `vrwxctl --help`")
+	if !root.RunStarted(cmd) {
+		if !errors.As(err, &e) {
+			// cobra's own parse errors (unknown command, bad flag value) are usage errors.
+			err = errs.Usagef("%v", err).WithFix("see `vrwxctl --help`")
+		}
+		// Parsing stopped before -o was applied; a script that asked for JSON still
+		// gets its one JSON document.
+		if wantsJSON(args) {
+			f.IO.Format = ui.JSON
+		}
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		err = errs.Failedf("interrupted")
@@ -47,4 +56,32 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		f.IO.PrintError(err)
 	}
 	return int(errs.KindOf(err))
+}
+
+// wantsJSON reports whether args ask for -o json, read the way pflag would read them
+// (-o json, -ojson, -o=json, --output json, --output=json), up to "--".
+func wantsJSON(args []string) bool {
+	want := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		var v string
+		switch {
+		case a == "-o" || a == "--output":
+			if i+1 < len(args) {
+				i++
+				v = args[i]
+			}
+		case strings.HasPrefix(a, "--output="):
+			v = strings.TrimPrefix(a, "--output=")
+		case strings.HasPrefix(a, "-o"):
+			v = strings.TrimPrefix(strings.TrimPrefix(a, "-o"), "=")
+		default:
+			continue
+		}
+		want = v == string(ui.JSON)
+	}
+	return want
 }

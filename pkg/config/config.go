@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
 
@@ -58,6 +59,7 @@ const (
 	kUint
 	kDecimal
 	kDuration
+	kRef // a signer reference
 )
 
 // Keys lists every setting a profile can hold, in display order.
@@ -69,10 +71,10 @@ var Keys = []Key{
 	{Name: "token", Env: "VRWX_SETTLEMENT_TOKEN", Help: "settlement token (USDC)", kind: kAddress},
 	{Name: "api_url", Env: "VRWX_API_URL", Help: "VRWX API base URL (for /health)", kind: kURL},
 	{Name: "database_path", Env: "DATABASE_PATH", Help: "the API's SQLite database", kind: kString},
-	{Name: "signer", Env: "VRWX_SIGNER", Help: "relayer signer reference (aws-sm://, vault://, keystore://, file://, env://)", kind: kString},
+	{Name: "signer", Env: "VRWX_SIGNER", Help: "relayer signer reference (aws-sm://, vault://, keystore://, file://, env://)", kind: kRef},
 	{Name: "relayer", Env: "VRWX_RELAYER_ADDRESS", Help: "relayer address when no signer is configured", kind: kAddress},
 	{Name: "treasury", Env: "VRWX_TREASURY_ADDRESS", Help: "treasury address (drain destination)", kind: kAddress},
-	{Name: "treasury_signer", Env: "VRWX_TREASURY_SIGNER", Help: "treasury signer reference (funds new relayers)", kind: kString},
+	{Name: "treasury_signer", Env: "VRWX_TREASURY_SIGNER", Help: "treasury signer reference (funds new relayers)", kind: kRef},
 	{Name: "max_fee_gwei", Env: "MAX_FEE_PER_GAS_GWEI", Help: "EIP-1559 max fee per gas cap", kind: kDecimal},
 	{Name: "max_priority_fee_gwei", Env: "MAX_PRIORITY_FEE_GWEI", Help: "EIP-1559 priority fee cap", kind: kDecimal},
 	{Name: "gas_limit_multiplier", Env: "GAS_LIMIT_MULTIPLIER", Help: "gas limit = estimate x multiplier", kind: kDecimal},
@@ -236,6 +238,13 @@ func validate(k Key, s Setting) error {
 	if s.Value == "" {
 		return nil
 	}
+	if keyShaped(k, s.Value) {
+		// Registered first: whatever else quotes the value (a later error, a log)
+		// shows it redacted.
+		redact.RegisterKeyLike(s.Value)
+		return errs.Usagef("%s (from %s) looks like a raw private key (64 hex digits), which is never shown; expected %s", k.Name, where, k.expected()).
+			WithFix("put the key in a secret store or a 0600 file and give its reference (e.g. signer: aws-sm://vrwx/prod/relayer-key or env://RELAYER_PRIVATE_KEY); if the key was typed into a shared config or shell, rotate it")
+	}
 	switch k.kind {
 	case kAddress:
 		if err := units.CheckAddress(s.Value); err != nil {
@@ -266,6 +275,44 @@ func validate(k Key, s Setting) error {
 		}
 	}
 	return nil
+}
+
+// keyShaped reports whether value looks like a private key where k expects
+// something else: anywhere in a reference (file://<key> included), the whole value
+// (or one list item) elsewhere.
+func keyShaped(k Key, value string) bool {
+	switch k.kind {
+	case kRef:
+		return redact.ContainsKeyLike(value)
+	case kURLList:
+		for _, u := range splitList(value) {
+			if redact.LooksLikeKey(u) {
+				return true
+			}
+		}
+		return false
+	}
+	return redact.LooksLikeKey(value)
+}
+
+func (k Key) expected() string {
+	switch k.kind {
+	case kAddress:
+		return "an address (0x followed by 40 hex digits)"
+	case kURLList:
+		return "RPC URLs such as https://mainnet.base.org"
+	case kURL:
+		return "a URL such as https://api.vrwx.io"
+	case kUint:
+		return "a non-negative integer"
+	case kDecimal:
+		return "a non-negative decimal number"
+	case kDuration:
+		return "a duration such as 90s or 5m"
+	case kRef:
+		return "a signer reference (aws-sm://, vault://, keystore://, file:// or env://VAR)"
+	}
+	return "a path or a name"
 }
 
 // CheckURL accepts http(s) and ws(s) URLs with a host.

@@ -140,7 +140,7 @@ func parseProfile(path string, body *yaml.Node) (FileProfile, error) {
 		}
 		key, ok := keyByName(k.Value)
 		if !ok {
-			return p, bad(k, "unknown setting %q (see `vrwxctl config view --all` for the settings)", k.Value)
+			return p, bad(k, "unknown setting %q (expected one of: extends, %s)", k.Value, keyNames())
 		}
 		switch v.Kind {
 		case yaml.ScalarNode:
@@ -165,6 +165,15 @@ func parseProfile(path string, body *yaml.Node) (FileProfile, error) {
 		}
 	}
 	return p, nil
+}
+
+// keyNames lists the settings a profile can hold.
+func keyNames() string {
+	names := make([]string, len(Keys))
+	for i, k := range Keys {
+		names[i] = k.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // envKeys maps environment variables to keys.

@@ -11,8 +11,45 @@ import (
 	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/rotation"
 )
+
+// A step's error quotes what failed; the journal on disk keeps no key and no RPC
+// credential, while the references it needs to resume stay as they are.
+func TestJournalSaveScrubs(t *testing.T) {
+	key := strings.Repeat("5b", 32)
+	raw := make([]byte, 32)
+	for i := range raw {
+		raw[i] = 0x5b
+	}
+	redact.RegisterKey(raw)
+	p := rotation.JournalPath(t.TempDir(), "vault://secret/vrwx/relayer")
+	j := &rotation.Journal{JournalVersion: 1, Status: rotation.StatusInProgress, Path: p,
+		Treasury: rotation.Account{Address: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", Signer: "env://TREASURY_KEY"},
+		APIURL:   "https://api.vrwx.example",
+		Steps: []rotation.Step{{Name: rotation.StepFund, Status: rotation.StatusFailed,
+			Error: `Post "https://ops:hunter2@rpc.example/v2/APIKEY123?key=QK9": dial tcp: refused; store said {"value":"0x` + key + `"}`}},
+		Next: []string{"check https://rpc.example/v2/APIKEY123 then resume"},
+	}
+	if err := j.Save(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{key, strings.ToUpper(key), "hunter2", "APIKEY123", "QK9"} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("journal holds %q:\n%s", secret, b)
+		}
+	}
+	for _, kept := range []string{"env://TREASURY_KEY", "https://api.vrwx.example", "rpc.example", "dial tcp: refused", redact.Placeholder} {
+		if !strings.Contains(string(b), kept) {
+			t.Errorf("journal lost %q:\n%s", kept, b)
+		}
+	}
+}
 
 func TestSplitCommand(t *testing.T) {
 	ok := []struct {

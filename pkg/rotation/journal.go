@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
 )
 
@@ -210,6 +211,15 @@ func (j *Journal) Save(now time.Time) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return errs.Failedf("creating the rotation journal directory %s", dir).Wrap(err)
 	}
+	// A step's error and the advice quote what failed — an RPC URL with its API key,
+	// a store's answer echoing the request — and go through the scrubber like every
+	// other output; the file as a whole loses any registered key.
+	for i := range j.Steps {
+		j.Steps[i].Error = redact.Text(j.Steps[i].Error)
+	}
+	for i := range j.Next {
+		j.Next[i] = redact.Text(j.Next[i])
+	}
 	path := j.Path
 	j.Path = ""
 	b, err := json.MarshalIndent(j, "", "  ")
@@ -217,6 +227,7 @@ func (j *Journal) Save(now time.Time) error {
 	if err != nil {
 		return errs.Failedf("encoding the rotation journal").Wrap(err)
 	}
+	b = []byte(redact.Keys(string(b)))
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return errs.Failedf("writing the rotation journal in %s", dir).Wrap(err)

@@ -74,7 +74,7 @@ func (r *rotator) rollback(ctx context.Context, j *Journal) (*Journal, error) {
 	}
 	switch {
 	case isNew:
-		if err := r.Store.Rollback(ctx); err != nil {
+		if err := r.keyOp(j, "rollback", j.Old.VersionID, j.Old.Address, r.Store.Rollback(ctx)); err != nil {
 			return nil, err
 		}
 		now, err := r.currentVersion(ctx)
@@ -85,7 +85,7 @@ func (r *rotator) rollback(ctx context.Context, j *Journal) (*Journal, error) {
 			return nil, errs.Failedf("after the rollback the current key of %s is %s, not the old %s", r.base.String(), now.Address.Hex(), j.Old.Address)
 		}
 	case pending != nil:
-		if err := r.Store.DiscardPending(ctx); err != nil {
+		if err := r.keyOp(j, "discard-pending", pending.ID, j.New.Address, r.Store.DiscardPending(ctx)); err != nil {
 			return nil, err
 		}
 	}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -204,6 +206,25 @@ func TestStandardRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.noKeys(hexutil.Encode(crypto.FromECDSA(k.ECDSA()))[2:])
+	// The key changes are in the audit log like the key commands' (the store, the
+	// version, the address), beside the two transactions.
+	es, err := audit.Open(filepath.Join(r.state, "audit.log")).Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, e := range es {
+		if e.Store != "" {
+			ops = append(ops, fmt.Sprintf("%s %s %s %s", e.Command, e.Outcome, e.Version, e.Address))
+		}
+	}
+	wantOps := []string{
+		fmt.Sprintf("key rotate (generate) done %s %s", j.New.VersionID, j.New.Address),
+		fmt.Sprintf("key rotate (promote) done %s %s", j.New.VersionID, j.New.Address),
+	}
+	if !slices.Equal(ops, wantOps) {
+		t.Fatalf("audit log key operations:\n%s\nwant\n%s", strings.Join(ops, "\n"), strings.Join(wantOps, "\n"))
+	}
 	if !strings.Contains(r.err.String(), "Key rotation plan") || !strings.Contains(r.err.String(), "step 7/7 drain") {
 		t.Fatalf("stderr:\n%s", r.err.String())
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/vrwx/vrwxctl/pkg/audit"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/health"
@@ -42,7 +43,7 @@ func (r *rotator) generate(ctx context.Context, j *Journal) (string, error) {
 		return "", err
 	}
 	if ok && j.Discard != nil && pv.ID == j.Discard.VersionID {
-		if err := r.Store.DiscardPending(ctx); err != nil {
+		if err := r.keyOp(j, "discard-pending", pv.ID, pv.Address.Hex(), r.Store.DiscardPending(ctx)); err != nil {
 			return "", err
 		}
 		r.IO.Infof("  discarded the abandoned pending version %s (%s)", pv.ID, pv.Address.Hex())
@@ -65,7 +66,7 @@ func (r *rotator) generate(ctx context.Context, j *Journal) (string, error) {
 		return "", err
 	}
 	v, err := r.Store.WritePending(ctx, k)
-	if err != nil {
+	if err := r.keyOp(j, "generate", v.ID, k.Address().Hex(), err); err != nil {
 		return "", err
 	}
 	j.New = KeyRef{VersionID: v.ID, Address: k.Address().Hex(), Ref: r.base.AtVersion(v.ID).String()}
@@ -89,7 +90,7 @@ func (r *rotator) promote(ctx context.Context, j *Journal) (string, error) {
 			r.base.String(), cur.Address.Hex(), cur.ID, j.Old.Address, j.New.Address).
 			WithFix("inspect the store's versions before going on")
 	}
-	if err := r.Store.Promote(ctx, j.New.VersionID); err != nil {
+	if err := r.keyOp(j, "promote", j.New.VersionID, j.New.Address, r.Store.Promote(ctx, j.New.VersionID)); err != nil {
 		return "", err
 	}
 	r.checkpoint(StepPromote + ":promoted")
@@ -496,4 +497,22 @@ func (r *rotator) waitAdvice(h common.Hash) string {
 		return r.Next.Wait(h)
 	}
 	return "follow " + h.Hex() + " until it is mined"
+}
+
+// keyOp records a change the rotation made to the store — a key generated, promoted,
+// rolled back or discarded — in the audit log, like the key commands do: the store,
+// the version and its address (never the key), done or failed. It returns err.
+func (r *rotator) keyOp(j *Journal, op, version, addr string, err error) error {
+	if r.Audit == nil {
+		return err
+	}
+	e := audit.Entry{Time: r.now().UTC(), Profile: j.Profile, ChainID: j.ChainID, Command: "key rotate (" + op + ")",
+		Store: j.Store, Version: version, Address: addr, Reason: j.Reason, Outcome: audit.Done}
+	if err != nil {
+		e.Outcome, e.Error = audit.Failed, err.Error()
+	}
+	if aerr := r.Audit.Append(e); aerr != nil {
+		r.IO.Warnf("the key change could not be recorded in the audit log: %v", aerr)
+	}
+	return err
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // AWS Secrets Manager staging labels.
@@ -76,19 +77,22 @@ func (s *awsStore) api(ctx context.Context) (*secretsmanager.Client, error) {
 }
 
 // apiErr turns an SDK error into an error kind with the operation and the
-// reference named. AWS error texts never carry secret values.
+// reference named. What the service answered is passed through redact.Text: AWS's
+// own messages carry no secret values, but a proxy or look-alike service in between
+// may echo the request body — the key being written.
 func (s *awsStore) apiErr(op string, err error) error {
+	err = redact.Error(err)
 	if errs.KindOf(err) != errs.Failed {
 		return err
 	}
 	var nf *types.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		return errs.Failedf("AWS Secrets Manager %s: %s not found: %s", op, s.ref.String(), aws.ToString(nf.Message)).
+		return errs.Failedf("AWS Secrets Manager %s: %s not found: %s", op, s.ref.String(), redact.Text(aws.ToString(nf.Message))).
 			WithFix("check the secret name and the region")
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
-		e := errs.Failedf("AWS Secrets Manager %s on %s failed: %s: %s", op, s.ref.String(), ae.ErrorCode(), ae.ErrorMessage())
+		e := errs.Failedf("AWS Secrets Manager %s on %s failed: %s: %s", op, s.ref.String(), redact.Text(ae.ErrorCode()), redact.Text(ae.ErrorMessage()))
 		switch ae.ErrorCode() {
 		case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException":
 			return e.WithFix("check the AWS credentials in use (AWS_PROFILE, AWS_ACCESS_KEY_ID) and that their policy allows secretsmanager:" + op)
@@ -170,7 +174,10 @@ func fieldKey(at, field string, fields map[string]json.RawMessage, expected stri
 	return parseHexKey(at, v)
 }
 
-func (s *awsStore) get(ctx context.Context, in *secretsmanager.GetSecretValueInput, versionID, notFound string) (PrivateKey, Version, error) {
+// get reads a version. notFound describes what is missing when AWS finds nothing;
+// missingIsUsage says that is the secret itself (the reference names nothing, bad
+// input) rather than one of its versions.
+func (s *awsStore) get(ctx context.Context, in *secretsmanager.GetSecretValueInput, versionID, notFound string, missingIsUsage bool) (PrivateKey, Version, error) {
 	c, err := s.api(ctx)
 	if err != nil {
 		return PrivateKey{}, Version{}, err
@@ -180,8 +187,11 @@ func (s *awsStore) get(ctx context.Context, in *secretsmanager.GetSecretValueInp
 	if err != nil {
 		var nf *types.ResourceNotFoundException
 		if errors.As(err, &nf) {
-			return PrivateKey{}, Version{}, errs.Failedf("%s (AWS: %s)", notFound, aws.ToString(nf.Message)).
-				WithFix("check the secret name and region; `vrwxctl key versions --store " + s.ref.String() + "` lists its versions")
+			e := errs.Failedf("%s (AWS: %s)", notFound, redact.Text(aws.ToString(nf.Message)))
+			if missingIsUsage {
+				e.Kind = errs.Usage
+			}
+			return PrivateKey{}, Version{}, e.WithFix("check the secret name and region; `vrwxctl key versions --store " + s.ref.String() + "` lists its versions")
 		}
 		return PrivateKey{}, Version{}, s.apiErr("GetSecretValue", err)
 	}
@@ -199,17 +209,17 @@ func (s *awsStore) Read(ctx context.Context, versionID string) (PrivateKey, Vers
 		in.VersionId = aws.String(versionID)
 		notFound = fmt.Sprintf("%s not found, or it has no version %s", s.ref.String(), versionID)
 	}
-	return s.get(ctx, in, versionID, notFound)
+	return s.get(ctx, in, versionID, notFound, versionID == "")
 }
 
 func (s *awsStore) ReadPending(ctx context.Context) (PrivateKey, Version, error) {
 	return s.get(ctx, &secretsmanager.GetSecretValueInput{VersionStage: aws.String(awsPending)}, "",
-		fmt.Sprintf("%s not found, or it has no pending version (none is labelled AWSPENDING)", s.ref.String()))
+		fmt.Sprintf("%s not found, or it has no pending version (none is labelled AWSPENDING)", s.ref.String()), false)
 }
 
 func (s *awsStore) readPrevious(ctx context.Context) (PrivateKey, Version, error) {
 	return s.get(ctx, &secretsmanager.GetSecretValueInput{VersionStage: aws.String(awsPrevious)}, "",
-		fmt.Sprintf("%s not found, or it has no previous version (none is labelled AWSPREVIOUS)", s.ref.String()))
+		fmt.Sprintf("%s not found, or it has no previous version (none is labelled AWSPREVIOUS)", s.ref.String()), false)
 }
 
 // labels returns the secret's VersionId → staging labels map; found is false

@@ -181,8 +181,9 @@ func TestAWSReadErrors(t *testing.T) {
 	sm.Seed("badhex", `{"RELAYER_PRIVATE_KEY":"0x`+keyHex[:40]+`"}`)
 	sm.Seed("number", `{"RELAYER_PRIVATE_KEY":12}`)
 
+	// A reference to a secret that does not exist names nothing: bad input.
 	_, _, err := mustOpen(t, "aws-sm://missing", secrets.Options{}).Read(ctx, "")
-	wantKind(t, err, errs.Failed, "aws-sm://missing", "not found")
+	wantKind(t, err, errs.Usage, "aws-sm://missing", "not found")
 
 	_, _, err = mustOpen(t, "aws-sm://fields", secrets.Options{}).Read(ctx, "0123456789abcdef0123456789abcdef")
 	wantKind(t, err, errs.Failed, "no version 0123456789abcdef0123456789abcdef")

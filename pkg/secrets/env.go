@@ -24,7 +24,7 @@ func (s envStore) Read(_ context.Context, versionID string) (PrivateKey, Version
 	}
 	v, ok := s.opts.lookupEnv(s.ref.Var)
 	if !ok {
-		return PrivateKey{}, Version{}, errs.Failedf("environment variable %s is not set (signer reference %s)", s.ref.Var, s.ref.String()).
+		return PrivateKey{}, Version{}, errs.Usagef("environment variable %s is not set (signer reference %s)", s.ref.Var, s.ref.String()).
 			WithFix("export " + s.ref.Var + " in the environment vrwxctl runs in, or use another signer reference")
 	}
 	k, err := parseHexKey(s.ref.String(), v)

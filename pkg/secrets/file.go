@@ -44,7 +44,7 @@ func checkKeyFileMode(path, name string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return errs.Failedf("key file %s does not exist (%s)", path, name)
+			return errs.Usagef("key file %s does not exist (%s)", path, name)
 		}
 		return errs.Failedf("cannot inspect key file %s (%s)", path, name).Wrap(err)
 	}

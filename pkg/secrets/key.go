@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // PrivateKey is a secp256k1 private key that cannot be printed: every fmt verb,
@@ -63,6 +64,12 @@ func FromECDSA(k *ecdsa.PrivateKey) (PrivateKey, error) {
 	if d.Sign() <= 0 || d.Cmp(crypto.S256().Params().N) >= 0 {
 		return PrivateKey{}, errs.Usagef("private key is outside the secp256k1 range (zero or not below the curve order)")
 	}
+	// Every key the process holds passes here: registering it is what keeps it out
+	// of every output, whatever path its hex might take (an error echoing a request
+	// body, say).
+	b := crypto.FromECDSA(k)
+	redact.RegisterKey(b)
+	clear(b)
 	return PrivateKey{h: &heldKey{k: k, addr: crypto.PubkeyToAddress(k.PublicKey)}}, nil
 }
 

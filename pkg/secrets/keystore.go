@@ -24,7 +24,7 @@ func readKeystoreFile(path, name string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, errs.Failedf("keystore file %s does not exist (%s)", path, name)
+			return nil, errs.Usagef("keystore file %s does not exist (%s)", path, name)
 		}
 		return nil, errs.Failedf("cannot read keystore file %s (%s)", path, name).Wrap(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -129,11 +130,13 @@ func (s *localStore) Read(ctx context.Context, versionID string) (PrivateKey, Ve
 
 func (s *localStore) missing(stage, path string) error {
 	if stage == StageCurrent {
-		e := errs.Failedf("key file %s does not exist (signer reference %s)", path, s.ref.String())
 		if ok, _ := exists(s.rollbackPath()); ok {
-			return e.WithFix("a rollback was interrupted; run the rollback again to finish it")
+			return errs.Failedf("key file %s does not exist (signer reference %s)", path, s.ref.String()).
+				WithFix("a rollback was interrupted; run the rollback again to finish it")
 		}
-		return e.WithFix("check the path, or create a key there with `vrwxctl key generate --store " + s.ref.String() + "`")
+		// A reference to a file that is not there names nothing: bad input.
+		return errs.Usagef("key file %s does not exist (signer reference %s)", path, s.ref.String()).
+			WithFix("check the path, or create a key there with `vrwxctl key generate --store " + s.ref.String() + "`")
 	}
 	return errs.Failedf("%s has no %s key (no file %s)", s.ref.String(), stage, path)
 }
@@ -257,6 +260,10 @@ func (s *localStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 func writeExclusive(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return errs.Usagef("cannot create a key file in %s: the directory does not exist", dir).
+			WithFix("create the directory first (mkdir -m 700 " + dir + "), or give a path in an existing one")
+	}
 	if err != nil {
 		return errs.Failedf("cannot create a key file in %s", dir).Wrap(err)
 	}

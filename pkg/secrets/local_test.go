@@ -46,7 +46,7 @@ func TestEnvStore(t *testing.T) {
 	wantKind(t, err, errs.Failed, "no pending")
 
 	_, _, err = mustOpen(t, "env://VRWX_TEST_UNSET_VARIABLE", secrets.Options{}).Read(ctx, "")
-	wantKind(t, err, errs.Failed, "VRWX_TEST_UNSET_VARIABLE is not set")
+	wantKind(t, err, errs.Usage, "VRWX_TEST_UNSET_VARIABLE is not set")
 
 	// An injected environment replaces the process's for env:// references.
 	injected := secrets.Options{LookupEnv: func(k string) (string, bool) {
@@ -56,7 +56,7 @@ func TestEnvStore(t *testing.T) {
 		return "", false
 	}}
 	_, _, err = mustOpen(t, "env://VRWX_TEST_RELAYER_KEY", injected).Read(ctx, "")
-	wantKind(t, err, errs.Failed, "VRWX_TEST_RELAYER_KEY is not set")
+	wantKind(t, err, errs.Usage, "VRWX_TEST_RELAYER_KEY is not set")
 	_, _, err = mustOpen(t, "env://ONLY_HERE", injected).Read(ctx, "")
 	wantKind(t, err, errs.Usage, "env://ONLY_HERE")
 }
@@ -99,7 +99,11 @@ func TestFileModes(t *testing.T) {
 	}
 
 	_, _, err := mustOpen(t, "file://"+filepath.Join(dir, "missing.hex"), secrets.Options{}).Read(ctx, "")
-	wantKind(t, err, errs.Failed, "does not exist")
+	wantKind(t, err, errs.Usage, "does not exist")
+	_, err = mustOpen(t, "file://"+filepath.Join(dir, "no", "such", "dir", "k.hex"), secrets.Options{}).WritePending(ctx, func() secrets.PrivateKey { k, _ := testKey(t); return k }())
+	wantKind(t, err, errs.Usage, "directory does not exist")
+	_, _, err = mustOpen(t, "keystore://"+filepath.Join(dir, "missing.json")+"?password-env=PW", secrets.Options{}).Read(ctx, "")
+	wantKind(t, err, errs.Usage, "does not exist")
 
 	bad := filepath.Join(dir, "bad.hex")
 	writeFile(t, bad, hexKey[:60], 0o600)

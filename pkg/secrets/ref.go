@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Reference schemes.
@@ -78,8 +79,17 @@ func redactRef(s string) string {
 func ParseRef(s string) (Ref, error) {
 	shown := redactRef(s)
 	if rawKeyLike.MatchString(s) {
+		redact.RegisterKeyLike(s)
 		return Ref{}, errs.Usagef("a raw private key was given where a signer reference was expected; keys are never passed as arguments").
 			WithFix("store the key and pass a reference instead, e.g. env://RELAYER_PRIVATE_KEY or file:///path/key.hex (mode 0600); expected one of " + RefForms)
+	}
+	if redact.RegisterKeyLike(s) {
+		// file://<key>, aws-sm://<key>: a key pasted where the path or name belongs.
+		// The reference is not quoted at all, not even redacted, and the run is
+		// registered so no later message can show it either.
+		scheme, _, _ := strings.Cut(s, "://")
+		return Ref{}, errs.Usagef("the signer reference (scheme %q) holds 64 hex digits, the shape of a raw private key, where a path or a name belongs; it is not shown", redactRef(scheme)).
+			WithFix("store the key and pass a reference to it instead, e.g. file:///path/key.hex (mode 0600) or env://RELAYER_PRIVATE_KEY; expected one of " + RefForms)
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok || scheme == "" {

@@ -48,8 +48,9 @@ type Store interface {
 	// Ref is the reference the store was opened with.
 	Ref() Ref
 	// Read returns the key of a version ("" = the current one) and its version.
-	// A missing secret or version is errs.Failed; a value that is not a valid key
-	// is errs.Usage naming the reference.
+	// A reference to nothing (no such secret, file or variable) is errs.Usage; a
+	// missing version of an existing secret is errs.Failed; a value that is not a
+	// valid key is errs.Usage naming the reference.
 	Read(ctx context.Context, versionID string) (PrivateKey, Version, error)
 	// ReadPending returns the pending key, or errs.Failed when there is none.
 	ReadPending(ctx context.Context) (PrivateKey, Version, error)

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Custom-metadata keys in which vrwxctl records the stages of a Vault secret
@@ -78,10 +79,10 @@ func (s *vaultStore) appRoleLogin(ctx context.Context, c *api.Client) error {
 	if err != nil {
 		var re *api.ResponseError
 		if errors.As(err, &re) {
-			return errs.Failedf("Vault AppRole login at %s failed for %s: HTTP %d: %s", c.Address(), s.ref.String(), re.StatusCode, strings.Join(re.Errors, "; ")).
+			return errs.Failedf("Vault AppRole login at %s failed for %s: HTTP %d: %s", c.Address(), s.ref.String(), re.StatusCode, redact.Text(strings.Join(re.Errors, "; "))).
 				WithFix("check VAULT_ROLE_ID and VAULT_SECRET_ID (secret IDs expire and can be single-use)")
 		}
-		return errs.Failedf("cannot reach Vault at %s to log in for %s", c.Address(), s.ref.String()).Wrap(err).WithFix("check VAULT_ADDR")
+		return errs.Failedf("cannot reach Vault at %s to log in for %s", c.Address(), s.ref.String()).Wrap(redact.Error(err)).WithFix("check VAULT_ADDR")
 	}
 	if sec == nil || sec.Auth == nil || sec.Auth.ClientToken == "" {
 		return errs.Failedf("Vault AppRole login at %s returned no token for %s", c.Address(), s.ref.String())
@@ -90,9 +91,12 @@ func (s *vaultStore) appRoleLogin(ctx context.Context, c *api.Client) error {
 	return nil
 }
 
-// apiErr turns a Vault client error into an error kind naming the operation
-// and the reference. Vault's error texts never carry secret values.
+// apiErr turns a Vault client error into an error kind naming the operation and
+// the reference. What the server answered is passed through redact.Text: Vault's
+// own errors carry no secret values, but a proxy in between may echo the request
+// body — the key being written — and the client quotes a body it cannot parse.
 func (s *vaultStore) apiErr(op string, err error) error {
+	err = redact.Error(err)
 	if k := errs.KindOf(err); k == errs.Timeout {
 		return err
 	}
@@ -102,7 +106,7 @@ func (s *vaultStore) apiErr(op string, err error) error {
 	}
 	var re *api.ResponseError
 	if errors.As(err, &re) {
-		msg := strings.Join(re.Errors, "; ")
+		msg := redact.Text(strings.Join(re.Errors, "; "))
 		switch {
 		case re.StatusCode == 403:
 			return errs.Failedf("Vault at %s denied %s on %s: HTTP 403: %s", addr, op, s.ref.String(), msg).
@@ -249,7 +253,8 @@ func (s *vaultStore) readVersion(ctx context.Context, c *api.Client, n int) (*ap
 	if err != nil {
 		if errors.Is(err, api.ErrSecretNotFound) {
 			if n == 0 {
-				return nil, errs.Failedf("%s not found in Vault at %s", s.ref.String(), c.Address()).
+				// The reference names no secret: bad input.
+				return nil, errs.Usagef("%s not found in Vault at %s", s.ref.String(), c.Address()).
 					WithFix("check the mount (first path segment), the path and VAULT_NAMESPACE")
 			}
 			return nil, errs.Failedf("%s not found in Vault at %s", where(s.ref, strconv.Itoa(n)), c.Address())

@@ -220,7 +220,7 @@ func TestVaultPermissionDeniedAndNamespace(t *testing.T) {
 
 	t.Setenv("VAULT_TOKEN", v.RootToken())
 	_, _, err = mustOpen(t, "vault://secret/relayer", secrets.Options{}).Read(ctx, "")
-	wantKind(t, err, errs.Failed, "not found")
+	wantKind(t, err, errs.Usage, "not found")
 
 	t.Setenv("VAULT_NAMESPACE", "team-a")
 	got, _, err := mustOpen(t, "vault://secret/relayer", secrets.Options{}).Read(ctx, "")
@@ -250,10 +250,10 @@ func TestVaultReadErrors(t *testing.T) {
 	ctx := ctxT(t)
 
 	_, _, err := mustOpen(t, "vault://secret/missing", secrets.Options{}).Read(ctx, "")
-	wantKind(t, err, errs.Failed, "vault://secret/missing", "not found")
+	wantKind(t, err, errs.Usage, "vault://secret/missing", "not found")
 
 	_, _, err = mustOpen(t, "vault://nomount/x", secrets.Options{}).Read(ctx, "")
-	wantKind(t, err, errs.Failed, "vault://nomount/x")
+	wantKind(t, err, errs.Usage, "vault://nomount/x")
 
 	_, _, err = mustOpen(t, "vault://secret/other-field", secrets.Options{}).Read(ctx, "")
 	wantKind(t, err, errs.Usage, `no field "RELAYER_PRIVATE_KEY"`, "KEY")

@@ -158,8 +158,9 @@ func TestSignTypedData(t *testing.T) {
 
 func TestOpenErrorsPassThrough(t *testing.T) {
 	t.Parallel()
+	// A reference to nothing is bad input.
 	_, err := signer.Open(context.Background(), "env://VRWX_SIGNER_TEST_UNSET", secrets.Options{})
-	if !errs.Is(err, errs.Failed) {
+	if !errs.Is(err, errs.Usage) {
 		t.Fatalf("unset variable: %v", err)
 	}
 	_, err = signer.Open(context.Background(), "nope", secrets.Options{})

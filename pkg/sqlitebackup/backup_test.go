@@ -294,6 +294,14 @@ func TestBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 	if loc, err := sqlitebackup.ParseLocation("s3://vrwx-backups/prod/db"); err != nil || loc.Bucket != "vrwx-backups" || loc.Key != "prod/db" {
 		t.Errorf("ParseLocation = %+v, %v", loc, err)
 	}
+	// A bucket S3 cannot have is bad input at once, before any request (and retry).
+	for bucket, why := range map[string]string{
+		"Vrwx_Backups": "not allowed", "ab": "3 to 63", "vrwx..backups": "adjacent dots", "192.168.1.10": "IP address",
+		"-vrwx": "begin and end", "xn--vrwx": "reserved prefix", strings.Repeat("a", 64): "3 to 63",
+	} {
+		_, err = sqlitebackup.ParseLocation("s3://" + bucket + "/prod")
+		wantKind(t, err, errs.Usage, "not an S3 bucket name", why)
+	}
 
 	// The library names its own inputs, never a CLI's flags; the typed error lets the
 	// CLI say "--keep 0".

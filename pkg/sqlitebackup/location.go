@@ -3,6 +3,7 @@ package sqlitebackup
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"path"
 	"strings"
@@ -70,11 +71,43 @@ func ParseLocation(s string) (Location, error) {
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return Location{}, errs.Usagef("location %q: expected s3://bucket/prefix without query, fragment or user", s)
 	}
+	if why := badBucket(u.Host); why != "" {
+		// Caught here, S3 would answer with a redirect or DNS failure after retries.
+		return Location{}, errs.Usagef("location %q: %q is not an S3 bucket name: %s", s, u.Host, why).
+			WithFix("S3 bucket names are 3 to 63 lower-case letters, digits, dots and hyphens, beginning and ending with a letter or digit")
+	}
 	key := strings.TrimPrefix(u.Path, "/")
 	if key != "" && path.Clean("/"+key) != "/"+strings.TrimSuffix(key, "/") {
 		return Location{}, errs.Usagef("location %q: the key must not contain '.', '..' or empty segments", s)
 	}
 	return Location{Bucket: u.Host, Key: key}, nil
+}
+
+// badBucket says why name breaks S3's general-purpose bucket naming rules, or "".
+func badBucket(name string) string {
+	switch {
+	case len(name) < 3 || len(name) > 63:
+		return fmt.Sprintf("it has %d characters (3 to 63 allowed)", len(name))
+	case strings.Contains(name, ".."):
+		return "it has two adjacent dots"
+	case net.ParseIP(name) != nil:
+		return "it is formatted as an IP address"
+	case strings.HasPrefix(name, "xn--") || strings.HasPrefix(name, "sthree-"):
+		return "it starts with a reserved prefix"
+	case strings.HasSuffix(name, "-s3alias") || strings.HasSuffix(name, "--ol-s3"):
+		return "it ends with a reserved suffix"
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+		if !alnum && c != '.' && c != '-' {
+			return fmt.Sprintf("%q is not allowed (only lower-case letters, digits, dots and hyphens)", string(c))
+		}
+		if !alnum && (i == 0 || i == len(name)-1) {
+			return "it must begin and end with a letter or digit"
+		}
+	}
+	return ""
 }
 
 // S3Config says how to reach S3. The zero value uses the AWS SDK's default chain

@@ -115,6 +115,9 @@ func (n Next) newPayment() string {
 type Call struct {
 	Action string
 	Args   []Arg
+	// Warnings are shown in the summary, before the confirmation (an unchecksummed
+	// recipient, say). They are not part of the transaction's intent.
+	Warnings []string
 }
 
 // Arg is one named argument of a call.
@@ -150,6 +153,7 @@ type Result struct {
 	L1FeeBoundWei    string       `json:"l1FeeBoundWei,omitempty"`
 	WorstCaseCostWei string       `json:"worstCaseCostWei"`
 	EarlierPending   []string     `json:"earlierPending,omitempty"`
+	Warnings         []string     `json:"warnings,omitempty"`
 	Reconciled       string       `json:"reconciled,omitempty"`
 	Receipt          *ReceiptJSON `json:"receipt,omitempty"`
 }
@@ -213,13 +217,13 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 		return nil, nil, guardErr
 	}
 	if err := earlier.refuse(entry, f); err != nil {
-		return nil, nil, err
+		return nil, nil, f.refusal(entry, err)
 	}
 	if preErr != nil {
-		return nil, nil, preErr
+		return nil, nil, f.refusal(entry, preErr)
 	}
 	if err != nil {
-		return nil, nil, explain(err, call)
+		return nil, nil, f.refusal(entry, explain(err, call))
 	}
 	entry.Value, entry.Nonce = p.Tx.Value().String(), ptr(p.Tx.Nonce())
 	signed, err := f.Signer.SignTx(p.Tx, p.ChainID)
@@ -232,6 +236,7 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 		ValueWei: signed.Value().String(), Nonce: signed.Nonce(), Call: call.String(), GasLimit: signed.Gas(), GasEstimate: p.GasEstimate,
 		MaxFeePerGas: signed.GasFeeCap().String(), MaxPriorityFee: signed.GasTipCap().String(), BaseFee: p.BaseFee.String(),
 		L1FeeWei: p.L1Fee.String(), WorstCaseCostWei: p.WorstCase().String(), EarlierPending: earlier.pendingHashes(),
+		Warnings: call.Warnings,
 	}
 	if p.L1FeeBound.Sign() > 0 {
 		res.L1FeeBoundWei = p.L1FeeBound.String()
@@ -242,9 +247,9 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 		f.summary(p, signed, call, earlier)
 	}
 	if worst := p.WorstCase(); worst.Cmp(p.Balance) > 0 {
-		return nil, nil, errs.Refusedf("%s has %s ETH but this transaction may cost up to %s ETH (value + gas limit × fee cap + L1 fee bound); nothing was sent",
+		return nil, nil, f.refusal(entry, errs.Refusedf("%s has %s ETH but this transaction may cost up to %s ETH (value + gas limit × fee cap + L1 fee bound); nothing was sent",
 			req.From.Hex(), units.FormatEther(p.Balance), units.FormatEther(worst)).
-			WithFix(f.Next.fund(req.From) + ", or send less")
+			WithFix(f.Next.fund(req.From)+", or send less"))
 	}
 	if f.DryRun {
 		entry.Outcome = audit.DryRun
@@ -256,7 +261,7 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 	}
 	if !f.Yes {
 		if err := f.IO.Confirm("Send this transaction?"); err != nil {
-			return nil, nil, err
+			return nil, nil, f.refusal(entry, err)
 		}
 	}
 	// The journal line exists before the broadcast: if vrwxctl dies after sending, the
@@ -343,6 +348,20 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 	return res, rcpt, nil
 }
 
+// refusal records in the audit log a send that a safety rail stopped (no
+// confirmation, an earlier identical payment, the balance, the chain id), so the log
+// shows what was attempted and why it went nowhere; it returns err unchanged.
+func (f *Flow) refusal(entry audit.Entry, err error) error {
+	if f.Audit == nil || errs.KindOf(err) != errs.Refused {
+		return err
+	}
+	entry.Outcome, entry.Error = audit.Refused, err.Error()
+	if aerr := f.Audit.Append(entry); aerr != nil {
+		f.IO.Warnf("the refusal could not be recorded in the audit log: %v", aerr)
+	}
+	return err
+}
+
 // reconcile asks the chain what became of h after a send error, with its own time
 // budget: the command's deadline may be what ended the send.
 func (f *Flow) reconcile(ctx context.Context, h common.Hash, from common.Address) *chain.Reconciliation {
@@ -420,6 +439,9 @@ func (f *Flow) summary(p *chain.Prepared, tx *types.Transaction, call Call, earl
 		row("L1 fee", fmt.Sprintf("%s ETH (OP-stack data fee, quoted now; fixed at inclusion; at most %s ETH)", units.FormatEther(p.L1Fee), units.FormatEther(p.L1FeeBound)))
 	}
 	row("at most", units.FormatEther(p.WorstCase())+" ETH")
+	for _, warning := range call.Warnings {
+		row(s.Warn.Render("warning"), s.Warn.Render(warning))
+	}
 }
 
 func deref(n *uint64) uint64 {

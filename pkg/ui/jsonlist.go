@@ -11,7 +11,6 @@ import (
 // whose last field is a list: a scan of a million jobs prints them as they arrive
 // instead of holding them all, and the bytes are the same as WriteJSON's.
 type JSONList struct {
-	io   *IO
 	w    *bufio.Writer
 	item bytes.Buffer
 	enc  *json.Encoder
@@ -32,7 +31,8 @@ func (o *IO) StartJSONList(head any) (*JSONList, error) {
 	if !bytes.HasSuffix(b.Bytes(), []byte(tail)) {
 		return nil, fmt.Errorf("ui: %T does not end with an empty list", head)
 	}
-	l := &JSONList{io: o, w: bufio.NewWriterSize(o.Out, 64<<10)}
+	o.jsonStarted = true
+	l := &JSONList{w: bufio.NewWriterSize(o.Out, 64<<10)}
 	l.enc = json.NewEncoder(&l.item)
 	l.enc.SetIndent("    ", "  ")
 	l.enc.SetEscapeHTML(false)
@@ -91,8 +91,6 @@ func (l *JSONList) Fail(err error) error {
 	l.w.WriteString(`  "error": `)
 	l.w.Write(b.Bytes())
 	l.w.WriteString("}\n")
-	if l.w.Flush() == nil {
-		l.io.errorOnStdout = true
-	}
+	_ = l.w.Flush() // a write error stays with stdout; err is what the caller reports
 	return err
 }

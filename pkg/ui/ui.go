@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"golang.org/x/term"
 )
 
@@ -35,6 +36,9 @@ func ParseFormat(s string) (Format, error) {
 }
 
 // IO carries the streams a command reads and writes, and what they are attached to.
+// System and Test put Out and ErrOut behind redact.Writer, so nothing a command
+// prints can carry a registered key or a URL's credentials; Flush writes what such a
+// writer holds back at the end.
 type IO struct {
 	In     io.Reader
 	Out    io.Writer
@@ -47,16 +51,15 @@ type IO struct {
 	Verbose bool
 
 	out, errOut *lipgloss.Renderer
-	// errorOnStdout is set once a streamed JSON document has ended with its error
-	// (JSONList.Fail): PrintError then leaves stdout alone, which a second document
-	// would turn into invalid JSON.
-	errorOnStdout bool
+	// jsonStarted is set once a JSON document went to stdout: PrintError then adds
+	// none, so stdout always holds exactly one.
+	jsonStarted bool
 }
 
 // System returns IO on the process's stdin, stdout and stderr; lookupEnv (the
 // process environment in the binary) says whether NO_COLOR is set.
 func System(lookupEnv func(string) (string, bool)) *IO {
-	io := &IO{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, Format: Text}
+	io := &IO{In: os.Stdin, Out: redact.NewWriter(os.Stdout, true), ErrOut: redact.NewWriter(os.Stderr, true), Format: Text}
 	io.InTTY = isTerminal(os.Stdin)
 	io.OutTTY = isTerminal(os.Stdout)
 	io.ErrTTY = isTerminal(os.Stderr)
@@ -70,7 +73,26 @@ func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // Test returns IO on buffers (no terminal, no colour), for tests.
 func Test(in io.Reader, out, errOut io.Writer) *IO {
-	return &IO{In: in, Out: out, ErrOut: errOut, Format: Text, NoColor: true}
+	return &IO{In: in, Out: redact.NewWriter(out, true), ErrOut: redact.NewWriter(errOut, true), Format: Text, NoColor: true}
+}
+
+// Flush writes out what the streams hold back (the end of a line that could still
+// have been a key or a URL). cli.Run calls it before returning; anything that waits
+// for the operator calls it before waiting.
+func (o *IO) Flush() {
+	for _, w := range []io.Writer{o.Out, o.ErrOut} {
+		if f, ok := w.(interface{ Flush() error }); ok {
+			_ = f.Flush()
+		}
+	}
+}
+
+// RevealURLs lets URLs through stdout in full, for a command the operator asked to
+// show them (`config view --reveal`). Keys are still removed, and stderr is unchanged.
+func (o *IO) RevealURLs() {
+	if w, ok := o.Out.(*redact.Writer); ok {
+		w.SetURLs(false)
+	}
 }
 
 func (o *IO) renderer(w io.Writer, tty bool, r **lipgloss.Renderer) *lipgloss.Renderer {
@@ -113,8 +135,10 @@ func newStyles(r *lipgloss.Renderer) Styles {
 // JSONOutput reports whether stdout takes JSON.
 func (o *IO) JSONOutput() bool { return o.Format == JSON }
 
-// WriteJSON writes v to stdout as indented JSON.
+// WriteJSON writes v to stdout as indented JSON. A command writes one document;
+// an error after it (a transaction found "unknown") is reported on stderr only.
 func (o *IO) WriteJSON(v any) error {
+	o.jsonStarted = true
 	enc := json.NewEncoder(o.Out)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -177,19 +201,23 @@ func KindName(k errs.Kind) string {
 // errorBody is err as ErrorBody.
 func errorBody(err error) ErrorBody {
 	kind := errs.KindOf(err)
-	return ErrorBody{Code: int(kind), Kind: KindName(kind), Message: err.Error(), Fix: errs.FixOf(err)}
+	// Error text quotes what libraries saw: a URL with its API key, a store's answer
+	// echoing a request. It is redacted here whatever the streams do.
+	return ErrorBody{Code: int(kind), Kind: KindName(kind), Message: redact.Text(err.Error()), Fix: redact.Text(errs.FixOf(err))}
 }
 
 // PrintError reports err: "X message" and "  fix: ..." on stderr, and under -o json
-// also an error object on stdout so a script always gets JSON (unless a streamed
-// listing already ended its document with the error: JSONList.Fail).
+// also an error object on stdout so a script always gets JSON — unless a JSON
+// document already went there (a streamed listing that failed ends its own document
+// with the error: JSONList.Fail), so stdout always holds exactly one.
 func (o *IO) PrintError(err error) {
-	fix := errs.FixOf(err)
-	if o.JSONOutput() && !o.errorOnStdout {
-		_ = o.WriteJSON(ErrorJSON{Error: errorBody(err)})
+	body := errorBody(err)
+	msg, fix := body.Message, body.Fix
+	if o.JSONOutput() && !o.jsonStarted {
+		_ = o.WriteJSON(ErrorJSON{Error: body})
 	}
 	s := o.ErrStyles()
-	fmt.Fprintln(o.ErrOut, s.Crit.Render("X")+" "+err.Error())
+	fmt.Fprintln(o.ErrOut, s.Crit.Render("X")+" "+msg)
 	if fix != "" {
 		fmt.Fprintln(o.ErrOut, "  "+s.Bold.Render("fix:")+" "+fix)
 	}
@@ -202,6 +230,7 @@ func (o *IO) Confirm(question string) error {
 		return errs.Refusedf("not confirmed: no terminal to ask on").WithFix("re-run with --yes to confirm non-interactively")
 	}
 	fmt.Fprintf(o.ErrOut, "%s [y/N]: ", question)
+	o.Flush()
 	line, _ := bufio.NewReader(o.In).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":

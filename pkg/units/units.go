@@ -10,31 +10,49 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // ParseAddress accepts a 0x-prefixed 20-byte hex address. A mixed-case address must
-// carry a valid EIP-55 checksum: a typo in a checksummed address is caught, not sent to.
+// carry a valid EIP-55 checksum: a typo in a checksummed address is caught, not sent
+// to — and no "corrected" address is ever suggested, since the checksum of a typo is
+// the typo. A value shaped like a private key is refused without being echoed.
 func ParseAddress(s string) (common.Address, error) {
 	if err := checkAddress(s); err != nil {
-		return common.Address{}, errs.Usagef("%v", err)
+		return common.Address{}, err
 	}
 	return common.HexToAddress(s), nil
 }
 
 func checkAddress(s string) error {
+	if redact.RegisterKeyLike(s) {
+		return errs.Usagef("the value given where an address belongs has 64 hex digits, the shape of a private key (an address has 40); it is not shown").
+			WithFix("give the address (0x followed by 40 hex characters); if a private key was typed on a command line, rotate it")
+	}
 	if !strings.HasPrefix(s, "0x") && !strings.HasPrefix(s, "0X") {
-		return fmt.Errorf("%q is not an address (expected 0x followed by 40 hex characters)", s)
+		return errs.Usagef("%q is not an address (expected 0x followed by 40 hex characters)", s)
 	}
 	if !common.IsHexAddress(s) || len(s) != 42 {
-		return fmt.Errorf("%q is not an address (expected 0x followed by 40 hex characters)", s)
+		return errs.Usagef("%q is not an address (expected 0x followed by 40 hex characters)", s)
 	}
-	body := s[2:]
-	if body != strings.ToLower(body) && body != strings.ToUpper(body) {
-		if want := common.HexToAddress(s).Hex(); want != s {
-			return fmt.Errorf("%q has a wrong EIP-55 checksum (did you mean %s? check for a typo)", s, want)
-		}
+	if !Checksummed(s) && !Unchecksummed(s) {
+		return errs.Usagef("%q does not match its EIP-55 checksum (the mix of upper and lower case): a character is wrong, or the address was edited by hand", s).
+			WithFix("copy the address again from its source; do not retype it")
 	}
 	return nil
+}
+
+// Checksummed reports whether s is an address in mixed case with a valid EIP-55
+// checksum.
+func Checksummed(s string) bool {
+	return len(s) == 42 && !Unchecksummed(s) && common.IsHexAddress(s) && common.HexToAddress(s).Hex() == "0x"+s[2:]
+}
+
+// Unchecksummed reports whether s is written in one case only, so it carries no
+// checksum that could catch a typo.
+func Unchecksummed(s string) bool {
+	body := strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
+	return body == strings.ToLower(body) || body == strings.ToUpper(body)
 }
 
 // CheckAddress is ParseAddress without the result, for validation.
@@ -45,22 +63,47 @@ var (
 	weiPerGwei  = big.NewInt(1_000_000_000)
 )
 
-// ParseAmount parses an ether amount: "0.5ether", "0.5 eth", "10gwei", "1000wei", or a
-// plain decimal meaning ether. It returns wei. Negative amounts and more decimals than
-// the unit allows are bad input.
+// Amount units, as cast writes them.
+var amountUnits = []struct {
+	suffix   string
+	decimals int
+}{{"ether", 18}, {"eth", 18}, {"gwei", 9}, {"wei", 0}}
+
+// ParseAmount parses an ether amount with its unit: "0.5ether", "0.5 eth", "10gwei",
+// "1000wei". It returns wei. A number without a unit means nothing certain — cast
+// reads it as wei, people as ether — so it is bad input naming both readings; only
+// zero, the same in every unit, needs none. Negative amounts, more decimals than
+// the unit allows and values beyond uint256 are bad input too.
 func ParseAmount(s string) (*big.Int, error) {
 	in := strings.TrimSpace(strings.ToLower(s))
-	decimals := 18
-	num := in
-	for _, u := range []struct {
-		suffix   string
-		decimals int
-	}{{"ether", 18}, {"eth", 18}, {"gwei", 9}, {"wei", 0}} {
+	const expected = "expected a number with its unit, e.g. 0.5ether, 10gwei or 1000wei"
+	num, decimals, unit := in, -1, ""
+	for _, u := range amountUnits {
 		if strings.HasSuffix(in, u.suffix) {
 			num = strings.TrimSpace(strings.TrimSuffix(in, u.suffix))
-			decimals = u.decimals
+			decimals, unit = u.decimals, u.suffix
 			break
 		}
+	}
+	if redact.RegisterKeyLike(num) {
+		return nil, errs.Usagef("the amount given has 64 hex digits, the shape of a private key; it is not shown (%s)", expected)
+	}
+	if decimals < 0 {
+		v, err := ParseFixed(in, 18)
+		switch {
+		case err != nil:
+			return nil, errs.Usagef("amount %q: %v (%s)", s, err, expected)
+		case v.Sign() == 0:
+			return v, nil
+		}
+		readings := fmt.Sprintf("%sether is %s ETH", in, FormatEther(v))
+		if w, err := ParseFixed(in, 0); err == nil {
+			readings += fmt.Sprintf(", %swei is %s ETH", in, FormatEther(w))
+		} else {
+			readings += ", and as wei it is not a whole number"
+		}
+		return nil, errs.Usagef("amount %q has no unit: %s", s, readings).
+			WithFix("write the unit: " + in + "ether, " + in + "gwei or " + in + "wei")
 	}
 	v, err := ParseFixed(num, decimals)
 	if err == nil && v.BitLen() > 256 {
@@ -68,7 +111,7 @@ func ParseAmount(s string) (*big.Int, error) {
 		err = fmt.Errorf("more than 2^256-1 wei, the largest value a transaction can carry")
 	}
 	if err != nil {
-		return nil, errs.Usagef("amount %q: %v (expected e.g. 0.5ether, 10gwei, 1000wei or 0.5)", s, err)
+		return nil, errs.Usagef("amount %q (%s): %v (%s)", s, unit, err, expected)
 	}
 	return v, nil
 }

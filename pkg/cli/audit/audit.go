@@ -84,7 +84,7 @@ Exit codes: 0 listed (also when nothing matched), 1 the log is unreadable, 2 bad
 	fl.StringVar(&opts.Since, "since", "", "only lines since a duration ago (24h, 7d) or a date (2026-03-01, RFC 3339)")
 	fl.StringVar(&opts.Account, "account", "", "only lines whose sender or recipient is this address")
 	fl.StringVar(&opts.TxHash, "tx", "", "only lines about this transaction hash")
-	fl.IntVar(&opts.Limit, "limit", 0, "show only the newest N matching lines (0: all)")
+	cmdutil.IntVar(fl, &opts.Limit, "limit", 0, "show only the newest N matching lines (0: all)")
 	_ = cmd.RegisterFlagCompletionFunc("outcome", cobra.FixedCompletions(audit.Outcomes, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

@@ -74,7 +74,8 @@ func TestEmptyLogAndBadInput(t *testing.T) {
 		{[]string{"--since", "yesterday"}, `--since "yesterday"`},
 		{[]string{"--account", "0x12"}, "--account"},
 		{[]string{"--tx", "0x12"}, "--tx"},
-		{[]string{"--limit", "-1"}, "--limit -1"},
+		{[]string{"--limit", "-1"}, `--limit "-1"`},
+		{[]string{"--limit", "1", "--limit", "2"}, "--limit given more than once"},
 	} {
 		r := e.Run(append([]string{"audit", "list"}, c.args...)...)
 		if r.Code != 2 || !strings.Contains(r.Stderr, c.want) {

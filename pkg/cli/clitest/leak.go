@@ -18,6 +18,9 @@ var (
 	leaks   []string
 	files   int
 	secrets = map[string]bool{}
+	// credentials are other strings that must never appear (an RPC URL's password,
+	// API key or query token), kept as typed.
+	credentials = map[string]bool{}
 )
 
 func init() {
@@ -57,7 +60,29 @@ func find(where, text string) []string {
 			out = append(out, fmt.Sprintf("%s contains key %s…", where, s[:6]))
 		}
 	}
+	for s := range credentials {
+		if strings.Contains(low, strings.ToLower(s)) {
+			out = append(out, fmt.Sprintf("%s contains credential %q", where, s))
+		}
+	}
 	return out
+}
+
+// Leaks returns what the scan finds in text: every registered key and credential
+// it contains. A test uses it to assert on one output at once, besides the scan of
+// everything that Main runs at the end.
+func Leaks(text string) []string {
+	mu.Lock()
+	defer mu.Unlock()
+	return find("text", text)
+}
+
+// Credential registers a string other than a key (an RPC URL's password, API key or
+// query token) that must never appear in any output or state file of the suite.
+func Credential(s string) {
+	mu.Lock()
+	defer mu.Unlock()
+	credentials[s] = true
 }
 
 // Secret registers key material (hex, with or without 0x) that must never appear in
@@ -69,8 +94,9 @@ func Secret(hexKey string) {
 }
 
 // Main runs the package's tests, then scans everything vrwxctl printed and every file
-// it left in the environments' state directories for private keys: anvil's dev keys
-// and every key registered with Secret. A leak fails the run.
+// it left in the environments' state directories for private keys — anvil's dev keys
+// and every key registered with Secret — and for every string registered with
+// Credential. A leak fails the run.
 //
 // Use it as: func TestMain(m *testing.M) { clitest.Main(m) }
 func Main(m *testing.M) {

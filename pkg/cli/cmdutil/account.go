@@ -2,7 +2,7 @@ package cmdutil
 
 import (
 	"context"
-	"strconv"
+	"math"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -77,9 +77,9 @@ func ParseBlock(s string) (chain.Block, error) {
 	case "latest", "pending", "safe", "finalized", "earliest":
 		return chain.Block(strings.ToLower(s)), nil
 	}
-	n, err := strconv.ParseUint(s, 0, 64)
+	n, err := ParseUint("--block", s, math.MaxUint64)
 	if err != nil {
-		return "", errs.Usagef("--block %q is not a block (expected latest, pending, safe, finalized or a block number)", s)
+		return "", errs.Usagef("--block %q is not a block (expected latest, pending, safe, finalized or a block number: %s)", s, numberForm)
 	}
 	return chain.BlockNumber(n), nil
 }

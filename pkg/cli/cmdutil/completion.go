@@ -1,7 +1,7 @@
 package cmdutil
 
 import (
-	"strconv"
+	"math"
 	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/completion"
@@ -37,14 +37,14 @@ func ParseCompletion(fl CompletionFlags) (completion.Claim, error) {
 	if c.CompletionHash, err = ParseBytes32("--completion-hash", fl.CompletionHash); err != nil {
 		return c, err
 	}
-	q, err := strconv.ParseUint(fl.Quality, 10, 64)
-	if err != nil || q > 255 {
-		return c, errs.Usagef("--quality %q is not a quality score (expected an integer 0..255; 80..120 in practice)", fl.Quality)
+	q, err := ParseUint("--quality", fl.Quality, math.MaxUint8)
+	if err != nil {
+		return c, errs.Usagef("%v (a quality score is 0..255; 80..120 in practice)", err)
 	}
 	c.QualityScore = uint8(q)
-	w, err := strconv.ParseUint(fl.WorkUnits, 10, 64)
-	if err != nil || w > 1<<32-1 {
-		return c, errs.Usagef("--work-units %q is not a uint32 (expected an integer 0..4294967295)", fl.WorkUnits)
+	w, err := ParseUint("--work-units", fl.WorkUnits, math.MaxUint32)
+	if err != nil {
+		return c, errs.Usagef("%v (work units are a uint32: 0..4294967295)", err)
 	}
 	c.WorkUnits = uint32(w)
 	if c.Signature, err = ParseHexBytes("--sig", fl.Sig, -1); err != nil {

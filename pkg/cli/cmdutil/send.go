@@ -78,6 +78,12 @@ func CheckFeePolicy(cfg *config.Config) error {
 	return nil
 }
 
+// AuditLog is the audit log in the state directory, where sends and key operations
+// are recorded.
+func (f *Factory) AuditLog() *audit.Log {
+	return &audit.Log{Path: audit.DefaultPath(f.StateDir()), User: audit.CurrentUser(f.LookupEnv)}
+}
+
 // Next words txflow's advice in vrwxctl's own commands.
 func Next() txflow.Next {
 	return txflow.Next{
@@ -106,9 +112,8 @@ func (f *Factory) Flow(ctx context.Context, command string, so SendOptions) (*tx
 	if err != nil {
 		return nil, nil, err
 	}
-	state := f.StateDir()
 	return &txflow.Flow{
-		Chain: c, Signer: s, IO: f.IO, Audit: &audit.Log{Path: audit.DefaultPath(state), User: audit.CurrentUser(f.LookupEnv)}, LockDir: state,
+		Chain: c, Signer: s, IO: f.IO, Audit: f.AuditLog(), LockDir: f.StateDir(),
 		Profile: cfg.Profile, Command: strings.TrimSpace(command), Reason: so.Reason,
 		Yes: f.Globals.Yes, DryRun: f.Globals.DryRun, NewPayment: so.NewPayment, Next: Next(),
 	}, cfg, nil

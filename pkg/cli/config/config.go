@@ -69,7 +69,10 @@ func viewRun(opts *ViewOptions) error {
 		return err
 	}
 	settings := cfg.Settings()
-	if !opts.Reveal {
+	if opts.Reveal {
+		// The operator asked for the URLs: stdout lets them through (keys never).
+		opts.IO.RevealURLs()
+	} else {
 		for i, s := range settings {
 			if s.Key == "rpc_urls" || s.Key == "api_url" {
 				parts := strings.Split(s.Value, ",")

@@ -90,7 +90,7 @@ Progress is shown on stderr for long copies when stderr is a terminal or with -v
 	fl.BoolVar(&opts.Quick, "quick", false, "check with quick_check instead of integrity_check")
 	fl.BoolVar(&opts.CheckCopy, "check-copy", false, "check the copy's file after writing it, not the snapshot while copying it (slower; proves the file's bytes too)")
 	fl.StringVar(&opts.Compress, "compress", "none", "compression: none or gzip")
-	fl.IntVar(&opts.Keep, "keep", 0, "after the backup, keep only the newest N backups in the destination")
+	cmdutil.IntVar(fl, &opts.Keep, "keep", 0, "after the backup, keep only the newest N backups in the destination")
 	fl.StringVar(&opts.Method, "method", string(sqlitebackup.MethodSnapshot), "copy method: snapshot, backup-api or vacuum-into")
 	_ = cmd.RegisterFlagCompletionFunc("compress", cobra.FixedCompletions([]string{"none", "gzip"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("method", cobra.FixedCompletions([]string{"snapshot", "backup-api", "vacuum-into"}, cobra.ShellCompDirectiveNoFileComp))

@@ -21,7 +21,7 @@ func TestBackupFlags(t *testing.T) {
 		}
 		got.Config = cmdtest.NoConfig(t)
 	}
-	parse("--db", "/data/vrwx.db", "--out", "s3://b/prefix", "--compress", "gzip", "--keep", "14", "--quick", "--method", "vacuum-into")
+	parse("--db", "/data/vrwx.db", "--out", "s3://vrwx-backups/prefix", "--compress", "gzip", "--keep", "14", "--quick", "--method", "vacuum-into")
 	dst, comp, method, err := got.validate()
 	if err != nil || !dst.IsS3() || comp != sqlitebackup.Compression("gzip") || method != sqlitebackup.MethodVacuumInto ||
 		got.Keep != 14 || !got.KeepSet || !got.Quick || got.DB != "/data/vrwx.db" || !got.DryRun || got.S3 != *s3 {
@@ -39,6 +39,8 @@ func TestBackupFlags(t *testing.T) {
 		{[]string{"--out", "/b", "--keep", "0"}, "keep"},
 		{[]string{"--out", "/b", "--compress", "zstd"}, "zstd"},
 		{[]string{"--out", "/b", "--method", "cp"}, "cp"},
+		// Refused at once, before the configuration, the database or the network.
+		{[]string{"--out", "s3://Vrwx_Backups/prod"}, `"Vrwx_Backups" is not an S3 bucket name`},
 	} {
 		parse(c.args...)
 		cmdtest.Usage(t, backupRun(context.Background(), got), c.want)

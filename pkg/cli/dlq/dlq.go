@@ -9,8 +9,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -85,11 +85,11 @@ func openDB(ctx context.Context, io *ui.IO, config func() (*config.Config, error
 
 // parseID reads a dlq_events id.
 func parseID(s string) (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
+	id, err := cmdutil.ParseUint("DLQ event id", strings.TrimPrefix(s, "#"), math.MaxInt64)
 	if err != nil || id < 1 {
-		return 0, errs.Usagef("DLQ event id %q: expected a positive integer (the id column of vrwxctl dlq list)", s)
+		return 0, errs.Usagef("DLQ event id %q: expected a positive integer: decimal digits, or 0x followed by hex digits (the id column of vrwxctl dlq list)", s)
 	}
-	return id, nil
+	return int64(id), nil
 }
 
 // state is an event's resolution for tables: the resolution type, or "unresolved".

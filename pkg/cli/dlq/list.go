@@ -54,7 +54,7 @@ reason. Types: ` + strings.Join(dlq.Types, ", ") + `.`,
 	fl.StringVar(&opts.Filter.Type, "type", "", "only this event type (e.g. TX_FAIL)")
 	fl.BoolVar(&opts.Filter.Unresolved, "unresolved", false, "only unresolved events")
 	fl.StringVar(&opts.Filter.JobID, "job", "", "only events of this job id")
-	fl.IntVar(&opts.Filter.Limit, "limit", 100, "at most this many events")
+	cmdutil.IntVar(fl, &opts.Filter.Limit, "limit", 100, "at most this many events")
 	_ = cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(dlq.Types, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -73,9 +73,12 @@ func (opts *ListOptions) validate() (dlq.Filter, error) {
 		filter.Type = t
 	}
 	if filter.JobID != "" {
-		if _, err := cmdutil.ParseUint256("--job", filter.JobID); err != nil {
+		id, err := cmdutil.ParseUint256("--job", filter.JobID)
+		if err != nil {
 			return filter, err
 		}
+		filter.JobID = id.String() // the column holds decimal: 0x4d and 077 are job 77
+
 	}
 	return filter, nil
 }

@@ -129,6 +129,8 @@ func TestReplayFlags(t *testing.T) {
 		{[]string{"18", "--type", "TX_FAIL", "--signer", "env://R"}, "--type selects rows for --all"},
 		{[]string{"--all", "--quality", "100", "--signer", "env://R"}, "--quality and --work-units apply to one event"},
 		{[]string{"18", "19", "--work-units", "3", "--signer", "env://R"}, "--quality and --work-units apply to one event"},
+		{[]string{"18", "--quality", "0o12", "--signer", "env://R"}, `--quality "0o12" is not a number (expected a non-negative integer: decimal digits, or 0x followed by hex digits)`},
+		{[]string{"18", "--work-units", "1_0", "--signer", "env://R"}, `--work-units "1_0"`},
 	} {
 		parse(c.args...)
 		cmdtest.Usage(t, replayRun(context.Background(), got), c.want)
@@ -144,5 +146,18 @@ func TestStatsFlags(t *testing.T) {
 	}
 	if err := cmdtest.Parse(NewCmdStats(cmdtest.Factory(), &db, nil), "extra"); err == nil {
 		t.Fatal("dlq stats took an argument")
+	}
+}
+
+// --quality and --work-units read like every other number: 010 is ten (strconv's
+// base 0 would make it eight), 0x0a is ten.
+func TestPickReadsOneNumberForm(t *testing.T) {
+	for _, s := range []string{"10", "010", "0x0a"} {
+		if v, from, err := pick("--quality", "quality score", nil, nil, s); err != nil || v != 10 || from != "--quality" {
+			t.Errorf("--quality %s: %d from %s, %v", s, v, from, err)
+		}
+	}
+	if _, _, err := pick("--quality", "quality score", nil, nil, "+10"); err == nil {
+		t.Errorf("--quality +10 accepted")
 	}
 }

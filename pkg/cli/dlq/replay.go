@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -165,6 +166,16 @@ func (opts *ReplayOptions) validate() ([]int64, error) {
 	if (opts.All || len(ids) > 1) && (opts.Quality != "" || opts.WorkUnits != "") {
 		return nil, errs.Usagef("--quality and --work-units apply to one event: in bulk, every row's values come from its own payload")
 	}
+	// The form is checked here, before the database: the one number form of every
+	// command (010 is ten, 0x0a too).
+	for flag, v := range map[string]string{"--quality": opts.Quality, "--work-units": opts.WorkUnits} {
+		if v == "" {
+			continue
+		}
+		if _, err := cmdutil.ParseUint(flag, v, math.MaxUint64); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Send.Signer == "" {
 		return nil, errs.Usagef("--signer is required: the account that sends the transactions and pays their gas")
 	}
@@ -325,9 +336,9 @@ var errMissing = errors.New("missing")
 func pick(flag, field string, payload, derived *uint64, value string) (uint64, string, error) {
 	var fromFlag *uint64
 	if value != "" {
-		n, err := strconv.ParseUint(value, 10, 64)
+		n, err := cmdutil.ParseUint(flag, value, math.MaxUint64)
 		if err != nil {
-			return 0, "", errs.Usagef("%s %q: expected a non-negative integer", flag, value)
+			return 0, "", err
 		}
 		fromFlag = &n
 	}

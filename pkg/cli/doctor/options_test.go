@@ -19,6 +19,18 @@ func TestRelayFlags(t *testing.T) {
 	got.Signer = "env://K"
 	got.Config, got.Chain = cmdtest.NoConfig(t), cmdtest.NoChain(t)
 	cmdtest.Usage(t, relayRun(context.Background(), got), "both an address and --signer")
+
+	// Counts take the one number form: decimal (010 is ten, not octal eight) or 0x hex.
+	cmd = NewCmdRelay(cmdtest.Factory(), func(_ context.Context, o *RelayOptions) error { got = o; return nil })
+	if err := cmdtest.Parse(cmd, "--address", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "--blocks", "0x10", "--limit", "010"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := got.validate(); err != nil || n != 16 || got.Limit != 10 {
+		t.Fatalf("--blocks 0x10 --limit 010: %d %d %v", n, got.Limit, err)
+	}
+	got.Blocks = "1e3"
+	got.Config, got.Chain = cmdtest.NoConfig(t), cmdtest.NoChain(t)
+	cmdtest.Usage(t, relayRun(context.Background(), got), `--blocks "1e3"`)
 }
 
 func TestSignatureFlags(t *testing.T) {

@@ -3,7 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"math"
 	"strings"
 	"time"
 
@@ -84,7 +84,7 @@ Exit codes: 0 nothing wrong found, 5 warnings only, 1 something critical, 2 bad 
 	fl.StringVar(&opts.Signer, "signer", "", "signer reference of the relayer (only the address of its current key is read)")
 	fl.StringVar(&opts.APIURL, "api-url", "", "the API's base URL for /health (default VRWX_API_URL or the profile's api_url)")
 	fl.StringVar(&opts.Blocks, "blocks", "100", "how many recent blocks to search for transactions and escrow events (the runbook's --from-block -100)")
-	fl.IntVar(&opts.Limit, "limit", 20, "keep at most this many of the relayer's recent transactions")
+	cmdutil.IntVar(fl, &opts.Limit, "limit", 20, "keep at most this many of the relayer's recent transactions")
 	return cmd
 }
 
@@ -102,9 +102,9 @@ func (o *RelayOptions) validate() (uint64, error) {
 			return 0, errs.Usagef("--api-url: %v", err)
 		}
 	}
-	n, err := strconv.ParseUint(o.Blocks, 10, 64)
+	n, err := cmdutil.ParseUint("--blocks", o.Blocks, math.MaxUint64)
 	if err != nil || n == 0 || n > 100_000 {
-		return 0, errs.Usagef("--blocks %q is not a block count (expected an integer from 1 to 100000)", o.Blocks)
+		return 0, errs.Usagef("--blocks %q is not a block count (expected an integer from 1 to 100000: decimal digits, or 0x followed by hex digits)", o.Blocks)
 	}
 	if o.Limit < 1 || o.Limit > 1000 {
 		return 0, errs.Usagef("--limit %d is out of range (expected 1 to 1000)", o.Limit)

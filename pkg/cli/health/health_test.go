@@ -85,7 +85,8 @@ func TestExpectSigner(t *testing.T) {
 	if !strings.Contains(r.Stderr, newRelayer.Hex()+" was expected (--expect-signer env://NEW_RELAYER_KEY)") {
 		t.Errorf("stderr:\n%s", r)
 	}
-	r = e.MustRun(1, "health", "--api-url", api.URL, "--expect-signer", "env://NO_SUCH_VARIABLE")
+	// A reference to nothing is bad input.
+	r = e.MustRun(2, "health", "--api-url", api.URL, "--expect-signer", "env://NO_SUCH_VARIABLE")
 	if !strings.Contains(r.Stderr, "NO_SUCH_VARIABLE") {
 		t.Errorf("stderr:\n%s", r)
 	}
@@ -156,7 +157,7 @@ func TestBadInputExits2(t *testing.T) {
 		want string
 	}{
 		{[]string{"--api-url", api.URL, "--expect-relayer", "0x1234"}, `"0x1234" is not an address`},
-		{[]string{"--api-url", api.URL, "--expect-relayer", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293Bc"}, "wrong EIP-55 checksum"},
+		{[]string{"--api-url", api.URL, "--expect-relayer", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293Bc"}, "does not match its EIP-55 checksum"},
 		{[]string{"--api-url", api.URL, "--expect-relayer", oldRelayer.Hex(), "--expect-signer", "env://X"}, "choose one"},
 		{[]string{"--api-url", "ftp://api.example"}, `scheme "ftp"`},
 		{[]string{"--api-url", api.URL, "extra"}, "takes 0 argument"},

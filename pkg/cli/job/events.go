@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -80,7 +81,7 @@ answered chunks it doubles again, up to --chunk.`,
 	fl.StringVar(&opts.ToBlock, "to-block", "latest", "last block: a number, latest, or -N")
 	fl.StringVar(&opts.Job, "job", "", "only events of this job id")
 	fl.StringSliceVar(&opts.Types, "type", nil, "only these events (repeatable or comma-separated; see the list above)")
-	fl.Uint64Var(&opts.Chunk, "chunk", chain.DefaultLogChunk, "blocks per eth_getLogs request (halved when a provider refuses, grown back once it answers)")
+	cmdutil.Uint64Var(fl, &opts.Chunk, "chunk", chain.DefaultLogChunk, "blocks per eth_getLogs request (halved when a provider refuses, grown back once it answers)")
 	_ = cmd.RegisterFlagCompletionFunc("type", func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		return vrwx.EventTypeNames(), cobra.ShellCompDirectiveNoFileComp
 	})
@@ -105,15 +106,15 @@ func parseBlockRef(flag, s string) (jobs.BlockRef, error) {
 		return jobs.BlockRef{Latest: true}, nil
 	}
 	if strings.HasPrefix(s, "-") {
-		n, err := strconv.ParseUint(s[1:], 10, 64)
+		n, err := cmdutil.ParseUint(flag, s[1:], math.MaxUint64)
 		if err != nil {
-			return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected a number, latest, or -N blocks before the head)", flag, s)
+			return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, s)
 		}
 		return jobs.BlockRef{Relative: true, Back: n}, nil
 	}
-	n, err := strconv.ParseUint(s, 0, 64)
+	n, err := cmdutil.ParseUint(flag, s, math.MaxUint64)
 	if err != nil {
-		return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected a number, latest, or -N blocks before the head)", flag, s)
+		return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, s)
 	}
 	return jobs.BlockRef{Number: n}, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
+	"github.com/vrwx/vrwxctl/pkg/audit"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/secrets"
@@ -80,9 +81,10 @@ func storeOpener(f *cmdutil.Factory) func(context.Context, string) (secrets.Stor
 	}
 }
 
-// GenerateJSON is the -o json shape of key generate.
+// GenerateJSON is the -o json shape of key generate. A dry run generates no key, so
+// it has no address.
 type GenerateJSON struct {
-	Address string      `json:"address"`
+	Address string      `json:"address,omitempty"`
 	Store   string      `json:"store"`
 	Version VersionJSON `json:"version"`
 	DryRun  bool        `json:"dryRun"`
@@ -93,15 +95,42 @@ type GenerateOptions struct {
 	IO        *ui.IO
 	OpenStore func(ctx context.Context, ref string) (secrets.Store, error)
 	Context   func(context.Context) (context.Context, context.CancelFunc)
+	Audit     *audit.Log
 	DryRun    bool
+	Yes       bool
 
 	Store   string
 	Promote bool
 }
 
+// record appends a key operation's outcome to the audit log: done, refused by a
+// rail, or failed (with the error, redacted like every output). Never a key.
+func record(io *ui.IO, l *audit.Log, e audit.Entry, err error) error {
+	if l == nil {
+		return err
+	}
+	if e.Outcome == "" {
+		switch {
+		case err == nil:
+			e.Outcome = audit.Done
+		case errs.KindOf(err) == errs.Refused:
+			e.Outcome = audit.Refused
+		default:
+			e.Outcome = audit.Failed
+		}
+	}
+	if err != nil {
+		e.Error = err.Error()
+	}
+	if aerr := l.Append(e); aerr != nil {
+		io.Warnf("the key operation could not be recorded in the audit log: %v", aerr)
+	}
+	return err
+}
+
 // NewCmdGenerate returns `key generate`.
 func NewCmdGenerate(f *cmdutil.Factory, runF func(context.Context, *GenerateOptions) error) *cobra.Command {
-	opts := &GenerateOptions{IO: f.IO, OpenStore: storeOpener(f), Context: f.Context}
+	opts := &GenerateOptions{IO: f.IO, OpenStore: storeOpener(f), Context: f.Context, Audit: f.AuditLog()}
 	cmd := &cobra.Command{
 		Use:   "generate --store REF",
 		Short: "Create a new key with crypto/rand inside its store; print only its address",
@@ -109,8 +138,10 @@ func NewCmdGenerate(f *cmdutil.Factory, runF func(context.Context, *GenerateOpti
 *pending* version next to the current one (AWS: stage AWSPENDING; Vault: a new version
 marked pending in custom_metadata; files: PATH.pending). The current key is not
 replaced: the relayer keeps running on it until ` + "`vrwxctl key promote`" + `.
---promote makes the new key current at once (old current becomes previous). In an
-empty store the first key is current at once, as AWS does.
+--promote makes the new key current at once (old current becomes previous) — the
+same change as key promote, so it asks first (--yes without a terminal). In an empty
+store the first key is current at once, as AWS does. --dry-run generates no key and
+writes nothing, so it prints no address.
 
 The key never leaves the process except into the store: only its address is printed.`,
 		Example: `  # Runbook step 1: a new relayer key, generated where it will live
@@ -119,7 +150,7 @@ The key never leaves the process except into the store: only its address is prin
   vrwxctl key generate --store file:///etc/vrwx/relayer.hex`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.DryRun = f.Globals.DryRun
+			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
 			return run(cmd, opts.Context, func(ctx context.Context) error {
 				if runF != nil {
 					return runF(ctx, opts)
@@ -129,7 +160,7 @@ The key never leaves the process except into the store: only its address is prin
 		},
 	}
 	cmd.Flags().StringVar(&opts.Store, "store", "", "where the key is written (aws-sm://, vault://, keystore://, file://)")
-	cmd.Flags().BoolVar(&opts.Promote, "promote", false, "make the new key current at once")
+	cmd.Flags().BoolVar(&opts.Promote, "promote", false, "make the new key current at once (asks first; --yes without a terminal)")
 	return cmd
 }
 
@@ -145,24 +176,55 @@ func generateRun(ctx context.Context, opts *GenerateOptions) error {
 	if err != nil {
 		return err
 	}
+	entry := audit.Entry{Command: "key generate", Store: s.Ref().String()}
+	if opts.Promote {
+		entry.Command = "key generate --promote"
+	}
+	out := GenerateJSON{Store: s.Ref().String(), DryRun: opts.DryRun}
+	if opts.DryRun {
+		// No key is generated: an address whose key is thrown away is one nobody
+		// should fund.
+		what := "written as pending"
+		if opts.Promote {
+			what = "written and made current at once"
+		}
+		opts.IO.Successf("dry run: a new key would be generated and %s in %s; none was generated and nothing was written, so there is no address", what, out.Store)
+		entry.Outcome = audit.DryRun
+		if err := record(opts.IO, opts.Audit, entry, nil); err != nil {
+			return err
+		}
+		return write(opts.IO, out)
+	}
+	if opts.Promote && !opts.Yes {
+		// The same rail as key promote: a new key has no funds, and making it
+		// current points the relayer at it.
+		st := opts.IO.ErrStyles()
+		fmt.Fprintln(opts.IO.ErrOut, st.Bold.Render("Key change"))
+		fmt.Fprintf(opts.IO.ErrOut, "  %-9s %s\n", st.Faint.Render("store"), out.Store)
+		fmt.Fprintf(opts.IO.ErrOut, "  %-9s %s\n", st.Faint.Render("change"), "a new key is generated and becomes the current key at once; the current key becomes previous")
+		fmt.Fprintf(opts.IO.ErrOut, "  %-9s %s\n", st.Warn.Render("warning"), st.Warn.Render("the new key holds no ETH: the relayer cannot send until it is funded"))
+		if err := opts.IO.Confirm(fmt.Sprintf("Generate a new key and make it current in %s?", out.Store)); err != nil {
+			return record(opts.IO, opts.Audit, entry, err)
+		}
+	}
 	k, err := secrets.Generate()
 	if err != nil {
 		return errs.Failedf("generate a key").Wrap(err)
 	}
-	out := GenerateJSON{Address: k.Address().Hex(), Store: s.Ref().String(), DryRun: opts.DryRun}
-	if opts.DryRun {
-		opts.IO.Successf("dry run: a key would be written to %s as pending; nothing was written", out.Store)
-		return write(opts.IO, out)
-	}
+	out.Address, entry.Address = k.Address().Hex(), k.Address().Hex()
 	v, err := s.WritePending(ctx, k)
 	if err != nil {
-		return err
+		return record(opts.IO, opts.Audit, entry, err)
 	}
+	entry.Version = v.ID
 	if opts.Promote && !v.Has(secrets.StageCurrent) {
 		if err := s.Promote(ctx, v.ID); err != nil {
-			return err
+			return record(opts.IO, opts.Audit, entry, err)
 		}
 		v.Stages = []string{secrets.StageCurrent}
+	}
+	if err := record(opts.IO, opts.Audit, entry, nil); err != nil {
+		return err
 	}
 	out.Version = toJSON(v)
 	opts.IO.Successf("new key %s written to %s as version %s (%s)", out.Address, out.Store, v.ID, strings.Join(v.Stages, ", "))
@@ -176,7 +238,9 @@ func write(io *ui.IO, out GenerateJSON) error {
 	if io.JSONOutput() {
 		return io.WriteJSON(out)
 	}
-	fmt.Fprintln(io.Out, out.Address)
+	if out.Address != "" {
+		fmt.Fprintln(io.Out, out.Address)
+	}
 	return nil
 }
 
@@ -290,6 +354,7 @@ type PromoteOptions struct {
 	IO        *ui.IO
 	OpenStore func(ctx context.Context, ref string) (secrets.Store, error)
 	Context   func(context.Context) (context.Context, context.CancelFunc)
+	Audit     *audit.Log
 	DryRun    bool
 	Yes       bool
 
@@ -299,7 +364,7 @@ type PromoteOptions struct {
 
 // NewCmdPromote returns `key promote`.
 func NewCmdPromote(f *cmdutil.Factory, runF func(context.Context, *PromoteOptions) error) *cobra.Command {
-	opts := &PromoteOptions{IO: f.IO, OpenStore: storeOpener(f), Context: f.Context}
+	opts := &PromoteOptions{IO: f.IO, OpenStore: storeOpener(f), Context: f.Context, Audit: f.AuditLog()}
 	cmd := &cobra.Command{
 		Use:   "promote --store REF [--version ID]",
 		Short: "Make the pending key current (runbook step 3); the old current becomes previous",
@@ -337,16 +402,18 @@ func promoteRun(ctx context.Context, opts *PromoteOptions) error {
 		}
 		id, addr = v.ID, v.Address.Hex()
 	}
+	entry := audit.Entry{Command: "key promote", Store: s.Ref().String(), Version: id, Address: addr}
 	if opts.DryRun {
 		opts.IO.Successf("dry run: version %s %s would become current in %s", id, addr, s.Ref())
-		return nil
+		entry.Outcome = audit.DryRun
+		return record(opts.IO, opts.Audit, entry, nil)
 	}
 	if !opts.Yes {
 		if err := opts.IO.Confirm(fmt.Sprintf("Make version %s %s the current key of %s?", id, addr, s.Ref())); err != nil {
-			return err
+			return record(opts.IO, opts.Audit, entry, err)
 		}
 	}
-	if err := s.Promote(ctx, id); err != nil {
+	if err := record(opts.IO, opts.Audit, entry, s.Promote(ctx, id)); err != nil {
 		return err
 	}
 	opts.IO.Successf("version %s is now current in %s", id, s.Ref())
@@ -359,8 +426,11 @@ type StoreChangeOptions struct {
 	IO        *ui.IO
 	OpenStore func(ctx context.Context, ref string) (secrets.Store, error)
 	Context   func(context.Context) (context.Context, context.CancelFunc)
-	DryRun    bool
-	Yes       bool
+	Audit     *audit.Log
+	// Command names the operation in the audit log ("key rollback").
+	Command string
+	DryRun  bool
+	Yes     bool
 
 	Store string
 	// Question, Done and Change say what the command does; Done and Question take
@@ -370,7 +440,7 @@ type StoreChangeOptions struct {
 }
 
 func newCmdStoreChange(f *cmdutil.Factory, runF func(context.Context, *StoreChangeOptions) error, use, short, example string, opts *StoreChangeOptions) *cobra.Command {
-	opts.IO, opts.OpenStore, opts.Context = f.IO, storeOpener(f), f.Context
+	opts.IO, opts.OpenStore, opts.Context, opts.Audit, opts.Command = f.IO, storeOpener(f), f.Context, f.AuditLog(), "key "+use
 	cmd := &cobra.Command{
 		Use:     use + " --store REF",
 		Short:   short,
@@ -395,17 +465,19 @@ func storeChangeRun(ctx context.Context, opts *StoreChangeOptions) error {
 	if err != nil {
 		return err
 	}
+	entry := audit.Entry{Command: opts.Command, Store: s.Ref().String()}
 	// --dry-run changes nothing: a rollback is as much a write as a promote.
 	if opts.DryRun {
 		opts.IO.Successf(opts.DryRunDone, s.Ref())
-		return nil
+		entry.Outcome = audit.DryRun
+		return record(opts.IO, opts.Audit, entry, nil)
 	}
 	if !opts.Yes {
 		if err := opts.IO.Confirm(fmt.Sprintf(opts.Question, s.Ref())); err != nil {
-			return err
+			return record(opts.IO, opts.Audit, entry, err)
 		}
 	}
-	if err := opts.Change(ctx, s); err != nil {
+	if err := record(opts.IO, opts.Audit, entry, opts.Change(ctx, s)); err != nil {
 		return err
 	}
 	opts.IO.Successf(opts.Done, s.Ref())

@@ -145,8 +145,15 @@ func TestKeyBadInput(t *testing.T) {
 		{[]string{"key", "generate", "--store", "gcp://x"}, 2, "gcp"},
 		{[]string{"key", "generate", "--store", "env://RELAYER_PRIVATE_KEY"}, 2, "read-only"},
 		{[]string{"key", "address", "--signer", "env://RELAYER_PRIVATE_KEY"}, 2, "env://RELAYER_PRIVATE_KEY"},
-		{[]string{"key", "address", "--signer", "env://NOT_SET_ANYWHERE"}, 1, "NOT_SET_ANYWHERE"},
+		{[]string{"key", "address", "--signer", "env://NOT_SET_ANYWHERE"}, 2, "NOT_SET_ANYWHERE"},
 		{[]string{"key", "versions", "--store", "aws-sm://"}, 2, "aws-sm"},
+		// A reference to nothing is bad input, not a failed operation.
+		{[]string{"key", "generate", "--store", "file:///no/such/dir/k"}, 2, "/no/such/dir: the directory does not exist"},
+		{[]string{"key", "address", "--signer", "file://" + e.SecretDir + "/missing.hex"}, 2, "does not exist"},
+		{[]string{"key", "address", "--signer", "keystore://" + e.SecretDir + "/missing.json?password-env=PW"}, 2, "does not exist"},
+		// A key pasted where the path belongs is refused and never shown, not even once.
+		{[]string{"key", "address", "--signer", "file://" + strings.Repeat("4c", 32)}, 2, "shape of a raw private key"},
+		{[]string{"key", "address", "--signer", "file:///keys/0x" + strings.Repeat("4C", 32)}, 2, "shape of a raw private key"},
 	}
 	for _, tc := range cases {
 		r := e.Run(tc.args...)

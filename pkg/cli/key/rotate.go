@@ -310,7 +310,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 	storeRef := in.store.String()
 	j, err := rotation.Run(ctx, rotation.Options{
 		IO: opts.IO, Store: store, Chain: c, OpenSigner: opts.OpenSigner, TreasuryRef: treasuryRef, Treasury: treasury,
-		Audit: audit.Open(audit.DefaultPath(state)), LockDir: state, Profile: cfg.Profile, Fees: cmdutil.FeePolicy(cfg), Next: cmdutil.Next(),
+		Audit: &audit.Log{Path: audit.DefaultPath(state), User: audit.CurrentUser(opts.LookupEnv)}, LockDir: state, Profile: cfg.Profile, Fees: cmdutil.FeePolicy(cfg), Next: cmdutil.Next(),
 		FundingLimit: limit, Health: &health.Client{}, APIURL: apiURL, Hook: rotation.ExecHook, DeployCmd: in.deploy,
 		Dir: filepath.Join(state, "rotations"), Now: opts.Now, WaitTimeout: opts.WaitTimeout, StepTimeout: opts.Timeout,
 		Checkpoint: killAt(opts.LookupEnv), Advice: advice(storeRef),

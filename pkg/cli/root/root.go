@@ -2,6 +2,7 @@
 package root
 
 import (
+	"errors"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,6 +24,7 @@ import (
 	walletcmd "github.com/vrwx/vrwxctl/pkg/cli/wallet"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
@@ -74,6 +76,13 @@ profile is "local": nothing touches a real chain by accident.`,
 		},
 	}
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		var e *errs.Error
+		if errors.As(err, &e) {
+			return e
+		}
+		// pflag quotes the value it could not parse; one shaped like a key is
+		// registered, so the message shows it redacted.
+		redact.RegisterKeyLike(err.Error())
 		return errs.Usagef("%v", err).WithFix("see `" + c.CommandPath() + " --help`")
 	})
 
@@ -129,5 +138,7 @@ profile is "local": nothing touches a real chain by accident.`,
 	}
 	cmd.SetHelpCommandGroupID("tool")
 	cmd.SetCompletionCommandGroupID("tool")
+	cmdutil.OneValueEach(cmd)
+	cmdutil.UnknownSubcommands(cmd)
 	return cmd
 }

@@ -416,8 +416,9 @@ func TestBadInput(t *testing.T) {
 
 func itoa(n uint64) string { return new(big.Int).SetUint64(n).String() }
 
+// mustWei reads an amount of ether.
 func mustWei(eth string) *big.Int {
-	v, err := units.ParseAmount(eth)
+	v, err := units.ParseAmount(eth + "ether")
 	if err != nil {
 		panic(err)
 	}

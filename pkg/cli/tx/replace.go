@@ -3,9 +3,9 @@ package tx
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/big"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -89,9 +89,9 @@ func (opts *ReplaceOptions) validate() (uint64, common.Hash, error) {
 	if opts.Nonce == "" {
 		return 0, hash, errs.Usagef("--nonce is required (the nonce of the stuck transaction; `vrwxctl wallet nonce` shows it)")
 	}
-	nonce, err := strconv.ParseUint(opts.Nonce, 10, 64)
+	nonce, err := cmdutil.ParseUint("--nonce", opts.Nonce, math.MaxUint64)
 	if err != nil {
-		return 0, hash, errs.Usagef("--nonce %q is not a nonce (expected a non-negative integer)", opts.Nonce)
+		return 0, hash, err
 	}
 	if opts.Hash != "" {
 		if hash, err = parseHash(opts.Hash); err != nil {

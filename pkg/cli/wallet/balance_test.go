@@ -72,7 +72,9 @@ func TestBalanceBadInput(t *testing.T) {
 		want []string
 	}{
 		{[]string{"0x1234"}, 2, []string{`"0x1234"`, "40 hex"}},
-		{[]string{"0x3C44CdDdB6a900fa2b585dd299e03d12FA4293Bc"}, 2, []string{"checksum", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"}},
+		{[]string{"0x3C44CdDdB6a900fa2b585dd299e03d12FA4293Bc"}, 2, []string{"does not match its EIP-55 checksum", "copy the address again from its source"}},
+		{[]string{""}, 2, []string{"ADDRESS is empty"}},
+		{[]string{"--signer", ""}, 2, []string{"--signer is empty"}},
 		{[]string{"--signer", loose}, 3, []string{loose[len("file://"):]}},
 		{[]string{"--signer", notHex}, 2, []string{"nothex.hex"}},
 		{[]string{"--signer", short}, 2, []string{"short.hex"}},
@@ -95,7 +97,8 @@ func TestBalanceBadInput(t *testing.T) {
 		if r.Stdout != "" {
 			t.Errorf("bad input printed data:\n%s", r)
 		}
-		for _, leaked := range []string{"this-is-not-a-key", "abcdef"} {
+		// The EIP-55 form of a typo is the typo: suggesting it would send there.
+		for _, leaked := range []string{"this-is-not-a-key", "abcdef", "did you mean", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"} {
 			if strings.Contains(r.Stderr, leaked) {
 				t.Errorf("error echoes key material %q:\n%s", leaked, r)
 			}

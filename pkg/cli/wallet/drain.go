@@ -92,7 +92,7 @@ type DrainJSON struct {
 func drainRun(ctx context.Context, opts *DrainOptions) error {
 	keep, err := units.ParseAmount(opts.Keep)
 	if err != nil {
-		return errs.Usagef("--keep: %v", err)
+		return errs.Usagef("--keep").Wrap(err).WithFix(errs.FixOf(err))
 	}
 	flow, cfg, err := opts.Flow(ctx, "wallet drain", opts.Send)
 	if err != nil {
@@ -120,7 +120,8 @@ func drainRun(ctx context.Context, opts *DrainOptions) error {
 		return errs.Usagef("--keep %s ETH is more than the balance of %s (%s ETH)", units.FormatEther(keep), from.Hex(), units.FormatEther(bal))
 	}
 	req := chain.TxRequest{To: to, Fees: cmdutil.FeePolicy(cfg), Sweep: true, Keep: keep}
-	call := txflow.Call{Action: "drain", Args: []txflow.Arg{{Name: "to", Value: to.Hex()}, {Name: "keep", Value: units.FormatEther(keep) + " ETH"}}}
+	call := txflow.Call{Action: "drain", Args: []txflow.Arg{{Name: "to", Value: to.Hex()}, {Name: "keep", Value: units.FormatEther(keep) + " ETH"}},
+		Warnings: recipientWarnings("--to", opts.To)}
 	res, rcpt, err := flow.Execute(ctx, req, call)
 	if err != nil {
 		return err
@@ -197,6 +198,7 @@ func destination(opts *DrainOptions, cfg *config.Config) (common.Address, error)
 	}
 	if opts.IO.InTTY {
 		fmt.Fprintf(opts.IO.ErrOut, "%s is not the treasury. Type the destination address again to confirm: ", to.Hex())
+		opts.IO.Flush()
 		line, _ := bufio.NewReader(opts.IO.In).ReadString('\n')
 		if !strings.EqualFold(strings.TrimSpace(line), to.Hex()) {
 			return common.Address{}, errs.Refusedf("the address typed does not match --to")

@@ -38,7 +38,8 @@ func NewCmdFund(f *cmdutil.Factory, runF func(context.Context, *FundOptions) err
 		Short: "Send ETH to a relayer (runbook step 2), with a summary and a confirmation",
 		Long: `Send AMOUNT of ETH from the account behind --signer (the treasury) to --to.
 
-AMOUNT takes units like cast: 0.5ether, 500gwei, 1000wei; a plain number means ether.
+AMOUNT takes its unit like cast: 0.5ether (or 0.5eth), 500gwei, 1000wei. A number
+without a unit is refused: cast reads it as wei, people as ether.
 Each profile has a funding limit (1 ETH on base-mainnet, none on local); --force sends
 more, still after the summary and confirmation. The transaction is simulated first,
 capped by MAX_FEE_PER_GAS_GWEI / MAX_PRIORITY_FEE_GWEI, journaled in the audit log
@@ -48,7 +49,7 @@ before it is broadcast, and its hash is printed before the receipt wait.`,
       --signer aws-sm://vrwx/prod/treasury-key --reason "rotation CHG-1234"
 
   # See exactly what would be sent, sign and simulate it, send nothing
-  vrwxctl wallet fund --to 0x90F79bf6EB2c4f870365E785982E1f101E93b906 --amount 0.5 --signer env://TREASURY_KEY --dry-run`,
+  vrwxctl wallet fund --to 0x90F79bf6EB2c4f870365E785982E1f101E93b906 --amount 0.5ether --signer env://TREASURY_KEY --dry-run`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
@@ -87,6 +88,16 @@ func parseRecipient(flag, s string) (common.Address, error) {
 	return to, nil
 }
 
+// recipientWarnings warns, in the summary, about a recipient typed without an EIP-55
+// checksum: nothing caught a typo in it, so the operator compares it with its source.
+func recipientWarnings(flag, typed string) []string {
+	if typed == "" || !units.Unchecksummed(typed) {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s %s is all one case, so it carries no checksum and a typo in it would not have been caught: compare it character by character with its source (checksummed: %s)",
+		flag, typed, common.HexToAddress(typed).Hex())}
+}
+
 // validate parses the recipient and the amount before anything is read.
 func (opts *FundOptions) validate() (common.Address, *big.Int, error) {
 	to, err := parseRecipient("--to", opts.To)
@@ -98,7 +109,7 @@ func (opts *FundOptions) validate() (common.Address, *big.Int, error) {
 	}
 	amount, err := units.ParseAmount(opts.Amount)
 	if err != nil {
-		return to, nil, err
+		return to, nil, errs.Usagef("--amount").Wrap(err).WithFix(errs.FixOf(err))
 	}
 	if amount.Sign() == 0 {
 		return to, nil, errs.Usagef("--amount %q is zero (expected a positive amount)", opts.Amount)
@@ -123,7 +134,8 @@ func fundRun(ctx context.Context, opts *FundOptions) error {
 		}
 	}
 	res, rcpt, err := flow.Execute(ctx, chain.TxRequest{To: to, Value: amount, Fees: cmdutil.FeePolicy(cfg)},
-		txflow.Call{Action: "fund", Args: []txflow.Arg{{Name: "to", Value: to.Hex()}, {Name: "amount", Value: units.FormatEther(amount) + " ETH"}}})
+		txflow.Call{Action: "fund", Args: []txflow.Arg{{Name: "to", Value: to.Hex()}, {Name: "amount", Value: units.FormatEther(amount) + " ETH"}},
+			Warnings: recipientWarnings("--to", opts.To)})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,12 +87,12 @@ func TestFundSafetyRails(t *testing.T) {
 	n0 := nonceOf(t, e, e.D.Treasury)
 
 	// No terminal and no --yes: refused, nothing sent.
-	r := e.Run("wallet", "fund", "--to", to, "--amount", "0.1", "--signer", "env://TREASURY_KEY")
+	r := e.Run("wallet", "fund", "--to", to, "--amount", "0.1ether", "--signer", "env://TREASURY_KEY")
 	if r.Code != 3 || !strings.Contains(r.Stderr, "--yes") {
 		t.Fatalf("want exit 3 asking for --yes:\n%s", r)
 	}
 	// Dry run: signs, simulates, prints the hash; sends nothing.
-	r = e.Run("wallet", "fund", "--to", to, "--amount", "0.1", "--signer", "env://TREASURY_KEY", "--dry-run")
+	r = e.Run("wallet", "fund", "--to", to, "--amount", "0.1ether", "--signer", "env://TREASURY_KEY", "--dry-run")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "dry run, not sent") {
 		t.Fatalf("dry run:\n%s", r)
 	}
@@ -107,7 +108,7 @@ func TestFundSafetyRails(t *testing.T) {
 		t.Fatalf("want exit 3 for more than the balance:\n%s", r)
 	}
 	// The chain-id guard refuses before anything is signed or sent.
-	r = e.Run("wallet", "fund", "--to", to, "--amount", "0.1", "--signer", "env://TREASURY_KEY", "--yes", "--profile", "base-mainnet", "--rpc-url", e.Anvil.URL)
+	r = e.Run("wallet", "fund", "--to", to, "--amount", "0.1ether", "--signer", "env://TREASURY_KEY", "--yes", "--profile", "base-mainnet", "--rpc-url", e.Anvil.URL)
 	if r.Code != 3 || !strings.Contains(r.Stderr, "chain 31337") {
 		t.Fatalf("want chain-id refusal:\n%s", r)
 	}
@@ -132,16 +133,29 @@ func TestFundBadInput(t *testing.T) {
 	cases := map[string][]string{
 		"1btc":                      {"--to", to, "--amount", "1btc"},
 		"-1ether":                   {"--to", to, "--amount", "-1ether"},
-		"more than 18 decimals":     {"--to", to, "--amount", "0.0000000000000000001"},
-		"zero address":              {"--to", "0x0000000000000000000000000000000000000000", "--amount", "1"},
-		"to is required":            {"--amount", "1"},
+		"more than 18 decimals":     {"--to", to, "--amount", "0.0000000000000000001ether"},
+		"zero address":              {"--to", "0x0000000000000000000000000000000000000000", "--amount", "1ether"},
+		"to is required":            {"--amount", "1ether"},
 		"--amount is required":      {"--to", to},
-		"--signer is required":      {"--to", to, "--amount", "1", "--signer", ""},
-		`"0xabc" is not an address`: {"--to", "0xabc", "--amount", "1"},
+		"--signer is required":      {"--to", to, "--amount", "1ether", "--no-signer"},
+		"--signer is empty":         {"--to", to, "--amount", "1ether", "--signer", ""},
+		`"0xabc" is not an address`: {"--to", "0xabc", "--amount", "1ether"},
+		// A bare number names both readings; cast users type wei, others ether.
+		"5000ether is 5000 ETH, 5000wei is 0.000000000000005 ETH":                  {"--to", to, "--amount", "5000"},
+		"500000000000000000ether is 500000000000000000 ETH, 500000000000000000wei": {"--to", to, "--amount", "500000000000000000"},
+		// pflag would silently take the last one: 1000 ETH instead of 0.5.
+		"--amount given more than once": {"--to", to, "--amount", "0.5ether", "--amount", "1000ether"},
+		"--to given more than once":     {"--to", to, "--to", devchain.DevAddress(8).Hex(), "--amount", "0.5ether"},
 	}
 	n0 := nonceOf(t, e, e.D.Treasury)
 	for want, args := range cases {
-		full := append([]string{"wallet", "fund", "--signer", "env://TREASURY_KEY", "--yes"}, args...)
+		full := []string{"wallet", "fund", "--yes"}
+		if args[len(args)-1] == "--no-signer" {
+			args = args[:len(args)-1]
+		} else if !slices.Contains(args, "--signer") {
+			full = append(full, "--signer", "env://TREASURY_KEY")
+		}
+		full = append(full, args...)
 		r := e.Run(full...)
 		if r.Code != 2 || !strings.Contains(r.Stderr, want) {
 			t.Errorf("want exit 2 mentioning %q:\n%s", want, r)
@@ -160,4 +174,28 @@ func mustParse(s string) *big.Int {
 		panic(err)
 	}
 	return v
+}
+
+// A recipient typed all in one case carries no checksum that could have caught a
+// typo: the summary says so before the confirmation, and JSON carries the warning.
+func TestFundUnchecksummedRecipientIsWarned(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewChain(t)
+	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
+	to := devchain.DevAddress(7).Hex()
+	lower := strings.ToLower(to)
+	r := e.MustRun(0, "wallet", "fund", "--to", lower, "--amount", "0.1ether", "--signer", "env://TREASURY_KEY", "--dry-run")
+	summary := r.Stderr[strings.Index(r.Stderr, "Transaction"):]
+	if !strings.Contains(summary, "warning") || !strings.Contains(summary, "no checksum") || !strings.Contains(summary, lower) || !strings.Contains(summary, "checksummed: "+to) {
+		t.Fatalf("the summary does not warn about the unchecksummed recipient:\n%s", r)
+	}
+	var j wallet.FundJSON
+	e.MustRun(0, "wallet", "fund", "--to", lower, "--amount", "0.1ether", "--signer", "env://TREASURY_KEY", "--dry-run", "-o", "json").JSON(t, &j)
+	if len(j.Warnings) != 1 || !strings.Contains(j.Warnings[0], "no checksum") {
+		t.Fatalf("JSON warnings %q", j.Warnings)
+	}
+	r = e.MustRun(0, "wallet", "fund", "--to", to, "--amount", "0.1ether", "--signer", "env://TREASURY_KEY", "--dry-run")
+	if strings.Contains(r.Stderr, "no checksum") {
+		t.Fatalf("a checksummed recipient was warned about:\n%s", r)
+	}
 }

@@ -3,6 +3,7 @@ package wallet
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -66,7 +67,7 @@ Exit codes: 0 listed (also when some reverted), 2 bad input.`,
 	}
 	cmd.Flags().StringVar(&opts.Signer, "signer", "", "signer reference whose address to read")
 	cmd.Flags().StringVar(&opts.Blocks, "blocks", "1000", "how many blocks back from the head to search")
-	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "show at most this many mined transactions (the newest)")
+	cmdutil.IntVar(cmd.Flags(), &opts.Limit, "limit", 20, "show at most this many mined transactions (the newest)")
 	return cmd
 }
 
@@ -74,9 +75,9 @@ func (o *HistoryOptions) validate() (uint64, error) {
 	if err := cmdutil.OneAccount(o.Address, o.Signer); err != nil {
 		return 0, err
 	}
-	n, err := strconv.ParseUint(o.Blocks, 10, 64)
+	n, err := cmdutil.ParseUint("--blocks", o.Blocks, math.MaxUint64)
 	if err != nil || n == 0 || n > 1_000_000 {
-		return 0, errs.Usagef("--blocks %q is not a block count (expected an integer from 1 to 1000000)", o.Blocks)
+		return 0, errs.Usagef("--blocks %q is not a block count (expected an integer from 1 to 1000000: decimal digits, or 0x followed by hex digits)", o.Blocks)
 	}
 	if o.Limit < 1 || o.Limit > 10_000 {
 		return 0, errs.Usagef("--limit %d is out of range (expected 1 to 10000)", o.Limit)

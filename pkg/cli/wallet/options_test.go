@@ -80,10 +80,10 @@ func TestFundFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--amount", "1"}, "--to is required"},
+		{[]string{"--amount", "1ether"}, "--to is required"},
 		{[]string{"--to", to}, "--amount is required"},
 		{[]string{"--to", to, "--amount", "0"}, "is zero"},
-		{[]string{"--to", "0x0000000000000000000000000000000000000000", "--amount", "1"}, "zero address"},
+		{[]string{"--to", "0x0000000000000000000000000000000000000000", "--amount", "1ether"}, "zero address"},
 		{[]string{"--to", to, "--amount", "lots"}, "lots"},
 	} {
 		parse(cmdtest.Factory(), c.args...)
@@ -124,4 +124,16 @@ func TestHistoryFlags(t *testing.T) {
 	got.Signer = "env://K"
 	got.Resolve, got.Chain = noResolve(t), cmdtest.NoChain(t)
 	cmdtest.Usage(t, historyRun(context.Background(), got), "both an address and --signer")
+
+	// Counts take the one number form: decimal (010 is ten, not octal eight) or 0x hex.
+	cmd = NewCmdHistory(cmdtest.Factory(), func(_ context.Context, o *HistoryOptions) error { got = o; return nil })
+	if err := cmdtest.Parse(cmd, "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "--blocks", "0x10", "--limit", "010"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := got.validate(); err != nil || n != 16 || got.Limit != 10 {
+		t.Fatalf("--blocks 0x10 --limit 010: %d %d %v", n, got.Limit, err)
+	}
+	got.Blocks = "+100"
+	got.Resolve, got.Chain = noResolve(t), cmdtest.NoChain(t)
+	cmdtest.Usage(t, historyRun(context.Background(), got), `--blocks "+100"`)
 }

@@ -27,7 +27,7 @@ func TestSendSettingsOutOfRange(t *testing.T) {
 	} {
 		e.Vars[tc.env] = tc.value
 		for _, args := range [][]string{
-			{"wallet", "fund", "--to", to, "--amount", "0.1", "--signer", "env://TREASURY_KEY", "--yes"},
+			{"wallet", "fund", "--to", to, "--amount", "0.1ether", "--signer", "env://TREASURY_KEY", "--yes"},
 			{"wallet", "drain", "--signer", "env://TREASURY_KEY", "--to", to, "--allow-non-treasury", "--yes"},
 		} {
 			r := e.Run(args...)

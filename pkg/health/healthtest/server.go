@@ -1,14 +1,13 @@
 // Package healthtest is a local stand-in for the VRWX API's GET /health, for tests of
 // everything that reads it (health, status, the exporter, key rotation). It serves
-// the spec's JSON over real HTTP on a loopback port; the relayer address can be a
-// function, so a rotation test serves the address of a secret store's current key
-// as the restarted API would. It can answer an HTTP error or a broken body, be slow,
+// the spec's JSON (healthsrv's answer, as scripts/devapi does) over real HTTP on a
+// loopback port; the relayer address can be a function, so a rotation test serves
+// the address of a secret store's current key as the restarted API would. It can answer an HTTP error or a broken body, be slow,
 // and go down and come back on the same address.
 package healthtest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -18,24 +17,16 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/vrwx/vrwxctl/pkg/health/healthsrv"
 )
 
-// Options are the answer's fields. The zero value answers status "ok", chain 31337,
-// relay mode with no relayer address.
-type Options struct {
-	ChainID uint64
-	// Relayer returns the address to report; nil reports relayerAddress null
-	// (selfSubmit). An error answers HTTP 500.
-	Relayer func() (common.Address, error)
-	// RelayMode defaults to "relay" with a Relayer and "selfSubmit" without.
-	RelayMode     string
-	Status        string
-	SchemaVersion any
-}
+// Options are the answer's fields (healthsrv's, shared with scripts/devapi). The
+// zero value answers status "ok", chain 31337, relay mode with no relayer address.
+type Options = healthsrv.Options
 
 // Static returns a Relayer function that always reports addr.
 func Static(addr common.Address) func() (common.Address, error) {
-	return func() (common.Address, error) { return addr, nil }
+	return healthsrv.Static(addr)
 }
 
 // Server is a running /health server.
@@ -61,12 +52,6 @@ func New(t testing.TB, opts Options) *Server {
 	t.Helper()
 	if opts.ChainID == 0 {
 		opts.ChainID = 31337
-	}
-	if opts.Status == "" {
-		opts.Status = "ok"
-	}
-	if opts.SchemaVersion == nil {
-		opts.SchemaVersion = 7
 	}
 	s := &Server{t: t, opts: opts}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -106,40 +91,18 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
 	if code != 0 && code != http.StatusOK {
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
 		_, _ = w.Write([]byte(`{"error":"unavailable"}`))
 		return
 	}
 	if body != nil {
+		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(*body))
 		return
 	}
-	answer := map[string]any{
-		"status":          opts.Status,
-		"timestamp":       time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
-		"strictMode":      true,
-		"storageRequired": true,
-		"schemaVersion":   opts.SchemaVersion,
-		"relayMode":       "selfSubmit",
-		"relayerAddress":  nil,
-		"chainId":         opts.ChainID,
-	}
-	if opts.Relayer != nil {
-		addr, err := opts.Relayer()
-		if err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = w.Write([]byte(`{"status":"error","error":"relayer key unavailable"}`))
-			return
-		}
-		answer["relayMode"] = "relay"
-		answer["relayerAddress"] = addr.Hex()
-	}
-	if opts.RelayMode != "" {
-		answer["relayMode"] = opts.RelayMode
-	}
-	_ = json.NewEncoder(w).Encode(answer)
+	healthsrv.Write(w, opts, time.Now())
 }
 
 // SetRelayer changes the relayer function (nil: relayerAddress null).

@@ -55,6 +55,7 @@ type SecretsManager struct {
 	region  string
 	account string
 	secrets map[string]*smSecret // by name
+	echo    bool
 }
 
 type smSecret struct {
@@ -102,6 +103,16 @@ func (s *SecretsManager) Seed(name, value string) string {
 	sec.attach(AWSCurrent, id)
 	s.secrets[name] = sec
 	return id
+}
+
+// EchoWriteErrors makes every later CreateSecret and PutSecretValue fail with a
+// ValidationException whose message quotes the whole request body — the secret
+// value included — as a misbehaving proxy or look-alike service might. Nothing is
+// stored. It tests that the client never shows what a service echoes.
+func (s *SecretsManager) EchoWriteErrors() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.echo = true
 }
 
 // Stages returns each version's staging labels (deprecated versions included,
@@ -254,6 +265,10 @@ func (s *SecretsManager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// under the lock.
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.echo && (op == "CreateSecret" || op == "PutSecretValue") {
+		s.fail(w, "ValidationException", "1 validation error detected in request %s", body)
+		return
+	}
 	h(w, body)
 }
 

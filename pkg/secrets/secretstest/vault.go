@@ -50,6 +50,7 @@ type Vault struct {
 	secrets    map[kvKey]*kvSecret
 	gate       *writeGate
 	maxVersion int
+	echo       string // "", "json" or "raw": see EchoWriteErrors
 }
 
 type kvKey struct{ ns, mount, path string }
@@ -112,6 +113,19 @@ func (v *Vault) AddAppRole(roleID, secretID string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.roles[roleID] = secretID
+}
+
+// EchoWriteErrors makes every later data write fail with HTTP 400 quoting the whole
+// request body — the secret's data included — as a misbehaving proxy in front of
+// Vault might: in Vault's {"errors": […]} shape, or with raw as a plain-text body
+// (which the client quotes whole, since it cannot parse it). Nothing is stored.
+func (v *Vault) EchoWriteErrors(raw bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.echo = "json"
+	if raw {
+		v.echo = "raw"
+	}
 }
 
 // RequireCAS makes a mount demand options.cas on every data write, as the
@@ -294,6 +308,19 @@ func (v *Vault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case kind == "data" && r.Method == http.MethodGet:
 		v.readData(w, r, k)
 	case kind == "data" && write:
+		v.mu.Lock()
+		echo := v.echo
+		v.mu.Unlock()
+		switch echo {
+		case "json":
+			vaultErr(w, http.StatusBadRequest, "invalid request body: "+string(body))
+			return
+		case "raw":
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write(append([]byte("bad request: "), body...))
+			return
+		}
 		v.writeData(w, r, k, body)
 	case kind == "data" && r.Method == http.MethodDelete:
 		v.deleteLatest(w, k)

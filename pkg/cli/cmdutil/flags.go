@@ -1,0 +1,115 @@
+package cmdutil
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/vrwx/vrwxctl/pkg/errs"
+)
+
+// OneValueEach makes every single-value flag of cmd and its subcommands refuse a
+// second occurrence, and a string flag refuse an empty value (exit 2). pflag keeps the last value silently, so
+// `--amount 0.5ether --amount 1000ether` would send 1000 ETH; a flag that means one
+// thing takes one value. Repeatable flags (--rpc-url, --status: slices and arrays)
+// are left alone. Call it once the tree is built.
+func OneValueEach(cmd *cobra.Command) {
+	wrap := func(f *pflag.Flag) {
+		if _, done := f.Value.(*onceValue); done {
+			return
+		}
+		if _, repeatable := f.Value.(pflag.SliceValue); repeatable {
+			return
+		}
+		f.Value = &onceValue{Value: f.Value, name: f.Name}
+	}
+	cmd.PersistentFlags().VisitAll(wrap)
+	cmd.Flags().VisitAll(wrap)
+	for _, c := range cmd.Commands() {
+		OneValueEach(c)
+	}
+}
+
+type onceValue struct {
+	pflag.Value
+	name string
+	set  bool
+}
+
+func (v *onceValue) Set(s string) error {
+	if v.set {
+		// The values are not repeated: one of them may be what must not be echoed.
+		return errs.Usagef("--%s given more than once; it takes one value", v.name).
+			WithFix("give --" + v.name + " once")
+	}
+	v.set = true
+	if s == "" && v.Value.Type() == "string" {
+		// `--signer "$REF"` with REF unset would otherwise mean "not given" and
+		// fall back to a default the operator did not choose.
+		return errs.Usagef("--%s is empty (an unset shell variable?); it takes a value", v.name).
+			WithFix("give --" + v.name + " a value, or leave the flag out")
+	}
+	return v.Value.Set(s)
+}
+
+// UnknownSubcommands makes every command group under cmd (a command with
+// subcommands and no action of its own) refuse an argument that names none of its
+// subcommands — `wallet blance` is exit 2 with "did you mean", not the group's help
+// and exit 0, which a script would take for success. With no argument a group
+// still prints its help.
+func UnknownSubcommands(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		UnknownSubcommands(c)
+	}
+	if !cmd.HasParent() || !cmd.HasSubCommands() || cmd.Runnable() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return c.Help()
+		}
+		if c.SuggestionsMinimumDistance <= 0 {
+			c.SuggestionsMinimumDistance = 2 // cobra's own default for the root
+		}
+		e := errs.Usagef("unknown command %q for %q", args[0], c.CommandPath())
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			e = errs.Usagef("unknown command %q for %q; did you mean %q?", args[0], c.CommandPath(), s[0])
+		}
+		return e.WithFix("see `" + c.CommandPath() + " --help` for its commands")
+	}
+}
+
+// IntVar is pflag's IntVar with ParseNumber's form: pflag reads 010 as octal 8 and
+// -1 as a count. Counts are non-negative.
+func IntVar(fs *pflag.FlagSet, p *int, name string, value int, usage string) {
+	*p = value
+	fs.Var(&numberValue{name: name, max: math.MaxInt64, set: func(v uint64) { *p = int(v) }, show: func() string { return strconv.Itoa(*p) }, typ: "int"}, name, usage)
+}
+
+// Uint64Var is pflag's Uint64Var with ParseNumber's form.
+func Uint64Var(fs *pflag.FlagSet, p *uint64, name string, value uint64, usage string) {
+	*p = value
+	fs.Var(&numberValue{name: name, max: math.MaxUint64, set: func(v uint64) { *p = v }, show: func() string { return strconv.FormatUint(*p, 10) }, typ: "uint64"}, name, usage)
+}
+
+type numberValue struct {
+	name string
+	max  uint64
+	set  func(uint64)
+	show func() string
+	typ  string
+}
+
+func (v *numberValue) Set(s string) error {
+	n, err := ParseUint("--"+v.name, s, v.max)
+	if err != nil {
+		return err
+	}
+	v.set(n)
+	return nil
+}
+
+func (v *numberValue) String() string { return v.show() }
+func (v *numberValue) Type() string   { return v.typ }

@@ -1,0 +1,143 @@
+package root_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/cli/root"
+	"github.com/vrwx/vrwxctl/pkg/ui"
+)
+
+var (
+	vrwxctlLine = regexp.MustCompile("vrwxctl((?: [a-z][a-z0-9-]*)+)([^`\"\n]*)")
+	flagRE      = regexp.MustCompile(`(?:^|[\s(\[])(--[a-z][a-z0-9-]*)`)
+)
+
+// Every `vrwxctl …` an error's fix, a help text or an example names — in any string
+// of the program's source — is a command of the real tree, and every flag written
+// after it is one that command takes. Advice naming a flag that does not exist
+// (`config view --all`) sends the operator nowhere at 3 a.m.
+func TestAdviceNamesRealCommandsAndFlags(t *testing.T) {
+	t.Parallel()
+	tree := root.NewCmdRoot(&cmdutil.Factory{IO: ui.Test(strings.NewReader(""), &strings.Builder{}, &strings.Builder{}), Globals: &cmdutil.Globals{}})
+	tree.InitDefaultHelpCmd()
+	tree.InitDefaultCompletionCmd()
+	checked := 0
+	err := filepath.WalkDir(filepath.Join("..", "..", ".."), func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != filepath.Join("..", "..", "..") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			s, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				return true
+			}
+			for _, seg := range mentions(s) {
+				m := vrwxctlLine.FindStringSubmatch(seg)
+				words := strings.Fields(m[1])
+				if !isCommand(tree, words[0]) {
+					continue // prose: "vrwxctl never overwrites a backup"
+				}
+				checked++
+				where := fset.Position(lit.Pos()).String()
+				cmd, rest := find(tree, words)
+				if cmd.HasSubCommands() && len(rest) > 0 {
+					t.Errorf("%s: `%s` has no command %q (in %q)", where, cmd.CommandPath(), rest[0], seg)
+					continue
+				}
+				tail := strings.Join(rest, " ") + m[2]
+				if i := strings.IndexAny(tail, ";`"); i >= 0 {
+					tail = tail[:i]
+				}
+				for _, fm := range flagRE.FindAllStringSubmatch(tail, -1) {
+					name := strings.TrimPrefix(fm[1], "--")
+					if name != "help" && cmd.Flag(name) == nil {
+						t.Errorf("%s: `%s` takes no flag --%s (in %q)", where, cmd.CommandPath(), name, seg)
+					}
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d `vrwxctl …` texts checked", checked)
+	if checked < 50 {
+		t.Fatalf("only %d `vrwxctl …` texts found: the scan is not reading the sources", checked)
+	}
+}
+
+// mentions splits s at each "vrwxctl " into the texts that follow it.
+func mentions(s string) []string {
+	var out []string
+	for {
+		i := strings.Index(s, "vrwxctl ")
+		if i < 0 {
+			return out
+		}
+		s = s[i:]
+		j := strings.Index(s[len("vrwxctl "):], "vrwxctl ")
+		if j < 0 {
+			if vrwxctlLine.MatchString(s) {
+				out = append(out, s)
+			}
+			return out
+		}
+		if seg := s[:len("vrwxctl ")+j]; vrwxctlLine.MatchString(seg) {
+			out = append(out, seg)
+		}
+		s = s[len("vrwxctl ")+j:]
+	}
+}
+
+func isCommand(tree *cobra.Command, name string) bool {
+	for _, c := range tree.Commands() {
+		if c.Name() == name {
+			return true
+		}
+	}
+	return false
+}
+
+// find walks words down the command tree; rest are the words after the command.
+func find(c *cobra.Command, words []string) (*cobra.Command, []string) {
+	for i, w := range words {
+		var next *cobra.Command
+		for _, sub := range c.Commands() {
+			if sub.Name() == w || sub.HasAlias(w) {
+				next = sub
+			}
+		}
+		if next == nil {
+			return c, words[i:]
+		}
+		c = next
+	}
+	return c, nil
+}
