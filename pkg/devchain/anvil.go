@@ -50,6 +50,14 @@ type AnvilOptions struct {
 	History bool
 }
 
+// BigChainArgs are the anvil flags (AnvilOptions.Args) for a chain of a million jobs
+// or a million blocks, as the scale benchmarks build: keep no state per block
+// (--prune-history; the latest state still answers every call) and run the Cancun
+// rules the test contracts are compiled for. On anvil 1.7's default hardfork every
+// mined block costs more than the last (1,000 blocks take seconds, the 5,000th
+// thousand minutes), so a million blocks would never be mined.
+var BigChainArgs = []string{"--prune-history", "--hardfork", "cancun"}
+
 // Anvil is a running anvil process.
 type Anvil struct {
 	URL     string

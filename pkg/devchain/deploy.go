@@ -460,3 +460,137 @@ func SeedJobs(ctx context.Context, rpcURL string, d *Deployment, n int) error {
 	}
 	return nil
 }
+
+// manyChunk is how many jobs one seedJobsQuiet transaction writes: 50,000 jobs are
+// about 7e9 gas.
+const manyChunk = 50_000
+
+// gasPerJob bounds what seedJobsQuiet spends on one job (about 140k: six fresh slots).
+const gasPerJob = 150_000
+
+// SeedManyJobs adds n FUNDED jobs of the active robot, owned by the buyer, through the
+// escrow's test-only seedJobsQuiet helper: storage only, no events, 50,000 jobs per
+// transaction and all of them in ONE block, so a million jobs take minutes rather than
+// hours (anvil's cost per block grows with the state, so many blocks of seeding grow
+// quadratically). For the block, mining on every transaction is paused and the block
+// gas limit raised, and both are put back afterwards; the buyer is given the ether the
+// large transactions need up front. Deadlines start 30 days after the chain's current
+// time and step by one second per job. Start anvil with --prune-history (and --hardfork
+// cancun) for a million jobs: see BigChainArgs.
+func SeedManyJobs(ctx context.Context, rpcURL string, d *Deployment, n int) error {
+	return seedMany(ctx, rpcURL, d, n, manyChunk)
+}
+
+func seedMany(ctx context.Context, rpcURL string, d *Deployment, n, chunk int) error {
+	if n <= 0 {
+		return fmt.Errorf("seed jobs: count %d, want at least 1", n)
+	}
+	c, err := dial(ctx, rpcURL)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	head, err := c.ec.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("read the head block: %w", err)
+	}
+	var automine bool
+	if err := c.rc.CallContext(ctx, &automine, "anvil_getAutomine"); err != nil {
+		return fmt.Errorf("read anvil's automine setting: %w", err)
+	}
+	restore := context.WithoutCancel(ctx)
+	gas := uint64(n) * gasPerJob
+	if gas > head.GasLimit {
+		if err := c.rc.CallContext(ctx, nil, "evm_setBlockGasLimit", hexutil.Uint64(gas)); err != nil {
+			return fmt.Errorf("raise the block gas limit: %w", err)
+		}
+		// The chain is the caller's: leave its gas limit as it was.
+		defer c.rc.CallContext(restore, nil, "evm_setBlockGasLimit", hexutil.Uint64(head.GasLimit))
+	}
+	if automine {
+		if err := c.rc.CallContext(ctx, nil, "evm_setAutomine", false); err != nil {
+			return fmt.Errorf("pause automine: %w", err)
+		}
+		defer c.rc.CallContext(restore, nil, "evm_setAutomine", true)
+	}
+	// anvil checks gas × fee cap against the balance before it takes a transaction; a
+	// 7e9-gas one needs more ether up front than a dev account holds.
+	need := new(big.Int).Mul(new(big.Int).SetUint64(gas), devFeeCap)
+	bal, err := c.ec.BalanceAt(ctx, d.Buyer, nil)
+	if err != nil {
+		return fmt.Errorf("read the buyer's balance: %w", err)
+	}
+	if bal.Cmp(need) < 0 {
+		if err := c.rc.CallContext(ctx, nil, "anvil_setBalance", d.Buyer, (*hexutil.Big)(new(big.Int).Add(bal, need))); err != nil {
+			return fmt.Errorf("fund the buyer for seeding: %w", err)
+		}
+	}
+	art, err := LoadArtifact(ContractEscrow)
+	if err != nil {
+		return err
+	}
+	deadline := big.NewInt(time.Unix(int64(head.Time), 0).Add(openDeadline).Unix())
+	buyer := DevKey(AccountBuyer)
+	robot := d.Robots[RobotActive].ID
+	var hashes []common.Hash
+	for done := 0; done < n; {
+		k := min(chunk, n-done)
+		first := new(big.Int).Add(deadline, big.NewInt(int64(done)))
+		data, err := art.ABI.Pack("seedJobsQuiet", big.NewInt(int64(k)), robot, JobPrice, first)
+		if err != nil {
+			return fmt.Errorf("encode seedJobsQuiet: %w", err)
+		}
+		h, err := c.submit(ctx, buyer, &d.Escrow, data, uint64(k)*gasPerJob)
+		if err != nil {
+			return fmt.Errorf("seed jobs %d..%d of %d: %w", done+1, done+k, n, err)
+		}
+		hashes = append(hashes, h)
+		done += k
+	}
+	if err := c.rc.CallContext(ctx, nil, "evm_mine"); err != nil {
+		return fmt.Errorf("mine the seeding block: %w", err)
+	}
+	for i, h := range hashes {
+		if _, err := c.mined(ctx, h); err != nil {
+			return fmt.Errorf("seed jobs, transaction %d of %d: %w", i+1, len(hashes), err)
+		}
+	}
+	return nil
+}
+
+// emitChunk is how many jobs' events one emitJobEvents transaction emits: about 7k
+// gas a job (three logs), so 1,000 stay well inside anvil's 30M block gas limit.
+const emitChunk = 1000
+
+// EmitJobEvents emits, through the escrow's test-only emitJobEvents helper, the
+// JobCreated, JobCreatedV2 and JobFunded events of n FUNDED jobs of the active robot
+// bought by the buyer, with ids from firstID, storing nothing: 3n events for an event
+// scan to find, in one block per 1,000 jobs, on a chain whose state does not grow
+// (anvil's cost per mined block grows with it). The jobs do not exist; pick ids past
+// the escrow's jobCount so they are not mistaken for real ones.
+func EmitJobEvents(ctx context.Context, rpcURL string, d *Deployment, firstID uint64, n int) error {
+	if n <= 0 {
+		return fmt.Errorf("emit job events: count %d, want at least 1", n)
+	}
+	c, err := dial(ctx, rpcURL)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	s := &seeder{c: c, d: d}
+	now, err := s.chainTime(ctx)
+	if err != nil {
+		return err
+	}
+	deadline := big.NewInt(now.Add(openDeadline).Unix())
+	robot := d.Robots[RobotActive].ID
+	for done := 0; done < n; {
+		k := min(emitChunk, n-done)
+		first := new(big.Int).SetUint64(firstID + uint64(done))
+		if _, err := c.call(ctx, DevKey(AccountBuyer), d.Escrow, ContractEscrow, "emitJobEvents", first, big.NewInt(int64(k)), robot, JobPrice, deadline); err != nil {
+			return fmt.Errorf("emit events of jobs %s..: %w", first, err)
+		}
+		done += k
+	}
+	return nil
+}

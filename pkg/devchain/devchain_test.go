@@ -630,6 +630,114 @@ func TestSeedJobsGrowsJobCount(t *testing.T) {
 	}
 }
 
+// SeedManyJobs writes ordinary FUNDED jobs in large transactions in one block with no
+// events, and leaves the chain's block gas limit and automine as it found them.
+func TestSeedManyJobsWritesStorageOnly(t *testing.T) {
+	a, d := StartT(t)
+	ctx := testCtx(t)
+	c := testConn(t, a.URL)
+	before := readOne[*big.Int](t, c, d.Escrow, ContractEscrow, "jobCount").Uint64()
+	h0, err := c.ec.HeaderByNumber(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1,200 jobs in chunks of 500: three transactions (the last a remainder) in one
+	// block, above the 30M block gas limit anvil starts with.
+	const n, chunk = 1200, 500
+	if err := seedMany(ctx, a.URL, d, n, chunk); err != nil {
+		t.Fatal(err)
+	}
+	h1, err := c.ec.HeaderByNumber(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := readOne[*big.Int](t, c, d.Escrow, ContractEscrow, "jobCount").Uint64()
+	if after != before+n {
+		t.Fatalf("jobCount %d after seeding %d onto %d", after, n, before)
+	}
+	if got := h1.Number.Uint64() - h0.Number.Uint64(); got != 1 {
+		t.Errorf("%d blocks mined for %d jobs in chunks of %d, want 1", got, n, chunk)
+	}
+	first := readJob(t, c, d.Escrow, before+1)
+	for _, id := range []uint64{before + 1, before + chunk + 1, after} {
+		j := readJob(t, c, d.Escrow, id)
+		wantDeadline := first.Deadline.Int64() + int64(id-before-1)
+		if j.Status != StatusFunded || j.Buyer != d.Buyer || j.RobotID != d.Robots[RobotActive].ID || j.Price.Cmp(JobPrice) != 0 ||
+			j.Deadline.Int64() != wantDeadline || j.Deadline.Int64() <= headTime(t, c) || j.JobSpecHash == (common.Hash{}) {
+			t.Errorf("seeded job %d: %+v (deadline want %d)", id, j, wantDeadline)
+		}
+	}
+	logs, err := c.ec.FilterLogs(ctx, ethereum.FilterQuery{FromBlock: new(big.Int).Add(h0.Number, big.NewInt(1)), ToBlock: h1.Number, Addresses: []common.Address{d.Escrow}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) != 0 {
+		t.Errorf("seedJobsQuiet emitted %d logs, want none", len(logs))
+	}
+	// The limit was raised for the seeding blocks and is back for the next one.
+	if h1.GasLimit <= h0.GasLimit {
+		t.Errorf("seeding block's gas limit %d, not above the chain's %d", h1.GasLimit, h0.GasLimit)
+	}
+	if err := a.Mine(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h2, err := c.ec.HeaderByNumber(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h2.GasLimit != h0.GasLimit {
+		t.Errorf("block gas limit %d after seeding, was %d", h2.GasLimit, h0.GasLimit)
+	}
+	var automine bool
+	if err := a.RPC(ctx, &automine, "anvil_getAutomine"); err != nil || !automine {
+		t.Errorf("automine %v (%v) after seeding, want it back on", automine, err)
+	}
+	if err := SeedManyJobs(ctx, a.URL, d, 0); err == nil {
+		t.Error("SeedManyJobs(0) succeeded")
+	}
+}
+
+// EmitJobEvents emits the three events of each job, with the ids asked for, and
+// stores nothing: jobCount is unchanged and the jobs do not exist.
+func TestEmitJobEventsStoresNothing(t *testing.T) {
+	a, d := StartT(t)
+	ctx := testCtx(t)
+	c := testConn(t, a.URL)
+	before := readOne[*big.Int](t, c, d.Escrow, ContractEscrow, "jobCount").Uint64()
+	h0, err := c.ec.BlockNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const first, n = 1_000_001, 1500 // two transactions: 1,000 jobs and 500
+	if err := EmitJobEvents(ctx, a.URL, d, first, n); err != nil {
+		t.Fatal(err)
+	}
+	logs, err := c.ec.FilterLogs(ctx, ethereum.FilterQuery{FromBlock: new(big.Int).SetUint64(h0 + 1), Addresses: []common.Address{d.Escrow}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	art, err := LoadArtifact(ContractEscrow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"JobCreated", "JobCreatedV2", "JobFunded"}
+	if len(logs) != 3*n {
+		t.Fatalf("%d logs, want %d", len(logs), 3*n)
+	}
+	for i, l := range logs {
+		id := new(big.Int).SetBytes(l.Topics[1].Bytes()).Uint64()
+		if l.Topics[0] != art.ABI.Events[names[i%3]].ID || id != first+uint64(i/3) {
+			t.Fatalf("log %d: topic0 %s job %d, want %s of job %d", i, l.Topics[0].Hex(), id, names[i%3], first+uint64(i/3))
+		}
+	}
+	if after := readOne[*big.Int](t, c, d.Escrow, ContractEscrow, "jobCount").Uint64(); after != before {
+		t.Errorf("jobCount %d after emitting events, was %d", after, before)
+	}
+	if j := readJob(t, c, d.Escrow, first); j.Buyer != (common.Address{}) {
+		t.Errorf("job %d exists after emitting its events: %+v", first, j)
+	}
+}
+
 func TestNoMiningAndStop(t *testing.T) {
 	t.Parallel()
 	a, _ := StartTWith(t, AnvilOptions{NoMining: true})

@@ -89,19 +89,28 @@ func (c *conn) deploy(ctx context.Context, key *ecdsa.PrivateKey, contract strin
 // estimate; the estimate also surfaces a revert (with its custom error's name) before
 // anything is sent.
 func (c *conn) send(ctx context.Context, key *ecdsa.PrivateKey, to *common.Address, data []byte, gas uint64) (*types.Receipt, error) {
+	hash, err := c.submit(ctx, key, to, data, gas)
+	if err != nil {
+		return nil, err
+	}
+	return c.mined(ctx, hash)
+}
+
+// submit signs and sends one EIP-1559 transaction without waiting for it.
+func (c *conn) submit(ctx context.Context, key *ecdsa.PrivateKey, to *common.Address, data []byte, gas uint64) (common.Hash, error) {
 	from := crypto.PubkeyToAddress(key.PublicKey)
 	nonce, ok := c.nonces[from]
 	if !ok {
 		n, err := c.ec.PendingNonceAt(ctx, from)
 		if err != nil {
-			return nil, fmt.Errorf("read nonce of %s: %w", from.Hex(), err)
+			return common.Hash{}, fmt.Errorf("read nonce of %s: %w", from.Hex(), err)
 		}
 		nonce = n
 	}
 	if gas == 0 {
 		est, err := c.ec.EstimateGas(ctx, ethereum.CallMsg{From: from, To: to, Data: data})
 		if err != nil {
-			return nil, fmt.Errorf("estimate gas: %w", describeRevert(err))
+			return common.Hash{}, fmt.Errorf("estimate gas: %w", describeRevert(err))
 		}
 		gas = est + est/4
 	}
@@ -115,21 +124,26 @@ func (c *conn) send(ctx context.Context, key *ecdsa.PrivateKey, to *common.Addre
 		Data:      data,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sign transaction from %s: %w", from.Hex(), err)
+		return common.Hash{}, fmt.Errorf("sign transaction from %s: %w", from.Hex(), err)
 	}
 	if err := c.ec.SendTransaction(ctx, tx); err != nil {
 		// The node may have seen a transaction we did not count; read the nonce
 		// afresh next time.
 		delete(c.nonces, from)
-		return nil, fmt.Errorf("send transaction from %s: %w", from.Hex(), describeRevert(err))
+		return common.Hash{}, fmt.Errorf("send transaction from %s: %w", from.Hex(), describeRevert(err))
 	}
 	c.nonces[from] = nonce + 1
-	r, err := c.wait(ctx, tx.Hash())
+	return tx.Hash(), nil
+}
+
+// mined waits for the transaction's receipt and fails when it reverted.
+func (c *conn) mined(ctx context.Context, hash common.Hash) (*types.Receipt, error) {
+	r, err := c.wait(ctx, hash)
 	if err != nil {
 		return nil, err
 	}
 	if r.Status != types.ReceiptStatusSuccessful {
-		return r, fmt.Errorf("transaction %s reverted in block %d", tx.Hash().Hex(), r.BlockNumber)
+		return r, fmt.Errorf("transaction %s reverted in block %d", hash.Hex(), r.BlockNumber)
 	}
 	return r, nil
 }

@@ -56,11 +56,16 @@ type EventQuery struct {
 	// (and of the registry unless JobID is set), with no topic filter: events the
 	// spec does not name are returned raw instead of never being asked for.
 	Types []vrwx.EventType
-	// Chunk is the first block span per eth_getLogs request; a provider's refusal
-	// halves it for the rest of the query.
+	// Chunk is the block span per eth_getLogs request; a provider's refusal halves it,
+	// and it grows back towards Chunk once spans are answered again.
 	Chunk uint64
-	// OnHalve, when set, is told each time a provider refuses a span.
+	// Parallel is how many chunks are asked for at once (chain.DefaultLogParallel
+	// when 0); events still arrive in chain order.
+	Parallel int
+	// OnHalve, when set, is told each time a provider refuses a span; OnGrow each time
+	// the span grows back.
 	OnHalve func(from, to uint64, err error)
+	OnGrow  func(chunk uint64)
 }
 
 // RangeError is a block range whose first block resolved after its last.
@@ -159,9 +164,10 @@ type Event struct {
 	DecodeError string `json:"decodeError,omitempty"`
 }
 
-// Each reads the range in chunks, in chain order, and calls fn with every event as
-// its chunk arrives; only one chunk's logs are held at a time. An error from fn
-// stops the query and is returned.
+// Each reads the range in chunks, several at once (chain.Client.EachLogs), and calls
+// fn with every event in chain order as soon as its chunk and every one before it
+// have arrived; at most Parallel chunks' logs are held. Progress, when set, is told
+// after each chunk's events. An error from fn stops the query and is returned.
 func (e *Events) Each(ctx context.Context, fn func(Event) error) error {
 	chunk := e.q.Chunk
 	if chunk == 0 {
@@ -183,24 +189,8 @@ func (e *Events) Each(ctx context.Context, fn func(Event) error) error {
 		}
 		q.Topics = append(q.Topics, []common.Hash{common.BigToHash(e.q.JobID)})
 	}
-	// The chain client halves a refused span within one call; the smaller span is
-	// kept for the chunks after it, as one long call would.
-	q.OnHalve = func(from, to uint64, err error) {
-		chunk = max(1, (to-from+1)/2)
-		if e.q.OnHalve != nil {
-			e.q.OnHalve(from, to, err)
-		}
-	}
-	for from := e.From; ; {
-		to := e.To
-		if e.To-from >= chunk {
-			to = from + chunk - 1
-		}
-		q.From, q.To, q.Chunk = from, to, chunk
-		logs, err := e.c.Logs(ctx, q)
-		if err != nil {
-			return err
-		}
+	q.From, q.To, q.Chunk, q.Parallel, q.OnHalve, q.OnGrow = e.From, e.To, chunk, e.q.Parallel, e.q.OnHalve, e.q.OnGrow
+	return e.c.EachLogs(ctx, q, func(logs []types.Log) error {
 		for _, l := range logs {
 			if l.Removed {
 				continue
@@ -209,11 +199,8 @@ func (e *Events) Each(ctx context.Context, fn func(Event) error) error {
 				return err
 			}
 		}
-		if to == e.To {
-			return nil
-		}
-		from = to + 1
-	}
+		return nil
+	})
 }
 
 func (e *Events) decode(l types.Log) Event {

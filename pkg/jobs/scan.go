@@ -128,31 +128,35 @@ func (s *Scan) Size() *big.Int {
 }
 
 // Each reads the range in windows of Window ids, in id order, and calls fn with every
-// job that exists and matches filter; progress, when set, is told after each window
-// how many ids have been read. An error from fn stops the scan and is returned.
-func (s *Scan) Each(ctx context.Context, filter Filter, fn func(*vrwx.Job) error, progress func(read uint64)) error {
+// job that exists and matches filter; progress, when set, is called after each
+// window's jobs with how many ids have been read (the moment to flush output). The
+// next window is read while this one is handed over, so the node is never idle
+// between windows; at most two windows are held. An error from fn or progress stops
+// the scan and is returned.
+func (s *Scan) Each(ctx context.Context, filter Filter, fn func(*vrwx.Job) error, progress func(read uint64) error) error {
 	window := s.Window
 	if window <= 0 {
 		window = DefaultWindow
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	windows := make(chan scanWindow)
+	go s.read(ctx, window, windows)
+	defer func() {
+		// Stop the reader and wait for it, so nothing is left reading after a return.
+		cancel()
+		for range windows {
+		}
+	}()
 	var read uint64
-	ids := make([]*big.Int, 0, window)
-	calls := make([]*chain.Result[hexutil.Bytes], 0, window)
-	for start := new(big.Int).Set(s.From); start.Cmp(s.To) <= 0; {
-		ids, calls = ids[:0], calls[:0]
-		b := s.c.NewBatch()
-		for id := new(big.Int).Set(start); len(ids) < window && id.Cmp(s.To) <= 0; id = new(big.Int).Add(id, big.NewInt(1)) {
-			ids = append(ids, id)
-			calls = append(calls, b.Call(s.Escrow, vrwx.PackJobs(id), chain.Latest))
+	for w := range windows {
+		if w.err != nil {
+			return w.err
 		}
-		if err := b.Do(ctx); err != nil {
-			return err
-		}
-		for i, r := range calls {
+		for i, r := range w.calls {
 			if err := r.Err(); err != nil {
-				return errs.Failedf("jobs(%s) on escrow %s", ids[i], s.Escrow.Hex()).Wrap(err)
+				return errs.Failedf("jobs(%s) on escrow %s", w.ids[i], s.Escrow.Hex()).Wrap(err)
 			}
-			j, err := vrwx.DecodeJob(ids[i], r.Value)
+			j, err := vrwx.DecodeJob(w.ids[i], r.Value)
 			if err != nil {
 				return errs.Failedf("escrow %s", s.Escrow.Hex()).Wrap(err)
 			}
@@ -162,13 +166,47 @@ func (s *Scan) Each(ctx context.Context, filter Filter, fn func(*vrwx.Job) error
 				}
 			}
 		}
-		read += uint64(len(ids))
+		read += uint64(len(w.ids))
 		if progress != nil {
-			progress(read)
+			if err := progress(read); err != nil {
+				return err
+			}
 		}
-		start.Add(ids[len(ids)-1], big.NewInt(1))
 	}
-	return nil
+	// The reader stops early, without an error of its own, only when ctx ended.
+	return ctx.Err()
+}
+
+// scanWindow is one window's ids and their jobs(id) answers, or why it failed.
+type scanWindow struct {
+	ids   []*big.Int
+	calls []*chain.Result[hexutil.Bytes]
+	err   error
+}
+
+// read sends the range's windows in order on out, each read in one call of the
+// client's batching (JSON-RPC batches of 100, 4 in flight), and closes out after the
+// last window, a failed one, or when ctx ends.
+func (s *Scan) read(ctx context.Context, window int, out chan<- scanWindow) {
+	defer close(out)
+	for start := new(big.Int).Set(s.From); start.Cmp(s.To) <= 0; {
+		w := scanWindow{ids: make([]*big.Int, 0, window), calls: make([]*chain.Result[hexutil.Bytes], 0, window)}
+		b := s.c.NewBatch()
+		for id := new(big.Int).Set(start); len(w.ids) < window && id.Cmp(s.To) <= 0; id = new(big.Int).Add(id, big.NewInt(1)) {
+			w.ids = append(w.ids, id)
+			w.calls = append(w.calls, b.Call(s.Escrow, vrwx.PackJobs(id), chain.Latest))
+		}
+		w.err = b.Do(ctx)
+		select {
+		case out <- w:
+		case <-ctx.Done():
+			return
+		}
+		if w.err != nil {
+			return
+		}
+		start = new(big.Int).Add(w.ids[len(w.ids)-1], big.NewInt(1))
+	}
 }
 
 // failure says why a step returned no uint256.

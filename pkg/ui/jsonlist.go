@@ -56,6 +56,11 @@ func (l *JSONList) Add(v any) error {
 	return err
 }
 
+// Flush hands what has been written so far to the output. Items are buffered (64
+// KiB) between flushes; a caller flushes after each batch it read, so a reader sees
+// items while the rest are still being read.
+func (l *JSONList) Flush() error { return l.w.Flush() }
+
 // Close ends the list and the object and flushes.
 func (l *JSONList) Close() error {
 	if l.n == 0 {
@@ -64,4 +69,28 @@ func (l *JSONList) Close() error {
 		l.w.WriteString("\n  ]\n}\n")
 	}
 	return l.w.Flush()
+}
+
+// Fail ends the document after the items written so far with an "error" field — the
+// body PrintError writes, {"code","kind","message","fix"} — so stdout stays one valid
+// JSON object when a listing fails halfway, and returns err for the caller to return.
+// PrintError then reports err on stderr only.
+func (l *JSONList) Fail(err error) error {
+	if l.n == 0 {
+		l.w.WriteString("[],\n")
+	} else {
+		l.w.WriteString("\n  ],\n")
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("  ", "  ")
+	enc.SetEscapeHTML(false)
+	if enc.Encode(errorBody(err)) != nil {
+		return err
+	}
+	l.w.WriteString(`  "error": `)
+	l.w.Write(b.Bytes())
+	l.w.WriteString("}\n")
+	_ = l.w.Flush() // a write error stays with stdout; err is what the caller reports
+	return err
 }

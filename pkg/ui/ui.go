@@ -198,15 +198,23 @@ func KindName(k errs.Kind) string {
 	return "failed"
 }
 
-// PrintError reports err: "X message" and "  fix: ..." on stderr, and under -o json
-// also an error object on stdout so a script always gets JSON.
-func (o *IO) PrintError(err error) {
+// errorBody is err as ErrorBody.
+func errorBody(err error) ErrorBody {
 	kind := errs.KindOf(err)
 	// Error text quotes what libraries saw: a URL with its API key, a store's answer
 	// echoing a request. It is redacted here whatever the streams do.
-	msg, fix := redact.Text(err.Error()), redact.Text(errs.FixOf(err))
+	return ErrorBody{Code: int(kind), Kind: KindName(kind), Message: redact.Text(err.Error()), Fix: redact.Text(errs.FixOf(err))}
+}
+
+// PrintError reports err: "X message" and "  fix: ..." on stderr, and under -o json
+// also an error object on stdout so a script always gets JSON — unless a JSON
+// document already went there (a streamed listing that failed ends its own document
+// with the error: JSONList.Fail), so stdout always holds exactly one.
+func (o *IO) PrintError(err error) {
+	body := errorBody(err)
+	msg, fix := body.Message, body.Fix
 	if o.JSONOutput() && !o.jsonStarted {
-		_ = o.WriteJSON(ErrorJSON{Error: ErrorBody{Code: int(kind), Kind: KindName(kind), Message: msg, Fix: fix}})
+		_ = o.WriteJSON(ErrorJSON{Error: body})
 	}
 	s := o.ErrStyles()
 	fmt.Fprintln(o.ErrOut, s.Crit.Render("X")+" "+msg)

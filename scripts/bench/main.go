@@ -8,6 +8,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,7 +48,10 @@ type sample struct {
 // when /usr/bin/time is missing.
 const timeBin = "/usr/bin/time"
 
-func run(argv []string, env []string) (sample, error) {
+func run(argv []string, env []string) (sample, error) { return runTo(argv, env, nil) }
+
+// runTo is run with the command's stdout going to w (discarded when nil).
+func runTo(argv []string, env []string, w io.Writer) (sample, error) {
 	rssFile := ""
 	if _, err := os.Stat(timeBin); err == nil {
 		f, err := os.CreateTemp("", "vrwxctl-bench-rss-")
@@ -61,6 +65,7 @@ func run(argv []string, env []string) (sample, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout = w
 	var errBuf strings.Builder
 	cmd.Stderr = &errBuf
 	start := time.Now()
@@ -97,21 +102,52 @@ func summarize(ss []sample) stats {
 
 func main() {
 	runs := flag.Int("runs", 21, "runs of each command per scenario (interleaved)")
-	only := flag.String("only", "", "run only scenarios whose name contains this")
+	only := flag.String("only", "", "run only scenarios whose name contains this (the scale section: \"scale\")")
+	bin := flag.String("bin", "", "the vrwxctl binary to measure (default bin/vrwxctl)")
+	jobs := flag.String("scale-jobs", "10000,100000,1000000", "job counts for the scale section's job list (empty: none)")
+	blocks := flag.String("scale-blocks", "10000,100000,1000000", "block ranges for the scale section's job events (empty: none)")
+	events := flag.Int("scale-events", 100_000, "events spread over the longest block range")
 	flag.Parse()
-	if err := mainErr(*runs, *only); err != nil {
+	sc := scaleConfig{Events: *events, Runs: *runs}
+	var err error
+	if sc.Jobs, err = sizes(*jobs); err == nil {
+		sc.Blocks, err = sizes(*blocks)
+	}
+	if err == nil {
+		err = mainErr(*runs, *only, *bin, sc)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func mainErr(runs int, only string) error {
+// sizes parses a comma-separated list of positive counts, ascending.
+func sizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.ReplaceAll(f, "_", ""))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("size %q: want a positive count", f)
+		}
+		out = append(out, n)
+	}
+	sort.Ints(out)
+	return out, nil
+}
+
+func mainErr(runs int, only, bin string, sc scaleConfig) error {
 	ctx := context.Background()
 	root, err := devchain.RepoRoot()
 	if err != nil {
 		return err
 	}
-	bin := filepath.Join(root, "bin", "vrwxctl")
+	if bin == "" {
+		bin = filepath.Join(root, "bin", "vrwxctl")
+	}
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("%s missing: run make build", bin)
 	}
@@ -197,7 +233,9 @@ func mainErr(runs int, only string) error {
 	}
 	tw.Flush()
 	fmt.Println("\nRATIO = vrwxctl median / baseline median (lower is better; < 1 means vrwxctl is faster).")
-	return nil
+	// The scale section starts its own chains; the comparisons' anvil is not needed.
+	a.Stop()
+	return runScale(ctx, bin, sc, only)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

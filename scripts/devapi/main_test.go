@@ -277,7 +277,7 @@ func TestDevapiBadInput(t *testing.T) {
 		{"port and addr", []string{"--signer", "env://K", "--port", "3001", "--addr", "127.0.0.1:3002"}, nil, 2, "both --port and --addr"},
 		{"chain 0", []string{"--signer", "env://K", "--chain-id", "0"}, nil, 2, "--chain-id 0: expected a chain id"},
 		{"argument", []string{"--signer", "env://K", "serve"}, nil, 2, `unexpected argument "serve"`},
-		{"unset env", []string{"--signer", "env://DEVAPI_TEST_UNSET", "--port", strconv.Itoa(freePort(t))}, nil, 1, "load the relayer key of env://DEVAPI_TEST_UNSET"},
+		{"unset env", []string{"--signer", "env://DEVAPI_TEST_UNSET", "--port", strconv.Itoa(freePort(t))}, nil, 2, "load the relayer key of env://DEVAPI_TEST_UNSET"},
 		{"bad key", []string{"--signer", "env://K", "--port", strconv.Itoa(freePort(t))}, []string{"K=0x1234"}, 2, "load the relayer key of env://K: the value of env://K has 4 hex digits"},
 	}
 	for _, c := range cases {

@@ -283,6 +283,46 @@ contract JobEscrow is VRWXErrors, EIP712 {
         }
     }
 
+    /// @notice TEST-DOUBLE-ONLY helper, absent from the deployed escrow: seedJobs without
+    /// the events, so a benchmark can write a million jobs in a handful of large
+    /// transactions. A job scan reads storage only; the events of a million jobs would
+    /// cost the node gigabytes and tell the scan nothing. Deadlines step by one second
+    /// from `deadline` so the jobs are not all alike.
+    function seedJobsQuiet(uint256 n, bytes32 robotId, uint256 price, uint256 deadline)
+        external
+        returns (uint256 firstId)
+    {
+        _checkNotPaused();
+        if (n == 0 || price == 0) revert ZeroAmount();
+        if (deadline <= block.timestamp) revert DeadlinePassed();
+        firstId = jobCount + 1;
+        for (uint256 i = 0; i < n; i++) {
+            Job storage job = jobs[firstId + i];
+            job.buyer = msg.sender;
+            job.robotId = robotId;
+            job.jobSpecHash = keccak256(abi.encode(firstId + i));
+            job.price = price;
+            job.deadline = deadline + i;
+            job.status = Status.FUNDED;
+        }
+        jobCount = firstId + n - 1;
+    }
+
+    /// @notice TEST-DOUBLE-ONLY helper, absent from the deployed escrow: emits the events
+    /// createJob + fundJob emit (JobCreated, JobCreatedV2, JobFunded) for jobs
+    /// firstId..firstId+n-1 of the caller, and stores nothing: those jobs do not exist.
+    /// An event benchmark spreads 100k events over a million blocks, and anvil's cost
+    /// per mined block grows with the chain's state, so it cannot afford to store them.
+    function emitJobEvents(uint256 firstId, uint256 n, bytes32 robotId, uint256 price, uint256 deadline) external {
+        for (uint256 i = 0; i < n; i++) {
+            uint256 jobId = firstId + i;
+            bytes32 jobSpecHash = keccak256(abi.encode(jobId));
+            emit JobCreated(jobId, msg.sender, robotId, jobSpecHash, price, deadline);
+            emit JobCreatedV2(jobId, bytes32(0), msg.sender, robotId, price, deadline);
+            emit JobFunded(jobId, price);
+        }
+    }
+
     /// @dev Hook for PausableJobEscrow; the plain escrow, like the deployed one, cannot pause.
     function _checkNotPaused() internal view virtual {}
 

@@ -1,13 +1,17 @@
 package job
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
@@ -50,8 +54,10 @@ these events is shown raw as "unknown", with its topics and data, never dropped.
 from the head (-100 is the runbook's "last 100 blocks", the default). --job
 selects one job's events through the indexed jobId topic (escrow events only).
 
-Long ranges are read in chunks of --chunk blocks; when a provider answers "range
-too large" or "too many results", the chunk is halved and the scan carries on.`,
+Long ranges are read in chunks of --chunk blocks, 4 chunks at a time, and printed
+in block order as they arrive. When a provider answers "range too large" or "too
+many results", the chunk is halved and the scan carries on; after a run of
+answered chunks it doubles again, up to --chunk.`,
 		Example: `  # The runbook's "cast logs --address $JOB_ESCROW_ADDRESS --from-block -100"
   vrwxctl job events
 
@@ -75,7 +81,7 @@ too large" or "too many results", the chunk is halved and the scan carries on.`,
 	fl.StringVar(&opts.ToBlock, "to-block", "latest", "last block: a number, latest, or -N")
 	fl.StringVar(&opts.Job, "job", "", "only events of this job id")
 	fl.StringSliceVar(&opts.Types, "type", nil, "only these events (repeatable or comma-separated; see the list above)")
-	cmdutil.Uint64Var(fl, &opts.Chunk, "chunk", chain.DefaultLogChunk, "blocks per eth_getLogs request (halved automatically when a provider refuses)")
+	cmdutil.Uint64Var(fl, &opts.Chunk, "chunk", chain.DefaultLogChunk, "blocks per eth_getLogs request (halved when a provider refuses, grown back once it answers)")
 	_ = cmd.RegisterFlagCompletionFunc("type", func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		return vrwx.EventTypeNames(), cobra.ShellCompDirectiveNoFileComp
 	})
@@ -197,12 +203,29 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 	if ev.IdentityUnknown {
 		opts.IO.Warnf("no IdentityRegistry configured and the escrow's identity() is unreadable: registry events are left out")
 	}
-	endProgress := func() {}
-	if ev.To-ev.From+1 > 10*opts.Chunk && opts.IO.ErrTTY {
-		ev.Progress = func(done uint64) {
-			fmt.Fprintf(opts.IO.ErrOut, "\rreading events: block %d/%d", done, ev.To)
+	// Each chunk's events go to stdout as soon as every chunk before it has: the
+	// output is flushed after each chunk, the terminal's progress line cleared first.
+	var flush func() error
+	showProgress := ev.To-ev.From+1 > 10*opts.Chunk && opts.IO.ErrTTY
+	shown := false
+	clearProgress := func() {
+		if shown {
+			fmt.Fprint(opts.IO.ErrOut, "\r\033[K")
+			shown = false
 		}
-		endProgress = func() { fmt.Fprint(opts.IO.ErrOut, "\r\033[K") }
+	}
+	defer clearProgress()
+	start, read := time.Now(), uint64(0)
+	total := ev.To - ev.From + 1
+	const narrow = "--from-block/--to-block"
+	ev.Progress = func(done uint64) {
+		read = done - ev.From + 1
+		clearProgress()
+		_ = flush() // a write error stays in the writer and ends the command below
+		if showProgress {
+			fmt.Fprintf(opts.IO.ErrOut, "\rreading events: block %d/%d", done, ev.To)
+			shown = true
+		}
 	}
 
 	out := EventsJSON{ChainID: c.ChainID(), Escrow: q.Escrow.Hex(), FromBlock: ev.From, ToBlock: ev.To, Events: []EventJSON{}}
@@ -214,37 +237,66 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 		if err != nil {
 			return err
 		}
-		err = ev.Each(ctx, func(e jobs.Event) error { return l.Add(e) })
-		endProgress()
-		if err != nil {
-			return err
+		flush = l.Flush
+		if err := ev.Each(ctx, func(e jobs.Event) error { return l.Add(e) }); err != nil {
+			// The events already printed stay; the document ends with the error.
+			return l.Fail(timedOut(ctx, err, time.Since(start), read, total, "blocks", narrow))
 		}
 		return l.Close()
 	}
 	s := opts.IO.Styles()
-	t := ui.NewTable("BLOCK", "TX", "EVENT", "JOB", "DETAILS")
-	err = ev.Each(ctx, func(e jobs.Event) error { addEventRow(t, s, e); return nil })
-	endProgress()
-	if err != nil {
+	w := bufio.NewWriterSize(opts.IO.Out, 64<<10)
+	flush = w.Flush
+	t := ui.NewStreamTable(w, s, eventColumns(ev)...)
+	cells := make([]string, len(eventColumnNames))
+	if err := ev.Each(ctx, func(e jobs.Event) error { return addEventRow(t, s, e, cells) }); err != nil {
+		clearProgress()
+		_ = w.Flush() // the rows read before the error stay
+		return timedOut(ctx, err, time.Since(start), read, total, "blocks", narrow)
+	}
+	if err := w.Flush(); err != nil {
 		return err
 	}
-	if t.Len() == 0 {
+	clearProgress()
+	if t.Rows() == 0 {
 		opts.IO.Infof("no events in blocks %d..%d", ev.From, ev.To)
 		return nil
 	}
-	t.Render(opts.IO.Out, s)
-	opts.IO.Infof("%d events in blocks %d..%d", t.Len(), ev.From, ev.To)
+	opts.IO.Infof("%d events in blocks %d..%d", t.Rows(), ev.From, ev.To)
 	return nil
 }
 
-// addEventRow adds event e to the table: its name bold, or warning-coloured when
-// it is none of the spec's events.
-func addEventRow(t *ui.Table, s ui.Styles, e jobs.Event) {
+// eventColumnNames are job events' table columns.
+var eventColumnNames = []string{"BLOCK", "TX", "EVENT", "JOB", "DETAILS"}
+
+// jobIDDigits is the room the JOB column keeps: ids up to a hundred million; a
+// larger one pushes its own row right.
+const jobIDDigits = 8
+
+// eventColumns sizes job events' columns before the first event is read: the digits
+// of the last block, a shortened hash, the longest event name.
+func eventColumns(ev *jobs.Events) []ui.Column {
+	name := len("unknown")
+	for _, n := range vrwx.EventTypeNames() {
+		name = max(name, len(n))
+	}
+	widths := []int{len(strconv.FormatUint(ev.To, 10)), len([]rune(ui.Short(common.Hash{}.Hex()))), name, jobIDDigits, 0}
+	cols := make([]ui.Column, len(eventColumnNames))
+	for i, n := range eventColumnNames {
+		cols[i] = ui.Column{Header: n, Width: widths[i]}
+	}
+	return cols
+}
+
+// addEventRow writes event e as a row: its name bold, or warning-coloured when it is
+// none of the spec's events; cells is reused row to row.
+func addEventRow(t *ui.StreamTable, s ui.Styles, e jobs.Event, cells []string) error {
 	name := s.Bold
 	if e.Event == "unknown" {
 		name = s.Warn
 	}
-	t.StyledRow([]string{fmt.Sprint(e.Block), ui.Short(e.TxHash), e.Event, e.JobID, details(e)}, []*lipgloss.Style{nil, nil, &name})
+	cells = append(cells[:0], strconv.FormatUint(e.Block, 10), ui.Short(e.TxHash), e.Event, e.JobID, details(e))
+	return t.Row(cells, []*lipgloss.Style{nil, nil, &name})
 }
 
 // details is an event's arguments as "name=value" text in the event's order, long

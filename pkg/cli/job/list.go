@@ -1,11 +1,13 @@
 package job
 
 import (
+	"bufio"
 	"context"
 	"math/big"
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
@@ -175,37 +177,87 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	n := int(size.Int64())
 	out := ListJSON{ChainID: c.ChainID(), Escrow: escrow.Hex(), JobCount: scan.JobCount.String(), From: scan.From.String(), To: scan.To.String(), Scanned: n, Jobs: []JobJSON{}}
 	progress := newProgress(opts.IO, n)
-	report := func(read uint64) { progress.update(int(read)) }
+	defer progress.done()
+	start, read := time.Now(), uint64(0)
+	step := func(flush func() error) func(uint64) error {
+		return func(r uint64) error { read = r; return progress.step(int(r), flush) }
+	}
+	const narrow = "--from/--to"
+	// Each window's jobs go to stdout as soon as it is read: a scan of a million jobs
+	// holds one window (two while the next is read), whatever the output.
 	if opts.IO.JSONOutput() {
 		l, err := opts.IO.StartJSONList(out)
 		if err != nil {
 			return err
 		}
-		err = scan.Each(ctx, filter, func(j *vrwx.Job) error { return l.Add(toJSON(j, scan.Decimals, scan.Now)) }, report)
-		progress.done()
+		err = scan.Each(ctx, filter, func(j *vrwx.Job) error { return l.Add(toJSON(j, scan.Decimals, scan.Now)) }, step(l.Flush))
 		if err != nil {
-			return err
+			// The jobs already printed stay; the document ends with the error.
+			return l.Fail(timedOut(ctx, err, time.Since(start), read, uint64(n), "jobs", narrow))
 		}
 		return l.Close()
 	}
 	s := opts.IO.Styles()
-	t := ui.NewTable("ID", "STATUS", "PRICE", "DEADLINE", "ROBOT", "BUYER", "NOTE")
-	err = scan.Each(ctx, filter, func(j *vrwx.Job) error { addRow(t, s, scan, j); return nil }, report)
-	progress.done()
+	w := bufio.NewWriterSize(opts.IO.Out, 64<<10)
+	t := ui.NewStreamTable(w, s, listColumns(scan)...)
+	cells := make([]string, len(listColumnNames))
+	err = scan.Each(ctx, filter, func(j *vrwx.Job) error { return addRow(t, s, scan, j, cells) }, step(w.Flush))
 	if err != nil {
+		progress.done()
+		_ = w.Flush() // the rows read before the error stay
+		return timedOut(ctx, err, time.Since(start), read, uint64(n), "jobs", narrow)
+	}
+	if err := w.Flush(); err != nil {
 		return err
 	}
-	if t.Len() == 0 {
+	progress.done()
+	if t.Rows() == 0 {
 		opts.IO.Infof("no jobs match (scanned %d of %s)", n, scan.JobCount)
 		return nil
 	}
-	t.Render(opts.IO.Out, s)
-	opts.IO.Infof("%d of %d jobs match", t.Len(), n)
+	opts.IO.Infof("%d of %d jobs match", t.Rows(), n)
 	return nil
 }
 
-// addRow adds job j to the listing's table.
-func addRow(t *ui.Table, s ui.Styles, scan *jobs.Scan, j *vrwx.Job) {
+// listColumnNames are job list's table columns.
+var listColumnNames = []string{"ID", "STATUS", "PRICE", "DEADLINE", "ROBOT", "BUYER", "NOTE"}
+
+// Column widths a row cannot know in advance are set from what the column holds:
+// priceDigits integer digits of a price (a billion tokens), rawPriceDigits for a raw
+// amount when the decimals are unknown, a deadline as ui.Relative writes one up to a
+// thousand days away. A larger value pushes its own row right, and only that row.
+const (
+	priceDigits    = 9
+	rawPriceDigits = 18
+	deadlineWidth  = len("passed 999d23h ago")
+)
+
+// listColumns sizes job list's columns before the first job is read, from the scan:
+// the digits of its last id, the longest status name, a price in the token's decimals
+// and symbol, a relative deadline, a shortened bytes32 or address.
+func listColumns(scan *jobs.Scan) []ui.Column {
+	status := 0
+	for _, name := range vrwx.StatusNames() {
+		status = max(status, len(name))
+	}
+	price := rawPriceDigits
+	if scan.Decimals >= 0 {
+		price = priceDigits + 1 + scan.Decimals
+		if scan.Symbol != "" {
+			price += 1 + len([]rune(scan.Symbol))
+		}
+	}
+	short := len([]rune(ui.Short(common.Hash{}.Hex())))
+	widths := []int{len(scan.To.String()), status, price, deadlineWidth, short, short, 0}
+	cols := make([]ui.Column, len(listColumnNames))
+	for i, name := range listColumnNames {
+		cols[i] = ui.Column{Header: name, Width: widths[i]}
+	}
+	return cols
+}
+
+// addRow writes job j as a row of the listing's table; cells is reused row to row.
+func addRow(t *ui.StreamTable, s ui.Styles, scan *jobs.Scan, j *vrwx.Job, cells []string) error {
 	price := j.Price.String()
 	if scan.Decimals >= 0 {
 		price = units.FormatFixed(j.Price, scan.Decimals)
@@ -224,6 +276,6 @@ func addRow(t *ui.Table, s ui.Styles, scan *jobs.Scan, j *vrwx.Job) {
 	case j.Settleable(scan.Now):
 		note, ns = "settleable", s.OK
 	}
-	t.StyledRow([]string{j.ID.String(), j.Status.String(), price, deadline, ui.Short(j.RobotID.Hex()), ui.Short(j.Buyer.Hex()), note},
-		[]*lipgloss.Style{nil, statusStyle(s, j.Status), nil, nil, nil, nil, &ns})
+	cells = append(cells[:0], j.ID.String(), j.Status.String(), price, deadline, ui.Short(j.RobotID.Hex()), ui.Short(j.Buyer.Hex()), note)
+	return t.Row(cells, []*lipgloss.Style{nil, statusStyle(s, j.Status), nil, nil, nil, nil, &ns})
 }
