@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil/cmdtest"
+	"github.com/vrwx/vrwxctl/pkg/dlq"
+	"github.com/vrwx/vrwxctl/pkg/dlqreplay"
 )
 
 func TestListAndShowFlags(t *testing.T) {
@@ -151,13 +153,17 @@ func TestStatsFlags(t *testing.T) {
 
 // --quality and --work-units read like every other number: 010 is ten (strconv's
 // base 0 would make it eight), 0x0a is ten.
-func TestPickReadsOneNumberForm(t *testing.T) {
+func TestOverridesReadOneNumberForm(t *testing.T) {
 	for _, s := range []string{"10", "010", "0x0a"} {
-		if v, from, err := pick("--quality", "quality score", nil, nil, s); err != nil || v != 10 || from != "--quality" {
-			t.Errorf("--quality %s: %d from %s, %v", s, v, from, err)
+		o, err := (&ReplayOptions{Quality: s}).overrides()
+		if err != nil {
+			t.Fatalf("--quality %s: %v", s, err)
+		}
+		if v, err := dlqreplay.ChooseValues(18, dlq.Completion{WorkUnits: new(uint64)}, o); err != nil || v.QualityScore != 10 || v.QualityFrom != "--quality" {
+			t.Errorf("--quality %s: %d from %s, %v", s, v.QualityScore, v.QualityFrom, err)
 		}
 	}
-	if _, _, err := pick("--quality", "quality score", nil, nil, "+10"); err == nil {
+	if _, err := (&ReplayOptions{Quality: "+10"}).overrides(); err == nil {
 		t.Errorf("--quality +10 accepted")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/completion"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
+	"github.com/vrwx/vrwxctl/pkg/dlqreplay"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
 	"github.com/vrwx/vrwxctl/pkg/ui"
@@ -53,18 +53,9 @@ type ReplayJSON struct {
 }
 
 // ClaimValues are the quality score and work units a replay submits, each with
-// where it came from: "payload" (the row's own field), "derived" (computed from the
-// payload as the API does), or the flag that gave it.
-type ClaimValues struct {
-	QualityScore  uint64 `json:"qualityScore"`
-	QualityFrom   string `json:"qualityFrom"`
-	WorkUnits     uint64 `json:"workUnits"`
-	WorkUnitsFrom string `json:"workUnitsFrom"`
-	// Rule and Assumed describe the derivation when either value is derived, or
-	// when a flag overrode a derivable value.
-	Rule    string   `json:"rule,omitempty"`
-	Assumed []string `json:"assumed,omitempty"`
-}
+// where it came from: "payload", "derived", or the flag that gave it
+// (dlqreplay.Values).
+type ClaimValues = dlqreplay.Values
 
 // NewCmdReplay returns `dlq replay`.
 func NewCmdReplay(f *cmdutil.Factory, dbFlag *string, runF func(context.Context, *ReplayOptions) error) *cobra.Command {
@@ -168,13 +159,8 @@ func (opts *ReplayOptions) validate() ([]int64, error) {
 	}
 	// The form is checked here, before the database: the one number form of every
 	// command (010 is ten, 0x0a too).
-	for flag, v := range map[string]string{"--quality": opts.Quality, "--work-units": opts.WorkUnits} {
-		if v == "" {
-			continue
-		}
-		if _, err := cmdutil.ParseUint(flag, v, math.MaxUint64); err != nil {
-			return nil, err
-		}
+	if _, err := opts.overrides(); err != nil {
+		return nil, err
 	}
 	if opts.Send.Signer == "" {
 		return nil, errs.Usagef("--signer is required: the account that sends the transactions and pays their gas")
@@ -206,15 +192,11 @@ func replayOne(ctx context.Context, opts *ReplayOptions, id int64) error {
 	if e.Resolved() {
 		return alreadyResolved(e)
 	}
-	c, err := dlq.TxFailCompletion(e)
+	o, err := opts.overrides()
 	if err != nil {
 		return err
 	}
-	vals, err := claimValues(e.ID, c, opts.Quality, opts.WorkUnits)
-	if err != nil {
-		return err
-	}
-	claim, err := claimOf(c, vals)
+	b, err := dlqreplay.Build(e, o)
 	if err != nil {
 		return err
 	}
@@ -231,26 +213,14 @@ func replayOne(ctx context.Context, opts *ReplayOptions, id int64) error {
 	if err != nil {
 		return err
 	}
-	renderValues(opts.IO, e, c, vals)
-	res, err := completion.Submit(ctx, flow, k, cmdutil.FeePolicy(cfg), claim)
-	var e2 *errs.Error
-	if errors.As(err, &e2) && strings.HasPrefix(e2.Msg, "preflight failed: signer") && (vals.QualityFrom == "derived" || vals.WorkUnitsFrom == "derived") {
-		// The derivation is the API's rule as the spec states it; a controller that
-		// signed other values points at an API that computed differently.
-		return e2.WithFix(fmt.Sprintf("the quality score and work units were derived from the payload; if the controller signed other values, give them: vrwxctl dlq replay %d --quality Q --work-units W", id))
-	}
+	renderValues(opts.IO, e, b.Completion, b.Values)
+	rp := &dlqreplay.Replayer{DB: db, Flow: flow, Checker: k, Fees: cmdutil.FeePolicy(cfg), Now: opts.Now, Reason: opts.Send.Reason}
+	sent, err := rp.Send(ctx, id, b.Claim)
 	if err != nil {
-		return err
+		return replayError(err, id, b)
 	}
-	out := ReplayJSON{Completion: c, Values: vals, Complete: res}
-	if res.Tx.Receipt != nil {
-		resolved, err := dlq.Resolve(ctx, db, id, dlq.ResolutionRetried, replayNotes(res.Tx.TxHash, opts.Send.Reason), opts.Now())
-		if err != nil {
-			return errs.Failedf("completion sent (tx %s, job %s is %s) but marking DLQ event %d RETRIED failed", res.Tx.TxHash, c.JobID, res.JobStatus, id).
-				Wrap(err).WithFix(fmt.Sprintf("vrwxctl dlq resolve %d --as MANUAL --notes \"replayed: tx %s\"", id, res.Tx.TxHash))
-		}
-		out.Event = &resolved
-	}
+	res := sent.Result
+	out := ReplayJSON{Completion: b.Completion, Values: b.Values, Complete: res, Event: sent.Event}
 	if opts.IO.JSONOutput() {
 		return opts.IO.WriteJSON(out)
 	}
@@ -259,18 +229,47 @@ func replayOne(ctx context.Context, opts *ReplayOptions, id int64) error {
 		return nil
 	}
 	fmt.Fprintf(opts.IO.Out, "%s mined in block %d\njob %s is now %s\nDLQ event %d resolved as RETRIED\n",
-		res.Tx.TxHash, res.Tx.Receipt.Block, c.JobID, res.JobStatus, id)
+		res.Tx.TxHash, res.Tx.Receipt.Block, b.Completion.JobID, res.JobStatus, id)
 	return nil
 }
 
-// replayNotes is what a replayed row's resolution_notes say: the transaction, and
-// the operator's --reason when given.
-func replayNotes(txHash, reason string) string {
-	notes := "replayed by vrwxctl: tx " + txHash
-	if r := strings.TrimSpace(reason); r != "" {
-		notes += "; reason: " + r
+// replayError adds the operator's next step to a single replay's failure: the
+// flags that give the signed values when derived ones failed the signature check,
+// the resolve that records a completion that was mined but not marked.
+func replayError(err error, id int64, b dlqreplay.Built) error {
+	var e *errs.Error
+	if errors.As(err, &e) && strings.HasPrefix(e.Msg, "preflight failed: signer") && b.Values.Derived() {
+		// The derivation is the API's rule as the spec states it; a controller that
+		// signed other values points at an API that computed differently.
+		return e.WithFix(fmt.Sprintf("the quality score and work units were derived from the payload; if the controller signed other values, give them: vrwxctl dlq replay %d --quality Q --work-units W", id))
 	}
-	return notes
+	var unresolved *dlqreplay.UnresolvedError
+	if errors.As(err, &unresolved) {
+		res := unresolved.Result
+		return errs.Failedf("completion sent (tx %s, job %s is %s) but marking DLQ event %d RETRIED failed", res.Tx.TxHash, b.Completion.JobID, res.JobStatus, id).
+			Wrap(unresolved.Err).WithFix(fmt.Sprintf("vrwxctl dlq resolve %d --as MANUAL --notes \"replayed: tx %s\"", id, res.Tx.TxHash))
+	}
+	return err
+}
+
+// overrides are the --quality and --work-units values, named by their flags: the
+// names are the values' origin in the summary and JSON, and what an error asks for.
+func (opts *ReplayOptions) overrides() (dlqreplay.Overrides, error) {
+	o := dlqreplay.Overrides{
+		Quality:   dlqreplay.Override{Name: "--quality", Text: opts.Quality},
+		WorkUnits: dlqreplay.Override{Name: "--work-units", Text: opts.WorkUnits},
+	}
+	for _, ov := range []*dlqreplay.Override{&o.Quality, &o.WorkUnits} {
+		if ov.Text == "" {
+			continue
+		}
+		n, err := cmdutil.ParseUint(ov.Name, ov.Text, math.MaxUint64)
+		if err != nil {
+			return o, err
+		}
+		ov.Value = &n
+	}
+	return o, nil
 }
 
 // renderValues shows, before the transaction's summary, which completion the row
@@ -288,71 +287,4 @@ func renderValues(io *ui.IO, e dlq.Event, c dlq.Completion, v ClaimValues) {
 	for _, a := range v.Assumed {
 		row("assumed", s.Warn.Render(a))
 	}
-}
-
-// claimValues picks the quality score and work units of a row: the payload's own
-// (a contradicting flag is bad input: the controller signed the payload's value),
-// else the flag, else what the payload derives. Neither is bad input naming both
-// the flags and why the payload does not derive them.
-func claimValues(id int64, c dlq.Completion, quality, workUnits string) (ClaimValues, error) {
-	var v ClaimValues
-	var derivedQ, derivedW *uint64
-	if c.Derived != nil {
-		derivedQ, derivedW = &c.Derived.QualityScore, &c.Derived.WorkUnits
-	}
-	var err error
-	var missing []string
-	if v.QualityScore, v.QualityFrom, err = pick("--quality", "qualityScore", c.QualityScore, derivedQ, quality); errors.Is(err, errMissing) {
-		missing = append(missing, "--quality")
-	} else if err != nil {
-		return v, err
-	}
-	if v.WorkUnits, v.WorkUnitsFrom, err = pick("--work-units", "workUnits", c.WorkUnits, derivedW, workUnits); errors.Is(err, errMissing) {
-		missing = append(missing, "--work-units")
-	} else if err != nil {
-		return v, err
-	}
-	if len(missing) > 0 {
-		return v, errs.Usagef("DLQ event %d's payload has no quality score and work units, and they cannot be derived from it (%s): give %s",
-			id, c.DeriveError, strings.Join(missing, " and "))
-	}
-	if c.Derived != nil && (v.QualityFrom != "payload" || v.WorkUnitsFrom != "payload") {
-		v.Rule, v.Assumed = c.Derived.Rule, c.Derived.Assumed
-	}
-	return v, nil
-}
-
-// claimOf is the submitCompletionV2 claim of a row with its chosen values.
-func claimOf(c dlq.Completion, v ClaimValues) (completion.Claim, error) {
-	return cmdutil.ParseCompletion(cmdutil.CompletionFlags{Job: c.JobID, CompletionHash: c.ManifestHash,
-		Quality: strconv.FormatUint(v.QualityScore, 10), WorkUnits: strconv.FormatUint(v.WorkUnits, 10), Sig: c.ControllerSig})
-}
-
-var errMissing = errors.New("missing")
-
-// pick returns a value and where it came from: the payload's own (a flag that
-// contradicts it is bad input, because the controller signed the payload's value),
-// else the flag (which overrides a derived value), else the derived one.
-func pick(flag, field string, payload, derived *uint64, value string) (uint64, string, error) {
-	var fromFlag *uint64
-	if value != "" {
-		n, err := cmdutil.ParseUint(flag, value, math.MaxUint64)
-		if err != nil {
-			return 0, "", err
-		}
-		fromFlag = &n
-	}
-	switch {
-	case payload != nil && fromFlag != nil && *fromFlag != *payload:
-		return 0, "", errs.Usagef("%s %s: the event's payload has %s %d, which the controller signed", flag, value, field, *payload)
-	case payload != nil:
-		return *payload, "payload", nil
-	case fromFlag != nil && derived != nil && *derived != *fromFlag:
-		return *fromFlag, fmt.Sprintf("%s, overriding the derived %d", flag, *derived), nil
-	case fromFlag != nil:
-		return *fromFlag, flag, nil
-	case derived != nil:
-		return *derived, "derived", nil
-	}
-	return 0, "", errMissing
 }

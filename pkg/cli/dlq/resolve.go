@@ -42,15 +42,9 @@ type ResolveJSON struct {
 }
 
 // BulkResolveJSON is the -o json shape of dlq resolve over several events or a
-// filter: what was asked, and per row what happened (with --dry-run, the rows that
-// would be resolved, as they are now, result "dry-run").
-type BulkResolveJSON struct {
-	DryRun     bool           `json:"dryRun"`
-	Resolution string         `json:"resolution"`
-	Notes      string         `json:"notes"`
-	Counts     map[string]int `json:"counts"`
-	Rows       []dlq.Outcome  `json:"rows"`
-}
+// filter (dlq.ResolveReport): what was asked, and per row what happened (with
+// --dry-run, the rows that would be resolved, as they are now, result "dry-run").
+type BulkResolveJSON = dlq.ResolveReport
 
 // NewCmdResolve returns `dlq resolve`.
 func NewCmdResolve(f *cmdutil.Factory, dbFlag *string, runF func(context.Context, *ResolveOptions) error) *cobra.Command {
