@@ -154,7 +154,7 @@ func outcomes(rows []dlqreplay.Row) map[int64]string {
 func TestPlanAndRun(t *testing.T) {
 	e := setup(t, func(d *devchain.Deployment) []apidbtest.TxFailRow {
 		return []apidbtest.TxFailRow{
-			row(t, d, devchain.JobFunded, 92, 47),         // derives 92/47: what was signed
+			row(t, d, devchain.JobFunded, 92, 47),          // derives 92/47: what was signed
 			row(t, d, devchain.JobFundedReopened, 100, 12), // derives 92/47: the controller signed others
 			row(t, d, devchain.JobFundedSoon, 92, 47),
 		}
