@@ -107,6 +107,7 @@ func main() {
 	jobs := flag.String("scale-jobs", "10000,100000,1000000", "job counts for the scale section's job list (empty: none)")
 	blocks := flag.String("scale-blocks", "10000,100000,1000000", "block ranges for the scale section's job events (empty: none)")
 	events := flag.Int("scale-events", 100_000, "events spread over the longest block range")
+	check := flag.Bool("check", false, "run every scenario's vrwxctl command once and time nothing: the bench's own test")
 	flag.Parse()
 	sc := scaleConfig{Events: *events, Runs: *runs}
 	var err error
@@ -114,7 +115,7 @@ func main() {
 		sc.Blocks, err = sizes(*blocks)
 	}
 	if err == nil {
-		err = mainErr(*runs, *only, *bin, sc)
+		err = mainErr(*runs, *only, *bin, sc, *check)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -139,7 +140,10 @@ func sizes(s string) ([]int, error) {
 	return out, nil
 }
 
-func mainErr(runs int, only, bin string, sc scaleConfig) error {
+// mainErr runs the scenarios. With check, each scenario runs its vrwxctl command once
+// (after its set-up) and nothing is timed or compared: a command the bench drives
+// that stopped working fails the test suite, not the next person's `make bench`.
+func mainErr(runs int, only, bin string, sc scaleConfig, check bool) error {
 	ctx := context.Background()
 	root, err := devchain.RepoRoot()
 	if err != nil {
@@ -164,7 +168,13 @@ func mainErr(runs int, only, bin string, sc scaleConfig) error {
 	if err != nil {
 		return err
 	}
-	env := []string{"RPC_URL=" + a.URL, "VRWXCTL_DEPLOYMENT=/nonexistent", "XDG_CONFIG_HOME=" + os.TempDir() + "/vrwxctl-bench-none"}
+	// status judges the whole system, the API's /health included: the API answers,
+	// relaying from the deployment's relayer, as in production.
+	api, err := healthServer(d.Relayer.Hex(), 0)
+	if err != nil {
+		return err
+	}
+	env := []string{"RPC_URL=" + a.URL, "VRWX_API_URL=" + api, "VRWXCTL_DEPLOYMENT=/nonexistent", "XDG_CONFIG_HOME=" + os.TempDir() + "/vrwxctl-bench-none"}
 	scenarios := append(Scenarios(bin, cast, a, d, env), dbScenarios()...)
 	ops, err := opsScenarios(cast, a, d)
 	if err != nil {
@@ -188,6 +198,19 @@ func mainErr(runs int, only, bin string, sc scaleConfig) error {
 		n := runs
 		if s.Runs > 0 {
 			n = s.Runs
+		}
+		if check {
+			vArgs := s.VRWX
+			if s.Next != nil {
+				vArgs, _ = s.Next(0)
+			}
+			if _, err := run(append([]string{bin}, vArgs...), append(env, s.Env...)); err != nil {
+				return fmt.Errorf("%s: %w", s.Name, err)
+			}
+			if s.Teardown != nil {
+				s.Teardown()
+			}
+			continue
 		}
 		var vs, bs []sample
 		// One warm-up of each, then interleave so drift hits both sides alike.
@@ -232,6 +255,10 @@ func mainErr(runs int, only, bin string, sc scaleConfig) error {
 			ms(b.median), ms(b.p90), float64(b.rss)/1024, float64(v.median)/float64(b.median), s.Goal)
 	}
 	tw.Flush()
+	if check {
+		a.Stop()
+		return runScale(ctx, bin, sc, only)
+	}
 	fmt.Println("\nRATIO = vrwxctl median / baseline median (lower is better; < 1 means vrwxctl is faster).")
 	// The scale section starts its own chains; the comparisons' anvil is not needed.
 	a.Stop()

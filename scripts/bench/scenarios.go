@@ -28,7 +28,7 @@ func Scenarios(bin, cast string, a *devchain.Anvil, d *devchain.Deployment, env 
 		{Name: "start-up: vrwxctl version", Goal: "< 10 ms", VRWX: []string{"version"}},
 		{Name: "wallet balance vs cast balance", Goal: "ratio <= 1.0, RSS <= 30 MiB",
 			VRWX: []string{"wallet", "balance", relayer, "--wei"}, Baseline: []string{cast, "balance", relayer, "--rpc-url", a.URL}},
-		{Name: "status (5 reads, 1 round trip) vs cast balance", Goal: "informational",
+		{Name: "status (whole system: chain in 2 round trips, API) vs cast balance", Goal: "informational",
 			VRWX: []string{"status", "--address", relayer}, Baseline: []string{cast, "balance", relayer, "--rpc-url", a.URL}},
 		{Name: "job get (job + robot + token) vs cast call jobs", Goal: "ratio <= 1.0",
 			VRWX: []string{"job", "get", funded, "-o", "json"}, Baseline: []string{cast, "call", escrow, jobsSig, funded, "--rpc-url", a.URL}},

@@ -72,10 +72,7 @@ Exit codes: 0 listed (also when nothing matched), 1 the log is unreadable, 2 bad
   vrwxctl audit list --command "wallet fund" --account 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC -o json`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return listRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd.Context(), nil, opts, runF, listRun)
 		},
 	}
 	fl := cmd.Flags()

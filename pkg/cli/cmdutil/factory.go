@@ -122,3 +122,19 @@ func (f *Factory) Context(parent context.Context) (context.Context, context.Canc
 	}
 	return context.WithCancel(parent)
 }
+
+// Run ends every command's RunE: the context bounded by --timeout (bound; nil leaves
+// the command's own context), then the test's runF when one was given, else the
+// command's run.
+func Run[O any](parent context.Context, bound func(context.Context) (context.Context, context.CancelFunc), opts O, runF, run func(context.Context, O) error) error {
+	ctx := parent
+	if bound != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = bound(parent)
+		defer cancel()
+	}
+	if runF != nil {
+		return runF(ctx, opts)
+	}
+	return run(ctx, opts)
+}

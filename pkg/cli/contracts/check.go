@@ -57,12 +57,7 @@ Exit codes: 0 all ok, 5 warnings only, 1 anything wrong.`,
   JOB_ESCROW_ADDRESS=0x7B55CD2614d42E328622E13E2F04c6A4044dCf8B vrwxctl contracts check -o json`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return checkRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, checkRun)
 		},
 	}
 	return cmd

@@ -76,12 +76,7 @@ Progress is shown on stderr for long copies when stderr is a terminal or with -v
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.KeepSet = cmd.Flags().Changed("keep")
 			opts.S3, opts.DryRun = *s3o, f.Globals.DryRun
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return backupRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, backupRun)
 		},
 	}
 	fl := cmd.Flags()

@@ -50,12 +50,7 @@ use vrwxctl db verify for the full check).`,
 		Args: cmdutil.ExactArgs(1, "DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Location, opts.S3 = args[0], *s3o
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return listRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, listRun)
 		},
 	}
 	opts.Context = dbContext(f, cmd)

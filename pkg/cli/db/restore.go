@@ -71,12 +71,7 @@ without changing anything.`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.S3, opts.DryRun, opts.Yes = *s3o, f.Globals.DryRun, f.Globals.Yes
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return restoreRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, restoreRun)
 		},
 	}
 	fl := cmd.Flags()

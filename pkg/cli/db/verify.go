@@ -64,12 +64,7 @@ Exit codes: 0 the backup is good, 1 it is not (problems listed), 2 bad input.`,
 		Args: cmdutil.ExactArgs(1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Location, opts.S3 = args[0], *s3o
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return verifyRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, verifyRun)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Quick, "quick", false, "quick_check instead of integrity_check")

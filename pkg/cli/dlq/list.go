@@ -42,12 +42,7 @@ reason. Types: ` + strings.Join(dlq.Types, ", ") + `.`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DB = *dbFlag
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return listRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, listRun)
 		},
 	}
 	fl := cmd.Flags()
@@ -155,12 +150,7 @@ stack. A missing id is an error (exit 1).`,
 		Args: cmdutil.ExactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DB, opts.ID = *dbFlag, args[0]
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return showRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, showRun)
 		},
 	}
 }

@@ -103,12 +103,7 @@ run. Exit 0 only when every row was replayed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DB, opts.IDs = *dbFlag, args
 			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return replayRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, replayRun)
 		},
 	}
 	fl := cmd.Flags()

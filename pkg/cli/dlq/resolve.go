@@ -74,12 +74,7 @@ replayed: vrwxctl dlq replay ID.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DB, opts.IDs = *dbFlag, args
 			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return resolveRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, resolveRun)
 		},
 	}
 	fl := cmd.Flags()

@@ -56,12 +56,7 @@ Exit codes: 0 depth ok, 5 above the warning threshold, 1 above the critical one.
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DB = *dbFlag
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return statsRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, statsRun)
 		},
 	}
 }

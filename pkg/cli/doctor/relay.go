@@ -71,12 +71,7 @@ Exit codes: 0 nothing wrong found, 5 warnings only, 1 something critical, 2 bad 
   vrwxctl doctor relay -o json | jq '.causes[0]'`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return relayRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, relayRun)
 		},
 	}
 	fl := cmd.Flags()

@@ -60,12 +60,7 @@ Exit codes: 0 nothing wrong found, 1 a cause was found, 2 bad input.`,
 		Args: cmdutil.ExactArgs(1, "ROBOT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Robot = args[0]
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return signatureRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, signatureRun)
 		},
 	}
 	fl := cmd.Flags()

@@ -82,11 +82,7 @@ closed again, so it never blocks a restore.`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Long-lived: bounded by SIGTERM/SIGINT (the root context), not --timeout.
-			ctx := cmd.Context()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return exporterRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), nil, opts, runF, exporterRun)
 		},
 	}
 	fl := cmd.Flags()

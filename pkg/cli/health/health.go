@@ -54,12 +54,7 @@ that is not the /health JSON, or reports something other than expected; 2 bad in
   vrwxctl health --api-url https://api.vrwx.io --expect-relayer 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC -o json`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return healthRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, healthRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.APIURL, "api-url", "", "the API's base URL (default VRWX_API_URL or the profile's api_url)")

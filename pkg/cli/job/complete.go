@@ -57,12 +57,7 @@ robot controller's, as the API received it.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Claim.Job = args[0]
 			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return completeRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, completeRun)
 		},
 	}
 	fl := cmd.Flags()

@@ -68,12 +68,7 @@ answered chunks it doubles again, up to --chunk.`,
   vrwxctl job events --type CompletionSubmitted --from-block -5000 -o json`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return eventsRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, eventsRun)
 		},
 	}
 	fl := cmd.Flags()

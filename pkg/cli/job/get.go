@@ -53,12 +53,7 @@ A job that does not exist (zero buyer) is an error (exit 1).`,
 		Args: cmdutil.ExactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return getRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, getRun)
 		},
 	}
 	return cmd

@@ -62,12 +62,7 @@ only the table or the JSON.`,
   vrwxctl job list --from 1000 --to 1999 --status COMPLETED,SETTLED`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return listRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, listRun)
 		},
 	}
 	fl := cmd.Flags()

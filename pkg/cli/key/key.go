@@ -151,24 +151,12 @@ The key never leaves the process except into the store: only its address is prin
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
-			return run(cmd, opts.Context, func(ctx context.Context) error {
-				if runF != nil {
-					return runF(ctx, opts)
-				}
-				return generateRun(ctx, opts)
-			})
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, generateRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Store, "store", "", "where the key is written (aws-sm://, vault://, keystore://, file://)")
 	cmd.Flags().BoolVar(&opts.Promote, "promote", false, "make the new key current at once (asks first; --yes without a terminal)")
 	return cmd
-}
-
-// run runs fn under the command's --timeout.
-func run(cmd *cobra.Command, withTimeout func(context.Context) (context.Context, context.CancelFunc), fn func(context.Context) error) error {
-	ctx, cancel := withTimeout(cmd.Context())
-	defer cancel()
-	return fn(ctx)
 }
 
 func generateRun(ctx context.Context, opts *GenerateOptions) error {
@@ -264,12 +252,7 @@ func NewCmdAddress(f *cmdutil.Factory, runF func(context.Context, *AddressOption
   vrwxctl key address --signer env://RELAYER_PRIVATE_KEY`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return run(cmd, opts.Context, func(ctx context.Context) error {
-				if runF != nil {
-					return runF(ctx, opts)
-				}
-				return addressRun(ctx, opts)
-			})
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, addressRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Signer, "signer", "", "signer reference (?stage=previous|pending or ?version=ID names another version)")
@@ -309,12 +292,7 @@ func NewCmdVersions(f *cmdutil.Factory, runF func(context.Context, *VersionsOpti
 		Example: `  vrwxctl key versions --store aws-sm://vrwx/prod/relayer-key`,
 		Args:    cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return run(cmd, opts.Context, func(ctx context.Context) error {
-				if runF != nil {
-					return runF(ctx, opts)
-				}
-				return versionsRun(ctx, opts)
-			})
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, versionsRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Store, "store", "", "store reference")
@@ -375,12 +353,7 @@ replaced atomically and the old key kept as PATH.previous. Safe to repeat.`,
 		Args:    cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
-			return run(cmd, opts.Context, func(ctx context.Context) error {
-				if runF != nil {
-					return runF(ctx, opts)
-				}
-				return promoteRun(ctx, opts)
-			})
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, promoteRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Store, "store", "", "store reference")
@@ -448,12 +421,7 @@ func newCmdStoreChange(f *cmdutil.Factory, runF func(context.Context, *StoreChan
 		Args:    cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
-			return run(cmd, opts.Context, func(ctx context.Context) error {
-				if runF != nil {
-					return runF(ctx, opts)
-				}
-				return storeChangeRun(ctx, opts)
-			})
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, storeChangeRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Store, "store", "", "store reference")

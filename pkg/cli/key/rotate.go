@@ -129,10 +129,7 @@ Key references: ` + secrets.RefForms + `. ` + secrets.VersionForms + ".",
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DryRun, opts.Yes, opts.Timeout = f.Globals.DryRun, f.Globals.Yes, f.Globals.Timeout
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return rotateRun(cmd.Context(), opts)
+			return cmdutil.Run(cmd.Context(), nil, opts, runF, rotateRun)
 		},
 	}
 	fl := cmd.Flags()

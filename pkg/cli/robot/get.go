@@ -57,12 +57,7 @@ A robot that is not registered (no controller) exits 1.`,
 			if len(args) == 1 {
 				opts.Robot = args[0]
 			}
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return getRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, getRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Name, "name", "", "robot by the API's tenantId:robotName instead of its id")

@@ -56,12 +56,7 @@ Exit codes: 0 the completion would be accepted (and relayed), 1 it would not,
   vrwxctl robot verify-sig --job 42 --completion-hash 0x… --quality 100 --work-units 12 --sig 0x… -o json`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return verifyRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, verifyRun)
 		},
 	}
 	fl := cmd.Flags()

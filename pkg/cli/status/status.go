@@ -91,12 +91,7 @@ Exit codes: 0 all ok, 5 warnings only, 1 something critical.`,
   vrwxctl status --address 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC --api-url https://api.vrwx.io`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return run(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, run)
 		},
 	}
 	fl := cmd.Flags()

@@ -69,12 +69,7 @@ the original can never be mined.`
 		Args:    cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return replaceRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, replaceRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Nonce, "nonce", "", "nonce of the stuck transaction (required)")

@@ -186,12 +186,7 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 		Args: cmdutil.ExactArgs(1, "HASH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Hash = args[0]
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return statusRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, statusRun)
 		},
 	}
 }
@@ -208,12 +203,7 @@ timed out, instead of sending again (which risks paying twice).`,
 		Args:    cmdutil.ExactArgs(1, "HASH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Hash = args[0]
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return statusRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, statusRun)
 		},
 	}
 }

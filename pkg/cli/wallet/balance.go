@@ -49,12 +49,7 @@ With no argument and no --signer, the profile's relayer is used.`,
 			if len(args) == 1 {
 				opts.Address = args[0]
 			}
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return balanceRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, balanceRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Signer, "signer", "", "signer reference whose address to read (env://VAR, file:///path, …)")

@@ -63,12 +63,7 @@ is given (on a terminal you then type the address again).`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return drainRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, drainRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "destination (default: the profile's treasury)")

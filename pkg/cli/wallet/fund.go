@@ -53,12 +53,7 @@ before it is broadcast, and its hash is printed before the receipt wait.`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.DryRun, opts.Yes = f.Globals.DryRun, f.Globals.Yes
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return fundRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, fundRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "recipient address (required)")

@@ -57,12 +57,7 @@ Exit codes: 0 listed (also when some reverted), 2 bad input.`,
 			if len(args) == 1 {
 				opts.Address = args[0]
 			}
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return historyRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, historyRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Signer, "signer", "", "signer reference whose address to read")

@@ -39,12 +39,7 @@ mempool: the runbook's "pending tx count".`,
 			if len(args) == 1 {
 				opts.Address = args[0]
 			}
-			ctx, cancel := opts.Context(cmd.Context())
-			defer cancel()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return nonceRun(ctx, opts)
+			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, nonceRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Signer, "signer", "", "signer reference whose address to read")

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/vrwx/vrwxctl/pkg/devchain"
+)
+
+// Every command `make bench` drives still works: each scenario's vrwxctl command runs
+// once against the bench's own chain, databases and API (small sizes), and the scale
+// section once at a few hundred jobs and blocks. Nothing is timed here; when a change
+// makes a benchmarked command fail (status judging an API the bench did not start,
+// say), this fails instead of the next `make bench`.
+func TestEveryScenarioRuns(t *testing.T) {
+	devchain.RequireAnvil(t)
+	devchain.RequireCast(t)
+	root, err := devchain.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "vrwxctl")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/vrwxctl")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	t.Setenv("VRWX_BENCH_DB_MB", "2")
+	sc := scaleConfig{Jobs: []int{300}, Blocks: []int{300}, Events: 60, Runs: 1}
+	if err := mainErr(1, "", bin, sc, true); err != nil {
+		t.Fatal(err)
+	}
+}
