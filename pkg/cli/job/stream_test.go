@@ -24,13 +24,12 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
 
-// gate stands between vrwxctl and anvil and holds every request that reads a job
-// past id `after` until release is called (or the test ends), counting the requests
-// it has answered for such jobs. With fail set it answers them 400 Bad Request; with
-// a delay it forwards them that much later instead of holding them.
+// gate stands between vrwxctl and anvil and holds every request that late says is
+// past the point of interest until release is called (or the test ends), counting the
+// held requests and those answered after them. With fail set it answers them 400 Bad
+// Request; with a delay it forwards them that much later instead of holding them.
 type gate struct {
 	URL      string
-	after    int64
 	fail     bool
 	delay    time.Duration
 	open     chan struct{}
@@ -40,31 +39,65 @@ type gate struct {
 	answered int // requests past the gate answered
 }
 
-func startGate(t *testing.T, upstream string, after int64, fail bool, delay time.Duration) *gate {
-	t.Helper()
-	g := &gate{after: after, fail: fail, delay: delay, open: make(chan struct{})}
+// rpcCall is one JSON-RPC request of a body, as far as the gates look at it.
+type rpcCall struct {
+	Method string            `json:"method"`
+	Params []json.RawMessage `json:"params"`
+}
+
+// rpcCalls reads a body's requests: a batch, or a single request.
+func rpcCalls(body []byte) []rpcCall {
+	var calls []rpcCall
+	if err := json.Unmarshal(body, &calls); err != nil {
+		var one rpcCall
+		if json.Unmarshal(body, &one) != nil {
+			return nil
+		}
+		calls = []rpcCall{one}
+	}
+	return calls
+}
+
+// readsJobsAfter is a gate's test: a job scan's batch reading a job past id after.
+func readsJobsAfter(after int64) func([]rpcCall) bool {
 	jobsSel := vrwx.PackJobs(big.NewInt(0))[:4]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var reqs []struct {
-			Method string            `json:"method"`
-			Params []json.RawMessage `json:"params"`
-		}
-		if err := json.Unmarshal(body, &reqs); err != nil {
-			reqs = reqs[:0] // a single request: never a job scan's batch
-		}
-		late := false
-		for _, q := range reqs {
+	return func(calls []rpcCall) bool {
+		for _, q := range calls {
 			var call struct {
 				Input hexutil.Bytes `json:"input"`
 			}
 			if q.Method != "eth_call" || len(q.Params) == 0 || json.Unmarshal(q.Params[0], &call) != nil || len(call.Input) < 36 {
 				continue
 			}
-			if bytes.Equal(call.Input[:4], jobsSel) && new(big.Int).SetBytes(call.Input[4:36]).Int64() > g.after {
-				late = true
+			if bytes.Equal(call.Input[:4], jobsSel) && new(big.Int).SetBytes(call.Input[4:36]).Int64() > after {
+				return true
 			}
 		}
+		return false
+	}
+}
+
+// logsFrom is a gate's test: an eth_getLogs whose range starts at or after block after.
+func logsFrom(after uint64) func([]rpcCall) bool {
+	return func(calls []rpcCall) bool {
+		for _, q := range calls {
+			var filter struct {
+				FromBlock hexutil.Uint64 `json:"fromBlock"`
+			}
+			if q.Method == "eth_getLogs" && len(q.Params) == 1 && json.Unmarshal(q.Params[0], &filter) == nil && uint64(filter.FromBlock) >= after {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func startGate(t *testing.T, upstream string, late func([]rpcCall) bool, fail bool, delay time.Duration) *gate {
+	t.Helper()
+	g := &gate{fail: fail, delay: delay, open: make(chan struct{})}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		late := late(rpcCalls(body))
 		if late && g.fail {
 			http.Error(w, "no", http.StatusBadRequest)
 			return
@@ -181,7 +214,7 @@ func TestListWritesJobsBeforeTheScanEnds(t *testing.T) {
 		{"table", []string{"job", "list"}, func(l string) bool { f := strings.Fields(l); return len(f) > 1 && f[0] == "1" && f[1] == "SETTLED" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := startGate(t, e.D.RPCURL, 1000, false, 0)
+			g := startGate(t, e.D.RPCURL, readsJobsAfter(1000), false, 0)
 			cmd, lines, errOut, all := startPiped(t, e, g.URL, tc.args...)
 			start := time.Now()
 			if !waitLine(t, lines, all, 60*time.Second, tc.first) {
@@ -238,7 +271,7 @@ func TestListJSONFailingHalfwayIsStillJSON(t *testing.T) {
 	if err := devchain.SeedManyJobs(ctx, e.D.RPCURL, e.D, 1500); err != nil {
 		t.Fatal(err)
 	}
-	g := startGate(t, e.D.RPCURL, 1000, true, 0)
+	g := startGate(t, e.D.RPCURL, readsJobsAfter(1000), true, 0)
 	e.Vars["RPC_URL"] = g.URL
 	r := e.Exec("job", "list", "-o", "json")
 	if r.Code != 1 || !strings.Contains(r.Stderr, "X ") {
@@ -272,7 +305,7 @@ func TestListStoppedByTimeoutSaysHowFarItGot(t *testing.T) {
 	// Reads past job 1000 answer after 500 ms: 40 batches, 4 at a time, take 5 s,
 	// more than the 4 s the scan is given (each request stays well inside the 1.3 s a
 	// single attempt may take).
-	g := startGate(t, e.D.RPCURL, 1000, false, 500*time.Millisecond)
+	g := startGate(t, e.D.RPCURL, readsJobsAfter(1000), false, 500*time.Millisecond)
 	e.Vars["RPC_URL"] = g.URL
 	r := e.Exec("job", "list", "-o", "json", "--timeout", "4s")
 	var out struct {
@@ -296,79 +329,6 @@ func TestListStoppedByTimeoutSaysHowFarItGot(t *testing.T) {
 	if !strings.Contains(r.Stderr, "stopped by --timeout") {
 		t.Fatalf("stderr does not say why:\n%s", r.Stderr)
 	}
-}
-
-// logsGate stands between vrwxctl and anvil and holds every eth_getLogs request whose
-// range starts at or after block `after` until release is called (or the test ends),
-// counting the held requests and those answered after the release.
-type logsGate struct {
-	URL      string
-	open     chan struct{}
-	once     sync.Once
-	mu       sync.Mutex
-	held     int
-	answered int
-}
-
-func startLogsGate(t *testing.T, upstream string, after uint64) *logsGate {
-	t.Helper()
-	g := &logsGate{open: make(chan struct{})}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		type call struct {
-			Method string `json:"method"`
-			Params []struct {
-				FromBlock hexutil.Uint64 `json:"fromBlock"`
-			} `json:"params"`
-		}
-		var calls []call
-		if err := json.Unmarshal(body, &calls); err != nil {
-			var one call
-			if json.Unmarshal(body, &one) == nil {
-				calls = []call{one}
-			}
-		}
-		late := false
-		for _, c := range calls {
-			if c.Method == "eth_getLogs" && len(c.Params) == 1 && uint64(c.Params[0].FromBlock) >= after {
-				late = true
-			}
-		}
-		if late {
-			g.mu.Lock()
-			g.held++
-			g.mu.Unlock()
-			select {
-			case <-g.open:
-			case <-r.Context().Done():
-				return
-			}
-		}
-		resp, err := http.Post(upstream, "application/json", bytes.NewReader(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.Copy(w, resp.Body)
-		if late {
-			g.mu.Lock()
-			g.answered++
-			g.mu.Unlock()
-		}
-	}))
-	t.Cleanup(func() { g.release(); srv.Close() })
-	g.URL = srv.URL
-	return g
-}
-
-func (g *logsGate) release() { g.once.Do(func() { close(g.open) }) }
-
-func (g *logsGate) counts() (held, answered int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.held, g.answered
 }
 
 // job events writes each chunk's events as soon as every chunk before it has been
@@ -400,7 +360,7 @@ func TestEventsWritesChunksBeforeTheQueryEnds(t *testing.T) {
 		{"table", nil, func(l string) bool { f := strings.Fields(l); return len(f) > 2 && f[0] == fmt.Sprint(first) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := startLogsGate(t, e.D.RPCURL, hold)
+			g := startGate(t, e.D.RPCURL, logsFrom(hold), false, 0)
 			args := append([]string{"job", "events", "--from-block", from, "--to-block", fmt.Sprint(want.ToBlock), "--chunk", fmt.Sprint(chunk)}, tc.args...)
 			cmd, lines, errOut, all := startPiped(t, e, g.URL, args...)
 			if !waitLine(t, lines, all, 60*time.Second, tc.first) {
