@@ -170,7 +170,7 @@ func mainErr(runs int, only, bin string, sc scaleConfig, check bool) error {
 	}
 	// status judges the whole system, the API's /health included: the API answers,
 	// relaying from the deployment's relayer, as in production.
-	api, err := healthServer(d.Relayer.Hex(), 0)
+	api, err := healthServer(d.ChainID, d.Relayer, 0)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
+	"github.com/vrwx/vrwxctl/pkg/health/healthsrv"
 )
 
 // latencyProxy forwards every HTTP request to target after holding it for delay: a
@@ -33,18 +35,20 @@ func latencyProxy(target string, delay time.Duration) (string, error) {
 	return "http://" + l.Addr().String(), nil
 }
 
-// healthServer answers /health like the API, relaying from relayer, after delay.
-func healthServer(relayer string, delay time.Duration) (string, error) {
+// healthServer answers /health like the API (healthsrv, as scripts/devapi does),
+// relaying from relayer, after delay.
+func healthServer(chainID uint64, relayer common.Address, delay time.Duration) (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
-	body := fmt.Sprintf(`{"status":"ok","timestamp":"2026-01-01T00:00:00Z","strictMode":false,"storageRequired":false,"schemaVersion":7,"relayMode":"relay","relayerAddress":%q,"chainId":31337}`, relayer)
+	h := healthsrv.Handler(func() healthsrv.Options {
+		return healthsrv.Options{ChainID: chainID, Relayer: healthsrv.Static(relayer)}
+	})
 	go func() {
 		_ = http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			time.Sleep(delay)
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(body))
+			h.ServeHTTP(w, r)
 		}))
 	}()
 	return "http://" + l.Addr().String(), nil
@@ -64,7 +68,7 @@ func opsScenarios(cast string, a *devchain.Anvil, d *devchain.Deployment) ([]Sce
 		if err != nil {
 			return nil, err
 		}
-		api, err := healthServer(relayer, delay)
+		api, err := healthServer(d.ChainID, d.Relayer, delay)
 		if err != nil {
 			return nil, err
 		}
