@@ -20,6 +20,30 @@ type SystemFlags struct {
 	Address, Signer, APIURL, DB, Backups string
 }
 
+// Validate checks the flags' forms before anything is read: one account (address or
+// signer), an address, the API's URL and the backups' location as given.
+func (f SystemFlags) Validate() error {
+	if err := OneAccount(f.Address, f.Signer); err != nil {
+		return err
+	}
+	if f.Address != "" {
+		if err := units.CheckAddress(f.Address); err != nil {
+			return errs.Usagef("--address: %v", err)
+		}
+	}
+	if f.APIURL != "" {
+		if err := config.CheckURL(f.APIURL); err != nil {
+			return errs.Usagef("--api-url: %v", err)
+		}
+	}
+	if f.Backups != "" {
+		if _, err := sqlitebackup.ParseLocation(f.Backups); err != nil {
+			return errs.Usagef("--backups: %v", err)
+		}
+	}
+	return nil
+}
+
 // SystemTarget is what such a command reads: a monitor.Reader with the profile's
 // RPC URLs, contracts, API, database and backups, and the relayer under check.
 type SystemTarget struct {

@@ -17,7 +17,6 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/history"
 	"github.com/vrwx/vrwxctl/pkg/ui"
-	"github.com/vrwx/vrwxctl/pkg/units"
 )
 
 // RelayOptions are the inputs of doctor relay.
@@ -83,19 +82,14 @@ Exit codes: 0 nothing wrong found, 5 warnings only, 1 something critical, 2 bad 
 	return cmd
 }
 
+// flags are the options' part that names what is read.
+func (o *RelayOptions) flags() cmdutil.SystemFlags {
+	return cmdutil.SystemFlags{Address: o.Address, Signer: o.Signer, APIURL: o.APIURL}
+}
+
 func (o *RelayOptions) validate() (uint64, error) {
-	if err := cmdutil.OneAccount(o.Address, o.Signer); err != nil {
+	if err := o.flags().Validate(); err != nil {
 		return 0, err
-	}
-	if o.Address != "" {
-		if err := units.CheckAddress(o.Address); err != nil {
-			return 0, errs.Usagef("--address: %v", err)
-		}
-	}
-	if o.APIURL != "" {
-		if err := config.CheckURL(o.APIURL); err != nil {
-			return 0, errs.Usagef("--api-url: %v", err)
-		}
 	}
 	n, err := cmdutil.ParseUint("--blocks", o.Blocks, math.MaxUint64)
 	if err != nil || n == 0 || n > 100_000 {
@@ -130,6 +124,35 @@ type RankedCause struct {
 	doctor.Cause
 }
 
+// ranked numbers the likely causes from the most likely; both lists are empty, not
+// null, in JSON when there are none.
+func ranked(causes, ruledOut []doctor.Cause) ([]RankedCause, []doctor.Cause) {
+	out := make([]RankedCause, 0, len(causes))
+	for i, cs := range causes {
+		out = append(out, RankedCause{Rank: i + 1, Cause: cs})
+	}
+	if ruledOut == nil {
+		ruledOut = []doctor.Cause{}
+	}
+	return out, ruledOut
+}
+
+// report prints a diagnosis, as JSON or through render, and exits by its level:
+// 0 nothing wrong, 5 warnings only, 1 something critical.
+func report(io *ui.IO, level doctor.Level, out any, render func()) error {
+	if io.JSONOutput() {
+		if err := io.WriteJSON(out); err != nil {
+			return err
+		}
+	} else {
+		render()
+	}
+	if k := doctor.ExitKind(level); k != errs.OK {
+		return errs.Exit(k)
+	}
+	return nil
+}
+
 func relayRun(ctx context.Context, opts *RelayOptions) error {
 	start := time.Now()
 	blocks, err := opts.validate()
@@ -145,7 +168,7 @@ func relayRun(ctx context.Context, opts *RelayOptions) error {
 		return err
 	}
 	defer c.Close()
-	tg, err := cmdutil.NewSystemTarget(cfg, c, cmdutil.SystemFlags{Address: opts.Address, Signer: opts.Signer, APIURL: opts.APIURL}, opts.StoreKey, opts.Health, opts.Now)
+	tg, err := cmdutil.NewSystemTarget(cfg, c, opts.flags(), opts.StoreKey, opts.Health, opts.Now)
 	if err != nil {
 		return err
 	}
@@ -168,29 +191,14 @@ func relayRun(ctx context.Context, opts *RelayOptions) error {
 	level := doctor.Worst(rep.Checks)
 	out := RelayJSON{Profile: cfg.Profile, ChainID: c.ChainID(), Relayer: rep.Relayer.Hex(), RelayerFrom: tg.RelayerFrom,
 		FromBlock: rep.From, ToBlock: rep.To, ReadMs: float64(time.Since(start).Microseconds()) / 1000, Level: level,
-		Checks: rep.Checks, Transactions: []history.TxJSON{}, Events: rep.Events, Causes: []RankedCause{}, RuledOut: rep.RuledOut}
+		Checks: rep.Checks, Transactions: []history.TxJSON{}, Events: rep.Events}
 	if rep.History != nil {
 		for _, t := range rep.History.Mined {
 			out.Transactions = append(out.Transactions, t.JSON())
 		}
 	}
-	for i, cs := range rep.Causes {
-		out.Causes = append(out.Causes, RankedCause{Rank: i + 1, Cause: cs})
-	}
-	if out.RuledOut == nil {
-		out.RuledOut = []doctor.Cause{}
-	}
-	if opts.IO.JSONOutput() {
-		if err := opts.IO.WriteJSON(out); err != nil {
-			return err
-		}
-	} else {
-		renderRelay(opts.IO, out)
-	}
-	if k := doctor.ExitKind(level); k != errs.OK {
-		return errs.Exit(k)
-	}
-	return nil
+	out.Causes, out.RuledOut = ranked(rep.Causes, rep.RuledOut)
+	return report(opts.IO, level, out, func() { renderRelay(opts.IO, out) })
 }
 
 func renderRelay(io *ui.IO, out RelayJSON) {

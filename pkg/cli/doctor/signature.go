@@ -180,25 +180,9 @@ func signatureRun(ctx context.Context, opts *SignatureOptions) error {
 	rep := doctor.JudgeSignature(id, robot, verdict)
 	level := doctor.Worst(rep.Checks)
 	out := SignatureJSON{ChainID: c.ChainID(), RobotID: id.Hex(), Name: name, Registry: rep.Registry.Hex(), Registered: rep.Registered,
-		Active: rep.Active, Controller: rep.Controller.Hex(), Level: level, Checks: rep.Checks, Verdict: verdict,
-		Causes: []RankedCause{}, RuledOut: rep.RuledOut}
-	for i, cs := range rep.Causes {
-		out.Causes = append(out.Causes, RankedCause{Rank: i + 1, Cause: cs})
-	}
-	if out.RuledOut == nil {
-		out.RuledOut = []doctor.Cause{}
-	}
-	if opts.IO.JSONOutput() {
-		if err := opts.IO.WriteJSON(out); err != nil {
-			return err
-		}
-	} else {
-		renderSignature(opts.IO, out)
-	}
-	if k := doctor.ExitKind(level); k != errs.OK {
-		return errs.Exit(k)
-	}
-	return nil
+		Active: rep.Active, Controller: rep.Controller.Hex(), Level: level, Checks: rep.Checks, Verdict: verdict}
+	out.Causes, out.RuledOut = ranked(rep.Causes, rep.RuledOut)
+	return report(opts.IO, level, out, func() { renderSignature(opts.IO, out) })
 }
 
 func renderSignature(io *ui.IO, out SignatureJSON) {

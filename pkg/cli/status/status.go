@@ -18,9 +18,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
-	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/ui"
-	"github.com/vrwx/vrwxctl/pkg/units"
 )
 
 // SpendWindows are the spend-rate windows status asks for, longest first: a day and
@@ -118,30 +116,13 @@ type JSON struct {
 	Checks        []doctor.Check `json:"checks"`
 }
 
-func (o *Options) validate() error {
-	if err := cmdutil.OneAccount(o.Address, o.Signer); err != nil {
-		return err
-	}
-	if o.Address != "" {
-		if err := units.CheckAddress(o.Address); err != nil {
-			return errs.Usagef("--address: %v", err)
-		}
-	}
-	if o.APIURL != "" {
-		if err := config.CheckURL(o.APIURL); err != nil {
-			return errs.Usagef("--api-url: %v", err)
-		}
-	}
-	if o.Backups != "" {
-		if _, err := sqlitebackup.ParseLocation(o.Backups); err != nil {
-			return errs.Usagef("--backups: %v", err)
-		}
-	}
-	return nil
+// flags are the options' part that names what is read.
+func (o *Options) flags() cmdutil.SystemFlags {
+	return cmdutil.SystemFlags{Address: o.Address, Signer: o.Signer, APIURL: o.APIURL, DB: o.DB, Backups: o.Backups}
 }
 
 func run(ctx context.Context, opts *Options) error {
-	if err := opts.validate(); err != nil {
+	if err := opts.flags().Validate(); err != nil {
 		return err
 	}
 	cfg, err := opts.Config()
@@ -153,7 +134,7 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer c.Close()
-	tg, err := cmdutil.NewSystemTarget(cfg, c, cmdutil.SystemFlags{Address: opts.Address, Signer: opts.Signer, APIURL: opts.APIURL, DB: opts.DB, Backups: opts.Backups},
+	tg, err := cmdutil.NewSystemTarget(cfg, c, opts.flags(),
 		opts.StoreKey, opts.Health, opts.Now)
 	if err != nil {
 		return err
