@@ -409,6 +409,20 @@ func abiMaxUint256() *big.Int {
 	return new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1))
 }
 
+// dialToSeed connects to rpcURL and reads what jobs seeded now take: a deadline
+// openDeadline after the chain's time, and the active robot.
+func dialToSeed(ctx context.Context, rpcURL string, d *Deployment) (c *conn, deadline *big.Int, robot common.Hash, err error) {
+	if c, err = dial(ctx, rpcURL); err != nil {
+		return nil, nil, common.Hash{}, err
+	}
+	now, err := (&seeder{c: c, d: d}).chainTime(ctx)
+	if err != nil {
+		c.close()
+		return nil, nil, common.Hash{}, err
+	}
+	return c, big.NewInt(now.Add(openDeadline).Unix()), d.Robots[RobotActive].ID, nil
+}
+
 // seedChunk is how many jobs one seedJobs transaction creates: about 140k gas each,
 // so a chunk stays well inside anvil's 30M block gas limit.
 const seedChunk = 150
@@ -420,18 +434,11 @@ func SeedJobs(ctx context.Context, rpcURL string, d *Deployment, n int) error {
 	if n <= 0 {
 		return fmt.Errorf("seed jobs: count %d, want at least 1", n)
 	}
-	c, err := dial(ctx, rpcURL)
+	c, deadline, robot, err := dialToSeed(ctx, rpcURL, d)
 	if err != nil {
 		return err
 	}
 	defer c.close()
-	s := &seeder{c: c, d: d}
-	now, err := s.chainTime(ctx)
-	if err != nil {
-		return err
-	}
-	deadline := big.NewInt(now.Add(openDeadline).Unix())
-	robot := d.Robots[RobotActive].ID
 	art, err := LoadArtifact(ContractEscrow)
 	if err != nil {
 		return err
@@ -572,18 +579,11 @@ func EmitJobEvents(ctx context.Context, rpcURL string, d *Deployment, firstID ui
 	if n <= 0 {
 		return fmt.Errorf("emit job events: count %d, want at least 1", n)
 	}
-	c, err := dial(ctx, rpcURL)
+	c, deadline, robot, err := dialToSeed(ctx, rpcURL, d)
 	if err != nil {
 		return err
 	}
 	defer c.close()
-	s := &seeder{c: c, d: d}
-	now, err := s.chainTime(ctx)
-	if err != nil {
-		return err
-	}
-	deadline := big.NewInt(now.Add(openDeadline).Unix())
-	robot := d.Robots[RobotActive].ID
 	for done := 0; done < n; {
 		k := min(emitChunk, n-done)
 		first := new(big.Int).SetUint64(firstID + uint64(done))
