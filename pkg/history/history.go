@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/big"
 	"sort"
 	"strconv"
@@ -216,11 +217,11 @@ func (q *Query) Finish(ctx context.Context, head uint64) (*Result, error) {
 	res := &Result{Address: f.Address, From: from, To: head}
 
 	b := f.Chain.NewBatch()
-	var all *chain.Result[poolAll]
+	var all *chain.Result[PoolContent]
 	if q.pool.Err() != nil {
 		// anvil has only txpool_content; geth and op-geth answer contentFrom, so the
 		// whole pool is asked for only where the small answer is missing.
-		all = chain.Raw[poolAll](b, "txpool_content")
+		all = chain.Raw[PoolContent](b, "txpool_content")
 	} else {
 		res.Pool = DecodePool(q.pool.Value["pending"], q.pool.Value["queued"])
 	}
@@ -247,18 +248,7 @@ func (q *Query) Finish(ctx context.Context, head uint64) (*Result, error) {
 		if err := all.Err(); err != nil {
 			res.Pool = Pool{Err: fmt.Errorf("the node exposes no txpool (txpool_contentFrom: %v; txpool_content: %v)", q.pool.Err(), err)}
 		} else {
-			var pending, queued []map[string]json.RawMessage
-			for addr, txs := range all.Value["pending"] {
-				if strings.EqualFold(addr, f.Address.Hex()) {
-					pending = append(pending, txs)
-				}
-			}
-			for addr, txs := range all.Value["queued"] {
-				if strings.EqualFold(addr, f.Address.Hex()) {
-					queued = append(queued, txs)
-				}
-			}
-			res.Pool = DecodePool(merge(pending), merge(queued))
+			res.Pool = PoolOf(all.Value, f.Address)
 		}
 	}
 	if probes != nil {
@@ -277,21 +267,26 @@ func (q *Query) Finish(ctx context.Context, head uint64) (*Result, error) {
 	return res, nil
 }
 
-func merge(ms []map[string]json.RawMessage) map[string]json.RawMessage {
-	out := map[string]json.RawMessage{}
-	for _, m := range ms {
-		for k, v := range m {
-			out[k] = v
+// PoolOf is an account's part of txpool_content's answer, decoded. Nodes key
+// senders in any case, so they are compared without it.
+func PoolOf(content PoolContent, addr common.Address) Pool {
+	part := func(section string) map[string]json.RawMessage {
+		out := map[string]json.RawMessage{}
+		for sender, txs := range content[section] {
+			if strings.EqualFold(sender, addr.Hex()) {
+				maps.Copy(out, txs)
+			}
 		}
+		return out
 	}
-	return out
+	return DecodePool(part("pending"), part("queued"))
 }
 
 // poolFrom is txpool_contentFrom's answer: section -> nonce -> transaction.
 type poolFrom = map[string]map[string]json.RawMessage
 
-// poolAll is txpool_content's answer: section -> sender -> nonce -> transaction.
-type poolAll = map[string]map[string]map[string]json.RawMessage
+// PoolContent is txpool_content's answer: section -> sender -> nonce -> transaction.
+type PoolContent = map[string]map[string]map[string]json.RawMessage
 
 // DecodePool reads an account's part of a txpool answer (nonce -> transaction, for
 // the pending and the queued section).

@@ -19,7 +19,6 @@ import (
 	"math/big"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -480,9 +479,9 @@ func (r *Reader) readSecond(ctx context.Context, out *Readings, fromSupported bo
 			late = &c
 		}
 	}
-	var all *chain.Result[map[string]map[string]map[string]json.RawMessage]
+	var all *chain.Result[history.PoolContent]
 	if r.Pools && !fromSupported {
-		all = chain.Raw[map[string]map[string]map[string]json.RawMessage](b, "txpool_content")
+		all = chain.Raw[history.PoolContent](b, "txpool_content")
 	}
 	type spendCalls struct {
 		block uint64
@@ -541,18 +540,7 @@ func (r *Reader) readSecond(ctx context.Context, out *Readings, fromSupported bo
 			if all.Err() != nil {
 				continue
 			}
-			var pending, queued []map[string]json.RawMessage
-			for addr, txs := range all.Value["pending"] {
-				if strings.EqualFold(addr, rl.Address.Hex()) {
-					pending = append(pending, txs)
-				}
-			}
-			for addr, txs := range all.Value["queued"] {
-				if strings.EqualFold(addr, rl.Address.Hex()) {
-					queued = append(queued, txs)
-				}
-			}
-			p := history.DecodePool(mergePool(pending), mergePool(queued))
+			p := history.PoolOf(all.Value, rl.Address)
 			rl.Pool = &p
 		}
 	}
@@ -587,16 +575,6 @@ func (r *Reader) readSecond(ctx context.Context, out *Readings, fromSupported bo
 			rl.SpendErr = lastErr
 		}
 	}
-}
-
-func mergePool(ms []map[string]json.RawMessage) map[string]json.RawMessage {
-	out := map[string]json.RawMessage{}
-	for _, m := range ms {
-		for k, v := range m {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // fillPrimary records the endpoint the batch went to: the batch measured it.
