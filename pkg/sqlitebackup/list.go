@@ -113,28 +113,16 @@ func listLocal(ctx context.Context, loc Location) ([]Entry, error) {
 	if !fi.IsDir() {
 		return nil, errs.Usagef("%s is not a directory: expected the directory backups are written to", loc.Path)
 	}
-	des, err := os.ReadDir(loc.Path)
+	entries, err := listedDir(loc.Path)
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", loc.Path, err)
-	}
-	var names []string
-	for _, d := range des {
-		if d.Type().IsRegular() {
-			names = append(names, d.Name())
-		}
+		return nil, err
 	}
 	var out []Entry
-	for _, n := range candidates(names) {
+	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p := filepath.Join(loc.Path, n)
-		fi, err := os.Stat(p)
-		if err != nil {
-			continue
-		}
-		e := Entry{Name: n, Location: Location{Path: p}, Size: fi.Size(), CreatedAt: fi.ModTime().UTC(), Compressed: strings.HasSuffix(n, ".gz")}
-		describeEntry(&e, fi.ModTime())
+		p := e.Location.Path
 		m, err := readManifest(ctx, nil, e.Location)
 		if !applyManifest(&e, m, err) {
 			out = append(out, e)
@@ -187,6 +175,60 @@ func describeEntry(e *Entry, mtime time.Time) {
 	}
 }
 
+// listed are the backups among a listing's names as the listing alone describes
+// them: name, location, size, whether compressed, and the time from the name or else
+// the modification time. at gives a name's location, size and modification time
+// (false: gone since the listing).
+func listed(names []string, at func(name string) (Location, int64, time.Time, bool)) []Entry {
+	var out []Entry
+	for _, n := range candidates(names) {
+		loc, size, mtime, ok := at(n)
+		if !ok {
+			continue
+		}
+		e := Entry{Name: n, Location: loc, Size: size, Compressed: strings.HasSuffix(n, ".gz")}
+		describeEntry(&e, mtime)
+		out = append(out, e)
+	}
+	return out
+}
+
+// listedDir is listed over the regular files of a directory.
+func listedDir(dir string) ([]Entry, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	var names []string
+	for _, d := range des {
+		if d.Type().IsRegular() {
+			names = append(names, d.Name())
+		}
+	}
+	return listed(names, func(n string) (Location, int64, time.Time, bool) {
+		p := filepath.Join(dir, n)
+		fi, err := os.Stat(p)
+		if err != nil {
+			return Location{}, 0, time.Time{}, false
+		}
+		return Location{Path: p}, fi.Size(), fi.ModTime(), true
+	}), nil
+}
+
+// listedS3 is listed over the objects under loc's prefix.
+func listedS3(objs []s3Object, loc Location) []Entry {
+	names := make([]string, len(objs))
+	byName := map[string]s3Object{}
+	for i, o := range objs {
+		names[i] = o.name
+		byName[o.name] = o
+	}
+	return listed(names, func(n string) (Location, int64, time.Time, bool) {
+		o := byName[n]
+		return Location{Bucket: loc.Bucket, Key: o.key}, o.size, o.modified, true
+	})
+}
+
 // applyManifest records the manifest (or its absence) on e and reports whether the
 // checksum comparison should go on.
 func applyManifest(e *Entry, m *Manifest, err error) bool {
@@ -217,17 +259,8 @@ func listS3(ctx context.Context, loc Location, opts ListOptions) ([]Entry, error
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, len(objs))
-	byName := map[string]s3Object{}
-	for i, o := range objs {
-		names[i] = o.name
-		byName[o.name] = o
-	}
 	var out []Entry
-	for _, n := range candidates(names) {
-		o := byName[n]
-		e := Entry{Name: n, Location: Location{Bucket: loc.Bucket, Key: o.key}, Size: o.size, Compressed: strings.HasSuffix(n, ".gz")}
-		describeEntry(&e, o.modified)
+	for _, e := range listedS3(objs, loc) {
 		m, err := readManifest(ctx, c, e.Location)
 		if isNotFound(err) {
 			err = fs.ErrNotExist
@@ -236,7 +269,7 @@ func listS3(ctx context.Context, loc Location, opts ListOptions) ([]Entry, error
 			out = append(out, e)
 			continue
 		}
-		head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(loc.Bucket), Key: aws.String(o.key)})
+		head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(loc.Bucket), Key: aws.String(e.Location.Key)})
 		switch {
 		case err != nil:
 			e.Status, e.Detail = StatusChecksumMismatch, err.Error()

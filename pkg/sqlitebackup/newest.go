@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 )
 
 // Newest returns the most recent backup in a directory or under an S3 prefix, from
@@ -29,41 +26,15 @@ func Newest(ctx context.Context, loc Location, opts ListOptions) (*Entry, error)
 		if err != nil {
 			return nil, err
 		}
-		byName := map[string]s3Object{}
-		var names []string
-		for _, o := range objs {
-			byName[o.name] = o
-			names = append(names, o.name)
-		}
-		for _, n := range candidates(names) {
-			o := byName[n]
-			e := Entry{Name: n, Location: Location{Bucket: loc.Bucket, Key: o.key}, Size: o.size, Compressed: strings.HasSuffix(n, ".gz")}
-			describeEntry(&e, o.modified)
-			entries = append(entries, e)
-		}
+		entries = listedS3(objs, loc)
 	} else {
-		des, err := os.ReadDir(loc.Path)
+		var err error
+		entries, err = listedDir(loc.Path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("backup directory %s does not exist", loc.Path)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", loc.Path, err)
-		}
-		var names []string
-		for _, d := range des {
-			if d.Type().IsRegular() {
-				names = append(names, d.Name())
-			}
-		}
-		for _, n := range candidates(names) {
-			p := filepath.Join(loc.Path, n)
-			fi, err := os.Stat(p)
-			if err != nil {
-				continue
-			}
-			e := Entry{Name: n, Location: Location{Path: p}, Size: fi.Size(), Compressed: strings.HasSuffix(n, ".gz")}
-			describeEntry(&e, fi.ModTime())
-			entries = append(entries, e)
+			return nil, err
 		}
 	}
 	var newest *Entry
