@@ -36,8 +36,22 @@ func sendThree(t *testing.T, a *devchain.Anvil, d *devchain.Deployment) (ok1, fa
 	defer c.Close()
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := c.WaitMined(wctx, ok2, 10*time.Millisecond, nil); err != nil {
+	rc, err := c.WaitMined(wctx, ok2, 10*time.Millisecond, nil)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// Under load anvil can answer the receipt a moment before its block is the
+	// latest one, which the Otterscan search starts from: wait for that too.
+	for {
+		b := c.NewBatch()
+		head := b.Header(chain.Latest)
+		if err := b.Do(wctx); err != nil {
+			t.Fatal(err)
+		}
+		if head.Err() == nil && head.Value != nil && head.Value.Number >= rc.BlockNumber {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	return ok1, failed, ok2
 }
