@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/big"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -12,6 +11,10 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 )
+
+// ErrNothingToSend marks a sweep refused because the balance does not cover its
+// own fees, the L1 fee bound and the amount to keep: there is nothing to move.
+var ErrNothingToSend = errors.New("nothing to send")
 
 // FeePolicy is the runbook's fee configuration: EIP-1559 caps and the gas-limit
 // multiplier (MAX_FEE_PER_GAS_GWEI, MAX_PRIORITY_FEE_GWEI, GAS_LIMIT_MULTIPLIER).
@@ -145,7 +148,7 @@ func (c *Client) Prepare(ctx context.Context, req TxRequest) (*Prepared, error) 
 					se.RevertData, _ = hexutil.Decode(s)
 				}
 			}
-			if len(se.RevertData) == 0 && !isRevert(err) {
+			if len(se.RevertData) == 0 && !IsRevert(err) {
 				return nil, classifyNodeError(err, req.From)
 			}
 			return nil, se
@@ -213,7 +216,7 @@ func (c *Client) sweepValue(ctx context.Context, p *Prepared, gas uint64, fee, k
 	v.Sub(v, keep)
 	if v.Sign() <= 0 {
 		return nil, errs.Refusedf("nothing to send: the balance %s wei does not cover gas (%s wei), the L1 fee bound (%s wei) and the amount to keep (%s wei)",
-			p.Balance, cost, p.L1FeeBound, keep)
+			p.Balance, cost, p.L1FeeBound, keep).Marks(ErrNothingToSend)
 	}
 	return v, nil
 }
@@ -225,24 +228,19 @@ func bigMax(a, b *big.Int) *big.Int {
 	return a
 }
 
-func isRevert(err error) bool {
-	return strings.Contains(strings.ToLower(err.Error()), "revert")
-}
-
 // classifyNodeError says in the node's own terms why it refused a transaction.
 // The CLI adds which of its commands to run next.
 func classifyNodeError(err error, from common.Address) error {
-	msg := strings.ToLower(err.Error())
 	switch {
-	case strings.Contains(msg, "insufficient funds"):
+	case nodeSays(err, "insufficient funds"):
 		return errs.Refusedf("%s cannot pay for this transaction: insufficient funds", from.Hex()).Wrap(err).
 			WithFix("runbook: relayer out of gas — top up the account")
-	case strings.Contains(msg, "max fee per gas less than block base fee"), strings.Contains(msg, "fee cap less than block base fee"):
+	case nodeSays(err, "max fee per gas less than block base fee", "fee cap less than block base fee"):
 		return errs.Refusedf("the fee cap is below the block's base fee").Wrap(err).
 			WithFix("runbook: high gas prices — increase MAX_FEE_PER_GAS_GWEI")
-	case strings.Contains(msg, "nonce too low"):
+	case nodeSays(err, "nonce too low"):
 		return errs.Failedf("nonce too low: a transaction with this nonce was already mined").Wrap(err)
-	case strings.Contains(msg, "replacement transaction underpriced"):
+	case nodeSays(err, "replacement transaction underpriced"):
 		return errs.Failedf("replacement underpriced: another transaction from this account is pending at the same nonce").Wrap(err)
 	}
 	return errs.Failedf("the node refused the transaction").Wrap(err)

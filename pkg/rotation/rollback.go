@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -168,7 +169,7 @@ func (r *rotator) dryRun(ctx context.Context, j *Journal) (*Journal, error) {
 	}
 	drain, _, err := dry(sg).Execute(ctx, req, txflow.Call{Action: "drain", Args: []txflow.Arg{{Name: "to", Value: j.Treasury.Address}, {Name: "keep", Value: "0 ETH"}, {Name: "key", Value: j.Old.Ref}}})
 	switch {
-	case err != nil && errs.KindOf(err) == errs.Refused && strings.Contains(err.Error(), "nothing to send"):
+	case errors.Is(err, chain.ErrNothingToSend):
 		r.IO.Infof("dry run: the old wallet %s holds too little to drain now", j.Old.Address)
 	case err != nil:
 		return nil, err

@@ -375,7 +375,7 @@ func (r *rotator) drain(ctx context.Context, j *Journal, st *Step) (string, erro
 	call := txflow.Call{Action: "drain", Args: []txflow.Arg{{Name: "to", Value: to.Hex()}, {Name: "keep", Value: "0 ETH"}, {Name: "key", Value: j.Old.Ref}}}
 	res, rc, err := r.flow(j, st, sg).Execute(ctx, req, call)
 	if err != nil {
-		if errs.KindOf(err) == errs.Refused && strings.Contains(err.Error(), "nothing to send") {
+		if errors.Is(err, chain.ErrNothingToSend) {
 			j.Drain = &DrainResult{ExpectedLeftoverWei: bal.String(), ActualLeftoverWei: bal.String()}
 			return fmt.Sprintf("%s holds %s wei, less than a transfer's own fee: left as dust", old.Hex(), bal), nil
 		}

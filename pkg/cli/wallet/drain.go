@@ -3,6 +3,7 @@ package wallet
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -139,7 +140,7 @@ func drainRun(ctx context.Context, opts *DrainOptions) error {
 		if opts.Sweep && left.Cmp(keep) > 0 {
 			second, _, err := flow.Execute(ctx, req, txflow.Call{Action: "drain (second sweep)", Args: call.Args})
 			switch {
-			case errs.KindOf(err) == errs.Refused && strings.Contains(err.Error(), "nothing to send"):
+			case errors.Is(err, chain.ErrNothingToSend):
 				opts.IO.Warnf("second sweep skipped: the %s wei left do not cover its own fees", new(big.Int).Sub(left, keep))
 			case err != nil:
 				return err
