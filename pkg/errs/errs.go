@@ -112,6 +112,15 @@ func FixOf(err error) string {
 	return ""
 }
 
+// WithFix returns err with fix attached, keeping its kind, message and chain (a
+// caller adding the advice that names its own commands to a library's error).
+func WithFix(err error, fix string) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Kind: KindOf(err), Err: err, Fix: fix}
+}
+
 // Is reports whether err is of kind k.
 func Is(err error, k Kind) bool { return KindOf(err) == k }
 

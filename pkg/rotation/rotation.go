@@ -649,23 +649,15 @@ func (r *rotator) fresh(ctx context.Context, addr, current common.Address) (bool
 	if addr == current {
 		return false, "it holds the current key", nil
 	}
-	b := r.Chain.NewBatch()
-	bal := b.Balance(addr, chain.Latest)
-	n := b.Nonce(addr, chain.Pending)
-	if err := b.Do(ctx); err != nil {
+	a, err := r.Chain.Account(ctx, addr)
+	if err != nil {
 		return false, "", err
 	}
-	if err := bal.Err(); err != nil {
-		return false, "", errs.Failedf("reading the balance of %s", addr.Hex()).Wrap(err)
+	if a.Balance.Sign() > 0 {
+		return false, fmt.Sprintf("its address holds %s ETH", units.FormatEther(a.Balance)), nil
 	}
-	if err := n.Err(); err != nil {
-		return false, "", errs.Failedf("reading the nonce of %s", addr.Hex()).Wrap(err)
-	}
-	if bal.Value.ToInt().Sign() > 0 {
-		return false, fmt.Sprintf("its address holds %s ETH", units.FormatEther(bal.Value.ToInt())), nil
-	}
-	if n.Value > 0 {
-		return false, fmt.Sprintf("its address has sent %d transaction(s)", n.Value), nil
+	if a.NoncePending > 0 {
+		return false, fmt.Sprintf("its address has sent %d transaction(s)", a.NoncePending), nil
 	}
 	return true, "", nil
 }

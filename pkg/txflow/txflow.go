@@ -34,7 +34,7 @@ type Signer interface {
 
 // Flow holds what every send needs.
 type Flow struct {
-	Chain   *chain.Client
+	Chain   Chain
 	Signer  Signer
 	IO      *ui.IO
 	Audit   *audit.Log
