@@ -145,8 +145,7 @@ func (r *rotator) dryRun(ctx context.Context, j *Journal) (*Journal, error) {
 		return &txflow.Flow{Chain: r.Chain, Signer: s, IO: r.IO, Audit: r.Audit, Profile: r.Profile, Command: "key rotate", Reason: r.Reason, DryRun: true, Next: r.Next}
 	}
 	amount, _ := new(big.Int).SetString(j.FundWei, 10)
-	fund, _, err := dry(r.treasury).Execute(ctx, chain.TxRequest{To: to, Value: amount, Fees: r.Fees},
-		txflow.Call{Action: "fund", Args: []txflow.Arg{{Name: "to", Value: to.Hex()}, {Name: "amount", Value: units.FormatEther(amount) + " ETH"}}})
+	fund, _, err := dry(r.treasury).Fund(ctx, txflow.FundRequest{To: to, Amount: amount, Fees: r.Fees})
 	if err != nil && j.Mode != Emergency {
 		return nil, err
 	}

@@ -535,9 +535,8 @@ func (r *rotator) plan(ctx context.Context, path string) (*Journal, error) {
 	if r.TreasuryRef == "" {
 		return nil, errs.Usagef("no treasury signer: the rotation funds the new relayer from the treasury")
 	}
-	if r.FundingLimit != nil && r.FundingLimit.Sign() > 0 && r.Fund.Cmp(r.FundingLimit) > 0 {
-		return nil, errs.Refusedf("%s ETH is above the profile's funding limit of %s ETH; nothing was changed", units.FormatEther(r.Fund), units.FormatEther(r.FundingLimit)).
-			WithFix("fund less, or raise funding_limit_eth in the profile")
+	if err := txflow.CheckFundingLimit(r.Fund, r.FundingLimit); err != nil {
+		return nil, errs.WithFix(err, "nothing was changed: fund less, or raise funding_limit_eth in the profile")
 	}
 	ctx, cancel := r.stepCtx(ctx)
 	defer cancel()

@@ -296,8 +296,7 @@ func (r *rotator) fund(ctx context.Context, j *Journal, st *Step) (string, error
 		}
 		r.treasury = t
 	}
-	res, rc, err := r.flow(j, st, r.treasury).Execute(ctx, chain.TxRequest{To: to, Value: amount, Fees: r.Fees},
-		txflow.Call{Action: "fund", Args: []txflow.Arg{{Name: "to", Value: to.Hex()}, {Name: "amount", Value: units.FormatEther(amount) + " ETH"}}})
+	res, rc, err := r.flow(j, st, r.treasury).Fund(ctx, txflow.FundRequest{To: to, Amount: amount, Fees: r.Fees})
 	if err != nil {
 		return "", err
 	}
