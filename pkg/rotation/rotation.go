@@ -16,9 +16,11 @@
 // is either taken over (its address new and unfunded) or refused, never
 // overwritten.
 //
-// The package has no CLI in it: the store, chain client, treasury signer, audit
-// log, /health client, hook runner, clock and journal directory are given, and
-// advice that names vrwxctl's own commands comes from the caller (Advice).
+// The package has no CLI in it: the store, the chain (txflow.Chain), the treasury
+// signer, the audit log, /health (Health), the hook runner, the clock and the
+// journal directory are given — small interfaces, so the decisions are tested with
+// fakes in milliseconds and the wiring on anvil — and advice that names vrwxctl's
+// own commands comes from the caller (Advice).
 package rotation
 
 import (
@@ -44,7 +46,8 @@ type Options struct {
 	IO *ui.IO
 	// Store is the relayer key's store (a reference without ?stage= or ?version=).
 	Store secrets.Store
-	Chain *chain.Client
+	// Chain reads and sends (*chain.Client; a fake in the decision tests).
+	Chain txflow.Chain
 	// OpenSigner opens a signer reference (the treasury's).
 	OpenSigner func(ctx context.Context, ref string) (txflow.Signer, error)
 	// TreasuryRef is the treasury's signer reference; "" on a resume (the journal's).
@@ -60,7 +63,7 @@ type Options struct {
 	Next    txflow.Next
 	// FundingLimit refuses funding above it (nil or 0: no limit).
 	FundingLimit *big.Int
-	Health       *health.Client
+	Health       Health
 	// APIURL is the API whose /health must report the new address ("" on a resume:
 	// the journal's).
 	APIURL string
@@ -99,6 +102,11 @@ type Options struct {
 	// DiscardPending clears a pending version an abandoned rotation left behind.
 	DiscardPending bool
 	DryRun, Yes    bool
+}
+
+// Health reads the API's /health (*health.Client).
+type Health interface {
+	Get(ctx context.Context, apiURL string) (health.Result, error)
 }
 
 // Advice words the operator's next steps in the caller's commands.

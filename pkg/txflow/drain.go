@@ -72,7 +72,11 @@ func (f *Flow) Drain(ctx context.Context, req DrainRequest) (*Drained, error) {
 		keep = new(big.Int)
 	}
 	if req.Settle {
-		if _, err := WaitSettled(ctx, f.Chain, from, time.Second, func(s *chain.AccountState) {
+		poll := f.Poll
+		if poll <= 0 {
+			poll = time.Second
+		}
+		if _, err := WaitSettled(ctx, f.Chain, from, poll, func(s *chain.AccountState) {
 			hint := ""
 			if req.SettleHint != "" {
 				hint = " (" + req.SettleHint + ")"
