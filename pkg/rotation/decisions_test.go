@@ -162,7 +162,21 @@ func (w *fakeWorld) options() rotation.Options {
 // (nothing after it runs; the journal, the store and the chain stay as they are).
 func (w *fakeWorld) run(o rotation.Options, kill string) (j *rotation.Journal, err error, killed bool) {
 	type killedAt struct{}
-	if kill != "" {
+	switch kill {
+	case "":
+	case "fund:broadcast", "drain:broadcast":
+		// Right after the chain took the transaction, before its answer.
+		sender := w.treasury.Address()
+		if kill == "drain:broadcast" {
+			sender = w.old
+		}
+		w.c.Broadcast = func(tx *types.Transaction) {
+			if from, _ := types.Sender(types.LatestSignerForChainID(tx.ChainId()), tx); from == sender {
+				panic(killedAt{})
+			}
+		}
+		defer func() { w.c.Broadcast = nil }()
+	default:
 		o.Checkpoint = func(p string) {
 			if p == kill {
 				panic(killedAt{})
@@ -749,8 +763,8 @@ func TestFakeSettleWaitsForPendingRelays(t *testing.T) {
 	}
 }
 
-// Killed at any step boundary, or between journaling a transaction and
-// broadcasting it, a rotation resumes where it stopped: the new key funded once,
+// Killed at any step boundary, between journaling a transaction and broadcasting
+// it, or right after the chain took it, a rotation resumes where it stopped: the new key funded once,
 // the old wallet drained once, no second new key.
 func TestFakeKillAnywhereThenResume(t *testing.T) {
 	t.Parallel()
@@ -758,7 +772,7 @@ func TestFakeKillAnywhereThenResume(t *testing.T) {
 	for _, st := range rotation.Steps(rotation.Standard) {
 		points = append(points, st+":started", st+":finished", st+":done")
 	}
-	points = append(points, "promote:promoted", "fund:signed", "drain:signed")
+	points = append(points, "promote:promoted", "fund:signed", "fund:broadcast", "drain:signed", "drain:broadcast")
 	for _, mode := range []string{rotation.Standard, rotation.Emergency} {
 		for _, p := range points {
 			if !slices.Contains(rotation.Steps(mode), p[:strings.Index(p, ":")]) {

@@ -56,6 +56,9 @@ type Chain struct {
 	Simulate func(req chain.TxRequest) error
 	// Reverts, when set, decides which mined transactions revert.
 	Reverts func(tx *types.Transaction) bool
+	// Broadcast, when set, is told each transaction SendRaw got to the chain, after
+	// the chain took it and before the answer (a test kills the sender there).
+	Broadcast func(tx *types.Transaction)
 	// OnAccount, when set, is told every Account read (after it): a test acts at
 	// the moment a wait sees what is pending.
 	OnAccount func(s *chain.AccountState)
@@ -238,6 +241,9 @@ func (c *Chain) SendRaw(ctx context.Context, signed *types.Transaction) (common.
 	c.mu.Unlock()
 	if err != nil {
 		return h, &chain.SendError{Hash: h, Rejected: true, Err: err}
+	}
+	if c.Broadcast != nil {
+		c.Broadcast(signed)
 	}
 	if fault == LoseAnswer {
 		return h, &chain.SendError{Hash: h, Err: errors.New("EOF")}
