@@ -359,3 +359,13 @@ func clipText(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// View is an event with its reason read as data: the -o json shape of dlq show and
+// of each row of dlq list (the event's columns, plus "decoded").
+type View struct {
+	Event
+	Decoded *Reason `json:"decoded"`
+}
+
+// Decode reads the event's reason.
+func (e Event) Decode() View { return View{Event: e, Decoded: ParseReason(e.Reason)} }
