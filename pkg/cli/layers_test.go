@@ -255,6 +255,37 @@ func operationUses(fset *token.FileSet, f *ast.File) []string {
 	return out
 }
 
+// runEs lists the RunE functions of f whose last statement is not `return
+// cmdutil.Run(…)`.
+func runEs(fset *token.FileSet, f *ast.File) []string {
+	var out []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		kv, ok := n.(*ast.KeyValueExpr)
+		if !ok {
+			return true
+		}
+		if k, ok := kv.Key.(*ast.Ident); !ok || k.Name != "RunE" {
+			return true
+		}
+		good := false
+		if fn, ok := kv.Value.(*ast.FuncLit); ok && len(fn.Body.List) > 0 {
+			if ret, ok := fn.Body.List[len(fn.Body.List)-1].(*ast.ReturnStmt); ok && len(ret.Results) == 1 {
+				if call, ok := ret.Results[0].(*ast.CallExpr); ok {
+					if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
+						pkg, ok := sel.X.(*ast.Ident)
+						good = ok && pkg.Name == "cmdutil" && sel.Sel.Name == "Run"
+					}
+				}
+			}
+		}
+		if !good {
+			out = append(out, fset.Position(kv.Pos()).String())
+		}
+		return true
+	})
+	return out
+}
+
 func isAuditEntry(e ast.Expr) bool {
 	sel, ok := e.(*ast.SelectorExpr)
 	if !ok {
@@ -265,7 +296,9 @@ func isAuditEntry(e ast.Expr) bool {
 }
 
 // Commands move no money and change no key themselves: they call txflow and keyops,
-// which write the audit log and hold the drain and the replacement-fee rule.
+// which write the audit log and hold the drain and the replacement-fee rule. And
+// every command's RunE ends in cmdutil.Run, so --timeout and the tests' runF apply
+// to all of them.
 func TestCommandsLeaveOperationsToWorkflows(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", "{{.Dir}}{{range .GoFiles}} {{.}}{{end}}", module+"pkg/cli/...").Output()
 	if err != nil {
@@ -284,6 +317,9 @@ func TestCommandsLeaveOperationsToWorkflows(t *testing.T) {
 			for _, v := range operationUses(fset, f) {
 				t.Errorf("%s: commands call the operation layer (txflow, keyops) instead", v)
 			}
+			for _, v := range runEs(fset, f) {
+				t.Errorf("%s: a command's RunE ends in cmdutil.Run (the --timeout bound, then the test's runF or xRun)", v)
+			}
 		}
 	}
 	if files < 50 {
@@ -301,11 +337,18 @@ func ok(l *audit.Log) (*txflow.Drained, error) {
 	return flow.Drain(ctx, txflow.DrainRequest{To: x, Keep: k, SecondSweep: opts.Sweep})
 }
 func d() { var e audit.Entry; _ = []audit.Entry{} }
+func cmds() {
+	_ = &cobra.Command{RunE: func(cmd *cobra.Command, args []string) error { return cmdutil.Run(cmd.Context(), nil, opts, runF, xRun) }}
+	_ = &cobra.Command{RunE: func(cmd *cobra.Command, args []string) error { return run(opts) }}
+}
 `
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "p.go", src, 0)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := runEs(fset, f); len(got) != 1 || !strings.HasPrefix(got[0], "p.go:12:") {
+		t.Errorf("RunEs not ending in cmdutil.Run: %q, want the one on line 12", got)
 	}
 	got := operationUses(fset, f)
 	want := []string{"2:37 builds an audit.Entry", "3:58 builds a request with Sweep", "3:71 builds a request with Keep", "4:30 sets a request's MinMaxFee",
