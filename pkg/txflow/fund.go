@@ -34,9 +34,8 @@ type FundRequest struct {
 	Warnings []string
 }
 
-// Fund sends a funding: wallet fund and a rotation's funding step are the same
-// transaction, so the rerun guard knows them for the same intent. The receipt is
-// nil on a dry run.
+// Fund sends a funding under the funding limit: wallet fund's and a rotation's are
+// one transaction shape and one rule. The receipt is nil on a dry run.
 func (f *Flow) Fund(ctx context.Context, req FundRequest) (*Result, *chain.Receipt, error) {
 	if !req.Force {
 		if err := CheckFundingLimit(req.Amount, req.Limit); err != nil {
