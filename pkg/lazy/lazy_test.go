@@ -28,7 +28,7 @@ func TestRegexp(t *testing.T) {
 	if s := word.ReplaceAllStringFunc("x-9", strings.ToUpper); s != "X-9" {
 		t.Errorf("ReplaceAllStringFunc: %q", s)
 	}
-	if word.Regexp() != word.Regexp() {
+	if first, again := word.Regexp(), word.Regexp(); first != again {
 		t.Error("compiled twice")
 	}
 }

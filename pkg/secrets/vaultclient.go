@@ -67,7 +67,7 @@ func newVaultClient(addr string, hc *http.Client) (*vaultClient, error) {
 	}
 	c.addr = strings.TrimSuffix(c.addr, "/")
 	if u, err := url.Parse(c.addr); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("Vault address %q: want http(s)://HOST[:PORT]", c.addr)
+		return nil, fmt.Errorf("the Vault address %q: want http(s)://HOST[:PORT]", c.addr)
 	}
 	c.token = os.Getenv("VAULT_TOKEN")
 	c.namespace = os.Getenv("VAULT_NAMESPACE")
@@ -148,10 +148,10 @@ func vaultTLS() (*tls.Config, error) {
 		for _, f := range pems {
 			b, err := os.ReadFile(f)
 			if err != nil {
-				return nil, fmt.Errorf("Vault CA certificate: %w", err)
+				return nil, fmt.Errorf("the Vault CA certificate: %w", err)
 			}
 			if !pool.AppendCertsFromPEM(b) {
-				return nil, fmt.Errorf("Vault CA certificate %s holds no PEM certificate", f)
+				return nil, fmt.Errorf("the Vault CA certificate %s holds no PEM certificate", f)
 			}
 		}
 		conf.RootCAs = pool
@@ -163,7 +163,7 @@ func vaultTLS() (*tls.Config, error) {
 		}
 		pair, err := tls.LoadX509KeyPair(cert, key)
 		if err != nil {
-			return nil, fmt.Errorf("Vault client certificate: %w", err)
+			return nil, fmt.Errorf("the Vault client certificate: %w", err)
 		}
 		conf.Certificates = []tls.Certificate{pair}
 	}
@@ -254,7 +254,7 @@ func decodeVault(method string, status int, body []byte) (*vaultBody, error) {
 		dec.UseNumber() // numbers in a secret's data are written back as they were
 		if err := dec.Decode(&b); err != nil {
 			if status/100 == 2 {
-				return nil, fmt.Errorf("Vault answered HTTP %d with a body that is not JSON", status)
+				return nil, fmt.Errorf("the Vault server answered HTTP %d with a body that is not JSON", status)
 			}
 			// A proxy's page, say: its text, whole (cut short, a key it echoes could
 			// be left half, which redact would not recognise).
@@ -338,7 +338,7 @@ func unmarshalVault(b *vaultBody, what string, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b.Data))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("Vault's answer to %s does not read as KV v2: %w", what, err)
+		return fmt.Errorf("the Vault server's answer to %s does not read as KV v2: %w", what, err)
 	}
 	return nil
 }
@@ -367,10 +367,10 @@ func (c *vaultClient) kvGet(ctx context.Context, mount, path string, n int) (*kv
 			CustomMetadata map[string]any `json:"custom_metadata"`
 		}
 		if err := json.Unmarshal(d.Metadata, sec.VersionMetadata); err != nil {
-			return nil, fmt.Errorf("Vault's version metadata: %w", err)
+			return nil, fmt.Errorf("the version metadata Vault sent: %w", err)
 		}
 		if err := json.Unmarshal(d.Metadata, &cm); err != nil {
-			return nil, fmt.Errorf("Vault's version metadata: %w", err)
+			return nil, fmt.Errorf("the version metadata Vault sent: %w", err)
 		}
 		sec.CustomMetadata = cm.CustomMetadata
 	}
@@ -402,7 +402,7 @@ func (c *vaultClient) kvPut(ctx context.Context, mount, path string, data map[st
 		return nil, err
 	}
 	if vm.Version == 0 {
-		return nil, errors.New("Vault answered the write without the version it made")
+		return nil, errors.New("the Vault server answered the write without the version it made")
 	}
 	return &kvSecret{Data: data, VersionMetadata: &vm}, nil
 }
