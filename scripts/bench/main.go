@@ -109,13 +109,13 @@ func summarize(ss []sample) stats {
 
 func main() {
 	runs := flag.Int("runs", 21, "runs of each command per scenario (interleaved)")
-	only := flag.String("only", "", "run only scenarios whose name contains this (the scale section: \"scale\")")
+	only := flag.String("only", "", "run only scenarios whose name contains this, or one of these (comma-separated; the package init section: \"package init\"; the scale section: \"scale\")")
 	bin := flag.String("bin", "", "the vrwxctl binary to measure (default bin/vrwxctl)")
 	jobs := flag.String("scale-jobs", "10000,100000,1000000", "job counts for the scale section's job list (empty: none)")
 	blocks := flag.String("scale-blocks", "10000,100000,1000000", "block ranges for the scale section's job events (empty: none)")
 	events := flag.Int("scale-events", 100_000, "events spread over the longest block range")
 	check := flag.Bool("check", false, "run every scenario's vrwxctl command once and time nothing: the bench's own test")
-	ref := flag.String("ref", "", "also measure this vrwxctl (a binary, or a git revision built like make build) side by side: package init and the start-up rows")
+	ref := flag.String("ref", "", "also measure these vrwxctl builds (comma-separated: binaries, or git revisions built like make build) side by side: package init and the start-up rows")
 	flag.Parse()
 	sc := scaleConfig{Events: *events, Runs: *runs}
 	var err error
@@ -164,13 +164,16 @@ func mainErr(runs int, only, bin, ref string, sc scaleConfig, check bool) error 
 		return fmt.Errorf("%s missing: run make build", bin)
 	}
 	bins := []namedBin{{"vrwxctl", bin}}
-	if ref != "" {
-		refBin, cleanup, err := refBinary(root, ref)
+	for _, r := range strings.Split(ref, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		refBin, cleanup, err := refBinary(root, r)
 		if err != nil {
 			return err
 		}
 		defer cleanup()
-		bins = append(bins, namedBin{ref, refBin})
+		bins = append(bins, namedBin{r, refBin})
 	}
 	cast, err := devchain.CastPath()
 	if err != nil {
@@ -200,7 +203,7 @@ func mainErr(runs int, only, bin, ref string, sc scaleConfig, check bool) error 
 	scenarios = append(scenarios, ops...)
 
 	fmt.Printf("vrwxctl benchmarks — %s, anvil %s, %d interleaved runs each\n\n", time.Now().UTC().Format(time.RFC3339), a.URL, runs)
-	if only == "" || strings.Contains("start-up: package init", only) {
+	if selected("start-up: package init", only) {
 		fmt.Fprintln(os.Stderr, "bench: start-up: package init")
 		n := runs
 		if check {
@@ -213,7 +216,7 @@ func mainErr(runs int, only, bin, ref string, sc scaleConfig, check bool) error 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tVRWXCTL MEDIAN\tP90\tPEAK RSS\tBASELINE MEDIAN\tP90\tPEAK RSS\tRATIO\tGOAL")
 	for _, s := range scenarios {
-		if only != "" && !strings.Contains(s.Name, only) {
+		if !selected(s.Name, only) {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s\n", s.Name)
@@ -239,18 +242,19 @@ func mainErr(runs int, only, bin, ref string, sc scaleConfig, check bool) error 
 			}
 			continue
 		}
-		var vs, bs, rs []sample
-		refBin := ""
-		if s.Ref && s.Next == nil && len(bins) > 1 {
-			refBin = bins[1].path
+		var vs, bs []sample
+		var refs []namedBin
+		if s.Ref && s.Next == nil {
+			refs = bins[1:]
 		}
+		rs := make([][]sample, len(refs))
 		// One warm-up of each, then interleave so drift hits all sides alike.
 		if s.Next == nil {
 			if _, err := run(append([]string{bin}, s.VRWX...), append(env, s.Env...)); err != nil {
 				return err
 			}
-			if refBin != "" {
-				if _, err := run(append([]string{refBin}, s.VRWX...), append(env, s.Env...)); err != nil {
+			for _, r := range refs {
+				if _, err := run(append([]string{r.path}, s.VRWX...), append(env, s.Env...)); err != nil {
 					return err
 				}
 			}
@@ -270,12 +274,12 @@ func mainErr(runs int, only, bin, ref string, sc scaleConfig, check bool) error 
 				return err
 			}
 			vs = append(vs, v)
-			if refBin != "" {
-				r, err := run(append([]string{refBin}, vArgs...), append(env, s.Env...))
+			for j, r := range refs {
+				smp, err := run(append([]string{r.path}, vArgs...), append(env, s.Env...))
 				if err != nil {
 					return err
 				}
-				rs = append(rs, r)
+				rs[j] = append(rs[j], smp)
 			}
 			if bArgs != nil {
 				b, err := run(bArgs, append(env, s.Env...))
@@ -289,8 +293,8 @@ func mainErr(runs int, only, bin, ref string, sc scaleConfig, check bool) error 
 			s.Teardown()
 		}
 		printRow(tw, s.Name, s.Goal, vs, bs)
-		if len(rs) > 0 {
-			printRow(tw, "  the same, "+bins[1].name, "reference", rs, bs)
+		for j, r := range refs {
+			printRow(tw, "  the same, "+r.name, "reference", rs[j], bs)
 		}
 	}
 	tw.Flush()
@@ -315,6 +319,20 @@ func printRow(tw io.Writer, name, goal string, vs, bs []sample) {
 	b := summarize(bs)
 	fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f MiB\t%s\t%s\t%.1f MiB\t%.3f\t%s\n", name, ms(v.median), ms(v.p90), float64(v.rss)/1024,
 		ms(b.median), ms(b.p90), float64(b.rss)/1024, float64(v.median)/float64(b.median), goal)
+}
+
+// selected reports whether a scenario named name runs under -only: every one when
+// only is empty, else those whose name contains one of its comma-separated parts.
+func selected(name, only string) bool {
+	if only == "" {
+		return true
+	}
+	for _, p := range strings.Split(only, ",") {
+		if p != "" && strings.Contains(name, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
