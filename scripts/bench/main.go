@@ -40,8 +40,8 @@ type Scenario struct {
 	// Next, when set, gives the argv of run i instead of VRWX/Baseline (for commands
 	// that consume state, like submitting a completion). No warm-up run is made.
 	Next func(i int) (vrwx, baseline []string)
-	// Ref: with -ref, the reference binary runs the same command, interleaved with
-	// the other two, on a row of its own.
+	// Ref: with -ref, each reference build runs the same command, interleaved with
+	// the others, on a row of its own.
 	Ref bool
 }
 
