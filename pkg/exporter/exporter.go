@@ -38,12 +38,16 @@ type Options struct {
 	Now          func() time.Time
 	// Logf receives a line when a part goes down or comes back (nil: silent).
 	Logf func(format string, args ...any)
+	// Relay, when set, publishes the relay counters and histograms the runbook's
+	// PromQL queries (relay.go), updated in the background after each refresh.
+	Relay *RelayOptions
 }
 
 // Exporter serves metrics from cached readings.
 type Exporter struct {
 	opts    Options
 	started time.Time
+	relay   *relayLedger
 
 	mu       sync.Mutex
 	cur      *monitor.Readings
@@ -65,7 +69,11 @@ func New(opts Options) *Exporter {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Exporter{opts: opts, started: time.Now(), errors: map[string]uint64{}, state: map[string]string{}}
+	e := &Exporter{opts: opts, started: time.Now(), errors: map[string]uint64{}, state: map[string]string{}}
+	if opts.Relay != nil {
+		e.relay = newRelayLedger(*opts.Relay, opts.Now, opts.Logf)
+	}
+	return e
 }
 
 // Readings returns readings at most Interval old, refreshing them when needed. A
@@ -113,6 +121,9 @@ func (e *Exporter) Readings(ctx context.Context) (monitor.Readings, error) {
 	e.inflight = nil
 	close(done)
 	e.mu.Unlock()
+	if e.relay != nil {
+		e.relay.kick(r)
+	}
 	return r, nil
 }
 
@@ -265,6 +276,13 @@ func (e *Exporter) collect(ctx context.Context) ([]sample, error) {
 	counter("vrwx_exporter_refreshes_total", float64(refreshes))
 	for _, part := range []string{"chain", "rpc", "api", "db"} {
 		counter("vrwx_exporter_read_errors_total", float64(errs[part]), part)
+	}
+	if e.relay != nil {
+		out = e.relay.collect(out)
+		e.relay.mu.Lock()
+		n := e.relay.errors
+		e.relay.mu.Unlock()
+		counter("vrwx_exporter_read_errors_total", float64(n), "relay")
 	}
 	return out, nil
 }

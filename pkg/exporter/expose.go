@@ -25,11 +25,21 @@ import (
 const contentType = "text/plain; version=0.0.4; charset=utf-8"
 
 // sample is one series: a metric's value with its label values, in the order of
-// the metric's Labels.
+// the metric's Labels. A histogram's series has hist instead of value.
 type sample struct {
 	name   string
 	labels []string
 	value  float64
+	hist   *histValue
+}
+
+// histValue is a histogram's state: the count of observations at or below each
+// bound (ascending), their sum and their count.
+type histValue struct {
+	bounds     []float64
+	cumulative []uint64
+	sum        float64
+	count      uint64
 }
 
 // writeText writes the samples of each metric of defs, in defs' order, under the
@@ -52,26 +62,22 @@ func writeText(w io.Writer, defs []Metric, samples []sample) error {
 		b = appendEscaped(b, d.Help, false)
 		b = append(b, "\n# TYPE "+d.Name+" "+d.Type+"\n"...)
 		for _, s := range ss {
-			if len(s.labels) != len(d.Labels) {
-				panic(fmt.Sprintf("exporter: %s has labels %v, a sample gives %d values", d.Name, d.Labels, len(s.labels)))
+			if len(s.labels) != len(d.Labels) || (s.hist != nil) != (d.Type == "histogram") {
+				panic(fmt.Sprintf("exporter: %s (%s) has labels %v, a sample gives %d values (histogram: %t)", d.Name, d.Type, d.Labels, len(s.labels), s.hist != nil))
 			}
-			b = append(b, d.Name...)
-			for i, l := range d.Labels {
-				if i == 0 {
-					b = append(b, '{')
-				} else {
-					b = append(b, ',')
-				}
-				b = append(b, l+`="`...)
-				b = appendEscaped(b, s.labels[i], true)
-				b = append(b, '"')
+			if s.hist == nil {
+				b = appendLine(b, d.Name, d.Labels, s.labels, "", 0, s.value)
+				continue
 			}
-			if len(d.Labels) > 0 {
-				b = append(b, '}')
+			// As the format has it: a _bucket series per bound, cumulative, then
+			// le="+Inf" (every observation), _sum and _count.
+			h := s.hist
+			for i, bound := range h.bounds {
+				b = appendLine(b, d.Name+"_bucket", d.Labels, s.labels, "le", bound, float64(h.cumulative[i]))
 			}
-			b = append(b, ' ')
-			b = appendFloat(b, s.value)
-			b = append(b, '\n')
+			b = appendLine(b, d.Name+"_bucket", d.Labels, s.labels, "le", math.Inf(1), float64(h.count))
+			b = appendLine(b, d.Name+"_sum", d.Labels, s.labels, "", 0, h.sum)
+			b = appendLine(b, d.Name+"_count", d.Labels, s.labels, "", 0, float64(h.count))
 		}
 	}
 	for name := range byName {
@@ -79,6 +85,37 @@ func writeText(w io.Writer, defs []Metric, samples []sample) error {
 	}
 	_, err := w.Write(b)
 	return err
+}
+
+// appendLine appends one sample line: name{labels[, le="bound"]} value.
+func appendLine(b []byte, name string, labels, values []string, le string, bound float64, v float64) []byte {
+	b = append(b, name...)
+	for i, l := range labels {
+		if i == 0 {
+			b = append(b, '{')
+		} else {
+			b = append(b, ',')
+		}
+		b = append(b, l+`="`...)
+		b = appendEscaped(b, values[i], true)
+		b = append(b, '"')
+	}
+	if le != "" {
+		if len(labels) == 0 {
+			b = append(b, '{')
+		} else {
+			b = append(b, ',')
+		}
+		b = append(b, le+`="`...)
+		b = appendFloat(b, bound)
+		b = append(b, '"')
+	}
+	if len(labels) > 0 || le != "" {
+		b = append(b, '}')
+	}
+	b = append(b, ' ')
+	b = appendFloat(b, v)
+	return append(b, '\n')
 }
 
 // appendEscaped escapes what the format requires: a backslash and a line feed in

@@ -12,19 +12,24 @@ import (
 )
 
 // What writeText writes is what Prometheus's own parser reads back: label values
-// and help text with quotes, backslashes and line feeds, special floats, metrics
-// without samples left out, each metric's series under one HELP and TYPE.
+// and help text with quotes, backslashes and line feeds, special floats,
+// histograms (cumulative buckets, +Inf, sum, count), metrics without samples left
+// out, each metric's series under one HELP and TYPE.
 func TestTextFormatRoundTrips(t *testing.T) {
 	defs := []Metric{
 		{"t_up", "gauge", nil, "Up.\nSecond line with a \\ backslash."},
 		{"t_absent", "gauge", nil, "Has no sample."},
 		{"t_reads_total", "counter", []string{"url", "position"}, "Reads."},
+		{"t_gas", "histogram", []string{"relayer"}, "Gas."},
+		{"t_latency", "histogram", nil, "Latency."},
 	}
 	odd := `http://h/"q"\path` + "\nx"
 	samples := []sample{
 		{name: "t_reads_total", labels: []string{odd, "0"}, value: 3},
 		{name: "t_up", value: math.Inf(1)},
 		{name: "t_reads_total", labels: []string{"http://b", "1"}, value: 1.5e-7},
+		{name: "t_gas", labels: []string{"0xA"}, hist: &histValue{bounds: []float64{21000, 1e6}, cumulative: []uint64{2, 5}, sum: 2.5e6, count: 6}},
+		{name: "t_latency", hist: &histValue{bounds: []float64{0.5}, cumulative: []uint64{0}, sum: 0, count: 0}},
 	}
 	var b strings.Builder
 	if err := writeText(&b, defs, samples); err != nil {
@@ -46,6 +51,22 @@ func TestTextFormatRoundTrips(t *testing.T) {
 	if up.GetHelp() != defs[0].Help || !math.IsInf(up.GetMetric()[0].GetGauge().GetValue(), 1) {
 		t.Errorf("t_up read back as %v", up)
 	}
+	gas := fams["t_gas"].GetMetric()
+	if len(gas) != 1 || gas[0].GetLabel()[0].GetValue() != "0xA" {
+		t.Fatalf("t_gas: %v", gas)
+	}
+	h := gas[0].GetHistogram()
+	if bk := h.GetBucket(); len(bk) != 3 || bk[0].GetUpperBound() != 21000 || bk[0].GetCumulativeCount() != 2 || bk[1].GetUpperBound() != 1e6 ||
+		bk[1].GetCumulativeCount() != 5 || !math.IsInf(bk[2].GetUpperBound(), 1) || bk[2].GetCumulativeCount() != 6 ||
+		h.GetSampleCount() != 6 || h.GetSampleSum() != 2.5e6 {
+		t.Errorf("t_gas read back as %v", h)
+	}
+	if lat := fams["t_latency"].GetMetric(); len(lat) != 1 || lat[0].GetHistogram().GetSampleCount() != 0 || len(lat[0].GetHistogram().GetBucket()) != 2 {
+		t.Errorf("t_latency read back as %v", lat)
+	}
+	if !strings.Contains(text, `t_gas_bucket{relayer="0xA",le="+Inf"} 6`+"\n") || !strings.Contains(text, `t_latency_bucket{le="0.5"} 0`+"\n") {
+		t.Errorf("histogram lines:\n%s", text)
+	}
 	reads := fams["t_reads_total"].GetMetric()
 	if len(reads) != 2 {
 		t.Fatalf("t_reads_total: %v", reads)
@@ -66,10 +87,12 @@ func TestTextFormatRoundTrips(t *testing.T) {
 
 // A sample that does not fit its metric is a bug that must not pass as output.
 func TestTextFormatRefusesMismatchedSamples(t *testing.T) {
-	defs := []Metric{{"t_x", "gauge", []string{"a"}, "X."}}
+	defs := []Metric{{"t_x", "gauge", []string{"a"}, "X."}, {"t_h", "histogram", nil, "H."}}
 	for name, s := range map[string]sample{
-		"too few label values": {name: "t_x", value: 1},
-		"unlisted metric":      {name: "t_y", value: 1},
+		"too few label values":    {name: "t_x", value: 1},
+		"unlisted metric":         {name: "t_y", value: 1},
+		"a histogram for a gauge": {name: "t_x", labels: []string{"v"}, hist: &histValue{}},
+		"a value for a histogram": {name: "t_h", value: 1},
 	} {
 		func() {
 			defer func() {
