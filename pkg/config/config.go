@@ -95,6 +95,7 @@ var Keys = []Key{
 	{Name: "backup_location", Env: "VRWX_BACKUP_LOCATION", Help: "where database backups go (directory or s3://bucket/prefix): status judges the newest one's age", kind: kString},
 	{Name: "backup_age_warn", Help: "newest backup older than this is a warning", kind: kDuration},
 	{Name: "backup_age_crit", Help: "newest backup older than this is critical", kind: kDuration},
+	{Name: "pre_restore_keep", Help: "db restore keeps the newest this many pre-restore-<time> folders beside the database and deletes older ones (0 keeps all)", kind: kUint},
 	{Name: "runway_warn_days", Help: "relayer balance lasting fewer days than this at its recent spend rate is a warning", kind: kDecimal},
 	{Name: "runway_crit_days", Help: "relayer balance lasting fewer days than this is critical", kind: kDecimal},
 }

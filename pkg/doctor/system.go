@@ -116,6 +116,9 @@ func SystemChecks(s System, t SystemThresholds) []Check {
 			d.Detail += " · " + r.DLQ.Path
 			add("database", d)
 		}
+		if c, ok := leftoverCheck(r.DLQ.Leftovers); ok {
+			add("database", c)
+		}
 	}
 	if r.Backup != nil {
 		add("backup", backupCheck(r.Backup, t))

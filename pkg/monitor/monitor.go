@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"math/big"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -248,6 +249,9 @@ type DLQ struct {
 	Path    string
 	Err     error
 	Summary dlq.Summary
+	// Leftovers are the temporary files of backups and restores in the database's
+	// directory (sqlitebackup.Leftovers): killed runs leave them.
+	Leftovers []sqlitebackup.TempFile
 }
 
 // Read reads everything at once; it never fails as a whole. ctx bounds it.
@@ -302,6 +306,7 @@ func (r *Reader) Read(ctx context.Context) Readings {
 	if r.DBPath != "" {
 		out.DLQ = &DLQ{Path: r.DBPath}
 		wg.Go(func() { readDLQ(ctx, out.DLQ, start) })
+		wg.Go(func() { out.DLQ.Leftovers = sqlitebackup.Leftovers(filepath.Dir(r.DBPath)) })
 	}
 	if r.Backups != nil {
 		out.Backup = &Backup{Location: r.Backups.String()}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,7 +24,8 @@ type Location struct {
 	Key    string // S3 object key or prefix, without a leading '/'
 }
 
-// IsS3 reports whether l names an S3 location.
+// IsS3 reports whether l names an S3 location. Only openStorage and the methods
+// here ask: everything else goes through a Storage.
 func (l Location) IsS3() bool { return l.Bucket != "" }
 
 // String renders l the way ParseLocation reads it.
@@ -34,12 +36,14 @@ func (l Location) String() string {
 	return l.Path
 }
 
-// child returns the location of name inside directory or prefix l.
-func (l Location) child(name string) Location {
+// split returns the folder that holds the object l names, and the object's name in
+// it ("" when l names a folder: an S3 key that is empty or ends in '/').
+func (l Location) split() (Location, string) {
 	if l.IsS3() {
-		return Location{Bucket: l.Bucket, Key: joinKey(l.Key, name)}
+		i := strings.LastIndexByte(l.Key, '/')
+		return Location{Bucket: l.Bucket, Key: l.Key[:max(i, 0)]}, l.Key[i+1:]
 	}
-	return Location{Path: joinPath(l.Path, name)}
+	return Location{Path: filepath.Dir(l.Path)}, filepath.Base(l.Path)
 }
 
 func joinKey(prefix, name string) string {
@@ -145,13 +149,4 @@ func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
 		}
 		o.UsePathStyle = cfg.PathStyle
 	}), nil
-}
-
-// s3Client returns the client to use for l: the caller's, or one built from the
-// default configuration the first time an S3 location is seen.
-func s3Client(ctx context.Context, c *s3.Client) (*s3.Client, error) {
-	if c != nil {
-		return c, nil
-	}
-	return NewS3Client(ctx, S3Config{})
 }

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
@@ -51,19 +50,10 @@ type S3Flags struct {
 	Region    string
 }
 
-// client builds an S3 client only when one of locs is on S3, so local commands
-// never load the AWS configuration.
-func (o *S3Flags) client(ctx context.Context, locs ...sqlitebackup.Location) (*s3.Client, error) {
-	for _, l := range locs {
-		if l.IsS3() {
-			c, err := sqlitebackup.NewS3Client(ctx, sqlitebackup.S3Config{Endpoint: o.Endpoint, PathStyle: o.PathStyle, Region: o.Region})
-			if err != nil {
-				return nil, errs.Failedf("S3 client for %s", l).Wrap(err)
-			}
-			return c, nil
-		}
-	}
-	return nil, nil
+// config is how sqlitebackup reaches S3 for s3:// locations; it builds a client
+// only when a location is on S3, so local commands never load the AWS configuration.
+func (o *S3Flags) config() sqlitebackup.S3Config {
+	return sqlitebackup.S3Config{Endpoint: o.Endpoint, PathStyle: o.PathStyle, Region: o.Region}
 }
 
 // dbPath is --db, else the profile's database_path (DATABASE_PATH maps to it).
@@ -176,6 +166,22 @@ func reportHealing(io *ui.IO, rec *apidb.Recovery, cleaned []string) {
 	for _, c := range cleaned {
 		io.Infof("removed %s, left by an interrupted backup or restore", c)
 	}
+}
+
+// reportStuck tells the operator about temporary files of killed runs that could
+// not be removed, and why.
+func reportStuck(io *ui.IO, stuck []sqlitebackup.TempFile) {
+	for _, t := range stuck {
+		io.Warnf("cannot remove %s (%s), left by an interrupted backup or restore: %s", t.Path, formatBytes(t.Size), t.RemoveErr)
+	}
+}
+
+func leftoversJSON(stuck []sqlitebackup.TempFile) []LeftoverJSON {
+	out := []LeftoverJSON{}
+	for _, t := range stuck {
+		out = append(out, LeftoverJSON{Path: t.Path, Size: t.Size, Error: t.RemoveErr})
+	}
+	return out
 }
 
 // dbContext bounds a db command by --timeout only when the operator gave one: the

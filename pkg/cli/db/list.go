@@ -7,6 +7,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
+	"github.com/vrwx/vrwxctl/pkg/config"
+	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
@@ -28,28 +30,40 @@ type ListJSON struct {
 // ListOptions are the inputs of db list.
 type ListOptions struct {
 	IO      *ui.IO
+	Config  func() (*config.Config, error)
 	Context func(context.Context) (context.Context, context.CancelFunc)
 	Now     func() time.Time
 	S3      S3Flags
 
+	// Location is the argument; "" lists the profile's backup_location.
 	Location string
 }
 
 // NewCmdList returns `db list`.
 func NewCmdList(f *cmdutil.Factory, s3o *S3Flags, runF func(context.Context, *ListOptions) error) *cobra.Command {
-	opts := &ListOptions{IO: f.IO, Context: f.Context, Now: f.Now}
+	opts := &ListOptions{IO: f.IO, Config: f.Config, Context: f.Context, Now: f.Now}
 	cmd := &cobra.Command{
-		Use:   "list DIR|s3://bucket/prefix",
+		Use:   "list [DIR|s3://bucket/prefix]",
 		Short: "List backups with size, age and whether they match their manifest",
 		Long: `List the backups in a directory or under an S3 prefix, newest first, with size,
 age and status. Locally every file is hashed against its manifest; on S3 the
 object's size and sha256 metadata are compared with the manifest (no download —
-use vrwxctl db verify for the full check).`,
+use vrwxctl db verify for the full check). Without an argument it lists the
+profile's backup_location (VRWX_BACKUP_LOCATION).
+
+In a directory it also lists what interrupted runs left: temporary files of a
+backup or restore that is running (in progress) or was killed (incomplete; the next
+backup or restore there removes it, and the listing says when this user cannot),
+and the journal of a restore that stopped halfway.`,
 		Example: `  vrwxctl db list /backups
-  vrwxctl db list s3://vrwx-backups/prod -o json`,
-		Args: cmdutil.ExactArgs(1, "DIR"),
+  vrwxctl db list s3://vrwx-backups/prod -o json
+  VRWX_BACKUP_LOCATION=s3://vrwx-backups/prod vrwxctl db list`,
+		Args: cmdutil.MaxArgs(1, "DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Location, opts.S3 = args[0], *s3o
+			opts.Location, opts.S3 = "", *s3o
+			if len(args) == 1 {
+				opts.Location = args[0]
+			}
 			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, listRun)
 		},
 	}
@@ -58,15 +72,25 @@ use vrwxctl db verify for the full check).`,
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
-	loc, err := sqlitebackup.ParseLocation(opts.Location)
+	where, origin := opts.Location, ""
+	if where == "" {
+		cfg, err := opts.Config()
+		if err != nil {
+			return err
+		}
+		if where = cfg.String("backup_location"); where == "" {
+			return errs.Usagef("db list needs a directory or s3://bucket/prefix: pass one, or set backup_location in the profile (VRWX_BACKUP_LOCATION)")
+		}
+		origin = cfg.Origin("backup_location")
+	}
+	loc, err := sqlitebackup.ParseLocation(where)
 	if err != nil {
+		if origin != "" {
+			return errs.Usagef("%s: %v", origin, err)
+		}
 		return err
 	}
-	client, err := opts.S3.client(ctx, loc)
-	if err != nil {
-		return err
-	}
-	entries, err := sqlitebackup.List(ctx, loc, sqlitebackup.ListOptions{S3: client, Now: opts.Now})
+	entries, err := sqlitebackup.List(ctx, loc, sqlitebackup.ListOptions{S3Config: opts.S3.config(), Now: opts.Now})
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,10 @@ type RestoreOptions struct {
 	Force           bool
 	Quick           bool
 	AllowNoManifest bool
+	// KeepPreRestore is --keep-pre-restore; KeepPreRestoreSet says it was given
+	// (else the profile's pre_restore_keep).
+	KeepPreRestore    int
+	KeepPreRestoreSet bool
 }
 
 // RestoreJSON is the -o json shape of db restore. PreRestoreDir holds the files the
@@ -43,6 +47,31 @@ type RestoreJSON struct {
 	Holders       []string                 `json:"holders"`
 	Check         sqlitebackup.CheckResult `json:"check"`
 	RowCounts     map[string]int64         `json:"rowCounts"`
+	// Pending are the restored database's PENDING idempotency keys (relays in flight
+	// when the backup was taken) and what the API will do with each.
+	Pending []PendingJSON `json:"pendingIdempotency"`
+	// Cleaned are temporary files of killed runs removed from the database's
+	// directory; NotCleaned those that could not be removed, with why.
+	Cleaned    []string       `json:"cleaned"`
+	NotCleaned []LeftoverJSON `json:"notCleaned"`
+	// PrunedPreRestore are older pre-restore folders deleted by the retention
+	// (--keep-pre-restore, profile pre_restore_keep).
+	PrunedPreRestore []string `json:"prunedPreRestore"`
+}
+
+// PendingJSON is one PENDING idempotency key of a restored database.
+type PendingJSON struct {
+	apidb.PendingKey
+	AgeSeconds int64  `json:"ageSeconds"`
+	Stuck      bool   `json:"stuck"`
+	APIAction  string `json:"apiAction"`
+}
+
+// LeftoverJSON is a temporary file a killed run left that could not be removed.
+type LeftoverJSON struct {
+	Path  string `json:"path"`
+	Size  int64  `json:"size"`
+	Error string `json:"error"`
 }
 
 // NewCmdRestore returns `db restore`.
@@ -59,7 +88,16 @@ until it restarts).
 
 The current database and its -wal/-shm are moved, never deleted, into a
 pre-restore-<time> folder beside it; the backup is put in place atomically, no stale
--wal/-shm survives, and the result is checked and its row counts printed.
+-wal/-shm survives, and the result is checked and its row counts printed. Only the
+newest pre-restore folders are kept (--keep-pre-restore, profile pre_restore_keep,
+default 5); the older ones are deleted and listed. Temporary files that killed
+backups or restores left beside the database are removed first.
+
+A backup taken while the API was relaying can hold PENDING idempotency keys: each
+is listed with what the restored API will do with it (a request for that job within
+2 minutes of the key's creation answers 202 "in progress"; after that the key is
+marked FAILED STUCK_TIMEOUT and the job is relayed again) — check those jobs on
+chain (vrwxctl job get ID) before the API takes requests.
 
 Asks for confirmation (--yes without a terminal); --dry-run verifies and reports
 without changing anything.`,
@@ -71,6 +109,7 @@ without changing anything.`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.S3, opts.DryRun, opts.Yes = *s3o, f.Globals.DryRun, f.Globals.Yes
+			opts.KeepPreRestoreSet = cmd.Flags().Changed("keep-pre-restore")
 			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, restoreRun)
 		},
 	}
@@ -80,6 +119,7 @@ without changing anything.`,
 	fl.BoolVar(&opts.Force, "force", false, "restore even while another process has the database open")
 	fl.BoolVar(&opts.Quick, "quick", false, "quick_check instead of integrity_check")
 	fl.BoolVar(&opts.AllowNoManifest, "allow-no-manifest", false, "restore a backup without a manifest (its checksum cannot be checked)")
+	fl.IntVar(&opts.KeepPreRestore, "keep-pre-restore", 0, "keep the newest N pre-restore folders beside the database, delete older ones (default the profile's pre_restore_keep; 0 keeps all)")
 	opts.Context = dbContext(f, cmd)
 	return cmd
 }
@@ -92,9 +132,21 @@ func restoreRun(ctx context.Context, opts *RestoreOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.KeepPreRestoreSet && opts.KeepPreRestore < 0 {
+		return errs.Usagef("--keep-pre-restore %d: expected a number of folders to keep, 0 for all", opts.KeepPreRestore)
+	}
 	path, err := dbPath(opts.Config, opts.DB)
 	if err != nil {
 		return err
+	}
+	keep := opts.KeepPreRestore
+	if !opts.KeepPreRestoreSet {
+		cfg, err := opts.Config()
+		if err != nil {
+			return err
+		}
+		n, _ := cfg.Uint("pre_restore_keep")
+		keep = int(min(n, 1<<20))
 	}
 	dry := opts.DryRun
 	if !dry && !opts.Yes {
@@ -102,25 +154,33 @@ func restoreRun(ctx context.Context, opts *RestoreOptions) error {
 			return err
 		}
 	}
-	client, err := opts.S3.client(ctx, from)
-	if err != nil {
-		return err
-	}
 	rep, err := sqlitebackup.Restore(ctx, from, path, sqlitebackup.RestoreOptions{
-		Force: opts.Force, DryRun: dry, Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest,
-		S3: client, Now: opts.Now, Progress: progress(opts.IO, opts.Now),
+		Force: opts.Force, DryRun: dry, Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest, KeepPreRestore: keep,
+		S3Config: opts.S3.config(), Now: opts.Now, Progress: progress(opts.IO, opts.Now),
 	})
 	if rep != nil {
 		reportHealing(opts.IO, rep.Recovered, rep.Cleaned)
+		reportStuck(opts.IO, rep.NotCleaned)
 	}
 	if err != nil {
 		return inFlagTerms(err, map[sqlitebackup.Input]string{sqlitebackup.InputDatabase: "--db", sqlitebackup.InputBackup: "--from"})
 	}
+	now := opts.Now()
 	out := RestoreJSON{From: rep.From.String(), DB: rep.DBPath, DryRun: rep.DryRun, PreRestoreDir: rep.PreRestoreDir,
-		Moved: []string{}, Holders: []string{}, Check: rep.Check, RowCounts: rep.RowCounts}
+		Moved: []string{}, Holders: []string{}, Check: rep.Check, RowCounts: rep.RowCounts, Pending: []PendingJSON{},
+		Cleaned: []string{}, NotCleaned: leftoversJSON(rep.NotCleaned), PrunedPreRestore: []string{}}
 	out.Moved = append(out.Moved, rep.Moved...)
+	out.Cleaned = append(out.Cleaned, rep.Cleaned...)
+	out.PrunedPreRestore = append(out.PrunedPreRestore, rep.PrunedPreRestore...)
 	for _, h := range rep.Holders {
 		out.Holders = append(out.Holders, h.String())
+	}
+	for _, p := range rep.Pending {
+		out.Pending = append(out.Pending, PendingJSON{PendingKey: p, AgeSeconds: int64(now.Sub(p.CreatedAt) / time.Second),
+			Stuck: p.Stuck(now), APIAction: p.WhatTheAPIDoes(now)})
+	}
+	if rep.PruneErr != nil {
+		opts.IO.Warnf("restored, but deleting old pre-restore folders stopped: %v", rep.PruneErr)
 	}
 	if opts.IO.JSONOutput() {
 		return opts.IO.WriteJSON(out)
@@ -140,8 +200,28 @@ func restoreRun(ctx context.Context, opts *RestoreOptions) error {
 			fmt.Fprintf(opts.IO.Out, "pre-restore: %s\n", out.PreRestoreDir)
 		}
 	}
+	for _, p := range out.PrunedPreRestore {
+		opts.IO.Infof("removed old %s (keeping the newest %d pre-restore folders)", p, keep)
+	}
 	renderCounts(opts.IO, rep.RowCounts)
+	renderPending(opts.IO, out.Pending)
 	return nil
+}
+
+// renderPending warns about relays that were in flight when the backup was taken.
+func renderPending(io *ui.IO, pending []PendingJSON) {
+	if len(pending) == 0 {
+		return
+	}
+	io.Warnf("%d idempotency key(s) are PENDING in the restored database: relays in flight when the backup was taken", len(pending))
+	for _, p := range pending {
+		job := p.JobID
+		if job == "" {
+			job = p.Key
+		}
+		io.Warnf("  job %s (key created %s ago): %s", job, ui.Duration(time.Duration(p.AgeSeconds)*time.Second), p.APIAction)
+	}
+	io.Infof("check each job on chain first (vrwxctl job get ID): a job already completed there makes the API's new relay revert (InvalidStatus) and leave a TX_FAIL row")
 }
 
 // renderCounts prints row counts per table in schema order.

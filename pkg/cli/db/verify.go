@@ -86,12 +86,8 @@ func verifyRun(ctx context.Context, opts *VerifyOptions) error {
 		}
 		reportHealing(opts.IO, rec, nil)
 	}
-	client, err := opts.S3.client(ctx, loc)
-	if err != nil {
-		return err
-	}
 	rep, err := sqlitebackup.Verify(ctx, loc, sqlitebackup.VerifyOptions{
-		Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest, S3: client, Progress: progress(opts.IO, opts.Now),
+		Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest, S3Config: opts.S3.config(), Progress: progress(opts.IO, opts.Now),
 	})
 	if rep != nil {
 		reportHealing(opts.IO, rep.Recovered, nil)
