@@ -51,6 +51,8 @@ type ListOptions struct {
 	S3       *s3.Client // nil builds one from S3Config the first time S3 is used
 	S3Config S3Config
 	Now      func() time.Time
+	// Engine reads litestream replicas (ListReplica, ReplicaPosition).
+	Engine ReplicaEngine
 }
 
 func (o ListOptions) access() s3Access { return s3Access{client: o.S3, config: o.S3Config} }

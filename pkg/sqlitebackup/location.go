@@ -22,6 +22,10 @@ type Location struct {
 	Path   string // local file or directory; empty for S3
 	Bucket string // S3 bucket; empty for local
 	Key    string // S3 object key or prefix, without a leading '/'
+	// Replica is set for a litestream replica named in litestream's own form
+	// (file:///dir). An s3:// prefix or a directory is recognised as a replica by
+	// its layout when it is read.
+	Replica bool
 }
 
 // IsS3 reports whether l names an S3 location. Only openStorage and the methods
@@ -32,6 +36,9 @@ func (l Location) IsS3() bool { return l.Bucket != "" }
 func (l Location) String() string {
 	if l.IsS3() {
 		return "s3://" + l.Bucket + "/" + l.Key
+	}
+	if l.Replica {
+		return "file://" + l.Path
 	}
 	return l.Path
 }
@@ -54,14 +61,21 @@ func joinKey(prefix, name string) string {
 	return prefix + "/" + name
 }
 
-// ParseLocation reads a local path or an s3://bucket[/key] URL.
+// ParseLocation reads a local path, an s3://bucket[/key] URL, or a litestream
+// replica's file:///dir.
 func ParseLocation(s string) (Location, error) {
 	if strings.TrimSpace(s) == "" {
 		return Location{}, errs.Usagef("empty location: expected a path or s3://bucket/prefix")
 	}
+	if rest, ok := strings.CutPrefix(s, "file://"); ok {
+		if !filepath.IsAbs(rest) {
+			return Location{}, errs.Usagef("location %q: a file:// replica URL needs an absolute path (file:///data/replica)", s)
+		}
+		return Location{Path: filepath.Clean(rest), Replica: true}, nil
+	}
 	if !strings.HasPrefix(strings.ToLower(s), "s3://") {
 		if strings.Contains(s, "://") {
-			return Location{}, errs.Usagef("location %q: only local paths and s3://bucket/prefix are supported", s)
+			return Location{}, errs.Usagef("location %q: only local paths, file:///replica and s3://bucket/prefix are supported", s)
 		}
 		return Location{Path: s}, nil
 	}

@@ -33,6 +33,11 @@ type RestoreOptions struct {
 	S3Config        S3Config
 	Now             func() time.Time
 	Progress        func(Progress)
+	// Engine reads litestream replicas (nil: a replica cannot be restored); At is
+	// the point in time to restore a replica to (zero: its latest state; a backup
+	// refuses one).
+	Engine ReplicaEngine
+	At     time.Time
 	// KeepPreRestore, when ≥ 1, deletes the oldest pre-restore-* folders in the
 	// database's directory after a restore so that only the newest KeepPreRestore
 	// remain (the one this restore made among them); 0 keeps every one.
@@ -137,15 +142,16 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 		return rep, err
 	}
 
-	vopts := VerifyOptions{Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest, S3: opts.S3, S3Config: opts.S3Config, Progress: opts.Progress}
+	vopts := VerifyOptions{Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest, S3: opts.S3, S3Config: opts.S3Config, Progress: opts.Progress,
+		Engine: opts.Engine, At: opts.At}
 	vopts.normalize()
-	vrep, mat, err := verify(ctx, from, vopts, dir, false)
+	vrep, mat, err := verifyAny(ctx, from, vopts, dir, false)
 	rep.Verify = vrep
 	if mat != nil {
 		defer mat.cleanup()
 	}
 	if err != nil {
-		if errs.Is(err, errs.Usage) {
+		if errs.Is(err, errs.Usage) || errors.Is(err, ErrNoEngine) || errors.Is(err, ErrEmptyReplica) || errors.Is(err, ErrV3Replica) {
 			return rep, err
 		}
 		return rep, errs.Refusedf("refusing to restore %s", from).Wrap(err).WithFix("use another backup or take a new one")

@@ -108,6 +108,13 @@ func (s *s3Storage) Stat(ctx context.Context, name string) (Object, error) {
 		return Object{}, err
 	}
 	out, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.key(name))})
+	if isNotFound(err) {
+		// A "folder": objects under name/ (a litestream replica's ltx/, say).
+		l, lerr := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(s.key(name) + "/"), MaxKeys: aws.Int32(1)})
+		if lerr == nil && len(l.Contents) > 0 {
+			return Object{}, fmt.Errorf("%s: %w", s.Locate(name), errNotAnObject)
+		}
+	}
 	if err != nil {
 		return Object{}, s3Err("head", s.Locate(name), err)
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/errs"
@@ -58,6 +59,9 @@ var errNotAFolder = errors.New("not a directory")
 func (d *dirStorage) Stat(ctx context.Context, name string) (Object, error) {
 	p := filepath.Join(d.dir, name)
 	fi, err := os.Stat(p)
+	if errors.Is(err, syscall.ENOTDIR) {
+		return Object{}, fmt.Errorf("%s: %w", p, fs.ErrNotExist) // the "directory" is a file
+	}
 	if err != nil {
 		return Object{}, err
 	}

@@ -24,8 +24,9 @@ import (
 
 // tempPatterns are the names of the files that carry the lock ('*' is the owner's
 // pid, a dash and a random part). Each may have companions that live and die with
-// it: SQLite's -journal, -wal and -shm beside a temporary database, and the .gz.tmp
-// a compressed backup is written to.
+// it: SQLite's -journal, -wal and -shm beside a temporary database, the .gz.tmp a
+// compressed backup is written to, and the file (and litestream's own .tmp) a
+// restore from a litestream replica writes.
 var tempPatterns = []string{".vrwx-backup-*.db.tmp", ".vrwx-restore-*.db.tmp", ".vrwx-download-*.tmp", ".vrwx-manifest-*.tmp", ".vrwx-write-*.tmp"}
 
 // tempOwner reads the owner's pid from a temporary file's name (0: a name from
@@ -57,7 +58,7 @@ func isTempOwner(name string) bool {
 func tempCompanions(path string) []string {
 	out := []string{path + "-journal", path + "-wal", path + "-shm"}
 	if strings.HasSuffix(path, ".db.tmp") {
-		out = append(out, strings.TrimSuffix(path, ".tmp")+".gz.tmp")
+		out = append(out, strings.TrimSuffix(path, ".tmp")+".gz.tmp", path+litestreamSuffix, path+litestreamSuffix+".tmp")
 	}
 	return out
 }

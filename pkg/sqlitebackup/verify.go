@@ -31,16 +31,23 @@ type VerifyOptions struct {
 	// (default os.TempDir()).
 	StagingDir string
 	Progress   func(Progress)
+	// Engine reads litestream replicas (nil: none can be read); At is the point in
+	// time to restore a replica to (zero: its latest state).
+	Engine ReplicaEngine
+	At     time.Time
 }
 
 // VerifyReport is everything Verify found. OK is true only when Problems is empty.
 type VerifyReport struct {
-	Location          Location
-	Recovered         *apidb.Recovery // an interrupted restore of this file that Verify finished first
-	Manifest          *Manifest       // nil when there is none or it could not be read
-	Size              int64           // bytes of the stored file
-	SHA256            string          // of the stored file
-	ChecksumOK        bool            // SHA256 and Size match the manifest (and DBSHA256 when compressed)
+	Location  Location
+	Recovered *apidb.Recovery // an interrupted restore of this file that Verify finished first
+	// Replica is the position a litestream replica was restored to (nil for a
+	// backup). A replica has no manifest: litestream checks its own files.
+	Replica           *ReplicaRestore
+	Manifest          *Manifest // nil when there is none or it could not be read
+	Size              int64     // bytes of the stored file
+	SHA256            string    // of the stored file
+	ChecksumOK        bool      // SHA256 and Size match the manifest (and DBSHA256 when compressed)
 	Check             CheckResult
 	JournalMode       string // from the file header: "delete" (self-contained) or "wal"
 	Migrations        []string
@@ -81,7 +88,7 @@ func Verify(ctx context.Context, loc Location, opts VerifyOptions) (*VerifyRepor
 		}
 	}
 	cleanTemps(opts.StagingDir, time.Now())
-	rep, mat, err := verify(ctx, loc, opts, opts.StagingDir, true)
+	rep, mat, err := verifyAny(ctx, loc, opts, opts.StagingDir, true)
 	if rep != nil {
 		rep.Recovered = rec
 	}
@@ -230,26 +237,62 @@ func verify(ctx context.Context, loc Location, opts VerifyOptions, workDir strin
 			rep.Problems = append(rep.Problems, fmt.Sprintf("the object's sha256 metadata %s differs from the manifest's %s", obj.SHA256, m.SHA256))
 		}
 	}
-	if err := apidb.CheckFile(mat.db, "backup"); err != nil {
+	return rep, mat, checkMaterialized(ctx, rep, mat.db, opts)
+}
+
+// checkMaterialized runs the checks every database that may be restored gets: an
+// SQLite file, integrity_check (quick_check), the API's tables and migrations, row
+// counts, PENDING idempotency keys. Problems go into rep; an error is returned only
+// when the checks could not run, or the file is no database at all (rep.err()).
+func checkMaterialized(ctx context.Context, rep *VerifyReport, db string, opts VerifyOptions) error {
+	if err := apidb.CheckFile(db, "backup"); err != nil {
 		var fe *apidb.FileError
 		if !errors.As(err, &fe) {
-			return rep, mat, err
+			return err
 		}
 		rep.Problems = append(rep.Problems, fe.Problem())
-		return rep, mat, rep.err()
+		return rep.err()
 	}
 	opts.Progress(Progress{Phase: "check"})
-	if rep.Check, err = checkFile(ctx, mat.db, opts.Quick); err != nil {
-		return rep, mat, err
+	var err error
+	if rep.Check, err = checkFile(ctx, db, opts.Quick); err != nil {
+		return err
 	}
 	if !rep.Check.OK {
 		rep.Problems = append(rep.Problems, rep.Check.Check+" failed: "+strings.Join(rep.Check.Errors, "; "))
 	}
-	if err := inspect(ctx, mat.db, rep); err != nil {
+	if err := inspect(ctx, db, rep); err != nil {
 		rep.Problems = append(rep.Problems, err.Error())
 	}
 	rep.OK = len(rep.Problems) == 0
-	return rep, mat, nil
+	return nil
+}
+
+// verifyAny verifies what loc names: a backup, or a litestream replica restored (at
+// opts.At) into workDir.
+func verifyAny(ctx context.Context, loc Location, opts VerifyOptions, workDir string, inPlace bool) (*VerifyReport, *materialized, error) {
+	replica, err := isReplica(ctx, loc, opts.access())
+	if err != nil {
+		return nil, nil, err
+	}
+	if !replica {
+		if !opts.At.IsZero() {
+			return nil, nil, badInput(InputBackup, loc.String(), "is a backup, not a litestream replica: a point in time (--timestamp) applies to replicas only")
+		}
+		return verify(ctx, loc, opts, workDir, inPlace)
+	}
+	loc.Replica = loc.Replica || !loc.IsS3()
+	rep := &VerifyReport{Location: loc}
+	mat, res, err := materializeReplica(ctx, loc, opts.Engine, opts.S3Config, opts.At, workDir)
+	if err != nil {
+		if mat != nil {
+			mat.cleanup()
+		}
+		return rep, nil, err
+	}
+	rep.Replica = res
+	rep.Size, rep.SHA256 = mat.dbSize, mat.dbSHA256
+	return rep, mat, checkMaterialized(ctx, rep, mat.db, opts)
 }
 
 // inspect fills the schema, migration and row-count parts of rep.

@@ -56,6 +56,15 @@ func (o *S3Flags) config() sqlitebackup.S3Config {
 	return sqlitebackup.S3Config{Endpoint: o.Endpoint, PathStyle: o.PathStyle, Region: o.Region}
 }
 
+// engine is the litestream engine (the vrwxctl-litestream helper), looked for only
+// when a command runs; nil when it is not installed.
+func engine(f *cmdutil.Factory) sqlitebackup.ReplicaEngine {
+	if e := sqlitebackup.FindEngine(f.LookupEnv); e != nil {
+		return e
+	}
+	return nil
+}
+
 // dbPath is --db, else the profile's database_path (DATABASE_PATH maps to it).
 func dbPath(config func() (*config.Config, error), flag string) (string, error) {
 	configured := ""

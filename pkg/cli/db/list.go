@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
@@ -35,8 +36,26 @@ type ListOptions struct {
 	Now     func() time.Time
 	S3      S3Flags
 
+	// Engine reads litestream replicas (nil when vrwxctl-litestream is missing).
+	Engine sqlitebackup.ReplicaEngine
+
 	// Location is the argument; "" lists the profile's backup_location.
 	Location string
+}
+
+// ReplicaListJSON is db list's -o json for a litestream replica (an object, where
+// a backup location gives an array): the time range a --timestamp restore can
+// reach (earliest to latest), the replicated position's age, its LTX levels and
+// snapshots.
+type ReplicaListJSON struct {
+	Location   string                         `json:"location"`
+	Format     string                         `json:"format"`
+	Earliest   time.Time                      `json:"earliest"`
+	Latest     time.Time                      `json:"latest"`
+	AgeSeconds int64                          `json:"ageSeconds"`
+	MaxTXID    string                         `json:"maxTxid"`
+	Levels     []sqlitebackup.ReplicaLevel    `json:"levels"`
+	Snapshots  []sqlitebackup.ReplicaSnapshot `json:"snapshots"`
 }
 
 // NewCmdList returns `db list`.
@@ -54,13 +73,19 @@ profile's backup_location (VRWX_BACKUP_LOCATION).
 In a directory it also lists what interrupted runs left: temporary files of a
 backup or restore that is running (in progress) or was killed (incomplete; the next
 backup or restore there removes it, and the listing says when this user cannot),
-and the journal of a restore that stopped halfway.`,
+and the journal of a restore that stopped halfway.
+
+A litestream replica (file:///dir, or a directory or s3:// prefix holding ltx/) is
+listed by litestream itself: its LTX levels and snapshots, the time range a
+db restore --timestamp can reach, and how old the replicated position is.`,
 		Example: `  vrwxctl db list /backups
   vrwxctl db list s3://vrwx-backups/prod -o json
-  VRWX_BACKUP_LOCATION=s3://vrwx-backups/prod vrwxctl db list`,
+  VRWX_BACKUP_LOCATION=s3://vrwx-backups/prod vrwxctl db list
+  # A litestream replica: its snapshots and the time range --timestamp can reach
+  vrwxctl db list s3://vrwx-backups/db`,
 		Args: cmdutil.MaxArgs(1, "DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Location, opts.S3 = "", *s3o
+			opts.Location, opts.S3, opts.Engine = "", *s3o, engine(f)
 			if len(args) == 1 {
 				opts.Location = args[0]
 			}
@@ -90,7 +115,14 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}
 		return err
 	}
-	entries, err := sqlitebackup.List(ctx, loc, sqlitebackup.ListOptions{S3Config: opts.S3.config(), Now: opts.Now})
+	lopts := sqlitebackup.ListOptions{S3Config: opts.S3.config(), Now: opts.Now, Engine: opts.Engine}
+	if info, ok, err := sqlitebackup.ListReplica(ctx, loc, lopts); ok || err != nil {
+		if err != nil {
+			return err
+		}
+		return listReplica(opts, loc, info)
+	}
+	entries, err := sqlitebackup.List(ctx, loc, lopts)
 	if err != nil {
 		return err
 	}
@@ -118,6 +150,30 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			status += ": " + e.Detail
 		}
 		t.StyledRow([]string{e.Name, formatBytes(e.Size), ui.Duration(entries[i].Age), status}, []*lipgloss.Style{nil, nil, nil, &st})
+	}
+	t.Render(opts.IO.Out, s)
+	return nil
+}
+
+func listReplica(opts *ListOptions, loc sqlitebackup.Location, info *sqlitebackup.ReplicaInfo) error {
+	out := ReplicaListJSON{Location: loc.String(), Format: "litestream v0.5 (LTX)", Earliest: info.Earliest, Latest: info.Latest,
+		AgeSeconds: int64(opts.Now().Sub(info.Latest) / time.Second), MaxTXID: info.MaxTXID, Levels: info.Levels, Snapshots: info.Snapshots}
+	if opts.IO.JSONOutput() {
+		return opts.IO.WriteJSON(out)
+	}
+	at := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000Z") }
+	fmt.Fprintf(opts.IO.Out, "%s: %s replica, transactions up to %s\n", out.Location, out.Format, out.MaxTXID)
+	fmt.Fprintf(opts.IO.Out, "restorable from %s to %s (newest position %s old)\n", at(out.Earliest), at(out.Latest),
+		ui.Duration(opts.Now().Sub(info.Latest)))
+	s := opts.IO.Styles()
+	t := ui.NewTable("LEVEL", "FILES", "SIZE", "TXIDS", "FIRST", "LAST")
+	for _, l := range out.Levels {
+		t.Row(fmt.Sprint(l.Level), fmt.Sprint(l.Files), formatBytes(l.Size), l.MinTXID+"-"+l.MaxTXID, at(l.First), at(l.Last))
+	}
+	t.Render(opts.IO.Out, s)
+	t = ui.NewTable("SNAPSHOT", "SIZE", "CREATED")
+	for _, sn := range out.Snapshots {
+		t.Row(sn.MaxTXID, formatBytes(sn.Size), at(sn.CreatedAt))
 	}
 	t.Render(opts.IO.Out, s)
 	return nil

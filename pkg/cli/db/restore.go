@@ -16,8 +16,11 @@ import (
 
 // RestoreOptions are the inputs of db restore.
 type RestoreOptions struct {
-	IO      *ui.IO
-	Config  func() (*config.Config, error)
+	IO     *ui.IO
+	Config func() (*config.Config, error)
+	// Engine reads litestream replicas (nil when vrwxctl-litestream is not
+	// installed: only a replica then fails).
+	Engine  sqlitebackup.ReplicaEngine
 	Context func(context.Context) (context.Context, context.CancelFunc)
 	Now     func() time.Time
 	DryRun  bool
@@ -25,6 +28,7 @@ type RestoreOptions struct {
 	S3      S3Flags
 
 	From            string
+	Timestamp       string
 	DB              string
 	Force           bool
 	Quick           bool
@@ -47,6 +51,9 @@ type RestoreJSON struct {
 	Holders       []string                 `json:"holders"`
 	Check         sqlitebackup.CheckResult `json:"check"`
 	RowCounts     map[string]int64         `json:"rowCounts"`
+	// Replica is the position a litestream replica was restored to (omitted for
+	// a backup): its newest transaction and that transaction's time.
+	Replica *sqlitebackup.ReplicaRestore `json:"replica,omitempty"`
 	// Pending are the restored database's PENDING idempotency keys (relays in flight
 	// when the backup was taken) and what the API will do with each.
 	Pending []PendingJSON `json:"pendingIdempotency"`
@@ -78,10 +85,22 @@ type LeftoverJSON struct {
 func NewCmdRestore(f *cmdutil.Factory, s3o *S3Flags, runF func(context.Context, *RestoreOptions) error) *cobra.Command {
 	opts := &RestoreOptions{IO: f.IO, Config: f.Config, Context: f.Context, Now: f.Now}
 	cmd := &cobra.Command{
-		Use:   "restore --from FILE|s3://bucket/key [--db PATH]",
-		Short: "Replace the database with a verified backup, keeping the old files",
-		Long: `Restore the API's database from a backup. The backup is verified first
-(checksum, integrity, tables, migrations) and refused if it fails. The restore is
+		Use:   "restore --from FILE|s3://bucket/key|REPLICA [--timestamp TIME] [--db PATH]",
+		Short: "Replace the database with a verified backup or litestream replica, keeping the old files",
+		Long: `Restore the API's database from a backup, or from a litestream replica. The
+backup is verified first (checksum, integrity, tables, migrations) and refused if it
+fails.
+
+A litestream replica is given as litestream's own restore takes it — file:///dir,
+or s3://bucket/path (S3 settings as for backups) — and recognised by its layout
+(an ltx/ folder). litestream itself restores it (v0.5.18, through the
+vrwxctl-litestream helper installed beside vrwxctl): the latest replicated state,
+or with --timestamp the state at that point in time (RFC 3339; vrwxctl db list
+REPLICA shows the range it can reach). It reads the LTX replicas of litestream
+v0.5.x; a v0.3.x replica (generations/) is refused. The restored file then gets the
+same checks as a backup (integrity, tables, migrations).
+
+The restore is
 refused (exit 3) while another process — the API — has the database open: stop
 the API first, or pass --force (the API then keeps writing to the moved-aside files
 until it restarts).
@@ -105,16 +124,22 @@ without changing anything.`,
   vrwxctl db restore --from /backups/vrwx-20261127T031500Z.db --db /data/vrwx.db --yes
 
   # What would happen?
-  vrwxctl db restore --from s3://vrwx-backups/prod/vrwx-20261127T031500Z.db.gz --dry-run`,
+  vrwxctl db restore --from s3://vrwx-backups/prod/vrwx-20261127T031500Z.db.gz --dry-run
+
+  # The latest state litestream replicated, or the state at a point in time
+  vrwxctl db restore --from s3://vrwx-backups/db --yes
+  vrwxctl db restore --from file:///backup/replica --timestamp 2026-11-27T03:10:00Z --yes`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.S3, opts.DryRun, opts.Yes = *s3o, f.Globals.DryRun, f.Globals.Yes
+			opts.Engine = engine(f)
 			opts.KeepPreRestoreSet = cmd.Flags().Changed("keep-pre-restore")
 			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, restoreRun)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.From, "from", "", "the backup to restore: a file or s3://bucket/key (required)")
+	fl.StringVar(&opts.From, "from", "", "the backup to restore (a file or s3://bucket/key), or a litestream replica (file:///dir, s3://bucket/path) (required)")
+	fl.StringVar(&opts.Timestamp, "timestamp", "", "restore a litestream replica to this point in time (RFC 3339, e.g. 2026-11-27T03:10:00Z)")
 	fl.StringVar(&opts.DB, "db", "", "the database to replace (default DATABASE_PATH or the profile's database_path)")
 	fl.BoolVar(&opts.Force, "force", false, "restore even while another process has the database open")
 	fl.BoolVar(&opts.Quick, "quick", false, "quick_check instead of integrity_check")
@@ -131,6 +156,12 @@ func restoreRun(ctx context.Context, opts *RestoreOptions) error {
 	from, err := sqlitebackup.ParseLocation(opts.From)
 	if err != nil {
 		return err
+	}
+	var at time.Time
+	if opts.Timestamp != "" {
+		if at, err = sqlitebackup.ParseReplicaTime(opts.Timestamp); err != nil {
+			return errs.Usagef("--timestamp %q: expected RFC 3339, e.g. 2026-11-27T03:10:00Z", opts.Timestamp)
+		}
 	}
 	if opts.KeepPreRestoreSet && opts.KeepPreRestore < 0 {
 		return errs.Usagef("--keep-pre-restore %d: expected a number of folders to keep, 0 for all", opts.KeepPreRestore)
@@ -156,6 +187,7 @@ func restoreRun(ctx context.Context, opts *RestoreOptions) error {
 	}
 	rep, err := sqlitebackup.Restore(ctx, from, path, sqlitebackup.RestoreOptions{
 		Force: opts.Force, DryRun: dry, Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest, KeepPreRestore: keep,
+		Engine: opts.Engine, At: at,
 		S3Config: opts.S3.config(), Now: opts.Now, Progress: progress(opts.IO, opts.Now),
 	})
 	if rep != nil {
@@ -169,6 +201,9 @@ func restoreRun(ctx context.Context, opts *RestoreOptions) error {
 	out := RestoreJSON{From: rep.From.String(), DB: rep.DBPath, DryRun: rep.DryRun, PreRestoreDir: rep.PreRestoreDir,
 		Moved: []string{}, Holders: []string{}, Check: rep.Check, RowCounts: rep.RowCounts, Pending: []PendingJSON{},
 		Cleaned: []string{}, NotCleaned: leftoversJSON(rep.NotCleaned), PrunedPreRestore: []string{}}
+	if rep.Verify != nil {
+		out.Replica = rep.Verify.Replica
+	}
 	out.Moved = append(out.Moved, rep.Moved...)
 	out.Cleaned = append(out.Cleaned, rep.Cleaned...)
 	out.PrunedPreRestore = append(out.PrunedPreRestore, rep.PrunedPreRestore...)
@@ -195,6 +230,9 @@ func restoreRun(ctx context.Context, opts *RestoreOptions) error {
 		}
 	} else {
 		opts.IO.Successf("restored %s from %s (%s ok)", out.DB, out.From, rep.Check.Check)
+		if out.Replica != nil {
+			opts.IO.Infof("litestream replica restored to transaction %s, replicated at %s", out.Replica.TXID, out.Replica.At.Format(time.RFC3339Nano))
+		}
 		if out.PreRestoreDir != "" {
 			opts.IO.Infof("previous files moved to %s", out.PreRestoreDir)
 			fmt.Fprintf(opts.IO.Out, "pre-restore: %s\n", out.PreRestoreDir)
