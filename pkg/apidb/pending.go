@@ -2,6 +2,7 @@ package apidb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -66,4 +67,33 @@ func PendingIdempotency(ctx context.Context, db Querier) ([]PendingKey, error) {
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// NewestRows returns, for each of the API's tables that has rows and a created_at
+// column, the newest row's created_at: what the last writes were, as a restore
+// drill reports them.
+func NewestRows(ctx context.Context, db Querier) (map[string]time.Time, error) {
+	missing, _, err := CheckSchema(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	skip := map[string]bool{"_migrations": true}
+	for _, t := range missing {
+		skip[t] = true
+	}
+	out := map[string]time.Time{}
+	for _, t := range tables {
+		if skip[t] {
+			continue
+		}
+		var ms sql.NullInt64
+		// The table name comes from our own fixed list, never from input.
+		if err := db.QueryRowContext(ctx, `SELECT max(created_at) FROM "`+t+`"`).Scan(&ms); err != nil {
+			return nil, fmt.Errorf("newest row of %s: %w", t, err)
+		}
+		if ms.Valid {
+			out[t] = time.UnixMilli(ms.Int64).UTC()
+		}
+	}
+	return out, nil
 }

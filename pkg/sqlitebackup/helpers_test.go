@@ -22,7 +22,6 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
-	"github.com/vrwx/vrwxctl/pkg/sqlitebackup/replicatest"
 )
 
 func TestMain(m *testing.M) {
@@ -40,7 +39,6 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	apidbtest.Cleanup()
-	replicatest.Cleanup()
 	cleanupBench()
 	if fixtureDir != "" {
 		os.RemoveAll(fixtureDir)

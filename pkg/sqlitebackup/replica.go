@@ -156,12 +156,13 @@ type ExecEngine struct {
 // HelperName is the helper's file name.
 const HelperName = "vrwxctl-litestream"
 
-// FindEngine locates the helper: $VRWXCTL_LITESTREAM, else beside the running
-// executable, else on PATH. It returns nil when there is none; a replica then
-// fails with ErrNoEngine, and nothing else is affected.
-func FindEngine(lookupEnv func(string) (string, bool)) *ExecEngine {
-	if p, ok := lookupEnv("VRWXCTL_LITESTREAM"); ok && p != "" {
-		return &ExecEngine{Path: p}
+// FindEngine locates the helper: the path given (the profile's litestream_helper,
+// VRWXCTL_LITESTREAM), else beside the running executable, else on PATH. It returns
+// nil when there is none: a replica then fails with ErrNoEngine, and nothing else
+// is affected. It looks only when called, never at start-up.
+func FindEngine(path string) ReplicaEngine {
+	if path != "" {
+		return &ExecEngine{Path: path}
 	}
 	if exe, err := os.Executable(); err == nil {
 		p := filepath.Join(filepath.Dir(exe), HelperName)
@@ -291,6 +292,12 @@ func setRollbackJournal(path string) error {
 		return fmt.Errorf("write header of %s: %w", path, err)
 	}
 	return f.Sync()
+}
+
+// IsReplica reports whether loc holds a litestream replica (by its layout; a
+// v0.3.x one is an error wrapping ErrV3Replica), without describing it.
+func IsReplica(ctx context.Context, loc Location, opts ListOptions) (bool, error) {
+	return isReplica(ctx, loc, opts.access())
 }
 
 // ListReplica describes loc when it holds a litestream replica; ok is false (and

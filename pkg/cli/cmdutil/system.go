@@ -131,5 +131,29 @@ func NewSystemTarget(cfg *config.Config, c *chain.Client, fl SystemFlags, storeK
 		}
 		r.Backups = &loc
 	}
+	if err := ReadReplica(cfg, r); err != nil {
+		return nil, err
+	}
 	return tg, nil
+}
+
+// ReadReplica points r at the litestream replica the profile names (replica, or a
+// backup_location in litestream's file:// form; an s3:// backup_location holding a
+// replica is recognised when read) and at vrwxctl-litestream, which reads it.
+func ReadReplica(cfg *config.Config, r *monitor.Reader) error {
+	if s := cfg.String("replica"); s != "" {
+		loc, err := sqlitebackup.ParseLocation(s)
+		if err != nil {
+			return errs.Usagef("%s: %v", cfg.Origin("replica"), err)
+		}
+		r.Replica = &loc
+	} else if r.Backups != nil && r.Backups.Replica {
+		r.Replica, r.Backups = r.Backups, nil
+	} else if loc, err := sqlitebackup.ParseLocation(cfg.String("backup_location")); r.Backups == nil && err == nil && loc.Replica {
+		r.Replica = &loc
+	}
+	if r.Replica != nil || r.Backups != nil {
+		r.ReplicaEngine = sqlitebackup.FindEngine(cfg.String("litestream_helper"))
+	}
+	return nil
 }

@@ -170,6 +170,9 @@ func exporterRun(ctx context.Context, opts *Options) error {
 	}
 	opts.IO.Infof("  API: %s", orNone(redacted(r.APIURL), "none"))
 	opts.IO.Infof("  database: %s", orNone(r.DBPath, "none (vrwx_dlq_unresolved not published)"))
+	if r.Replica != nil {
+		opts.IO.Infof("  replica: %s (litestream; vrwx_db_replica_age_seconds)", r.Replica)
+	}
 	defer r.Chain.Close()
 	if err := e.Serve(ctx, l); err != nil {
 		return errs.Failedf("%v", err)
@@ -252,6 +255,9 @@ func resolve(ctx context.Context, opts *Options, cfg *config.Config) (*sources, 
 	}
 	if fee, ok := cfg.Decimal("max_fee_gwei"); ok {
 		src.maxFee = units.GweiToWei(fee)
+	}
+	if err := cmdutil.ReadReplica(cfg, r); err != nil {
+		return nil, err
 	}
 	return src, nil
 }

@@ -75,40 +75,42 @@ func repoRoot() (string, error) {
 }
 
 var (
-	helperOnce sync.Once
-	helperPath string
-	helperErr  error
+	helperMu    sync.Mutex
+	helperPath  string
+	helperUsers int
 )
 
-// Helper builds cmd/vrwxctl-litestream once per test process (from the build cache
-// after the first time, as apidbtest builds its writer) and returns its path.
+// Helper builds cmd/vrwxctl-litestream (from the build cache after the first
+// time, as apidbtest builds its writer) and returns its path. Tests running at the
+// same time share one build; it is removed when the last of them ends.
 func Helper(t testing.TB) string {
 	t.Helper()
-	helperOnce.Do(func() {
+	helperMu.Lock()
+	defer helperMu.Unlock()
+	if helperPath == "" {
 		dir, err := os.MkdirTemp("", "vrwx-litestream-helper-")
 		if err != nil {
-			helperErr = err
-			return
+			t.Fatal(err)
 		}
 		bin := filepath.Join(dir, sqlitebackup.HelperName)
 		out, err := exec.Command("go", "run", "-exec", "cp", "github.com/vrwx/vrwxctl/cmd/vrwxctl-litestream", bin).CombinedOutput()
 		if err != nil {
-			helperErr = fmt.Errorf("build %s: %v\n%s", sqlitebackup.HelperName, err, out)
-			return
+			os.RemoveAll(dir)
+			t.Fatalf("build %s: %v\n%s", sqlitebackup.HelperName, err, out)
 		}
 		helperPath = bin
+	}
+	helperUsers++
+	path := helperPath
+	t.Cleanup(func() {
+		helperMu.Lock()
+		defer helperMu.Unlock()
+		if helperUsers--; helperUsers == 0 {
+			os.RemoveAll(filepath.Dir(helperPath))
+			helperPath = ""
+		}
 	})
-	if helperErr != nil {
-		t.Fatal(helperErr)
-	}
-	return helperPath
-}
-
-// Cleanup removes the built helper (call it from TestMain after m.Run).
-func Cleanup() {
-	if helperPath != "" {
-		os.RemoveAll(filepath.Dir(helperPath))
-	}
+	return path
 }
 
 // Engine is the helper as vrwxctl runs it.
