@@ -18,6 +18,8 @@ import (
 // doctor relay); empty means "from the profile".
 type SystemFlags struct {
 	Address, Signer, APIURL, DB, Backups string
+	// Replica is a litestream replica to judge (default the profile's replica).
+	Replica string
 }
 
 // Validate checks the flags' forms before anything is read: one account (address or
@@ -39,6 +41,11 @@ func (f SystemFlags) Validate() error {
 	if f.Backups != "" {
 		if _, err := sqlitebackup.ParseLocation(f.Backups); err != nil {
 			return errs.Usagef("--backups: %v", err)
+		}
+	}
+	if f.Replica != "" {
+		if _, err := sqlitebackup.ParseLocation(f.Replica); err != nil {
+			return errs.Usagef("--replica: %v", err)
 		}
 	}
 	return nil
@@ -131,6 +138,13 @@ func NewSystemTarget(cfg *config.Config, c *chain.Client, fl SystemFlags, storeK
 		}
 		r.Backups = &loc
 	}
+	if fl.Replica != "" {
+		loc, err := sqlitebackup.ParseLocation(fl.Replica)
+		if err != nil {
+			return nil, errs.Usagef("--replica: %v", err)
+		}
+		r.Replica = &loc
+	}
 	if err := ReadReplica(cfg, r); err != nil {
 		return nil, err
 	}
@@ -141,7 +155,9 @@ func NewSystemTarget(cfg *config.Config, c *chain.Client, fl SystemFlags, storeK
 // backup_location in litestream's file:// form; an s3:// backup_location holding a
 // replica is recognised when read) and at vrwxctl-litestream, which reads it.
 func ReadReplica(cfg *config.Config, r *monitor.Reader) error {
-	if s := cfg.String("replica"); s != "" {
+	if r.Replica != nil {
+		// Named by a flag.
+	} else if s := cfg.String("replica"); s != "" {
 		loc, err := sqlitebackup.ParseLocation(s)
 		if err != nil {
 			return errs.Usagef("%s: %v", cfg.Origin("replica"), err)
