@@ -20,11 +20,15 @@ func TestEveryScenarioRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "vrwxctl")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/vrwxctl")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	// vrwxctl and, beside it, the litestream helper it runs for replicas.
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "vrwxctl")
+	for _, pkg := range []string{"./cmd/vrwxctl", "./cmd/vrwxctl-litestream"} {
+		build := exec.Command("go", "build", "-o", dir+"/", pkg)
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		}
 	}
 	t.Setenv("VRWX_BENCH_DB_MB", "2")
 	sc := scaleConfig{Jobs: []int{300}, Blocks: []int{300}, Events: 60, Runs: 1}
