@@ -41,12 +41,16 @@ type Options struct {
 	Now          func() time.Time
 	// Logf receives a line when a part goes down or comes back (nil: silent).
 	Logf func(format string, args ...any)
+	// Relay, when set, publishes the relay counters and histograms the runbook's
+	// PromQL queries (relay.go), updated in the background after each refresh.
+	Relay *RelayOptions
 }
 
 // Exporter is a prometheus.Collector over cached readings.
 type Exporter struct {
 	opts  Options
 	descs map[string]*prometheus.Desc
+	relay *relayLedger
 
 	mu       sync.Mutex
 	cur      *monitor.Readings
@@ -68,7 +72,11 @@ func New(opts Options) *Exporter {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Exporter{opts: opts, descs: newDescs(), errors: map[string]uint64{}, state: map[string]string{}}
+	e := &Exporter{opts: opts, descs: newDescs(), errors: map[string]uint64{}, state: map[string]string{}}
+	if opts.Relay != nil {
+		e.relay = newRelayLedger(*opts.Relay, opts.Now, opts.Logf)
+	}
+	return e
 }
 
 // Readings returns readings at most Interval old, refreshing them when needed. A
@@ -116,6 +124,9 @@ func (e *Exporter) Readings(ctx context.Context) (monitor.Readings, error) {
 	e.inflight = nil
 	close(done)
 	e.mu.Unlock()
+	if e.relay != nil {
+		e.relay.kick(r)
+	}
 	return r, nil
 }
 
@@ -285,6 +296,13 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(e.descs["vrwx_exporter_refreshes_total"], prometheus.CounterValue, float64(refreshes))
 	for part, n := range errs {
 		ch <- prometheus.MustNewConstMetric(e.descs["vrwx_exporter_read_errors_total"], prometheus.CounterValue, float64(n), part)
+	}
+	if e.relay != nil {
+		e.relay.collect(ch, e.descs)
+		e.relay.mu.Lock()
+		n := e.relay.errors
+		e.relay.mu.Unlock()
+		ch <- prometheus.MustNewConstMetric(e.descs["vrwx_exporter_read_errors_total"], prometheus.CounterValue, float64(n), "relay")
 	}
 }
 

@@ -7,7 +7,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // API's own metrics): tests hold all three to this list.
 type Metric struct {
 	Name   string
-	Type   string // gauge or counter
+	Type   string // gauge, counter or histogram
 	Labels []string
 	Help   string
 }
@@ -42,7 +42,14 @@ var Metrics = []Metric{
 	{"vrwx_exporter_refresh_duration_seconds", "gauge", nil, "How long the last refresh took (all parts, read concurrently)."},
 	{"vrwx_exporter_reading_age_seconds", "gauge", nil, "Age of the readings this scrape was served from (they are reused for --interval)."},
 	{"vrwx_exporter_refreshes_total", "counter", nil, "Refreshes since start: each is one batched chain read, however many scrapes it served."},
-	{"vrwx_exporter_read_errors_total", "counter", []string{"part"}, "Failed reads since start, by part: chain, rpc, api, db."},
+	{"vrwx_exporter_read_errors_total", "counter", []string{"part"}, "Failed reads since start, by part: chain, rpc, api, db, relay (the relay counters' chain scans and database reads)."},
+	{"vrwx_relay_tx_total", "counter", relayLabels, "Relays: source=chain, the relayer's transactions mined since the first block of `since` (the window the exporter started in); source=dlq, the API's TX_FAIL rows of relays that failed before the chain, all of them."},
+	{"vrwx_relay_tx_success_total", "counter", relayLabels, "The relayer's transactions mined with status 1 since the first block of `since` (source=chain)."},
+	{"vrwx_relay_tx_failed_total", "counter", relayLabels, "Failed relays: source=chain, the relayer's transactions mined and reverted since the first block of `since`; source=dlq, the API's TX_FAIL rows of relays that failed before the chain."},
+	{"vrwx_relay_gas_used", "histogram", []string{"relayer", "since"}, "Gas used by each of the relayer's transactions mined since the first block of `since`."},
+	{"vrwx_relay_counted_block", "gauge", []string{"relayer", "since"}, "The last block whose transactions of this relayer the relay counters include."},
+	{"vrwx_relay_origin_block", "gauge", []string{"since"}, "The first block at or after `since`: where the chain's relay counters start."},
+	{"vrwx_completion_latency_seconds", "histogram", []string{"since"}, "Request to completion: created_at to updated_at of the API's idempotency records that turned COMPLETED since `since`."},
 }
 
 func newDescs() map[string]*prometheus.Desc {
