@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
+	"github.com/vrwx/vrwxctl/pkg/cli/db"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup/replicatest"
@@ -60,17 +61,28 @@ func TestDrillRestoresIntoScratchAndMeasuresRTOAndRPO(t *testing.T) {
 	e := clitest.New(t)
 	engine := replicatest.Engine(t)
 	fx := fixture(t)
+	// The backup first, then the replica, whose position is therefore the newer.
+	backups := t.TempDir()
+	backup(t, e, "--db", fx.Path, "--out", backups, "--quick")
 	replica := filepath.Join(t.TempDir(), "replica")
 	ls := replicatest.Replicate(t, fx.Path, "file://"+replica)
 	loc := sqlitebackup.Location{Path: replica, Replica: true}
 	replicatest.WaitFor(ctx, t, engine, loc, sqlitebackup.S3Config{}, func(i *sqlitebackup.ReplicaInfo) bool { return len(i.Snapshots) > 0 })
-	backups := t.TempDir()
-	backup(t, e, "--db", fx.Path, "--out", backups, "--quick")
 	ls.Stop(t)
 
 	e.Vars["VRWX_REPLICA"] = "file://" + replica
 	e.Vars["VRWX_BACKUP_LOCATION"] = backups
 	e.Vars["VRWXCTL_LITESTREAM"] = engine.Path
+
+	// db list of the replica: its snapshots and the range --timestamp can reach.
+	var rl db.ReplicaListJSON
+	e.MustRun(0, "db", "list", "file://"+replica, "-o", "json").JSON(t, &rl)
+	if len(rl.Snapshots) == 0 || rl.Earliest.IsZero() || rl.Latest.Before(rl.Earliest) || len(rl.Levels) == 0 || rl.MaxTXID == "" {
+		t.Fatalf("db list of the replica: %+v", rl)
+	}
+	if r := e.MustRun(0, "db", "list", "file://"+replica); !strings.Contains(r.Stdout, "restorable from ") || !strings.Contains(r.Stdout, "SNAPSHOT") {
+		t.Fatalf("db list of the replica:\n%s", r)
+	}
 	live := counts(t, fx.Path)
 	before := fileSum(t, fx.Path)
 	beforeDir := dirNames(t, filepath.Dir(fx.Path))
