@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -330,8 +331,8 @@ func makePreRestoreDir(dir, stamp string) (string, error) {
 }
 
 // preRestoreName matches the folders Restore keeps replaced files in:
-// pre-restore-<UTC time>[-N].
-var preRestoreName = regexp.MustCompile(`^pre-restore-(\d{8}T\d{6}Z)(?:-(\d+))?$`)
+// pre-restore-<UTC time>[-N]. Compiled on first use: start-up pays nothing.
+var preRestoreName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^pre-restore-(\d{8}T\d{6}Z)(?:-(\d+))?$`) })
 
 // prunePreRestore deletes the oldest pre-restore folders in dir beyond the newest
 // keep, and returns what it deleted. current, the folder this restore made (""
@@ -363,7 +364,7 @@ func prunePreRestore(dir string, keep int, current string) ([]string, error) {
 	}
 	var folders []folder
 	for _, d := range des {
-		m := preRestoreName.FindStringSubmatch(d.Name())
+		m := preRestoreName().FindStringSubmatch(d.Name())
 		if m == nil || !d.IsDir() || inUse[filepath.Join(dir, d.Name())] {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/apidb"
@@ -29,9 +30,9 @@ import (
 // restore from a litestream replica writes.
 var tempPatterns = []string{".vrwx-backup-*.db.tmp", ".vrwx-restore-*.db.tmp", ".vrwx-download-*.tmp", ".vrwx-manifest-*.tmp", ".vrwx-write-*.tmp"}
 
-// tempOwner reads the owner's pid from a temporary file's name (0: a name from
-// before pids were recorded).
-var tempOwner = regexp.MustCompile(`^\.vrwx-[a-z]+-([0-9]+)-`)
+// tempOwner reads the owner's pid from a temporary file's name (no match: a name
+// from before pids were recorded). Compiled on first use: start-up pays nothing.
+var tempOwner = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\.vrwx-[a-z]+-([0-9]+)-`) })
 
 // tempGrace is how old an unlocked temporary file must be before it is removed
 // while the pid in its name runs (or is unknown): a file is created a moment before
@@ -120,7 +121,7 @@ func scanTemps(dir string) []TempFile {
 			continue
 		}
 		t := TempFile{Path: p, Size: fi.Size(), ModTime: fi.ModTime(), Status: StatusInProgress}
-		if m := tempOwner.FindStringSubmatch(d.Name()); m != nil {
+		if m := tempOwner().FindStringSubmatch(d.Name()); m != nil {
 			t.Owner, _ = strconv.Atoi(m[1])
 			t.OwnerGone = t.Owner > 0 && !processAlive(t.Owner)
 		}
