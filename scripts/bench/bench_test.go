@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -16,6 +17,12 @@ import (
 func TestEveryScenarioRuns(t *testing.T) {
 	devchain.RequireAnvil(t)
 	devchain.RequireCast(t)
+	if _, err := litestreamBin(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
 	root, err := devchain.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
