@@ -1,7 +1,5 @@
 package exporter
 
-import "github.com/prometheus/client_golang/prometheus"
-
 // Metric documents one metric the exporter publishes. docs/monitoring/README.md lists
 // the same names, and the alert rules and dashboard may use only these (plus the
 // API's own metrics): tests hold all three to this list.
@@ -13,7 +11,7 @@ type Metric struct {
 }
 
 // Metrics are the exporter's own metrics, in the order /metrics shows them. Besides
-// these it serves client_golang's standard go_* and process_* metrics.
+// these it serves the process's own (Standard: go_* and process_*).
 var Metrics = []Metric{
 	{"vrwx_relayer_balance_eth", "gauge", []string{"address"}, "Relayer account balance in ETH."},
 	{"vrwx_relayer_nonce_latest", "gauge", []string{"address"}, "Relayer nonce at the latest block: transactions mined."},
@@ -50,12 +48,4 @@ var Metrics = []Metric{
 	{"vrwx_relay_counted_block", "gauge", []string{"relayer", "since"}, "The last block whose transactions of this relayer the relay counters include."},
 	{"vrwx_relay_origin_block", "gauge", []string{"since"}, "The first block at or after `since`: where the chain's relay counters start."},
 	{"vrwx_completion_latency_seconds", "histogram", []string{"since"}, "Request to completion: created_at to updated_at of the API's idempotency records that turned COMPLETED since `since`."},
-}
-
-func newDescs() map[string]*prometheus.Desc {
-	out := make(map[string]*prometheus.Desc, len(Metrics))
-	for _, m := range Metrics {
-		out[m.Name] = prometheus.NewDesc(m.Name, m.Help, m.Labels, nil)
-	}
-	return out
 }

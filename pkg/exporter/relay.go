@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/history"
@@ -92,14 +91,15 @@ func (h *histogram) observe(v float64) {
 	}
 }
 
-func (h *histogram) buckets() map[float64]uint64 {
-	out := make(map[float64]uint64, len(h.bounds))
+// value is the histogram as a scrape shows it: cumulative counts per bound.
+func (h *histogram) value() *histValue {
+	v := &histValue{bounds: h.bounds, cumulative: make([]uint64, len(h.bounds)), sum: h.sum, count: h.count}
 	var c uint64
-	for i, b := range h.bounds {
+	for i := range h.bounds {
 		c += h.counts[i]
-		out[b] = c
+		v.cumulative[i] = c
 	}
-	return out
+	return v
 }
 
 // relayerCount is one relayer's transactions from the origin to cursor.
@@ -325,11 +325,11 @@ func (l *relayLedger) updateDB(ctx context.Context, since time.Time) {
 }
 
 // collect sends the counts.
-func (l *relayLedger) collect(ch chan<- prometheus.Metric, descs map[string]*prometheus.Desc) {
+func (l *relayLedger) collect(out []sample) []sample {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	counter := func(name string, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(descs[name], prometheus.CounterValue, float64(v), labels...)
+		out = append(out, sample{name: name, labels: labels, value: float64(v)})
 	}
 	since := ""
 	if !l.since.IsZero() {
@@ -348,19 +348,20 @@ func (l *relayLedger) collect(ch chan<- prometheus.Metric, descs map[string]*pro
 		counter("vrwx_relay_tx_total", rc.mined, labels...)
 		counter("vrwx_relay_tx_success_total", rc.mined-rc.reverted, labels...)
 		counter("vrwx_relay_tx_failed_total", rc.reverted, labels...)
-		ch <- prometheus.MustNewConstHistogram(descs["vrwx_relay_gas_used"], rc.gas.count, rc.gas.sum, rc.gas.buckets(), a.Hex(), since)
-		ch <- prometheus.MustNewConstMetric(descs["vrwx_relay_counted_block"], prometheus.GaugeValue, float64(rc.cursor), a.Hex(), since)
+		out = append(out, sample{name: "vrwx_relay_gas_used", labels: []string{a.Hex(), since}, hist: rc.gas.value()},
+			sample{name: "vrwx_relay_counted_block", labels: []string{a.Hex(), since}, value: float64(rc.cursor)})
 	}
 	if l.hasOrig {
-		ch <- prometheus.MustNewConstMetric(descs["vrwx_relay_origin_block"], prometheus.GaugeValue, float64(l.origin), since)
+		out = append(out, sample{name: "vrwx_relay_origin_block", labels: []string{since}, value: float64(l.origin)})
 	}
 	if l.dlqInit {
 		counter("vrwx_relay_tx_total", l.dlqRows, "dlq", "", "")
 		counter("vrwx_relay_tx_failed_total", l.dlqRows, "dlq", "", "")
 	}
 	if l.idemInit {
-		ch <- prometheus.MustNewConstHistogram(descs["vrwx_completion_latency_seconds"], l.latency.count, l.latency.sum, l.latency.buckets(), since)
+		out = append(out, sample{name: "vrwx_completion_latency_seconds", labels: []string{since}, hist: l.latency.value()})
 	}
+	return out
 }
 
 // firstBlockSince is the first block whose time is at or after t: a 16-way search
