@@ -7,7 +7,7 @@ import (
 )
 
 // litestream initialises Prometheus metrics and tables when its packages load
-// (about 2 ms): vrwxctl must not link it, only the helper that reads replicas.
+// (2-3 ms): vrwxctl must not link it, only the helper that reads replicas.
 func TestOnlyTheHelperLinksLitestream(t *testing.T) {
 	for bin, want := range map[string]bool{"github.com/vrwx/vrwxctl/cmd/vrwxctl": false, "github.com/vrwx/vrwxctl/cmd/vrwxctl-litestream": true} {
 		out, err := exec.Command("go", "list", "-deps", bin).CombinedOutput()
