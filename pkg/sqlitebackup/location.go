@@ -43,6 +43,15 @@ func (l Location) String() string {
 	return l.Path
 }
 
+// asReplica marks a directory found to hold a litestream replica, so it is shown
+// in litestream's form (file:///dir); an S3 prefix reads the same either way.
+func (l Location) asReplica() Location {
+	if !l.IsS3() {
+		l.Replica = true
+	}
+	return l
+}
+
 // split returns the folder that holds the object l names, and the object's name in
 // it ("" when l names a folder: an S3 key that is empty or ends in '/').
 func (l Location) split() (Location, string) {

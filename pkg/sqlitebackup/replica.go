@@ -187,10 +187,8 @@ type helperTarget struct {
 }
 
 func (e *ExecEngine) run(ctx context.Context, out any, cmd string, loc Location, s3 S3Config, args ...string) error {
-	t := helperTarget{Path: loc.Path, Bucket: loc.Bucket, Key: loc.Key}
-	if loc.IsS3() {
-		t.Endpoint, t.Region, t.PathStyle = s3.Endpoint, s3.Region, s3.PathStyle
-	}
+	// The S3 settings go along; a directory's replica has no use for them.
+	t := helperTarget{Path: loc.Path, Bucket: loc.Bucket, Key: loc.Key, Endpoint: s3.Endpoint, Region: s3.Region, PathStyle: s3.PathStyle}
 	tj, _ := json.Marshal(t)
 	c := exec.CommandContext(ctx, e.Path, append([]string{cmd, string(tj)}, args...)...)
 	var stdout, stderr bytes.Buffer

@@ -281,7 +281,7 @@ func verifyAny(ctx context.Context, loc Location, opts VerifyOptions, workDir st
 		}
 		return verify(ctx, loc, opts, workDir, inPlace)
 	}
-	loc.Replica = loc.Replica || !loc.IsS3()
+	loc = loc.asReplica()
 	rep := &VerifyReport{Location: loc}
 	mat, res, err := materializeReplica(ctx, loc, opts.Engine, opts.S3Config, opts.At, workDir)
 	if err != nil {
