@@ -50,6 +50,7 @@ func production() SystemThresholds {
 		APILatencyWarn: 2 * time.Second, APILatencyCrit: 5 * time.Second,
 		RPCLagWarn: 5, RPCLagCrit: 50,
 		BackupAgeWarn: 2 * time.Hour, BackupAgeCrit: 25 * time.Hour,
+		ReplicaAgeWarn: 15 * time.Minute, ReplicaAgeCrit: time.Hour,
 		RunwayWarn: 7 * 24 * time.Hour, RunwayCrit: 2 * 24 * time.Hour,
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/history"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 )
 
 // A healthy system is judged section by section in the report's order, every line
@@ -242,6 +243,18 @@ func TestSystemChecksJudgeEachSection(t *testing.T) {
 			fix: []string{"vrwxctl db list s3://backups/vrwx"}}}, nil},
 		{"backup age of a clock ahead of ours is no age", func(s *System, _ *SystemThresholds) { s.Readings.Backup.Newest.Age = -time.Minute }, OK,
 			[]want{{section: "backup", name: "newest backup", level: OK, value: "0s old"}}, nil},
+
+		// litestream's replica, when one is read
+		{"a replica a minute behind", func(s *System, _ *SystemThresholds) { s.Readings.Replica = replica(time.Minute) }, OK,
+			[]want{{section: "backup", name: "litestream replica", level: OK, value: "1m0s behind",
+				detail: []string{"s3://replica/vrwx · transaction 00000000000004d2 replicated at 2026-03-01T11:59:00Z · warning above 15m0s, critical above 1h0m0s (RPO)"}, noFix: true}}, nil},
+		{"a replica behind the warning line", func(s *System, _ *SystemThresholds) { s.Readings.Replica = replica(20 * time.Minute) }, Warn,
+			[]want{{section: "backup", name: "litestream replica", level: Warn, value: "20m0s behind", fix: []string{"kubectl logs deployment/vrwx-api -c litestream"}}}, nil},
+		{"a replica behind the RPO", func(s *System, _ *SystemThresholds) { s.Readings.Replica = replica(2 * time.Hour) }, Crit,
+			[]want{{section: "backup", name: "litestream replica", level: Crit, value: "2.0 hours behind"}}, nil},
+		{"a replica unreadable", func(s *System, _ *SystemThresholds) {
+			s.Readings.Replica = &monitor.Replica{Location: "s3://replica/vrwx", Err: errors.New("AccessDenied")}
+		}, Crit, []want{{section: "backup", name: "litestream replica", level: Crit, value: "unreadable", fix: []string{"vrwxctl db list s3://replica/vrwx"}}}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, th := healthy(), production()
@@ -261,6 +274,12 @@ func TestSystemChecksJudgeEachSection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replica is litestream's replica of the database, its newest position behind by age.
+func replica(behind time.Duration) *monitor.Replica {
+	return &monitor.Replica{Location: "s3://replica/vrwx", Age: behind,
+		Info: &sqlitebackup.ReplicaInfo{Latest: now.Add(-behind), MaxTXID: "00000000000004d2"}}
 }
 
 // The RPC lines: a first URL that is down or lags while a backup is fine is the
