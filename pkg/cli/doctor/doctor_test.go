@@ -95,31 +95,10 @@ func TestRelayHealthy(t *testing.T) {
 	}
 }
 
-// The relayer below the critical balance: "relayer out of gas" first, with the
-// runbook's fix.
-func TestRelayOutOfGas(t *testing.T) {
-	e, _ := env(t)
-	if err := e.Anvil.RPC(context.Background(), nil, "anvil_setBalance", e.D.Relayer.Hex(), "0x2386f26fc10000"); err != nil { // 0.01 ETH
-		t.Fatal(err)
-	}
-	c := firstCause(t, relay(t, e, 1), "Relayer out of gas")
-	if c.Level != "crit" || c.Rank != 1 || !strings.Contains(c.Fix, "wallet fund --to "+e.D.Relayer.Hex()) || !strings.Contains(strings.Join(c.Evidence, " "), "0.01 ETH") {
-		t.Fatalf("cause %+v", c)
-	}
-}
-
-// MAX_FEE_PER_GAS_GWEI below the base fee: "high gas prices" first.
-func TestRelayFeeCapBelowBaseFee(t *testing.T) {
-	e, _ := env(t)
-	e.Vars["MAX_FEE_PER_GAS_GWEI"] = "0.000001"
-	c := firstCause(t, relay(t, e, 1), "High gas prices")
-	if !strings.Contains(c.Fix, "MAX_FEE_PER_GAS_GWEI") || !strings.Contains(strings.Join(c.Evidence, " "), "cannot be mined") {
-		t.Fatalf("cause %+v", c)
-	}
-}
-
-// A paused escrow: "contract paused" first, and the relayer's transaction to it
-// that reverted is listed.
+// A paused escrow: "contract paused" first, from its paused() and from the
+// relayer's transaction to it, which reverted EnforcedPause and is listed. (Each
+// cause's evidence and rank are pkg/doctor's TestRelayCausesRankedByEvidence; the
+// tests here prove that the chain's readings reach the judge.)
 func TestRelayPausedEscrow(t *testing.T) {
 	e, _ := env(t)
 	ctx := context.Background()
@@ -138,8 +117,12 @@ func TestRelayPausedEscrow(t *testing.T) {
 	if !strings.Contains(c.Fix, "unpause") {
 		t.Fatalf("cause %+v", c)
 	}
-	if len(out.Transactions) == 0 || out.Transactions[0].Hash != h.Hex() || out.Transactions[0].State != "reverted" {
+	if len(out.Transactions) == 0 || out.Transactions[0].Hash != h.Hex() || out.Transactions[0].State != "reverted" ||
+		out.Transactions[0].Revert == nil || out.Transactions[0].Revert.Error != "EnforcedPause" {
 		t.Fatalf("newest transaction %+v", out.Transactions)
+	}
+	if ev := strings.Join(c.Evidence, " "); !strings.Contains(ev, "paused() is true") || !strings.Contains(ev, h.Hex()) {
+		t.Fatalf("evidence %q", ev)
 	}
 }
 
@@ -211,8 +194,8 @@ func TestRelayStuckAndNonceGap(t *testing.T) {
 	}
 }
 
-// The first RPC URL dead: "RPC node issues", switch to the backup; the API down
-// and relaying from an old key are causes too.
+// The first RPC URL dead: "RPC node issues", switch to the backup; the API
+// relaying from another key is a cause too.
 func TestRelayRPCAndAPI(t *testing.T) {
 	e, api := env(t)
 	e.Vars["RPC_URL"] = monitortest.DeadURL(t) + "," + e.Anvil.URL
@@ -225,11 +208,6 @@ func TestRelayRPCAndAPI(t *testing.T) {
 	api.SetRelayer(healthtest.Static(devchain.DevAddress(6)))
 	c = firstCause(t, relay(t, e, 1), "API down or relaying from another key")
 	if !strings.Contains(c.Fix, "rollout restart") {
-		t.Fatalf("cause %+v", c)
-	}
-	api.Stop()
-	c = firstCause(t, relay(t, e, 1), "API down or relaying from another key")
-	if !strings.Contains(strings.Join(c.Evidence, " "), "down") {
 		t.Fatalf("cause %+v", c)
 	}
 }
