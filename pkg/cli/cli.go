@@ -34,7 +34,11 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	cmd.SetOut(f.IO.Out)
 	cmd.SetErr(f.IO.ErrOut)
 	err := cmd.ExecuteContext(ctx)
-	if err == nil {
+	// The reader may still be scrolling the listing: the command's outcome is said
+	// after the pager quits, on the terminal itself.
+	f.IO.StopPager()
+	if err == nil || errors.Is(err, ui.ErrPagerClosed) {
+		// A reader who quit the pager before the end saw what they wanted.
 		return 0
 	}
 	var e *errs.Error

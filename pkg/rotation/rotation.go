@@ -485,17 +485,18 @@ func (r *rotator) printPlan(ctx context.Context, j *Journal, resume bool) {
 		title = "Resuming " + strings.ToLower(title[:1]) + title[1:]
 	}
 	fmt.Fprintln(w, s.Bold.Render(title))
-	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", s.Faint.Render(k), v) }
-	row("store", j.Store)
-	row("chain", fmt.Sprintf("%s (%d)", j.Profile, j.ChainID))
-	row("old key", fmt.Sprintf("%s, version %s (%s)%s", j.Old.Address, j.Old.VersionID, j.Old.Ref, r.balanceNote(ctx, j.Old.Address)))
+	var fl ui.Fields
+	fl.Row("store", j.Store)
+	fl.Row("chain", fmt.Sprintf("%s (%d)", j.Profile, j.ChainID))
+	fl.Row("old key", fmt.Sprintf("%s, version %s (%s)%s", j.Old.Address, j.Old.VersionID, j.Old.Ref, r.balanceNote(ctx, j.Old.Address)))
 	if j.New.Address != "" {
-		row("new key", fmt.Sprintf("%s, version %s%s", j.New.Address, j.New.VersionID, r.balanceNote(ctx, j.New.Address)))
+		fl.Row("new key", fmt.Sprintf("%s, version %s%s", j.New.Address, j.New.VersionID, r.balanceNote(ctx, j.New.Address)))
 	}
-	row("treasury", fmt.Sprintf("%s (%s)%s", j.Treasury.Address, j.Treasury.Signer, r.balanceNote(ctx, j.Treasury.Address)))
+	fl.Row("treasury", fmt.Sprintf("%s (%s)%s", j.Treasury.Address, j.Treasury.Signer, r.balanceNote(ctx, j.Treasury.Address)))
 	if resume {
-		row("journal", j.Path)
+		fl.Row("journal", j.Path)
 	}
+	r.IO.RenderFields(&fl)
 	for i, st := range j.Steps {
 		mark := " "
 		switch st.Status {

@@ -188,9 +188,11 @@ func generateRun(ctx context.Context, opts *GenerateOptions) error {
 		// current points the relayer at it.
 		st := opts.IO.ErrStyles()
 		fmt.Fprintln(opts.IO.ErrOut, st.Bold.Render("Key change"))
-		fmt.Fprintf(opts.IO.ErrOut, "  %-9s %s\n", st.Faint.Render("store"), out.Store)
-		fmt.Fprintf(opts.IO.ErrOut, "  %-9s %s\n", st.Faint.Render("change"), "a new key is generated and becomes the current key at once; the current key becomes previous")
-		fmt.Fprintf(opts.IO.ErrOut, "  %-9s %s\n", st.Warn.Render("warning"), st.Warn.Render("the new key holds no ETH: the relayer cannot send until it is funded"))
+		var fl ui.Fields
+		fl.Row("store", out.Store)
+		fl.Row("change", "a new key is generated and becomes the current key at once; the current key becomes previous")
+		fl.Warn("warning", "the new key holds no ETH: the relayer cannot send until it is funded")
+		opts.IO.RenderFields(&fl)
 		if err := opts.IO.Confirm(fmt.Sprintf("Generate a new key and make it current in %s?", out.Store)); err != nil {
 			return record(opts.IO, opts.Audit, entry, err)
 		}

@@ -116,7 +116,7 @@ func replaceRun(ctx context.Context, opts *ReplaceOptions) error {
 		return nothingPending(ctx, flow.Chain, from, nonce)
 	}
 	req := chain.TxRequest{Nonce: &nonce, Fees: cmdutil.FeePolicy(cfg)}
-	call := txflow.Call{Action: verb, Args: []txflow.Arg{{Name: "nonce", Value: fmt.Sprint(nonce)}, {Name: "replaces", Value: stuck.Tx.Hash().Hex()}}}
+	call := txflow.Call{Action: verb, Args: []txflow.Arg{{Name: "nonce", Value: fmt.Sprint(nonce)}, {Name: "replaces", Value: stuck.Tx.Hash().Hex()}}, Replaces: stuck.Tx}
 	req.MinMaxFee = bump(stuck.Tx.GasFeeCap())
 	req.MinPriority = bump(stuck.Tx.GasTipCap())
 	switch {
