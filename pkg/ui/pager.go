@@ -70,6 +70,11 @@ func (o *IO) StartPager() {
 	if _, ok := os.LookupEnv("LV"); !ok {
 		cmd.Env = append(cmd.Env, "LV=-c")
 	}
+	if _, ok := os.LookupEnv("LESSCHARSET"); !ok {
+		// What vrwxctl writes is UTF-8 ("…", "✓") whatever the locale says; without
+		// a UTF-8 locale less would draw each such character as <E2><80><A6>.
+		cmd.Env = append(cmd.Env, "LESSCHARSET=utf-8")
+	}
 	pipe, err := cmd.StdinPipe()
 	if err == nil {
 		err = cmd.Start()

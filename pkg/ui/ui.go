@@ -144,8 +144,13 @@ func (o *IO) TableWidth() int {
 // columns it left out and how to see them.
 func (o *IO) RenderTable(t *Table) {
 	t.RenderWidth(o.Out, o.Styles(), o.TableWidth())
-	if h := t.Hidden(); len(h) > 0 {
-		o.Infof("%s", o.ErrStyles().Faint.Render(fmt.Sprintf("(%s left out to fit the terminal: --wide shows every column)", strings.Join(h, ", "))))
+	o.SayHidden(t.Hidden())
+}
+
+// SayHidden tells, on stderr, which columns a table left out to fit the terminal.
+func (o *IO) SayHidden(columns []string) {
+	if len(columns) > 0 {
+		o.Infof("%s", o.ErrStyles().Faint.Render(fmt.Sprintf("(%s left out to fit the terminal: --wide shows every column)", strings.Join(columns, ", "))))
 	}
 }
 

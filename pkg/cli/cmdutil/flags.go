@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
 // OneValueEach makes every single-value flag of cmd and its subcommands refuse a
@@ -117,3 +118,9 @@ func (v *numberValue) Set(s string) error {
 
 func (v *numberValue) String() string { return v.show() }
 func (v *numberValue) Type() string   { return v.typ }
+
+// WideFlag adds --wide to a command that prints a table: every column in full,
+// whatever the terminal's width (a pipe and JSON always get them all).
+func WideFlag(fl *pflag.FlagSet, io *ui.IO) {
+	fl.BoolVar(&io.Wide, "wide", false, "show every column in full (on a terminal, the least important columns give way to fit its width)")
+}
