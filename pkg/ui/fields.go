@@ -20,7 +20,9 @@ type fieldRow struct {
 }
 
 // Row adds a line whose label is drawn faint.
-func (f *Fields) Row(label, value string) { f.rows = append(f.rows, fieldRow{label: label, value: value}) }
+func (f *Fields) Row(label, value string) {
+	f.rows = append(f.rows, fieldRow{label: label, value: value})
+}
 
 // Warn adds a line whose label and value are drawn as a warning.
 func (f *Fields) Warn(label, value string) {
