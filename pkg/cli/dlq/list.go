@@ -46,6 +46,7 @@ reason. Types: ` + strings.Join(dlq.Types, ", ") + `.`,
 		},
 	}
 	fl := cmd.Flags()
+	cmdutil.WideFlag(fl, f.IO)
 	fl.StringVar(&opts.Filter.Type, "type", "", "only this event type (e.g. TX_FAIL)")
 	fl.BoolVar(&opts.Filter.Unresolved, "unresolved", false, "only unresolved events")
 	fl.StringVar(&opts.Filter.JobID, "job", "", "only events of this job id")
@@ -111,7 +112,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}
 		t.Row(fmt.Sprint(e.ID), e.Type, job, fmt.Sprint(e.RetryCount), state(e), ui.Duration(now.Sub(e.CreatedAt)), clip(e.Reason, 60))
 	}
-	t.Render(opts.IO.Out, opts.IO.Styles())
+	t.Fit(ui.Shrink("REASON", 20), ui.Drop("RETRIES"), ui.Drop("TYPE"))
+	opts.IO.StartPager()
+	opts.IO.RenderTable(t)
 	if len(events) == filter.Limit {
 		opts.IO.Infof("showing the first %d; raise --limit for more", filter.Limit)
 	}
