@@ -1,12 +1,15 @@
 package doctor
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/vrwx/vrwxctl/pkg/chain"
+	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/history"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
 	"github.com/vrwx/vrwxctl/pkg/units"
@@ -58,9 +61,44 @@ func SystemChecks(s System, t SystemThresholds) []Check {
 	var out []Check
 	add := func(section string, c Check) { c.Section = section; out = append(out, c) }
 
+	// An unreachable chain is said once, first, by the RPC lines (each names its own
+	// endpoint's error; the fix is on the first); every check that needs the chain
+	// then says it was not read, without repeating the error.
+	chainDown := r.Chain.Err != nil && !r.Chain.Up
+	if chainDown {
+		for _, c := range RPCChecks(r.RPCs, t) {
+			add("rpc", c)
+		}
+		if len(r.RPCs) == 0 {
+			add("rpc", Check{Name: "RPC", Level: Crit, Value: "down", Detail: r.Chain.Err.Error()})
+		}
+		for i := range out {
+			if out[i].Level == Crit && out[i].Fix != "" {
+				// The chain client's own fix knows the setting (the local chain
+				// not running says how to start it); it outranks the generic one.
+				if fix := errs.FixOf(r.Chain.Err); fix != "" {
+					out[i].Fix = fix
+				}
+				break
+			}
+		}
+		notRead := func(section, name string) {
+			add(section, Check{Name: name, Level: Info, Value: "not read", Detail: "RPC down"})
+		}
+		if s.Relayer != (common.Address{}) {
+			notRead("relayer", "balance")
+		}
+		notRead("gas", "gas price")
+		notRead("chain", "head")
+		if r.Contracts != nil {
+			notRead("contracts", "escrow code")
+		}
+	}
+
 	// relayer
 	rl, haveRelayer := findRelayer(r.Relayers, s.Relayer)
 	switch {
+	case chainDown:
 	case s.Relayer == (common.Address{}) && !haveRelayer:
 		add("relayer", Check{Name: "relayer", Level: Warn, Value: "none",
 			Detail: "no relayer address, signer or API relayer to check", Fix: "pass --address or --signer, or set signer / relayer in the profile"})
@@ -73,25 +111,31 @@ func SystemChecks(s System, t SystemThresholds) []Check {
 	}
 
 	// gas and fee cap
-	if r.Gas.Err != nil {
+	switch {
+	case chainDown:
+	case r.Gas.Err != nil:
 		add("gas", Check{Name: "gas price", Level: Crit, Value: "unreadable", Detail: r.Gas.Err.Error(), Fix: fixSwitchRPC})
-	} else {
+	default:
 		for _, c := range gasChecks(r.Gas, t.Relayer) {
 			add("gas", c)
 		}
 	}
 
 	// chain head
-	if r.Head.Err != nil {
+	switch {
+	case chainDown:
+	case r.Head.Err != nil:
 		add("chain", Check{Name: "head", Level: Crit, Value: "unreadable", Detail: r.Head.Err.Error(), Fix: fixSwitchRPC})
-	} else {
+	default:
 		add("chain", headCheck(r.Head.Number, r.Head.Time, s.Now, t.Relayer))
 	}
 
-	for _, c := range RPCChecks(r.RPCs, t) {
-		add("rpc", c)
+	if !chainDown {
+		for _, c := range RPCChecks(r.RPCs, t) {
+			add("rpc", c)
+		}
 	}
-	if r.Contracts != nil {
+	if r.Contracts != nil && !chainDown {
 		for _, c := range contractChecks(r.Contracts, r.Escrow) {
 			add("contracts", c)
 		}
@@ -346,10 +390,12 @@ func RPCChecks(rpcs []monitor.RPC, t SystemThresholds) []Check {
 		c := Check{Name: name, Level: OK}
 		switch {
 		case !r.Up:
-			c.Value, c.Detail = "down", r.URL+": "+errText(r.Err)
+			c.Value, c.Detail = "down", withURL(r.URL, endpointText(r.URL, r.Err))
 			switch {
-			case best == nil:
+			case best == nil && r.Index == rpcs[0].Index:
 				c.Level, c.Fix = Crit, "no RPC answers: check the URLs and the network; add a backup with --rpc-url"
+			case best == nil:
+				c.Level = Crit
 			case r.Index == 0:
 				c.Level, c.Fix = Warn, fmt.Sprintf("vrwxctl fails over to %s; the API may not: %s", best.URL, fixSwitchRPC)
 			default:
@@ -422,7 +468,7 @@ func PausedCheck(rd Read) Check {
 func apiChecks(a *monitor.API, s System, t SystemThresholds) []Check {
 	var out []Check
 	if a.Health == nil {
-		return append(out, Check{Name: "/health", Level: Crit, Value: "down", Detail: a.URL + ": " + errText(a.Err),
+		return append(out, Check{Name: "/health", Level: Crit, Value: "down", Detail: withURL(a.URL, brief(a.Err)),
 			Fix: "runbook: the API answers 502s and relays stop — check the pods (kubectl get pods -l app=vrwx-api; kubectl logs -l app=vrwx-api --tail=100)"})
 	}
 	h := a.Health
@@ -515,6 +561,46 @@ func backupCheck(b *monitor.Backup, t SystemThresholds) Check {
 		}
 	}
 	return c
+}
+
+// brief is an outage's error as one line says it: an error that carries its own
+// summary and fix (the local chain not running) is its summary, whose cause would
+// only repeat it; anything else is said in full.
+func brief(err error) string {
+	var e *errs.Error
+	if errors.As(err, &e) && e.Msg != "" && e.Fix != "" {
+		return e.Msg
+	}
+	return errText(err)
+}
+
+// endpointText is what one RPC URL failed with: its own line of a failover client's
+// error (which lists every endpoint, each said on its own line of status), or the
+// error's brief.
+func endpointText(url string, err error) string {
+	var ee chain.EndpointErrors
+	if errors.As(err, &ee) {
+		if text, ok := ee.For(url); ok {
+			var e *errs.Error
+			if errors.As(err, &e) && e.Msg != "" && e.Fix != "" {
+				if _, direct := e.Err.(chain.EndpointErrors); !direct {
+					// A wrapper that says what the failures mean (the local chain
+					// is not running) says it best.
+					return e.Msg
+				}
+			}
+			return text
+		}
+	}
+	return brief(err)
+}
+
+// withURL prefixes text with the URL it is about, unless it names it already.
+func withURL(url, text string) string {
+	if strings.Contains(text, url) {
+		return text
+	}
+	return url + ": " + text
 }
 
 func errText(err error) string {

@@ -116,6 +116,8 @@ type RelayJSON struct {
 	Events       map[string]int   `json:"events"`
 	Causes       []RankedCause    `json:"causes"`
 	RuledOut     []doctor.Cause   `json:"ruledOut"`
+	// NotJudged are the causes nothing could be read for (the RPC down).
+	NotJudged []doctor.Cause `json:"notJudged,omitempty"`
 }
 
 // RankedCause is a likely cause with its rank (1 = most likely).
@@ -198,6 +200,7 @@ func relayRun(ctx context.Context, opts *RelayOptions) error {
 		}
 	}
 	out.Causes, out.RuledOut = ranked(rep.Causes, rep.RuledOut)
+	out.NotJudged = rep.NotJudged
 	return report(opts.IO, level, out, func() { renderRelay(opts.IO, out) })
 }
 
@@ -230,5 +233,12 @@ func renderRelay(io *ui.IO, out RelayJSON) {
 			parts = append(parts, c.Name+" ("+strings.Join(c.Evidence, "; ")+")")
 		}
 		fmt.Fprintln(io.Out, s.Faint.Render("ruled out: "+strings.Join(parts, ", ")))
+	}
+	if len(out.NotJudged) > 0 {
+		var parts []string
+		for _, c := range out.NotJudged {
+			parts = append(parts, c.Name+" ("+strings.Join(c.Evidence, "; ")+")")
+		}
+		fmt.Fprintln(io.Out, s.Faint.Render("not judged: "+strings.Join(parts, ", ")))
 	}
 }

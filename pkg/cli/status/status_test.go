@@ -424,3 +424,40 @@ func mustWei(eth string) *big.Int {
 	}
 	return v
 }
+
+// An outage is said once: with the only RPC refusing connections, one line says so
+// with its fix, every check that needs the chain says "not read: RPC down" without
+// repeating the error, and the refusal is named at most twice on the whole screen.
+func TestRPCDownIsSaidOnce(t *testing.T) {
+	t.Parallel()
+	e, _ := healthy(t)
+	e.Vars["RPC_URL"] = monitortest.DeadURL(t)
+	r := e.Run("status")
+	if r.Code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	screen := r.Stdout + r.Stderr
+	if n := strings.Count(screen, "refused"); n == 0 || n > 2 {
+		t.Errorf("the refusal is named %d times (want 1 or 2):\n%s", n, r)
+	}
+	if n := strings.Count(screen, "fix:"); n != 1 {
+		t.Errorf("%d fixes for one outage:\n%s", n, r)
+	}
+	if !strings.Contains(r.Stdout, "make devchain") {
+		t.Errorf("the local chain's own fix is not the one given:\n%s", r)
+	}
+	s := statusJSON(t, e, 1)
+	if s.Checks[0].Section != "rpc" || s.Checks[0].Level != doctor.Crit || s.Checks[0].Fix == "" {
+		t.Errorf("the outage is not the first line: %+v", s.Checks[0])
+	}
+	for _, want := range [][2]string{{"relayer", "balance"}, {"gas", "gas price"}, {"chain", "head"}, {"contracts", "escrow code"}} {
+		c := check(t, s, want[0], want[1])
+		if c.Value != "not read" || c.Detail != "RPC down" || c.Fix != "" {
+			t.Errorf("%s/%s with the RPC down: %+v", want[0], want[1], c)
+		}
+	}
+	// The API does not need the chain: it is still judged.
+	if c := check(t, s, "api", "/health"); c.Level != doctor.OK {
+		t.Errorf("the API with the RPC down: %+v", c)
+	}
+}
