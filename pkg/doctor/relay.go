@@ -36,6 +36,8 @@ type Relay struct {
 	Limit      int
 	Thresholds SystemThresholds
 	Now        func() time.Time
+	// RelayerRef and TreasuryRef are what fixes name (see System).
+	RelayerRef, TreasuryRef string
 }
 
 // RelayReport is what the investigation found.
@@ -171,7 +173,8 @@ func (f *Relay) system(rep *RelayReport) System {
 	if f.Now != nil {
 		now = f.Now
 	}
-	return System{Readings: rep.Readings, ChainID: f.ChainID, Relayer: rep.Relayer, RelayerFrom: f.RelayerFrom, Now: now()}
+	return System{Readings: rep.Readings, ChainID: f.ChainID, Relayer: rep.Relayer, RelayerFrom: f.RelayerFrom, Now: now(),
+		RelayerRef: f.RelayerRef, TreasuryRef: f.TreasuryRef}
 }
 
 // transactionChecks summarises the relayer's recent transactions and lists each

@@ -53,6 +53,9 @@ type SystemTarget struct {
 	// FromSigner is true when the relayer is the current key of a signer reference:
 	// the reader reads it alongside its first batch (Reader.RelayerIsSigner).
 	FromSigner bool
+	// RelayerRef is that reference (empty when the relayer is an address), and
+	// TreasuryRef the profile's treasury_signer: the fixes name them.
+	RelayerRef, TreasuryRef string
 }
 
 // NewSystemTarget resolves the relayer — --address, else the current key of
@@ -65,7 +68,7 @@ func NewSystemTarget(cfg *config.Config, c *chain.Client, fl SystemFlags, storeK
 		return nil, err
 	}
 	r := &monitor.Reader{Chain: c, Endpoints: monitor.NewEndpoints(urls, c.ChainID()), Health: hc, Now: now}
-	tg := &SystemTarget{Reader: r}
+	tg := &SystemTarget{Reader: r, TreasuryRef: cfg.String("treasury_signer")}
 	signerRef := fl.Signer
 	if signerRef == "" {
 		signerRef = cfg.String("signer")
@@ -78,7 +81,7 @@ func NewSystemTarget(cfg *config.Config, c *chain.Client, fl SystemFlags, storeK
 		}
 		tg.Relayer, tg.RelayerFrom = a, "--address"
 	case signerRef != "":
-		tg.FromSigner = true
+		tg.FromSigner, tg.RelayerRef = true, signerRef
 		tg.RelayerFrom = "current key of " + signerRef
 		if fl.Signer == "" {
 			tg.RelayerFrom = "current key of the profile's signer " + signerRef

@@ -39,6 +39,15 @@ func relay(t *testing.T, e *clitest.Env, want int, args ...string) doctor.RelayJ
 	}
 	var out doctor.RelayJSON
 	r.JSON(t, &out)
+	// Every fix is runnable as printed in the situation that produced it.
+	var fixes []string
+	for _, c := range out.Checks {
+		fixes = append(fixes, c.Fix)
+	}
+	for _, c := range out.Causes {
+		fixes = append(fixes, c.Fix)
+	}
+	e.CheckAdvice(fixes...)
 	return out
 }
 

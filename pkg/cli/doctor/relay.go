@@ -181,7 +181,8 @@ func relayRun(ctx context.Context, opts *RelayOptions) error {
 	tg.Reader.Contracts = true
 	tg.Reader.SpendBlocks = []uint64{43_200, 1_800, 128}
 	d := &doctor.Relay{Reader: tg.Reader, Relayer: tg.Relayer, RelayerFrom: tg.RelayerFrom, ChainID: c.ChainID(),
-		Blocks: blocks, Limit: opts.Limit, Thresholds: cmdutil.SystemThresholds(cfg), Now: opts.Now}
+		Blocks: blocks, Limit: opts.Limit, Thresholds: cmdutil.SystemThresholds(cfg), Now: opts.Now,
+		RelayerRef: tg.RelayerRef, TreasuryRef: tg.TreasuryRef}
 	rep, err := d.Run(ctx)
 	if err != nil {
 		return errs.Failedf("doctor relay").Wrap(err)

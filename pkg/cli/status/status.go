@@ -158,7 +158,8 @@ func run(ctx context.Context, opts *Options) error {
 	if opts.Retired != nil && tg.Relayer != (common.Address{}) && (!tg.FromSigner || opts.Signer != "") {
 		retired = opts.Retired(ctx, cmdutil.Account{Address: tg.Relayer, SignerRef: opts.Signer})
 	}
-	checks := doctor.SystemChecks(doctor.System{Readings: r, ChainID: c.ChainID(), Relayer: tg.Relayer, RelayerFrom: tg.RelayerFrom, Retired: retired, Now: opts.Now()},
+	checks := doctor.SystemChecks(doctor.System{Readings: r, ChainID: c.ChainID(), Relayer: tg.Relayer, RelayerFrom: tg.RelayerFrom, Retired: retired, Now: opts.Now(),
+		RelayerRef: tg.RelayerRef, TreasuryRef: tg.TreasuryRef},
 		cmdutil.SystemThresholds(cfg))
 	level := doctor.Worst(checks)
 	out := JSON{Profile: cfg.Profile, ChainID: c.ChainID(), RPC: r.Chain.RPC, RelayerFrom: tg.RelayerFrom,
