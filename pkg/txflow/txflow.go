@@ -216,6 +216,9 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 	if len(req.Data) > 0 {
 		entry.DataHash = crypto.Keccak256Hash(req.Data).Hex()
 	}
+	if call.Replaces != nil {
+		entry.Replaces = call.Replaces.Hash().Hex()
+	}
 	if guardErr != nil {
 		return nil, nil, guardErr
 	}
