@@ -26,7 +26,9 @@ func TestReplacementOf(t *testing.T) {
 	if r := ReplacementOf([]Entry{orig, other}, "0x01"); r != nil {
 		t.Fatalf("another account's nonce is no replacement: %+v", r)
 	}
-	if r := ReplacementOf([]Entry{byNonce, orig}, "0x01"); r != nil {
-		t.Fatalf("an earlier line is no replacement: %+v", r)
+	before := byNonce
+	before.Time = t0.Add(-time.Minute)
+	if r := ReplacementOf([]Entry{before, orig}, "0x01"); r != nil {
+		t.Fatalf("a transaction sent before it is no replacement: %+v", r)
 	}
 }
