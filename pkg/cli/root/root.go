@@ -86,6 +86,9 @@ profile is "local": nothing touches a real chain by accident.`,
 		// pflag quotes the value it could not parse; one shaped like a key is
 		// registered, so the message shows it redacted.
 		redact.RegisterKeyLike(err.Error())
+		if name, ok := cmdutil.FlagSuggestion(c, err); ok {
+			return errs.Usagef("%v; did you mean --%s?", err, name).WithFix("see `" + c.CommandPath() + " --help` for its flags")
+		}
 		return errs.Usagef("%v", err).WithFix("see `" + c.CommandPath() + " --help`")
 	})
 
