@@ -414,15 +414,13 @@ func (r *rotator) stopped(j *Journal, st *Step, err error) error {
 	if serr := j.Save(r.now()); serr != nil {
 		r.IO.Warnf("the journal %s could not be updated: %v", j.Path, serr)
 	}
-	r.IO.Warnf("rotation stopped at step %d/%d %s; journal %s", j.Index(st.Name), len(j.Steps), st.Name, j.Path)
-	for _, n := range j.Next {
-		r.IO.Infof("  next: %s", n)
-	}
 	kind := errs.KindOf(err)
 	if kind == errs.OK {
 		kind = errs.Failed
 	}
-	return (&errs.Error{Kind: kind, Msg: fmt.Sprintf("rotation stopped at step %d/%d %s", j.Index(st.Name), len(j.Steps), st.Name), Err: err}).
+	// The error says where it stopped, the journal that resumes it and — as its fix,
+	// said once, also in JSON — the next steps (the journal keeps them too).
+	return (&errs.Error{Kind: kind, Msg: fmt.Sprintf("rotation stopped at step %d/%d %s (journal %s)", j.Index(st.Name), len(j.Steps), st.Name, j.Path), Err: err}).
 		WithFix(strings.Join(j.Next, "; "))
 }
 

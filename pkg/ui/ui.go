@@ -265,10 +265,16 @@ func (o *IO) PrintError(err error) {
 		_ = o.WriteJSON(ErrorJSON{Error: body})
 	}
 	s := o.ErrStyles()
-	fmt.Fprintln(o.ErrOut, s.Crit.Render("X")+" "+msg)
-	if fix != "" {
-		fmt.Fprintln(o.ErrOut, "  "+s.Bold.Render("fix:")+" "+fix)
+	width := 0
+	if o.ErrTTY {
+		width = o.ErrWidth
 	}
+	var b strings.Builder
+	writeHanging(&b, s.Crit.Render("X")+" ", 2, msg, width, nil)
+	if fix != "" {
+		writeHanging(&b, "  "+s.Bold.Render("fix:")+" ", len("  fix: "), fix, width, nil)
+	}
+	_, _ = io.WriteString(o.ErrOut, b.String())
 }
 
 // Confirm asks a yes/no question on the terminal. Without a terminal it refuses:

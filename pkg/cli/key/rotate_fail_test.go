@@ -98,15 +98,23 @@ func TestRotateHealthNeverFlips(t *testing.T) {
 	}
 	var ej struct {
 		Error struct {
-			Code int    `json:"code"`
-			Fix  string `json:"fix"`
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+			Fix     string `json:"fix"`
 		} `json:"error"`
 	}
 	r.JSON(t, &ej)
-	if ej.Error.Code != 4 || !strings.Contains(ej.Error.Fix, "--resume") {
+	j := w.activeJournal()
+	if ej.Error.Code != 4 || !strings.Contains(ej.Error.Fix, "--resume") || j == nil ||
+		!strings.Contains(ej.Error.Message, "rotation stopped at step 5/7 verify (journal "+j.Path+")") {
 		t.Fatalf("-o json error %+v", ej)
 	}
-	j := w.activeJournal()
+	// The next steps are said once: as the error's fix, not also as "next:" lines.
+	for _, n := range j.Next {
+		if c := strings.Count(r.Stderr, n); c != 1 {
+			t.Errorf("the next step %q is said %d times:\n%s", n, c, r.Stderr)
+		}
+	}
 	if j == nil || j.Status != rotation.StatusInProgress || j.Step(rotation.StepVerify).Status != rotation.StatusFailed ||
 		j.Step(rotation.StepDeploy).Status != rotation.StatusDone || len(j.Next) == 0 {
 		t.Fatalf("journal %+v", j)
