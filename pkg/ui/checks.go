@@ -14,7 +14,12 @@ const alignMax = 24
 // fix under each line that has one. Columns are measured in cells; on a terminal a
 // long detail or fix wraps under its own column, and a detail of several lines (an
 // error quoting another) keeps its column in a pipe too.
-func (o *IO) RenderChecks(checks []report.Check) {
+func (o *IO) RenderChecks(checks []report.Check) { o.renderChecks(checks, nil) }
+
+// changedMark starts a line whose check changed since the last reading (a watch).
+const changedMark = "▸"
+
+func (o *IO) renderChecks(checks []report.Check, changed func(report.Check) bool) {
 	s := o.Styles()
 	width := o.TableWidth()
 	nameW, valueW := 0, 0
@@ -37,7 +42,14 @@ func (o *IO) RenderChecks(checks []report.Check) {
 		case report.Info:
 			icon = s.Faint.Render("·")
 		}
-		line := "  " + icon + " " + PadRight(c.Name, nameW) + "  " + PadRight(c.Value, valueW)
+		lead, name, value := "  ", PadRight(c.Name, nameW), PadRight(c.Value, valueW)
+		if changed != nil && changed(c) {
+			// Changed since the last read: marked in the margin and drawn bold, so
+			// the eye finds it without the columns moving.
+			lead = s.Warn.Render(changedMark) + " "
+			name, value = s.Bold.Render(name), s.Bold.Render(value)
+		}
+		line := lead + icon + " " + name + "  " + value
 		if c.Detail == "" {
 			b.WriteString(strings.TrimRight(line, " ") + "\n")
 		} else {

@@ -242,9 +242,14 @@ func KindName(k errs.Kind) string {
 		return "timeout"
 	case errs.Warnings:
 		return "warnings"
+	case errs.Interrupted:
+		return "interrupted"
 	}
 	return "failed"
 }
+
+// ErrorBodyOf is err as the "error" object of a JSON document.
+func ErrorBodyOf(err error) ErrorBody { return errorBody(err) }
 
 // errorBody is err as ErrorBody.
 func errorBody(err error) ErrorBody {
