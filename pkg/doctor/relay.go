@@ -36,8 +36,11 @@ type Relay struct {
 	Limit      int
 	Thresholds SystemThresholds
 	Now        func() time.Time
-	// RelayerRef and TreasuryRef are what fixes name (see System).
+	// RelayerRef and TreasuryRef are what fixes name; RotatedOut and
+	// ProfileRelayer say the profile's relayer was rotated out (see System).
 	RelayerRef, TreasuryRef string
+	RotatedOut              *Retired
+	ProfileRelayer          common.Address
 }
 
 // RelayReport is what the investigation found.
@@ -174,7 +177,7 @@ func (f *Relay) system(rep *RelayReport) System {
 		now = f.Now
 	}
 	return System{Readings: rep.Readings, ChainID: f.ChainID, Relayer: rep.Relayer, RelayerFrom: f.RelayerFrom, Now: now(),
-		RelayerRef: f.RelayerRef, TreasuryRef: f.TreasuryRef}
+		RelayerRef: f.RelayerRef, TreasuryRef: f.TreasuryRef, RotatedOut: f.RotatedOut, ProfileRelayer: f.ProfileRelayer}
 }
 
 // transactionChecks summarises the relayer's recent transactions and lists each

@@ -51,6 +51,10 @@ type System struct {
 	// the treasury when the operator gave them (flag or profile): fixes name them,
 	// so they run as printed; unknown, a fix says <relayer-ref> or <treasury-ref>.
 	RelayerRef, TreasuryRef string
+	// RotatedOut says the profile's relayer address ProfileRelayer is a key a
+	// rotation retired; Relayer is then that store's current key.
+	RotatedOut     *Retired
+	ProfileRelayer common.Address
 }
 
 // refOr is ref, or placeholder when it is unknown.
@@ -105,6 +109,13 @@ func SystemChecks(s System, t SystemThresholds) []Check {
 		if r.Contracts != nil {
 			notRead("contracts", "escrow code")
 		}
+	}
+
+	if ret := s.RotatedOut; ret != nil {
+		// Status follows the rotation; the setting that named the old key is what to fix.
+		add("relayer", Check{Name: "profile relayer", Level: Warn, Value: s.ProfileRelayer.Hex(),
+			Detail: fmt.Sprintf("out of date: a rotation retired it (version %s of %s); the relayer in service is the store's current key %s, checked here", ret.Version, ret.Store, ret.Current.Hex()),
+			Fix:    fmt.Sprintf("point the profile at the store, so every command follows its current key: signer: %s for the profile in the config file (vrwxctl config view shows which), or VRWX_SIGNER=%s", ret.Store, ret.Store)})
 	}
 
 	// relayer
@@ -513,7 +524,12 @@ func apiChecks(a *monitor.API, s System, t SystemThresholds) []Check {
 	case *h.RelayerAddress != s.Relayer:
 		rel.Level, rel.Value = Crit, h.RelayerAddress.Hex()
 		rel.Detail = fmt.Sprintf("the relayer checked here is %s (%s)", s.Relayer.Hex(), s.RelayerFrom)
-		rel.Fix = "the API relays from another key: after a rotation, restart it on the store's current key (kubectl rollout restart deployment/vrwx-api), or check --address / the profile's signer"
+		rel.Fix = "the API relays from another key: if the API should relay from the relayer checked here, restart it on the store's current key (kubectl rollout restart deployment/vrwx-api)"
+		if strings.HasPrefix(s.RelayerFrom, "profile") {
+			// An address in a profile does not follow a rotation: the API may be right.
+			rel.Fix = "the profile names the relayer by address, which a rotation does not update: if the API's key is the new relayer, point the profile at its store (signer: STORE for the profile in the config file, or VRWX_SIGNER=STORE; vrwxctl status --signer STORE meanwhile); " +
+				"if the API should relay from " + s.Relayer.Hex() + ", restart it on that key (kubectl rollout restart deployment/vrwx-api)"
+		}
 	default:
 		rel.Value, rel.Detail = h.RelayerAddress.Hex(), "the relayer checked here ("+s.RelayerFrom+")"
 	}

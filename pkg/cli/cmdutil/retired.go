@@ -2,7 +2,10 @@ package cmdutil
 
 import (
 	"context"
+	"strings"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/vrwx/vrwxctl/pkg/audit"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
 	"github.com/vrwx/vrwxctl/pkg/secrets"
 )
@@ -34,26 +37,32 @@ func (f *Factory) RetiredRelayer(ctx context.Context, acct Account) *doctor.Reti
 		// The account is the store's current key: nothing to list.
 		return nil
 	}
+	return f.retiredIn(ctx, r, acct.Address)
+}
+
+// retiredIn says whether addr is a retired (neither current nor pending) version of
+// the store r names, nil when it is not or the store cannot be listed.
+func (f *Factory) retiredIn(ctx context.Context, r secrets.Ref, addr common.Address) *doctor.Retired {
 	store, err := secrets.OpenRef(ctx, r.Base(), f.SecretsOptions())
 	if err != nil {
 		return nil
 	}
 	vs, err := store.Versions(ctx)
 	if err != nil {
-		f.IO.Debugf("could not list the versions of %s to tell whether %s is retired: %v", r.Base().String(), acct.Address.Hex(), err)
+		f.IO.Debugf("could not list the versions of %s to tell whether %s is retired: %v", r.Base().String(), addr.Hex(), err)
 		return nil
 	}
 	var out *doctor.Retired
 	for _, v := range vs {
 		switch {
-		case v.Has(secrets.StageCurrent) && v.Address == acct.Address:
+		case v.Has(secrets.StageCurrent) && v.Address == addr:
 			return nil
 		case v.Has(secrets.StageCurrent):
 			if out == nil {
 				out = &doctor.Retired{}
 			}
 			out.Current = v.Address
-		case v.Address == acct.Address && !v.Has(secrets.StagePending):
+		case v.Address == addr && !v.Has(secrets.StagePending):
 			if out == nil {
 				out = &doctor.Retired{}
 			}
@@ -64,4 +73,32 @@ func (f *Factory) RetiredRelayer(ctx context.Context, acct Account) *doctor.Reti
 		return nil
 	}
 	return out
+}
+
+// RotatedOut finds a key store in which addr — the relayer a profile names by
+// address — is a retired version: a rotation replaced it. The stores looked at are
+// the ones this host's audit log recorded key changes of (key generate, promote,
+// rotate), newest first; the store itself says whether addr is retired and which
+// key is current. nil when none does.
+func (f *Factory) RotatedOut(ctx context.Context, addr common.Address) *doctor.Retired {
+	entries, err := audit.Open(audit.DefaultPath(f.StateDir())).Read()
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := entries[i]
+		if e.Store == "" || seen[e.Store] || !strings.HasPrefix(e.Command, "key ") {
+			continue
+		}
+		seen[e.Store] = true
+		r, err := secrets.ParseRef(e.Store)
+		if err != nil || !r.Writable() {
+			continue
+		}
+		if ret := f.retiredIn(ctx, r, addr); ret != nil && ret.Current != (common.Address{}) {
+			return ret
+		}
+	}
+	return nil
 }

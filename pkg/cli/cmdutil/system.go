@@ -2,11 +2,13 @@ package cmdutil
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/config"
+	"github.com/vrwx/vrwxctl/pkg/doctor"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
@@ -56,6 +58,27 @@ type SystemTarget struct {
 	// RelayerRef is that reference (empty when the relayer is an address), and
 	// TreasuryRef the profile's treasury_signer: the fixes name them.
 	RelayerRef, TreasuryRef string
+	// FromProfileAddress is true when the relayer is the profile's relayer address
+	// (a setting or the deployment file), which a rotation may have left behind.
+	FromProfileAddress bool
+	// RotatedOut is set by FollowRotation: the profile's relayer was retired by a
+	// rotation of that store, whose current key is checked instead.
+	RotatedOut     *doctor.Retired
+	ProfileRelayer common.Address
+}
+
+// FollowRotation checks the current key of the store that retired the profile's
+// relayer address (ret, from Factory.RotatedOut) instead of that address: after a
+// rotation the relayer in service is the store's current key, and the profile's
+// setting is out of date — said by a check of its own, with the setting to change.
+func (tg *SystemTarget) FollowRotation(ret *doctor.Retired, storeKey func(ctx context.Context, ref string) (common.Address, error)) {
+	tg.RotatedOut, tg.ProfileRelayer = ret, tg.Relayer
+	tg.RelayerFrom = fmt.Sprintf("current key of %s, which retired the profile's relayer %s", ret.Store, tg.Relayer.Hex())
+	tg.Relayer, tg.FromSigner, tg.FromProfileAddress, tg.RelayerRef = common.Address{}, true, false, ret.Store
+	r, ref := tg.Reader, ret.Store
+	r.Relayers = nil
+	r.Signer = func(ctx context.Context) (common.Address, error) { return storeKey(ctx, ref) }
+	r.SignerRef, r.RelayerIsSigner = ref, true
 }
 
 // NewSystemTarget resolves the relayer — --address, else the current key of
@@ -92,7 +115,7 @@ func NewSystemTarget(cfg *config.Config, c *chain.Client, fl SystemFlags, storeK
 			if err != nil {
 				return nil, errs.Usagef("%s: %v", cfg.Origin("relayer"), err)
 			}
-			tg.Relayer, tg.RelayerFrom = a, "profile "+cfg.Origin("relayer")
+			tg.Relayer, tg.RelayerFrom, tg.FromProfileAddress = a, "profile "+cfg.Origin("relayer"), true
 		}
 	}
 	if tg.Relayer != (common.Address{}) {

@@ -29,6 +29,9 @@ type RelayOptions struct {
 	// StoreKey reads the address of a signer reference's current key (see status).
 	StoreKey func(ctx context.Context, ref string) (common.Address, error)
 	Health   *health.Client
+	// RotatedOut finds the store whose rotation retired the profile's relayer
+	// address (see status).
+	RotatedOut func(ctx context.Context, addr common.Address) *doctor.Retired
 
 	Address string
 	Signer  string
@@ -39,7 +42,7 @@ type RelayOptions struct {
 
 // NewCmdRelay returns `doctor relay`.
 func NewCmdRelay(f *cmdutil.Factory, runF func(context.Context, *RelayOptions) error) *cobra.Command {
-	opts := &RelayOptions{IO: f.IO, Config: f.Config, Chain: f.Chain, Context: f.Context, Now: f.Now, StoreKey: f.SignerAddress, Health: &health.Client{}}
+	opts := &RelayOptions{IO: f.IO, Config: f.Config, Chain: f.Chain, Context: f.Context, Now: f.Now, StoreKey: f.SignerAddress, Health: &health.Client{}, RotatedOut: f.RotatedOut}
 	cmd := &cobra.Command{
 		Use:   "relay",
 		Short: "Investigate relay transaction failures: evidence, then the likely causes ranked with fixes",
@@ -178,11 +181,16 @@ func relayRun(ctx context.Context, opts *RelayOptions) error {
 		return errs.Usagef("no relayer to investigate: profile %q has no signer or relayer address", cfg.Profile).
 			WithFix("pass --address or --signer REF, or set signer / relayer in the profile")
 	}
+	if tg.FromProfileAddress && opts.RotatedOut != nil {
+		if ret := opts.RotatedOut(ctx, tg.Relayer); ret != nil {
+			tg.FollowRotation(ret, opts.StoreKey)
+		}
+	}
 	tg.Reader.Contracts = true
 	tg.Reader.SpendBlocks = []uint64{43_200, 1_800, 128}
 	d := &doctor.Relay{Reader: tg.Reader, Relayer: tg.Relayer, RelayerFrom: tg.RelayerFrom, ChainID: c.ChainID(),
 		Blocks: blocks, Limit: opts.Limit, Thresholds: cmdutil.SystemThresholds(cfg), Now: opts.Now,
-		RelayerRef: tg.RelayerRef, TreasuryRef: tg.TreasuryRef}
+		RelayerRef: tg.RelayerRef, TreasuryRef: tg.TreasuryRef, RotatedOut: tg.RotatedOut, ProfileRelayer: tg.ProfileRelayer}
 	rep, err := d.Run(ctx)
 	if err != nil {
 		return errs.Failedf("doctor relay").Wrap(err)

@@ -35,6 +35,9 @@ type Options struct {
 	Chain  func() (*chain.Client, error)
 	// Retired tells whether the account is a key a rotation retired (nil: never).
 	Retired func(ctx context.Context, acct cmdutil.Account) *doctor.Retired
+	// RotatedOut finds the store whose rotation retired the profile's relayer
+	// address, so status checks that store's current key instead (nil: never).
+	RotatedOut func(ctx context.Context, addr common.Address) *doctor.Retired
 	Context func(context.Context) (context.Context, context.CancelFunc)
 	Now     func() time.Time
 	// StoreKey returns the address of a signer reference's CURRENT key. The relayer
@@ -62,7 +65,7 @@ type Options struct {
 
 // NewCmdStatus returns `vrwxctl status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO, Config: f.Config, Chain: f.Chain, Retired: f.RetiredRelayer, Context: f.Context, Now: f.Now, StoreKey: f.SignerAddress, Health: &health.Client{}}
+	opts := &Options{IO: f.IO, Config: f.Config, Chain: f.Chain, Retired: f.RetiredRelayer, RotatedOut: f.RotatedOut, Context: f.Context, Now: f.Now, StoreKey: f.SignerAddress, Health: &health.Client{}}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "The whole system on one screen, judged against the runbook's thresholds, with fixes",
@@ -191,6 +194,11 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	tg.Reader.Contracts, tg.Reader.Pools, tg.Reader.SpendBlocks = true, true, SpendWindows
+	if tg.FromProfileAddress && opts.RotatedOut != nil {
+		if ret := opts.RotatedOut(ctx, tg.Relayer); ret != nil {
+			tg.FollowRotation(ret, opts.StoreKey)
+		}
+	}
 	read := func(ctx context.Context) (reading, error) { return readOnce(ctx, opts, cfg, c, tg) }
 	if opts.Watch {
 		return watchRun(ctx, opts, read)
@@ -234,7 +242,7 @@ func readOnce(ctx context.Context, opts *Options, cfg *config.Config, c *chain.C
 		retired = opts.Retired(ctx, cmdutil.Account{Address: relayer, SignerRef: opts.Signer})
 	}
 	checks := doctor.SystemChecks(doctor.System{Readings: r, ChainID: c.ChainID(), Relayer: relayer, RelayerFrom: tg.RelayerFrom, Retired: retired, Now: opts.Now(),
-		RelayerRef: tg.RelayerRef, TreasuryRef: tg.TreasuryRef},
+		RelayerRef: tg.RelayerRef, TreasuryRef: tg.TreasuryRef, RotatedOut: tg.RotatedOut, ProfileRelayer: tg.ProfileRelayer},
 		cmdutil.SystemThresholds(cfg))
 	level := doctor.Worst(checks)
 	out := JSON{At: r.At.UTC(), Profile: cfg.Profile, ChainID: c.ChainID(), RPC: r.Chain.RPC, RelayerFrom: tg.RelayerFrom,
