@@ -113,8 +113,12 @@ func SystemChecks(s System, t SystemThresholds) []Check {
 
 	if ret := s.RotatedOut; ret != nil {
 		// Status follows the rotation; the setting that named the old key is what to fix.
+		why := fmt.Sprintf("a rotation retired it (version %s of %s)", ret.Version, ret.Store)
+		if ret.Version == "" {
+			why = fmt.Sprintf("the API relays from the current key of %s, a store vrwxctl changed on this host (audit log)", ret.Store)
+		}
 		add("relayer", Check{Name: "profile relayer", Level: Warn, Value: s.ProfileRelayer.Hex(),
-			Detail: fmt.Sprintf("out of date: a rotation retired it (version %s of %s); the relayer in service is the store's current key %s, checked here", ret.Version, ret.Store, ret.Current.Hex()),
+			Detail: fmt.Sprintf("out of date: %s; the relayer in service is the store's current key %s, checked here", why, ret.Current.Hex()),
 			Fix:    fmt.Sprintf("point the profile at the store, so every command follows its current key: signer: %s for the profile in the config file (vrwxctl config view shows which), or VRWX_SIGNER=%s", ret.Store, ret.Store)})
 	}
 

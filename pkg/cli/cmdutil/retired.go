@@ -75,12 +75,13 @@ func (f *Factory) retiredIn(ctx context.Context, r secrets.Ref, addr common.Addr
 	return out
 }
 
-// RotatedOut finds a key store in which addr — the relayer a profile names by
-// address — is a retired version: a rotation replaced it. The stores looked at are
-// the ones this host's audit log recorded key changes of (key generate, promote,
-// rotate), newest first; the store itself says whether addr is retired and which
-// key is current. nil when none does.
-func (f *Factory) RotatedOut(ctx context.Context, addr common.Address) *doctor.Retired {
+// RotatedOut finds the key store that replaced addr — a relayer a profile names by
+// address, which no rotation updates: a store in which addr is a retired version,
+// or, when the API's relayer is known (api), a store whose current key is what the
+// API relays from. The stores looked at are the ones this host's audit log recorded
+// key changes of (key generate, promote, rotate), newest first; the store itself
+// says which key is current. nil when none does.
+func (f *Factory) RotatedOut(ctx context.Context, addr common.Address, api *common.Address) *doctor.Retired {
 	entries, err := audit.Open(audit.DefaultPath(f.StateDir())).Read()
 	if err != nil {
 		return nil
@@ -98,6 +99,12 @@ func (f *Factory) RotatedOut(ctx context.Context, addr common.Address) *doctor.R
 		}
 		if ret := f.retiredIn(ctx, r, addr); ret != nil && ret.Current != (common.Address{}) {
 			return ret
+		}
+		if api == nil || *api == addr {
+			continue
+		}
+		if cur, err := f.SignerAddress(ctx, r.Base().String()); err == nil && cur == *api {
+			return &doctor.Retired{Store: r.Base().String(), Current: cur}
 		}
 	}
 	return nil

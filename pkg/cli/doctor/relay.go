@@ -31,7 +31,7 @@ type RelayOptions struct {
 	Health   *health.Client
 	// RotatedOut finds the store whose rotation retired the profile's relayer
 	// address (see status).
-	RotatedOut func(ctx context.Context, addr common.Address) *doctor.Retired
+	RotatedOut func(ctx context.Context, addr common.Address, api *common.Address) *doctor.Retired
 
 	Address string
 	Signer  string
@@ -182,7 +182,7 @@ func relayRun(ctx context.Context, opts *RelayOptions) error {
 			WithFix("pass --address or --signer REF, or set signer / relayer in the profile")
 	}
 	if tg.FromProfileAddress && opts.RotatedOut != nil {
-		if ret := opts.RotatedOut(ctx, tg.Relayer); ret != nil {
+		if ret := opts.RotatedOut(ctx, tg.Relayer, nil); ret != nil {
 			tg.FollowRotation(ret, opts.StoreKey)
 		}
 	}

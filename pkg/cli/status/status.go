@@ -37,7 +37,7 @@ type Options struct {
 	Retired func(ctx context.Context, acct cmdutil.Account) *doctor.Retired
 	// RotatedOut finds the store whose rotation retired the profile's relayer
 	// address, so status checks that store's current key instead (nil: never).
-	RotatedOut func(ctx context.Context, addr common.Address) *doctor.Retired
+	RotatedOut func(ctx context.Context, addr common.Address, api *common.Address) *doctor.Retired
 	Context func(context.Context) (context.Context, context.CancelFunc)
 	Now     func() time.Time
 	// StoreKey returns the address of a signer reference's CURRENT key. The relayer
@@ -195,7 +195,7 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	tg.Reader.Contracts, tg.Reader.Pools, tg.Reader.SpendBlocks = true, true, SpendWindows
 	if tg.FromProfileAddress && opts.RotatedOut != nil {
-		if ret := opts.RotatedOut(ctx, tg.Relayer); ret != nil {
+		if ret := opts.RotatedOut(ctx, tg.Relayer, nil); ret != nil {
 			tg.FollowRotation(ret, opts.StoreKey)
 		}
 	}
@@ -223,6 +223,15 @@ func run(ctx context.Context, opts *Options) error {
 // readOnce reads the whole system once and judges it.
 func readOnce(ctx context.Context, opts *Options, cfg *config.Config, c *chain.Client, tg *cmdutil.SystemTarget) (reading, error) {
 	r := tg.Reader.Read(ctx)
+	if api := apiRelayer(r); tg.FromProfileAddress && opts.RotatedOut != nil && api != nil && *api != tg.Relayer {
+		// The API relays from another key than the profile's address: when that key
+		// is the current key of a store this host changed, the address is what is
+		// out of date. The relayer in service is read again (once: tg follows it).
+		if ret := opts.RotatedOut(ctx, tg.Relayer, api); ret != nil {
+			tg.FollowRotation(ret, opts.StoreKey)
+			r = tg.Reader.Read(ctx)
+		}
+	}
 	if errs.KindOf(r.Chain.Err) == errs.Refused {
 		// The chain-id guard refused the RPC: a safety rail, not a reading to judge.
 		return reading{}, r.Chain.Err
@@ -251,6 +260,14 @@ func readOnce(ctx context.Context, opts *Options, cfg *config.Config, c *chain.C
 		out.Relayer = relayer.Hex()
 	}
 	return reading{out: out, r: r}, nil
+}
+
+// apiRelayer is the address the API relays from, nil when it did not say.
+func apiRelayer(r monitor.Readings) *common.Address {
+	if r.API == nil || r.API.Health == nil {
+		return nil
+	}
+	return r.API.Health.RelayerAddress
 }
 
 func render(io *ui.IO, out JSON, r monitor.Readings) { renderChanged(io, out, r, nil) }
