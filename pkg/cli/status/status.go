@@ -38,8 +38,8 @@ type Options struct {
 	// RotatedOut finds the store whose rotation retired the profile's relayer
 	// address, so status checks that store's current key instead (nil: never).
 	RotatedOut func(ctx context.Context, addr common.Address, api *common.Address) *doctor.Retired
-	Context func(context.Context) (context.Context, context.CancelFunc)
-	Now     func() time.Time
+	Context    func(context.Context) (context.Context, context.CancelFunc)
+	Now        func() time.Time
 	// StoreKey returns the address of a signer reference's CURRENT key. The relayer
 	// status checks is that key's account when it comes from a signer, and the
 	// store's current key is compared with the API's relayerAddress. Key rotation
