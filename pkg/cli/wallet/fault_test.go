@@ -338,7 +338,7 @@ func TestPendingEarlierPaymentsShownOrRefused(t *testing.T) {
 		t.Fatalf("want exit 4 with the payment pending:\n%s", r)
 	}
 	r = e.Run("wallet", "fund", "--to", to, "--amount", "2gwei", "--signer", "env://TREASURY_KEY", "--yes", "--timeout", "2s")
-	if !strings.Contains(r.Stderr, "pending   "+hashes[0]+" nonce 0: wallet fund fund(") {
+	if !strings.Contains(r.Stderr, "pending "+hashes[0]+" nonce 0: wallet fund fund(") {
 		t.Fatalf("the summary should show the pending %s:\n%s", hashes[0], r)
 	}
 	r = e.Run("wallet", "fund", "--to", to, "--amount", "1gwei", "--signer", "env://TREASURY_KEY", "--yes", "--timeout", "2s")
