@@ -12,9 +12,10 @@ export CGO_ENABLED ?= 0
 
 all: build
 
-## build: compile bin/vrwxctl
+## build: compile bin/vrwxctl and bin/vrwxctl-litestream (the litestream engine it runs for replicas)
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vrwxctl ./cmd/vrwxctl
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vrwxctl-litestream ./cmd/vrwxctl-litestream
 
 ## tools: install what the tests use: the pinned anvil, cast, solc-js, OpenZeppelin, OP-stack
 ##   artifacts (tools/node_modules), staticcheck (tools/bin), and as root sqlite3 and prometheus
@@ -74,9 +75,11 @@ devapi:
 devapi-stop:
 	@scripts/devapi.sh stop
 
-## bench: benchmarks against cast and sqlite3, side by side, with ratios
+## bench: benchmarks against cast and sqlite3, side by side, with ratios; package init and
+##   start-up beside another build with BENCH_FLAGS='-ref REV' (a git revision or a binary)
+BENCH_FLAGS ?=
 bench: tools build
-	@scripts/bench.sh
+	@scripts/bench.sh $(BENCH_FLAGS)
 
 ## contracts: recompile the Solidity test doubles (artifacts are committed)
 contracts: tools

@@ -7,16 +7,17 @@
 #   scripts/tools.sh         everything the tests use (make test): the above plus cast,
 #                            solc-js, OpenZeppelin and the OP-stack predeploys' artifacts
 #                            (@eth-optimism/contracts-bedrock: the devDependencies),
-#                            staticcheck from the Go module proxy into tools/bin (both
-#                            ignored by git), and, when missing and this runs as root, the
-#                            sqlite3 CLI (a test oracle) and Debian's prometheus package
-#                            (Prometheus and promtool: the oracle for docs/monitoring)
-#                            with apt-get. Without root they are reported, and the tests
-#                            that need them skip (fail under CI).
+#                            staticcheck and litestream from the Go module proxy into
+#                            tools/bin (both ignored by git), and, when missing and this
+#                            runs as root, the sqlite3 CLI (a test oracle) and Debian's
+#                            prometheus package (Prometheus and promtool: the oracle for
+#                            docs/monitoring) with apt-get. Without root they are
+#                            reported, and the tests that need them skip (fail under CI).
 set -euo pipefail
 what=${1:-all}
 case $what in chain|all) ;; *) echo "tools.sh: unknown argument $what (expected chain, or nothing for all)" >&2; exit 2 ;; esac
 staticcheck_version=v0.8.2
+litestream_version=v0.5.18
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/tools"
 case "$(uname -s)-$(uname -m)" in
@@ -60,6 +61,16 @@ if [ ! -x "$staticcheck" ] || ! "$staticcheck" -version 2>/dev/null | grep -qF "
   GOBIN="$tools/bin" go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
 fi
 "$staticcheck" -version >/dev/null
+
+# litestream, pinned (the version go.mod pins for vrwxctl-litestream): the tests run
+# the real `litestream replicate` and the benchmark compares `litestream restore`
+# with vrwxctl's. Built from the Go module proxy, pure Go (modernc.org/sqlite).
+litestream="$tools/bin/litestream"
+if [ ! -x "$litestream" ] || ! "$litestream" version 2>/dev/null | grep -qF "$litestream_version"; then
+  echo "tools.sh: installing litestream $litestream_version into tools/bin" >&2
+  CGO_ENABLED=0 GOBIN="$tools/bin" go install "github.com/benbjohnson/litestream/cmd/litestream@$litestream_version"
+fi
+"$litestream" version >/dev/null
 
 # sqlite3 is the independent oracle the database tests compare against. Tests that
 # need it fail under CI when it is missing, so CI machines must have it.

@@ -32,7 +32,9 @@ type Result struct {
 // the verdict is shown (text output) and the error names the failed checks.
 // Result.Tx.Receipt is nil after a dry run.
 func Submit(ctx context.Context, flow *txflow.Flow, k Checker, fees chain.FeePolicy, c Claim) (*Result, error) {
-	k.Chain = flow.Chain
+	if c := flow.Client(); c != nil {
+		k.Chain = c
+	}
 	var pre *Verdict
 	flow.Preflight = func(ctx context.Context) error {
 		var err error
@@ -54,7 +56,7 @@ func Submit(ctx context.Context, flow *txflow.Flow, k Checker, fees chain.FeePol
 	out := &Result{Preflight: pre, Tx: res}
 	if rcpt != nil {
 		out.Event = hasCompletionEvent(rcpt, k.Escrow, c.JobID)
-		b := flow.Chain.NewBatch()
+		b := k.Chain.NewBatch()
 		r := b.Call(k.Escrow, vrwx.PackJobs(c.JobID), chain.Latest)
 		if err := b.Do(ctx); err == nil && r.Err() == nil {
 			if j, err := vrwx.DecodeJob(c.JobID, r.Value); err == nil {
@@ -79,8 +81,19 @@ func preflightVerdict(io *ui.IO, v *Verdict) error {
 	if v.SignatureValid() {
 		why += " (the signature itself is valid)"
 	}
-	return errs.Failedf("preflight failed: %s; nothing was sent", why).WithFix(v.fix())
+	return &PreflightError{Err: errs.Failedf("preflight failed: %s; nothing was sent", why).WithFix(v.fix()), Verdict: v}
 }
+
+// PreflightError is a completion its checks refused before anything was signed
+// (exit 1): the verdict says which checks failed, so a caller can add its own
+// advice without reading the message.
+type PreflightError struct {
+	Err     *errs.Error
+	Verdict *Verdict
+}
+
+func (e *PreflightError) Error() string { return e.Err.Error() }
+func (e *PreflightError) Unwrap() error { return e.Err }
 
 func hasCompletionEvent(r *chain.Receipt, escrow common.Address, id *big.Int) bool {
 	topic := vrwx.EscrowABI().Events["CompletionSubmitted"].ID

@@ -11,9 +11,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/vrwx/vrwxctl/pkg/lazy"
 )
 
 // Placeholder replaces a registered key.
@@ -67,7 +68,7 @@ func registered() bool {
 	return len(keys) > 0
 }
 
-var keyLike = regexp.MustCompile(`^(?:0[xX])?[0-9a-fA-F]{64}$`)
+var keyLike = &lazy.Regexp{Expr: `^(?:0[xX])?[0-9a-fA-F]{64}$`}
 
 // LooksLikeKey reports whether s (surrounding white space aside) is 64 hex digits,
 // with or without 0x: the shape of a raw private key. Values that expect an address,
@@ -79,7 +80,7 @@ func LooksLikeKey(s string) bool { return keyLike.MatchString(strings.TrimSpace(
 // a reference.
 func ContainsKeyLike(s string) bool { return keyRun.MatchString(s) }
 
-var keyRun = regexp.MustCompile(`(?:^|[^0-9a-fA-F])[0-9a-fA-F]{64}(?:$|[^0-9a-fA-F])`)
+var keyRun = &lazy.Regexp{Expr: `(?:^|[^0-9a-fA-F])[0-9a-fA-F]{64}(?:$|[^0-9a-fA-F])`}
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
@@ -139,7 +140,7 @@ func isKey(h string) bool {
 
 // urlRE finds http(s) and ws(s) URLs in text. A URL ends at white space, a quote,
 // an angle bracket, a backtick or a backslash (JSON's escaped quote).
-var urlRE = regexp.MustCompile("(?i)\\b(?:https?|wss?)://[^\\s\"'<>`\\\\]+")
+var urlRE = &lazy.Regexp{Expr: "(?i)\\b(?:https?|wss?)://[^\\s\"'<>`\\\\]+"}
 
 // URLs redacts every http(s)/ws(s) URL in s (see URL).
 func URLs(s string) string {

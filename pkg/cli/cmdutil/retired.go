@@ -2,11 +2,13 @@ package cmdutil
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/vrwx/vrwxctl/pkg/audit"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
+	"github.com/vrwx/vrwxctl/pkg/monitor"
 	"github.com/vrwx/vrwxctl/pkg/secrets"
 )
 
@@ -108,4 +110,21 @@ func (f *Factory) RotatedOut(ctx context.Context, addr common.Address, api *comm
 		}
 	}
 	return nil
+}
+
+// Followed is a rotation status or doctor follows: the store that replaced the
+// profile's relayer address Old.
+type Followed struct {
+	Retired *doctor.Retired
+	Old     common.Address
+}
+
+// FollowRotation makes tg check the current key of the store that replaced the
+// profile's relayer address (ret, from RotatedOut) and says so where the relayer
+// came from; the returned Followed is what the checks report as out of date.
+func FollowRotation(tg *monitor.Target, ret *doctor.Retired, storeKey func(ctx context.Context, ref string) (common.Address, error)) *Followed {
+	f := &Followed{Retired: ret, Old: tg.Relayer}
+	tg.FollowStore(ret.Store, storeKey)
+	tg.RelayerFrom = fmt.Sprintf("current key of %s, which replaced the profile's relayer %s", ret.Store, f.Old.Hex())
+	return f
 }

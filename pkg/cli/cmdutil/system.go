@@ -2,13 +2,10 @@ package cmdutil
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/config"
-	"github.com/vrwx/vrwxctl/pkg/doctor"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
@@ -20,6 +17,8 @@ import (
 // doctor relay); empty means "from the profile".
 type SystemFlags struct {
 	Address, Signer, APIURL, DB, Backups string
+	// Replica is a litestream replica to judge (default the profile's replica).
+	Replica string
 }
 
 // Validate checks the flags' forms before anything is read: one account (address or
@@ -43,119 +42,25 @@ func (f SystemFlags) Validate() error {
 			return errs.Usagef("--backups: %v", err)
 		}
 	}
+	if f.Replica != "" {
+		if _, err := sqlitebackup.ParseLocation(f.Replica); err != nil {
+			return errs.Usagef("--replica: %v", err)
+		}
+	}
 	return nil
 }
 
-// SystemTarget is what such a command reads: a monitor.Reader with the profile's
-// RPC URLs, contracts, API, database and backups, and the relayer under check.
-type SystemTarget struct {
-	Reader      *monitor.Reader
-	Relayer     common.Address
-	RelayerFrom string
-	// FromSigner is true when the relayer is the current key of a signer reference:
-	// the reader reads it alongside its first batch (Reader.RelayerIsSigner).
-	FromSigner bool
-	// RelayerRef is that reference (empty when the relayer is an address), and
-	// TreasuryRef the profile's treasury_signer: the fixes name them.
-	RelayerRef, TreasuryRef string
-	// FromProfileAddress is true when the relayer is the profile's relayer address
-	// (a setting or the deployment file), which a rotation may have left behind.
-	FromProfileAddress bool
-	// RotatedOut is set by FollowRotation: the profile's relayer was retired by a
-	// rotation of that store, whose current key is checked instead.
-	RotatedOut     *doctor.Retired
-	ProfileRelayer common.Address
-}
-
-// FollowRotation checks the current key of the store that retired the profile's
-// relayer address (ret, from Factory.RotatedOut) instead of that address: after a
-// rotation the relayer in service is the store's current key, and the profile's
-// setting is out of date — said by a check of its own, with the setting to change.
-func (tg *SystemTarget) FollowRotation(ret *doctor.Retired, storeKey func(ctx context.Context, ref string) (common.Address, error)) {
-	tg.RotatedOut, tg.ProfileRelayer = ret, tg.Relayer
-	tg.RelayerFrom = fmt.Sprintf("current key of %s, which retired the profile's relayer %s", ret.Store, tg.Relayer.Hex())
-	tg.Relayer, tg.FromSigner, tg.FromProfileAddress, tg.RelayerRef = common.Address{}, true, false, ret.Store
-	r, ref := tg.Reader, ret.Store
-	r.Relayers = nil
-	r.Signer = func(ctx context.Context) (common.Address, error) { return storeKey(ctx, ref) }
-	r.SignerRef, r.RelayerIsSigner = ref, true
-}
-
-// NewSystemTarget resolves the relayer — --address, else the current key of
-// --signer or of the profile's signer, else the profile's relayer — and builds the
-// reader. storeKey reads a signer reference's current key; nothing is read here.
-func NewSystemTarget(cfg *config.Config, c *chain.Client, fl SystemFlags, storeKey func(ctx context.Context, ref string) (common.Address, error),
-	hc *health.Client, now func() time.Time) (*SystemTarget, error) {
-	urls, err := cfg.RPCURLs()
-	if err != nil {
-		return nil, err
-	}
-	r := &monitor.Reader{Chain: c, Endpoints: monitor.NewEndpoints(urls, c.ChainID()), Health: hc, Now: now}
-	tg := &SystemTarget{Reader: r, TreasuryRef: cfg.String("treasury_signer")}
-	signerRef := fl.Signer
-	if signerRef == "" {
-		signerRef = cfg.String("signer")
-	}
-	switch {
-	case fl.Address != "":
-		a, err := units.ParseAddress(fl.Address)
+// Sources turns the flags into what monitor.ForProfile reads: an address given
+// is the relayer ("--address"), else the current key of --signer or of the
+// profile's signer, read through storeKey.
+func (f SystemFlags) Sources(storeKey func(ctx context.Context, ref string) (common.Address, error), hc *health.Client, now func() time.Time) (monitor.Sources, error) {
+	s := monitor.Sources{Signer: f.Signer, StoreKey: storeKey, APIURL: f.APIURL, DB: f.DB, Backups: f.Backups, Replica: f.Replica, Health: hc, Now: now}
+	if f.Address != "" {
+		a, err := units.ParseAddress(f.Address)
 		if err != nil {
-			return nil, err
+			return s, err
 		}
-		tg.Relayer, tg.RelayerFrom = a, "--address"
-	case signerRef != "":
-		tg.FromSigner, tg.RelayerRef = true, signerRef
-		tg.RelayerFrom = "current key of " + signerRef
-		if fl.Signer == "" {
-			tg.RelayerFrom = "current key of the profile's signer " + signerRef
-		}
-	default:
-		if s, ok := cfg.Address("relayer"); ok {
-			a, err := units.ParseAddress(s)
-			if err != nil {
-				return nil, errs.Usagef("%s: %v", cfg.Origin("relayer"), err)
-			}
-			tg.Relayer, tg.RelayerFrom, tg.FromProfileAddress = a, "profile "+cfg.Origin("relayer"), true
-		}
+		s.Relayers, s.RelayersFrom = []common.Address{a}, "--address"
 	}
-	if tg.Relayer != (common.Address{}) {
-		r.Relayers = []common.Address{tg.Relayer}
-	}
-	if signerRef != "" {
-		ref := signerRef
-		r.Signer = func(ctx context.Context) (common.Address, error) { return storeKey(ctx, ref) }
-		r.SignerRef, r.RelayerIsSigner = ref, tg.FromSigner
-	}
-	if a, ok, err := OptionalAddress(cfg, "escrow"); err != nil {
-		return nil, err
-	} else if ok {
-		r.Escrow = &a
-	}
-	if a, ok, err := OptionalAddress(cfg, "identity"); err != nil {
-		return nil, err
-	} else if ok {
-		r.Identity = &a
-	}
-	r.APIURL = fl.APIURL
-	if r.APIURL == "" {
-		r.APIURL = cfg.String("api_url")
-	}
-	// The database and the backups are judged only when asked for: the built-in
-	// database path is the API's default, not a promise that one is there.
-	r.DBPath = fl.DB
-	if s, ok := cfg.Lookup("database_path"); ok && r.DBPath == "" && s.Source != config.SrcBuiltin {
-		r.DBPath = s.Value
-	}
-	backups := fl.Backups
-	if backups == "" {
-		backups = cfg.String("backup_location")
-	}
-	if backups != "" {
-		loc, err := sqlitebackup.ParseLocation(backups)
-		if err != nil {
-			return nil, errs.Usagef("%s: %v", cfg.Origin("backup_location"), err)
-		}
-		r.Backups = &loc
-	}
-	return tg, nil
+	return s, nil
 }

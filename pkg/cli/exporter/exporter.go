@@ -8,6 +8,7 @@ import (
 	"context"
 	"math/big"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +42,7 @@ type Options struct {
 	DB          string
 	Interval    time.Duration
 	ReadTimeout time.Duration
+	RelayWindow time.Duration
 }
 
 // NewCmdExporter returns `vrwxctl exporter`.
@@ -57,6 +59,18 @@ gwei, the profile's MAX_FEE_PER_GAS_GWEI, the escrow's job count, each RPC URL's
 up/head/lag/latency, vrwx_api_up and /health latency, vrwx_dlq_unresolved (read-only
 from the API's database), and the exporter's own refresh metrics.
 docs/monitoring/README.md lists every metric; docs/monitoring/alerts.yaml alerts on them.
+
+The runbook's relay metrics, which the API does not export, come from durable
+records: vrwx_relay_tx_total, vrwx_relay_tx_success_total and
+vrwx_relay_tx_failed_total count the relayers' transactions mined (succeeded,
+reverted) from the chain (source="chain") and the DLQ's TX_FAIL rows of relays that
+failed before the chain (source="dlq"); vrwx_relay_gas_used is the histogram of their
+gas, vrwx_completion_latency_seconds that of the idempotency records' request →
+COMPLETED times. The database part counts all the API's rows; the chain part
+counts from the first block of the --relay-window the exporter started in (an
+hour, aligned to the Unix epoch; label since), so a restart never makes a counter go
+back: within the window it counts the same blocks again, in a later one its series
+are new.
 
 Readings are reused for --interval: any number of scrapers within it cost one
 batched chain round trip (plus one request per extra RPC URL, sent at the same time).
@@ -93,6 +107,7 @@ closed again, so it never blocks a restore.`,
 	fl.StringVar(&opts.DB, "db", "", "the API's SQLite database, for vrwx_dlq_unresolved (default DATABASE_PATH or the profile's database_path, when set)")
 	fl.DurationVar(&opts.Interval, "interval", 15*time.Second, "reuse readings this long; set to Prometheus's scrape interval")
 	fl.DurationVar(&opts.ReadTimeout, "read-timeout", 10*time.Second, "give up on a part (RPC, API, database) after this long; it then reads as down")
+	fl.DurationVar(&opts.RelayWindow, "relay-window", time.Hour, "the chain's relay counters count from the first block of the window (of this length, aligned to the Unix epoch) the exporter started in")
 	return cmd
 }
 
@@ -108,6 +123,9 @@ func (o *Options) validate() error {
 	}
 	if o.ReadTimeout <= 0 {
 		return errs.Usagef("--read-timeout %s is not positive (expected a duration such as 10s)", o.ReadTimeout)
+	}
+	if o.RelayWindow < time.Minute {
+		return errs.Usagef("--relay-window %s is too short (expected a duration of a minute or more, such as 1h)", o.RelayWindow)
 	}
 	if o.APIURL != "" {
 		if err := config.CheckURL(o.APIURL); err != nil {
@@ -156,6 +174,7 @@ func exporterRun(ctx context.Context, opts *Options) error {
 		MaxFeePerGas: src.maxFee,
 		Now:          opts.Now,
 		Logf:         opts.IO.Warnf,
+		Relay:        &exporter.RelayOptions{Chain: src.reader.Chain, DBPath: src.reader.DBPath, Window: opts.RelayWindow},
 	})
 	r := src.reader
 	opts.IO.Successf("exporter listening on http://%s/metrics (profile %s, chain %d)", l.Addr(), cfg.Profile, r.Chain.ChainID())
@@ -170,6 +189,9 @@ func exporterRun(ctx context.Context, opts *Options) error {
 	}
 	opts.IO.Infof("  API: %s", orNone(redacted(r.APIURL), "none"))
 	opts.IO.Infof("  database: %s", orNone(r.DBPath, "none (vrwx_dlq_unresolved not published)"))
+	if r.Replica != nil {
+		opts.IO.Infof("  replica: %s (litestream; vrwx_db_replica_age_seconds)", r.Replica)
+	}
 	defer r.Chain.Close()
 	if err := e.Serve(ctx, l); err != nil {
 		return errs.Failedf("%v", err)
@@ -183,72 +205,43 @@ func resolve(ctx context.Context, opts *Options, cfg *config.Config) (*sources, 
 	if err != nil {
 		return nil, err
 	}
-	urls, err := cfg.RPCURLs()
-	if err != nil {
-		return nil, err
-	}
-	r := &monitor.Reader{
-		Chain:     c,
-		Endpoints: monitor.NewEndpoints(urls, c.ChainID()),
-		Health:    &health.Client{Timeout: opts.ReadTimeout},
-		Now:       opts.Now,
-	}
-	src := &sources{reader: r, read: r.Read}
-
-	seen := map[common.Address]bool{}
-	addRelayer := func(a common.Address) {
-		if !seen[a] {
-			seen[a] = true
-			r.Relayers = append(r.Relayers, a)
-			src.relayers = append(src.relayers, a.Hex())
-		}
-	}
+	given := make([]common.Address, 0, len(opts.Relayers))
 	for _, s := range opts.Relayers {
 		a, err := units.ParseAddress(s)
 		if err != nil {
 			return nil, err
 		}
-		addRelayer(a)
+		if !slices.Contains(given, a) {
+			given = append(given, a)
+		}
 	}
-	signer := opts.Signer
-	if signer == "" && len(opts.Relayers) == 0 {
-		signer = cfg.String("signer")
+	tg, err := monitor.ForProfile(cfg, c, monitor.Sources{Relayers: given, RelayersFrom: "--relayer", Signer: opts.Signer,
+		APIURL: opts.APIURL, DB: opts.DB, Health: &health.Client{Timeout: opts.ReadTimeout}, Now: opts.Now})
+	if err != nil {
+		return nil, err
 	}
-	if signer != "" {
-		a, err := opts.SignerAddress(ctx, signer)
+	r := tg.Reader
+	// No metric is made of the backups: listing them on every refresh would cost
+	// for nothing. A litestream replica (the profile's replica) is read: its
+	// position's age is the RPO's metric.
+	r.Backups = nil
+	src := &sources{reader: r, read: r.Read}
+	// The signer's account is watched with the addresses given (--signer), or alone
+	// (the profile's signer when nothing else is given); its address is read again
+	// before every refresh, so a rotation's new key is followed.
+	if ref := tg.SignerRef; ref != "" && (opts.Signer != "" || len(given) == 0) {
+		a, err := opts.SignerAddress(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
-		if !seen[a] {
-			fl := &follow{reader: r, ref: signer, idx: len(r.Relayers), resolve: opts.SignerAddress, logf: opts.IO.Warnf}
+		if !slices.Contains(r.Relayers, a) {
+			fl := &follow{reader: r, ref: ref, idx: len(r.Relayers), resolve: opts.SignerAddress, logf: opts.IO.Warnf}
 			src.read = fl.read
-		}
-		addRelayer(a)
-	}
-	if len(r.Relayers) == 0 {
-		if s, ok := cfg.Address("relayer"); ok {
-			a, err := units.ParseAddress(s)
-			if err != nil {
-				return nil, err
-			}
-			addRelayer(a)
+			r.Relayers = append(r.Relayers, a)
 		}
 	}
-
-	if s, ok := cfg.Address("escrow"); ok {
-		a, err := units.ParseAddress(s)
-		if err != nil {
-			return nil, err
-		}
-		r.Escrow = &a
-	}
-	r.APIURL = opts.APIURL
-	if r.APIURL == "" {
-		r.APIURL = cfg.String("api_url")
-	}
-	r.DBPath = opts.DB
-	if s, ok := cfg.Lookup("database_path"); ok && r.DBPath == "" && s.Source != config.SrcBuiltin {
-		r.DBPath = s.Value
+	for _, a := range r.Relayers {
+		src.relayers = append(src.relayers, a.Hex())
 	}
 	if fee, ok := cfg.Decimal("max_fee_gwei"); ok {
 		src.maxFee = units.GweiToWei(fee)

@@ -52,6 +52,7 @@ type Options struct {
 	APIURL  string
 	DB      string
 	Backups string
+	Replica string
 
 	// Watch reads again every Interval until Ctrl-C.
 	Watch    bool
@@ -85,7 +86,9 @@ with the fix beside each warning:
   keys       the secret store's current key = the API's relayerAddress (a rotation
              half done shows here)
   database   DLQ depth (warning > 10, critical > 50), when --db or DATABASE_PATH is set
-  backup     age of the newest backup, when --backups or VRWX_BACKUP_LOCATION is set
+  backup     age of the newest backup, when --backups or VRWX_BACKUP_LOCATION is set;
+             how far litestream's replica is behind (warning > 15m, critical > 1h,
+             the runbook's RPO), when --replica or VRWX_REPLICA is set
 
 The relayer is --address, else the account of --signer, else the profile's signer
 (its store's CURRENT key, so after a rotation the new one), else the profile's
@@ -109,7 +112,7 @@ Exit codes: 0 all ok, 5 warnings only, 1 something critical; with --watch 130
   vrwxctl status --watch --interval 10s
   vrwxctl status --watch -o json | jq -c '{at, level}'  # one line per read
   vrwxctl status --signer aws-sm://vrwx/prod/relayer-key -o json | jq '.checks[] | select(.level != "ok")'
-  DATABASE_PATH=/data/vrwx.db vrwxctl status --backups s3://vrwx-backups/db
+  DATABASE_PATH=/data/vrwx.db vrwxctl status --backups s3://vrwx-backups/prod --replica s3://vrwx-backups/db
   vrwxctl status --address 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC --api-url https://api.vrwx.io`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -130,6 +133,7 @@ Exit codes: 0 all ok, 5 warnings only, 1 something critical; with --watch 130
 	fl.StringVar(&opts.APIURL, "api-url", "", "the API's base URL for /health (default VRWX_API_URL or the profile's api_url)")
 	fl.StringVar(&opts.DB, "db", "", "the API's SQLite database, for the DLQ depth (default DATABASE_PATH or the profile's database_path, when set)")
 	fl.StringVar(&opts.Backups, "backups", "", "where database backups go, directory or s3://bucket/prefix (default VRWX_BACKUP_LOCATION or backup_location)")
+	fl.StringVar(&opts.Replica, "replica", "", "litestream replica of the database, file:///dir or s3://bucket/path (default VRWX_REPLICA or replica)")
 	return cmd
 }
 
@@ -152,7 +156,7 @@ type JSON struct {
 
 // flags are the options' part that names what is read.
 func (o *Options) flags() cmdutil.SystemFlags {
-	return cmdutil.SystemFlags{Address: o.Address, Signer: o.Signer, APIURL: o.APIURL, DB: o.DB, Backups: o.Backups}
+	return cmdutil.SystemFlags{Address: o.Address, Signer: o.Signer, APIURL: o.APIURL, DB: o.DB, Backups: o.Backups, Replica: o.Replica}
 }
 
 // validate checks the flags before anything is read.
@@ -188,18 +192,22 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer c.Close()
-	tg, err := cmdutil.NewSystemTarget(cfg, c, opts.flags(),
-		opts.StoreKey, opts.Health, opts.Now)
+	src, err := opts.flags().Sources(opts.StoreKey, opts.Health, opts.Now)
+	if err != nil {
+		return err
+	}
+	tg, err := monitor.ForProfile(cfg, c, src)
 	if err != nil {
 		return err
 	}
 	tg.Reader.Contracts, tg.Reader.Pools, tg.Reader.SpendBlocks = true, true, SpendWindows
+	var followed *cmdutil.Followed
 	if tg.FromProfileAddress && opts.RotatedOut != nil {
 		if ret := opts.RotatedOut(ctx, tg.Relayer, nil); ret != nil {
-			tg.FollowRotation(ret, opts.StoreKey)
+			followed = cmdutil.FollowRotation(tg, ret, opts.StoreKey)
 		}
 	}
-	read := func(ctx context.Context) (reading, error) { return readOnce(ctx, opts, cfg, c, tg) }
+	read := func(ctx context.Context) (reading, error) { return readOnce(ctx, opts, cfg, c, tg, &followed) }
 	if opts.Watch {
 		return watchRun(ctx, opts, read)
 	}
@@ -221,14 +229,14 @@ func run(ctx context.Context, opts *Options) error {
 }
 
 // readOnce reads the whole system once and judges it.
-func readOnce(ctx context.Context, opts *Options, cfg *config.Config, c *chain.Client, tg *cmdutil.SystemTarget) (reading, error) {
+func readOnce(ctx context.Context, opts *Options, cfg *config.Config, c *chain.Client, tg *monitor.Target, followed **cmdutil.Followed) (reading, error) {
 	r := tg.Reader.Read(ctx)
 	if api := apiRelayer(r); tg.FromProfileAddress && opts.RotatedOut != nil && api != nil && *api != tg.Relayer {
 		// The API relays from another key than the profile's address: when that key
 		// is the current key of a store this host changed, the address is what is
 		// out of date. The relayer in service is read again (once: tg follows it).
 		if ret := opts.RotatedOut(ctx, tg.Relayer, api); ret != nil {
-			tg.FollowRotation(ret, opts.StoreKey)
+			*followed = cmdutil.FollowRotation(tg, ret, opts.StoreKey)
 			r = tg.Reader.Read(ctx)
 		}
 	}
@@ -250,8 +258,12 @@ func readOnce(ctx context.Context, opts *Options, cfg *config.Config, c *chain.C
 	if opts.Retired != nil && relayer != (common.Address{}) && (!tg.FromSigner || opts.Signer != "") {
 		retired = opts.Retired(ctx, cmdutil.Account{Address: relayer, SignerRef: opts.Signer})
 	}
-	checks := doctor.SystemChecks(doctor.System{Readings: r, ChainID: c.ChainID(), Relayer: relayer, RelayerFrom: tg.RelayerFrom, Retired: retired, Now: opts.Now(),
-		RelayerRef: tg.RelayerRef, TreasuryRef: tg.TreasuryRef, RotatedOut: tg.RotatedOut, ProfileRelayer: tg.ProfileRelayer},
+	sys := doctor.System{Readings: r, ChainID: c.ChainID(), Relayer: relayer, RelayerFrom: tg.RelayerFrom, Retired: retired, Now: opts.Now(),
+		RelayerRef: relayerRef(tg), TreasuryRef: cfg.String("treasury_signer")}
+	if f := *followed; f != nil {
+		sys.RotatedOut, sys.ProfileRelayer = f.Retired, f.Old
+	}
+	checks := doctor.SystemChecks(sys,
 		cmdutil.SystemThresholds(cfg))
 	level := doctor.Worst(checks)
 	out := JSON{At: r.At.UTC(), Profile: cfg.Profile, ChainID: c.ChainID(), RPC: r.Chain.RPC, RelayerFrom: tg.RelayerFrom,
@@ -260,6 +272,15 @@ func readOnce(ctx context.Context, opts *Options, cfg *config.Config, c *chain.C
 		out.Relayer = relayer.Hex()
 	}
 	return reading{out: out, r: r}, nil
+}
+
+// relayerRef is the signer reference of the relayer under check, "" when it is an
+// address.
+func relayerRef(tg *monitor.Target) string {
+	if tg.FromSigner {
+		return tg.SignerRef
+	}
+	return ""
 }
 
 // apiRelayer is the address the API relays from, nil when it did not say.
