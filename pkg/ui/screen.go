@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"strings"
 )
@@ -59,9 +60,19 @@ func (sc *Screen) Draw(frame string) error {
 		sc.io.Flush()
 		return err
 	}
+	lines := strings.SplitAfter(frame, "\n")
+	if h := sc.io.OutHeight; h > 1 && len(lines) > h {
+		// A frame taller than the terminal would scroll it, and the next redraw from
+		// the top would land on the wrong lines: what does not fit is counted instead.
+		more := len(lines) - (h - 1)
+		if lines[len(lines)-1] == "" {
+			more--
+		}
+		lines = append(lines[:h-1], fmt.Sprintf("… %d more line(s): a taller window shows them", more))
+	}
 	var b strings.Builder
 	b.WriteString(cursorHome)
-	for _, l := range strings.SplitAfter(frame, "\n") {
+	for _, l := range lines {
 		if l == "" {
 			continue
 		}

@@ -47,7 +47,8 @@ type IO struct {
 	InTTY, OutTTY, ErrTTY bool
 	// OutWidth and ErrWidth are the widths in cells of the terminals stdout and
 	// stderr are on, 0 when they are not terminals: tables and summaries fit them.
-	OutWidth, ErrWidth int
+	// OutHeight is stdout's terminal's height in lines (a watch's frame fits it).
+	OutWidth, ErrWidth, OutHeight int
 	// NoColor is set by --no-color or NO_COLOR.
 	NoColor bool
 	Format  Format
@@ -79,10 +80,10 @@ func System(lookupEnv func(string) (string, bool)) *IO {
 	io.OutTTY = isTerminal(os.Stdout)
 	io.ErrTTY = isTerminal(os.Stderr)
 	if io.OutTTY {
-		io.OutWidth = terminalWidth(os.Stdout)
+		io.OutWidth, io.OutHeight = terminalSize(os.Stdout)
 	}
 	if io.ErrTTY {
-		io.ErrWidth = terminalWidth(os.Stderr)
+		io.ErrWidth, _ = terminalSize(os.Stderr)
 	}
 	if _, ok := lookupEnv("NO_COLOR"); ok {
 		io.NoColor = true

@@ -53,11 +53,12 @@ func wrap(s string, width int) []string {
 	return out
 }
 
-// terminalWidth is the width of the terminal f is attached to, 0 when it is none.
-func terminalWidth(f *os.File) int {
-	w, _, err := term.GetSize(int(f.Fd()))
-	if err != nil || w <= 0 {
-		return 0
+// terminalSize is the width and height of the terminal f is attached to, 0 when
+// it is none.
+func terminalSize(f *os.File) (int, int) {
+	w, h, err := term.GetSize(int(f.Fd()))
+	if err != nil || w <= 0 || h <= 0 {
+		return 0, 0
 	}
-	return w
+	return w, h
 }
