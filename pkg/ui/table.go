@@ -162,6 +162,11 @@ func (t *StreamTable) Fit(width int, steps ...FitStep) {
 			total += c.Width + 2
 		}
 	}
+	natural := make([]int, len(t.cols))
+	for i, c := range t.cols {
+		natural[i] = c.Width
+	}
+	var shrunk []int
 	for _, st := range steps {
 		i, ok := index[st.header]
 		if !ok || !t.keep[i] {
@@ -184,6 +189,21 @@ func (t *StreamTable) Fit(width int, steps ...FitStep) {
 		t.cols[i].Width -= cut
 		t.limit[i] = t.cols[i].Width
 		total -= cut
+		if cut > 0 {
+			shrunk = append(shrunk, i)
+		}
+	}
+	// A column dropped after another was cut may leave room: the cut columns get it
+	// back, the last cut first (it is the more important one).
+	for k := len(shrunk) - 1; k >= 0 && total < width; k-- {
+		i := shrunk[k]
+		if !t.keep[i] {
+			continue
+		}
+		grow := min(natural[i]-t.cols[i].Width, width-total)
+		t.cols[i].Width += grow
+		t.limit[i] = t.cols[i].Width
+		total += grow
 	}
 }
 
