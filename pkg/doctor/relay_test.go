@@ -137,13 +137,13 @@ func TestRelayCausesRankedByEvidence(t *testing.T) {
 		}, []string{causePaused}, Crit, []string{"the escrow's paused() is true"}, []string{"contact the admin to unpause"}},
 		{"the first RPC down", func(_ *testing.T, r *RelayReport) {
 			r.Readings.RPCs[0] = monitor.RPC{Index: 0, URL: "http://rpc-a", Err: errors.New("connection refused")}
-		}, []string{causeRPC}, Warn, []string{"RPC #0 (first): down (http://rpc-a: connection refused)"}, []string{"switch to the backup RPC"}},
+		}, []string{causeRPC}, Warn, []string{"RPC #0 (first): down"}, []string{"switch to the backup RPC"}},
 		{"the API relaying from another key", func(_ *testing.T, r *RelayReport) {
 			r.Readings.API.Health.RelayerAddress = &otherAddr
 		}, []string{causeAPI}, Crit, []string{"relayerAddress " + otherAddr.Hex(), "a rotation half done"}, []string{"kubectl rollout restart deployment/vrwx-api"}},
 		{"the API down", func(_ *testing.T, r *RelayReport) {
 			r.Readings.API = &monitor.API{URL: "http://api", Err: errors.New("connection refused")}
-		}, []string{causeAPI}, Crit, []string{"/health down: http://api: connection refused"}, []string{"kubectl get pods"}},
+		}, []string{causeAPI}, Crit, []string{"/health down"}, []string{"kubectl get pods"}},
 		{"a completion reverted InvalidSignature", func(t *testing.T, r *RelayReport) {
 			r.History.Mined = append([]history.Tx{reverted(t, 10, 7, "InvalidSignature")}, r.History.Mined...)
 		}, []string{causeSignatures}, Warn,
@@ -262,8 +262,10 @@ func TestRelayEventsCheck(t *testing.T) {
 	}
 }
 
-// With the chain unreadable, doctor relay judges what it has: the reads that
-// failed are RPC trouble, critical, first; no transactions or events are claimed.
+// With the chain unreadable, doctor relay judges what it has: the RPC lines say
+// it once, first, and are the cause; what needs the chain is not read, and the
+// causes it would have shown are neither likely nor ruled out; no transactions or
+// events are claimed.
 func TestRelayWithoutTheChain(t *testing.T) {
 	s := healthy()
 	down := errors.New("all RPC URLs failed: connection refused")
@@ -274,19 +276,33 @@ func TestRelayWithoutTheChain(t *testing.T) {
 	s.Readings.RPCs = []monitor.RPC{{Index: 0, URL: "http://rpc-a", Err: down}}
 	rep := &RelayReport{Readings: s.Readings, Relayer: relayerAddr, Events: map[string]int{}}
 	relayJudge().judge(rep, false)
-	if len(rep.Causes) == 0 || rep.Causes[0].Name != causeRPC || rep.Causes[0].Level != Crit {
+	if got := causeNames(rep.Causes); !slices.Equal(got, []string{causeRPC}) || rep.Causes[0].Level != Crit {
 		t.Fatalf("causes %+v", rep.Causes)
 	}
-	if ev := strings.Join(rep.Causes[0].Evidence, " | "); !strings.Contains(ev, "relayer unreadable: "+down.Error()) || !strings.Contains(ev, "head unreadable") {
+	if ev := strings.Join(rep.Causes[0].Evidence, " | "); ev != "RPC #0 (first): down" {
 		t.Errorf("evidence %q", ev)
+	}
+	if rep.Checks[0].Section != "rpc" || rep.Checks[0].Fix == "" {
+		t.Errorf("the RPC line is not first, with the fix:\n%s", listChecks(rep.Checks))
 	}
 	for _, c := range rep.Checks {
 		if c.Section == "transactions" || c.Section == "events" {
 			t.Errorf("judged without the chain: %+v", c)
 		}
+		if c.Level == Crit && c.Section != "rpc" {
+			t.Errorf("the outage said again: %s/%s %s", c.Section, c.Name, c.Detail)
+		}
 	}
-	if slices.Contains(causeNames(rep.RuledOut), causeRPC) {
-		t.Errorf("RPC trouble ruled out: %+v", rep.RuledOut)
+	if got := causeNames(rep.NotJudged); !slices.Equal(got, []string{causeOutOfGas, causeGasPrices, causePaused, causeSignatures}) {
+		t.Errorf("not judged %q", got)
+	}
+	for _, c := range rep.NotJudged {
+		if c.Level != Info || len(c.Evidence) != 1 || c.Evidence[0] != "not read: RPC down" {
+			t.Errorf("not judged %+v", c)
+		}
+	}
+	if len(rep.RuledOut) != 0 {
+		t.Errorf("ruled out without the chain: %+v", rep.RuledOut)
 	}
 }
 

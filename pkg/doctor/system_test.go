@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
+	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/history"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
@@ -217,7 +219,7 @@ func TestSystemChecksJudgeEachSection(t *testing.T) {
 
 		// keys
 		{"secret store unreadable", func(s *System, _ *SystemThresholds) { s.Readings.Store.Err = errors.New("AccessDenied") }, Crit,
-			[]want{{section: "keys", name: "current key", level: Crit, value: "unreadable", detail: []string{"aws-sm://relayer: AccessDenied"}, fix: []string{"vrwxctl key versions --store REF"}}}, nil},
+			[]want{{section: "keys", name: "current key", level: Crit, value: "unreadable", detail: []string{"aws-sm://relayer: AccessDenied"}, fix: []string{"check the store's credentials and the reference (vrwxctl key versions --store aws-sm://relayer)"}}}, nil},
 		{"no signer, no key line", func(s *System, _ *SystemThresholds) { s.Readings.Store = nil }, OK, nil, []string{"keys/current key"}},
 
 		// database
@@ -232,11 +234,11 @@ func TestSystemChecksJudgeEachSection(t *testing.T) {
 
 		// backup
 		{"backup older than the warning line", func(s *System, _ *SystemThresholds) { s.Readings.Backup.Newest.Age = 3 * time.Hour }, Warn,
-			[]want{{section: "backup", name: "newest backup", level: Warn, value: "3.0 hours old", fix: []string{"backups have stopped: check the CronJob", "vrwxctl db backup --out s3://backups/vrwx"}}}, nil},
+			[]want{{section: "backup", name: "newest backup", level: Warn, value: "3.0 hours old", fix: []string{"backups have stopped: check the CronJob", "vrwxctl db backup --db /data/vrwx.db --out s3://backups/vrwx"}}}, nil},
 		{"backup older than the critical line", func(s *System, _ *SystemThresholds) { s.Readings.Backup.Newest.Age = 60 * time.Hour }, Crit,
 			[]want{{section: "backup", name: "newest backup", level: Crit, value: "2.5 days old"}}, nil},
 		{"no backup at the location", func(s *System, _ *SystemThresholds) { s.Readings.Backup.Newest = nil }, Crit,
-			[]want{{section: "backup", name: "newest backup", level: Crit, value: "none", fix: []string{"no backup there: vrwxctl db backup --out s3://backups/vrwx", "kubectl get cronjob"}}}, nil},
+			[]want{{section: "backup", name: "newest backup", level: Crit, value: "none", fix: []string{"no backup there: vrwxctl db backup --db /data/vrwx.db --out s3://backups/vrwx", "kubectl get cronjob"}}}, nil},
 		{"backup location unreadable", func(s *System, _ *SystemThresholds) {
 			s.Readings.Backup = &monitor.Backup{Location: "s3://backups/vrwx", Err: errors.New("AccessDenied")}
 		}, Crit, []want{{section: "backup", name: "newest backup", level: Crit, value: "unreadable", detail: []string{"s3://backups/vrwx: AccessDenied"},
@@ -306,9 +308,9 @@ func TestRPCChecks(t *testing.T) {
 			{name: "#0 (first)", level: OK},
 			{name: "#1", level: Warn, value: "down", fix: []string{"this backup cannot take over: fix or replace it"}},
 		}},
-		{"none answers", []monitor.RPC{down(0), down(1)}, []want{
+		{"none answers: the fix once, on the first", []monitor.RPC{down(0), down(1)}, []want{
 			{name: "#0 (first)", level: Crit, value: "down", fix: []string{"no RPC answers"}},
-			{name: "#1", level: Crit, fix: []string{"no RPC answers"}},
+			{name: "#1", level: Crit, value: "down", noFix: true},
 		}},
 		{"first 60 blocks behind the backup", []monitor.RPC{up(0, 940, 60), up(1, 1000, 0)}, []want{
 			{name: "#0 (first)", level: Crit, value: "head #940, 60 behind", detail: []string{"warning above 5 blocks behind, critical above 50"},
@@ -372,7 +374,7 @@ func TestRunwayCheck(t *testing.T) {
 			rl := monitor.Relayer{Address: relayerAddr, Balance: eth(c.balance), NonceLatest: c.nonce, Spend: c.spend, SpendErr: c.err}
 			w := c.want
 			w.section, w.name = "", "runway"
-			w.check(t, []Check{RunwayCheck(rl, now, production())})
+			w.check(t, []Check{RunwayCheck(rl, now, production(), "")})
 		})
 	}
 }
@@ -387,4 +389,110 @@ func TestSystemDLQLineIsTheDepthCheck(t *testing.T) {
 	if c.Level != d.Level || c.Value != d.Value || c.Fix != d.Fix || c.Detail != d.Detail+" · /data/vrwx.db" {
 		t.Errorf("database line %+v, depth check %+v", c, d)
 	}
+}
+
+// Fixes run as printed: with the signer references the operator gave (flag or
+// profile) they name them, without them a placeholder says what goes there.
+func TestSystemFixesNameTheReferencesGiven(t *testing.T) {
+	s := healthy()
+	s.relayer().Balance, s.relayer().Spend, s.relayer().NoncePending = eth("0.01"), nil, 12
+	s.relayer().Pool = &history.Pool{Known: true, Queued: []history.Tx{pendingTx(13, gwei("2"))}}
+	s.Readings.Gas.BaseFee = gwei("60")
+	placeholders := SystemChecks(s, production())
+	s.RelayerRef, s.TreasuryRef = "aws-sm://relayer", "aws-sm://treasury"
+	named := SystemChecks(s, production())
+	for _, c := range []struct {
+		section, name, placeholder, ref string
+	}{
+		{"relayer", "balance", "--signer <treasury-ref>", "--signer aws-sm://treasury"},
+		{"relayer", "nonce", "--signer <relayer-ref>", "--signer aws-sm://relayer"},
+		{"relayer", "nonce gap", "--signer <relayer-ref>", "--signer aws-sm://relayer"},
+		{"gas", "fee cap", "--signer <relayer-ref>", "--signer aws-sm://relayer"},
+	} {
+		want{section: c.section, name: c.name, level: find(t, named, c.section, c.name).Level, fix: []string{c.ref}}.check(t, named)
+		want{section: c.section, name: c.name, level: find(t, placeholders, c.section, c.name).Level, fix: []string{c.placeholder}}.check(t, placeholders)
+	}
+	s.relayer().Balance, s.relayer().Spend = eth("1"), &monitor.Spend{Block: 900, Time: now.Add(-24 * time.Hour), Balance: eth("10"), Nonce: 5}
+	want{name: "runway", level: Crit, fix: []string{"--signer aws-sm://treasury"}}.check(t, []Check{RunwayCheck(*s.relayer(), now, production(), s.TreasuryRef)})
+}
+
+// After a rotation the profile's relayer address is out of date: status checks the
+// store's current key and says which setting to change.
+func TestSystemProfileRelayerRotatedOut(t *testing.T) {
+	for _, c := range []struct {
+		name, version, detail string
+	}{
+		{"a rotation retired it", "v1", "out of date: a rotation retired it (version v1 of aws-sm://relayer); the relayer in service is the store's current key " + relayerAddr.Hex() + ", checked here"},
+		{"a store this host changed", "", "out of date: the API relays from the current key of aws-sm://relayer, a store vrwxctl changed on this host (audit log)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := healthy()
+			s.RotatedOut = &Retired{Store: "aws-sm://relayer", Version: c.version, Current: relayerAddr}
+			s.ProfileRelayer = otherAddr
+			checks := SystemChecks(s, production())
+			if checks[0].Name != "profile relayer" || Worst(checks) != Warn {
+				t.Fatalf("first line %+v, worst %s", checks[0], Worst(checks))
+			}
+			want{section: "relayer", name: "profile relayer", level: Warn, value: otherAddr.Hex(), detail: []string{c.detail},
+				fix: []string{"signer: aws-sm://relayer for the profile in the config file", "VRWX_SIGNER=aws-sm://relayer"}}.check(t, checks)
+			want{section: "relayer", name: "balance", level: OK, detail: []string{relayerAddr.Hex()}}.check(t, checks)
+		})
+	}
+}
+
+// What the fixes about keys say depends on where the key comes from: a store can
+// be rolled back or listed; an env:// key is a read-only copy of one; an API that
+// relays from another key than a profile's address may be right.
+func TestSystemKeyFixesFollowTheReference(t *testing.T) {
+	s := healthy()
+	s.Readings.Store.Ref = "env://RELAYER_KEY"
+	s.Readings.API.Health.RelayerAddress = &otherAddr
+	checks := SystemChecks(s, production())
+	want{section: "keys", name: "current key", level: Crit, fix: []string{"roll back in the store the key comes from (env://RELAYER_KEY is a read-only copy of it): vrwxctl key rollback --store STORE"}}.check(t, checks)
+	if c := find(t, checks, "keys", "current key"); strings.Contains(c.Fix, "--store env://") {
+		t.Errorf("a rollback of an env:// key: %q", c.Fix)
+	}
+	want{section: "api", name: "relayerAddress", level: Crit, fix: []string{"the profile names the relayer by address, which a rotation does not update", "signer: STORE", "restart it on that key"}}.check(t, checks)
+
+	s.RelayerFrom = "--address"
+	want{section: "api", name: "relayerAddress", level: Crit, fix: []string{"if the API should relay from the relayer checked here, restart it on the store's current key"}}.check(t, SystemChecks(s, production()))
+
+	s.Readings.Store.Err = errors.New("RELAYER_KEY is not set")
+	c := find(t, SystemChecks(s, production()), "keys", "current key")
+	if c.Level != Crit || c.Fix != "check the store's credentials and the reference" {
+		t.Errorf("an unreadable env:// key: %+v", c)
+	}
+}
+
+// The chain unreachable is said once, first, by the RPC lines, each with its own
+// endpoint's error and the fix on the first; what needs the chain says it was not
+// read instead of repeating the error.
+func TestSystemChainDownSaidOnce(t *testing.T) {
+	refused := errors.New("dial tcp 127.0.0.1:8545: connect: connection refused")
+	chainErr := errs.Failedf("the local chain is not running: nothing listens at http://rpc-a").
+		Wrap(chain.EndpointErrors{{URL: "http://rpc-a", Err: refused}, {URL: "http://rpc-b", Err: errors.New("503 Service Unavailable")}}).
+		WithFix("start it with `make devchain`")
+	s := healthy()
+	s.Readings.Chain = monitor.Chain{Err: chainErr}
+	s.Readings.Head, s.Readings.Gas = monitor.Head{Err: chainErr}, monitor.Gas{Err: chainErr}
+	s.Readings.Relayers[0] = monitor.Relayer{Address: relayerAddr, Err: chainErr}
+	s.Readings.RPCs = []monitor.RPC{{Index: 0, URL: "http://rpc-a", Err: chainErr}, {Index: 1, URL: "http://rpc-b", Err: chainErr}}
+	checks := SystemChecks(s, production())
+	if checks[0].Section != "rpc" || checks[1].Section != "rpc" {
+		t.Fatalf("the RPC lines are not first:\n%s", listChecks(checks))
+	}
+	want{section: "rpc", name: "#0 (first)", level: Crit, value: "down", detail: []string{"http://rpc-a: dial tcp 127.0.0.1:8545: connect: connection refused"}, fix: []string{"start it with `make devchain`"}}.check(t, checks)
+	want{section: "rpc", name: "#1", level: Crit, value: "down", detail: []string{"http://rpc-b: 503 Service Unavailable"}, noFix: true}.check(t, checks)
+	for _, n := range [][2]string{{"relayer", "balance"}, {"gas", "gas price"}, {"chain", "head"}, {"contracts", "escrow code"}} {
+		want{section: n[0], name: n[1], level: Info, value: "not read", detail: []string{"RPC down"}, noFix: true}.check(t, checks)
+	}
+	for _, c := range checks {
+		if c.Section != "rpc" && strings.Contains(c.Detail, "refused") {
+			t.Errorf("the outage said again by %s/%s: %s", c.Section, c.Name, c.Detail)
+		}
+	}
+
+	// Without an RPC reading, one line says the chain is down.
+	s.Readings.RPCs = nil
+	want{section: "rpc", name: "RPC", level: Crit, value: "down"}.check(t, SystemChecks(s, production()))
 }

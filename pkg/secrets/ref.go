@@ -1,7 +1,9 @@
 package secrets
 
 import (
+	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -357,3 +359,19 @@ func (r Ref) AtStage(stage string) Ref {
 // Writable reports whether the reference's store accepts new versions (every
 // scheme but env).
 func (r Ref) Writable() bool { return r.Scheme != SchemeEnv && r.Scheme != "" }
+
+// absoluteHint is, for a file or keystore reference to a relative path, what it
+// names and how an absolute path is written: file://tmp/k.hex is ./tmp/k.hex, and
+// almost always meant file:///tmp/k.hex. "" for an absolute path or another scheme.
+func (r Ref) absoluteHint() string {
+	if (r.Scheme != SchemeFile && r.Scheme != SchemeKeystore) || strings.HasPrefix(r.Path, "/") {
+		return ""
+	}
+	abs := r
+	abs.Path = "/" + r.Path
+	hint := fmt.Sprintf("%s names the relative path %s (two slashes: under the current directory); an absolute path takes three: %s", r.String(), r.Path, abs.String())
+	if _, err := os.Stat(abs.Path); err == nil {
+		hint += fmt.Sprintf(" (%s exists)", abs.Path)
+	}
+	return hint
+}

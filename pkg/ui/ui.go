@@ -45,10 +45,24 @@ type IO struct {
 	ErrOut io.Writer
 
 	InTTY, OutTTY, ErrTTY bool
+	// OutWidth and ErrWidth are the widths in cells of the terminals stdout and
+	// stderr are on, 0 when they are not terminals: tables and summaries fit them.
+	// OutHeight is stdout's terminal's height in lines (a watch's frame fits it).
+	OutWidth, ErrWidth, OutHeight int
 	// NoColor is set by --no-color or NO_COLOR.
 	NoColor bool
 	Format  Format
 	Verbose bool
+	// Wide (--wide) shows every column of a table in full, whatever the terminal.
+	Wide bool
+	// Pager is the command long listings go through on a terminal (PagerCommand);
+	// NoPager (--no-pager) turns it off.
+	Pager   string
+	NoPager bool
+
+	// stdout and stderr are the process's files, for a pager to write to.
+	stdout, stderr *os.File
+	pager          *pager
 
 	out, errOut *lipgloss.Renderer
 	// jsonStarted is set once a JSON document went to stdout: PrintError then adds
@@ -57,12 +71,20 @@ type IO struct {
 }
 
 // System returns IO on the process's stdin, stdout and stderr; lookupEnv (the
-// process environment in the binary) says whether NO_COLOR is set.
+// process environment in the binary) says whether NO_COLOR is set and which pager
+// to use.
 func System(lookupEnv func(string) (string, bool)) *IO {
-	io := &IO{In: os.Stdin, Out: redact.NewWriter(os.Stdout, true), ErrOut: redact.NewWriter(os.Stderr, true), Format: Text}
+	io := &IO{In: os.Stdin, Out: redact.NewWriter(os.Stdout, true), ErrOut: redact.NewWriter(os.Stderr, true), Format: Text,
+		stdout: os.Stdout, stderr: os.Stderr, Pager: PagerCommand(lookupEnv)}
 	io.InTTY = isTerminal(os.Stdin)
 	io.OutTTY = isTerminal(os.Stdout)
 	io.ErrTTY = isTerminal(os.Stderr)
+	if io.OutTTY {
+		io.OutWidth, io.OutHeight = terminalSize(os.Stdout)
+	}
+	if io.ErrTTY {
+		io.ErrWidth, _ = terminalSize(os.Stderr)
+	}
 	if _, ok := lookupEnv("NO_COLOR"); ok {
 		io.NoColor = true
 	}
@@ -109,6 +131,33 @@ func (o *IO) renderer(w io.Writer, tty bool, r **lipgloss.Renderer) *lipgloss.Re
 	}
 	return *r
 }
+
+// TableWidth is the width a table on stdout fits: the terminal's, or 0 — every
+// column in full — in a pipe, under -o json, or with --wide.
+func (o *IO) TableWidth() int {
+	if o.Wide || o.JSONOutput() || !o.OutTTY {
+		return 0
+	}
+	return o.OutWidth
+}
+
+// RenderTable writes t to stdout fitted to TableWidth, and says on stderr which
+// columns it left out and how to see them.
+func (o *IO) RenderTable(t *Table) {
+	t.RenderWidth(o.Out, o.Styles(), o.TableWidth())
+	o.SayHidden(t.Hidden())
+}
+
+// SayHidden tells, on stderr, which columns a table left out to fit the terminal.
+func (o *IO) SayHidden(columns []string) {
+	if len(columns) > 0 {
+		o.Infof("%s", o.ErrStyles().Faint.Render(fmt.Sprintf("(%s left out to fit the terminal: --wide shows every column)", strings.Join(columns, ", "))))
+	}
+}
+
+// RenderFields writes a summary block to stderr, where summaries and prompts go,
+// fitted to its terminal.
+func (o *IO) RenderFields(f *Fields) { f.Render(o.ErrOut, o.ErrStyles(), o.ErrWidth) }
 
 // Styles for stdout.
 func (o *IO) Styles() Styles { return newStyles(o.renderer(o.Out, o.OutTTY, &o.out)) }
@@ -194,9 +243,14 @@ func KindName(k errs.Kind) string {
 		return "timeout"
 	case errs.Warnings:
 		return "warnings"
+	case errs.Interrupted:
+		return "interrupted"
 	}
 	return "failed"
 }
+
+// ErrorBodyOf is err as the "error" object of a JSON document.
+func ErrorBodyOf(err error) ErrorBody { return errorBody(err) }
 
 // errorBody is err as ErrorBody.
 func errorBody(err error) ErrorBody {
@@ -217,10 +271,16 @@ func (o *IO) PrintError(err error) {
 		_ = o.WriteJSON(ErrorJSON{Error: body})
 	}
 	s := o.ErrStyles()
-	fmt.Fprintln(o.ErrOut, s.Crit.Render("X")+" "+msg)
-	if fix != "" {
-		fmt.Fprintln(o.ErrOut, "  "+s.Bold.Render("fix:")+" "+fix)
+	width := 0
+	if o.ErrTTY {
+		width = o.ErrWidth
 	}
+	var b strings.Builder
+	writeHanging(&b, s.Crit.Render("X")+" ", 2, msg, width, nil)
+	if fix != "" {
+		writeHanging(&b, "  "+s.Bold.Render("fix:")+" ", len("  fix: "), fix, width, nil)
+	}
+	_, _ = io.WriteString(o.ErrOut, b.String())
 }
 
 // Confirm asks a yes/no question on the terminal. Without a terminal it refuses:

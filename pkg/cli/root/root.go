@@ -64,6 +64,9 @@ profile is "local": nothing touches a real chain by accident.`,
 			if g.NoColor {
 				f.IO.NoColor = true
 			}
+			if g.NoPager {
+				f.IO.NoPager = true
+			}
 			if g.Timeout < 0 {
 				return errs.Usagef("--timeout %s is negative (expected a duration such as 30s or 2m)", g.Timeout)
 			}
@@ -83,6 +86,9 @@ profile is "local": nothing touches a real chain by accident.`,
 		// pflag quotes the value it could not parse; one shaped like a key is
 		// registered, so the message shows it redacted.
 		redact.RegisterKeyLike(err.Error())
+		if name, ok := cmdutil.FlagSuggestion(c, err); ok {
+			return errs.Usagef("%v; did you mean --%s?", err, name).WithFix("see `" + c.CommandPath() + " --help` for its flags")
+		}
 		return errs.Usagef("%v", err).WithFix("see `" + c.CommandPath() + " --help`")
 	})
 
@@ -95,6 +101,7 @@ profile is "local": nothing touches a real chain by accident.`,
 	pf.BoolVar(&g.DryRun, "dry-run", false, "build, sign and simulate, but send or write nothing")
 	pf.DurationVar(&g.Timeout, "timeout", 60*time.Second, "give up after this long (exit 4)")
 	pf.BoolVar(&g.NoColor, "no-color", false, "no colour in output (also NO_COLOR)")
+	pf.BoolVar(&g.NoPager, "no-pager", false, "print long listings directly instead of through the pager on a terminal (VRWXCTL_PAGER, PAGER, default less -FRX)")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "show RPC failover, retries and other detail on stderr")
 
 	_ = cmd.RegisterFlagCompletionFunc("profile", func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
