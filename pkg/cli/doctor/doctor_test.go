@@ -11,7 +11,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/cli/doctor"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
@@ -68,13 +67,13 @@ func ruledOut(out doctor.RelayJSON, name string) bool {
 	return false
 }
 
+// waitMined waits until h is mined and its block is the latest, where doctor
+// relay's search starts.
 func waitMined(t *testing.T, e *clitest.Env, h common.Hash) {
 	t.Helper()
-	c := chain.New(chain.Options{URLs: []string{e.Anvil.URL}, ChainID: devchain.DefaultChainID})
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := c.WaitMined(ctx, h, 10*time.Millisecond, nil); err != nil {
+	if _, err := devchain.WaitMined(ctx, e.Anvil.URL, h); err != nil {
 		t.Fatal(err)
 	}
 }
