@@ -183,7 +183,13 @@ func TestBalanceAndRunway(t *testing.T) {
 	if err := e.Anvil.Mine(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := devchain.SendRawTx(context.Background(), e.Anvil.URL, devchain.DevKey(devchain.AccountRelayer), devchain.RawTx{To: e.D.Treasury, Value: mustWei("9")}); err != nil {
+	h, err := devchain.SendRawTx(context.Background(), e.Anvil.URL, devchain.DevKey(devchain.AccountRelayer), devchain.RawTx{To: e.D.Treasury, Value: mustWei("9")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := devchain.WaitMined(wctx, e.Anvil.URL, h); err != nil { // mined before status reads the spend
 		t.Fatal(err)
 	}
 	s = statusJSON(t, e, 1)
