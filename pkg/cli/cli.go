@@ -14,6 +14,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/cli/root"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
@@ -28,6 +29,7 @@ func Main(args []string) int {
 // Run executes args against the factory's IO; tests call it directly.
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	defer f.IO.Flush()
+	f.LookupEnv = registeringLookup(f.LookupEnv)
 	cmd := root.NewCmdRoot(f)
 	cmd.SetArgs(args)
 	cmd.SetIn(f.IO.In)
@@ -39,9 +41,15 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	}
 	var e *errs.Error
 	if !root.RunStarted(cmd) {
+		// Parsing failed, so which argument held a hash is not known: everything
+		// typed is registered with the scrubber before the error repeats any of it.
+		for _, a := range args {
+			redact.RegisterInput(a)
+		}
 		if !errors.As(err, &e) {
-			// cobra's own parse errors (unknown command, bad flag value) are usage errors.
-			err = errs.Usagef("%v", err).WithFix("see `vrwxctl --help`")
+			// cobra's own parse errors (unknown command, bad flag value) are usage
+			// errors; they quote what was typed, so they are masked by shape.
+			err = errs.Usagef("%s", redact.MaskText(err.Error())).WithFix("see `vrwxctl --help`")
 		}
 		// Parsing stopped before -o was applied; a script that asked for JSON still
 		// gets its one JSON document.
@@ -56,6 +64,22 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		f.IO.PrintError(err)
 	}
 	return int(errs.KindOf(err))
+}
+
+// registeringLookup is lookup with every value it returns registered with the
+// scrubber (redact.RegisterInput): an environment variable holding a key where a
+// profile name or a path belongs is shown redacted by whatever repeats it.
+func registeringLookup(lookup func(string) (string, bool)) func(string) (string, bool) {
+	if lookup == nil {
+		return nil
+	}
+	return func(name string) (string, bool) {
+		v, ok := lookup(name)
+		if ok {
+			redact.RegisterInput(v)
+		}
+		return v, ok
+	}
 }
 
 // wantsJSON reports whether args ask for -o json, read the way pflag would read them

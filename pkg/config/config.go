@@ -162,7 +162,7 @@ func (c *Config) ChainID() (uint64, error) {
 	}
 	n, err := strconv.ParseUint(v.Value, 10, 64)
 	if err != nil {
-		return 0, errs.Usagef("%s: %q is not a chain id (expected a positive integer)", c.origin("chain_id"), v.Value)
+		return 0, errs.Usagef("%s: %s is not a chain id (expected a positive integer)", c.origin("chain_id"), redact.Quote(v.Value))
 	}
 	return n, nil
 }
@@ -233,7 +233,7 @@ func validate(k Key, s Setting) error {
 		where += " " + s.Detail
 	}
 	bad := func(expected string) error {
-		return errs.Usagef("%s = %q (from %s) is not %s", k.Name, s.Value, where, expected)
+		return errs.Usagef("%s = %s (from %s) is not %s", k.Name, redact.Quote(s.Value), where, expected)
 	}
 	if s.Value == "" {
 		return nil
@@ -319,13 +319,13 @@ func (k Key) expected() string {
 func CheckURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not a URL (expected e.g. https://mainnet.base.org)", raw)
+		return fmt.Errorf("%s is not a URL (expected e.g. https://mainnet.base.org)", redact.Quote(raw))
 	}
 	switch u.Scheme {
 	case "http", "https", "ws", "wss":
 		return nil
 	}
-	return fmt.Errorf("%q has scheme %q (expected http, https, ws or wss)", raw, u.Scheme)
+	return fmt.Errorf("%s has scheme %s (expected http, https, ws or wss)", redact.Quote(raw), redact.Quote(u.Scheme))
 }
 
 // LookupEnv reads one environment variable, as os.LookupEnv does. The binary passes

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -83,9 +84,11 @@ func ParseFile(path string, data []byte) (*File, error) {
 	f := &File{Path: path, Profiles: map[string]FileProfile{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, errs.Usagef("config file %s does not parse: %v", path, err).
+		// The parser quotes what it could not read: masked by shape.
+		return nil, errs.Usagef("config file %s does not parse: %s", path, redact.MaskText(err.Error())).
 			WithFix("fix the YAML at that line; `vrwxctl config view` shows the result")
 	}
+	registerScalars(&doc)
 	if len(doc.Content) == 0 {
 		return f, nil
 	}
@@ -118,10 +121,22 @@ func ParseFile(path string, data []byte) (*File, error) {
 				f.Profiles[name.Value] = p
 			}
 		default:
-			return nil, bad(k, "unknown key %q (expected default_profile or profiles)", k.Value)
+			return nil, bad(k, "unknown key %s (expected default_profile or profiles)", redact.Quote(k.Value))
 		}
 	}
 	return f, nil
+}
+
+// registerScalars registers every value and key the file holds with the scrubber
+// (redact.RegisterInput): a key pasted into the file is shown redacted by whatever
+// repeats it — config view, an error naming the value, a path built from it.
+func registerScalars(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode {
+		redact.RegisterInput(n.Value)
+	}
+	for _, c := range n.Content {
+		registerScalars(c)
+	}
 }
 
 func parseProfile(path string, body *yaml.Node) (FileProfile, error) {
@@ -140,7 +155,7 @@ func parseProfile(path string, body *yaml.Node) (FileProfile, error) {
 		}
 		key, ok := keyByName(k.Value)
 		if !ok {
-			return p, bad(k, "unknown setting %q (expected one of: extends, %s)", k.Value, keyNames())
+			return p, bad(k, "unknown setting %s (expected one of: extends, %s)", redact.Quote(k.Value), keyNames())
 		}
 		switch v.Kind {
 		case yaml.ScalarNode:
@@ -254,7 +269,7 @@ func load(o Options, f *File, overlayEnv bool) (*Config, error) {
 
 func (c *Config) applyProfile(f *File, name string, set func(k, v string, s Source, d string), depth int) error {
 	if depth > 8 {
-		return errs.Usagef("profile %q: extends chain is too deep or circular", name)
+		return errs.Usagef("profile %s: extends chain is too deep or circular", redact.Quote(name))
 	}
 	var fp *FileProfile
 	if f != nil {
@@ -264,7 +279,7 @@ func (c *Config) applyProfile(f *File, name string, set func(k, v string, s Sour
 	}
 	base, isBuiltin := builtin[name]
 	if fp == nil && !isBuiltin {
-		return errs.Usagef("unknown profile %q (expected one of: %s)", name, strings.Join(c.profileNames(f), ", ")).
+		return errs.Usagef("unknown profile %s (expected one of: %s)", redact.Quote(name), strings.Join(c.profileNames(f), ", ")).
 			WithFix("`vrwxctl config profiles` lists them; add new ones to the config file")
 	}
 	if fp != nil && fp.Extends != "" {

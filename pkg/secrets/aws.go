@@ -164,12 +164,12 @@ func fieldKey(at, field string, fields map[string]json.RawMessage, expected stri
 		if len(names) > 0 {
 			have = "fields " + strings.Join(names, ", ")
 		}
-		return PrivateKey{}, errs.Usagef("%s has no field %q (it has %s); %s", at, field, have, expected).
+		return PrivateKey{}, errs.Usagef("%s has no field %s (it has %s); %s", at, redact.Quote(field), have, expected).
 			WithFix("name the field holding the key with #FIELD at the end of the reference")
 	}
 	var v string
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return PrivateKey{}, errs.Usagef("field %q of %s is not a string; %s", field, at, expected)
+		return PrivateKey{}, errs.Usagef("field %s of %s is not a string; %s", redact.Quote(field), at, expected)
 	}
 	return parseHexKey(at, v)
 }
@@ -299,7 +299,7 @@ func (s *awsStore) WritePending(ctx context.Context, key PrivateKey) (Version, e
 			return Version{}, errs.Usagef("the current value of %s is binary; vrwxctl keeps the key in a JSON SecretString and will not replace a binary secret", s.ref.String())
 		}
 		if fields, err = jsonObject(*out.SecretString); err != nil {
-			return Version{}, errs.Usagef("the current value of %s is not a JSON object, so the key cannot be added to it as field %q", s.ref.String(), s.ref.Field)
+			return Version{}, errs.Usagef("the current value of %s is not a JSON object, so the key cannot be added to it as field %s", s.ref.String(), redact.Quote(s.ref.Field))
 		}
 	}
 	fields[s.ref.Field] = hexKey
@@ -355,7 +355,7 @@ func (s *awsStore) Promote(ctx context.Context, versionID string) error {
 	}
 	labels, ok := m[versionID]
 	if !ok {
-		return errs.Failedf("%s has no labelled version %q", s.ref.String(), versionID)
+		return errs.Failedf("%s has no labelled version %s", s.ref.String(), redact.Quote(versionID))
 	}
 	if slices.Contains(labels, awsCurrent) {
 		if slices.Contains(labels, awsPending) {

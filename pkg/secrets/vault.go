@@ -210,7 +210,7 @@ func (s *vaultStore) keyOf(sec *api.KVSecret, n int) (PrivateKey, error) {
 	if sec.Data == nil {
 		return PrivateKey{}, errs.Failedf("%s is deleted or destroyed in Vault", at)
 	}
-	expected := fmt.Sprintf("expected the field %q to hold 0x<64 hex digits>", s.ref.Field)
+	expected := fmt.Sprintf("expected the field %s to hold 0x<64 hex digits>", redact.Quote(s.ref.Field))
 	raw, ok := sec.Data[s.ref.Field]
 	if !ok {
 		names := make([]string, 0, len(sec.Data))
@@ -222,12 +222,12 @@ func (s *vaultStore) keyOf(sec *api.KVSecret, n int) (PrivateKey, error) {
 		if len(names) > 0 {
 			have = "fields " + strings.Join(names, ", ")
 		}
-		return PrivateKey{}, errs.Usagef("%s has no field %q (it has %s); %s", at, s.ref.Field, have, expected).
+		return PrivateKey{}, errs.Usagef("%s has no field %s (it has %s); %s", at, redact.Quote(s.ref.Field), have, expected).
 			WithFix("name the field holding the key with #FIELD at the end of the reference")
 	}
 	v, ok := raw.(string)
 	if !ok {
-		return PrivateKey{}, errs.Usagef("field %q of %s is not a string; %s", s.ref.Field, at, expected)
+		return PrivateKey{}, errs.Usagef("field %s of %s is not a string; %s", redact.Quote(s.ref.Field), at, expected)
 	}
 	return parseHexKey(at, v)
 }

@@ -7,10 +7,11 @@ import (
 )
 
 // RenderChecks prints checks as "icon name value detail" lines on stdout, with the
-// fix under each line that has one.
+// fix under each line that has one; every text is escaped (Safe).
 func (o *IO) RenderChecks(checks []report.Check) {
 	s := o.Styles()
 	nameW, valueW := 0, 0
+	checks = safeChecks(checks)
 	for _, c := range checks {
 		nameW = max(nameW, len(c.Name))
 		valueW = max(valueW, len(c.Value))
@@ -34,4 +35,15 @@ func (o *IO) RenderChecks(checks []report.Check) {
 			fmt.Fprintf(o.Out, "    %s %s\n", s.Bold.Render("fix:"), c.Fix)
 		}
 	}
+}
+
+// safeChecks is checks with every text escaped (Safe): a check's value or detail
+// may quote what a node, a log or the operator gave.
+func safeChecks(checks []report.Check) []report.Check {
+	out := make([]report.Check, len(checks))
+	for i, c := range checks {
+		c.Section, c.Name, c.Value, c.Detail, c.Fix = Safe(c.Section), Safe(c.Name), Safe(c.Value), Safe(c.Detail), Safe(c.Fix)
+		out[i] = c
+	}
+	return out
 }

@@ -20,7 +20,7 @@ func (o *IO) RenderSections(checks []report.Check) {
 		by[c.Section] = append(by[c.Section], c)
 	}
 	for _, sec := range order {
-		fmt.Fprintln(o.Out, s.Bold.Render(strings.ToUpper(sec)))
+		fmt.Fprintln(o.Out, s.Bold.Render(Safe(strings.ToUpper(sec))))
 		o.RenderChecks(by[sec])
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 )
 
-// Table prints aligned columns. On a terminal the header is bold; in a pipe it is
+// Table prints aligned columns, every cell escaped (Safe). On a terminal the header is bold; in a pipe it is
 // plain text padded with spaces, so `awk '{print $2}'` works. A Table holds its rows
 // to size the columns from them; a listing of unbounded length uses a StreamTable.
 type Table struct {
@@ -27,7 +27,7 @@ func NewTable(header ...string) *Table { return &Table{header: header} }
 func (t *Table) Row(cells ...string) {
 	r := make([]cell, len(cells))
 	for i, c := range cells {
-		r[i] = cell{text: c}
+		r[i] = cell{text: Safe(c)}
 	}
 	t.rows = append(t.rows, r)
 }
@@ -36,7 +36,7 @@ func (t *Table) Row(cells ...string) {
 func (t *Table) StyledRow(cells []string, styles []*lipgloss.Style) {
 	r := make([]cell, len(cells))
 	for i, c := range cells {
-		r[i] = cell{text: c}
+		r[i] = cell{text: Safe(c)}
 		if i < len(styles) {
 			r[i].style = styles[i]
 		}
@@ -107,7 +107,8 @@ func NewStreamTable(w io.Writer, s Styles, cols ...Column) *StreamTable {
 }
 
 // Row writes one row of cells with their styles (nil = plain), after the header when
-// it is the first.
+// it is the first. Control characters in a cell are escaped (Safe): a value can
+// neither break the row in two nor drive the terminal.
 func (t *StreamTable) Row(cells []string, styles []*lipgloss.Style) error {
 	if t.n == 0 {
 		if err := t.header(); err != nil {
@@ -118,7 +119,7 @@ func (t *StreamTable) Row(cells []string, styles []*lipgloss.Style) error {
 	pos, want := 0, 0
 	last := min(len(cells), len(t.cols)) - 1
 	for i := 0; i <= last; i++ {
-		text := cells[i]
+		text := Safe(cells[i])
 		width := lipgloss.Width(text)
 		if i < len(styles) && styles[i] != nil {
 			text = styles[i].Render(text)

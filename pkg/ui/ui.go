@@ -32,7 +32,7 @@ func ParseFormat(s string) (Format, error) {
 	case Text, JSON:
 		return Format(s), nil
 	}
-	return "", errs.Usagef("--output %q is not a format (expected text or json)", s)
+	return "", errs.Usagef("--output %s is not a format (expected text or json)", redact.Quote(s))
 }
 
 // IO carries the streams a command reads and writes, and what they are attached to.
@@ -51,6 +51,10 @@ type IO struct {
 	Verbose bool
 
 	out, errOut *lipgloss.Renderer
+	// outTerm and errTerm are the control-character filters behind Out and ErrOut;
+	// errRaw is stderr itself, for the progress line.
+	outTerm, errTerm *termWriter
+	errRaw           io.Writer
 	// jsonStarted is set once a JSON document went to stdout: PrintError then adds
 	// none, so stdout always holds exactly one.
 	jsonStarted bool
@@ -59,13 +63,14 @@ type IO struct {
 // System returns IO on the process's stdin, stdout and stderr; lookupEnv (the
 // process environment in the binary) says whether NO_COLOR is set.
 func System(lookupEnv func(string) (string, bool)) *IO {
-	io := &IO{In: os.Stdin, Out: redact.NewWriter(os.Stdout, true), ErrOut: redact.NewWriter(os.Stderr, true), Format: Text}
+	io := &IO{In: os.Stdin, Format: Text}
 	io.InTTY = isTerminal(os.Stdin)
 	io.OutTTY = isTerminal(os.Stdout)
 	io.ErrTTY = isTerminal(os.Stderr)
 	if _, ok := lookupEnv("NO_COLOR"); ok {
 		io.NoColor = true
 	}
+	io.wrap(os.Stdout, os.Stderr)
 	return io
 }
 
@@ -73,17 +78,48 @@ func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // Test returns IO on buffers (no terminal, no colour), for tests.
 func Test(in io.Reader, out, errOut io.Writer) *IO {
-	return &IO{In: in, Out: redact.NewWriter(out, true), ErrOut: redact.NewWriter(errOut, true), Format: Text, NoColor: true}
+	o := &IO{In: in, Format: Text, NoColor: true}
+	o.wrap(out, errOut)
+	return o
+}
+
+// wrap puts out and errOut behind the two filters every byte passes: redact.Writer
+// (registered keys and secrets, URL credentials) and termWriter (control characters).
+func (o *IO) wrap(out, errOut io.Writer) {
+	o.outTerm = &termWriter{w: out, styled: func() bool { return o.OutTTY && !o.NoColor }}
+	o.errTerm = &termWriter{w: errOut, styled: func() bool { return o.ErrTTY && !o.NoColor }}
+	o.Out = redact.NewWriter(o.outTerm, true)
+	o.ErrOut = redact.NewWriter(o.errTerm, true)
+	o.errRaw = errOut
 }
 
 // Flush writes out what the streams hold back (the end of a line that could still
 // have been a key or a URL). cli.Run calls it before returning; anything that waits
 // for the operator calls it before waiting.
 func (o *IO) Flush() {
-	for _, w := range []io.Writer{o.Out, o.ErrOut} {
+	for _, w := range []io.Writer{o.Out, o.outTerm, o.ErrOut, o.errTerm} {
 		if f, ok := w.(interface{ Flush() error }); ok {
 			_ = f.Flush()
 		}
+	}
+}
+
+// Progress redraws the terminal's progress line on stderr ("\r" and the text, which
+// is escaped like any value); ClearProgress erases it. They write past the control
+// character filter, which lets no carriage return or erase sequence through, so
+// only they can move the cursor.
+func (o *IO) Progress(format string, args ...any) {
+	o.Flush()
+	if o.errRaw != nil {
+		fmt.Fprint(o.errRaw, "\r"+redact.Text(Safe(fmt.Sprintf(format, args...))))
+	}
+}
+
+// ClearProgress erases the line Progress drew.
+func (o *IO) ClearProgress() {
+	o.Flush()
+	if o.errRaw != nil {
+		fmt.Fprint(o.errRaw, "\r\x1b[K")
 	}
 }
 
@@ -145,28 +181,29 @@ func (o *IO) WriteJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// Successf writes a "✓ ..." status line to stderr.
+// Successf writes a "✓ ..." status line to stderr. Text among the arguments is
+// escaped (Safe): a status line stays one line.
 func (o *IO) Successf(format string, args ...any) {
 	s := o.ErrStyles()
-	fmt.Fprintln(o.ErrOut, s.OK.Render("✓")+" "+fmt.Sprintf(format, args...))
+	fmt.Fprintln(o.ErrOut, s.OK.Render("✓")+" "+fmt.Sprintf(format, safeArgs(args)...))
 }
 
 // Warnf writes a "! ..." status line to stderr.
 func (o *IO) Warnf(format string, args ...any) {
 	s := o.ErrStyles()
-	fmt.Fprintln(o.ErrOut, s.Warn.Render("!")+" "+fmt.Sprintf(format, args...))
+	fmt.Fprintln(o.ErrOut, s.Warn.Render("!")+" "+fmt.Sprintf(format, safeArgs(args)...))
 }
 
 // Infof writes a plain status line to stderr.
 func (o *IO) Infof(format string, args ...any) {
-	fmt.Fprintln(o.ErrOut, fmt.Sprintf(format, args...))
+	fmt.Fprintln(o.ErrOut, fmt.Sprintf(format, safeArgs(args)...))
 }
 
 // Debugf writes to stderr only with -v.
 func (o *IO) Debugf(format string, args ...any) {
 	if o.Verbose {
 		s := o.ErrStyles()
-		fmt.Fprintln(o.ErrOut, s.Faint.Render("· "+fmt.Sprintf(format, args...)))
+		fmt.Fprintln(o.ErrOut, s.Faint.Render("· "+fmt.Sprintf(format, safeArgs(args)...)))
 	}
 }
 

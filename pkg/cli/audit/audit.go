@@ -16,6 +16,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/audit"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
@@ -83,6 +84,7 @@ Exit codes: 0 listed (also when nothing matched), 1 the log is unreadable, 2 bad
 	fl.StringVar(&opts.TxHash, "tx", "", "only lines about this transaction hash")
 	cmdutil.IntVar(fl, &opts.Limit, "limit", 0, "show only the newest N matching lines (0: all)")
 	_ = cmd.RegisterFlagCompletionFunc("outcome", cobra.FixedCompletions(audit.Outcomes, cobra.ShellCompDirectiveNoFileComp))
+	cmdutil.HoldsHash(cmd, "tx")
 	return cmd
 }
 
@@ -95,7 +97,7 @@ type ListJSON struct {
 func (o *ListOptions) filter() (audit.Filter, error) {
 	f := audit.Filter{Command: strings.TrimSpace(o.Command), Outcome: o.Outcome}
 	if o.Outcome != "" && !slices.Contains(audit.Outcomes, o.Outcome) {
-		return f, errs.Usagef("--outcome %q is not an outcome (expected one of %s)", o.Outcome, strings.Join(audit.Outcomes, ", "))
+		return f, errs.Usagef("--outcome %s is not an outcome (expected one of %s)", redact.Quote(o.Outcome), strings.Join(audit.Outcomes, ", "))
 	}
 	if o.Since != "" {
 		t, err := parseSince(o.Since, o.Now())
@@ -139,7 +141,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, errs.Usagef("--since %q is neither a duration nor a date (expected e.g. 24h, 7d, 2026-03-01 or 2026-03-01T12:00:00Z)", s)
+	return time.Time{}, errs.Usagef("--since %s is neither a duration nor a date (expected e.g. 24h, 7d, 2026-03-01 or 2026-03-01T12:00:00Z)", redact.Quote(s))
 }
 
 func listRun(_ context.Context, opts *ListOptions) error {

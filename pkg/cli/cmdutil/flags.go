@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // OneValueEach makes every single-value flag of cmd and its subcommands refuse a
@@ -77,9 +78,9 @@ func UnknownSubcommands(cmd *cobra.Command) {
 		if c.SuggestionsMinimumDistance <= 0 {
 			c.SuggestionsMinimumDistance = 2 // cobra's own default for the root
 		}
-		e := errs.Usagef("unknown command %q for %q", args[0], c.CommandPath())
+		e := errs.Usagef("unknown command %s for %q", redact.Quote(args[0]), c.CommandPath())
 		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
-			e = errs.Usagef("unknown command %q for %q; did you mean %q?", args[0], c.CommandPath(), s[0])
+			e = errs.Usagef("unknown command %s for %q; did you mean %q?", redact.Quote(args[0]), c.CommandPath(), s[0])
 		}
 		return e.WithFix("see `" + c.CommandPath() + " --help` for its commands")
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
@@ -87,7 +88,7 @@ func openDB(ctx context.Context, io *ui.IO, config func() (*config.Config, error
 func parseID(s string) (int64, error) {
 	id, err := cmdutil.ParseUint("DLQ event id", strings.TrimPrefix(s, "#"), math.MaxInt64)
 	if err != nil || id < 1 {
-		return 0, errs.Usagef("DLQ event id %q: expected a positive integer: decimal digits, or 0x followed by hex digits (the id column of vrwxctl dlq list)", s)
+		return 0, errs.Usagef("DLQ event id %s: expected a positive integer: decimal digits, or 0x followed by hex digits (the id column of vrwxctl dlq list)", redact.Quote(s))
 	}
 	return int64(id), nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/exporter"
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
@@ -101,7 +102,7 @@ func (o *Options) validate() error {
 		return errs.Usagef("--listen is required (expected host:port or :port, e.g. :9469)")
 	}
 	if _, port, err := net.SplitHostPort(o.Addr); err != nil || port == "" {
-		return errs.Usagef("--listen %q is not an address (expected host:port or :port, e.g. :9469 or 127.0.0.1:9469)", o.Addr)
+		return errs.Usagef("--listen %s is not an address (expected host:port or :port, e.g. :9469 or 127.0.0.1:9469)", redact.Quote(o.Addr))
 	}
 	if o.Interval <= 0 {
 		return errs.Usagef("--interval %s is not positive (expected a duration such as 15s)", o.Interval)

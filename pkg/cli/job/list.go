@@ -14,6 +14,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/jobs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
@@ -74,6 +75,7 @@ only the table or the JSON.`,
 	fl.BoolVar(&opts.Overdue, "overdue", false, "only FUNDED jobs past their deadline")
 	fl.BoolVar(&opts.Settleable, "settleable", false, "only COMPLETED jobs whose settleAfter has passed")
 	_ = cmd.RegisterFlagCompletionFunc("status", statusCompletions)
+	cmdutil.HoldsHash(cmd, "robot")
 	return cmd
 }
 
@@ -97,7 +99,7 @@ func (opts *ListOptions) validate() (jobs.Filter, *big.Int, *big.Int, error) {
 	for _, name := range opts.Statuses {
 		st, err := vrwx.ParseStatus(name)
 		if err != nil {
-			return f, nil, nil, errs.Usagef("--status %q is not a job status (expected one of CREATED, FUNDED, COMPLETED, SETTLED, DISPUTED, REFUNDED)", name)
+			return f, nil, nil, errs.Usagef("--status %s is not a job status (expected one of CREATED, FUNDED, COMPLETED, SETTLED, DISPUTED, REFUNDED)", redact.Quote(name))
 		}
 		if f.Statuses == nil {
 			f.Statuses = map[vrwx.Status]bool{}

@@ -2,6 +2,7 @@ package key
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/url"
@@ -21,6 +22,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/health"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/rotation"
 	"github.com/vrwx/vrwxctl/pkg/secrets"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
@@ -192,7 +194,7 @@ func (opts *RotateOptions) validate() (rotateInput, error) {
 			return in, errs.Usagef("--fund: %v", err)
 		}
 		if in.fund.Sign() == 0 {
-			return in, errs.Usagef("--fund %q is zero (expected a positive amount such as 0.5ether)", opts.Fund)
+			return in, errs.Usagef("--fund %s is zero (expected a positive amount such as 0.5ether)", redact.Quote(opts.Fund))
 		}
 	}
 	if opts.DeployCmd != "" {
@@ -200,7 +202,12 @@ func (opts *RotateOptions) validate() (rotateInput, error) {
 			return in, err
 		}
 		if _, err := exec.LookPath(in.deploy[0]); err != nil {
-			return in, errs.Usagef("--deploy-cmd: %q is not a program on PATH (%v)", in.deploy[0], err)
+			// LookPath's error quotes the name again, unmasked: it is not repeated.
+			why := "not found"
+			if !errors.Is(err, exec.ErrNotFound) {
+				why = "not executable"
+			}
+			return in, errs.Usagef("--deploy-cmd: %s is not a program on PATH (%s)", redact.Quote(in.deploy[0]), why)
 		}
 	}
 	if opts.APIURL != "" {
@@ -224,7 +231,7 @@ func (opts *RotateOptions) validate() (rotateInput, error) {
 
 // parseAge parses --if-older-than: days (90d) or a Go duration (720h).
 func parseAge(s string) (time.Duration, error) {
-	bad := errs.Usagef("--if-older-than %q is not an age (expected days such as 90d, or a duration such as 720h)", s)
+	bad := errs.Usagef("--if-older-than %s is not an age (expected days such as 90d, or a duration such as 720h)", redact.Quote(s))
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.ParseUint(n, 10, 16)
 		if err != nil || days == 0 {

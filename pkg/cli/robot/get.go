@@ -62,6 +62,7 @@ A robot that is not registered (no controller) exits 1.`,
 	}
 	cmd.Flags().StringVar(&opts.Name, "name", "", "robot by the API's tenantId:robotName instead of its id")
 	cmd.Flags().StringVar(&opts.DB, "db", "", "compare with the robots row of the API's SQLite database at this path (opened read-only)")
+	cmdutil.ArgsHoldHashes(cmd) // ROBOT: a robot id is a hash
 	return cmd
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/spf13/cobra"
 	auditcmd "github.com/vrwx/vrwxctl/pkg/cli/audit"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
@@ -64,8 +66,12 @@ profile is "local": nothing touches a real chain by accident.`,
 			if g.NoColor {
 				f.IO.NoColor = true
 			}
-			if g.Timeout < 0 {
-				return errs.Usagef("--timeout %s is negative (expected a duration such as 30s or 2m)", g.Timeout)
+			// What the user typed is registered with the scrubber (hash fields aside)
+			// before anything can repeat it.
+			cmdutil.RegisterInput(c, args)
+			if fl := c.Flags().Lookup("timeout"); fl != nil && fl.Changed && g.Timeout <= 0 {
+				return errs.Usagef("--timeout %s is not positive (expected a duration such as 30s or 2m)", g.Timeout).
+					WithFix("give --timeout a positive duration, or leave it out")
 			}
 			for _, u := range g.RPCURLs {
 				if err := config.CheckURL(u); err != nil {
@@ -75,16 +81,7 @@ profile is "local": nothing touches a real chain by accident.`,
 			return nil
 		},
 	}
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		var e *errs.Error
-		if errors.As(err, &e) {
-			return e
-		}
-		// pflag quotes the value it could not parse; one shaped like a key is
-		// registered, so the message shows it redacted.
-		redact.RegisterKeyLike(err.Error())
-		return errs.Usagef("%v", err).WithFix("see `" + c.CommandPath() + " --help`")
-	})
+	cmd.SetFlagErrorFunc(flagError)
 
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.Profile, "profile", "", "profile to use: base-mainnet, base-sepolia, local, or one from the config file (env VRWX_PROFILE; default local)")
@@ -141,4 +138,35 @@ profile is "local": nothing touches a real chain by accident.`,
 	cmdutil.OneValueEach(cmd)
 	cmdutil.UnknownSubcommands(cmd)
 	return cmd
+}
+
+// flagError words pflag's parse errors (unknown flag, bad value, missing value) as
+// usage errors. pflag quotes what it could not parse, and its messages are rebuilt
+// around redact.Quote: the value may be a key typed in the wrong place.
+func flagError(c *cobra.Command, err error) error {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	fix := "see `" + c.CommandPath() + " --help`"
+	var (
+		notExist *pflag.NotExistError
+		invalid  *pflag.InvalidValueError
+		syntax   *pflag.InvalidSyntaxError
+	)
+	switch {
+	case errors.As(err, &notExist) && notExist.GetSpecifiedShortnames() != "":
+		return errs.Usagef("unknown shorthand flag %s in %s", redact.Quote(notExist.GetSpecifiedName()[:1]), redact.Quote("-"+notExist.GetSpecifiedShortnames())).WithFix(fix)
+	case errors.As(err, &notExist):
+		return errs.Usagef("unknown flag %s", redact.Quote("--"+notExist.GetSpecifiedName())).WithFix(fix)
+	case errors.As(err, &invalid):
+		what := invalid.GetFlag().Value.Type()
+		if what == "duration" {
+			what = "duration (expected e.g. 30s or 2m)"
+		}
+		return errs.Usagef("--%s %s is not a valid %s", invalid.GetFlag().Name, redact.Quote(invalid.GetValue()), what).WithFix(fix)
+	case errors.As(err, &syntax):
+		return errs.Usagef("bad flag syntax: %s", redact.Quote(syntax.GetSpecifiedFlag())).WithFix(fix)
+	}
+	return errs.Usagef("%s", redact.MaskText(err.Error())).WithFix(fix)
 }

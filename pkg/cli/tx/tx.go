@@ -178,7 +178,7 @@ type StatusOptions struct {
 // NewCmdStatus returns `tx status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
 	opts := &StatusOptions{IO: f.IO, Chain: f.Chain, Context: f.Context}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "status HASH",
 		Short: "Show whether a transaction is pending, mined or reverted, with its fees",
 		Example: `  vrwxctl tx status 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060
@@ -189,12 +189,14 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, statusRun)
 		},
 	}
+	cmdutil.ArgsHoldHashes(cmd)
+	return cmd
 }
 
 // NewCmdWait returns `tx wait`.
 func NewCmdWait(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
 	opts := &StatusOptions{IO: f.IO, Chain: f.Chain, Context: f.Context, Wait: true}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "wait HASH",
 		Short: "Wait until a transaction is mined (exit 4 on --timeout, 1 if it reverted)",
 		Long: `Wait for HASH's receipt, then print it. Use it to follow a transaction whose send
@@ -206,6 +208,8 @@ timed out, instead of sending again (which risks paying twice).`,
 			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, statusRun)
 		},
 	}
+	cmdutil.ArgsHoldHashes(cmd)
+	return cmd
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
