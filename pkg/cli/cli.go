@@ -41,11 +41,10 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	}
 	var e *errs.Error
 	if !root.RunStarted(cmd) {
-		// Parsing failed, so which argument held a hash is not known: everything
-		// typed is registered with the scrubber before the error repeats any of it.
-		for _, a := range args {
-			redact.RegisterInput(a)
-		}
+		// Parsing failed: what was typed is registered with the scrubber (hash
+		// fields aside, as far as the command line names them) before the error
+		// repeats any of it.
+		cmdutil.RegisterArgs(cmd, args)
 		if !errors.As(err, &e) {
 			// cobra's own parse errors (unknown command, bad flag value) are usage
 			// errors; they quote what was typed, so they are masked by shape.

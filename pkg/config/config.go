@@ -149,7 +149,7 @@ func (c *Config) String(key string) string { return c.values[key].Value }
 func (c *Config) origin(key string) string {
 	s := c.values[key]
 	if s.Detail != "" {
-		return fmt.Sprintf("%s (%s %s)", key, s.Source, s.Detail)
+		return fmt.Sprintf("%s (%s %s)", key, s.Source, redact.Mask(s.Detail))
 	}
 	return fmt.Sprintf("%s (%s)", key, s.Source)
 }
@@ -230,7 +230,7 @@ func splitList(s string) []string {
 func validate(k Key, s Setting) error {
 	where := string(s.Source)
 	if s.Detail != "" {
-		where += " " + s.Detail
+		where += " " + redact.Mask(s.Detail)
 	}
 	bad := func(expected string) error {
 		return errs.Usagef("%s = %s (from %s) is not %s", k.Name, redact.Quote(s.Value), where, expected)

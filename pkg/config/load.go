@@ -74,9 +74,24 @@ func ReadFile(o Options) (*File, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, errs.Usagef("config file %s: %v", path, err).WithFix("check --config / VRWXCTL_CONFIG")
+		// The path is what the operator typed; the error's own text quotes it again.
+		why := "cannot be read"
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			why = "does not exist"
+		case errors.Is(err, fs.ErrPermission):
+			why = "cannot be read (permission denied)"
+		case isDir(path):
+			why = "is a directory"
+		}
+		return nil, errs.Usagef("config file %s %s", redact.Mask(path), why).WithFix("check --config / VRWXCTL_CONFIG")
 	}
 	return ParseFile(path, data)
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // ParseFile parses a config file's YAML. Errors name the file and line.
@@ -85,7 +100,7 @@ func ParseFile(path string, data []byte) (*File, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		// The parser quotes what it could not read: masked by shape.
-		return nil, errs.Usagef("config file %s does not parse: %s", path, redact.MaskText(err.Error())).
+		return nil, errs.Usagef("config file %s does not parse: %s", redact.Mask(path), redact.MaskText(err.Error())).
 			WithFix("fix the YAML at that line; `vrwxctl config view` shows the result")
 	}
 	registerScalars(&doc)
@@ -94,7 +109,7 @@ func ParseFile(path string, data []byte) (*File, error) {
 	}
 	root := doc.Content[0]
 	bad := func(n *yaml.Node, format string, args ...any) error {
-		return errs.Usagef("config file %s, line %d: %s", path, n.Line, fmt.Sprintf(format, args...))
+		return errs.Usagef("config file %s, line %d: %s", redact.Mask(path), n.Line, fmt.Sprintf(format, args...))
 	}
 	if root.Kind != yaml.MappingNode {
 		return nil, bad(root, "expected a mapping with default_profile and profiles")
@@ -142,7 +157,7 @@ func registerScalars(n *yaml.Node) {
 func parseProfile(path string, body *yaml.Node) (FileProfile, error) {
 	p := FileProfile{Values: map[string]string{}}
 	bad := func(n *yaml.Node, format string, args ...any) error {
-		return errs.Usagef("config file %s, line %d: %s", path, n.Line, fmt.Sprintf(format, args...))
+		return errs.Usagef("config file %s, line %d: %s", redact.Mask(path), n.Line, fmt.Sprintf(format, args...))
 	}
 	if body.Kind != yaml.MappingNode {
 		return p, bad(body, "a profile must be a mapping of settings")

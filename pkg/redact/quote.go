@@ -24,9 +24,32 @@ func QuoteHash(s string) string { return strconv.Quote(maskURLs(s, true)) }
 func Mask(s string) string { return maskHex(maskURLs(s, true)) }
 
 // MaskText is Mask for running text that quotes what the user typed, a message
-// written by a library (cobra's "unknown flag: --…", pflag's "invalid argument …"):
-// URLs end at white space.
-func MaskText(s string) string { return maskHex(maskURLs(s, false)) }
+// written by a library (cobra's `unknown command "…" for "…"`, a parser's error):
+// every double-quoted string in it is masked as one value (Mask), the rest as text
+// (URLs end at white space).
+func MaskText(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			break
+		}
+		q, err := strconv.QuotedPrefix(s[i:])
+		if err != nil {
+			break
+		}
+		v, _ := strconv.Unquote(q)
+		b.WriteString(maskHex(maskURLs(s[:i], false)))
+		b.WriteString(Quote(v))
+		s = s[i+len(q):]
+	}
+	b.WriteString(maskHex(maskURLs(s, false)))
+	return b.String()
+}
+
+// MaskHex is Mask without the URL rule: for a value shown because the operator
+// asked to see it in full (config view --reveal), which still never shows a key.
+func MaskHex(s string) string { return maskHex(s) }
 
 // maskHex replaces every run of 64 or more hex digits, and a 0x just before it.
 func maskHex(s string) string {

@@ -113,12 +113,13 @@ func maskURLs(s string, whole bool) string {
 			b.WriteString(URL(s[start:end]))
 			last, i = end, end-1
 		case s[i] == '@':
-			// user:password@host with no scheme.
+			// user:password@host with no scheme, alone or at the end of a path (a
+			// relative path someone typed a URL into).
 			start := i
 			for start > last && !endsToken(s[start-1]) && s[start-1] != '/' && s[start-1] != '(' && s[start-1] != '[' && s[start-1] != '=' && s[start-1] != ',' {
 				start--
 			}
-			if start == i || !strings.Contains(s[start:i], ":") || (start > 0 && s[start-1] == '/') {
+			if start == i || !strings.Contains(s[start:i], ":") {
 				continue
 			}
 			end := i + 1

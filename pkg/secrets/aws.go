@@ -58,12 +58,12 @@ func (s *awsStore) api(ctx context.Context) (*secretsmanager.Client, error) {
 		}
 		cfg, err := config.LoadDefaultConfig(ctx, lo...)
 		if err != nil {
-			s.clientErr = errs.Usagef("cannot load the AWS configuration for %s", s.ref.String()).Wrap(err).
+			s.clientErr = errs.Usagef("cannot load the AWS configuration for %s", s.ref.Shown()).Wrap(err).
 				WithFix("check AWS_PROFILE, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE")
 			return
 		}
 		if cfg.Region == "" {
-			s.clientErr = errs.Usagef("no AWS region for %s", s.ref.String()).
+			s.clientErr = errs.Usagef("no AWS region for %s", s.ref.Shown()).
 				WithFix("add ?region=REGION to the reference, or set AWS_REGION")
 			return
 		}
@@ -87,12 +87,12 @@ func (s *awsStore) apiErr(op string, err error) error {
 	}
 	var nf *types.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		return errs.Failedf("AWS Secrets Manager %s: %s not found: %s", op, s.ref.String(), redact.Text(aws.ToString(nf.Message))).
+		return errs.Failedf("AWS Secrets Manager %s: %s not found: %s", op, s.ref.Shown(), redact.Text(aws.ToString(nf.Message))).
 			WithFix("check the secret name and the region")
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
-		e := errs.Failedf("AWS Secrets Manager %s on %s failed: %s: %s", op, s.ref.String(), redact.Text(ae.ErrorCode()), redact.Text(ae.ErrorMessage()))
+		e := errs.Failedf("AWS Secrets Manager %s on %s failed: %s: %s", op, s.ref.Shown(), redact.Text(ae.ErrorCode()), redact.Text(ae.ErrorMessage()))
 		switch ae.ErrorCode() {
 		case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException":
 			return e.WithFix("check the AWS credentials in use (AWS_PROFILE, AWS_ACCESS_KEY_ID) and that their policy allows secretsmanager:" + op)
@@ -100,10 +100,10 @@ func (s *awsStore) apiErr(op string, err error) error {
 		return e
 	}
 	if strings.Contains(err.Error(), "get credentials") {
-		return errs.Failedf("no usable AWS credentials for %s", s.ref.String()).Wrap(err).
+		return errs.Failedf("no usable AWS credentials for %s", s.ref.Shown()).Wrap(err).
 			WithFix("configure credentials as for the AWS CLI: AWS_PROFILE (after `aws sso login` if it uses SSO), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an instance or task role")
 	}
-	return errs.Failedf("AWS Secrets Manager %s on %s failed", op, s.ref.String()).Wrap(err).
+	return errs.Failedf("AWS Secrets Manager %s on %s failed", op, s.ref.Shown()).Wrap(err).
 		WithFix("check network access to Secrets Manager, the endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER) and the region")
 }
 
@@ -191,7 +191,7 @@ func (s *awsStore) get(ctx context.Context, in *secretsmanager.GetSecretValueInp
 			if missingIsUsage {
 				e.Kind = errs.Usage
 			}
-			return PrivateKey{}, Version{}, e.WithFix("check the secret name and region; `vrwxctl key versions --store " + s.ref.String() + "` lists its versions")
+			return PrivateKey{}, Version{}, e.WithFix("check the secret name and region; `vrwxctl key versions --store " + s.ref.Shown() + "` lists its versions")
 		}
 		return PrivateKey{}, Version{}, s.apiErr("GetSecretValue", err)
 	}
@@ -251,7 +251,7 @@ func withLabel(m map[string][]string, label string) string {
 
 func (s *awsStore) WritePending(ctx context.Context, key PrivateKey) (Version, error) {
 	if key.IsZero() {
-		return Version{}, errs.Usagef("no key to write to %s", s.ref.String())
+		return Version{}, errs.Usagef("no key to write to %s", s.ref.Shown())
 	}
 	c, err := s.api(ctx)
 	if err != nil {
@@ -266,7 +266,7 @@ func (s *awsStore) WritePending(ctx context.Context, key PrivateKey) (Version, e
 	token := uuid.NewString()
 	if !found {
 		if strings.HasPrefix(s.ref.SecretID, "arn:") {
-			return Version{}, errs.Failedf("%s does not exist; vrwxctl creates new secrets by name, not by ARN", s.ref.String())
+			return Version{}, errs.Failedf("%s does not exist; vrwxctl creates new secrets by name, not by ARN", s.ref.Shown())
 		}
 		body, _ := json.Marshal(map[string]json.RawMessage{s.ref.Field: hexKey})
 		defer clear(body)
@@ -296,10 +296,10 @@ func (s *awsStore) WritePending(ctx context.Context, key PrivateKey) (Version, e
 			return Version{}, s.apiErr("GetSecretValue", err)
 		}
 		if out.SecretString == nil {
-			return Version{}, errs.Usagef("the current value of %s is binary; vrwxctl keeps the key in a JSON SecretString and will not replace a binary secret", s.ref.String())
+			return Version{}, errs.Usagef("the current value of %s is binary; vrwxctl keeps the key in a JSON SecretString and will not replace a binary secret", s.ref.Shown())
 		}
 		if fields, err = jsonObject(*out.SecretString); err != nil {
-			return Version{}, errs.Usagef("the current value of %s is not a JSON object, so the key cannot be added to it as field %s", s.ref.String(), redact.Quote(s.ref.Field))
+			return Version{}, errs.Usagef("the current value of %s is not a JSON object, so the key cannot be added to it as field %s", s.ref.Shown(), redact.Quote(s.ref.Field))
 		}
 	}
 	fields[s.ref.Field] = hexKey
@@ -351,11 +351,11 @@ func (s *awsStore) Promote(ctx context.Context, versionID string) error {
 		return err
 	}
 	if !found {
-		return errs.Failedf("%s not found", s.ref.String())
+		return errs.Failedf("%s not found", s.ref.Shown())
 	}
 	labels, ok := m[versionID]
 	if !ok {
-		return errs.Failedf("%s has no labelled version %s", s.ref.String(), redact.Quote(versionID))
+		return errs.Failedf("%s has no labelled version %s", s.ref.Shown(), redact.Quote(versionID))
 	}
 	if slices.Contains(labels, awsCurrent) {
 		if slices.Contains(labels, awsPending) {
@@ -378,11 +378,11 @@ func (s *awsStore) Rollback(ctx context.Context) error {
 		return err
 	}
 	if !found {
-		return errs.Failedf("%s not found", s.ref.String())
+		return errs.Failedf("%s not found", s.ref.Shown())
 	}
 	prev := withLabel(m, awsPrevious)
 	if prev == "" {
-		return errs.Failedf("%s has no previous version (no version is labelled AWSPREVIOUS) to roll back to", s.ref.String())
+		return errs.Failedf("%s has no previous version (no version is labelled AWSPREVIOUS) to roll back to", s.ref.Shown())
 	}
 	return s.moveLabel(ctx, awsCurrent, prev, withLabel(m, awsCurrent))
 }
@@ -394,7 +394,7 @@ func (s *awsStore) DiscardPending(ctx context.Context) error {
 	}
 	id := withLabel(m, awsPending)
 	if !found || id == "" {
-		return errs.Failedf("%s has no pending version (no version is labelled AWSPENDING)", s.ref.String())
+		return errs.Failedf("%s has no pending version (no version is labelled AWSPENDING)", s.ref.Shown())
 	}
 	return s.moveLabel(ctx, awsPending, "", id)
 }

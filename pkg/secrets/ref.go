@@ -405,3 +405,7 @@ func (r Ref) AtStage(stage string) Ref {
 // Writable reports whether the reference's store accepts new versions (every
 // scheme but env).
 func (r Ref) Writable() bool { return r.Scheme != SchemeEnv && r.Scheme != "" }
+
+// Shown is the reference as messages show it: redact.Mask of String, so a key
+// pasted into a path or a name is never repeated.
+func (r Ref) Shown() string { return redact.Mask(r.String()) }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Entry statuses reported by List.
@@ -105,10 +106,10 @@ func candidates(names []string) []string {
 func listLocal(ctx context.Context, loc Location) ([]Entry, error) {
 	fi, err := os.Stat(loc.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errs.Usagef("backup directory %s does not exist", loc.Path)
+		return nil, errs.Usagef("backup directory %s does not exist", redact.Mask(loc.Path))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("backup directory %s: %w", loc.Path, err)
+		return nil, fmt.Errorf("backup directory %s: %w", redact.Mask(loc.Path), err)
 	}
 	if !fi.IsDir() {
 		return nil, errs.Usagef("%s is not a directory: expected the directory backups are written to", loc.Path)

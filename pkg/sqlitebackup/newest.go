@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Newest returns the most recent backup in a directory or under an S3 prefix, from
@@ -31,7 +33,7 @@ func Newest(ctx context.Context, loc Location, opts ListOptions) (*Entry, error)
 		var err error
 		entries, err = listedDir(loc.Path)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("backup directory %s does not exist", loc.Path)
+			return nil, fmt.Errorf("backup directory %s does not exist", redact.Mask(loc.Path))
 		}
 		if err != nil {
 			return nil, err

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Object metadata keys (sent as x-amz-meta-*). The checksum travels with the object
@@ -223,7 +224,7 @@ func downloadObject(ctx context.Context, c *s3.Client, loc Location, dst string,
 	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(loc.Bucket), Key: aws.String(loc.Key)})
 	if err != nil {
 		if isNotFound(err) {
-			return nil, errs.Usagef("backup %s does not exist", loc)
+			return nil, errs.Usagef("backup %s does not exist", redact.Mask(loc.String()))
 		}
 		return nil, fmt.Errorf("download %s: %w", loc, err)
 	}

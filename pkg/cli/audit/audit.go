@@ -155,7 +155,7 @@ func listRun(_ context.Context, opts *ListOptions) error {
 		return errs.Failedf("reading the audit log").Wrap(err).
 			WithFix("the log is append-only JSON lines: look at the line named above; vrwxctl never rewrites it")
 	}
-	out := ListJSON{Path: path, Entries: []audit.Entry{}}
+	out := ListJSON{Path: redact.Mask(path), Entries: []audit.Entry{}}
 	for _, e := range entries {
 		if filter.Match(e) {
 			out.Entries = append(out.Entries, e)
@@ -169,7 +169,7 @@ func listRun(_ context.Context, opts *ListOptions) error {
 	}
 	if len(out.Entries) == 0 {
 		if len(entries) == 0 {
-			opts.IO.Infof("the audit log %s is empty or absent: vrwxctl has sent nothing from this host and user", path)
+			opts.IO.Infof("the audit log %s is empty or absent: vrwxctl has sent nothing from this host and user", redact.Mask(path))
 		} else {
 			opts.IO.Infof("no line of %s matches (%d lines in all)", path, len(entries))
 		}

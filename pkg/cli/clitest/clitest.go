@@ -113,6 +113,14 @@ func (r Result) JSON(t testing.TB, v any) {
 // Run runs vrwxctl in-process with args, as if typed at a non-terminal shell.
 func (e *Env) Run(args ...string) Result {
 	e.T.Helper()
+	return e.RunContext(context.Background(), args...)
+}
+
+// RunContext is Run under ctx, the context a signal would cancel: with one already
+// cancelled, every command stops at its first network request (nothing is sent),
+// which is how the whole-tree tests run thousands of cases without a chain.
+func (e *Env) RunContext(ctx context.Context, args ...string) Result {
+	e.T.Helper()
 	var out, errOut bytes.Buffer
 	io := ui.Test(strings.NewReader(e.Stdin), &out, &errOut)
 	now := e.Now
@@ -121,7 +129,7 @@ func (e *Env) Run(args ...string) Result {
 	}
 	f := &cmdutil.Factory{IO: io, Globals: &cmdutil.Globals{}, Now: now,
 		LookupEnv: func(k string) (string, bool) { v, ok := e.Vars[k]; return v, ok }}
-	code := cli.Run(context.Background(), f, args)
+	code := cli.Run(ctx, f, args)
 	r := Result{Args: args, Stdout: out.String(), Stderr: errOut.String(), Code: code}
 	record(r)
 	return r

@@ -1,6 +1,8 @@
 package cmdutil
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/vrwx/vrwxctl/pkg/redact"
@@ -48,6 +50,65 @@ func RegisterInput(cmd *cobra.Command, args []string) {
 		return
 	}
 	for _, a := range args {
+		redact.RegisterInput(a)
+	}
+}
+
+// RegisterArgs is RegisterInput for a command line that did not parse: the command
+// it names (as far as it names one) says which flags and arguments hold hashes,
+// and everything else typed is registered with the scrubber before the parse
+// error repeats any of it.
+func RegisterArgs(root *cobra.Command, args []string) {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd == nil {
+		cmd = root
+	}
+	lookup := func(name string, short bool) *pflag.Flag {
+		for _, fs := range []*pflag.FlagSet{cmd.Flags(), cmd.InheritedFlags()} {
+			if short {
+				if f := fs.ShorthandLookup(name); f != nil {
+					return f
+				}
+			} else if f := fs.Lookup(name); f != nil {
+				return f
+			}
+		}
+		return nil
+	}
+	holdsHash := func(f *pflag.Flag) bool {
+		_, ok := f.Annotations[annotationHash]
+		return f != nil && ok
+	}
+	argsHash := cmd.Annotations[annotationHash] == "yes"
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		var f *pflag.Flag
+		switch {
+		case a == "--":
+			for _, rest := range args[i+1:] {
+				if !argsHash {
+					redact.RegisterInput(rest)
+				}
+			}
+			return
+		case strings.HasPrefix(a, "--"):
+			name, _, eq := strings.Cut(a[2:], "=")
+			if f = lookup(name, false); f != nil && holdsHash(f) {
+				if !eq && f.NoOptDefVal == "" {
+					i++
+				}
+				continue
+			}
+		case strings.HasPrefix(a, "-") && len(a) == 2:
+			if f = lookup(a[1:], true); f != nil && holdsHash(f) {
+				if f.NoOptDefVal == "" {
+					i++
+				}
+				continue
+			}
+		case !strings.HasPrefix(a, "-") && argsHash:
+			continue
+		}
 		redact.RegisterInput(a)
 	}
 }

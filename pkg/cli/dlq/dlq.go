@@ -64,7 +64,7 @@ func openDB(ctx context.Context, io *ui.IO, config func() (*config.Config, error
 	if err != nil {
 		var e *errs.Error
 		if !errors.As(err, &e) {
-			return nil, "", errs.Failedf("open database %s", path).Wrap(err)
+			return nil, "", errs.Failedf("open database %s", redact.Mask(path)).Wrap(err)
 		}
 		if e.Kind == errs.Usage {
 			e.WithFix("point --db or DATABASE_PATH at the VRWX API's database")
@@ -78,7 +78,7 @@ func openDB(ctx context.Context, io *ui.IO, config func() (*config.Config, error
 	}
 	if slices.Contains(missing, "dlq_events") {
 		db.Close()
-		return nil, "", errs.Failedf("database %s has no dlq_events table (missing: %s)", path, strings.Join(missing, ", ")).
+		return nil, "", errs.Failedf("database %s has no dlq_events table (missing: %s)", redact.Mask(path), strings.Join(missing, ", ")).
 			WithFix("point --db or DATABASE_PATH at the VRWX API's database")
 	}
 	return db, path, nil

@@ -212,7 +212,7 @@ func (opts *RotateOptions) validate() (rotateInput, error) {
 	}
 	if opts.APIURL != "" {
 		if u, err := url.Parse(opts.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return in, errs.Usagef("--api-url %s is not an http(s) URL (expected e.g. https://api.vrwx.io)", chain.RedactURL(opts.APIURL))
+			return in, errs.Usagef("--api-url %s is not an http(s) URL (expected e.g. https://api.vrwx.io)", redact.Quote(opts.APIURL))
 		}
 	}
 	if opts.WaitTimeout <= 0 {

@@ -3,6 +3,7 @@ package root
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -133,8 +134,16 @@ profile is "local": nothing touches a real chain by accident.`,
 		c.GroupID = "tool"
 		cmd.AddCommand(c)
 	}
+	cmd.SetHelpCommand(newCmdHelp())
 	cmd.SetHelpCommandGroupID("tool")
 	cmd.SetCompletionCommandGroupID("tool")
+	// cobra adds help and completion when the tree runs; added now, the passes below
+	// reach them too (`completion nosuch` is exit 2, not the group's help). The
+	// completion commands keep the writer they are made with.
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	cmd.InitDefaultHelpCmd()
+	cmd.InitDefaultCompletionCmd()
 	cmdutil.OneValueEach(cmd)
 	cmdutil.UnknownSubcommands(cmd)
 	return cmd
@@ -169,4 +178,35 @@ func flagError(c *cobra.Command, err error) error {
 		return errs.Usagef("bad flag syntax: %s", redact.Quote(syntax.GetSpecifiedFlag())).WithFix(fix)
 	}
 	return errs.Usagef("%s", redact.MaskText(err.Error())).WithFix(fix)
+}
+
+// newCmdHelp is cobra's help command, except that an unknown topic is a usage error
+// (exit 2) that quotes the topic through redact.Quote.
+func newCmdHelp() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help provides help for any command: vrwxctl help [path to command].",
+		RunE: func(c *cobra.Command, args []string) error {
+			target, _, err := c.Root().Find(args)
+			if target == nil || err != nil {
+				return errs.Usagef("unknown help topic %s", redact.Quote(strings.Join(args, " "))).
+					WithFix("see `vrwxctl --help` for the commands")
+			}
+			return target.Help()
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			target, _, err := c.Root().Find(args)
+			if err != nil || target == nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, sub := range target.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
 }

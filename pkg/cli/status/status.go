@@ -18,6 +18,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
@@ -150,7 +151,7 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	if tg.FromSigner && r.Store != nil && r.Store.Err != nil {
 		// Without the key there is no relayer to read: say why, with the store's words.
-		return errs.Failedf("reading the relayer's address from %s", r.Store.Ref).Wrap(r.Store.Err)
+		return errs.Failedf("reading the relayer's address from %s", redact.Mask(r.Store.Ref)).Wrap(r.Store.Err)
 	}
 	var retired *doctor.Retired
 	// The store's current key is the relayer, never a retired one; an address given
