@@ -315,7 +315,8 @@ func (k Key) expected() string {
 	return "a path or a name"
 }
 
-// CheckURL accepts http(s) and ws(s) URLs with a host.
+// CheckURL accepts http(s) and ws(s) URLs with a host and, when one is given, a
+// port from 1 to 65535.
 func CheckURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
@@ -323,9 +324,15 @@ func CheckURL(raw string) error {
 	}
 	switch u.Scheme {
 	case "http", "https", "ws", "wss":
-		return nil
+	default:
+		return fmt.Errorf("%s has scheme %s (expected http, https, ws or wss)", redact.Quote(raw), redact.Quote(u.Scheme))
 	}
-	return fmt.Errorf("%s has scheme %s (expected http, https, ws or wss)", redact.Quote(raw), redact.Quote(u.Scheme))
+	if p := u.Port(); p != "" {
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return fmt.Errorf("%s has port %s (expected a port from 1 to 65535)", redact.Quote(raw), redact.Quote(p))
+		}
+	}
+	return nil
 }
 
 // LookupEnv reads one environment variable, as os.LookupEnv does. The binary passes

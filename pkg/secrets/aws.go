@@ -77,9 +77,9 @@ func (s *awsStore) api(ctx context.Context) (*secretsmanager.Client, error) {
 }
 
 // apiErr turns an SDK error into an error kind with the operation and the
-// reference named. What the service answered is passed through redact.Text: AWS's
-// own messages carry no secret values, but a proxy or look-alike service in between
-// may echo the request body — the key being written.
+// reference named. Of what the service answered only the HTTP status and the error
+// code are shown (see storeerr.go): never its message or body, which a proxy or a
+// look-alike service in between may fill with the request — the key being written.
 func (s *awsStore) apiErr(op string, err error) error {
 	err = redact.Error(err)
 	if errs.KindOf(err) != errs.Failed {
@@ -87,12 +87,12 @@ func (s *awsStore) apiErr(op string, err error) error {
 	}
 	var nf *types.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		return errs.Failedf("AWS Secrets Manager %s: %s not found: %s", op, s.ref.Shown(), redact.Text(aws.ToString(nf.Message))).
+		return errs.Failedf("AWS Secrets Manager %s: %s not found (ResourceNotFoundException)", op, s.ref.Shown()).
 			WithFix("check the secret name and the region")
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
-		e := errs.Failedf("AWS Secrets Manager %s on %s failed: %s: %s", op, s.ref.Shown(), redact.Text(ae.ErrorCode()), redact.Text(ae.ErrorMessage()))
+		e := errs.Failedf("AWS Secrets Manager %s on %s failed: %s%s", op, s.ref.Shown(), serviceCode(ae.ErrorCode()), statusText(httpStatus(err)))
 		switch ae.ErrorCode() {
 		case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException":
 			return e.WithFix("check the AWS credentials in use (AWS_PROFILE, AWS_ACCESS_KEY_ID) and that their policy allows secretsmanager:" + op)
@@ -102,6 +102,12 @@ func (s *awsStore) apiErr(op string, err error) error {
 	if strings.Contains(err.Error(), "get credentials") {
 		return errs.Failedf("no usable AWS credentials for %s", s.ref.Shown()).Wrap(err).
 			WithFix("configure credentials as for the AWS CLI: AWS_PROFILE (after `aws sso login` if it uses SSO), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an instance or task role")
+	}
+	if st := httpStatus(err); st != 0 {
+		// An answer that is not the service's error shape (a proxy's page, say):
+		// the SDK's error would quote it.
+		return errs.Failedf("AWS Secrets Manager %s on %s failed: an answer that is not Secrets Manager's%s", op, s.ref.Shown(), statusText(st)).
+			WithFix("check the endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER), the region and any proxy in between")
 	}
 	return errs.Failedf("AWS Secrets Manager %s on %s failed", op, s.ref.Shown()).Wrap(err).
 		WithFix("check network access to Secrets Manager, the endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER) and the region")
@@ -187,7 +193,7 @@ func (s *awsStore) get(ctx context.Context, in *secretsmanager.GetSecretValueInp
 	if err != nil {
 		var nf *types.ResourceNotFoundException
 		if errors.As(err, &nf) {
-			e := errs.Failedf("%s (AWS: %s)", notFound, redact.Text(aws.ToString(nf.Message)))
+			e := errs.Failedf("%s (AWS: ResourceNotFoundException)", notFound)
 			if missingIsUsage {
 				e.Kind = errs.Usage
 			}

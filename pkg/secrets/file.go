@@ -39,6 +39,17 @@ func (hexFileCodec) encode(_ context.Context, _ *localStore, key PrivateKey, _ b
 	return []byte(key.hexEncode() + "\n"), nil
 }
 
+// hexFileHoldsKey checks that path holds a hex private key, whatever its mode.
+func hexFileHoldsKey(path, name string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return errs.Failedf("cannot read key file %s (%s)", redact.Mask(path), name).Wrap(err)
+	}
+	defer clear(b)
+	_, err = parseHexKey(name, string(b))
+	return err
+}
+
 // checkKeyFileMode refuses (errs.Refused) a key file whose mode is not 0600 or
 // 0400. Windows has no such mode bits, so there the check is skipped.
 func checkKeyFileMode(path, name string) error {

@@ -233,6 +233,11 @@ func (s *localStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 	if err != nil {
 		return Version{}, err
 	}
+	if hasCurrent {
+		if err := s.holdsKey(ctx); err != nil {
+			return Version{}, err
+		}
+	}
 	stage := StagePending
 	if !hasCurrent {
 		stage = StageCurrent
@@ -253,6 +258,26 @@ func (s *localStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 		return Version{}, err
 	}
 	return Version{ID: addrID(key.Address()), Stages: []string{stage}, Created: time.Now().UTC(), Address: key.Address()}, nil
+}
+
+// holdsKey checks, before a new key is written beside it, that the store's current
+// file is a key file of its kind: a reference that names some other file (a config
+// file, a log) is bad input, and nothing is written next to it.
+func (s *localStore) holdsKey(ctx context.Context) error {
+	cur := s.stagePath(StageCurrent)
+	name := s.name(StageCurrent, cur)
+	var err error
+	if _, hex := s.codec.(hexFileCodec); hex {
+		err = hexFileHoldsKey(cur, name)
+	}
+	if err == nil {
+		_, err = s.codec.address(ctx, s, cur, name)
+	}
+	if err != nil && errs.KindOf(err) == errs.Usage {
+		return errs.Usagef("%s does not hold a %s key, so no new key is written beside it: %v", redact.Mask(cur), s.ref.Scheme, err).
+			WithFix("check the path: --store names the key file itself (a new one is created when it does not exist)")
+	}
+	return err
 }
 
 // writeExclusive writes data to a temporary file in path's directory and links

@@ -79,7 +79,7 @@ func (s *vaultStore) appRoleLogin(ctx context.Context, c *api.Client) error {
 	if err != nil {
 		var re *api.ResponseError
 		if errors.As(err, &re) {
-			return errs.Failedf("Vault AppRole login at %s failed for %s: HTTP %d: %s", c.Address(), s.ref.Shown(), re.StatusCode, redact.Text(strings.Join(re.Errors, "; "))).
+			return errs.Failedf("Vault AppRole login at %s failed for %s (HTTP %d)", c.Address(), s.ref.Shown(), re.StatusCode).
 				WithFix("check VAULT_ROLE_ID and VAULT_SECRET_ID (secret IDs expire and can be single-use)")
 		}
 		return errs.Failedf("cannot reach Vault at %s to log in for %s", c.Address(), s.ref.Shown()).Wrap(redact.Error(err)).WithFix("check VAULT_ADDR")
@@ -92,9 +92,10 @@ func (s *vaultStore) appRoleLogin(ctx context.Context, c *api.Client) error {
 }
 
 // apiErr turns a Vault client error into an error kind naming the operation and
-// the reference. What the server answered is passed through redact.Text: Vault's
-// own errors carry no secret values, but a proxy in between may echo the request
-// body — the key being written — and the client quotes a body it cannot parse.
+// the reference. Of what the server answered only the HTTP status is shown (Vault
+// has no error codes; see storeerr.go): its error list may be a proxy's echo of
+// the request — the key being written — and the client puts a body it cannot
+// parse there whole.
 func (s *vaultStore) apiErr(op string, err error) error {
 	err = redact.Error(err)
 	if k := errs.KindOf(err); k == errs.Timeout {
@@ -106,20 +107,19 @@ func (s *vaultStore) apiErr(op string, err error) error {
 	}
 	var re *api.ResponseError
 	if errors.As(err, &re) {
-		msg := redact.Text(strings.Join(re.Errors, "; "))
 		switch {
 		case re.StatusCode == 403:
-			return errs.Failedf("Vault at %s denied %s on %s: HTTP 403: %s", addr, op, s.ref.Shown(), msg).
+			return errs.Failedf("Vault at %s denied %s on %s (HTTP 403)", addr, op, s.ref.Shown()).
 				WithFix(fmt.Sprintf("set VAULT_TOKEN (or VAULT_ROLE_ID and VAULT_SECRET_ID) to credentials whose policy allows %s on %s/data/%s and %s/metadata/%s",
 					op, s.ref.Mount, s.ref.Path, s.ref.Mount, s.ref.Path))
-		case re.StatusCode == 400 && strings.Contains(msg, "check-and-set parameter did not match"):
-			return errs.Failedf("%s changed while vrwxctl was writing it: another writer created a new version first (Vault check-and-set failed: %s); nothing was written", s.ref.Shown(), msg).
+		case re.StatusCode == 400 && !re.RawError && casMismatch(re.Errors):
+			return errs.Failedf("%s changed while vrwxctl was writing it: another writer created a new version first (Vault's check-and-set failed, HTTP 400); nothing was written", s.ref.Shown()).
 				WithFix("see `vrwxctl key versions --store " + s.ref.Shown() + "`, then run again if still needed")
 		case re.StatusCode == 404:
-			return errs.Failedf("Vault at %s: %s not found (%s): HTTP 404: %s", addr, s.ref.Shown(), op, msg).
+			return errs.Failedf("Vault at %s: %s not found (%s, HTTP 404)", addr, s.ref.Shown(), op).
 				WithFix("check the mount (first path segment) and the path")
 		}
-		return errs.Failedf("Vault %s on %s failed: HTTP %d: %s", op, s.ref.Shown(), re.StatusCode, msg)
+		return errs.Failedf("Vault %s on %s failed (HTTP %d)", op, s.ref.Shown(), re.StatusCode)
 	}
 	if errors.Is(err, api.ErrSecretNotFound) {
 		return errs.Failedf("%s not found in Vault at %s", s.ref.Shown(), addr).
@@ -565,4 +565,15 @@ func (s *vaultStore) Versions(ctx context.Context) ([]Version, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// casMismatch reports whether Vault's error list is its check-and-set refusal. KV
+// v2 says so only in words; the words are read here and never shown.
+func casMismatch(errors []string) bool {
+	for _, e := range errors {
+		if strings.Contains(e, "check-and-set parameter did not match") {
+			return true
+		}
+	}
+	return false
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
 	"github.com/vrwx/vrwxctl/pkg/redact"
+	"github.com/vrwx/vrwxctl/pkg/secrets"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
@@ -118,6 +119,11 @@ func (o *Options) validate() error {
 	for _, r := range o.Relayers {
 		if err := units.CheckAddress(r); err != nil {
 			return errs.Usagef("--relayer: %v", err)
+		}
+	}
+	if o.Signer != "" {
+		if _, err := secrets.ParseRef(o.Signer); err != nil {
+			return err
 		}
 	}
 	return nil
