@@ -275,7 +275,7 @@ func (s *localStore) holdsKey(ctx context.Context) error {
 	}
 	if err != nil && errs.KindOf(err) == errs.Usage {
 		return errs.Usagef("%s does not hold a %s key, so no new key is written beside it: %v", redact.Mask(cur), s.ref.Scheme, err).
-			WithFix("check the path: --store names the key file itself (a new one is created when it does not exist)")
+			WithFix("check the path: the reference names the key file itself (a new one is created where none exists)")
 	}
 	return err
 }

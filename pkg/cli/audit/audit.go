@@ -151,6 +151,9 @@ func listRun(_ context.Context, opts *ListOptions) error {
 	}
 	path := opts.Path()
 	entries, err := audit.Open(path).Read()
+	if errs.KindOf(err) == errs.Refused {
+		return err // a log others can change: the refusal carries its fix
+	}
 	if err != nil {
 		return errs.Failedf("reading the audit log").Wrap(err).
 			WithFix("the log is append-only JSON lines: look at the line named above; vrwxctl never rewrites it")
