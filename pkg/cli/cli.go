@@ -20,7 +20,7 @@ import (
 
 // Main runs vrwxctl with args and returns the process exit code.
 func Main(args []string) int {
-	f := &cmdutil.Factory{IO: ui.System(os.LookupEnv), Globals: &cmdutil.Globals{}, LookupEnv: os.LookupEnv, Now: time.Now}
+	f := &cmdutil.Factory{IO: ui.System(os.LookupEnv), Globals: &cmdutil.Globals{}, LookupEnv: os.LookupEnv, Environ: os.Environ, Now: time.Now}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, f, args)

@@ -155,6 +155,14 @@ func LooksLikeKey(s string) bool {
 	return true
 }
 
+// HasHexRun reports whether s holds a run of 64 or more hex digits: a key, alone or
+// inside a longer value.
+func HasHexRun(s string) bool {
+	found := false
+	eachHexRun(s, func(i, j int) { found = true })
+	return found
+}
+
 // ContainsKeyLike reports whether s holds a run of exactly 64 hex digits (bounded by
 // non-hex characters, an optional 0x before it): a key pasted into a path, a URL or
 // a reference.

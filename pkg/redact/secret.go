@@ -9,11 +9,12 @@ import (
 // SecretPlaceholder replaces a registered secret.
 const SecretPlaceholder = "[redacted]"
 
-// window is how much of a secret identifies it: any 20 characters of a registered
+// window is how much of a secret identifies it: any 12 characters of a registered
 // secret in a row are removed (a secret shorter than that, from 8 characters, only
 // whole), so a secret shows through neither cut short, nor wrapped over lines as
-// base64 prints it, nor glued to other text.
-const window = 20
+// base64 prints it (76 characters, then the rest), nor glued to other text. Twelve
+// characters of base64 are 72 bits: no text that is not the secret matches them.
+const window = 12
 
 var (
 	secretMu sync.RWMutex
@@ -25,7 +26,7 @@ var (
 
 // RegisterSecret registers a secret that is not a private key — a credential the
 // deploy command's environment keeps (VAULT_TOKEN, AWS_SECRET_ACCESS_KEY), a key's
-// base64 form — so that Keys (and so Text and every Writer) removes it, or any 20
+// base64 form — so that Keys (and so Text and every Writer) removes it, or any 12
 // characters of it in a row, wherever it appears. Values shorter than 8 characters
 // are too common to remove from every output and are not registered.
 func RegisterSecret(s string) {

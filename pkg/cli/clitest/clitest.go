@@ -38,7 +38,17 @@ type Env struct {
 	Stdin string
 	// Now is the clock in-process runs see (time.Now when nil).
 	Now func() time.Time
+	// TestHooks makes Exec and Start run the build with the test hooks
+	// (HookBinary) instead of the release build (Binary).
+	TestHooks bool
 }
+
+// KillAtEnv names a rotation checkpoint at which a HookBinary process SIGKILLs
+// itself (pkg/cli/key's killat_testhooks.go); the release build ignores it.
+const KillAtEnv = "VRWXCTL_ROTATE_KILL_AT"
+
+// TestHooksTag is the build tag that links the test hooks into vrwxctl.
+const TestHooksTag = "vrwxctl_testhooks"
 
 // New returns an environment with no chain: XDG directories in a temp dir.
 func New(t testing.TB) *Env {
@@ -128,7 +138,14 @@ func (e *Env) RunContext(ctx context.Context, args ...string) Result {
 		now = time.Now
 	}
 	f := &cmdutil.Factory{IO: io, Globals: &cmdutil.Globals{}, Now: now,
-		LookupEnv: func(k string) (string, bool) { v, ok := e.Vars[k]; return v, ok }}
+		LookupEnv: func(k string) (string, bool) { v, ok := e.Vars[k]; return v, ok },
+		Environ: func() []string {
+			env := []string{"PATH=" + os.Getenv("PATH")}
+			for k, v := range e.Vars {
+				env = append(env, k+"="+v)
+			}
+			return env
+		}}
 	code := cli.Run(ctx, f, args)
 	r := Result{Args: args, Stdout: out.String(), Stderr: errOut.String(), Code: code}
 	record(r)
@@ -145,47 +162,63 @@ func (e *Env) MustRun(want int, args ...string) Result {
 	return r
 }
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+// build is one vrwxctl build, made once per test process.
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
 
-// Binary builds vrwxctl once per test process and returns its path.
-//
-// It builds through `go run -exec cp`, not `go build`: go run keeps the executables
-// it links in the build cache, so the packages that run the binary (and every later
-// test run with unchanged sources) share one link instead of each linking their
-// own. -exec hands the cached executable to cp, which copies it here.
+var release, hooks build
+
+// Binary builds vrwxctl once per test process, as a release is built (no test
+// hooks), and returns its path.
 func Binary(t testing.TB) string {
 	t.Helper()
-	binOnce.Do(func() {
+	return release.get(t)
+}
+
+// HookBinary is Binary built with the test hooks (the TestHooksTag build tag):
+// KillAtEnv works in it.
+func HookBinary(t testing.TB) string {
+	t.Helper()
+	return hooks.get(t, "-tags", TestHooksTag)
+}
+
+// get builds through `go run -exec cp`, not `go build`: go run keeps the
+// executables it links in the build cache, so the packages that run the binary (and
+// every later test run with unchanged sources) share one link instead of each
+// linking their own. -exec hands the cached executable to cp, which copies it here.
+func (b *build) get(t testing.TB, flags ...string) string {
+	t.Helper()
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "vrwxctl-bin-")
 		if err != nil {
-			binErr = err
+			b.err = err
 			return
 		}
-		binPath = filepath.Join(dir, "vrwxctl")
+		b.path = filepath.Join(dir, "vrwxctl")
 		root, err := devchain.RepoRoot()
 		if err != nil {
-			binErr = err
+			b.err = err
 			return
 		}
-		cmd := exec.Command("go", "run", "-exec", "cp", "./cmd/vrwxctl", binPath)
+		args := append(append([]string{"run"}, flags...), "-exec", "cp", "./cmd/vrwxctl", b.path)
+		cmd := exec.Command("go", args...)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("build vrwxctl (go run -exec cp ./cmd/vrwxctl): %v\n%s", err, out)
+			b.err = fmt.Errorf("build vrwxctl (go %s): %v\n%s", strings.Join(args, " "), err, out)
 			return
 		}
-		if _, err := os.Stat(binPath); err != nil {
-			binErr = fmt.Errorf("build vrwxctl: no binary at %s after go run -exec cp: %w", binPath, err)
+		if _, err := os.Stat(b.path); err != nil {
+			b.err = fmt.Errorf("build vrwxctl: no binary at %s after go run -exec cp: %w", b.path, err)
 		}
 	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
 }
 
 // Exec runs the built binary as a separate process with e.Vars as its whole
@@ -208,7 +241,11 @@ type Proc struct {
 // can run several at once or signal one.
 func (e *Env) Start(args ...string) *Proc {
 	e.T.Helper()
-	cmd := exec.Command(Binary(e.T), args...)
+	bin := Binary(e.T)
+	if e.TestHooks {
+		bin = HookBinary(e.T)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range e.Vars {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -30,11 +28,6 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
 
-// KillAtEnv names a rotation checkpoint (see rotation.Options.Checkpoint) at which
-// the process SIGKILLs itself. It exists for the crash tests, which must stop the
-// real binary exactly at a step boundary; operators have no use for it.
-const KillAtEnv = "VRWXCTL_ROTATE_KILL_AT"
-
 // RotateOptions are the inputs of key rotate.
 type RotateOptions struct {
 	IO         *ui.IO
@@ -44,7 +37,10 @@ type RotateOptions struct {
 	OpenSigner func(ctx context.Context, ref string) (txflow.Signer, error)
 	StateDir   func() string
 	LookupEnv  func(string) (string, bool)
-	Now        func() time.Time
+	// Environ is the environment the deploy command starts from (rotation.DeployEnv
+	// takes the keys out).
+	Environ func() []string
+	Now     func() time.Time
 	// Timeout is --timeout: it bounds each step's chain work, not the whole
 	// rotation, whose waits have WaitTimeout.
 	Timeout time.Duration
@@ -69,7 +65,7 @@ type RotateOptions struct {
 func NewCmdRotate(f *cmdutil.Factory, runF func(context.Context, *RotateOptions) error) *cobra.Command {
 	opts := &RotateOptions{IO: f.IO, Config: f.Config, Chain: f.Chain, OpenStore: storeOpener(f),
 		OpenSigner: func(ctx context.Context, ref string) (txflow.Signer, error) { return f.OpenSigner(ctx, ref) },
-		StateDir:   f.StateDir, LookupEnv: f.LookupEnv, Now: f.Now}
+		StateDir:   f.StateDir, LookupEnv: f.LookupEnv, Environ: f.Environ, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "rotate --store REF --treasury-signer REF [--deploy-cmd CMD]",
 		Short: "Rotate the relayer key end to end (runbook steps 1–7), resumable after any crash",
@@ -316,6 +312,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		IO: opts.IO, Store: store, Chain: c, OpenSigner: opts.OpenSigner, TreasuryRef: treasuryRef, Treasury: treasury,
 		Audit: &audit.Log{Path: audit.DefaultPath(state), User: audit.CurrentUser(opts.LookupEnv)}, LockDir: state, Profile: cfg.Profile, Fees: cmdutil.FeePolicy(cfg), Next: cmdutil.Next(),
 		FundingLimit: limit, Health: &health.Client{}, APIURL: apiURL, Hook: rotation.ExecHook, DeployCmd: in.deploy,
+		Environ: environ(opts.Environ), EnvRefs: []string{cfg.String("signer"), cfg.String("treasury_signer")},
 		Dir: filepath.Join(state, "rotations"), Now: opts.Now, WaitTimeout: opts.WaitTimeout, StepTimeout: opts.Timeout,
 		Checkpoint: killAt(opts.LookupEnv), Advice: advice(storeRef),
 		Mode: mode, Fund: fund, MinAge: in.minAge, Reason: opts.Reason, Resume: opts.Resume, Rollback: opts.Rollback,
@@ -351,20 +348,10 @@ func advice(store string) rotation.Advice {
 	}
 }
 
-// killAt returns the checkpoint that SIGKILLs this process at the point named by
-// KillAtEnv (nil when it is unset).
-func killAt(lookup func(string) (string, bool)) func(string) {
-	if lookup == nil {
+// environ is the environment env lists (none without it).
+func environ(env func() []string) []string {
+	if env == nil {
 		return nil
 	}
-	at, ok := lookup(KillAtEnv)
-	if !ok || at == "" {
-		return nil
-	}
-	return func(point string) {
-		if point == at {
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			select {}
-		}
-	}
+	return env()
 }

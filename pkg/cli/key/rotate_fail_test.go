@@ -332,6 +332,7 @@ func TestRotateSecondRotationIsRefused(t *testing.T) {
 // key; once the drain has started it is refused.
 func TestRotateRollback(t *testing.T) {
 	e := clitest.NewChain(t)
+	e.TestHooks = true // the kills below stop the binary at a checkpoint
 
 	t.Run("after the promote", func(t *testing.T) {
 		w := newWorld(t, e, "aws-sm")
@@ -377,9 +378,9 @@ func TestRotateRollback(t *testing.T) {
 
 	t.Run("before the promote", func(t *testing.T) {
 		w := newWorld(t, e, "file")
-		e.Vars["VRWXCTL_ROTATE_KILL_AT"] = "fund:done"
+		e.Vars[clitest.KillAtEnv] = "fund:done"
 		r := e.Exec(w.rotateArgs("--deploy-cmd", w.api.DeployCmd())...)
-		delete(e.Vars, "VRWXCTL_ROTATE_KILL_AT")
+		delete(e.Vars, clitest.KillAtEnv)
 		if r.Code != -1 {
 			t.Fatalf("want killed:\n%s", r)
 		}
@@ -397,9 +398,9 @@ func TestRotateRollback(t *testing.T) {
 
 	t.Run("refused once the drain started", func(t *testing.T) {
 		w := newWorld(t, e, "file")
-		e.Vars["VRWXCTL_ROTATE_KILL_AT"] = "drain:started"
+		e.Vars[clitest.KillAtEnv] = "drain:started"
 		r := e.Exec(w.rotateArgs("--deploy-cmd", w.api.DeployCmd())...)
-		delete(e.Vars, "VRWXCTL_ROTATE_KILL_AT")
+		delete(e.Vars, clitest.KillAtEnv)
 		if r.Code != -1 {
 			t.Fatalf("want killed:\n%s", r)
 		}
