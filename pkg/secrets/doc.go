@@ -118,13 +118,8 @@
 //
 // Credentials: VAULT_ADDR, VAULT_TOKEN and VAULT_NAMESPACE as the vault CLI
 // reads them (Options.VaultAddr overrides VAULT_ADDR); without a token, AppRole
-// login with VAULT_ROLE_ID and VAULT_SECRET_ID at auth/approle. The connection
-// follows VAULT_AGENT_ADDR, VAULT_CACERT, VAULT_CAPATH, VAULT_CLIENT_CERT and
-// VAULT_CLIENT_KEY, VAULT_TLS_SERVER_NAME, VAULT_SKIP_VERIFY, VAULT_MAX_RETRIES
-// (default 2), VAULT_CLIENT_TIMEOUT (default 60 s) and VAULT_HTTP_PROXY or
-// VAULT_PROXY_ADDR, as Vault's Go client does. The client (vaultclient.go, a few
-// HTTP calls: Vault's Go client would cost every command its start-up) is built
-// on first use.
+// login with VAULT_ROLE_ID and VAULT_SECRET_ID at auth/approle. The client is
+// built on first use.
 //
 // # Local files
 //

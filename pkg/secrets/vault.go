@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/vault/api"
+
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/redact"
 )
@@ -30,7 +32,7 @@ type vaultStore struct {
 	opts Options
 
 	once      sync.Once
-	client    *vaultClient
+	client    *api.Client
 	clientErr error
 }
 
@@ -38,14 +40,25 @@ func newVaultStore(r Ref, opts Options) *vaultStore { return &vaultStore{ref: r,
 
 func (s *vaultStore) Ref() Ref { return s.ref }
 
-func (s *vaultStore) api(ctx context.Context) (*vaultClient, error) {
+func (s *vaultStore) api(ctx context.Context) (*api.Client, error) {
 	s.once.Do(func() {
-		c, err := newVaultClient(s.opts.VaultAddr, s.opts.HTTPClient)
-		if err != nil {
-			s.clientErr = errs.Usagef("cannot configure the Vault client for %s from the VAULT_* environment", s.ref.String()).Wrap(err)
+		cfg := api.DefaultConfig()
+		if cfg.Error != nil {
+			s.clientErr = errs.Usagef("cannot configure the Vault client for %s from the VAULT_* environment", s.ref.String()).Wrap(cfg.Error)
 			return
 		}
-		if c.token == "" {
+		if s.opts.VaultAddr != "" {
+			cfg.Address = s.opts.VaultAddr
+		}
+		if s.opts.HTTPClient != nil {
+			cfg.HttpClient = s.opts.HTTPClient
+		}
+		c, err := api.NewClient(cfg)
+		if err != nil {
+			s.clientErr = errs.Usagef("cannot create a Vault client for %s at %s", s.ref.String(), cfg.Address).Wrap(err)
+			return
+		}
+		if c.Token() == "" {
 			if s.clientErr = s.appRoleLogin(ctx, c); s.clientErr != nil {
 				return
 			}
@@ -55,26 +68,26 @@ func (s *vaultStore) api(ctx context.Context) (*vaultClient, error) {
 	return s.client, s.clientErr
 }
 
-func (s *vaultStore) appRoleLogin(ctx context.Context, c *vaultClient) error {
+func (s *vaultStore) appRoleLogin(ctx context.Context, c *api.Client) error {
 	roleID, _ := s.opts.lookupEnv("VAULT_ROLE_ID")
 	secretID, _ := s.opts.lookupEnv("VAULT_SECRET_ID")
 	if roleID == "" || secretID == "" {
 		return errs.Usagef("no Vault credentials for %s: VAULT_TOKEN is not set, nor are VAULT_ROLE_ID and VAULT_SECRET_ID", s.ref.String()).
 			WithFix("export VAULT_TOKEN, or VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole login")
 	}
-	sec, err := c.write(ctx, "auth/approle/login", map[string]any{"role_id": roleID, "secret_id": secretID})
+	sec, err := c.Logical().WriteWithContext(ctx, "auth/approle/login", map[string]any{"role_id": roleID, "secret_id": secretID})
 	if err != nil {
-		var re *vaultResponseError
+		var re *api.ResponseError
 		if errors.As(err, &re) {
-			return errs.Failedf("Vault AppRole login at %s failed for %s: HTTP %d: %s", c.addr, s.ref.String(), re.StatusCode, redact.Text(strings.Join(re.Errors, "; "))).
+			return errs.Failedf("Vault AppRole login at %s failed for %s: HTTP %d: %s", c.Address(), s.ref.String(), re.StatusCode, redact.Text(strings.Join(re.Errors, "; "))).
 				WithFix("check VAULT_ROLE_ID and VAULT_SECRET_ID (secret IDs expire and can be single-use)")
 		}
-		return errs.Failedf("cannot reach Vault at %s to log in for %s", c.addr, s.ref.String()).Wrap(redact.Error(err)).WithFix("check VAULT_ADDR")
+		return errs.Failedf("cannot reach Vault at %s to log in for %s", c.Address(), s.ref.String()).Wrap(redact.Error(err)).WithFix("check VAULT_ADDR")
 	}
-	if sec.Auth == nil || sec.Auth.ClientToken == "" {
-		return errs.Failedf("Vault AppRole login at %s returned no token for %s", c.addr, s.ref.String())
+	if sec == nil || sec.Auth == nil || sec.Auth.ClientToken == "" {
+		return errs.Failedf("Vault AppRole login at %s returned no token for %s", c.Address(), s.ref.String())
 	}
-	c.token = sec.Auth.ClientToken
+	c.SetToken(sec.Auth.ClientToken)
 	return nil
 }
 
@@ -89,9 +102,9 @@ func (s *vaultStore) apiErr(op string, err error) error {
 	}
 	addr := ""
 	if s.client != nil {
-		addr = s.client.addr
+		addr = s.client.Address()
 	}
-	var re *vaultResponseError
+	var re *api.ResponseError
 	if errors.As(err, &re) {
 		msg := redact.Text(strings.Join(re.Errors, "; "))
 		switch {
@@ -108,7 +121,7 @@ func (s *vaultStore) apiErr(op string, err error) error {
 		}
 		return errs.Failedf("Vault %s on %s failed: HTTP %d: %s", op, s.ref.String(), re.StatusCode, msg)
 	}
-	if errors.Is(err, errVaultNotFound) {
+	if errors.Is(err, api.ErrSecretNotFound) {
 		return errs.Failedf("%s not found in Vault at %s", s.ref.String(), addr).
 			WithFix("check the mount (first path segment), the path and VAULT_NAMESPACE")
 	}
@@ -162,7 +175,7 @@ func (m vaultMarks) stagesOf(n, latest int) []string {
 	return out
 }
 
-func (s *vaultStore) writeMarks(ctx context.Context, c *vaultClient, base map[string]any, m vaultMarks) error {
+func (s *vaultStore) writeMarks(ctx context.Context, c *api.Client, base map[string]any, m vaultMarks) error {
 	cm := map[string]any{}
 	for k, v := range base {
 		if k != VaultMarkCurrent && k != VaultMarkPending && k != VaultMarkPrevious {
@@ -177,14 +190,14 @@ func (s *vaultStore) writeMarks(ctx context.Context, c *vaultClient, base map[st
 	// Only custom_metadata is sent, so max_versions, cas_required and
 	// delete_version_after keep their values (a full KVv2.PutMetadata would
 	// reset them).
-	if _, err := c.write(ctx, s.ref.Mount+"/metadata/"+s.ref.Path, map[string]any{"custom_metadata": cm}); err != nil {
+	if _, err := c.Logical().WriteWithContext(ctx, s.ref.Mount+"/metadata/"+s.ref.Path, map[string]any{"custom_metadata": cm}); err != nil {
 		return s.apiErr("update metadata", err)
 	}
 	return nil
 }
 
-func (s *vaultStore) metadata(ctx context.Context, c *vaultClient) (*kvMetadata, error) {
-	md, err := c.kvMetadata(ctx, s.ref.Mount, s.ref.Path)
+func (s *vaultStore) metadata(ctx context.Context, c *api.Client) (*api.KVMetadata, error) {
+	md, err := c.KVv2(s.ref.Mount).GetMetadata(ctx, s.ref.Path)
 	if err != nil {
 		return nil, s.apiErr("read metadata", err)
 	}
@@ -192,7 +205,7 @@ func (s *vaultStore) metadata(ctx context.Context, c *vaultClient) (*kvMetadata,
 }
 
 // keyOf extracts the key from one version's data.
-func (s *vaultStore) keyOf(sec *kvSecret, n int) (PrivateKey, error) {
+func (s *vaultStore) keyOf(sec *api.KVSecret, n int) (PrivateKey, error) {
 	at := where(s.ref, strconv.Itoa(n))
 	if sec.Data == nil {
 		return PrivateKey{}, errs.Failedf("%s is deleted or destroyed in Vault", at)
@@ -219,7 +232,7 @@ func (s *vaultStore) keyOf(sec *kvSecret, n int) (PrivateKey, error) {
 	return parseHexKey(at, v)
 }
 
-func versionOfMeta(n int, vm *kvVersionMeta, m vaultMarks, latest int) Version {
+func versionOfMeta(n int, vm *api.KVVersionMetadata, m vaultMarks, latest int) Version {
 	v := Version{ID: strconv.Itoa(n), Stages: m.stagesOf(n, latest)}
 	if vm != nil {
 		v.Created = vm.CreatedTime
@@ -228,16 +241,23 @@ func versionOfMeta(n int, vm *kvVersionMeta, m vaultMarks, latest int) Version {
 }
 
 // readVersion reads version n (0 = latest) and its key.
-func (s *vaultStore) readVersion(ctx context.Context, c *vaultClient, n int) (*kvSecret, error) {
-	sec, err := c.kvGet(ctx, s.ref.Mount, s.ref.Path, n)
+func (s *vaultStore) readVersion(ctx context.Context, c *api.Client, n int) (*api.KVSecret, error) {
+	kv := c.KVv2(s.ref.Mount)
+	var sec *api.KVSecret
+	var err error
+	if n == 0 {
+		sec, err = kv.Get(ctx, s.ref.Path)
+	} else {
+		sec, err = kv.GetVersion(ctx, s.ref.Path, n)
+	}
 	if err != nil {
-		if errors.Is(err, errVaultNotFound) {
+		if errors.Is(err, api.ErrSecretNotFound) {
 			if n == 0 {
 				// The reference names no secret: bad input.
-				return nil, errs.Usagef("%s not found in Vault at %s", s.ref.String(), c.addr).
+				return nil, errs.Usagef("%s not found in Vault at %s", s.ref.String(), c.Address()).
 					WithFix("check the mount (first path segment), the path and VAULT_NAMESPACE")
 			}
-			return nil, errs.Failedf("%s not found in Vault at %s", where(s.ref, strconv.Itoa(n)), c.addr)
+			return nil, errs.Failedf("%s not found in Vault at %s", where(s.ref, strconv.Itoa(n)), c.Address())
 		}
 		return nil, s.apiErr("read", err)
 	}
@@ -347,8 +367,9 @@ func (s *vaultStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 	if err != nil {
 		return Version{}, err
 	}
-	md, err := c.kvMetadata(ctx, s.ref.Mount, s.ref.Path)
-	if err != nil && !errors.Is(err, errVaultNotFound) {
+	kv := c.KVv2(s.ref.Mount)
+	md, err := kv.GetMetadata(ctx, s.ref.Path)
+	if err != nil && !errors.Is(err, api.ErrSecretNotFound) {
 		return Version{}, s.apiErr("read metadata", err)
 	}
 	if md == nil || md.CurrentVersion == 0 {
@@ -357,7 +378,7 @@ func (s *vaultStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 		if md != nil {
 			custom = md.CustomMetadata
 		}
-		sec, err := c.kvPut(ctx, s.ref.Mount, s.ref.Path, map[string]any{s.ref.Field: key.hexEncode()}, 0)
+		sec, err := kv.Put(ctx, s.ref.Path, map[string]any{s.ref.Field: key.hexEncode()}, api.WithCheckAndSet(0))
 		if err != nil {
 			return Version{}, s.apiErr("write", err)
 		}
@@ -387,8 +408,8 @@ func (s *vaultStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 	data := map[string]any{}
 	if cur != 0 {
 		// Carry the other fields of the current version over to the new one.
-		sec, err := c.kvGet(ctx, s.ref.Mount, s.ref.Path, cur)
-		if err != nil && !errors.Is(err, errVaultNotFound) {
+		sec, err := kv.GetVersion(ctx, s.ref.Path, cur)
+		if err != nil && !errors.Is(err, api.ErrSecretNotFound) {
 			return Version{}, s.apiErr("read", err)
 		}
 		if sec != nil {
@@ -398,7 +419,7 @@ func (s *vaultStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 		}
 	}
 	data[s.ref.Field] = key.hexEncode()
-	sec, err := c.kvPut(ctx, s.ref.Mount, s.ref.Path, data, md.CurrentVersion)
+	sec, err := kv.Put(ctx, s.ref.Path, data, api.WithCheckAndSet(md.CurrentVersion))
 	if err != nil {
 		return Version{}, s.apiErr("write", err)
 	}
@@ -420,7 +441,7 @@ func (s *vaultStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 }
 
 // usable reports why version n cannot be made current, or "" if it can.
-func usable(md *kvMetadata, n int) string {
+func usable(md *api.KVMetadata, n int) string {
 	vm, ok := md.Versions[strconv.Itoa(n)]
 	switch {
 	case !ok:
