@@ -68,9 +68,11 @@ devapi:
 devapi-stop:
 	@scripts/devapi.sh stop
 
-## bench: benchmarks against cast and sqlite3, side by side, with ratios
+## bench: benchmarks against cast and sqlite3, side by side, with ratios; package init and
+##   start-up beside another build with BENCH_FLAGS='-ref REV' (a git revision or a binary)
+BENCH_FLAGS ?=
 bench: tools build
-	@scripts/bench.sh
+	@scripts/bench.sh $(BENCH_FLAGS)
 
 ## contracts: recompile the Solidity test doubles (artifacts are committed)
 contracts: tools

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -316,7 +317,7 @@ func runbookDB(t *testing.T, e *clitest.Env) (path string, replay, skip, live in
 		id := e.D.Jobs[job]
 		hash, sig := sign(id, "runbook dlq "+job, uint8(q), uint32(w))
 		return apidbtest.TxFailRow{JobID: strconv.FormatUint(id, 10), ManifestHash: hash.Hex(), ControllerSig: sig,
-			RobotID: e.D.Robots[devchain.RobotActive].ID.Hex(), QualityScore: &q, WorkUnits: &w}
+			RobotID: e.D.Robots[devchain.RobotActive].ID.Hex(), QualityScore: &q, WorkUnits: &w, CreatedAt: time.Now().Add(-47 * time.Hour)}
 	}
 	var count hexutil.Bytes
 	if err := e.Anvil.RPC(ctx, &count, "eth_call", map[string]any{"to": e.D.Escrow, "data": hexutil.Bytes(vrwx.Pack(vrwx.EscrowABI(), "jobCount"))}, "latest"); err != nil {
@@ -327,7 +328,9 @@ func runbookDB(t *testing.T, e *clitest.Env) (path string, replay, skip, live in
 	}
 	seeded := new(big.Int).SetBytes(count).Uint64() + 1
 	hash, sig := sign(seeded, "runbook dlq live", 92, 47)
-	liveRow := apidbtest.TxFailRow{JobID: strconv.FormatUint(seeded, 10), ManifestHash: hash.Hex(), ControllerSig: sig,
+	// The rows are days old, so doctor relay's last hour of the DLQ holds none of them.
+	old := time.Now().Add(-48 * time.Hour)
+	liveRow := apidbtest.TxFailRow{JobID: strconv.FormatUint(seeded, 10), ManifestHash: hash.Hex(), ControllerSig: sig, CreatedAt: old,
 		RobotID: e.D.Robots[devchain.RobotActive].ID.Hex(), ServiceType: "inspection", Body: map[string]any{
 			// 45 of 50 covered and two artifacts: quality 92, work units 47.
 			"inspection": map[string]any{"coverageVisited": 45, "coverageTotal": 50},
@@ -336,7 +339,7 @@ func runbookDB(t *testing.T, e *clitest.Env) (path string, replay, skip, live in
 	// 30 generated events: the first 28 resolved, then one unresolved HASH_MISMATCH
 	// and one unresolved UPLOAD_FAIL (the fixture cycles types, then states).
 	f, err := apidbtest.BuildFixture(ctx, filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{
-		ChainID: int64(e.D.ChainID), DLQEvents: 30, JobCompletions: 20, Payments: 5,
+		ChainID: int64(e.D.ChainID), DLQEvents: 30, JobCompletions: 20, Payments: 5, Now: time.Now().Add(-3 * time.Hour),
 		TxFails: []apidbtest.TxFailRow{row(devchain.JobFundedReopened), row(devchain.JobFundedDeactivated), liveRow},
 	})
 	if err != nil {

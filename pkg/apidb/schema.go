@@ -10,11 +10,11 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/vrwx/vrwxctl/pkg/lazy"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
@@ -288,7 +288,7 @@ func firstLine(s string) string {
 	return strings.TrimSuffix(strings.TrimSpace(s), "(")
 }
 
-var migrationNumber = regexp.MustCompile(`^(\d{3})_.+\.sql$`)
+var migrationNumber = &lazy.Regexp{Expr: `^(\d{3})_.+\.sql$`}
 
 // CheckSchema reports which of the API's tables and migrations db lacks. The first
 // and last migrations are matched by their spec names; the middle five by their

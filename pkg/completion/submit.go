@@ -79,8 +79,19 @@ func preflightVerdict(io *ui.IO, v *Verdict) error {
 	if v.SignatureValid() {
 		why += " (the signature itself is valid)"
 	}
-	return errs.Failedf("preflight failed: %s; nothing was sent", why).WithFix(v.fix())
+	return &PreflightError{Err: errs.Failedf("preflight failed: %s; nothing was sent", why).WithFix(v.fix()), Verdict: v}
 }
+
+// PreflightError is a completion its checks refused before anything was signed
+// (exit 1): the verdict says which checks failed, so a caller can add its own
+// advice without reading the message.
+type PreflightError struct {
+	Err     *errs.Error
+	Verdict *Verdict
+}
+
+func (e *PreflightError) Error() string { return e.Err.Error() }
+func (e *PreflightError) Unwrap() error { return e.Err }
 
 func hasCompletionEvent(r *chain.Receipt, escrow common.Address, id *big.Int) bool {
 	topic := vrwx.EscrowABI().Events["CompletionSubmitted"].ID

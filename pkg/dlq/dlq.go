@@ -50,10 +50,12 @@ type Summary struct {
 	// UnresolvedByType has every known type, zero included, plus any unknown type
 	// found in the table.
 	UnresolvedByType map[string]int64 `json:"unresolved_by_type"`
-	// PendingRetry: unresolved, retry_count < 3, next_retry_at set
-	// (vrwx_dlq_pending_retry); DueRetry is the part of it already due.
+	// PendingRetry is the API's pendingRetry (and its vrwx_dlq_pending_retry):
+	// unresolved rows due for a retry now — next_retry_at <= now and retry_count < 3.
 	PendingRetry int64 `json:"pending_retry"`
-	DueRetry     int64 `json:"due_retry"`
+	// ScheduledRetry are unresolved rows with a retry still to come: next_retry_at
+	// later than now, retry_count < 3. The API counts them nowhere.
+	ScheduledRetry int64 `json:"scheduled_retry"`
 	// ExceededRetries: unresolved with retry_count >= 3 (vrwx_dlq_exceeded_retries);
 	// nothing retries these any more, a person has to.
 	ExceededRetries int64 `json:"exceeded_retries"`
@@ -78,13 +80,13 @@ func Stats(ctx context.Context, db *sql.DB, now time.Time) (Summary, error) {
 	var oldest sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT
 			count(*) FILTER (WHERE resolved_at IS NULL),
-			count(*) FILTER (WHERE resolved_at IS NULL AND retry_count < ? AND next_retry_at IS NOT NULL),
-			count(*) FILTER (WHERE resolved_at IS NULL AND retry_count < ? AND next_retry_at IS NOT NULL AND next_retry_at <= ?),
+			count(*) FILTER (WHERE resolved_at IS NULL AND next_retry_at <= ? AND retry_count < ?),
+			count(*) FILTER (WHERE resolved_at IS NULL AND next_retry_at > ? AND retry_count < ?),
 			count(*) FILTER (WHERE resolved_at IS NULL AND retry_count >= ?),
 			min(created_at) FILTER (WHERE resolved_at IS NULL),
 			count(*)
-		FROM dlq_events`, MaxRetries, MaxRetries, now.UnixMilli(), MaxRetries).
-		Scan(&s.Depth, &s.PendingRetry, &s.DueRetry, &s.ExceededRetries, &oldest, &s.Total); err != nil {
+		FROM dlq_events`, now.UnixMilli(), MaxRetries, now.UnixMilli(), MaxRetries, MaxRetries).
+		Scan(&s.Depth, &s.PendingRetry, &s.ScheduledRetry, &s.ExceededRetries, &oldest, &s.Total); err != nil {
 		return s, fmt.Errorf("dlq stats: %w", err)
 	}
 	if oldest.Valid {

@@ -25,10 +25,22 @@ type Completion struct {
 	// live API's payloads always do: it computes both before relaying).
 	QualityScore *uint64 `json:"quality_score,omitempty"`
 	WorkUnits    *uint64 `json:"work_units,omitempty"`
+	// Relayed are quality and work units read from the calldata in the row's reason
+	// (an estimateGas revert, or a signed transaction): exactly what the API built
+	// and the controller signed. Nil when the reason holds no calldata of this
+	// completion; RelayedNote then says why, when it holds another one.
+	Relayed     *RelayedValues `json:"relayed,omitempty"`
+	RelayedNote string         `json:"relayed_note,omitempty"`
 	// Derived are quality and work units computed from the payload as the API
 	// computes them (nil when they cannot be; DeriveError says why).
 	Derived     *Derived `json:"derived,omitempty"`
 	DeriveError string   `json:"derive_error,omitempty"`
+}
+
+// RelayedValues are the quality score and work units of the relay the reason records.
+type RelayedValues struct {
+	QualityScore uint64 `json:"quality_score"`
+	WorkUnits    uint64 `json:"work_units"`
 }
 
 // txFailPayload is the part of the webhook body a replay needs. Numbers may arrive
@@ -114,6 +126,7 @@ func TxFailCompletion(e Event) (Completion, error) {
 	if c.WorkUnits, err = uintField(p.WorkUnits); err != nil {
 		return c, bad("workUnits: %v", err)
 	}
+	c.Relayed, c.RelayedNote = relayedValues(e, c)
 	// The row was written when the relay failed, moments after the API read its
 	// clock for the completion: the nearest reading of that clock there is.
 	if d, err := Derive(e.Payload, e.CreatedAt); err == nil {
@@ -122,6 +135,19 @@ func TxFailCompletion(e Event) (Completion, error) {
 		c.DeriveError = err.Error()
 	}
 	return c, nil
+}
+
+// relayedValues reads the values of the relay from the reason's calldata, when it is
+// this row's completion: same job, completion hash and signature.
+func relayedValues(e Event, c Completion) (*RelayedValues, string) {
+	a := ParseReason(e.Reason).Completion()
+	if a == nil {
+		return nil, ""
+	}
+	if a.JobID != c.JobID || !strings.EqualFold(a.CompletionHash, c.ManifestHash) || !strings.EqualFold(a.Signature, c.ControllerSig) {
+		return nil, fmt.Sprintf("the reason's calldata is another completion (job %s, completion hash %s): its values are not used", a.JobID, a.CompletionHash)
+	}
+	return &RelayedValues{QualityScore: uint64(a.QualityScore), WorkUnits: uint64(a.WorkUnits)}, ""
 }
 
 // decimalField reads a JSON number or string holding a non-negative integer

@@ -26,8 +26,10 @@ import (
 )
 
 // Values are the quality score and work units a replay submits, each with where it
-// came from: "payload" (the row's own field), "derived" (computed from the payload as
-// the API does), or the name of the override that gave it.
+// came from: "payload" (the row's own field), "reason" (the calldata of the relay the
+// row's reason records: what the API built and the controller signed), "derived"
+// (computed from the payload as the API does, only when neither holds them), or the
+// name of the override that gave it.
 type Values struct {
 	QualityScore  uint64 `json:"qualityScore"`
 	QualityFrom   string `json:"qualityFrom"`
@@ -42,6 +44,13 @@ type Values struct {
 // Derived reports whether either value was derived from the payload: when the
 // controller's signature does not match, the API may have computed other values.
 func (v Values) Derived() bool { return v.QualityFrom == "derived" || v.WorkUnitsFrom == "derived" }
+
+// Signed reports whether both values are ones the controller is known to have signed:
+// the payload's own, or the relay's calldata.
+func (v Values) Signed() bool {
+	signed := func(from string) bool { return from == "payload" || from == "reason" }
+	return signed(v.QualityFrom) && signed(v.WorkUnitsFrom)
+}
 
 // Override is a value the operator gave instead of the derived one. Name is how the
 // operator gave it (the caller's flag): it is the value's origin in Values and what
@@ -92,24 +101,28 @@ func Build(e dlq.Event, o Overrides) (Built, error) {
 	return b, err
 }
 
-// ChooseValues picks the quality score and work units of a row: the payload's own
-// (a contradicting override is bad input: the controller signed the payload's
-// value), else the override, else what the payload derives. Neither is bad input
-// naming both overrides and why the payload does not derive them.
+// ChooseValues picks the quality score and work units of a row: the payload's own,
+// else the relay's calldata in the row's reason (for either, a contradicting
+// override is bad input: the controller signed that value), else the override,
+// else what the payload derives. None is bad input naming both overrides and why
+// the payload does not derive them.
 func ChooseValues(id int64, c dlq.Completion, o Overrides) (Values, error) {
 	var v Values
-	var derivedQ, derivedW *uint64
+	var derivedQ, derivedW, relayedQ, relayedW *uint64
 	if c.Derived != nil {
 		derivedQ, derivedW = &c.Derived.QualityScore, &c.Derived.WorkUnits
 	}
+	if c.Relayed != nil {
+		relayedQ, relayedW = &c.Relayed.QualityScore, &c.Relayed.WorkUnits
+	}
 	var err error
 	var missing []string
-	if v.QualityScore, v.QualityFrom, err = pick(o.Quality, "qualityScore", c.QualityScore, derivedQ); errors.Is(err, errMissing) {
+	if v.QualityScore, v.QualityFrom, err = pick(o.Quality, "qualityScore", c.QualityScore, relayedQ, derivedQ); errors.Is(err, errMissing) {
 		missing = append(missing, nameOr(o.Quality, "a quality score"))
 	} else if err != nil {
 		return v, err
 	}
-	if v.WorkUnits, v.WorkUnitsFrom, err = pick(o.WorkUnits, "workUnits", c.WorkUnits, derivedW); errors.Is(err, errMissing) {
+	if v.WorkUnits, v.WorkUnitsFrom, err = pick(o.WorkUnits, "workUnits", c.WorkUnits, relayedW, derivedW); errors.Is(err, errMissing) {
 		missing = append(missing, nameOr(o.WorkUnits, "work units"))
 	} else if err != nil {
 		return v, err
@@ -118,8 +131,11 @@ func ChooseValues(id int64, c dlq.Completion, o Overrides) (Values, error) {
 		return v, errs.Usagef("DLQ event %d's payload has no quality score and work units, and they cannot be derived from it (%s): give %s",
 			id, c.DeriveError, strings.Join(missing, " and "))
 	}
-	if c.Derived != nil && (v.QualityFrom != "payload" || v.WorkUnitsFrom != "payload") {
+	if c.Derived != nil && !v.Signed() {
 		v.Rule, v.Assumed = c.Derived.Rule, c.Derived.Assumed
+	}
+	if c.RelayedNote != "" {
+		v.Assumed = append(v.Assumed, c.RelayedNote)
 	}
 	return v, nil
 }
@@ -133,16 +149,21 @@ func nameOr(o Override, what string) string {
 
 var errMissing = errors.New("missing")
 
-// pick returns a value and where it came from: the payload's own (an override that
-// contradicts it is bad input, because the controller signed the payload's value),
-// else the override (which replaces a derived value), else the derived one.
-func pick(o Override, field string, payload, derived *uint64) (uint64, string, error) {
+// pick returns a value and where it came from: the payload's own, else the relay's
+// calldata in the reason (an override that contradicts either is bad input, because
+// the controller signed that value), else the override (which replaces a derived
+// value), else the derived one.
+func pick(o Override, field string, payload, relayed, derived *uint64) (uint64, string, error) {
 	name := nameOr(o, field)
 	switch {
 	case payload != nil && o.Value != nil && *o.Value != *payload:
 		return 0, "", errs.Usagef("%s %s: the event's payload has %s %d, which the controller signed", name, o.text(), field, *payload)
 	case payload != nil:
 		return *payload, "payload", nil
+	case relayed != nil && o.Value != nil && *o.Value != *relayed:
+		return 0, "", errs.Usagef("%s %s: the relay recorded in the event's reason had %s %d, which the controller signed", name, o.text(), field, *relayed)
+	case relayed != nil:
+		return *relayed, "reason", nil
 	case o.Value != nil && derived != nil && *derived != *o.Value:
 		return *o.Value, fmt.Sprintf("%s, overriding the derived %d", name, *derived), nil
 	case o.Value != nil:

@@ -192,7 +192,7 @@ func TestPlanAndRun(t *testing.T) {
 	}
 	w := plan.Rows[0]
 	if w.Outcome != dlqreplay.OutcomeSkipped || !strings.Contains(w.Reason, "preflight: signer") ||
-		!strings.Contains(w.Reason, "the values are derived from the payload") || !strings.Contains(w.Reason, fmt.Sprintf("vrwxctl dlq replay %d", wrong)) ||
+		!strings.Contains(w.Hint, "the values are derived from the payload") || !strings.Contains(w.Hint, fmt.Sprintf("vrwxctl dlq replay %d", wrong)) ||
 		w.Values == nil || w.Values.QualityScore != 92 || w.Values.QualityFrom != "derived" || w.Values.WorkUnits != 47 {
 		t.Errorf("a row whose derived values the controller did not sign: %+v", w)
 	}

@@ -59,9 +59,14 @@ type Row struct {
 	Values  *Values `json:"values,omitempty"`
 	Outcome string  `json:"outcome"`
 	// Reason says why a row was skipped or failed.
-	Reason    string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Hint is the next step for a row the checks refused.
+	Hint      string `json:"hint,omitempty"`
 	TxHash    string `json:"txHash,omitempty"`
 	JobStatus string `json:"jobStatus,omitempty"`
+	// Idempotency is the job's idempotency record's status after a replay
+	// (COMPLETED).
+	Idempotency string `json:"idempotency,omitempty"`
 
 	claim *completion.Claim
 }
@@ -163,11 +168,13 @@ func Notes(txHash, reason string) string {
 	return notes
 }
 
-// Sent is a completion that went through Send: the completion's result and the row
-// after it was marked RETRIED (nil after a dry run).
+// Sent is a completion that went through Send: the completion's result, and the
+// row and the job's idempotency record as MarkReplayed left them (nil after a dry
+// run).
 type Sent struct {
-	Result *completion.Result
-	Event  *dlq.Event
+	Result  *completion.Result
+	Event   *dlq.Event
+	Records *dlq.Replayed
 }
 
 // UnresolvedError is a completion that was mined, but whose row could not be marked
@@ -182,9 +189,11 @@ func (e *UnresolvedError) Error() string { return "marking it RETRIED failed: " 
 func (e *UnresolvedError) Unwrap() error { return e.Err }
 
 // Send submits a row's completion through completion.Submit (its own preflight,
-// simulation, confirmation per the flow, audit line) and, once mined, marks the row
-// RETRIED with the transaction in its notes. A mined completion whose row could not
-// be marked is an *UnresolvedError alongside the Sent.
+// simulation, confirmation per the flow, audit line) and, once mined, leaves the
+// API's records as its own successful retry would (dlq.MarkReplayed): the row
+// retried once more and resolved RETRIED with the transaction in its notes, the
+// job's idempotency record COMPLETED with the success response. A mined completion
+// whose records could not be written is an *UnresolvedError alongside the Sent.
 func (r *Replayer) Send(ctx context.Context, id int64, c completion.Claim) (*Sent, error) {
 	res, err := completion.Submit(ctx, r.Flow, r.Checker, r.Fees, c)
 	if err != nil {
@@ -194,11 +203,13 @@ func (r *Replayer) Send(ctx context.Context, id int64, c completion.Claim) (*Sen
 	if res.Tx.Receipt == nil {
 		return s, nil
 	}
-	e, err := dlq.Resolve(ctx, r.DB, id, dlq.ResolutionRetried, Notes(res.Tx.TxHash, r.Reason), r.Now())
+	rel := dlq.Relayed{ChainID: r.Flow.Chain.ChainID(), JobID: c.JobID.String(), ManifestHash: c.CompletionHash.Hex(),
+		QualityScore: c.QualityScore, WorkUnits: c.WorkUnits, TxHash: res.Tx.TxHash, BlockNumber: res.Tx.Receipt.Block, GasUsed: res.Tx.Receipt.GasUsed}
+	rec, err := dlq.MarkReplayed(ctx, r.DB, id, rel, Notes(res.Tx.TxHash, r.Reason), r.Now())
 	if err != nil {
 		return s, &UnresolvedError{ID: id, Result: res, Err: err}
 	}
-	s.Event = &e
+	s.Event, s.Records = &rec.Event, rec
 	return s, nil
 }
 
@@ -240,8 +251,8 @@ func (r *Replayer) Plan(ctx context.Context, rows []Row) *Plan {
 		if !v.Valid {
 			row.Outcome, row.claim = OutcomeSkipped, nil
 			row.Reason = "preflight: " + failedChecks(v)
-			if !v.SignatureValid() && row.Values != nil && row.Values.Derived() {
-				row.Reason += fmt.Sprintf(" — the values are derived from the payload; if the controller signed others, replay it alone with --quality and --work-units (vrwxctl dlq replay %d)", row.ID)
+			if row.Values != nil {
+				row.Hint = Hint(row.ID, *row.Values, v)
 			}
 		}
 	}
@@ -261,8 +272,9 @@ func failedChecks(v *completion.Verdict) string {
 // Run sends the plan's rows in turn, each through Send. A failure leaves the next
 // rows going, except one that would meet them all the same way: a send whose fate
 // is unknown (timed out) or a refused rail stops the run, and the rows after it are
-// not run. The caller has confirmed the plan: Run sets the flow's Yes (and Terse,
-// one line per transaction).
+// not run. A dry run sends nothing, so only a timeout stops it: every row is
+// reported, each unfunded sender's included. The caller has confirmed the plan: Run
+// sets the flow's Yes (and Terse, one line per transaction).
 func (r *Replayer) Run(ctx context.Context, p *Plan) *Report {
 	r.Flow.Yes, r.Flow.Terse = true, true
 	stopped := ""
@@ -285,13 +297,20 @@ func (r *Replayer) Run(ctx context.Context, p *Plan) *Report {
 			row.Outcome, row.Reason = OutcomeSentUnresolved, err.Error()
 		case err != nil:
 			row.Outcome, row.Reason = OutcomeFailed, err.Error()
-			if k := errs.KindOf(err); k == errs.Timeout || k == errs.Refused {
+			var pe *completion.PreflightError
+			if errors.As(err, &pe) && row.Values != nil {
+				row.Hint = Hint(row.ID, *row.Values, pe.Verdict)
+			}
+			if k := errs.KindOf(err); k == errs.Timeout || (k == errs.Refused && !r.Flow.DryRun) {
 				stopped = fmt.Sprintf("the run stopped after DLQ event %d: %s", row.ID, err.Error())
 			}
 		case s.Result.Tx.Receipt == nil:
 			row.TxHash, row.Outcome = s.Result.Tx.TxHash, OutcomeDryRun
 		default:
 			row.TxHash, row.JobStatus, row.Outcome = s.Result.Tx.TxHash, s.Result.JobStatus, OutcomeReplayed
+			if s.Records != nil && s.Records.Idempotency != nil {
+				row.Idempotency = s.Records.Idempotency.Status
+			}
 		}
 	}
 	out := &Report{DryRun: r.Flow.DryRun, From: r.Flow.Signer.Address().Hex(), Rows: p.Rows, Counts: map[string]int{}}

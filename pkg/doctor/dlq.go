@@ -34,7 +34,8 @@ func DLQChecks(sum dlq.Summary, warn, crit int64) []Check {
 		}
 	}
 	checks = append(checks,
-		Check{Section: "dlq", Name: "pending retry", Level: Info, Value: fmt.Sprint(sum.PendingRetry), Detail: fmt.Sprintf("%d due now", sum.DueRetry)},
+		Check{Section: "dlq", Name: "pending retry", Level: Info, Value: fmt.Sprint(sum.PendingRetry),
+			Detail: fmt.Sprintf("due now, as the API counts pendingRetry; %d more scheduled later", sum.ScheduledRetry)},
 		Check{Section: "dlq", Name: "exceeded retries", Level: Info, Value: fmt.Sprint(sum.ExceededRetries),
 			Detail: fmt.Sprintf("retry_count >= %d: never retried automatically again", dlq.MaxRetries)},
 	)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/vrwx/vrwxctl/pkg/chain"
+	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/history"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
 	"github.com/vrwx/vrwxctl/pkg/redact"
@@ -37,6 +38,9 @@ type Relay struct {
 	Limit      int
 	Thresholds SystemThresholds
 	Now        func() time.Time
+	// DLQSince is how far back the DLQ's TX_FAIL rows are read when the reader has
+	// a database (DefaultDLQSince when 0).
+	DLQSince time.Duration
 }
 
 // RelayReport is what the investigation found.
@@ -52,6 +56,11 @@ type RelayReport struct {
 	Checks    []Check
 	Causes    []Cause
 	RuledOut  []Cause
+	// DLQ holds the recent TX_FAIL rows by decoded cause, read from DLQPath (the
+	// reader's database; "" when none is configured); DLQErr says why it could not be.
+	DLQ     *dlq.Failures
+	DLQErr  error
+	DLQPath string
 }
 
 // Cause is one of the runbook's causes of relay failures, with what points to it.
@@ -62,6 +71,10 @@ type Cause struct {
 	Score    int      `json:"score"`
 	Evidence []string `json:"evidence"`
 	Fix      string   `json:"fix,omitempty"`
+	// DLQRows counts the recent TX_FAIL rows whose reasons point to this cause, and
+	// Newest is the newest of them.
+	DLQRows int        `json:"dlqRows,omitempty"`
+	Newest  *time.Time `json:"newest,omitempty"`
 }
 
 // Run reads everything and judges it: the system's first batch carries the
@@ -112,6 +125,14 @@ func (d *Relay) Run(ctx context.Context) (*RelayReport, error) {
 	if !rd.RelayerIsSigner {
 		rd.AfterHead = search
 	}
+	// The DLQ's recent TX_FAIL rows are read alongside the chain; judging waits
+	// for them.
+	dlqRead := func() {}
+	if rd.DBPath != "" {
+		done := d.readFailures(ctx, rd.DBPath, rep)
+		dlqRead = func() { <-done }
+		defer dlqRead()
+	}
 	r := rd.Read(ctx)
 	rep.Readings = r
 	if rd.RelayerIsSigner && r.Store != nil {
@@ -121,8 +142,9 @@ func (d *Relay) Run(ctx context.Context) (*RelayReport, error) {
 		rep.Relayer, finder.Address = r.Store.Address, r.Store.Address
 	}
 	if r.Chain.Err != nil || r.Head.Err != nil {
-		rep.Checks = SystemChecks(d.system(rep), d.Thresholds)
-		rep.Causes, rep.RuledOut = rankRelayCauses(rep, d.Thresholds)
+		dlqRead()
+		rep.Checks = append(SystemChecks(d.system(rep), d.Thresholds), d.dlqChecks(rep)...)
+		rep.Causes, rep.RuledOut = rankRelayCauses(rep, d.Thresholds, d.now())
 		return rep, nil
 	}
 	if rd.RelayerIsSigner {
@@ -138,9 +160,11 @@ func (d *Relay) Run(ctx context.Context) (*RelayReport, error) {
 			rep.Readings.Relayers[i].Pool = &p
 		}
 	}
+	dlqRead()
 	rep.Checks = append(SystemChecks(d.system(rep), d.Thresholds), d.transactionChecks(rep)...)
 	rep.Checks = append(rep.Checks, eventsCheck(rep))
-	rep.Causes, rep.RuledOut = rankRelayCauses(rep, d.Thresholds)
+	rep.Checks = append(rep.Checks, d.dlqChecks(rep)...)
+	rep.Causes, rep.RuledOut = rankRelayCauses(rep, d.Thresholds, d.now())
 	return rep, nil
 }
 
@@ -164,12 +188,22 @@ func countEvents(ctx context.Context, c *chain.Client, escrow common.Address, fr
 	return nil
 }
 
-func (f *Relay) system(rep *RelayReport) System {
-	now := time.Now
+func (f *Relay) now() time.Time {
 	if f.Now != nil {
-		now = f.Now
+		return f.Now()
 	}
-	return System{Readings: rep.Readings, ChainID: f.ChainID, Relayer: rep.Relayer, RelayerFrom: f.RelayerFrom, Now: now()}
+	return time.Now()
+}
+
+func (f *Relay) system(rep *RelayReport) System {
+	return System{Readings: rep.Readings, ChainID: f.ChainID, Relayer: rep.Relayer, RelayerFrom: f.RelayerFrom, Now: f.now()}
+}
+
+func (f *Relay) dlqChecks(rep *RelayReport) []Check {
+	if c, ok := dlqCheck(rep, f.now()); ok {
+		return []Check{c}
+	}
+	return nil
 }
 
 // transactionChecks summarises the relayer's recent transactions and lists each
@@ -281,7 +315,7 @@ const (
 // rankRelayCauses weighs the evidence for each cause and orders them, strongest
 // first; causes of the runbook's table without evidence are ruled out, each with
 // the reading that rules it out.
-func rankRelayCauses(rep *RelayReport, t SystemThresholds) (causes, ruledOut []Cause) {
+func rankRelayCauses(rep *RelayReport, t SystemThresholds, now time.Time) (causes, ruledOut []Cause) {
 	by := map[string]*Cause{}
 	add := func(name string, level Level, score int, evidence, fix string) {
 		c := by[name]
@@ -406,6 +440,19 @@ func rankRelayCauses(rep *RelayReport, t SystemThresholds) (causes, ruledOut []C
 	}
 	if !sigSeen {
 		notes[causeSignatures] = "no recent transaction reverted on a signature or an unregistered robot"
+	}
+	// The DLQ holds what never reached the chain: a cause is ruled out only when
+	// neither shows it.
+	for _, h := range dlqEvidence(rep, now, add) {
+		c := by[h.cause]
+		c.DLQRows += h.rows
+		if c.Newest == nil || h.newest.After(*c.Newest) {
+			n := h.newest
+			c.Newest = &n
+		}
+	}
+	for name, n := range notes {
+		notes[name] = n + dlqNote(rep)
 	}
 
 	for _, c := range by {

@@ -21,9 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
@@ -41,12 +38,16 @@ type Options struct {
 	Now          func() time.Time
 	// Logf receives a line when a part goes down or comes back (nil: silent).
 	Logf func(format string, args ...any)
+	// Relay, when set, publishes the relay counters and histograms the runbook's
+	// PromQL queries (relay.go), updated in the background after each refresh.
+	Relay *RelayOptions
 }
 
-// Exporter is a prometheus.Collector over cached readings.
+// Exporter serves metrics from cached readings.
 type Exporter struct {
-	opts  Options
-	descs map[string]*prometheus.Desc
+	opts    Options
+	started time.Time
+	relay   *relayLedger
 
 	mu       sync.Mutex
 	cur      *monitor.Readings
@@ -68,7 +69,11 @@ func New(opts Options) *Exporter {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Exporter{opts: opts, descs: newDescs(), errors: map[string]uint64{}, state: map[string]string{}}
+	e := &Exporter{opts: opts, started: time.Now(), errors: map[string]uint64{}, state: map[string]string{}}
+	if opts.Relay != nil {
+		e.relay = newRelayLedger(*opts.Relay, opts.Now, opts.Logf)
+	}
+	return e
 }
 
 // Readings returns readings at most Interval old, refreshing them when needed. A
@@ -116,6 +121,9 @@ func (e *Exporter) Readings(ctx context.Context) (monitor.Readings, error) {
 	e.inflight = nil
 	close(done)
 	e.mu.Unlock()
+	if e.relay != nil {
+		e.relay.kick(r)
+	}
 	return r, nil
 }
 
@@ -163,23 +171,18 @@ func (e *Exporter) note(r monitor.Readings) {
 	}
 }
 
-// Describe implements prometheus.Collector.
-func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range e.descs {
-		ch <- d
-	}
-}
-
-// Collect implements prometheus.Collector.
-func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
-	r, err := e.Readings(context.Background())
+// collect returns the samples of Metrics from readings at most Interval old; ctx
+// bounds only the wait for a refresh another scrape started.
+func (e *Exporter) collect(ctx context.Context) ([]sample, error) {
+	r, err := e.Readings(ctx)
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(e.descs["vrwx_exporter_refresh_success"], err)
-		return
+		return nil, err
 	}
+	var out []sample
 	gauge := func(name string, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(e.descs[name], prometheus.GaugeValue, v, labels...)
+		out = append(out, sample{name: name, labels: labels, value: v})
 	}
+	counter := gauge // a sample's line is the same; its Metric says which it is
 	complete := true
 
 	gauge("vrwx_chain_up", b2f(r.Chain.Up))
@@ -270,20 +273,36 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		errs[part] = e.errors[part]
 	}
 	e.mu.Unlock()
-	ch <- prometheus.MustNewConstMetric(e.descs["vrwx_exporter_refreshes_total"], prometheus.CounterValue, float64(refreshes))
-	for part, n := range errs {
-		ch <- prometheus.MustNewConstMetric(e.descs["vrwx_exporter_read_errors_total"], prometheus.CounterValue, float64(n), part)
+	counter("vrwx_exporter_refreshes_total", float64(refreshes))
+	for _, part := range []string{"chain", "rpc", "api", "db"} {
+		counter("vrwx_exporter_read_errors_total", float64(errs[part]), part)
 	}
+	if e.relay != nil {
+		out = e.relay.collect(out)
+		e.relay.mu.Lock()
+		n := e.relay.errors
+		e.relay.mu.Unlock()
+		counter("vrwx_exporter_read_errors_total", float64(n), "relay")
+	}
+	return out, nil
 }
 
-// Handler serves /metrics (this exporter plus the Go and process collectors),
-// /healthz (the process is alive; it says nothing about what it monitors) and an
-// index at /.
+// Handler serves /metrics (Metrics, then the process's Standard ones), /healthz
+// (the process is alive; it says nothing about what it monitors) and an index at /.
 func (e *Exporter) Handler() http.Handler {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(e, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		samples, err := e.collect(r.Context())
+		if err != nil {
+			// The scraper gave up waiting for the refresh; nobody reads this.
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", contentType)
+		if writeText(w, Metrics, samples) == nil {
+			_ = writeText(w, Standard, standardSamples(e.started))
+		}
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

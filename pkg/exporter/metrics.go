@@ -1,19 +1,17 @@
 package exporter
 
-import "github.com/prometheus/client_golang/prometheus"
-
 // Metric documents one metric the exporter publishes. docs/monitoring/README.md lists
 // the same names, and the alert rules and dashboard may use only these (plus the
 // API's own metrics): tests hold all three to this list.
 type Metric struct {
 	Name   string
-	Type   string // gauge or counter
+	Type   string // gauge, counter or histogram
 	Labels []string
 	Help   string
 }
 
 // Metrics are the exporter's own metrics, in the order /metrics shows them. Besides
-// these it serves client_golang's standard go_* and process_* metrics.
+// these it serves the process's own (Standard: go_* and process_*).
 var Metrics = []Metric{
 	{"vrwx_relayer_balance_eth", "gauge", []string{"address"}, "Relayer account balance in ETH."},
 	{"vrwx_relayer_nonce_latest", "gauge", []string{"address"}, "Relayer nonce at the latest block: transactions mined."},
@@ -39,13 +37,12 @@ var Metrics = []Metric{
 	{"vrwx_exporter_refresh_duration_seconds", "gauge", nil, "How long the last refresh took (all parts, read concurrently)."},
 	{"vrwx_exporter_reading_age_seconds", "gauge", nil, "Age of the readings this scrape was served from (they are reused for --interval)."},
 	{"vrwx_exporter_refreshes_total", "counter", nil, "Refreshes since start: each is one batched chain read, however many scrapes it served."},
-	{"vrwx_exporter_read_errors_total", "counter", []string{"part"}, "Failed reads since start, by part: chain, rpc, api, db."},
-}
-
-func newDescs() map[string]*prometheus.Desc {
-	out := make(map[string]*prometheus.Desc, len(Metrics))
-	for _, m := range Metrics {
-		out[m.Name] = prometheus.NewDesc(m.Name, m.Help, m.Labels, nil)
-	}
-	return out
+	{"vrwx_exporter_read_errors_total", "counter", []string{"part"}, "Failed reads since start, by part: chain, rpc, api, db, relay (the relay counters' chain scans and database reads)."},
+	{"vrwx_relay_tx_total", "counter", relayLabels, "Relays: source=chain, the relayer's transactions mined since the first block of `since` (the window the exporter started in); source=dlq, the API's TX_FAIL rows of relays that failed before the chain, all of them."},
+	{"vrwx_relay_tx_success_total", "counter", relayLabels, "The relayer's transactions mined with status 1 since the first block of `since` (source=chain)."},
+	{"vrwx_relay_tx_failed_total", "counter", relayLabels, "Failed relays: source=chain, the relayer's transactions mined and reverted since the first block of `since`; source=dlq, the API's TX_FAIL rows of relays that failed before the chain."},
+	{"vrwx_relay_gas_used", "histogram", []string{"relayer", "since"}, "Gas used by each of the relayer's transactions mined since the first block of `since`."},
+	{"vrwx_relay_counted_block", "gauge", []string{"relayer", "since"}, "The last block whose transactions of this relayer the relay counters include."},
+	{"vrwx_relay_origin_block", "gauge", []string{"since"}, "The first block at or after `since`: where the chain's relay counters start."},
+	{"vrwx_completion_latency_seconds", "histogram", []string{"since"}, "Request to completion: created_at to updated_at of the API's idempotency records that turned COMPLETED since `since`."},
 }

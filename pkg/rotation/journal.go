@@ -9,13 +9,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/lazy"
 	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
 )
@@ -168,7 +168,7 @@ func (j *Journal) Index(name string) int {
 	return 0
 }
 
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+var unsafeName = &lazy.Regexp{Expr: `[^A-Za-z0-9._-]+`}
 
 // JournalPath is where the journal of the rotation of store lives under dir: one
 // file per store, named after it (readable) and its hash (unique).

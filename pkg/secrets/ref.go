@@ -2,11 +2,11 @@ package secrets
 
 import (
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/lazy"
 	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
@@ -60,12 +60,12 @@ type Ref struct {
 }
 
 var (
-	envNameRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	awsIDRE    = regexp.MustCompile(`^[A-Za-z0-9/_+=.@:-]+$`)
-	longHexRE  = regexp.MustCompile(`(?:0[xX])?[0-9a-fA-F]{32,}`)
-	awsVerRE   = regexp.MustCompile(`^[A-Za-z0-9-]{32,64}$`)
-	addressRE  = regexp.MustCompile(`^0[xX][0-9a-fA-F]{40}$`)
-	rawKeyLike = regexp.MustCompile(`^\s*(?:0[xX])?[0-9a-fA-F]{60,70}\s*$`)
+	envNameRE  = &lazy.Regexp{Expr: `^[A-Za-z_][A-Za-z0-9_]*$`}
+	awsIDRE    = &lazy.Regexp{Expr: `^[A-Za-z0-9/_+=.@:-]+$`}
+	longHexRE  = &lazy.Regexp{Expr: `(?:0[xX])?[0-9a-fA-F]{32,}`}
+	awsVerRE   = &lazy.Regexp{Expr: `^[A-Za-z0-9-]{32,64}$`}
+	addressRE  = &lazy.Regexp{Expr: `^0[xX][0-9a-fA-F]{40}$`}
+	rawKeyLike = &lazy.Regexp{Expr: `^\s*(?:0[xX])?[0-9a-fA-F]{60,70}\s*$`}
 )
 
 // redactRef hides runs of 32 or more hex digits so that a key pasted where a

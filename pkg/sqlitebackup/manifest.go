@@ -3,11 +3,12 @@ package sqlitebackup
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vrwx/vrwxctl/pkg/lazy"
 )
 
 // ManifestFormat identifies the manifest layout; bump it when a field changes meaning.
@@ -112,7 +113,7 @@ func parseManifest(b []byte, where string) (*Manifest, error) {
 
 // Backup names look like vrwx-20261127T031500Z.db, with -N before .db when two
 // backups land in the same second, and .gz when compressed.
-var backupName = regexp.MustCompile(`^vrwx-(\d{8}T\d{6}Z)(?:-(\d+))?\.db(\.gz)?$`)
+var backupName = &lazy.Regexp{Expr: `^vrwx-(\d{8}T\d{6}Z)(?:-(\d+))?\.db(\.gz)?$`}
 
 const nameTimeLayout = "20060102T150405Z"
 

@@ -1,12 +1,58 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 )
+
+var (
+	buildOnce sync.Once
+	builtDir  string
+	builtBin  string
+	buildErr  error
+)
+
+// binary builds vrwxctl once for this package's tests: static like the release
+// (CGO_ENABLED=0), with its symbol table (no -s), so its init and its linked
+// symbols are the release's and can be read.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := devchain.RepoRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		if builtDir, buildErr = os.MkdirTemp("", "vrwxctl-bench-test-"); buildErr != nil {
+			return
+		}
+		builtBin = filepath.Join(builtDir, "vrwxctl")
+		build := exec.Command("go", "build", "-trimpath", "-o", builtBin, "./cmd/vrwxctl")
+		build.Dir = root
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
+	os.Exit(code)
+}
 
 // Every command `make bench` drives still works: each scenario's vrwxctl command runs
 // once against the bench's own chain, databases and API (small sizes), and the scale
@@ -16,19 +62,10 @@ import (
 func TestEveryScenarioRuns(t *testing.T) {
 	devchain.RequireAnvil(t)
 	devchain.RequireCast(t)
-	root, err := devchain.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "vrwxctl")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/vrwxctl")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 	t.Setenv("VRWX_BENCH_DB_MB", "2")
 	sc := scaleConfig{Jobs: []int{300}, Blocks: []int{300}, Events: 60, Runs: 1}
-	if err := mainErr(1, "", bin, sc, true); err != nil {
+	if err := mainErr(1, "", bin, "", sc, true); err != nil {
 		t.Fatal(err)
 	}
 }

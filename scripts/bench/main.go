@@ -1,7 +1,11 @@
 // Command bench measures vrwxctl against the tools it replaces (cast, sqlite3) side by
 // side in one run: for each scenario it runs both commands interleaved, N times each,
 // on the same local chain or database, and reports median and p90 wall time, peak RSS
-// and the ratio vrwxctl/baseline. `make bench` runs it.
+// and the ratio vrwxctl/baseline. It starts with what package initialisation costs
+// before main (GODEBUG=inittrace=1). With -ref (a git revision, built the way `make
+// build` builds, or a binary) another vrwxctl runs beside it: its package init, and
+// the start-up rows interleaved with the same baseline runs. `make bench` runs it
+// (`make bench BENCH_FLAGS='-ref 829647d'`).
 package main
 
 import (
@@ -36,6 +40,9 @@ type Scenario struct {
 	// Next, when set, gives the argv of run i instead of VRWX/Baseline (for commands
 	// that consume state, like submitting a completion). No warm-up run is made.
 	Next func(i int) (vrwx, baseline []string)
+	// Ref: with -ref, each reference build runs the same command, interleaved with
+	// the others, on a row of its own.
+	Ref bool
 }
 
 type sample struct {
@@ -102,12 +109,13 @@ func summarize(ss []sample) stats {
 
 func main() {
 	runs := flag.Int("runs", 21, "runs of each command per scenario (interleaved)")
-	only := flag.String("only", "", "run only scenarios whose name contains this (the scale section: \"scale\")")
+	only := flag.String("only", "", "run only scenarios whose name contains this, or one of these (comma-separated; the package init section: \"package init\"; the scale section: \"scale\")")
 	bin := flag.String("bin", "", "the vrwxctl binary to measure (default bin/vrwxctl)")
 	jobs := flag.String("scale-jobs", "10000,100000,1000000", "job counts for the scale section's job list (empty: none)")
 	blocks := flag.String("scale-blocks", "10000,100000,1000000", "block ranges for the scale section's job events (empty: none)")
 	events := flag.Int("scale-events", 100_000, "events spread over the longest block range")
 	check := flag.Bool("check", false, "run every scenario's vrwxctl command once and time nothing: the bench's own test")
+	ref := flag.String("ref", "", "also measure these vrwxctl builds (comma-separated: binaries, or git revisions built like make build) side by side: package init and the start-up rows")
 	flag.Parse()
 	sc := scaleConfig{Events: *events, Runs: *runs}
 	var err error
@@ -115,7 +123,7 @@ func main() {
 		sc.Blocks, err = sizes(*blocks)
 	}
 	if err == nil {
-		err = mainErr(*runs, *only, *bin, sc, *check)
+		err = mainErr(*runs, *only, *bin, *ref, sc, *check)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -143,7 +151,7 @@ func sizes(s string) ([]int, error) {
 // mainErr runs the scenarios. With check, each scenario runs its vrwxctl command once
 // (after its set-up) and nothing is timed or compared: a command the bench drives
 // that stopped working fails the test suite, not the next person's `make bench`.
-func mainErr(runs int, only, bin string, sc scaleConfig, check bool) error {
+func mainErr(runs int, only, bin, ref string, sc scaleConfig, check bool) error {
 	ctx := context.Background()
 	root, err := devchain.RepoRoot()
 	if err != nil {
@@ -154,6 +162,18 @@ func mainErr(runs int, only, bin string, sc scaleConfig, check bool) error {
 	}
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("%s missing: run make build", bin)
+	}
+	bins := []namedBin{{"vrwxctl", bin}}
+	for _, r := range strings.Split(ref, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		refBin, cleanup, err := refBinary(root, r)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		bins = append(bins, namedBin{r, refBin})
 	}
 	cast, err := devchain.CastPath()
 	if err != nil {
@@ -183,10 +203,20 @@ func mainErr(runs int, only, bin string, sc scaleConfig, check bool) error {
 	scenarios = append(scenarios, ops...)
 
 	fmt.Printf("vrwxctl benchmarks — %s, anvil %s, %d interleaved runs each\n\n", time.Now().UTC().Format(time.RFC3339), a.URL, runs)
+	if selected("start-up: package init", only) {
+		fmt.Fprintln(os.Stderr, "bench: start-up: package init")
+		n := runs
+		if check {
+			n = 1
+		}
+		if err := runInitSection(os.Stdout, bins, n); err != nil {
+			return err
+		}
+	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tVRWXCTL MEDIAN\tP90\tPEAK RSS\tBASELINE MEDIAN\tP90\tPEAK RSS\tRATIO\tGOAL")
 	for _, s := range scenarios {
-		if only != "" && !strings.Contains(s.Name, only) {
+		if !selected(s.Name, only) {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s\n", s.Name)
@@ -213,10 +243,20 @@ func mainErr(runs int, only, bin string, sc scaleConfig, check bool) error {
 			continue
 		}
 		var vs, bs []sample
-		// One warm-up of each, then interleave so drift hits both sides alike.
+		var refs []namedBin
+		if s.Ref && s.Next == nil {
+			refs = bins[1:]
+		}
+		rs := make([][]sample, len(refs))
+		// One warm-up of each, then interleave so drift hits all sides alike.
 		if s.Next == nil {
 			if _, err := run(append([]string{bin}, s.VRWX...), append(env, s.Env...)); err != nil {
 				return err
+			}
+			for _, r := range refs {
+				if _, err := run(append([]string{r.path}, s.VRWX...), append(env, s.Env...)); err != nil {
+					return err
+				}
 			}
 			if s.Baseline != nil {
 				if _, err := run(s.Baseline, append(env, s.Env...)); err != nil {
@@ -234,6 +274,13 @@ func mainErr(runs int, only, bin string, sc scaleConfig, check bool) error {
 				return err
 			}
 			vs = append(vs, v)
+			for j, r := range refs {
+				smp, err := run(append([]string{r.path}, vArgs...), append(env, s.Env...))
+				if err != nil {
+					return err
+				}
+				rs[j] = append(rs[j], smp)
+			}
 			if bArgs != nil {
 				b, err := run(bArgs, append(env, s.Env...))
 				if err != nil {
@@ -245,14 +292,10 @@ func mainErr(runs int, only, bin string, sc scaleConfig, check bool) error {
 		if s.Teardown != nil {
 			s.Teardown()
 		}
-		v := summarize(vs)
-		if len(bs) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f MiB\t-\t-\t-\t-\t%s\n", s.Name, ms(v.median), ms(v.p90), float64(v.rss)/1024, s.Goal)
-			continue
+		printRow(tw, s.Name, s.Goal, vs, bs)
+		for j, r := range refs {
+			printRow(tw, "  the same, "+r.name, "reference", rs[j], bs)
 		}
-		b := summarize(bs)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f MiB\t%s\t%s\t%.1f MiB\t%.3f\t%s\n", s.Name, ms(v.median), ms(v.p90), float64(v.rss)/1024,
-			ms(b.median), ms(b.p90), float64(b.rss)/1024, float64(v.median)/float64(b.median), s.Goal)
 	}
 	tw.Flush()
 	if check {
@@ -263,6 +306,33 @@ func mainErr(runs int, only, bin string, sc scaleConfig, check bool) error {
 	// The scale section starts its own chains; the comparisons' anvil is not needed.
 	a.Stop()
 	return runScale(ctx, bin, sc, only)
+}
+
+// printRow writes a scenario's line: vrwxctl's figures, the baseline's (when it
+// has one) and the ratio of the medians.
+func printRow(tw io.Writer, name, goal string, vs, bs []sample) {
+	v := summarize(vs)
+	if len(bs) == 0 {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f MiB\t-\t-\t-\t-\t%s\n", name, ms(v.median), ms(v.p90), float64(v.rss)/1024, goal)
+		return
+	}
+	b := summarize(bs)
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f MiB\t%s\t%s\t%.1f MiB\t%.3f\t%s\n", name, ms(v.median), ms(v.p90), float64(v.rss)/1024,
+		ms(b.median), ms(b.p90), float64(b.rss)/1024, float64(v.median)/float64(b.median), goal)
+}
+
+// selected reports whether a scenario named name runs under -only: every one when
+// only is empty, else those whose name contains one of its comma-separated parts.
+func selected(name, only string) bool {
+	if only == "" {
+		return true
+	}
+	for _, p := range strings.Split(only, ",") {
+		if p != "" && strings.Contains(name, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

@@ -57,6 +57,17 @@ type TxFailRow struct {
 	// (inspection, patrol, delivery), artifacts, eventBundle, startTs, endTs. With
 	// QualityScore and WorkUnits nil, that is the live API's TX_FAIL payload.
 	Body map[string]any
+	// Reason is the row's reason text (empty: a generic one). The live API stores
+	// ethers' error message verbatim (pkg/dlq/dlqtest builds real ones).
+	Reason string
+	// NullServiceType leaves service_type NULL, as the live API's TX_FAIL rows have it
+	// (the payload's serviceType still says it).
+	NullServiceType bool
+	// CreatedAt dates the row (zero: some time in the last two weeks).
+	CreatedAt time.Time
+	// IdempotencyFailed adds the job's idempotency key (base:{chainId}:job:{jobId})
+	// as the API leaves it after the failed relay: FAILED with the error's name.
+	IdempotencyFailed bool
 }
 
 // FixtureOptions sizes a fixture. Zero values get the defaults noted per field.
@@ -540,11 +551,18 @@ func (e *dlqEvent) insert(ctx context.Context, q interface {
 		next_retry_at, last_retry_at, resolved_at, resolution_type, resolution_notes, connector_type, service_type, job_id,
 		manifest_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'webhook', ?, ?, ?, ?)`,
 		e.typ, e.payload, e.reason, e.code, e.stack, e.retryCount, e.nextRetry, e.lastRetry, e.resolved, e.resolution,
-		e.notes, e.serviceType, e.jobID, e.manifestHash, e.created)
+		e.notes, nullable(e.serviceType), e.jobID, e.manifestHash, e.created)
 	if err != nil {
 		return 0, fmt.Errorf("insert dlq event: %w", err)
 	}
 	return res.LastInsertId()
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func (g *gen) txFail(ctx context.Context, db *sql.DB, t TxFailRow) (int64, error) {
@@ -579,8 +597,33 @@ func (g *gen) txFail(ctx context.Context, db *sql.DB, t TxFailRow) (int64, error
 		b, _ := json.Marshal(body)
 		ev.payload = string(b)
 	}
+	if t.Reason != "" {
+		ev.reason = t.Reason
+	}
+	if t.NullServiceType {
+		ev.serviceType = ""
+	}
+	if !t.CreatedAt.IsZero() {
+		ev.created = t.CreatedAt.UnixMilli()
+	}
 	ev.retries(g, t.RetryCount)
+	if t.IdempotencyFailed {
+		created := ev.created - 1_000
+		if _, err := db.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys(key, status, request_hash, manifest_hash, response_json,
+			error_code, error_message, created_at, updated_at, ttl_expires_at) VALUES (?, 'FAILED', ?, ?, NULL, 'Error', ?, ?, ?, ?)`,
+			fmt.Sprintf("base:%d:job:%s", g.chainID, t.JobID), "0x"+g.hex(32), ev.manifestHash, clip(ev.reason, 500),
+			created, ev.created, created+24*3_600_000); err != nil {
+			return 0, fmt.Errorf("insert idempotency key: %w", err)
+		}
+	}
 	return ev.insert(ctx, db)
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // bulk adds history in batches until the file reaches o.TargetBytes.

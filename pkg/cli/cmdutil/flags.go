@@ -3,7 +3,6 @@ package cmdutil
 import (
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -69,8 +68,21 @@ func UnknownSubcommands(cmd *cobra.Command) {
 	}
 	cmd.Args = cobra.ArbitraryArgs
 	// The action exists only to refuse; the help's usage lines stay a group's
-	// (`vrwxctl db [command]`, not `vrwxctl db [flags]`).
-	cmd.SetUsageTemplate(strings.Replace(cmd.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
+	// (`vrwxctl db [command]`, not `vrwxctl db [flags]`): cobra's own usage runs
+	// while the group has no action (its subcommands, which inherit this usage,
+	// keep theirs). Not a usage template: executing one links text/template, whose
+	// reflect.Value.MethodByName keeps every exported method of every linked type
+	// in the binary (the whole S3 client among them).
+	usage := cmd.UsageFunc()
+	cmd.SetUsageFunc(func(c *cobra.Command) error {
+		if !c.HasAvailableSubCommands() {
+			return usage(c)
+		}
+		run := c.RunE
+		c.RunE = nil
+		defer func() { c.RunE = run }()
+		return usage(c)
+	})
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		if len(args) == 0 {
 			return c.Help()

@@ -95,6 +95,9 @@ func renderBulkPlan(io *ui.IO, plan *dlqreplay.Plan, from, profile string, chain
 		plan := "send"
 		if !r.Sendable() {
 			plan = r.Outcome + ": " + r.Reason
+			if r.Hint != "" {
+				plan += " — " + r.Hint
+			}
 		}
 		t.Row(fmt.Sprint(r.ID), r.JobID, q, wu, plan)
 	}
@@ -121,8 +124,11 @@ func renderBulkOutcomes(io *ui.IO, rows []ReplayRow) {
 	t := ui.NewTable("ID", "JOB", "OUTCOME", "TX", "DETAIL")
 	for _, r := range rows {
 		detail := r.Reason
-		if r.Outcome == dlqreplay.OutcomeReplayed {
-			detail = "job " + r.JobStatus + ", event RETRIED"
+		switch {
+		case r.Outcome == dlqreplay.OutcomeReplayed:
+			detail = "job " + r.JobStatus + ", event RETRIED, idempotency " + r.Idempotency
+		case r.Hint != "":
+			detail += " — " + r.Hint
 		}
 		t.Row(fmt.Sprint(r.ID), r.JobID, r.Outcome, r.TxHash, detail)
 	}

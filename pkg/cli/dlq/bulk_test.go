@@ -110,7 +110,7 @@ func TestReplayDerivesValuesFromTheLivePayload(t *testing.T) {
 	// what was signed, and win.
 	n0 := relayerNonce(t, e)
 	r = e.Run("dlq", "replay", fmt.Sprint(c), "--signer", "env://RELAYER_PRIVATE_KEY", "--yes")
-	if r.Code != 1 || !strings.Contains(r.Stderr, "preflight failed: signer") || !strings.Contains(r.Stderr, "were derived from the payload") || relayerNonce(t, e) != n0 {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "preflight failed: signer") || !strings.Contains(r.Stderr, "are derived from the payload") || relayerNonce(t, e) != n0 {
 		t.Fatalf("derived values the controller did not sign: want a failed preflight and nothing sent:\n%s", r)
 	}
 	out = clidlq.ReplayJSON{}

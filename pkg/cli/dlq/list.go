@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
+	"github.com/vrwx/vrwxctl/pkg/dlqreplay"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
@@ -25,15 +27,19 @@ type ListOptions struct {
 	Filter dlq.Filter
 }
 
-// NewCmdList returns `dlq list`. Its -o json shape is an array of dlq.Event
-// ([] when nothing matches).
+// NewCmdList returns `dlq list`. Its -o json shape is an array of dlq.View: each
+// event with its reason decoded ([] when nothing matches).
 func NewCmdList(f *cmdutil.Factory, dbFlag *string, runF func(context.Context, *ListOptions) error) *cobra.Command {
 	opts := &ListOptions{IO: f.IO, Config: f.Config, Context: f.Context, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "list [--type T] [--unresolved] [--job ID] [--limit N]",
 		Short: "List DLQ events, oldest first",
-		Long: `List dead-letter events, oldest first: id, type, job, retries, state, age and
-reason. Types: ` + strings.Join(dlq.Types, ", ") + `.`,
+		Long: `List dead-letter events, oldest first: id, type, job, retries, state, age, the
+error the reason decodes to, and the reason. A TX_FAIL reason is ethers' error message
+as the API stored it; ERROR names what it holds: the contract error the relay
+reverted with at estimateGas (InvalidSignature, DeadlinePassed, InvalidStatus, …),
+or ethers' code when no contract error is in it (INSUFFICIENT_FUNDS, …). dlq show
+decodes the rest (the calldata, a signed transaction). Types: ` + strings.Join(dlq.Types, ", ") + `.`,
 		Example: `  # What the "DLQ Depth" alert counts
   vrwxctl dlq list --unresolved
 
@@ -92,24 +98,30 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	if events == nil {
-		events = []dlq.Event{}
+	views := make([]dlq.View, len(events))
+	for i, e := range events {
+		views[i] = e.Decode()
 	}
 	if opts.IO.JSONOutput() {
-		return opts.IO.WriteJSON(events)
+		return opts.IO.WriteJSON(views)
 	}
 	if len(events) == 0 {
 		opts.IO.Infof("no DLQ events match")
 		return nil
 	}
 	now := opts.Now()
-	t := ui.NewTable("ID", "TYPE", "JOB", "RETRIES", "STATE", "AGE", "REASON")
-	for _, e := range events {
+	t := ui.NewTable("ID", "TYPE", "JOB", "RETRIES", "STATE", "AGE", "ERROR", "REASON")
+	for _, v := range views {
+		e := v.Event
 		job := e.JobID
 		if job == "" {
 			job = "-"
 		}
-		t.Row(fmt.Sprint(e.ID), e.Type, job, fmt.Sprint(e.RetryCount), state(e), ui.Duration(now.Sub(e.CreatedAt)), clip(e.Reason, 60))
+		cause := v.Decoded.Cause()
+		if cause == "" {
+			cause = "-"
+		}
+		t.Row(fmt.Sprint(e.ID), e.Type, job, fmt.Sprint(e.RetryCount), state(e), ui.Duration(now.Sub(e.CreatedAt)), cause, clip(v.Decoded.Message, 50))
 	}
 	t.Render(opts.IO.Out, opts.IO.Styles())
 	if len(events) == filter.Limit {
@@ -130,22 +142,37 @@ func clip(s string, n int) string {
 type ShowOptions struct {
 	IO      *ui.IO
 	Config  func() (*config.Config, error)
+	Chain   func() (*chain.Client, error)
 	Context func(context.Context) (context.Context, context.CancelFunc)
 
 	DB string
 	ID string
 }
 
-// NewCmdShow returns `dlq show`. Its -o json shape is one dlq.Event.
+// NewCmdShow returns `dlq show`. Its -o json shape is one dlq.View: the event with
+// its reason decoded.
 func NewCmdShow(f *cmdutil.Factory, dbFlag *string, runF func(context.Context, *ShowOptions) error) *cobra.Command {
-	opts := &ShowOptions{IO: f.IO, Config: f.Config, Context: f.Context}
+	opts := &ShowOptions{IO: f.IO, Config: f.Config, Chain: f.Chain, Context: f.Context}
 	return &cobra.Command{
 		Use:   "show ID",
-		Short: "Show one DLQ event with its payload pretty-printed",
+		Short: "Show one DLQ event: its reason decoded, its payload pretty-printed",
 		Long: `Show every column of one dead-letter event: type, job, manifest hash, reason,
 error code, retries, resolution, the payload indented for reading, and the error
-stack. A missing id is an error (exit 1).`,
+stack. A missing id is an error (exit 1).
+
+The reason is read as data. The live API stores ethers' error message, which holds:
+  - for a relay that would revert (it fails at estimateGas, so nothing reaches the
+    chain): the revert data — shown as the contract error by name with its
+    arguments and the runbook's fix — and the calldata the API built, shown as
+    submitCompletionV2's arguments: the job, completion hash, quality score, work
+    units and signature exactly as the controller signed them;
+  - for a relayer out of ETH (INSUFFICIENT_FUNDS): the whole signed transaction —
+    its sender, chain, nonce, fees, gas and calldata. vrwxctl asks the profile's
+    chain whether that nonce is still unused: while it is, anyone holding the
+    database file can broadcast the transaction (a warning says so).
+A reason of any other shape is shown as it is.`,
 		Example: `  vrwxctl dlq show 17
+  vrwxctl dlq show 17 -o json | jq .decoded.error.name
   vrwxctl dlq show 17 -o json | jq -r .payload | jq .`,
 		Args: cmdutil.ExactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -169,14 +196,39 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.IO.JSONOutput() {
-		return opts.IO.WriteJSON(e)
+	v := e.Decode()
+	if s := v.Decoded.Signed; s != nil {
+		s.OnChain = checkSigned(ctx, opts.Chain, s)
+		if s.OnChain.State == dlq.SignedUnused {
+			opts.IO.Warnf("DLQ event %d holds a signed transaction that can still be broadcast: %s", e.ID, s.OnChain.Note)
+		}
 	}
-	renderEvent(opts.IO, e)
+	if opts.IO.JSONOutput() {
+		return opts.IO.WriteJSON(v)
+	}
+	renderEvent(opts.IO, v)
 	return nil
 }
 
-func renderEvent(io *ui.IO, e dlq.Event) {
+// checkSigned asks the profile's chain about a reason's signed transaction, within
+// a few seconds: a chain that cannot be reached leaves it unchecked, it does not
+// fail the command.
+func checkSigned(ctx context.Context, open func() (*chain.Client, error), s *dlq.SignedTx) *dlq.SignedState {
+	c, err := open()
+	if err != nil {
+		return &dlq.SignedState{State: dlq.SignedUnchecked, Note: "no chain client: " + err.Error()}
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, signedCheckTimeout)
+	defer cancel()
+	return dlqreplay.CheckSigned(ctx, c, s)
+}
+
+// signedCheckTimeout bounds dlq show's one chain read.
+const signedCheckTimeout = 5 * time.Second
+
+func renderEvent(io *ui.IO, v dlq.View) {
+	e := v.Event
 	s := io.Styles()
 	fmt.Fprintf(io.Out, "%s %d  %s  %s\n", s.Bold.Render("DLQ EVENT"), e.ID, e.Type, state(e))
 	row := func(k, v string) {
@@ -202,6 +254,7 @@ func renderEvent(io *ui.IO, e dlq.Event) {
 		row("resolved", formatTime(e.ResolvedAt)+" as "+e.ResolutionType)
 		row("notes", e.ResolutionNotes)
 	}
+	renderReason(io, v.Decoded)
 	fmt.Fprintln(io.Out, s.Bold.Render("payload"))
 	fmt.Fprintln(io.Out, e.PrettyPayload())
 	if e.ErrorStack != "" {

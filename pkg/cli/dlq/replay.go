@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,13 +43,15 @@ type ReplayOptions struct {
 
 // ReplayJSON is the -o json shape of dlq replay of one event: the completion rebuilt
 // from the event, the values submitted and where they came from, the completion's
-// result (preflight, transaction, the job's new status), and the event after it was
-// marked RETRIED (null on a dry run).
+// result (preflight, transaction, the job's new status), the event after it was
+// marked retried and RETRIED, and the job's idempotency record after it was set
+// COMPLETED (both null on a dry run).
 type ReplayJSON struct {
-	Completion dlq.Completion     `json:"completion"`
-	Values     ClaimValues        `json:"values"`
-	Complete   *completion.Result `json:"complete"`
-	Event      *dlq.Event         `json:"event"`
+	Completion  dlq.Completion     `json:"completion"`
+	Values      ClaimValues        `json:"values"`
+	Complete    *completion.Result `json:"complete"`
+	Event       *dlq.Event         `json:"event"`
+	Idempotency *dlq.Idempotency   `json:"idempotency"`
 }
 
 // ClaimValues are the quality score and work units a replay submits, each with
@@ -70,18 +71,25 @@ submitCompletionV2 exactly as vrwxctl job complete does: the full preflight firs
 (job FUNDED and within its deadline, claim unused, robot active, signature by its
 controller), then simulate, confirm (--yes), send and wait.
 
-Quality score and work units: the live API does not store them — its TX_FAIL
-payload is the webhook body, from which it computed both before relaying, and the
-controller signed exactly those. They are derived from the payload the same way
-(inspection, security_patrol, delivery; JavaScript's Math.round) and shown before
-anything is sent. --quality and --work-units override a derived value; a payload
-that carries the values itself (older API versions) is taken as it is. A delivery
-without startTs or endTs used the API's clock: the row's created_at stands in for
-it, and the summary says so.
+Quality score and work units: the live API does not store them in the payload
+(the webhook body, from which it computed both before relaying), but the row's
+reason holds the calldata of the relay that failed — the values the API built and
+the controller signed — and those are used ("reason" in the summary). Only when the
+reason holds none are they derived from the payload as the API derives them
+(inspection, security_patrol, delivery; JavaScript's Math.round; "derived"); a
+delivery without startTs or endTs used the API's clock, for which the row's
+created_at stands in, and the summary says so. --quality and --work-units override
+a derived value; a payload that carries the values itself (older API versions) is
+taken as it is.
 
-On success the event is marked RETRIED with the transaction hash (and --reason)
-in its notes. A failed preflight sends nothing and leaves the event unresolved
-(exit 1).
+On success the API's records are left as its own successful retry leaves them, in
+one short write transaction: the event's retry_count + 1 and last_retry_at, resolved
+RETRIED with the transaction hash (and --reason) in its notes; the job's idempotency
+record (base:{chainId}:job:{jobId}) COMPLETED with the webhook's success response
+(accepted, success, txHash, blockNumber, gasUsed), so the API's status endpoint
+answers COMPLETED and a client's next POST gets the cached answer instead of a new
+relay. A failed preflight sends nothing, leaves the event unresolved (exit 1) and
+says what to do: a signature made for another chain or escrow names them.
 
 Several IDs, or --all (every unresolved TX_FAIL row), replay in bulk: every row is
 rebuilt and checked first, ONE summary lists what will be sent and what is
@@ -97,6 +105,9 @@ run. Exit 0 only when every row was replayed.`,
 
   # A few rows, as JSON
   vrwxctl dlq replay 17 18 21 --signer env://RELAYER_PRIVATE_KEY --yes -o json
+
+  # See what would happen to every row, unfunded senders included; nothing is sent
+  vrwxctl dlq replay --all --signer env://RELAYER_PRIVATE_KEY --dry-run
 
   # Override what the payload derives (the controller must have signed these)
   vrwxctl dlq replay 18 --signer env://RELAYER_PRIVATE_KEY --quality 100 --work-units 12`,
@@ -217,6 +228,9 @@ func replayOne(ctx context.Context, opts *ReplayOptions, id int64) error {
 	}
 	res := sent.Result
 	out := ReplayJSON{Completion: b.Completion, Values: b.Values, Complete: res, Event: sent.Event}
+	if sent.Records != nil {
+		out.Idempotency = sent.Records.Idempotency
+	}
 	if opts.IO.JSONOutput() {
 		return opts.IO.WriteJSON(out)
 	}
@@ -224,25 +238,34 @@ func replayOne(ctx context.Context, opts *ReplayOptions, id int64) error {
 		fmt.Fprintf(opts.IO.Out, "%s (dry run, not sent); DLQ event %d left unresolved\n", res.Tx.TxHash, id)
 		return nil
 	}
-	fmt.Fprintf(opts.IO.Out, "%s mined in block %d\njob %s is now %s\nDLQ event %d resolved as RETRIED\n",
-		res.Tx.TxHash, res.Tx.Receipt.Block, b.Completion.JobID, res.JobStatus, id)
+	fmt.Fprintf(opts.IO.Out, "%s mined in block %d\njob %s is now %s\nDLQ event %d resolved as RETRIED (retry %d)\n",
+		res.Tx.TxHash, res.Tx.Receipt.Block, b.Completion.JobID, res.JobStatus, id, sent.Event.RetryCount)
+	if r := sent.Records; r != nil && r.Idempotency != nil {
+		before := r.IdempotencyBefore
+		if before == "" {
+			before = "none"
+		}
+		fmt.Fprintf(opts.IO.Out, "idempotency key %s: %s (was %s): the API's status endpoint answers COMPLETED\n", r.Idempotency.Key, r.Idempotency.Status, before)
+	}
 	return nil
 }
 
-// replayError adds the operator's next step to a single replay's failure: the
-// flags that give the signed values when derived ones failed the signature check,
-// the resolve that records a completion that was mined but not marked.
+// replayError adds the operator's next step to a single replay's failure: what the
+// refused checks call for (dlqreplay.Hint: the domain a signature was made for, the
+// values the controller signed, a row to resolve), the resolve that records a
+// completion that was mined but not marked.
 func replayError(err error, id int64, b dlqreplay.Built) error {
-	var e *errs.Error
-	if errors.As(err, &e) && strings.HasPrefix(e.Msg, "preflight failed: signer") && b.Values.Derived() {
-		// The derivation is the API's rule as the spec states it; a controller that
-		// signed other values points at an API that computed differently.
-		return e.WithFix(fmt.Sprintf("the quality score and work units were derived from the payload; if the controller signed other values, give them: vrwxctl dlq replay %d --quality Q --work-units W", id))
+	var pe *completion.PreflightError
+	if errors.As(err, &pe) {
+		if h := dlqreplay.Hint(id, b.Values, pe.Verdict); h != "" {
+			return pe.Err.WithFix(h)
+		}
+		return err
 	}
 	var unresolved *dlqreplay.UnresolvedError
 	if errors.As(err, &unresolved) {
 		res := unresolved.Result
-		return errs.Failedf("completion sent (tx %s, job %s is %s) but marking DLQ event %d RETRIED failed", res.Tx.TxHash, b.Completion.JobID, res.JobStatus, id).
+		return errs.Failedf("completion sent (tx %s, job %s is %s) but marking DLQ event %d RETRIED (and its job's idempotency record COMPLETED) failed", res.Tx.TxHash, b.Completion.JobID, res.JobStatus, id).
 			Wrap(unresolved.Err).WithFix(fmt.Sprintf("vrwxctl dlq resolve %d --as MANUAL --notes \"replayed: tx %s\"", id, res.Tx.TxHash))
 	}
 	return err

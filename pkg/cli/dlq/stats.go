@@ -50,6 +50,12 @@ unresolved events (the depth) against the profile's dlq_warn and dlq_crit
 exceeded retries (nothing retries these any more: a person has to), and the age
 of the oldest unresolved event.
 
+The words are the API's: pending retry is its pendingRetry (and its
+vrwx_dlq_pending_retry) — unresolved events due for a retry now (next_retry_at
+reached, fewer than 3 retries); scheduled retry (JSON scheduled_retry) counts those
+whose next retry is still to come; exceeded retries are unresolved events with 3
+retries or more.
+
 Exit codes: 0 depth ok, 5 above the warning threshold, 1 above the critical one.`,
 		Example: `  vrwxctl dlq stats --db /data/vrwx.db
   DATABASE_PATH=/data/vrwx.db vrwxctl dlq stats -o json`,

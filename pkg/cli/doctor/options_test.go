@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil/cmdtest"
 )
@@ -31,6 +32,18 @@ func TestRelayFlags(t *testing.T) {
 	got.Blocks = "1e3"
 	got.Config, got.Chain = cmdtest.NoConfig(t), cmdtest.NoChain(t)
 	cmdtest.Usage(t, relayRun(context.Background(), got), `--blocks "1e3"`)
+
+	// The DLQ's window and database; a window that is not positive reads nothing.
+	cmd = NewCmdRelay(cmdtest.Factory(), func(_ context.Context, o *RelayOptions) error { got = o; return nil })
+	if err := cmdtest.Parse(cmd, "--db", "/data/vrwx.db", "--since", "6h"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := got.validate(); err != nil || got.DB != "/data/vrwx.db" || got.Since != 6*time.Hour || got.flags().DB != "/data/vrwx.db" {
+		t.Fatalf("--db --since: %v %+v", err, got)
+	}
+	got.Since = 0
+	got.Config, got.Chain = cmdtest.NoConfig(t), cmdtest.NoChain(t)
+	cmdtest.Usage(t, relayRun(context.Background(), got), "--since 0s is not positive")
 }
 
 func TestSignatureFlags(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/config"
+	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/health"
@@ -34,6 +35,8 @@ type RelayOptions struct {
 	Address string
 	Signer  string
 	APIURL  string
+	DB      string
+	Since   time.Duration
 	Blocks  string
 	Limit   int
 }
@@ -55,11 +58,18 @@ func NewCmdRelay(f *cmdutil.Factory, runF func(context.Context, *RelayOptions) e
     first lags or is down)
   - the gas price and base fee against MAX_FEE_PER_GAS_GWEI
   - the API's /health (up, chain, relayer) and the secret store's current key
+  - the DLQ's TX_FAIL rows of the last --since (default 1h), when a database is
+    configured (--db, DATABASE_PATH or the profile's database_path): each reason
+    decoded and the rows grouped by cause (InvalidSignature, DeadlinePassed,
+    INSUFFICIENT_FUNDS, …) with their count and newest time. The API estimates gas
+    before it relays, so a completion that would revert fails there and never
+    reaches the chain: its DLQ row is the only record of it
 
 and ends with the likely causes, most likely first, each with the evidence and the
 runbook's fix: relayer out of gas · high gas prices · contract paused · RPC node
 issues · invalid signatures (and nonce gaps, the API, completions the escrow
-rejects, gas limits), followed by the causes the readings rule out.
+rejects, gas limits), followed by the causes the readings rule out — a cause is
+ruled out only when neither the chain nor the DLQ shows it.
 
 The relayer is --address, else the current key of --signer or the profile's
 signer, else the profile's relayer address. Step 3 of the runbook (kubectl logs)
@@ -68,6 +78,9 @@ stays kubectl.
 Exit codes: 0 nothing wrong found, 5 warnings only, 1 something critical, 2 bad input.`,
 		Example: `  vrwxctl doctor relay --profile base-mainnet
   vrwxctl doctor relay --address 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC --blocks 500
+
+  # With the DLQ's failed relays of the last 6 hours
+  vrwxctl doctor relay --db /data/vrwx.db --since 6h
   vrwxctl doctor relay -o json | jq '.causes[0]'`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -78,6 +91,8 @@ Exit codes: 0 nothing wrong found, 5 warnings only, 1 something critical, 2 bad 
 	fl.StringVar(&opts.Address, "address", "", "relayer address to investigate")
 	fl.StringVar(&opts.Signer, "signer", "", "signer reference of the relayer (only the address of its current key is read)")
 	fl.StringVar(&opts.APIURL, "api-url", "", "the API's base URL for /health (default VRWX_API_URL or the profile's api_url)")
+	fl.StringVar(&opts.DB, "db", "", "the API's SQLite database, for its DLQ's recent TX_FAIL rows (default DATABASE_PATH or the profile's database_path, when set)")
+	fl.DurationVar(&opts.Since, "since", doctor.DefaultDLQSince, "read the DLQ's TX_FAIL rows created this long ago and since")
 	fl.StringVar(&opts.Blocks, "blocks", "100", "how many recent blocks to search for transactions and escrow events (the runbook's --from-block -100)")
 	cmdutil.IntVar(fl, &opts.Limit, "limit", 20, "keep at most this many of the relayer's recent transactions")
 	return cmd
@@ -85,7 +100,7 @@ Exit codes: 0 nothing wrong found, 5 warnings only, 1 something critical, 2 bad 
 
 // flags are the options' part that names what is read.
 func (o *RelayOptions) flags() cmdutil.SystemFlags {
-	return cmdutil.SystemFlags{Address: o.Address, Signer: o.Signer, APIURL: o.APIURL}
+	return cmdutil.SystemFlags{Address: o.Address, Signer: o.Signer, APIURL: o.APIURL, DB: o.DB}
 }
 
 func (o *RelayOptions) validate() (uint64, error) {
@@ -95,6 +110,9 @@ func (o *RelayOptions) validate() (uint64, error) {
 	n, err := cmdutil.ParseUint("--blocks", o.Blocks, math.MaxUint64)
 	if err != nil || n == 0 || n > 100_000 {
 		return 0, errs.Usagef("--blocks %s is not a block count (expected an integer from 1 to 100000: decimal digits, or 0x followed by hex digits)", redact.Quote(o.Blocks))
+	}
+	if o.Since <= 0 {
+		return 0, errs.Usagef("--since %s is not positive (expected a duration such as 1h or 30m)", o.Since)
 	}
 	if o.Limit < 1 || o.Limit > 1000 {
 		return 0, errs.Usagef("--limit %d is out of range (expected 1 to 1000)", o.Limit)
@@ -115,8 +133,10 @@ type RelayJSON struct {
 	Checks       []doctor.Check   `json:"checks"`
 	Transactions []history.TxJSON `json:"transactions"`
 	Events       map[string]int   `json:"events"`
-	Causes       []RankedCause    `json:"causes"`
-	RuledOut     []doctor.Cause   `json:"ruledOut"`
+	// DLQ is the recent TX_FAIL rows by decoded cause (absent without a database).
+	DLQ      *dlq.Failures  `json:"dlq,omitempty"`
+	Causes   []RankedCause  `json:"causes"`
+	RuledOut []doctor.Cause `json:"ruledOut"`
 }
 
 // RankedCause is a likely cause with its rank (1 = most likely).
@@ -180,7 +200,7 @@ func relayRun(ctx context.Context, opts *RelayOptions) error {
 	tg.Reader.Contracts = true
 	tg.Reader.SpendBlocks = []uint64{43_200, 1_800, 128}
 	d := &doctor.Relay{Reader: tg.Reader, Relayer: tg.Relayer, RelayerFrom: tg.RelayerFrom, ChainID: c.ChainID(),
-		Blocks: blocks, Limit: opts.Limit, Thresholds: cmdutil.SystemThresholds(cfg), Now: opts.Now}
+		Blocks: blocks, Limit: opts.Limit, Thresholds: cmdutil.SystemThresholds(cfg), Now: opts.Now, DLQSince: opts.Since}
 	rep, err := d.Run(ctx)
 	if err != nil {
 		return errs.Failedf("doctor relay").Wrap(err)
@@ -192,7 +212,7 @@ func relayRun(ctx context.Context, opts *RelayOptions) error {
 	level := doctor.Worst(rep.Checks)
 	out := RelayJSON{Profile: cfg.Profile, ChainID: c.ChainID(), Relayer: rep.Relayer.Hex(), RelayerFrom: tg.RelayerFrom,
 		FromBlock: rep.From, ToBlock: rep.To, ReadMs: float64(time.Since(start).Microseconds()) / 1000, Level: level,
-		Checks: rep.Checks, Transactions: []history.TxJSON{}, Events: rep.Events}
+		Checks: rep.Checks, Transactions: []history.TxJSON{}, Events: rep.Events, DLQ: rep.DLQ}
 	if rep.History != nil {
 		for _, t := range rep.History.Mined {
 			out.Transactions = append(out.Transactions, t.JSON())
@@ -216,7 +236,11 @@ func renderRelay(io *ui.IO, out RelayJSON) {
 			if c.Level == doctor.Crit {
 				icon = s.Crit.Render("✗")
 			}
-			fmt.Fprintf(io.Out, "  %d. %s %s\n", c.Rank, icon, s.Bold.Render(c.Name))
+			counts := ""
+			if c.DLQRows > 0 {
+				counts = s.Faint.Render(fmt.Sprintf("  %d DLQ row(s), newest %s", c.DLQRows, ui.FormatUTC(*c.Newest)))
+			}
+			fmt.Fprintf(io.Out, "  %d. %s %s%s\n", c.Rank, icon, s.Bold.Render(c.Name), counts)
 			for _, e := range c.Evidence {
 				fmt.Fprintf(io.Out, "       %s\n", e)
 			}

@@ -43,6 +43,7 @@ type Options struct {
 	DB          string
 	Interval    time.Duration
 	ReadTimeout time.Duration
+	RelayWindow time.Duration
 }
 
 // NewCmdExporter returns `vrwxctl exporter`.
@@ -59,6 +60,18 @@ gwei, the profile's MAX_FEE_PER_GAS_GWEI, the escrow's job count, each RPC URL's
 up/head/lag/latency, vrwx_api_up and /health latency, vrwx_dlq_unresolved (read-only
 from the API's database), and the exporter's own refresh metrics.
 docs/monitoring/README.md lists every metric; docs/monitoring/alerts.yaml alerts on them.
+
+The runbook's relay metrics, which the API does not export, come from durable
+records: vrwx_relay_tx_total, vrwx_relay_tx_success_total and
+vrwx_relay_tx_failed_total count the relayers' transactions mined (succeeded,
+reverted) from the chain (source="chain") and the DLQ's TX_FAIL rows of relays that
+failed before the chain (source="dlq"); vrwx_relay_gas_used is the histogram of their
+gas, vrwx_completion_latency_seconds that of the idempotency records' request →
+COMPLETED times. The database part counts all the API's rows; the chain part
+counts from the first block of the --relay-window the exporter started in (an
+hour, aligned to the Unix epoch; label since), so a restart never makes a counter go
+back: within the window it counts the same blocks again, in a later one its series
+are new.
 
 Readings are reused for --interval: any number of scrapers within it cost one
 batched chain round trip (plus one request per extra RPC URL, sent at the same time).
@@ -95,6 +108,7 @@ closed again, so it never blocks a restore.`,
 	fl.StringVar(&opts.DB, "db", "", "the API's SQLite database, for vrwx_dlq_unresolved (default DATABASE_PATH or the profile's database_path, when set)")
 	fl.DurationVar(&opts.Interval, "interval", 15*time.Second, "reuse readings this long; set to Prometheus's scrape interval")
 	fl.DurationVar(&opts.ReadTimeout, "read-timeout", 10*time.Second, "give up on a part (RPC, API, database) after this long; it then reads as down")
+	fl.DurationVar(&opts.RelayWindow, "relay-window", time.Hour, "the chain's relay counters count from the first block of the window (of this length, aligned to the Unix epoch) the exporter started in")
 	return cmd
 }
 
@@ -110,6 +124,9 @@ func (o *Options) validate() error {
 	}
 	if o.ReadTimeout <= 0 {
 		return errs.Usagef("--read-timeout %s is not positive (expected a duration such as 10s)", o.ReadTimeout)
+	}
+	if o.RelayWindow < time.Minute {
+		return errs.Usagef("--relay-window %s is too short (expected a duration of a minute or more, such as 1h)", o.RelayWindow)
 	}
 	if o.APIURL != "" {
 		if err := config.CheckURL(o.APIURL); err != nil {
@@ -192,6 +209,7 @@ func exporterRun(ctx context.Context, opts *Options) error {
 		MaxFeePerGas: src.maxFee,
 		Now:          opts.Now,
 		Logf:         opts.IO.Warnf,
+		Relay:        &exporter.RelayOptions{Chain: src.reader.Chain, DBPath: src.reader.DBPath, Window: opts.RelayWindow},
 	})
 	r := src.reader
 	opts.IO.Successf("exporter listening on http://%s/metrics (profile %s, chain %d)", l.Addr(), cfg.Profile, r.Chain.ChainID())

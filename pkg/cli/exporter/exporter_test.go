@@ -156,6 +156,7 @@ func TestBadInputExits2(t *testing.T) {
 		{[]string{"--listen", ":9469", "--relayer", "0xabc"}, `"0xabc" is not an address`},
 		{[]string{"--listen", ":9469", "--interval", "0s"}, "--interval 0s is not positive"},
 		{[]string{"--listen", ":9469", "--read-timeout", "-1s"}, "--read-timeout -1s is not positive"},
+		{[]string{"--listen", ":9469", "--relay-window", "30s"}, "--relay-window 30s is too short"},
 		{[]string{"--listen", ":9469", "--api-url", "api.vrwx.io"}, "--api-url"},
 		{[]string{"--listen", ":9469", "--interval", "often"}, `--interval "often" is not a valid duration`},
 		{[]string{"--listen", ":-1"}, `--listen ":-1" is not an address`},

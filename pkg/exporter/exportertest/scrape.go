@@ -6,8 +6,10 @@ package exportertest
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +72,23 @@ func TryScrape(url string) (Samples, error) {
 				s.Value = m.GetCounter().GetValue()
 			case m.Untyped != nil:
 				s.Value = m.GetUntyped().GetValue()
+			case m.Histogram != nil:
+				// As Prometheus stores a histogram: _bucket{le}, _sum and _count series.
+				h := m.GetHistogram()
+				with := func(extra ...string) map[string]string {
+					l := maps.Clone(s.Labels)
+					for i := 0; i+1 < len(extra); i += 2 {
+						l[extra[i]] = extra[i+1]
+					}
+					return l
+				}
+				for _, b := range h.GetBucket() {
+					out[name+"_bucket"] = append(out[name+"_bucket"], Sample{Labels: with("le", strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64)), Value: float64(b.GetCumulativeCount())})
+				}
+				out[name+"_bucket"] = append(out[name+"_bucket"], Sample{Labels: with("le", "+Inf"), Value: float64(h.GetSampleCount())})
+				out[name+"_sum"] = append(out[name+"_sum"], Sample{Labels: with(), Value: h.GetSampleSum()})
+				out[name+"_count"] = append(out[name+"_count"], Sample{Labels: with(), Value: float64(h.GetSampleCount())})
+				continue
 			default:
 				continue
 			}
