@@ -18,11 +18,34 @@ const window = 12
 
 var (
 	secretMu sync.RWMutex
-	// secretWins holds, by window length, the digests of every window of every
-	// registered secret: no copy of the secret itself.
-	secretWins = map[int]map[uint64]bool{}
+	// secretWins holds, by window length, the windows of every registered secret:
+	// their digests (no copy of the secret itself) and a filter of their rolling
+	// hashes that rules out almost every other stretch of text at a few
+	// nanoseconds a byte.
+	secretWins = map[int]*windows{}
 	seed       = maphash.MakeSeed()
 )
+
+// windows are the registered windows of one length.
+type windows struct {
+	n      int
+	pow    uint64 // rollBase^(n-1), to roll the first byte out
+	digest map[uint64]bool
+	filter [1 << 10]uint64 // 65,536 bits, indexed by the top 16 bits of the rolling hash
+}
+
+const rollBase = 1099511628211
+
+// roll is the rolling hash of s (len(s) == w.n).
+func (w *windows) roll(s string) uint64 {
+	var h uint64
+	for i := 0; i < len(s); i++ {
+		h = h*rollBase + uint64(s[i])
+	}
+	return h
+}
+
+func (w *windows) maybe(h uint64) bool { i := h >> 48; return w.filter[i>>6]&(1<<(i&63)) != 0 }
 
 // RegisterSecret registers a secret that is not a private key — a credential the
 // deploy command's environment keeps (VAULT_TOKEN, AWS_SECRET_ACCESS_KEY), a key's
@@ -33,16 +56,21 @@ func RegisterSecret(s string) {
 	if len(s) < 8 {
 		return
 	}
-	w := min(len(s), window)
+	n := min(len(s), window)
 	secretMu.Lock()
 	defer secretMu.Unlock()
-	set := secretWins[w]
-	if set == nil {
-		set = map[uint64]bool{}
-		secretWins[w] = set
+	w := secretWins[n]
+	if w == nil {
+		w = &windows{n: n, pow: 1, digest: map[uint64]bool{}}
+		for i := 1; i < n; i++ {
+			w.pow *= rollBase
+		}
+		secretWins[n] = w
 	}
-	for i := 0; i+w <= len(s); i++ {
-		set[maphash.String(seed, s[i:i+w])] = true
+	for i := 0; i+n <= len(s); i++ {
+		h := w.roll(s[i : i+n])
+		w.filter[(h>>48)>>6] |= 1 << ((h >> 48) & 63)
+		w.digest[maphash.String(seed, s[i:i+n])] = true
 	}
 }
 
@@ -53,22 +81,29 @@ func secretsIn(s string) string {
 	if len(secretWins) == 0 {
 		return s
 	}
-	var spans [][2]int
-	for w, set := range secretWins {
-		for i := 0; i+w <= len(s); i++ {
-			if set[maphash.String(seed, s[i:i+w])] {
-				spans = append(spans, [2]int{i, i + w})
+	var cover []bool
+	for _, w := range secretWins {
+		if len(s) < w.n {
+			continue
+		}
+		h := w.roll(s[:w.n])
+		for i := 0; ; i++ {
+			if w.maybe(h) && w.digest[maphash.String(seed, s[i:i+w.n])] {
+				if cover == nil {
+					cover = make([]bool, len(s))
+				}
+				for j := i; j < i+w.n; j++ {
+					cover[j] = true
+				}
 			}
+			if i+w.n >= len(s) {
+				break
+			}
+			h = (h-uint64(s[i])*w.pow)*rollBase + uint64(s[i+w.n])
 		}
 	}
-	if len(spans) == 0 {
+	if cover == nil {
 		return s
-	}
-	cover := make([]bool, len(s))
-	for _, sp := range spans {
-		for i := sp[0]; i < sp[1]; i++ {
-			cover[i] = true
-		}
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); {

@@ -174,7 +174,7 @@ func listRun(_ context.Context, opts *ListOptions) error {
 		if len(entries) == 0 {
 			opts.IO.Infof("the audit log %s is empty or absent: vrwxctl has sent nothing from this host and user", redact.Mask(path))
 		} else {
-			opts.IO.Infof("no line of %s matches (%d lines in all)", path, len(entries))
+			opts.IO.Infof("no line of %s matches (%d lines in all)", redact.Mask(path), len(entries))
 		}
 		return nil
 	}
