@@ -35,7 +35,7 @@ func DeployEnv(environ, refs []string) []string {
 		if drop[name] || redact.HasHexRun(value) {
 			continue
 		}
-		if credentialVar(name) {
+		if credentialVar(name) && !pathLike(name, value) {
 			redact.RegisterSecret(value)
 		}
 		out = append(out, kv)
@@ -61,6 +61,21 @@ func credentialVar(name string) bool {
 		}
 	}
 	return false
+}
+
+// pathLike reports whether a credential variable holds where a credential is
+// rather than the credential (AWS_SHARED_CREDENTIALS_FILE, SSH_AUTH_SOCK,
+// GOOGLE_APPLICATION_CREDENTIALS=/path): registering a path would remove every
+// mention of its directory from the output, the rotation journal's included.
+func pathLike(name, value string) bool {
+	words := strings.FieldsFunc(strings.ToUpper(name), func(r rune) bool { return r == '_' || r == '-' || r == '.' })
+	if len(words) > 0 {
+		switch words[len(words)-1] {
+		case "FILE", "PATH", "DIR", "SOCK", "SOCKET":
+			return true
+		}
+	}
+	return strings.HasPrefix(value, "/") || strings.HasPrefix(value, "~") || strings.HasPrefix(value, "./") || strings.HasPrefix(value, "../")
 }
 
 // deployEnv is DeployEnv for this rotation: the references it knows (the store, the

@@ -23,11 +23,13 @@ func TestDeployEnv(t *testing.T) {
 		"OTHER=prefix-" + key + "-suffix", "NOTES=a tx hash 0x" + key + " here",
 		"VAULT_TOKEN=hvs.CAESIJ7vrwxTestToken0123", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYvrwxTEST",
 		"AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEvrwxSESSION", "AWS_REGION=us-east-1",
+		"AWS_SHARED_CREDENTIALS_FILE=/home/op/.aws/credentials", "GOOGLE_APPLICATION_CREDENTIALS=/home/op/gcp.json",
 	}
 	got := rotation.DeployEnv(environ, []string{"env://TREASURY_KEY", "keystore:///k/relayer.json?password-env=KS_PASSWORD", "", "nonsense"})
 	want := []string{"PATH=/usr/bin", "HOME=/home/op", "KUBECONFIG=/home/op/.kube/config",
 		"VAULT_TOKEN=hvs.CAESIJ7vrwxTestToken0123", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYvrwxTEST",
-		"AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEvrwxSESSION", "AWS_REGION=us-east-1"}
+		"AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEvrwxSESSION", "AWS_REGION=us-east-1",
+		"AWS_SHARED_CREDENTIALS_FILE=/home/op/.aws/credentials", "GOOGLE_APPLICATION_CREDENTIALS=/home/op/gcp.json"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("DeployEnv =\n%q\nwant\n%q", got, want)
 	}
@@ -39,6 +41,11 @@ func TestDeployEnv(t *testing.T) {
 	}
 	if !strings.Contains(shown, "AWS_REGION=us-east-1") {
 		t.Errorf("a setting that is no credential was scrubbed: %q", shown)
+	}
+	// Where a credential is (a file, a socket) is a path, not the credential: it is
+	// not registered, or every mention of its directory would vanish.
+	if p := "/home/op/.aws/credentials and /home/op/gcp.json"; redact.Text(p) != p {
+		t.Errorf("a credential file's path was registered: %q", redact.Text(p))
 	}
 }
 

@@ -77,7 +77,7 @@ func RegisterArgs(root *cobra.Command, args []string) {
 	}
 	holdsHash := func(f *pflag.Flag) bool {
 		_, ok := f.Annotations[annotationHash]
-		return f != nil && ok
+		return ok
 	}
 	argsHash := cmd.Annotations[annotationHash] == "yes"
 	for i := 0; i < len(args); i++ {

@@ -184,13 +184,18 @@ func flagError(c *cobra.Command, err error) error {
 // (exit 2) that quotes the topic through redact.Quote.
 func newCmdHelp() *cobra.Command {
 	return &cobra.Command{
-		Use:   "help [command]",
-		Short: "Help about any command",
-		Long:  "Help provides help for any command: vrwxctl help [path to command].",
+		Use:     "help [command]",
+		Short:   "Help about any command",
+		Long:    "Help provides help for any command: vrwxctl help [path to command].",
+		Example: `  vrwxctl help key rotate`,
 		RunE: func(c *cobra.Command, args []string) error {
 			target, _, err := c.Root().Find(args)
 			if target == nil || err != nil {
-				return errs.Usagef("unknown help topic %s", redact.Quote(strings.Join(args, " "))).
+				topic := make([]string, len(args))
+				for i, a := range args {
+					topic[i] = redact.Quote(a)
+				}
+				return errs.Usagef("unknown help topic %s", strings.Join(topic, " ")).
 					WithFix("see `vrwxctl --help` for the commands")
 			}
 			return target.Help()
