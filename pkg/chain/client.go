@@ -342,8 +342,7 @@ func transient(err error) bool {
 	if errors.As(err, &netErr) && netErr.Timeout() {
 		return true
 	}
-	msg := err.Error()
-	return strings.Contains(msg, "EOF") || strings.Contains(msg, "connection reset")
+	return nodeSays(err, "eof", "connection reset")
 }
 
 // RedactURL hides credentials and API keys that providers put in URLs: user info,

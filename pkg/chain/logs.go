@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -325,14 +324,8 @@ func isRangeError(err error) bool {
 	if errors.As(err, &httpErr) && httpErr.StatusCode == 429 {
 		return false
 	}
-	msg := strings.ToLower(err.Error())
-	if strings.Contains(msg, "deadline exceeded") || strings.Contains(msg, "timeout") || strings.Contains(msg, "rate limit") || strings.Contains(msg, "per second") || strings.Contains(msg, "daily request") {
+	if nodeSays(err, "deadline exceeded", "timeout", "rate limit", "per second", "daily request") {
 		return false
 	}
-	for _, h := range rangeErrorHints {
-		if strings.Contains(msg, h) {
-			return true
-		}
-	}
-	return false
+	return nodeSays(err, rangeErrorHints...)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -55,7 +54,7 @@ func (c *Client) Replay(ctx context.Context, info *TxInfo, block uint64) (*Repla
 			out.RevertData, _ = hexutil.Decode(s)
 		}
 	}
-	if len(out.RevertData) == 0 && !isRevert(err) && !strings.Contains(strings.ToLower(err.Error()), "out of gas") {
+	if len(out.RevertData) == 0 && !nodeSays(err, "revert", "out of gas") {
 		return nil, fmt.Errorf("eth_call replay of %s on block %d: %w", info.Tx.Hash().Hex(), at, err)
 	}
 	out.Reverted, out.Message = true, err.Error()

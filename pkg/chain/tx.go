@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/big"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -12,6 +11,10 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 )
+
+// ErrNothingToSend marks a sweep refused because the balance does not cover its
+// own fees, the L1 fee bound and the amount to keep: there is nothing to move.
+var ErrNothingToSend = errors.New("nothing to send")
 
 // FeePolicy is the runbook's fee configuration: EIP-1559 caps and the gas-limit
 // multiplier (MAX_FEE_PER_GAS_GWEI, MAX_PRIORITY_FEE_GWEI, GAS_LIMIT_MULTIPLIER).
@@ -130,12 +133,8 @@ func (c *Client) Prepare(ctx context.Context, req TxRequest) (*Prepared, error) 
 	if head.Value == nil || head.Value.BaseFee == nil {
 		return nil, errs.Failedf("the chain reports no base fee: vrwxctl sends EIP-1559 transactions only")
 	}
-	p := &Prepared{
-		ChainID: new(big.Int).SetUint64(c.ChainID()), From: req.From, Balance: bal.Value.ToInt(),
-		BaseFee: head.Value.BaseFee.ToInt(), NonceLatest: uint64(latest.Value), NoncePending: uint64(pending.Value),
-		OPStack: oracle.Err() == nil && len(oracle.Value) > 0, L1Fee: new(big.Int), L1FeeBound: new(big.Int),
-	}
-	gas := req.GasLimit
+	m := Market{ChainID: c.ChainID(), Balance: bal.Value.ToInt(), BaseFee: head.Value.BaseFee.ToInt(),
+		NonceLatest: uint64(latest.Value), NoncePending: uint64(pending.Value), OPStack: oracle.Err() == nil && len(oracle.Value) > 0}
 	if est != nil {
 		if err := est.Err(); err != nil {
 			var de rpc.DataError
@@ -145,22 +144,53 @@ func (c *Client) Prepare(ctx context.Context, req TxRequest) (*Prepared, error) 
 					se.RevertData, _ = hexutil.Decode(s)
 				}
 			}
-			if len(se.RevertData) == 0 && !isRevert(err) {
+			if len(se.RevertData) == 0 && !IsRevert(err) {
 				return nil, classifyNodeError(err, req.From)
 			}
 			return nil, se
 		}
-		p.GasEstimate = uint64(est.Value)
+		m.GasEstimate = uint64(est.Value)
+	}
+	if tip.Err() == nil {
+		m.Tip = tip.Value.ToInt()
+	}
+	return Build(req, m, func(tx *types.Transaction) (*L1Quote, error) { return c.quoteL1(ctx, tx) })
+}
+
+// Market is what building a transaction reads from the chain (Prepare reads it in
+// one batch): the sender's balance and nonces, the base fee, the node's tip, the
+// gas estimate (the simulation) and whether the chain charges an L1 data fee.
+type Market struct {
+	ChainID                   uint64
+	Balance, BaseFee          *big.Int
+	Tip                       *big.Int // the node's priority-fee suggestion; nil: none
+	NonceLatest, NoncePending uint64
+	GasEstimate               uint64 // 0 when the request pins its gas limit
+	OPStack                   bool
+}
+
+// Build makes the unsigned transaction req asks for on market m: the fees (the
+// node's tip capped by the policy, 2 × base fee + tip capped by the fee cap, raised
+// to a replacement's minimums), the nonce, the gas limit (the estimate times the
+// multiplier), and for a sweep the value. quote asks the OP-stack oracle for the
+// L1 data fee of an unsigned transaction (used only when m.OPStack).
+func Build(req TxRequest, m Market, quote func(*types.Transaction) (*L1Quote, error)) (*Prepared, error) {
+	if err := req.Fees.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Prepared{
+		ChainID: new(big.Int).SetUint64(m.ChainID), From: req.From, Balance: m.Balance, BaseFee: m.BaseFee,
+		GasEstimate: m.GasEstimate, NonceLatest: m.NonceLatest, NoncePending: m.NoncePending,
+		OPStack: m.OPStack, L1Fee: new(big.Int), L1FeeBound: new(big.Int),
+	}
+	gas := req.GasLimit
+	if gas == 0 {
 		gas = applyMultiplier(p.GasEstimate, req.Fees.GasLimitMultiplier)
 		if req.Sweep {
 			gas = p.GasEstimate
 		}
 	}
-	var suggested *big.Int
-	if tip.Err() == nil {
-		suggested = tip.Value.ToInt()
-	}
-	maxFee, priority, err := fees(p.BaseFee, suggested, req)
+	maxFee, priority, err := fees(p.BaseFee, m.Tip, req)
 	if err != nil {
 		return nil, err
 	}
@@ -168,13 +198,17 @@ func (c *Client) Prepare(ctx context.Context, req TxRequest) (*Prepared, error) 
 	if req.Nonce != nil {
 		nonce = *req.Nonce
 	}
+	value := req.Value
+	if value == nil {
+		value = new(big.Int)
+	}
 	to := req.To
 	build := func(v *big.Int) *types.Transaction {
 		return types.NewTx(&types.DynamicFeeTx{ChainID: p.ChainID, Nonce: nonce, GasTipCap: priority, GasFeeCap: maxFee, Gas: gas, To: &to, Value: v, Data: req.Data})
 	}
 	if req.Sweep {
 		priority = maxFee
-		v, err := c.sweepValue(ctx, p, gas, maxFee, req.Keep, build)
+		v, err := sweepValue(p, gas, maxFee, req.Keep, build, quote)
 		if err != nil {
 			return nil, err
 		}
@@ -182,7 +216,7 @@ func (c *Client) Prepare(ctx context.Context, req TxRequest) (*Prepared, error) 
 	}
 	p.Tx = build(value)
 	if p.OPStack {
-		q, err := c.quoteL1(ctx, p.Tx)
+		q, err := quote(p.Tx)
 		if err != nil {
 			return nil, err
 		}
@@ -196,13 +230,13 @@ func (c *Client) Prepare(ctx context.Context, req TxRequest) (*Prepared, error) 
 
 // sweepValue is balance − gas × fee − L1 fee bound − keep. On OP-stack chains the
 // bound is quoted for the largest the transaction can be: the whole balance as value.
-func (c *Client) sweepValue(ctx context.Context, p *Prepared, gas uint64, fee, keep *big.Int, build func(*big.Int) *types.Transaction) (*big.Int, error) {
+func sweepValue(p *Prepared, gas uint64, fee, keep *big.Int, build func(*big.Int) *types.Transaction, quote func(*types.Transaction) (*L1Quote, error)) (*big.Int, error) {
 	if keep == nil {
 		keep = new(big.Int)
 	}
 	cost := new(big.Int).Mul(new(big.Int).SetUint64(gas), fee)
 	if p.OPStack {
-		q, err := c.quoteL1(ctx, build(p.Balance))
+		q, err := quote(build(p.Balance))
 		if err != nil {
 			return nil, err
 		}
@@ -213,7 +247,7 @@ func (c *Client) sweepValue(ctx context.Context, p *Prepared, gas uint64, fee, k
 	v.Sub(v, keep)
 	if v.Sign() <= 0 {
 		return nil, errs.Refusedf("nothing to send: the balance %s wei does not cover gas (%s wei), the L1 fee bound (%s wei) and the amount to keep (%s wei)",
-			p.Balance, cost, p.L1FeeBound, keep)
+			p.Balance, cost, p.L1FeeBound, keep).Marks(ErrNothingToSend)
 	}
 	return v, nil
 }
@@ -225,24 +259,19 @@ func bigMax(a, b *big.Int) *big.Int {
 	return a
 }
 
-func isRevert(err error) bool {
-	return strings.Contains(strings.ToLower(err.Error()), "revert")
-}
-
 // classifyNodeError says in the node's own terms why it refused a transaction.
 // The CLI adds which of its commands to run next.
 func classifyNodeError(err error, from common.Address) error {
-	msg := strings.ToLower(err.Error())
 	switch {
-	case strings.Contains(msg, "insufficient funds"):
+	case nodeSays(err, "insufficient funds"):
 		return errs.Refusedf("%s cannot pay for this transaction: insufficient funds", from.Hex()).Wrap(err).
 			WithFix("runbook: relayer out of gas — top up the account")
-	case strings.Contains(msg, "max fee per gas less than block base fee"), strings.Contains(msg, "fee cap less than block base fee"):
+	case nodeSays(err, "max fee per gas less than block base fee", "fee cap less than block base fee"):
 		return errs.Refusedf("the fee cap is below the block's base fee").Wrap(err).
 			WithFix("runbook: high gas prices — increase MAX_FEE_PER_GAS_GWEI")
-	case strings.Contains(msg, "nonce too low"):
+	case nodeSays(err, "nonce too low"):
 		return errs.Failedf("nonce too low: a transaction with this nonce was already mined").Wrap(err)
-	case strings.Contains(msg, "replacement transaction underpriced"):
+	case nodeSays(err, "replacement transaction underpriced"):
 		return errs.Failedf("replacement underpriced: another transaction from this account is pending at the same nonce").Wrap(err)
 	}
 	return errs.Failedf("the node refused the transaction").Wrap(err)

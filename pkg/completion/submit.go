@@ -32,7 +32,9 @@ type Result struct {
 // the verdict is shown (text output) and the error names the failed checks.
 // Result.Tx.Receipt is nil after a dry run.
 func Submit(ctx context.Context, flow *txflow.Flow, k Checker, fees chain.FeePolicy, c Claim) (*Result, error) {
-	k.Chain = flow.Chain
+	if c := flow.Client(); c != nil {
+		k.Chain = c
+	}
 	var pre *Verdict
 	flow.Preflight = func(ctx context.Context) error {
 		var err error
@@ -54,7 +56,7 @@ func Submit(ctx context.Context, flow *txflow.Flow, k Checker, fees chain.FeePol
 	out := &Result{Preflight: pre, Tx: res}
 	if rcpt != nil {
 		out.Event = hasCompletionEvent(rcpt, k.Escrow, c.JobID)
-		b := flow.Chain.NewBatch()
+		b := k.Chain.NewBatch()
 		r := b.Call(k.Escrow, vrwx.PackJobs(c.JobID), chain.Latest)
 		if err := b.Do(ctx); err == nil && r.Err() == nil {
 			if j, err := vrwx.DecodeJob(c.JobID, r.Value); err == nil {

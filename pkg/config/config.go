@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/units"
@@ -180,6 +182,21 @@ func (c *Config) RPCURLs() ([]string, error) {
 func (c *Config) Address(key string) (addr string, ok bool) {
 	v, set := c.Lookup(key)
 	return v.Value, set
+}
+
+// AddressOf returns the address setting key parsed (EIP-55 checked), or the zero
+// address and false when the profile has none; a bad value is a usage error naming
+// where it came from.
+func (c *Config) AddressOf(key string) (common.Address, bool, error) {
+	s, ok := c.Address(key)
+	if !ok {
+		return common.Address{}, false, nil
+	}
+	a, err := units.ParseAddress(s)
+	if err != nil {
+		return common.Address{}, false, errs.Usagef("%s: %v", c.Origin(key), err)
+	}
+	return a, true, nil
 }
 
 // Decimal returns a decimal setting as a big.Rat (nil, false when unset).

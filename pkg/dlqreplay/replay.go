@@ -235,7 +235,9 @@ func (p *Plan) Sendable() int {
 // would fail, or whose job or robot cannot be read, is skipped.
 func (r *Replayer) Plan(ctx context.Context, rows []Row) *Plan {
 	k := r.Checker
-	k.Chain = r.Flow.Chain
+	if c := r.Flow.Client(); c != nil {
+		k.Chain = c
+	}
 	for i := range rows {
 		row := &rows[i]
 		if row.claim == nil {

@@ -272,7 +272,7 @@ func readProblem(rd Read) string {
 		if ce := vrwx.DecodeCallError(rd.Err); ce != nil {
 			return "reverts with " + ce.Name
 		}
-		if strings.Contains(rd.Err.Error(), "revert") {
+		if chain.IsRevert(rd.Err) {
 			return "reverts"
 		}
 		return "fails: " + rd.Err.Error()

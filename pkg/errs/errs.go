@@ -1,6 +1,11 @@
 // Package errs defines the error kinds every vrwxctl command shares and the exit
 // code each maps to, so domain packages can say "bad input" or "refused by a safety
 // rail" without knowing there is a CLI.
+//
+// A kind says how the process ends; what happened, when a caller must tell cases
+// apart, is a sentinel of the package that made the error (chain.ErrNothingToSend)
+// attached with Marks, which errors.Is finds. Callers decide by those, never by an
+// error's words.
 package errs
 
 import (
@@ -29,6 +34,9 @@ type Error struct {
 	Msg  string
 	Fix  string
 	Err  error
+	// Sentinel says what happened in the terms of the package that made the error:
+	// errors.Is(err, Sentinel) holds. It adds nothing to the message.
+	Sentinel error
 	// Silent means the command already reported the outcome; only the exit code is left.
 	Silent bool
 }
@@ -44,6 +52,12 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is e's sentinel, so errors.Is finds it.
+func (e *Error) Is(target error) bool { return e.Sentinel != nil && e.Sentinel == target }
+
+// Marks returns e marked as an instance of sentinel (see Error.Sentinel).
+func (e *Error) Marks(sentinel error) *Error { e.Sentinel = sentinel; return e }
 
 // WithFix returns e with the operator's fix attached.
 func (e *Error) WithFix(fix string) *Error { e.Fix = fix; return e }
@@ -96,6 +110,15 @@ func FixOf(err error) string {
 		err = e.Err
 	}
 	return ""
+}
+
+// WithFix returns err with fix attached, keeping its kind, message and chain (a
+// caller adding the advice that names its own commands to a library's error).
+func WithFix(err error, fix string) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Kind: KindOf(err), Err: err, Fix: fix}
 }
 
 // Is reports whether err is of kind k.

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -74,7 +75,7 @@ func (r *rotator) rollback(ctx context.Context, j *Journal) (*Journal, error) {
 	}
 	switch {
 	case isNew:
-		if err := r.keyOp(j, "rollback", j.Old.VersionID, j.Old.Address, r.Store.Rollback(ctx)); err != nil {
+		if err := r.change(j, "rollback").Rollback(ctx, j.Old.VersionID, j.Old.Address); err != nil {
 			return nil, err
 		}
 		now, err := r.currentVersion(ctx)
@@ -85,7 +86,7 @@ func (r *rotator) rollback(ctx context.Context, j *Journal) (*Journal, error) {
 			return nil, errs.Failedf("after the rollback the current key of %s is %s, not the old %s", r.base.String(), now.Address.Hex(), j.Old.Address)
 		}
 	case pending != nil:
-		if err := r.keyOp(j, "discard-pending", pending.ID, j.New.Address, r.Store.DiscardPending(ctx)); err != nil {
+		if err := r.change(j, "discard-pending").DiscardPending(ctx, pending.ID, j.New.Address); err != nil {
 			return nil, err
 		}
 	}
@@ -144,8 +145,7 @@ func (r *rotator) dryRun(ctx context.Context, j *Journal) (*Journal, error) {
 		return &txflow.Flow{Chain: r.Chain, Signer: s, IO: r.IO, Audit: r.Audit, Profile: r.Profile, Command: "key rotate", Reason: r.Reason, DryRun: true, Next: r.Next}
 	}
 	amount, _ := new(big.Int).SetString(j.FundWei, 10)
-	fund, _, err := dry(r.treasury).Execute(ctx, chain.TxRequest{To: to, Value: amount, Fees: r.Fees},
-		txflow.Call{Action: "fund", Args: []txflow.Arg{{Name: "to", Value: to.Hex()}, {Name: "amount", Value: units.FormatEther(amount) + " ETH"}}})
+	fund, _, err := dry(r.treasury).Fund(ctx, txflow.FundRequest{To: to, Amount: amount, Fees: r.Fees})
 	if err != nil && j.Mode != Emergency {
 		return nil, err
 	}
@@ -160,20 +160,14 @@ func (r *rotator) dryRun(ctx context.Context, j *Journal) (*Journal, error) {
 	if err != nil {
 		return nil, err
 	}
-	req := chain.TxRequest{To: common.HexToAddress(j.Treasury.Address), Fees: r.Fees, Sweep: true, Keep: new(big.Int)}
-	if j.Mode == Emergency {
-		if _, err := r.emergencyFees(ctx, sg.Address(), &req); err != nil {
-			return nil, err
-		}
-	}
-	drain, _, err := dry(sg).Execute(ctx, req, txflow.Call{Action: "drain", Args: []txflow.Arg{{Name: "to", Value: j.Treasury.Address}, {Name: "keep", Value: "0 ETH"}, {Name: "key", Value: j.Old.Ref}}})
+	drain, err := dry(sg).Drain(ctx, r.drainRequest(j))
 	switch {
-	case err != nil && errs.KindOf(err) == errs.Refused && strings.Contains(err.Error(), "nothing to send"):
+	case errors.Is(err, chain.ErrNothingToSend):
 		r.IO.Infof("dry run: the old wallet %s holds too little to drain now", j.Old.Address)
 	case err != nil:
 		return nil, err
 	default:
-		j.Transactions = append(j.Transactions, drain)
+		j.Transactions = append(j.Transactions, drain.Result)
 	}
 	r.IO.Successf("dry run: the plan above would run; the store, the chain and the journal were not changed")
 	return j, nil

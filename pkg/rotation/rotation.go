@@ -16,9 +16,11 @@
 // is either taken over (its address new and unfunded) or refused, never
 // overwritten.
 //
-// The package has no CLI in it: the store, chain client, treasury signer, audit
-// log, /health client, hook runner, clock and journal directory are given, and
-// advice that names vrwxctl's own commands comes from the caller (Advice).
+// The package has no CLI in it: the store, the chain (txflow.Chain), the treasury
+// signer, the audit log, /health (Health), the hook runner, the clock and the
+// journal directory are given — small interfaces, so the decisions are tested with
+// fakes in milliseconds and the wiring on anvil — and advice that names vrwxctl's
+// own commands comes from the caller (Advice).
 package rotation
 
 import (
@@ -44,7 +46,8 @@ type Options struct {
 	IO *ui.IO
 	// Store is the relayer key's store (a reference without ?stage= or ?version=).
 	Store secrets.Store
-	Chain *chain.Client
+	// Chain reads and sends (*chain.Client; a fake in the decision tests).
+	Chain txflow.Chain
 	// OpenSigner opens a signer reference (the treasury's).
 	OpenSigner func(ctx context.Context, ref string) (txflow.Signer, error)
 	// TreasuryRef is the treasury's signer reference; "" on a resume (the journal's).
@@ -60,7 +63,7 @@ type Options struct {
 	Next    txflow.Next
 	// FundingLimit refuses funding above it (nil or 0: no limit).
 	FundingLimit *big.Int
-	Health       *health.Client
+	Health       Health
 	// APIURL is the API whose /health must report the new address ("" on a resume:
 	// the journal's).
 	APIURL string
@@ -106,6 +109,11 @@ type Options struct {
 	// DiscardPending clears a pending version an abandoned rotation left behind.
 	DiscardPending bool
 	DryRun, Yes    bool
+}
+
+// Health reads the API's /health (*health.Client).
+type Health interface {
+	Get(ctx context.Context, apiURL string) (health.Result, error)
 }
 
 // Advice words the operator's next steps in the caller's commands.
@@ -542,9 +550,8 @@ func (r *rotator) plan(ctx context.Context, path string) (*Journal, error) {
 	if r.TreasuryRef == "" {
 		return nil, errs.Usagef("no treasury signer: the rotation funds the new relayer from the treasury")
 	}
-	if r.FundingLimit != nil && r.FundingLimit.Sign() > 0 && r.Fund.Cmp(r.FundingLimit) > 0 {
-		return nil, errs.Refusedf("%s ETH is above the profile's funding limit of %s ETH; nothing was changed", units.FormatEther(r.Fund), units.FormatEther(r.FundingLimit)).
-			WithFix("fund less, or raise funding_limit_eth in the profile")
+	if err := txflow.CheckFundingLimit(r.Fund, r.FundingLimit); err != nil {
+		return nil, errs.WithFix(err, "nothing was changed: fund less, or raise funding_limit_eth in the profile")
 	}
 	ctx, cancel := r.stepCtx(ctx)
 	defer cancel()
@@ -656,23 +663,15 @@ func (r *rotator) fresh(ctx context.Context, addr, current common.Address) (bool
 	if addr == current {
 		return false, "it holds the current key", nil
 	}
-	b := r.Chain.NewBatch()
-	bal := b.Balance(addr, chain.Latest)
-	n := b.Nonce(addr, chain.Pending)
-	if err := b.Do(ctx); err != nil {
+	a, err := r.Chain.Account(ctx, addr)
+	if err != nil {
 		return false, "", err
 	}
-	if err := bal.Err(); err != nil {
-		return false, "", errs.Failedf("reading the balance of %s", addr.Hex()).Wrap(err)
+	if a.Balance.Sign() > 0 {
+		return false, fmt.Sprintf("its address holds %s ETH", units.FormatEther(a.Balance)), nil
 	}
-	if err := n.Err(); err != nil {
-		return false, "", errs.Failedf("reading the nonce of %s", addr.Hex()).Wrap(err)
-	}
-	if bal.Value.ToInt().Sign() > 0 {
-		return false, fmt.Sprintf("its address holds %s ETH", units.FormatEther(bal.Value.ToInt())), nil
-	}
-	if n.Value > 0 {
-		return false, fmt.Sprintf("its address has sent %d transaction(s)", n.Value), nil
+	if a.NoncePending > 0 {
+		return false, fmt.Sprintf("its address has sent %d transaction(s)", a.NoncePending), nil
 	}
 	return true, "", nil
 }

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/vrwx/vrwxctl/pkg/audit"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/health"
+	"github.com/vrwx/vrwxctl/pkg/keyops"
 	"github.com/vrwx/vrwxctl/pkg/secrets"
 	"github.com/vrwx/vrwxctl/pkg/signer"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
@@ -43,7 +43,7 @@ func (r *rotator) generate(ctx context.Context, j *Journal) (string, error) {
 		return "", err
 	}
 	if ok && j.Discard != nil && pv.ID == j.Discard.VersionID {
-		if err := r.keyOp(j, "discard-pending", pv.ID, pv.Address.Hex(), r.Store.DiscardPending(ctx)); err != nil {
+		if err := r.change(j, "discard-pending").DiscardPending(ctx, pv.ID, pv.Address.Hex()); err != nil {
 			return "", err
 		}
 		r.IO.Infof("  discarded the abandoned pending version %s (%s)", pv.ID, pv.Address.Hex())
@@ -61,15 +61,11 @@ func (r *rotator) generate(ctx context.Context, j *Journal) (string, error) {
 		j.New = KeyRef{VersionID: pv.ID, Address: pv.Address.Hex(), Ref: r.base.AtVersion(pv.ID).String()}
 		return fmt.Sprintf("found the key an interrupted run wrote: %s, version %s (pending)", j.New.Address, pv.ID), nil
 	}
-	k, err := secrets.Generate()
+	v, addr, err := r.change(j, "generate").Generate(ctx, false)
 	if err != nil {
 		return "", err
 	}
-	v, err := r.Store.WritePending(ctx, k)
-	if err := r.keyOp(j, "generate", v.ID, k.Address().Hex(), err); err != nil {
-		return "", err
-	}
-	j.New = KeyRef{VersionID: v.ID, Address: k.Address().Hex(), Ref: r.base.AtVersion(v.ID).String()}
+	j.New = KeyRef{VersionID: v.ID, Address: addr.Hex(), Ref: r.base.AtVersion(v.ID).String()}
 	return fmt.Sprintf("new key %s written as version %s (%s)", j.New.Address, v.ID, strings.Join(v.Stages, ", ")), nil
 }
 
@@ -90,7 +86,7 @@ func (r *rotator) promote(ctx context.Context, j *Journal) (string, error) {
 			r.base.String(), cur.Address.Hex(), cur.ID, j.Old.Address, j.New.Address).
 			WithFix("inspect the store's versions before going on")
 	}
-	if err := r.keyOp(j, "promote", j.New.VersionID, j.New.Address, r.Store.Promote(ctx, j.New.VersionID)); err != nil {
+	if err := r.change(j, "promote").Promote(ctx, j.New.VersionID, j.New.Address); err != nil {
 		return "", err
 	}
 	r.checkpoint(StepPromote + ":promoted")
@@ -204,34 +200,16 @@ func (r *rotator) settle(ctx context.Context, j *Journal) (string, error) {
 	old := common.HexToAddress(j.Old.Address)
 	ctx, cancel := context.WithTimeout(ctx, r.waitTimeout())
 	defer cancel()
-	announced := false
-	for {
-		b := r.Chain.NewBatch()
-		latest := b.Nonce(old, chain.Latest)
-		pending := b.Nonce(old, chain.Pending)
-		err := b.Do(ctx)
-		if err == nil {
-			err = errors.Join(latest.Err(), pending.Err())
-		}
-		if err == nil && pending.Value <= latest.Value {
-			return fmt.Sprintf("%s has no pending transactions (nonce %d)", old.Hex(), latest.Value), nil
-		}
-		if err == nil && !announced {
-			r.IO.Infof("  %s has %d pending transaction(s) (nonces %d..%d); waiting for them to be mined…", old.Hex(), pending.Value-latest.Value, latest.Value, pending.Value-1)
-			announced = true
-		}
-		select {
-		case <-ctx.Done():
-			e := errs.Timeoutf("%s still has pending transactions after %s", old.Hex(), r.waitTimeout())
-			if err != nil {
-				e = errs.Timeoutf("the nonces of %s could not be read within %s", old.Hex(), r.waitTimeout()).Wrap(err)
-			} else if r.Advice.Stuck != nil {
-				e = e.WithFix(r.Advice.Stuck(j.Old.Ref))
-			}
-			return "", e
-		case <-time.After(min(r.poll(), time.Second)):
-		}
+	s, err := txflow.WaitSettled(ctx, r.Chain, old, min(r.poll(), time.Second), func(s *chain.AccountState) {
+		r.IO.Infof("  %s has %d pending transaction(s) (nonces %d..%d); waiting for them to be mined…", old.Hex(), s.Waiting(), s.NonceLatest, s.NoncePending-1)
+	})
+	if errors.Is(err, txflow.ErrStillPending) && r.Advice.Stuck != nil {
+		return "", errs.WithFix(err, r.Advice.Stuck(j.Old.Ref))
 	}
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s has no pending transactions (nonce %d)", old.Hex(), s.NonceLatest), nil
 }
 
 // flow is the send path for one step's transaction: confirmed already (the plan
@@ -318,8 +296,7 @@ func (r *rotator) fund(ctx context.Context, j *Journal, st *Step) (string, error
 		}
 		r.treasury = t
 	}
-	res, rc, err := r.flow(j, st, r.treasury).Execute(ctx, chain.TxRequest{To: to, Value: amount, Fees: r.Fees},
-		txflow.Call{Action: "fund", Args: []txflow.Arg{{Name: "to", Value: to.Hex()}, {Name: "amount", Value: units.FormatEther(amount) + " ETH"}}})
+	res, rc, err := r.flow(j, st, r.treasury).Fund(ctx, txflow.FundRequest{To: to, Amount: amount, Fees: r.Fees})
 	if err != nil {
 		return "", err
 	}
@@ -335,13 +312,12 @@ func (r *rotator) drain(ctx context.Context, j *Journal, st *Step) (string, erro
 	ctx, cancel := r.stepCtx(ctx)
 	defer cancel()
 	old := common.HexToAddress(j.Old.Address)
-	to := common.HexToAddress(j.Treasury.Address)
 	rcpt, h, err := r.earlier(ctx, st, old)
 	if err != nil {
 		return "", err
 	}
 	if rcpt != nil {
-		if err := r.recordDrain(ctx, j, st, h, rcpt, nil); err != nil {
+		if err := r.recordDrain(ctx, j, st, h, rcpt); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("%s (sent by an earlier run) drained %s in block %d; %s wei left", h, old.Hex(), st.Block, j.Drain.ActualLeftoverWei), nil
@@ -365,38 +341,37 @@ func (r *rotator) drain(ctx context.Context, j *Journal, st *Step) (string, erro
 		j.Drain = &DrainResult{ExpectedLeftoverWei: "0", ActualLeftoverWei: "0"}
 		return fmt.Sprintf("%s holds 0 wei: nothing to drain", old.Hex()), nil
 	}
-	req := chain.TxRequest{To: to, Fees: r.Fees, Sweep: true, Keep: new(big.Int)}
-	var replaced *chain.TxInfo
-	if j.Mode == Emergency {
-		if replaced, err = r.emergencyFees(ctx, old, &req); err != nil {
-			return "", err
-		}
+	d, err := r.flow(j, st, sg).Drain(ctx, r.drainRequest(j))
+	if errors.Is(err, chain.ErrNothingToSend) {
+		j.Drain = &DrainResult{ExpectedLeftoverWei: bal.String(), ActualLeftoverWei: bal.String()}
+		return fmt.Sprintf("%s holds %s wei, less than a transfer's own fee: left as dust", old.Hex(), bal), nil
 	}
-	call := txflow.Call{Action: "drain", Args: []txflow.Arg{{Name: "to", Value: to.Hex()}, {Name: "keep", Value: "0 ETH"}, {Name: "key", Value: j.Old.Ref}}}
-	res, rc, err := r.flow(j, st, sg).Execute(ctx, req, call)
 	if err != nil {
-		if errs.KindOf(err) == errs.Refused && strings.Contains(err.Error(), "nothing to send") {
-			j.Drain = &DrainResult{ExpectedLeftoverWei: bal.String(), ActualLeftoverWei: bal.String()}
-			return fmt.Sprintf("%s holds %s wei, less than a transfer's own fee: left as dust", old.Hex(), bal), nil
-		}
 		return "", err
 	}
-	if err := r.recordDrain(ctx, j, st, res.TxHash, rc, res); err != nil {
-		return "", err
+	st.Block = uint64(d.Mined.BlockNumber)
+	j.Drain = &DrainResult{TxHash: d.TxHash, ValueWei: d.ValueWei, FeeWei: d.Mined.TotalFee().String(),
+		ExpectedLeftoverWei: d.ExpectedLeftoverWei, ActualLeftoverWei: d.ActualLeftoverWei}
+	if d.Replaced != nil {
+		n := d.Replaced.Tx.Nonce()
+		j.Drain.ReplacedNonce, j.Drain.ReplacedTx = &n, d.Replaced.Tx.Hash().Hex()
 	}
-	if replaced != nil {
-		n := replaced.Tx.Nonce()
-		j.Drain.ReplacedNonce, j.Drain.ReplacedTx = &n, replaced.Tx.Hash().Hex()
-	}
-	value, _ := new(big.Int).SetString(res.ValueWei, 10)
+	value, _ := new(big.Int).SetString(d.ValueWei, 10)
 	return fmt.Sprintf("%s moved %s ETH from %s to the treasury in block %d; %s wei left (expected %s)",
-		res.TxHash, units.FormatEther(value), old.Hex(), st.Block, j.Drain.ActualLeftoverWei, j.Drain.ExpectedLeftoverWei), nil
+		d.TxHash, units.FormatEther(value), old.Hex(), st.Block, j.Drain.ActualLeftoverWei, j.Drain.ExpectedLeftoverWei), nil
 }
 
-// recordDrain writes what the drain moved and left into the journal. res is the
-// send's result, nil when an earlier run sent the drain (the expected leftover is
-// then not known, only the actual one).
-func (r *rotator) recordDrain(ctx context.Context, j *Journal, st *Step, hash string, rc *chain.Receipt, res *txflow.Result) error {
+// drainRequest is the rotation's drain: the old wallet's whole balance into the
+// treasury, signed by the old key named by its version; an emergency outbids what
+// the old account has pending.
+func (r *rotator) drainRequest(j *Journal) txflow.DrainRequest {
+	return txflow.DrainRequest{To: common.HexToAddress(j.Treasury.Address), Fees: r.Fees, Emergency: j.Mode == Emergency,
+		Args: []txflow.Arg{{Name: "key", Value: j.Old.Ref}}}
+}
+
+// recordDrain writes what a drain an earlier run sent moved and left into the
+// journal: the actual leftover (the expected one is not known any more).
+func (r *rotator) recordDrain(ctx context.Context, j *Journal, st *Step, hash string, rc *chain.Receipt) error {
 	st.Block = uint64(rc.BlockNumber)
 	old := common.HexToAddress(j.Old.Address)
 	left, err := r.Chain.BalanceAt(ctx, old, chain.BlockNumber(st.Block))
@@ -404,91 +379,11 @@ func (r *rotator) recordDrain(ctx context.Context, j *Journal, st *Step, hash st
 		return err
 	}
 	d := &DrainResult{TxHash: hash, FeeWei: rc.TotalFee().String(), ActualLeftoverWei: left.String()}
-	if res != nil {
-		d.ValueWei = res.ValueWei
-		// A sweep leaves 0 on an L1 chain; on an OP-stack chain it reserved the L1
-		// fee's upper bound and the chain charged the fee it quoted (fixed at
-		// inclusion), so the difference stays behind.
-		expected := new(big.Int)
-		if res.L1FeeBoundWei != "" {
-			bound, _ := new(big.Int).SetString(res.L1FeeBoundWei, 10)
-			quoted, _ := new(big.Int).SetString(res.L1FeeWei, 10)
-			expected.Add(expected, bound).Sub(expected, quoted)
-		}
-		d.ExpectedLeftoverWei = expected.String()
-	} else if info, err := r.Chain.TransactionByHash(ctx, common.HexToHash(hash)); err == nil && info != nil {
+	if info, err := r.Chain.TransactionByHash(ctx, common.HexToHash(hash)); err == nil && info != nil {
 		d.ValueWei = info.Tx.Value().String()
 	}
 	j.Drain = d
 	return nil
-}
-
-// emergencyFees raises the drain's fees above the market and, when the old
-// account has transactions pending, pins the drain to the lowest pending nonce
-// with fees that replace what is pending there.
-//
-// Why replace rather than take the next nonce: a drain queued behind a pending
-// transaction is mined only after it, and that transaction may be stuck (fee cap
-// below the base fee) or be the attacker's own transfer out. Taking its nonce with
-// at least 12.5% more on both fees (nodes require 10%) makes the node drop it for
-// the drain; transactions at later nonces can no longer pay once the wallet is
-// empty. The profile's fee caps are lifted: beating an attacker to the balance is
-// worth more than the fee.
-func (r *rotator) emergencyFees(ctx context.Context, from common.Address, req *chain.TxRequest) (*chain.TxInfo, error) {
-	b := r.Chain.NewBatch()
-	head := b.Header(chain.Latest)
-	tip := b.MaxPriorityFee()
-	latest := b.Nonce(from, chain.Latest)
-	pending := b.Nonce(from, chain.Pending)
-	if err := b.Do(ctx); err != nil {
-		return nil, err
-	}
-	if err := errors.Join(head.Err(), latest.Err(), pending.Err()); err != nil {
-		return nil, errs.Failedf("reading the fees and nonces for the emergency drain of %s", from.Hex()).Wrap(err)
-	}
-	if head.Value == nil || head.Value.BaseFee == nil {
-		return nil, errs.Failedf("the chain reports no base fee: vrwxctl sends EIP-1559 transactions only")
-	}
-	base := head.Value.BaseFee.ToInt()
-	suggested := big.NewInt(1_000_000_000)
-	if tip.Err() == nil {
-		suggested = tip.Value.ToInt()
-	}
-	// Twice the usual fee cap (2 × base fee + tip); a sweep pays its whole cap per
-	// gas, so all of it above the base fee goes to the block producer as priority.
-	target := new(big.Int).Mul(new(big.Int).Add(new(big.Int).Mul(base, big.NewInt(2)), suggested), big.NewInt(2))
-	req.Fees.MaxFeeCap, req.Fees.MaxPriorityCap = nil, nil
-	var replaced *chain.TxInfo
-	if pending.Value > latest.Value {
-		n := uint64(latest.Value)
-		req.Nonce = &n
-		info, ok, err := r.Chain.PendingByNonce(ctx, from, n)
-		switch {
-		case err != nil:
-			r.IO.Warnf("could not read the pending transaction at nonce %d of %s (%v); the drain replaces it with fees raised blind", n, from.Hex(), err)
-		case !ok:
-			r.IO.Warnf("%s has %d pending transaction(s) but the node does not show its pool; the drain takes nonce %d with fees raised blind", from.Hex(), pending.Value-latest.Value, n)
-		default:
-			replaced = info
-			for _, fee := range []*big.Int{info.Tx.GasFeeCap(), info.Tx.GasTipCap()} {
-				if m := bump(fee); m.Cmp(target) > 0 {
-					target = m
-				}
-			}
-			r.IO.Warnf("%s has %d pending transaction(s); the drain replaces %s at nonce %d (fee cap %s gwei) with a fee cap of %s gwei",
-				from.Hex(), pending.Value-latest.Value, info.Tx.Hash().Hex(), n, units.FormatGwei(info.Tx.GasFeeCap()), units.FormatGwei(target))
-		}
-	}
-	req.MinMaxFee = target
-	return replaced, nil
-}
-
-// bump is fee raised by 12.5%, rounded up: above the 10% a node requires of a
-// replacement.
-func bump(fee *big.Int) *big.Int {
-	v := new(big.Int).Mul(fee, big.NewInt(1125))
-	v.Add(v, big.NewInt(999))
-	return v.Div(v, big.NewInt(1000))
 }
 
 // waitAdvice says how to follow h until it is mined.
@@ -499,20 +394,9 @@ func (r *rotator) waitAdvice(h common.Hash) string {
 	return "follow " + h.Hex() + " until it is mined"
 }
 
-// keyOp records a change the rotation made to the store — a key generated, promoted,
-// rolled back or discarded — in the audit log, like the key commands do: the store,
-// the version and its address (never the key), done or failed. It returns err.
-func (r *rotator) keyOp(j *Journal, op, version, addr string, err error) error {
-	if r.Audit == nil {
-		return err
-	}
-	e := audit.Entry{Time: r.now().UTC(), Profile: j.Profile, ChainID: j.ChainID, Command: "key rotate (" + op + ")",
-		Store: j.Store, Version: version, Address: addr, Reason: j.Reason, Outcome: audit.Done}
-	if err != nil {
-		e.Outcome, e.Error = audit.Failed, err.Error()
-	}
-	if aerr := r.Audit.Append(e); aerr != nil {
-		r.IO.Warnf("the key change could not be recorded in the audit log: %v", aerr)
-	}
-	return err
+// change is the audited store change op of this rotation, recorded as "key rotate
+// (op)" with the rotation's profile, chain and reason.
+func (r *rotator) change(j *Journal, op string) keyops.Change {
+	return keyops.Change{Store: r.Store, Audit: r.Audit, Command: "key rotate (" + op + ")", Profile: j.Profile, ChainID: j.ChainID,
+		Reason: j.Reason, Warnf: r.IO.Warnf, Now: r.now}
 }

@@ -71,6 +71,9 @@ func (s *awsStore) api(ctx context.Context) (*secretsmanager.Client, error) {
 			if s.opts.AWSEndpoint != "" {
 				o.BaseEndpoint = aws.String(s.opts.AWSEndpoint)
 			}
+			if o.Credentials != nil {
+				o.Credentials = awsCredentials{o.Credentials}
+			}
 		})
 	})
 	return s.client, s.clientErr
@@ -99,7 +102,8 @@ func (s *awsStore) apiErr(op string, err error) error {
 		}
 		return e
 	}
-	if strings.Contains(err.Error(), "get credentials") {
+	var ce *awsCredentialsError
+	if errors.As(err, &ce) {
 		return errs.Failedf("no usable AWS credentials for %s", s.ref.Shown()).Wrap(err).
 			WithFix("configure credentials as for the AWS CLI: AWS_PROFILE (after `aws sso login` if it uses SSO), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an instance or task role")
 	}
@@ -112,6 +116,31 @@ func (s *awsStore) apiErr(op string, err error) error {
 	return errs.Failedf("AWS Secrets Manager %s on %s failed", op, s.ref.Shown()).Wrap(err).
 		WithFix("check network access to Secrets Manager, the endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER) and the region")
 }
+
+// awsCredentials is the SDK's credential chain with its failures marked: the SDK
+// reports them wrapped in plain text ("get identity: get credentials: …"), and
+// apiErr tells them apart from a service's answer by this type.
+type awsCredentials struct{ aws.CredentialsProvider }
+
+func (c awsCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, err := c.CredentialsProvider.Retrieve(ctx)
+	if err != nil {
+		return creds, &awsCredentialsError{err}
+	}
+	return creds, nil
+}
+
+// IsCredentialsProvider lets the SDK see through the wrapper (it looks for
+// anonymous credentials).
+func (c awsCredentials) IsCredentialsProvider(target aws.CredentialsProvider) bool {
+	return aws.IsCredentialsProvider(c.CredentialsProvider, target)
+}
+
+// awsCredentialsError is a failure to find or refresh AWS credentials.
+type awsCredentialsError struct{ err error }
+
+func (e *awsCredentialsError) Error() string { return e.err.Error() }
+func (e *awsCredentialsError) Unwrap() error { return e.err }
 
 func awsStages(labels []string) []string {
 	out := make([]string, 0, len(labels))

@@ -215,6 +215,23 @@ func TestAWSReadErrors(t *testing.T) {
 	wantKind(t, err, errs.Usage, "not a JSON object")
 }
 
+// No credentials anywhere the SDK looks: the error says so and how to give them,
+// told apart from the service's own refusals by its type, not its words.
+func TestAWSWithoutCredentials(t *testing.T) {
+	sm := awsEnv(t)
+	sm.Seed("k", `{"RELAYER_PRIVATE_KEY":"0x01"}`)
+	unsetenv(t, "AWS_ACCESS_KEY_ID")
+	unsetenv(t, "AWS_SECRET_ACCESS_KEY")
+	_, _, err := mustOpen(t, "aws-sm://k", secrets.Options{}).Read(ctxT(t), "")
+	wantKind(t, err, errs.Failed, "no usable AWS credentials for aws-sm://k")
+	if fix := errs.FixOf(err); !strings.Contains(fix, "AWS_PROFILE") {
+		t.Errorf("fix %q does not say how to give credentials", fix)
+	}
+	if n := len(sm.Requests()); n != 0 {
+		t.Errorf("%d requests reached the service without credentials", n)
+	}
+}
+
 func TestAWSEndpointRegionAndCredentials(t *testing.T) {
 	sm := awsEnv(t)
 	k, keyHex := testKey(t)

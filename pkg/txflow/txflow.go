@@ -34,7 +34,7 @@ type Signer interface {
 
 // Flow holds what every send needs.
 type Flow struct {
-	Chain   *chain.Client
+	Chain   Chain
 	Signer  Signer
 	IO      *ui.IO
 	Audit   *audit.Log
@@ -51,7 +51,8 @@ type Flow struct {
 	LockDir string
 	// Next words the operator's next steps in the driving program's terms.
 	Next Next
-	// Poll is the receipt polling interval (default 500ms).
+	// Poll is the receipt polling interval (default 500ms), and how often a drain
+	// that settles first reads the nonces (default 1s).
 	Poll time.Duration
 	// ReconcileTimeout bounds the questions asked after a send error (default 10s).
 	// They are asked even when the command's own deadline has passed: "did it go

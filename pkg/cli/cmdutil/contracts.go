@@ -46,15 +46,7 @@ func ContractsOf(cfg *config.Config) (Contracts, error) {
 }
 
 // OptionalAddress returns the address setting key, or the zero address and false
-// when the profile has none.
+// when the profile has none (config.Config.AddressOf).
 func OptionalAddress(cfg *config.Config, key string) (common.Address, bool, error) {
-	s, ok := cfg.Address(key)
-	if !ok {
-		return common.Address{}, false, nil
-	}
-	a, err := units.ParseAddress(s)
-	if err != nil {
-		return common.Address{}, false, errs.Usagef("%s: %v", cfg.Origin(key), err)
-	}
-	return a, true, nil
+	return cfg.AddressOf(key)
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/health"
@@ -53,92 +52,17 @@ func (f SystemFlags) Validate() error {
 	return nil
 }
 
-// SystemTarget is what such a command reads: a monitor.Reader with the profile's
-// RPC URLs, contracts, API, database and backups, and the relayer under check.
-type SystemTarget struct {
-	Reader      *monitor.Reader
-	Relayer     common.Address
-	RelayerFrom string
-	// FromSigner is true when the relayer is the current key of a signer reference:
-	// the reader reads it alongside its first batch (Reader.RelayerIsSigner).
-	FromSigner bool
-}
-
-// NewSystemTarget resolves the relayer — --address, else the current key of
-// --signer or of the profile's signer, else the profile's relayer — and builds the
-// reader. storeKey reads a signer reference's current key; nothing is read here.
-func NewSystemTarget(cfg *config.Config, c *chain.Client, fl SystemFlags, storeKey func(ctx context.Context, ref string) (common.Address, error),
-	hc *health.Client, now func() time.Time) (*SystemTarget, error) {
-	urls, err := cfg.RPCURLs()
-	if err != nil {
-		return nil, err
-	}
-	r := &monitor.Reader{Chain: c, Endpoints: monitor.NewEndpoints(urls, c.ChainID()), Health: hc, Now: now}
-	tg := &SystemTarget{Reader: r}
-	signerRef := fl.Signer
-	if signerRef == "" {
-		signerRef = cfg.String("signer")
-	}
-	switch {
-	case fl.Address != "":
-		a, err := units.ParseAddress(fl.Address)
+// Sources turns the flags into what monitor.ForProfile reads: an address given
+// is the relayer ("--address"), else the current key of --signer or of the
+// profile's signer, read through storeKey.
+func (f SystemFlags) Sources(storeKey func(ctx context.Context, ref string) (common.Address, error), hc *health.Client, now func() time.Time) (monitor.Sources, error) {
+	s := monitor.Sources{Signer: f.Signer, StoreKey: storeKey, APIURL: f.APIURL, DB: f.DB, Backups: f.Backups, Health: hc, Now: now}
+	if f.Address != "" {
+		a, err := units.ParseAddress(f.Address)
 		if err != nil {
-			return nil, err
+			return s, err
 		}
-		tg.Relayer, tg.RelayerFrom = a, "--address"
-	case signerRef != "":
-		tg.FromSigner = true
-		tg.RelayerFrom = "current key of " + signerRef
-		if fl.Signer == "" {
-			tg.RelayerFrom = "current key of the profile's signer " + signerRef
-		}
-	default:
-		if s, ok := cfg.Address("relayer"); ok {
-			a, err := units.ParseAddress(s)
-			if err != nil {
-				return nil, errs.Usagef("%s: %v", cfg.Origin("relayer"), err)
-			}
-			tg.Relayer, tg.RelayerFrom = a, "profile "+cfg.Origin("relayer")
-		}
+		s.Relayers, s.RelayersFrom = []common.Address{a}, "--address"
 	}
-	if tg.Relayer != (common.Address{}) {
-		r.Relayers = []common.Address{tg.Relayer}
-	}
-	if signerRef != "" {
-		ref := signerRef
-		r.Signer = func(ctx context.Context) (common.Address, error) { return storeKey(ctx, ref) }
-		r.SignerRef, r.RelayerIsSigner = ref, tg.FromSigner
-	}
-	if a, ok, err := OptionalAddress(cfg, "escrow"); err != nil {
-		return nil, err
-	} else if ok {
-		r.Escrow = &a
-	}
-	if a, ok, err := OptionalAddress(cfg, "identity"); err != nil {
-		return nil, err
-	} else if ok {
-		r.Identity = &a
-	}
-	r.APIURL = fl.APIURL
-	if r.APIURL == "" {
-		r.APIURL = cfg.String("api_url")
-	}
-	// The database and the backups are judged only when asked for: the built-in
-	// database path is the API's default, not a promise that one is there.
-	r.DBPath = fl.DB
-	if s, ok := cfg.Lookup("database_path"); ok && r.DBPath == "" && s.Source != config.SrcBuiltin {
-		r.DBPath = s.Value
-	}
-	backups := fl.Backups
-	if backups == "" {
-		backups = cfg.String("backup_location")
-	}
-	if backups != "" {
-		loc, err := sqlitebackup.ParseLocation(backups)
-		if err != nil {
-			return nil, errs.Usagef("%s: %v", cfg.Origin("backup_location"), err)
-		}
-		r.Backups = &loc
-	}
-	return tg, nil
+	return s, nil
 }

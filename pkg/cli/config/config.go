@@ -2,6 +2,7 @@
 package config
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -31,7 +32,7 @@ type ViewOptions struct {
 }
 
 // NewCmdView returns `config view`.
-func NewCmdView(f *cmdutil.Factory, runF func(*ViewOptions) error) *cobra.Command {
+func NewCmdView(f *cmdutil.Factory, runF func(context.Context, *ViewOptions) error) *cobra.Command {
 	opts := &ViewOptions{IO: f.IO, Config: f.Config}
 	cmd := &cobra.Command{
 		Use:   "view",
@@ -46,10 +47,7 @@ unless --reveal is given.`,
   RPC_URL=https://backup.example/rpc vrwxctl config view -o json`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return viewRun(opts)
+			return cmdutil.Run(cmd.Context(), nil, opts, runF, viewRun)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Reveal, "reveal", false, "show RPC URLs in full")
@@ -64,7 +62,7 @@ type ViewJSON struct {
 	Settings      []config.Setting `json:"settings"`
 }
 
-func viewRun(opts *ViewOptions) error {
+func viewRun(_ context.Context, opts *ViewOptions) error {
 	cfg, err := opts.Config()
 	if err != nil {
 		return err
@@ -118,7 +116,7 @@ type ProfilesOptions struct {
 }
 
 // NewCmdProfiles returns `config profiles`.
-func NewCmdProfiles(f *cmdutil.Factory, runF func(*ProfilesOptions) error) *cobra.Command {
+func NewCmdProfiles(f *cmdutil.Factory, runF func(context.Context, *ProfilesOptions) error) *cobra.Command {
 	opts := &ProfilesOptions{IO: f.IO, Profiles: f.Profiles}
 	return &cobra.Command{
 		Use:     "profiles",
@@ -126,15 +124,12 @@ func NewCmdProfiles(f *cmdutil.Factory, runF func(*ProfilesOptions) error) *cobr
 		Example: `  vrwxctl config profiles`,
 		Args:    cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return profilesRun(opts)
+			return cmdutil.Run(cmd.Context(), nil, opts, runF, profilesRun)
 		},
 	}
 }
 
-func profilesRun(opts *ProfilesOptions) error {
+func profilesRun(_ context.Context, opts *ProfilesOptions) error {
 	infos, err := opts.Profiles()
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/history"
+	"github.com/vrwx/vrwxctl/pkg/monitor"
 	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
@@ -189,7 +190,11 @@ func relayRun(ctx context.Context, opts *RelayOptions) error {
 		return err
 	}
 	defer c.Close()
-	tg, err := cmdutil.NewSystemTarget(cfg, c, opts.flags(), opts.StoreKey, opts.Health, opts.Now)
+	src, err := opts.flags().Sources(opts.StoreKey, opts.Health, opts.Now)
+	if err != nil {
+		return err
+	}
+	tg, err := monitor.ForProfile(cfg, c, src)
 	if err != nil {
 		return err
 	}

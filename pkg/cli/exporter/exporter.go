@@ -8,6 +8,7 @@ import (
 	"context"
 	"math/big"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -237,72 +238,42 @@ func resolve(ctx context.Context, opts *Options, cfg *config.Config) (*sources, 
 	if err != nil {
 		return nil, err
 	}
-	urls, err := cfg.RPCURLs()
-	if err != nil {
-		return nil, err
-	}
-	r := &monitor.Reader{
-		Chain:     c,
-		Endpoints: monitor.NewEndpoints(urls, c.ChainID()),
-		Health:    &health.Client{Timeout: opts.ReadTimeout},
-		Now:       opts.Now,
-	}
-	src := &sources{reader: r, read: r.Read}
-
-	seen := map[common.Address]bool{}
-	addRelayer := func(a common.Address) {
-		if !seen[a] {
-			seen[a] = true
-			r.Relayers = append(r.Relayers, a)
-			src.relayers = append(src.relayers, a.Hex())
-		}
-	}
+	given := make([]common.Address, 0, len(opts.Relayers))
 	for _, s := range opts.Relayers {
 		a, err := units.ParseAddress(s)
 		if err != nil {
 			return nil, err
 		}
-		addRelayer(a)
+		if !slices.Contains(given, a) {
+			given = append(given, a)
+		}
 	}
-	signer := opts.Signer
-	if signer == "" && len(opts.Relayers) == 0 {
-		signer = cfg.String("signer")
+	tg, err := monitor.ForProfile(cfg, c, monitor.Sources{Relayers: given, RelayersFrom: "--relayer", Signer: opts.Signer,
+		APIURL: opts.APIURL, DB: opts.DB, Health: &health.Client{Timeout: opts.ReadTimeout}, Now: opts.Now})
+	if err != nil {
+		return nil, err
 	}
-	if signer != "" {
-		a, err := opts.SignerAddress(ctx, signer)
+	r := tg.Reader
+	// No metric is made of the backups: listing them on every refresh would cost
+	// for nothing.
+	r.Backups = nil
+	src := &sources{reader: r, read: r.Read}
+	// The signer's account is watched with the addresses given (--signer), or alone
+	// (the profile's signer when nothing else is given); its address is read again
+	// before every refresh, so a rotation's new key is followed.
+	if ref := tg.SignerRef; ref != "" && (opts.Signer != "" || len(given) == 0) {
+		a, err := opts.SignerAddress(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
-		if !seen[a] {
-			fl := &follow{reader: r, ref: signer, idx: len(r.Relayers), resolve: opts.SignerAddress, logf: opts.IO.Warnf}
+		if !slices.Contains(r.Relayers, a) {
+			fl := &follow{reader: r, ref: ref, idx: len(r.Relayers), resolve: opts.SignerAddress, logf: opts.IO.Warnf}
 			src.read = fl.read
-		}
-		addRelayer(a)
-	}
-	if len(r.Relayers) == 0 {
-		if s, ok := cfg.Address("relayer"); ok {
-			a, err := units.ParseAddress(s)
-			if err != nil {
-				return nil, err
-			}
-			addRelayer(a)
+			r.Relayers = append(r.Relayers, a)
 		}
 	}
-
-	if s, ok := cfg.Address("escrow"); ok {
-		a, err := units.ParseAddress(s)
-		if err != nil {
-			return nil, err
-		}
-		r.Escrow = &a
-	}
-	r.APIURL = opts.APIURL
-	if r.APIURL == "" {
-		r.APIURL = cfg.String("api_url")
-	}
-	r.DBPath = opts.DB
-	if s, ok := cfg.Lookup("database_path"); ok && r.DBPath == "" && s.Source != config.SrcBuiltin {
-		r.DBPath = s.Value
+	for _, a := range r.Relayers {
+		src.relayers = append(src.relayers, a.Hex())
 	}
 	if fee, ok := cfg.Decimal("max_fee_gwei"); ok {
 		src.maxFee = units.GweiToWei(fee)

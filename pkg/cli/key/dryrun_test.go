@@ -15,6 +15,7 @@ import (
 // --dry-run writes nothing on every key command that changes a store: rollback and
 // discard-pending included.
 func TestKeyDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	p := filepath.Join(e.SecretDir, "relayer.hex")
 	ref := "file://" + p

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -54,6 +53,7 @@ func (w *world) receiptBlock(h string) (uint64, bool) {
 // transaction's nonce with higher fees, so the node drops it — and only then funds
 // the new wallet, restarts the API and verifies it; the follow-ups close it.
 func TestEmergencyRotationBeatsAPendingTransaction(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChainWith(t, devchain.AnvilOptions{NoMining: true})
 	proxy := devchain.StartFaultProxy(t, e.Anvil.URL)
 	e.Vars["RPC_URL"] = proxy.URL
@@ -108,43 +108,4 @@ func stepNames(j rotation.Journal) []string {
 		out = append(out, s.Name)
 	}
 	return out
-}
-
-// Step 6: a relay the old API instance sends late is pending when the rotation
-// reaches the drain; the rotation waits for it to be mined, then drains what is
-// left — the relay is neither stranded nor raced.
-func TestRotateWaitsForTheOldAddressPendingRelays(t *testing.T) {
-	e := clitest.NewChainWith(t, devchain.AnvilOptions{NoMining: true})
-	proxy := devchain.StartFaultProxy(t, e.Anvil.URL)
-	e.Vars["RPC_URL"] = proxy.URL
-	w := newWorld(t, e, "file")
-	recipient := common.HexToAddress("0x000000000000000000000000000000000000bEEF")
-	var sends atomic.Int32
-	var relay atomic.Value
-	proxy.AfterForward("eth_sendRawTransaction", func() {
-		_ = e.Anvil.Mine(context.Background())
-		if sends.Add(1) == 1 {
-			// Right after the funding, the old instance relays once more; it is
-			// mined a little later.
-			relay.Store(w.sendFromOld(recipient, big.NewInt(12345), 0, big.NewInt(1e9), big.NewInt(3e9)))
-			go func() {
-				time.Sleep(1500 * time.Millisecond)
-				_ = e.Anvil.Mine(context.Background())
-			}()
-		}
-	})
-	r := e.Exec(w.rotateArgs("--deploy-cmd", w.api.DeployCmd())...)
-	if r.Code != 0 {
-		t.Fatalf("rotate:\n%s", r)
-	}
-	j := journal(t, r)
-	w.checkRotated(j, ether(1, 10))
-	if !strings.Contains(r.Stderr, w.old.Hex()+" has 1 pending transaction(s)") {
-		t.Fatalf("the settle step did not wait for the relay:\n%s", r.Stderr)
-	}
-	relayBlock, mined := w.receiptBlock(relay.Load().(common.Hash).Hex())
-	drainBlock, _ := w.receiptBlock(j.Drain.TxHash)
-	if !mined || relayBlock >= drainBlock || w.balance(recipient).Cmp(big.NewInt(12345)) != 0 || w.nonce(w.old) != 2 {
-		t.Fatalf("relay mined=%v in %d, drain in %d, recipient %s, old nonce %d", mined, relayBlock, drainBlock, w.balance(recipient), w.nonce(w.old))
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/audit"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/keyops"
 	"github.com/vrwx/vrwxctl/pkg/secrets"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
@@ -103,31 +104,6 @@ type GenerateOptions struct {
 	Promote bool
 }
 
-// record appends a key operation's outcome to the audit log: done, refused by a
-// rail, or failed (with the error, redacted like every output). Never a key.
-func record(io *ui.IO, l *audit.Log, e audit.Entry, err error) error {
-	if l == nil {
-		return err
-	}
-	if e.Outcome == "" {
-		switch {
-		case err == nil:
-			e.Outcome = audit.Done
-		case errs.KindOf(err) == errs.Refused:
-			e.Outcome = audit.Refused
-		default:
-			e.Outcome = audit.Failed
-		}
-	}
-	if err != nil {
-		e.Error = err.Error()
-	}
-	if aerr := l.Append(e); aerr != nil {
-		io.Warnf("the key operation could not be recorded in the audit log: %v", aerr)
-	}
-	return err
-}
-
 // NewCmdGenerate returns `key generate`.
 func NewCmdGenerate(f *cmdutil.Factory, runF func(context.Context, *GenerateOptions) error) *cobra.Command {
 	opts := &GenerateOptions{IO: f.IO, OpenStore: storeOpener(f), Context: f.Context, Audit: f.AuditLog()}
@@ -164,11 +140,18 @@ func generateRun(ctx context.Context, opts *GenerateOptions) error {
 	if err != nil {
 		return err
 	}
-	entry := audit.Entry{Command: "key generate", Store: s.Ref().String()}
-	if opts.Promote {
-		entry.Command = "key generate --promote"
-	}
 	out := GenerateJSON{Store: s.Ref().String(), DryRun: opts.DryRun}
+	change := keyops.Change{Store: s, Audit: opts.Audit, Command: "key generate", DryRun: opts.DryRun, Warnf: opts.IO.Warnf}
+	if opts.Promote {
+		change.Command = "key generate --promote"
+		if !opts.Yes {
+			change.Confirm = func() error { return confirmGeneratePromote(opts.IO, out.Store) }
+		}
+	}
+	v, addr, err := change.Generate(ctx, opts.Promote)
+	if err != nil {
+		return err
+	}
 	if opts.DryRun {
 		// No key is generated: an address whose key is thrown away is one nobody
 		// should fund.
@@ -177,49 +160,25 @@ func generateRun(ctx context.Context, opts *GenerateOptions) error {
 			what = "written and made current at once"
 		}
 		opts.IO.Successf("dry run: a new key would be generated and %s in %s; none was generated and nothing was written, so there is no address", what, out.Store)
-		entry.Outcome = audit.DryRun
-		if err := record(opts.IO, opts.Audit, entry, nil); err != nil {
-			return err
-		}
 		return write(opts.IO, out)
 	}
-	if opts.Promote && !opts.Yes {
-		// The same rail as key promote: a new key has no funds, and making it
-		// current points the relayer at it.
-		st := opts.IO.ErrStyles()
-		fmt.Fprintln(opts.IO.ErrOut, st.Bold.Render("Key change"))
-		fmt.Fprintf(opts.IO.ErrOut, "  %-9s %s\n", st.Faint.Render("store"), out.Store)
-		fmt.Fprintf(opts.IO.ErrOut, "  %-9s %s\n", st.Faint.Render("change"), "a new key is generated and becomes the current key at once; the current key becomes previous")
-		fmt.Fprintf(opts.IO.ErrOut, "  %-9s %s\n", st.Warn.Render("warning"), st.Warn.Render("the new key holds no ETH: the relayer cannot send until it is funded"))
-		if err := opts.IO.Confirm(fmt.Sprintf("Generate a new key and make it current in %s?", out.Store)); err != nil {
-			return record(opts.IO, opts.Audit, entry, err)
-		}
-	}
-	k, err := secrets.Generate()
-	if err != nil {
-		return errs.Failedf("generate a key").Wrap(err)
-	}
-	out.Address, entry.Address = k.Address().Hex(), k.Address().Hex()
-	v, err := s.WritePending(ctx, k)
-	if err != nil {
-		return record(opts.IO, opts.Audit, entry, err)
-	}
-	entry.Version = v.ID
-	if opts.Promote && !v.Has(secrets.StageCurrent) {
-		if err := s.Promote(ctx, v.ID); err != nil {
-			return record(opts.IO, opts.Audit, entry, err)
-		}
-		v.Stages = []string{secrets.StageCurrent}
-	}
-	if err := record(opts.IO, opts.Audit, entry, nil); err != nil {
-		return err
-	}
-	out.Version = toJSON(v)
+	out.Address, out.Version = addr.Hex(), toJSON(v)
 	opts.IO.Successf("new key %s written to %s as version %s (%s)", out.Address, out.Store, v.ID, strings.Join(v.Stages, ", "))
 	if v.Has(secrets.StagePending) {
 		opts.IO.Infof("  next: fund it (vrwxctl wallet fund --to %s …), then `vrwxctl key promote --store %s`", out.Address, out.Store)
 	}
 	return write(opts.IO, out)
+}
+
+// confirmGeneratePromote takes the same rail as key promote: a new key has no
+// funds, and making it current points the relayer at it.
+func confirmGeneratePromote(io *ui.IO, store string) error {
+	st := io.ErrStyles()
+	fmt.Fprintln(io.ErrOut, st.Bold.Render("Key change"))
+	fmt.Fprintf(io.ErrOut, "  %-9s %s\n", st.Faint.Render("store"), store)
+	fmt.Fprintf(io.ErrOut, "  %-9s %s\n", st.Faint.Render("change"), "a new key is generated and becomes the current key at once; the current key becomes previous")
+	fmt.Fprintf(io.ErrOut, "  %-9s %s\n", st.Warn.Render("warning"), st.Warn.Render("the new key holds no ETH: the relayer cannot send until it is funded"))
+	return io.Confirm(fmt.Sprintf("Generate a new key and make it current in %s?", store))
 }
 
 func write(io *ui.IO, out GenerateJSON) error {
@@ -375,19 +334,18 @@ func promoteRun(ctx context.Context, opts *PromoteOptions) error {
 		}
 		id, addr = v.ID, v.Address.Hex()
 	}
-	entry := audit.Entry{Command: "key promote", Store: s.Ref().String(), Version: id, Address: addr}
-	if opts.DryRun {
-		opts.IO.Successf("dry run: version %s %s would become current in %s", id, addr, s.Ref())
-		entry.Outcome = audit.DryRun
-		return record(opts.IO, opts.Audit, entry, nil)
-	}
+	change := keyops.Change{Store: s, Audit: opts.Audit, Command: "key promote", DryRun: opts.DryRun, Warnf: opts.IO.Warnf}
 	if !opts.Yes {
-		if err := opts.IO.Confirm(fmt.Sprintf("Make version %s %s the current key of %s?", id, addr, s.Ref())); err != nil {
-			return record(opts.IO, opts.Audit, entry, err)
+		change.Confirm = func() error {
+			return opts.IO.Confirm(fmt.Sprintf("Make version %s %s the current key of %s?", id, addr, s.Ref()))
 		}
 	}
-	if err := record(opts.IO, opts.Audit, entry, s.Promote(ctx, id)); err != nil {
+	if err := change.Promote(ctx, id, addr); err != nil {
 		return err
+	}
+	if opts.DryRun {
+		opts.IO.Successf("dry run: version %s %s would become current in %s", id, addr, s.Ref())
+		return nil
 	}
 	opts.IO.Successf("version %s is now current in %s", id, s.Ref())
 	return nil
@@ -409,7 +367,7 @@ type StoreChangeOptions struct {
 	// Question, Done and Change say what the command does; Done and Question take
 	// the store's reference.
 	Question, Done, DryRunDone string
-	Change                     func(context.Context, secrets.Store) error
+	Change                     func(context.Context, keyops.Change) error
 }
 
 func newCmdStoreChange(f *cmdutil.Factory, runF func(context.Context, *StoreChangeOptions) error, use, short, example string, opts *StoreChangeOptions) *cobra.Command {
@@ -433,20 +391,17 @@ func storeChangeRun(ctx context.Context, opts *StoreChangeOptions) error {
 	if err != nil {
 		return err
 	}
-	entry := audit.Entry{Command: opts.Command, Store: s.Ref().String()}
 	// --dry-run changes nothing: a rollback is as much a write as a promote.
+	change := keyops.Change{Store: s, Audit: opts.Audit, Command: opts.Command, DryRun: opts.DryRun, Warnf: opts.IO.Warnf}
+	if !opts.Yes {
+		change.Confirm = func() error { return opts.IO.Confirm(fmt.Sprintf(opts.Question, s.Ref())) }
+	}
+	if err := opts.Change(ctx, change); err != nil {
+		return err
+	}
 	if opts.DryRun {
 		opts.IO.Successf(opts.DryRunDone, s.Ref())
-		entry.Outcome = audit.DryRun
-		return record(opts.IO, opts.Audit, entry, nil)
-	}
-	if !opts.Yes {
-		if err := opts.IO.Confirm(fmt.Sprintf(opts.Question, s.Ref())); err != nil {
-			return record(opts.IO, opts.Audit, entry, err)
-		}
-	}
-	if err := record(opts.IO, opts.Audit, entry, opts.Change(ctx, s)); err != nil {
-		return err
+		return nil
 	}
 	opts.IO.Successf(opts.Done, s.Ref())
 	return nil
@@ -458,7 +413,7 @@ func NewCmdRollback(f *cmdutil.Factory, runF func(context.Context, *StoreChangeO
 		`  vrwxctl key rollback --store aws-sm://vrwx/prod/relayer-key --yes`,
 		&StoreChangeOptions{Question: "Roll %s back to its previous key?", Done: "%s is back on its previous key",
 			DryRunDone: "dry run: %s would go back to its previous key; nothing was changed",
-			Change:     func(ctx context.Context, s secrets.Store) error { return s.Rollback(ctx) }})
+			Change:     func(ctx context.Context, c keyops.Change) error { return c.Rollback(ctx, "", "") }})
 }
 
 // NewCmdDiscardPending returns `key discard-pending`.
@@ -467,5 +422,5 @@ func NewCmdDiscardPending(f *cmdutil.Factory, runF func(context.Context, *StoreC
 		`  vrwxctl key discard-pending --store vault://secret/vrwx/prod/relayer --yes`,
 		&StoreChangeOptions{Question: "Discard the pending key of %s?", Done: "pending key of %s discarded",
 			DryRunDone: "dry run: the pending key of %s would be discarded; nothing was changed",
-			Change:     func(ctx context.Context, s secrets.Store) error { return s.DiscardPending(ctx) }})
+			Change:     func(ctx context.Context, c keyops.Change) error { return c.DiscardPending(ctx, "", "") }})
 }

@@ -20,6 +20,7 @@ func noStore(t *testing.T) func(context.Context, string) (secrets.Store, error) 
 }
 
 func TestKeyFlags(t *testing.T) {
+	t.Parallel()
 	f := cmdtest.Factory()
 	f.Globals.DryRun, f.Globals.Yes = true, true
 	ref := "aws-sm://vrwx/prod/relayer-key"

@@ -36,6 +36,7 @@ type RotateOptions struct {
 	OpenStore  func(ctx context.Context, ref string) (secrets.Store, error)
 	OpenSigner func(ctx context.Context, ref string) (txflow.Signer, error)
 	StateDir   func() string
+	Audit      *audit.Log
 	LookupEnv  func(string) (string, bool)
 	// Environ is the environment the deploy command starts from (rotation.DeployEnv
 	// takes the keys out).
@@ -65,7 +66,7 @@ type RotateOptions struct {
 func NewCmdRotate(f *cmdutil.Factory, runF func(context.Context, *RotateOptions) error) *cobra.Command {
 	opts := &RotateOptions{IO: f.IO, Config: f.Config, Chain: f.Chain, OpenStore: storeOpener(f),
 		OpenSigner: func(ctx context.Context, ref string) (txflow.Signer, error) { return f.OpenSigner(ctx, ref) },
-		StateDir:   f.StateDir, LookupEnv: f.LookupEnv, Environ: f.Environ, Now: f.Now}
+		StateDir:   f.StateDir, Audit: f.AuditLog(), LookupEnv: f.LookupEnv, Environ: f.Environ, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "rotate --store REF --treasury-signer REF [--deploy-cmd CMD]",
 		Short: "Rotate the relayer key end to end (runbook steps 1–7), resumable after any crash",
@@ -310,7 +311,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 	storeRef := in.store.String()
 	j, err := rotation.Run(ctx, rotation.Options{
 		IO: opts.IO, Store: store, Chain: c, OpenSigner: opts.OpenSigner, TreasuryRef: treasuryRef, Treasury: treasury,
-		Audit: &audit.Log{Path: audit.DefaultPath(state), User: audit.CurrentUser(opts.LookupEnv)}, LockDir: state, Profile: cfg.Profile, Fees: cmdutil.FeePolicy(cfg), Next: cmdutil.Next(),
+		Audit: opts.Audit, LockDir: state, Profile: cfg.Profile, Fees: cmdutil.FeePolicy(cfg), Next: cmdutil.Next(),
 		FundingLimit: limit, Health: &health.Client{}, APIURL: apiURL, Hook: rotation.ExecHook, DeployCmd: in.deploy,
 		Environ: environ(opts.Environ), EnvRefs: []string{cfg.String("signer"), cfg.String("treasury_signer")},
 		Dir: filepath.Join(state, "rotations"), Now: opts.Now, WaitTimeout: opts.WaitTimeout, StepTimeout: opts.Timeout,

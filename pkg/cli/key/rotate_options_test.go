@@ -11,6 +11,7 @@ import (
 )
 
 func TestRotateFlags(t *testing.T) {
+	t.Parallel()
 	f := cmdtest.Factory()
 	f.Globals.Yes, f.Globals.Timeout = true, 45*time.Second
 	var o *RotateOptions

@@ -19,8 +19,10 @@ import (
 // old wallet is at exactly 0, the journal is complete — and no key appears in any
 // output or in the journal (clitest scans both).
 func TestRotateWithEachStore(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"aws-sm", "vault", "file", "keystore"} {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			e := clitest.NewChain(t)
 			w := newWorld(t, e, kind)
 			r := e.Exec(w.rotateArgs("--deploy-cmd", w.api.DeployCmd(), "--reason", "CHG-1234")...)
@@ -91,6 +93,7 @@ func sep(ref string) string {
 // gives equals the fee charged), the L1 fee is really paid, and the new wallet
 // holds exactly the amount.
 func TestRotateOnOPStack(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewOPStackChain(t)
 	w := newWorld(t, e, "file")
 	r := e.Exec(w.rotateArgs("--deploy-cmd", w.api.DeployCmd())...)

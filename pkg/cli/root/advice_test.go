@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/cli/root"
 	"github.com/vrwx/vrwxctl/pkg/ui"
@@ -140,4 +142,72 @@ func find(c *cobra.Command, words []string) (*cobra.Command, []string) {
 		c = next
 	}
 	return c, nil
+}
+
+// foreignTool finds a command of another tool in a piece of advice: the flags
+// after it are that tool's (`kubectl logs --tail=100`).
+var foreignTool = regexp.MustCompile(`(^|[\s(])(kubectl|cast|aws|sqlite3|anvil|docker|helm|make|go|curl)\s`)
+
+// Libraries and workflows write the fix for what they found where they find it,
+// and may name vrwxctl's flags in it (`pass --rpc-url`, `check --db`). Every flag so
+// named, outside pkg/cli, is one some command of the real tree (or the root) takes;
+// `vrwxctl cmd --flag` texts are checked against their command above.
+func TestLibraryAdviceNamesRealFlags(t *testing.T) {
+	t.Parallel()
+	tree := root.NewCmdRoot(&cmdutil.Factory{IO: ui.Test(strings.NewReader(""), &strings.Builder{}, &strings.Builder{}), Globals: &cmdutil.Globals{}})
+	flags := map[string]bool{"help": true}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) { flags[f.Name] = true })
+		c.PersistentFlags().VisitAll(func(f *pflag.Flag) { flags[f.Name] = true })
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(tree)
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{.Dir}}{{range .GoFiles}} {{.}}{{end}}", "github.com/vrwx/vrwxctl/cmd/vrwxctl").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		rest, ok := strings.CutPrefix(fields[0], "github.com/vrwx/vrwxctl/pkg/")
+		if !ok || rest == "cli" || strings.HasPrefix(rest, "cli/") {
+			continue
+		}
+		for _, name := range fields[2:] {
+			fset := token.NewFileSet()
+			f, err := parser.ParseFile(fset, filepath.Join(fields[1], name), nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				lit, ok := n.(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					return true
+				}
+				s, err := strconv.Unquote(lit.Value)
+				if err != nil {
+					return true
+				}
+				for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(";()`\n", r) }) {
+					if foreignTool.MatchString(seg) || strings.Contains(seg, "vrwxctl ") || !strings.Contains(strings.TrimSpace(seg), " ") {
+						continue // another tool's, checked above, or a word that is data ("--ol-s3")
+					}
+					for _, fm := range flagRE.FindAllStringSubmatch(seg, -1) {
+						checked++
+						if name := strings.TrimPrefix(fm[1], "--"); !flags[name] {
+							t.Errorf("%s: no command takes --%s (in %q)", fset.Position(lit.Pos()), name, seg)
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	t.Logf("%d flags named outside pkg/cli checked", checked)
+	if checked < 20 {
+		t.Fatalf("only %d flags found outside pkg/cli: the scan is not reading the sources", checked)
+	}
 }

@@ -135,8 +135,11 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer c.Close()
-	tg, err := cmdutil.NewSystemTarget(cfg, c, opts.flags(),
-		opts.StoreKey, opts.Health, opts.Now)
+	src, err := opts.flags().Sources(opts.StoreKey, opts.Health, opts.Now)
+	if err != nil {
+		return err
+	}
+	tg, err := monitor.ForProfile(cfg, c, src)
 	if err != nil {
 		return err
 	}

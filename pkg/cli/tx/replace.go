@@ -4,24 +4,15 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/big"
-	"sort"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
-	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
 	"github.com/vrwx/vrwxctl/pkg/ui"
-	"github.com/vrwx/vrwxctl/pkg/units"
 )
-
-// replaceBump is how much a replacement raises both fees: geth's pool needs at least
-// 10% on the tip and the fee cap; 12.5% clears it with room for rounding.
-var replaceBump = big.NewRat(1125, 1000)
 
 // ReplaceOptions are the inputs of tx speedup and tx cancel.
 type ReplaceOptions struct {
@@ -39,10 +30,7 @@ type ReplaceOptions struct {
 }
 
 // ReplaceJSON is the -o json shape of tx speedup / cancel.
-type ReplaceJSON struct {
-	Replaced string `json:"replacedTxHash,omitempty"`
-	*txflow.Result
-}
+type ReplaceJSON = txflow.Replaced
 
 // NewCmdReplace returns `tx speedup` or `tx cancel`.
 func NewCmdReplace(f *cmdutil.Factory, verb string, runF func(context.Context, *ReplaceOptions) error) *cobra.Command {
@@ -98,122 +86,26 @@ func (opts *ReplaceOptions) validate() (uint64, common.Hash, error) {
 }
 
 func replaceRun(ctx context.Context, opts *ReplaceOptions) error {
-	verb := opts.Verb
 	nonce, hash, err := opts.validate()
 	if err != nil {
 		return err
 	}
-	flow, cfg, err := opts.Flow(ctx, "tx "+verb, opts.Send)
+	flow, cfg, err := opts.Flow(ctx, "tx "+opts.Verb, opts.Send)
 	if err != nil {
 		return err
 	}
 	flow.DryRun, flow.Yes = opts.DryRun, opts.Yes
-	from := flow.Signer.Address()
-	stuck, err := findStuck(ctx, flow.Chain, from, nonce, hash)
+	out, rcpt, err := flow.Replace(ctx, txflow.ReplaceRequest{Nonce: nonce, Hash: hash, Cancel: opts.Verb == "cancel", Fees: cmdutil.FeePolicy(cfg)})
 	if err != nil {
 		return err
-	}
-	if stuck == nil {
-		return nothingPending(ctx, flow.Chain, from, nonce)
-	}
-	req := chain.TxRequest{Nonce: &nonce, Fees: cmdutil.FeePolicy(cfg)}
-	call := txflow.Call{Action: verb, Args: []txflow.Arg{{Name: "nonce", Value: fmt.Sprint(nonce)}, {Name: "replaces", Value: stuck.Tx.Hash().Hex()}}}
-	req.MinMaxFee = bump(stuck.Tx.GasFeeCap())
-	req.MinPriority = bump(stuck.Tx.GasTipCap())
-	switch {
-	case verb == "cancel":
-		req.To, req.Value, req.GasLimit = from, new(big.Int), 21000
-	default:
-		if stuck.Tx.To() == nil {
-			return errs.Usagef("the stuck transaction creates a contract; vrwxctl only replaces calls and transfers (cancel it instead)")
-		}
-		req.To, req.Value, req.Data, req.GasLimit = *stuck.Tx.To(), stuck.Tx.Value(), stuck.Tx.Data(), stuck.Tx.Gas()
-		call.Args = append(call.Args, txflow.Arg{Name: "to", Value: req.To.Hex()}, txflow.Arg{Name: "value", Value: units.FormatEther(req.Value) + " ETH"})
-	}
-	res, rcpt, err := flow.Execute(ctx, req, call)
-	if err != nil {
-		return err
-	}
-	out := ReplaceJSON{Result: res}
-	if stuck != nil {
-		out.Replaced = stuck.Tx.Hash().Hex()
 	}
 	if opts.IO.JSONOutput() {
 		return opts.IO.WriteJSON(out)
 	}
 	if rcpt == nil {
-		fmt.Fprintf(opts.IO.Out, "%s (dry run, not sent)\n", res.TxHash)
+		fmt.Fprintf(opts.IO.Out, "%s (dry run, not sent)\n", out.TxHash)
 		return nil
 	}
-	fmt.Fprintf(opts.IO.Out, "%s mined in block %d: nonce %d is used; %s\n", res.TxHash, rcpt.BlockNumber, nonce, out.replacedText())
+	fmt.Fprintf(opts.IO.Out, "%s mined in block %d: nonce %d is used; %s can no longer be mined\n", out.TxHash, rcpt.BlockNumber, nonce, out.Replaced)
 	return nil
-}
-
-// nothingPending refuses a replacement at a nonce where nothing is pending: signing
-// there would leave a nonce gap (cancel) or have nothing to copy (speedup). It says
-// what is pending instead.
-func nothingPending(ctx context.Context, c *chain.Client, from common.Address, nonce uint64) error {
-	pending, err := c.PendingFrom(ctx, from)
-	if err != nil {
-		return err
-	}
-	if len(pending) == 0 {
-		return errs.Failedf("nothing from %s is pending at nonce %d, and the node's txpool shows nothing pending from it; nothing was signed", from.Hex(), nonce).
-			WithFix("check `vrwxctl wallet nonce`; if the node hides its txpool, pass --hash of the stuck transaction")
-	}
-	sort.Slice(pending, func(i, j int) bool { return pending[i].Tx.Nonce() < pending[j].Tx.Nonce() })
-	var list []string
-	for _, p := range pending {
-		list = append(list, fmt.Sprintf("nonce %d: %s", p.Tx.Nonce(), p.Tx.Hash().Hex()))
-	}
-	return errs.Failedf("nothing from %s is pending at nonce %d; nothing was signed. Pending instead: %s", from.Hex(), nonce, strings.Join(list, ", ")).
-		WithFix(fmt.Sprintf("run it again with --nonce %d (the oldest pending)", pending[0].Tx.Nonce()))
-}
-
-func (r ReplaceJSON) replacedText() string {
-	if r.Replaced == "" {
-		return "no pending transaction was known at that nonce"
-	}
-	return r.Replaced + " can no longer be mined"
-}
-
-// findStuck finds the pending transaction: by --hash, else in the txpool. A nonce
-// already mined is an error: there is nothing left to replace.
-func findStuck(ctx context.Context, c *chain.Client, from common.Address, nonce uint64, hash common.Hash) (*chain.TxInfo, error) {
-	b := c.NewBatch()
-	latest := b.Nonce(from, chain.Latest)
-	if err := b.Do(ctx); err != nil {
-		return nil, err
-	}
-	if latest.Err() == nil && nonce < uint64(latest.Value) {
-		return nil, errs.Failedf("nonce %d of %s is already mined (next nonce is %d): nothing to replace", nonce, from.Hex(), uint64(latest.Value)).
-			WithFix("check `vrwxctl wallet nonce`; the stuck transaction is at the mined nonce or later")
-	}
-	if hash != (common.Hash{}) {
-		info, err := c.TransactionByHash(ctx, hash)
-		if err != nil {
-			return nil, err
-		}
-		if info == nil {
-			return nil, errs.Failedf("transaction %s is unknown to the node", hash.Hex())
-		}
-		if info.From != from || info.Tx.Nonce() != nonce {
-			return nil, errs.Usagef("transaction %s is from %s at nonce %d, not from %s at nonce %d", hash.Hex(), info.From.Hex(), info.Tx.Nonce(), from.Hex(), nonce)
-		}
-		return info, nil
-	}
-	info, ok, err := c.PendingByNonce(ctx, from, nonce)
-	if err != nil || !ok {
-		return nil, err
-	}
-	return info, nil
-}
-
-func bump(v *big.Int) *big.Int {
-	n := new(big.Int).Mul(v, replaceBump.Num())
-	q, r := new(big.Int).QuoRem(n, replaceBump.Denom(), new(big.Int))
-	if r.Sign() > 0 {
-		q.Add(q, big.NewInt(1))
-	}
-	return q
 }

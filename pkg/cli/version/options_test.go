@@ -1,6 +1,7 @@
 package version
 
 import (
+	"context"
 	"testing"
 
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil/cmdtest"
@@ -8,7 +9,7 @@ import (
 
 func TestVersionFlags(t *testing.T) {
 	var got *Options
-	if err := cmdtest.Parse(NewCmdVersion(cmdtest.Factory(), func(o *Options) error { got = o; return nil })); err != nil || got.IO == nil {
+	if err := cmdtest.Parse(NewCmdVersion(cmdtest.Factory(), func(_ context.Context, o *Options) error { got = o; return nil })); err != nil || got.IO == nil {
 		t.Fatalf("version: %v %+v", err, got)
 	}
 	if err := cmdtest.Parse(NewCmdVersion(cmdtest.Factory(), nil), "extra"); err == nil {

@@ -2,6 +2,7 @@
 package version
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -16,22 +17,19 @@ type Options struct {
 }
 
 // NewCmdVersion returns `vrwxctl version`; runF replaces the run function in tests.
-func NewCmdVersion(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+func NewCmdVersion(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO}
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print version, commit, build date and Go version",
 		Args:  cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return run(opts)
+			return cmdutil.Run(cmd.Context(), nil, opts, runF, run)
 		},
 	}
 }
 
-func run(opts *Options) error {
+func run(_ context.Context, opts *Options) error {
 	i := buildinfo.Get()
 	if opts.IO.JSONOutput() {
 		return opts.IO.WriteJSON(i)

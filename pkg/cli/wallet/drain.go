@@ -3,14 +3,13 @@ package wallet
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
-	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
@@ -76,13 +75,7 @@ is given (on a terminal you then type the address again).`,
 }
 
 // DrainJSON is the -o json shape of wallet drain.
-type DrainJSON struct {
-	*txflow.Result
-	KeepWei             string         `json:"keepWei"`
-	ExpectedLeftoverWei string         `json:"expectedLeftoverWei"`
-	ActualLeftoverWei   string         `json:"actualLeftoverWei,omitempty"`
-	SecondSweep         *txflow.Result `json:"secondSweep,omitempty"`
-}
+type DrainJSON = txflow.Drained
 
 func drainRun(ctx context.Context, opts *DrainOptions) error {
 	keep, err := units.ParseAmount(opts.Keep)
@@ -102,60 +95,21 @@ func drainRun(ctx context.Context, opts *DrainOptions) error {
 	if to == from {
 		return errs.Usagef("--to %s is the account being drained", to.Hex())
 	}
-	if !opts.Force {
-		if err := waitNoPending(ctx, opts.IO, flow.Chain, from); err != nil {
-			return err
-		}
-	}
-	bal, err := flow.Chain.BalanceAt(ctx, from, chain.Latest)
-	if err != nil {
+	out, err := flow.Drain(ctx, txflow.DrainRequest{To: to, Keep: keep, Fees: cmdutil.FeePolicy(cfg), Settle: !opts.Force, SettleHint: "--force skips this",
+		SecondSweep: opts.Sweep, Warnings: recipientWarnings("--to", opts.To)})
+	switch {
+	case errors.Is(err, txflow.ErrKeepAboveBalance):
+		return errs.Usagef("--keep").Wrap(err)
+	case errors.Is(err, txflow.ErrStillPending):
+		return errs.WithFix(err, "follow them with `vrwxctl wallet nonce`; replace a stuck one with `vrwxctl tx speedup`, or drain with --force")
+	case err != nil:
 		return err
-	}
-	if keep.Cmp(bal) > 0 {
-		return errs.Usagef("--keep %s ETH is more than the balance of %s (%s ETH)", units.FormatEther(keep), from.Hex(), units.FormatEther(bal))
-	}
-	req := chain.TxRequest{To: to, Fees: cmdutil.FeePolicy(cfg), Sweep: true, Keep: keep}
-	call := txflow.Call{Action: "drain", Args: []txflow.Arg{{Name: "to", Value: to.Hex()}, {Name: "keep", Value: units.FormatEther(keep) + " ETH"}},
-		Warnings: recipientWarnings("--to", opts.To)}
-	res, rcpt, err := flow.Execute(ctx, req, call)
-	if err != nil {
-		return err
-	}
-	out := DrainJSON{Result: res, KeepWei: keep.String()}
-	// On OP-stack chains the reserved L1-fee bound minus the fee quoted now also stays.
-	expected := new(big.Int).Set(keep)
-	if res.L1FeeBoundWei != "" {
-		bound, _ := new(big.Int).SetString(res.L1FeeBoundWei, 10)
-		quoted, _ := new(big.Int).SetString(res.L1FeeWei, 10)
-		expected.Add(expected, bound).Sub(expected, quoted)
-	}
-	out.ExpectedLeftoverWei = expected.String()
-	if rcpt != nil {
-		left, err := flow.Chain.BalanceAt(ctx, from, chain.BlockNumber(uint64(rcpt.BlockNumber)))
-		if err != nil {
-			return err
-		}
-		out.ActualLeftoverWei = left.String()
-		if opts.Sweep && left.Cmp(keep) > 0 {
-			second, _, err := flow.Execute(ctx, req, txflow.Call{Action: "drain (second sweep)", Args: call.Args})
-			switch {
-			case errs.KindOf(err) == errs.Refused && strings.Contains(err.Error(), "nothing to send"):
-				opts.IO.Warnf("second sweep skipped: the %s wei left do not cover its own fees", new(big.Int).Sub(left, keep))
-			case err != nil:
-				return err
-			default:
-				out.SecondSweep = second
-				if left, err = flow.Chain.BalanceAt(ctx, from, chain.Latest); err == nil {
-					out.ActualLeftoverWei = left.String()
-				}
-			}
-		}
 	}
 	if opts.IO.JSONOutput() {
 		return opts.IO.WriteJSON(out)
 	}
-	printOutcome(opts.IO, res, rcpt)
-	if rcpt != nil {
+	printOutcome(opts.IO, out.Result, out.Mined)
+	if out.Mined != nil {
 		left, _ := new(big.Int).SetString(out.ActualLeftoverWei, 10)
 		fmt.Fprintf(opts.IO.Out, "left on %s: %s wei (%s ETH); expected %s wei\n", from.Hex(), left, units.FormatEther(left), out.ExpectedLeftoverWei)
 	}
@@ -200,30 +154,4 @@ func destination(opts *DrainOptions, cfg *config.Config) (common.Address, error)
 		}
 	}
 	return to, nil
-}
-
-// waitNoPending waits until the account's pending nonce equals its mined nonce.
-func waitNoPending(ctx context.Context, io *ui.IO, c *chain.Client, a common.Address) error {
-	announced := false
-	for {
-		b := c.NewBatch()
-		latest := b.Nonce(a, chain.Latest)
-		pending := b.Nonce(a, chain.Pending)
-		if err := b.Do(ctx); err != nil {
-			return err
-		}
-		if latest.Err() == nil && pending.Err() == nil && pending.Value <= latest.Value {
-			return nil
-		}
-		if !announced {
-			io.Warnf("%s has %d pending transaction(s); waiting for them to be mined (--force skips this)", a.Hex(), pending.Value-latest.Value)
-			announced = true
-		}
-		select {
-		case <-ctx.Done():
-			return errs.Timeoutf("%s still has pending transactions", a.Hex()).
-				WithFix("follow them with `vrwxctl wallet nonce`; replace a stuck one with `vrwxctl tx speedup`, or drain with --force")
-		case <-time.After(time.Second):
-		}
-	}
 }

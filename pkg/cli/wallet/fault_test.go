@@ -57,6 +57,7 @@ func sentHashes(t *testing.T, e *clitest.Env) []string {
 // mined, and reports it as the success it is. One payment, the hash printed, the
 // audit log saying mined.
 func TestFundAnswerLostAfterBroadcast(t *testing.T) {
+	t.Parallel()
 	for name, fault := range map[string]devchain.Fault{
 		"forward-then-drop": devchain.ForwardThenDrop,
 		"forward-then-503":  devchain.ForwardThen503,
@@ -119,6 +120,7 @@ func TestFundAnswerLostAfterBroadcast(t *testing.T) {
 // The broadcast never reaches a node and no endpoint knows the transaction: "not
 // sent", exit 1, the audit log says so, and running the command again pays once.
 func TestFundNotSentWhenTheBroadcastIsLost(t *testing.T) {
+	t.Parallel()
 	e, p := faultyFund(t)
 	to := devchain.DevAddress(7)
 	before := balanceOf(t, e, to)
@@ -145,6 +147,7 @@ func TestFundNotSentWhenTheBroadcastIsLost(t *testing.T) {
 // the transaction got out. Exit 4 "MAY have been sent", with the hash and tx wait.
 // The rerun finds it mined and refuses to pay again; --new-payment pays again.
 func TestFundUnknownThenRerunRefuses(t *testing.T) {
+	t.Parallel()
 	e, p := faultyFund(t)
 	to := devchain.DevAddress(7)
 	before := balanceOf(t, e, to)
@@ -189,6 +192,7 @@ func TestFundUnknownThenRerunRefuses(t *testing.T) {
 // A first RPC URL that accepts connections and never answers: the command fails over
 // to the second and succeeds within --timeout; -v shows the failover.
 func TestFundHungFirstURLFailsOver(t *testing.T) {
+	t.Parallel()
 	e, p := faultyFund(t)
 	p.Inject("", devchain.Hang, -1)
 	to := devchain.DevAddress(7)
@@ -208,6 +212,7 @@ func TestFundHungFirstURLFailsOver(t *testing.T) {
 
 // drain and its answer lost: one drain, the account at exactly 0, the audit agrees.
 func TestDrainAnswerLost(t *testing.T) {
+	t.Parallel()
 	e, p := faultyFund(t)
 	e.Vars["OLD_RELAYER_KEY"] = devchain.DevKeyHex(6)
 	old := devchain.DevAddress(6)
@@ -231,6 +236,7 @@ func TestDrainAnswerLost(t *testing.T) {
 // SIGKILL right after the broadcast reached the node, then the same command again:
 // the rerun finds the journaled hash mined and refuses. One payment.
 func TestFundKilledAfterBroadcastRerunDoesNotPayTwice(t *testing.T) {
+	t.Parallel()
 	e, p := faultyFund(t)
 	to := devchain.DevAddress(7)
 	before := balanceOf(t, e, to)
@@ -265,6 +271,7 @@ func TestFundKilledAfterBroadcastRerunDoesNotPayTwice(t *testing.T) {
 // processes: the signer's lock makes them take turns, so every payment lands once
 // with its own nonce and none replaces another.
 func TestConcurrentFundsFromOneSigner(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
 	to := devchain.DevAddress(7)
@@ -324,25 +331,4 @@ func waitReceipt(t *testing.T, e *clitest.Env, h string) {
 		}
 	}
 	t.Fatalf("%s was not mined", h)
-}
-
-// An earlier payment still pending, of another intent, is shown in the summary with
-// its hash; one of the same intent stops the rerun.
-func TestPendingEarlierPaymentsShownOrRefused(t *testing.T) {
-	e := clitest.NewChainWith(t, devchain.AnvilOptions{NoMining: true})
-	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
-	to := devchain.DevAddress(7).Hex()
-	r := e.Run("wallet", "fund", "--to", to, "--amount", "1gwei", "--signer", "env://TREASURY_KEY", "--yes", "--timeout", "2s")
-	hashes := sentHashes(t, e)
-	if r.Code != 4 || len(hashes) != 1 {
-		t.Fatalf("want exit 4 with the payment pending:\n%s", r)
-	}
-	r = e.Run("wallet", "fund", "--to", to, "--amount", "2gwei", "--signer", "env://TREASURY_KEY", "--yes", "--timeout", "2s")
-	if !strings.Contains(r.Stderr, "pending   "+hashes[0]+" nonce 0: wallet fund fund(") {
-		t.Fatalf("the summary should show the pending %s:\n%s", hashes[0], r)
-	}
-	r = e.Run("wallet", "fund", "--to", to, "--amount", "1gwei", "--signer", "env://TREASURY_KEY", "--yes", "--timeout", "2s")
-	if r.Code != 3 || !strings.Contains(r.Stderr, hashes[0]) || !strings.Contains(r.Stderr, "still pending") {
-		t.Fatalf("the same payment again must be refused while %s is pending:\n%s", hashes[0], r)
-	}
 }

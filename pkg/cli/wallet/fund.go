@@ -2,6 +2,7 @@ package wallet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 
@@ -123,15 +124,15 @@ func fundRun(ctx context.Context, opts *FundOptions) error {
 		return err
 	}
 	flow.DryRun, flow.Yes = opts.DryRun, opts.Yes
-	if limit, ok := cfg.Decimal("funding_limit_eth"); ok && limit.Sign() > 0 {
-		if lw := units.EtherToWei(limit); amount.Cmp(lw) > 0 && !opts.Force {
-			return errs.Refusedf("%s ETH is above the profile's funding limit of %s ETH", units.FormatEther(amount), units.FormatEther(lw)).
-				WithFix("check the amount; to send it anyway, add --force (you will still confirm)")
-		}
+	var limit *big.Int
+	if l, ok := cfg.Decimal("funding_limit_eth"); ok {
+		limit = units.EtherToWei(l)
 	}
-	res, rcpt, err := flow.Execute(ctx, chain.TxRequest{To: to, Value: amount, Fees: cmdutil.FeePolicy(cfg)},
-		txflow.Call{Action: "fund", Args: []txflow.Arg{{Name: "to", Value: to.Hex()}, {Name: "amount", Value: units.FormatEther(amount) + " ETH"}},
-			Warnings: recipientWarnings("--to", opts.To)})
+	res, rcpt, err := flow.Fund(ctx, txflow.FundRequest{To: to, Amount: amount, Fees: cmdutil.FeePolicy(cfg), Limit: limit, Force: opts.Force,
+		Warnings: recipientWarnings("--to", opts.To)})
+	if errors.Is(err, txflow.ErrAboveFundingLimit) {
+		return errs.WithFix(err, "check the amount; to send it anyway, add --force (you will still confirm)")
+	}
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 // The runbook's "Recent transactions" row: an account's transactions with status,
 // fees and the decoded reason of the one that reverted, then what waits in the pool.
 func TestHistoryShowsFailedTransactionWithReason(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	ctx := context.Background()
 	key := devchain.DevKey(7)
@@ -63,6 +64,7 @@ func TestHistoryShowsFailedTransactionWithReason(t *testing.T) {
 }
 
 func TestHistoryBadInput(t *testing.T) {
+	t.Parallel()
 	e := clitest.New(t)
 	for _, c := range []struct {
 		args []string

@@ -42,6 +42,7 @@ func setBalance(t *testing.T, e *clitest.Env, a common.Address, v *big.Int) {
 // The OP-stack fee path on a chain that really charges L1 data fees (Base-like
 // numbers in the real GasPriceOracle and L1Block predeploys).
 func TestOPStackFundQuotesAndPaysTheL1Fee(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewOPStackChain(t)
 	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
 	to := devchain.DevAddress(7)
@@ -76,6 +77,7 @@ func TestOPStackFundQuotesAndPaysTheL1Fee(t *testing.T) {
 // The account holds just enough for one more transaction's worst case only if the
 // L1 fee is in it: the check refuses, nothing is sent.
 func TestOPStackWorstCaseIncludesTheL1Fee(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewOPStackChain(t)
 	e.Vars["K"] = devchain.DevKeyHex(8)
 	from := devchain.DevAddress(8)
@@ -96,6 +98,7 @@ func TestOPStackWorstCaseIncludesTheL1Fee(t *testing.T) {
 }
 
 func TestOPStackDrain(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewOPStackChain(t)
 	e.Vars["OLD_RELAYER_KEY"] = devchain.DevKeyHex(6)
 	old := devchain.DevAddress(6)

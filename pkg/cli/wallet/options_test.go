@@ -18,6 +18,7 @@ func noResolve(t *testing.T) func(context.Context, string, string) (cmdutil.Acco
 }
 
 func TestBalanceFlags(t *testing.T) {
+	t.Parallel()
 	var got *BalanceOptions
 	parse := func(args ...string) {
 		t.Helper()
@@ -49,6 +50,7 @@ func TestBalanceFlags(t *testing.T) {
 }
 
 func TestNonceFlags(t *testing.T) {
+	t.Parallel()
 	var got *NonceOptions
 	cmd := NewCmdNonce(cmdtest.Factory(), func(_ context.Context, o *NonceOptions) error { got = o; return nil })
 	if err := cmdtest.Parse(cmd, "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "--signer", "env://K"); err != nil {
@@ -59,6 +61,7 @@ func TestNonceFlags(t *testing.T) {
 }
 
 func TestFundFlags(t *testing.T) {
+	t.Parallel()
 	f := cmdtest.Factory()
 	f.Globals.DryRun = true
 	var got *FundOptions
@@ -92,6 +95,7 @@ func TestFundFlags(t *testing.T) {
 }
 
 func TestDrainFlags(t *testing.T) {
+	t.Parallel()
 	f := cmdtest.Factory()
 	f.Globals.Yes = true
 	var got *DrainOptions
@@ -113,6 +117,7 @@ func TestDrainFlags(t *testing.T) {
 }
 
 func TestHistoryFlags(t *testing.T) {
+	t.Parallel()
 	var got *HistoryOptions
 	cmd := NewCmdHistory(cmdtest.Factory(), func(_ context.Context, o *HistoryOptions) error { got = o; return nil })
 	if err := cmdtest.Parse(cmd, "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "--blocks", "5000", "--limit", "50"); err != nil {

@@ -12,6 +12,7 @@ import (
 // bad input: exit 2 naming the value and the expected form; nothing signed, sent or
 // journaled.
 func TestSendSettingsOutOfRange(t *testing.T) {
+	t.Parallel()
 	e := clitest.NewChain(t)
 	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
 	to := devchain.DevAddress(7).Hex()

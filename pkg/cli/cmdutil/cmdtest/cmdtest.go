@@ -7,6 +7,7 @@ package cmdtest
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -68,10 +69,17 @@ func NoFlow(t testing.TB) func(context.Context, string, cmdutil.SendOptions) (*t
 	}
 }
 
-// Usage fails the test unless err is a usage error (exit 2) whose message holds want.
+// Usage fails the test unless err is a usage error (exit 2) and what the operator
+// reads of it on stderr holds want (the bad value, the expected form).
 func Usage(t testing.TB, err error, want string) {
 	t.Helper()
-	if errs.KindOf(err) != errs.Usage || !strings.Contains(err.Error(), want) {
-		t.Errorf("want a usage error mentioning %q, got %v (kind %d)", want, err, errs.KindOf(err))
+	var stderr strings.Builder
+	out := ui.Test(strings.NewReader(""), io.Discard, &stderr)
+	if err != nil {
+		out.PrintError(err)
+		out.Flush()
+	}
+	if errs.KindOf(err) != errs.Usage || !strings.Contains(stderr.String(), want) {
+		t.Errorf("want a usage error mentioning %q, got kind %d: %s", want, errs.KindOf(err), stderr.String())
 	}
 }
