@@ -2,6 +2,7 @@
 package root
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"time"
@@ -180,6 +181,25 @@ func flagError(c *cobra.Command, err error) error {
 	return errs.Usagef("%s", redact.MaskText(err.Error())).WithFix(fix)
 }
 
+// helpOptions are the inputs of help: the tree and the path of the command asked about.
+type helpOptions struct {
+	Root  *cobra.Command
+	Topic []string
+}
+
+func helpRun(_ context.Context, o *helpOptions) error {
+	target, _, err := o.Root.Find(o.Topic)
+	if target == nil || err != nil {
+		topic := make([]string, len(o.Topic))
+		for i, a := range o.Topic {
+			topic[i] = redact.Quote(a)
+		}
+		return errs.Usagef("unknown help topic %s", strings.Join(topic, " ")).
+			WithFix("see `vrwxctl --help` for the commands")
+	}
+	return target.Help()
+}
+
 // newCmdHelp is cobra's help command, except that an unknown topic is a usage error
 // (exit 2) that quotes the topic through redact.Quote.
 func newCmdHelp() *cobra.Command {
@@ -189,16 +209,7 @@ func newCmdHelp() *cobra.Command {
 		Long:    "Help provides help for any command: vrwxctl help [path to command].",
 		Example: `  vrwxctl help key rotate`,
 		RunE: func(c *cobra.Command, args []string) error {
-			target, _, err := c.Root().Find(args)
-			if target == nil || err != nil {
-				topic := make([]string, len(args))
-				for i, a := range args {
-					topic[i] = redact.Quote(a)
-				}
-				return errs.Usagef("unknown help topic %s", strings.Join(topic, " ")).
-					WithFix("see `vrwxctl --help` for the commands")
-			}
-			return target.Help()
+			return cmdutil.Run(c.Context(), nil, &helpOptions{Root: c.Root(), Topic: args}, nil, helpRun)
 		},
 		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			target, _, err := c.Root().Find(args)
