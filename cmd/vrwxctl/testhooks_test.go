@@ -19,12 +19,12 @@ func TestReleaseBuildHasNoTestHooks(t *testing.T) {
 	t.Parallel()
 	var build string
 	for _, line := range strings.Split(makeDryRun(t, "build"), "\n") {
-		if strings.Contains(line, " build ") && strings.Contains(line, "-o bin/vrwxctl") {
+		if strings.Contains(line, " build ") && strings.Contains(line, "-o bin/vrwxctl ./cmd/vrwxctl") {
 			build = line
 		}
 	}
 	if build == "" {
-		t.Fatalf("make build runs no go build -o bin/vrwxctl:\n%s", makeDryRun(t, "build"))
+		t.Fatalf("make build runs no go build -o bin/vrwxctl ./cmd/vrwxctl:\n%s", makeDryRun(t, "build"))
 	}
 	out := filepath.Join(t.TempDir(), "vrwxctl")
 	cmd := exec.Command("sh", "-c", strings.Replace(build, "-o bin/vrwxctl", "-o '"+out+"'", 1))
