@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,12 +19,29 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
-// Main runs vrwxctl with args and returns the process exit code.
+// Main runs vrwxctl with args and returns the process exit code: an interrupted
+// command exits 130 after Ctrl-C and 143 after SIGTERM, as a shell reports them.
 func Main(args []string) int {
 	f := &cmdutil.Factory{IO: ui.System(os.LookupEnv), Globals: &cmdutil.Globals{}, LookupEnv: os.LookupEnv, Environ: os.Environ, Now: time.Now}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return Run(ctx, f, args)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var got atomic.Value
+	go func() {
+		select {
+		case s := <-sigs:
+			got.Store(s)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	code := Run(ctx, f, args)
+	if s, ok := got.Load().(os.Signal); ok && s == syscall.SIGTERM && code == int(errs.Interrupted) {
+		return 143
+	}
+	return code
 }
 
 // Run executes args against the factory's IO; tests call it directly.
@@ -36,7 +54,11 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	cmd.SetOut(f.IO.Out)
 	cmd.SetErr(f.IO.ErrOut)
 	err := cmd.ExecuteContext(ctx)
-	if err == nil {
+	// The reader may still be scrolling the listing: the command's outcome is said
+	// after the pager quits, on the terminal itself.
+	f.IO.StopPager()
+	if err == nil || errors.Is(err, ui.ErrPagerClosed) {
+		// A reader who quit the pager before the end saw what they wanted.
 		return 0
 	}
 	var e *errs.Error
@@ -56,8 +78,8 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 			f.IO.Format = ui.JSON
 		}
 	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		err = errs.Failedf("interrupted")
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil && errs.KindOf(err) == errs.Failed {
+		err = &errs.Error{Kind: errs.Interrupted, Msg: "interrupted"}
 	}
 	if !errs.IsSilent(err) {
 		f.IO.PrintError(err)

@@ -25,6 +25,9 @@ const (
 	Refused  Kind = 3 // refused by a safety rail (chain-id guard, no confirmation, loose key file)
 	Timeout  Kind = 4 // timed out waiting
 	Warnings Kind = 5 // status/doctor: warnings only, nothing critical
+	// Interrupted is Ctrl-C (SIGINT), 128+2 as shells report it; SIGTERM's 143 is
+	// set by the binary, which knows the signal.
+	Interrupted Kind = 130
 )
 
 // Error is an error with a kind, a message, and optionally the fix an operator

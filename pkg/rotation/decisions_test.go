@@ -384,6 +384,14 @@ func TestFakeVerifyTimesOutThenResumes(t *testing.T) {
 	if j.Status != rotation.StatusInProgress || j.Step(rotation.StepVerify).Status != rotation.StatusFailed || j.Step(rotation.StepDeploy).Status != rotation.StatusDone {
 		t.Fatalf("journal %+v", j.Steps)
 	}
+	// The error (also the -o json error's message) names the step and the journal;
+	// the next steps are its fix, said once — not also as "next:" lines.
+	if !strings.Contains(err.Error(), "rotation stopped at step 5/7 verify (journal "+j.Path+")") {
+		t.Errorf("the error does not name its journal %s: %v", j.Path, err)
+	}
+	if strings.Contains(w.err.String(), "next:") {
+		t.Errorf("the next steps are said twice, as the fix and as next: lines:\n%s", w.err.String())
+	}
 	if w.c.Nonce(w.old) != 0 {
 		t.Fatal("the old wallet was drained while the API might still use it")
 	}

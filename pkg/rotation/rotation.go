@@ -429,15 +429,13 @@ func (r *rotator) stopped(j *Journal, st *Step, err error) error {
 	if serr := j.Save(r.now()); serr != nil {
 		r.IO.Warnf("the journal %s could not be updated: %v", j.Path, serr)
 	}
-	r.IO.Warnf("rotation stopped at step %d/%d %s; journal %s", j.Index(st.Name), len(j.Steps), st.Name, j.Path)
-	for _, n := range j.Next {
-		r.IO.Infof("  next: %s", n)
-	}
 	kind := errs.KindOf(err)
 	if kind == errs.OK {
 		kind = errs.Failed
 	}
-	return (&errs.Error{Kind: kind, Msg: fmt.Sprintf("rotation stopped at step %d/%d %s", j.Index(st.Name), len(j.Steps), st.Name), Err: err}).
+	// The error says where it stopped, the journal that resumes it and — as its fix,
+	// said once, also in JSON — the next steps (the journal keeps them too).
+	return (&errs.Error{Kind: kind, Msg: fmt.Sprintf("rotation stopped at step %d/%d %s (journal %s)", j.Index(st.Name), len(j.Steps), st.Name, j.Path), Err: err}).
 		WithFix(strings.Join(j.Next, "; "))
 }
 
@@ -500,17 +498,18 @@ func (r *rotator) printPlan(ctx context.Context, j *Journal, resume bool) {
 		title = "Resuming " + strings.ToLower(title[:1]) + title[1:]
 	}
 	fmt.Fprintln(w, s.Bold.Render(title))
-	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", s.Faint.Render(k), v) }
-	row("store", j.Store)
-	row("chain", fmt.Sprintf("%s (%d)", j.Profile, j.ChainID))
-	row("old key", fmt.Sprintf("%s, version %s (%s)%s", j.Old.Address, j.Old.VersionID, j.Old.Ref, r.balanceNote(ctx, j.Old.Address)))
+	var fl ui.Fields
+	fl.Row("store", j.Store)
+	fl.Row("chain", fmt.Sprintf("%s (%d)", j.Profile, j.ChainID))
+	fl.Row("old key", fmt.Sprintf("%s, version %s (%s)%s", j.Old.Address, j.Old.VersionID, j.Old.Ref, r.balanceNote(ctx, j.Old.Address)))
 	if j.New.Address != "" {
-		row("new key", fmt.Sprintf("%s, version %s%s", j.New.Address, j.New.VersionID, r.balanceNote(ctx, j.New.Address)))
+		fl.Row("new key", fmt.Sprintf("%s, version %s%s", j.New.Address, j.New.VersionID, r.balanceNote(ctx, j.New.Address)))
 	}
-	row("treasury", fmt.Sprintf("%s (%s)%s", j.Treasury.Address, j.Treasury.Signer, r.balanceNote(ctx, j.Treasury.Address)))
+	fl.Row("treasury", fmt.Sprintf("%s (%s)%s", j.Treasury.Address, j.Treasury.Signer, r.balanceNote(ctx, j.Treasury.Address)))
 	if resume {
-		row("journal", j.Path)
+		fl.Row("journal", j.Path)
 	}
+	r.IO.RenderFields(&fl)
 	for i, st := range j.Steps {
 		mark := " "
 		switch st.Status {

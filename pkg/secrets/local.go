@@ -136,8 +136,11 @@ func (s *localStore) missing(stage, path string) error {
 				WithFix("a rollback was interrupted; run the rollback again to finish it")
 		}
 		// A reference to a file that is not there names nothing: bad input.
-		return errs.Usagef("key file %s does not exist (signer reference %s)", redact.Mask(path), s.ref.Shown()).
-			WithFix("check the path, or create a key there with `vrwxctl key generate --store " + s.ref.Shown() + "`")
+		e := errs.Usagef("key file %s does not exist (signer reference %s)", redact.Mask(path), s.ref.Shown())
+		if hint := s.ref.absoluteHint(); hint != "" {
+			return e.WithFix(hint)
+		}
+		return e.WithFix("check the path, or create a key there with `vrwxctl key generate --store " + s.ref.Shown() + "`")
 	}
 	return errs.Failedf("%s has no %s key (no file %s)", s.ref.Shown(), stage, redact.Mask(path))
 }
@@ -254,6 +257,12 @@ func (s *localStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 				return Version{}, pendingExists(s.ref, s.version(ctx, StagePending, path))
 			}
 			return Version{}, errs.Failedf("another writer created %s while this key was being written; nothing was written", redact.Mask(path))
+		}
+		var e *errs.Error
+		if hint := s.ref.absoluteHint(); hint != "" && errors.As(err, &e) && e.Kind == errs.Usage {
+			// file://tmp/k.hex: a typo for file:///tmp/k.hex far more often than a
+			// key meant for ./tmp — "create the directory" would make it so.
+			return Version{}, e.WithFix(hint)
 		}
 		return Version{}, err
 	}

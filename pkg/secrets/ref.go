@@ -1,7 +1,9 @@
 package secrets
 
 import (
+	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -409,3 +411,19 @@ func (r Ref) Writable() bool { return r.Scheme != SchemeEnv && r.Scheme != "" }
 // Shown is the reference as messages show it: redact.Mask of String, so a key
 // pasted into a path or a name is never repeated.
 func (r Ref) Shown() string { return redact.Mask(r.String()) }
+
+// absoluteHint is, for a file or keystore reference to a relative path, what it
+// names and how an absolute path is written: file://tmp/k.hex is ./tmp/k.hex, and
+// almost always meant file:///tmp/k.hex. "" for an absolute path or another scheme.
+func (r Ref) absoluteHint() string {
+	if (r.Scheme != SchemeFile && r.Scheme != SchemeKeystore) || strings.HasPrefix(r.Path, "/") {
+		return ""
+	}
+	abs := r
+	abs.Path = "/" + r.Path
+	hint := fmt.Sprintf("%s names the relative path %s (two slashes: under the current directory); an absolute path takes three: %s", r.Shown(), redact.Mask(r.Path), abs.Shown())
+	if _, err := os.Stat(abs.Path); err == nil {
+		hint += fmt.Sprintf(" (%s exists)", redact.Mask(abs.Path))
+	}
+	return hint
+}

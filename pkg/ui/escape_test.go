@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/vrwx/vrwxctl/pkg/report"
 )
 
 // hostile is what a value from a log, a database or a flag may hold: a newline that
@@ -119,5 +122,109 @@ func TestJSONKeepsValuesAndStaysJSON(t *testing.T) {
 	var back map[string]string
 	if err := json.Unmarshal(out.Bytes(), &back); err != nil || back["reason"] != hostile {
 		t.Fatalf("JSON does not carry the value (%v): %q", err, out.String())
+	}
+}
+
+// A watch's screen: its own sequences (alternate screen, cursor home, clearing)
+// reach the terminal, while the same bytes inside a value are shown escaped, and
+// the frame's colours pass; the last frame left on the shell's screen is the
+// filtered one.
+func TestScreenSequencesPassValuesDoNot(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	o := &IO{Format: Text, OutTTY: true, ErrTTY: true, OutHeight: 40}
+	o.wrap(&out, &bytes.Buffer{})
+	sc := o.StartScreen()
+	frame := sc.Frame(func() {
+		fmt.Fprintln(o.Out, o.Styles().Crit.Render("X")+" reason "+hostile)
+	})
+	if err := sc.Draw(frame); err != nil {
+		t.Fatal(err)
+	}
+	sc.Close()
+	got := out.String()
+	for _, own := range []string{altScreenOn, cursorHide, cursorHome, clearLineEnd, clearDown, altScreenOff, cursorShow} {
+		if !strings.Contains(got, own) {
+			t.Errorf("the screen's own %q did not reach the terminal: %q", own, got)
+		}
+	}
+	if rest := strings.NewReplacer(altScreenOn, "", cursorHide, "", cursorHome, "", clearLineEnd, "", clearDown, "", altScreenOff, "", cursorShow, "").Replace(got); strings.Contains(rest, "\x1b]") || strings.Contains(rest, "\x1b[2J") || strings.Contains(rest, "\a") || strings.Contains(rest, "\r") {
+		t.Fatalf("a value's control sequence reached the terminal: %q", rest)
+	}
+	if strings.Count(got, `\x1b]0;pwned\x07\x1b[2J`) != 2 {
+		t.Errorf("the value is not shown escaped in the frame and in the last frame: %q", got)
+	}
+	if !strings.Contains(got, "\x1b[") || !strings.Contains(stripANSI(got), "X reason INC-1") {
+		t.Errorf("the frame's colour or text is lost: %q", got)
+	}
+}
+
+// Output through the pager is still vrwxctl's output on the terminal: filtered the
+// same way, its colours kept (less -R shows them), a value's sequences escaped.
+func TestPagerOutputIsFiltered(t *testing.T) {
+	dir := t.TempDir()
+	got := dir + "/paged"
+	io, _ := pagedIO(t, "cat > "+got)
+	io.NoColor = false
+	io.StartPager()
+	fmt.Fprintln(io.Out, io.Styles().Crit.Render("critical")+" "+hostile)
+	io.StopPager()
+	b, err := os.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rawControl(strings.NewReplacer("\x1b[", "[").Replace(string(b))) || strings.Contains(string(b), "\x1b]") || strings.Contains(string(b), "\x1b[2J") {
+		t.Fatalf("a value's control sequence reached the pager: %q", b)
+	}
+	if !strings.Contains(string(b), `\x1b]0;pwned\x07\x1b[2J`) || !strings.Contains(string(b), "\x1b[") {
+		t.Fatalf("want the value escaped and the colour kept: %q", b)
+	}
+}
+
+// Escaped text is wider than the value: tables, checks and summaries measure what
+// they print, so columns stay aligned and a fitted table stays within the terminal.
+func TestWidthsAreThoseOfTheEscapedText(t *testing.T) {
+	t.Parallel()
+	tb := NewTable("NAME", "NOTE", "AT")
+	tb.Row("a\x1b[2Jb", "x", "1")
+	tb.Row("plain", "\x1b]0;t\a"+strings.Repeat("n", 60), "2")
+	tb.Fit(Shrink("NOTE", 8))
+	var out bytes.Buffer
+	tb.RenderWidth(&out, Styles{}, 40)
+	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want a header and 2 rows:\n%s", out.String())
+	}
+	col := strings.Index(lines[0], "NOTE")
+	for _, l := range lines {
+		if Width(l) > 40 {
+			t.Errorf("wider than the 40-cell terminal: %q", l)
+		}
+		if l != lines[0] && strings.Index(l, `a\x1b[2Jb`) != 0 && strings.Index(l, "plain") != 0 {
+			t.Errorf("a row does not start with its name: %q", l)
+		}
+	}
+	if strings.Index(lines[1], "  x ")+2 != col || strings.Index(lines[2], `\x1b]0;`) != col {
+		t.Errorf("the NOTE column moved (header at %d):\n%s", col, out.String())
+	}
+
+	var checks bytes.Buffer
+	Test(nil, &checks, &bytes.Buffer{}).RenderChecks([]report.Check{
+		{Name: "reason\x1b[2J", Level: report.Warn, Value: "v", Detail: "first\nsecond\x1b]0;t\a"},
+		{Name: "nonce", Level: report.OK, Value: "5", Detail: "d"},
+	})
+	cl := strings.Split(strings.TrimRight(checks.String(), "\n"), "\n")
+	at := func(l, sub string) int { return Width(l[:max(strings.Index(l, sub), 0)]) }
+	if len(cl) != 3 || at(cl[0], "first") != at(cl[2], " d")+1 || at(cl[1], `second\x1b]0;t\x07`) != at(cl[0], "first") {
+		t.Errorf("checks not aligned on their escaped text, or a detail's second line not under its column:\n%s", checks.String())
+	}
+
+	var f Fields
+	f.Row("to", "0x12\n  value  1000 ETH")
+	f.Row("value", "1 ETH")
+	var fo bytes.Buffer
+	f.Render(&fo, Styles{}, 0)
+	if want := "  to    0x12\\n  value  1000 ETH\n  value 1 ETH\n"; fo.String() != want {
+		t.Errorf("a summary value forged a line or lost its column:\n%q\nwant\n%q", fo.String(), want)
 	}
 }

@@ -5,7 +5,6 @@ package audit
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,12 +61,20 @@ Filters combine: --command matches a command or its group (wallet matches
 wallet fund), --since takes a duration back from now (24h, 7d) or a date
 (2026-03-01, or RFC 3339), --account matches sender or recipient.
 
+On a terminal the table fits its width (the note, call and addresses are cut
+short, the profile and nonce left out first; --wide shows everything) and goes
+through the pager (VRWXCTL_PAGER, PAGER, less -FRX; --no-pager); stderr says how
+many lines matched and how many are shown.
+
 Exit codes: 0 listed (also when nothing matched), 1 the log is unreadable, 2 bad input.`,
 		Example: `  # What did vrwxctl send in the last day, and how did it end?
   vrwxctl audit list --since 24h
 
   # Every line about one transaction
   vrwxctl audit list --tx 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060
+
+  # The newest 20 lines, every column in full
+  vrwxctl audit list --limit 20 --wide
 
   # Funding of the relayer, as JSON
   vrwxctl audit list --command "wallet fund" --account 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC -o json`,
@@ -83,6 +90,7 @@ Exit codes: 0 listed (also when nothing matched), 1 the log is unreadable, 2 bad
 	fl.StringVar(&opts.Account, "account", "", "only lines whose sender or recipient is this address")
 	fl.StringVar(&opts.TxHash, "tx", "", "only lines about this transaction hash")
 	cmdutil.IntVar(fl, &opts.Limit, "limit", 0, "show only the newest N matching lines (0: all)")
+	cmdutil.WideFlag(fl, f.IO)
 	_ = cmd.RegisterFlagCompletionFunc("outcome", cobra.FixedCompletions(audit.Outcomes, cobra.ShellCompDirectiveNoFileComp))
 	cmdutil.HoldsHash(cmd, "tx")
 	return cmd
@@ -164,6 +172,7 @@ func listRun(_ context.Context, opts *ListOptions) error {
 			out.Entries = append(out.Entries, e)
 		}
 	}
+	matched := len(out.Entries)
 	if opts.Limit > 0 && len(out.Entries) > opts.Limit {
 		out.Entries = out.Entries[len(out.Entries)-opts.Limit:]
 	}
@@ -178,7 +187,14 @@ func listRun(_ context.Context, opts *ListOptions) error {
 		}
 		return nil
 	}
+	opts.IO.StartPager()
 	render(opts.IO, out.Entries)
+	switch {
+	case len(out.Entries) < matched:
+		opts.IO.Infof("the newest %d of %d matching line(s) (%d in the log; --limit 0 shows all)", len(out.Entries), matched, len(entries))
+	default:
+		opts.IO.Infof("%d matching line(s) (%d in the log)", matched, len(entries))
+	}
 	return nil
 }
 
@@ -212,8 +228,11 @@ func render(io *ui.IO, entries []audit.Entry) {
 		t.StyledRow([]string{ui.FormatUTC(e.Time), e.Outcome, e.Command, e.Profile, orDash(e.From), orDash(e.To), nonce, orDash(e.TxHash), orDash(e.Call), note},
 			[]*lipgloss.Style{nil, style})
 	}
-	t.Render(io.Out, s)
-	fmt.Fprintf(io.Out, "%d line(s)\n", len(entries))
+	// On a narrow terminal the free text gives way first, then what an incident
+	// review needs least; the time, outcome, command and hash stay.
+	t.Fit(ui.Shrink("NOTE", 16), ui.Shrink("CALL", 24), ui.Drop("PROFILE"), ui.Drop("NONCE"),
+		ui.Shrink("FROM", 12), ui.Shrink("TO", 12), ui.Shrink("TX", 14), ui.Drop("NOTE"), ui.Drop("CALL"), ui.Drop("FROM"))
+	io.RenderTable(t)
 }
 
 func orDash(s string) string {

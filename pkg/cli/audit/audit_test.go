@@ -53,10 +53,17 @@ func TestListsAndFiltersTheLog(t *testing.T) {
 		}
 	}
 	r := e.MustRun(0, "audit", "list", "--outcome", "mined")
-	for _, want := range []string{"mined", "wallet fund", sent.TxHash, "INC-7 top-up", "1 line(s)"} {
+	for _, want := range []string{"mined", "wallet fund", sent.TxHash, "INC-7 top-up"} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("text lacks %q:\n%s", want, r)
 		}
+	}
+	if !strings.Contains(r.Stderr, "1 matching line(s) (3 in the log)") {
+		t.Errorf("stderr does not count the lines:\n%s", r)
+	}
+	r = e.MustRun(0, "audit", "list", "--limit", "2")
+	if strings.Count(r.Stdout, "\n") != 3 || !strings.Contains(r.Stderr, "the newest 2 of 3 matching line(s) (3 in the log; --limit 0 shows all)") {
+		t.Errorf("--limit 2:\n%s", r)
 	}
 }
 

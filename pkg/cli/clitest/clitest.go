@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,16 +124,42 @@ func (r Result) JSON(t testing.TB, v any) {
 // Run runs vrwxctl in-process with args, as if typed at a non-terminal shell.
 func (e *Env) Run(args ...string) Result {
 	e.T.Helper()
-	return e.RunContext(context.Background(), args...)
+	return e.RunContext(context.Background(), nil, args...)
 }
 
-// RunContext is Run under ctx, the context a signal would cancel: with one already
-// cancelled, every command stops at its first network request (nothing is sent),
-// which is how the whole-tree tests run thousands of cases without a chain.
-func (e *Env) RunContext(ctx context.Context, args ...string) Result {
+// SyncBuffer is a buffer one goroutine writes while another reads it: a long-running
+// command's stdout watched by its test.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String is what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// RunContext is Run until ctx ends (Ctrl-C for a command that runs until
+// interrupted), its stdout also copied to live as it is written when live is set.
+// With ctx already cancelled, every command stops at its first network request
+// (nothing is sent), which is how the whole-tree tests run thousands of cases
+// without a chain.
+func (e *Env) RunContext(ctx context.Context, live *SyncBuffer, args ...string) Result {
 	e.T.Helper()
 	var out, errOut bytes.Buffer
-	io := ui.Test(strings.NewReader(e.Stdin), &out, &errOut)
+	var stdout io.Writer = &out
+	if live != nil {
+		stdout = io.MultiWriter(&out, live)
+	}
+	io := ui.Test(strings.NewReader(e.Stdin), stdout, &errOut)
 	now := e.Now
 	if now == nil {
 		now = time.Now

@@ -25,6 +25,7 @@ type Globals struct {
 	DryRun     bool
 	Timeout    time.Duration
 	NoColor    bool
+	NoPager    bool
 	Verbose    bool
 }
 

@@ -295,15 +295,15 @@ func (opts *ReplayOptions) overrides() (dlqreplay.Overrides, error) {
 // rebuilds into and where its quality and work units came from.
 func renderValues(io *ui.IO, e dlq.Event, c dlq.Completion, v ClaimValues) {
 	s := io.ErrStyles()
-	w := io.ErrOut
-	row := func(k, val string) { fmt.Fprintf(w, "  %-10s %s\n", s.Faint.Render(k), val) }
-	fmt.Fprintln(w, s.Bold.Render(fmt.Sprintf("DLQ event %d → completion of job %s", e.ID, c.JobID)))
-	row("quality", fmt.Sprintf("%d  (%s)", v.QualityScore, v.QualityFrom))
-	row("work units", fmt.Sprintf("%d  (%s)", v.WorkUnits, v.WorkUnitsFrom))
+	fmt.Fprintln(io.ErrOut, s.Bold.Render(fmt.Sprintf("DLQ event %d → completion of job %s", e.ID, c.JobID)))
+	var fl ui.Fields
+	fl.Row("quality", fmt.Sprintf("%d  (%s)", v.QualityScore, v.QualityFrom))
+	fl.Row("work units", fmt.Sprintf("%d  (%s)", v.WorkUnits, v.WorkUnitsFrom))
 	if v.Rule != "" {
-		row("derived", v.Rule)
+		fl.Row("derived", v.Rule)
 	}
 	for _, a := range v.Assumed {
-		row("assumed", s.Warn.Render(a))
+		fl.Warn("assumed", a)
 	}
+	io.RenderFields(&fl)
 }

@@ -73,6 +73,7 @@ answered chunks it doubles again, up to --chunk.`,
 		},
 	}
 	fl := cmd.Flags()
+	cmdutil.WideFlag(fl, f.IO)
 	fl.StringVar(&opts.FromBlock, "from-block", "-100", "first block: a number, latest, or -N for N blocks before the head")
 	fl.StringVar(&opts.ToBlock, "to-block", "latest", "last block: a number, latest, or -N")
 	fl.StringVar(&opts.Job, "job", "", "only events of this job id")
@@ -240,10 +241,13 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 		}
 		return l.Close()
 	}
+	opts.IO.StartPager()
+	showProgress = showProgress && !opts.IO.Paging()
 	s := opts.IO.Styles()
 	w := bufio.NewWriterSize(opts.IO.Out, 64<<10)
 	flush = w.Flush
 	t := ui.NewStreamTable(w, s, eventColumns(ev)...)
+	t.Fit(opts.IO.TableWidth(), ui.Shrink("DETAILS", 20), ui.Drop("TX"))
 	cells := make([]string, len(eventColumnNames))
 	if err := ev.Each(ctx, func(e jobs.Event) error { return addEventRow(t, s, e, cells) }); err != nil {
 		clearProgress()
@@ -258,6 +262,7 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 		opts.IO.Infof("no events in blocks %d..%d", ev.From, ev.To)
 		return nil
 	}
+	opts.IO.SayHidden(t.Hidden())
 	opts.IO.Infof("%d events in blocks %d..%d", t.Rows(), ev.From, ev.To)
 	return nil
 }

@@ -211,7 +211,7 @@ func TestNothingTypedLeaksAnywhereInTheTree(t *testing.T) {
 		}
 		cases++
 		for _, out := range [][]string{nil, {"-o", "json"}} {
-			r := ev.RunContext(ctx, append(slices.Clone(args), out...)...)
+			r := ev.RunContext(ctx, nil, append(slices.Clone(args), out...)...)
 			if found := l.check(r, slices.Contains(args, "--reveal"), hash); len(found) > 0 {
 				if failures++; failures <= 20 {
 					t.Errorf("%v:\n%s", found, r)

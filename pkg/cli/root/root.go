@@ -68,6 +68,9 @@ profile is "local": nothing touches a real chain by accident.`,
 			if g.NoColor {
 				f.IO.NoColor = true
 			}
+			if g.NoPager {
+				f.IO.NoPager = true
+			}
 			// What the user typed is registered with the scrubber (hash fields aside)
 			// before anything can repeat it.
 			cmdutil.RegisterInput(c, args)
@@ -94,6 +97,7 @@ profile is "local": nothing touches a real chain by accident.`,
 	pf.BoolVar(&g.DryRun, "dry-run", false, "build, sign and simulate, but send or write nothing")
 	pf.DurationVar(&g.Timeout, "timeout", 60*time.Second, "give up after this long (exit 4)")
 	pf.BoolVar(&g.NoColor, "no-color", false, "no colour in output (also NO_COLOR)")
+	pf.BoolVar(&g.NoPager, "no-pager", false, "print long listings directly instead of through the pager on a terminal (VRWXCTL_PAGER, PAGER, default less -FRX)")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "show RPC failover, retries and other detail on stderr")
 
 	_ = cmd.RegisterFlagCompletionFunc("profile", func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
@@ -168,7 +172,11 @@ func flagError(c *cobra.Command, err error) error {
 	case errors.As(err, &notExist) && notExist.GetSpecifiedShortnames() != "":
 		return errs.Usagef("unknown shorthand flag %s in %s", redact.Quote(notExist.GetSpecifiedName()[:1]), redact.Quote("-"+notExist.GetSpecifiedShortnames())).WithFix(fix)
 	case errors.As(err, &notExist):
-		return errs.Usagef("unknown flag %s", redact.Quote("--"+notExist.GetSpecifiedName())).WithFix(fix)
+		unknown := errs.Usagef("unknown flag %s", redact.Quote("--"+notExist.GetSpecifiedName()))
+		if name, ok := cmdutil.FlagSuggestion(c, err); ok {
+			return errs.Usagef("%s; did you mean --%s?", unknown.Msg, name).WithFix(fix + " for its flags")
+		}
+		return unknown.WithFix(fix)
 	case errors.As(err, &invalid):
 		what := invalid.GetFlag().Value.Type()
 		if what == "duration" {

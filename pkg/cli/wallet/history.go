@@ -64,6 +64,7 @@ Exit codes: 0 listed (also when some reverted), 2 bad input.`,
 	cmd.Flags().StringVar(&opts.Signer, "signer", "", "signer reference whose address to read")
 	cmd.Flags().StringVar(&opts.Blocks, "blocks", "1000", "how many blocks back from the head to search")
 	cmdutil.IntVar(cmd.Flags(), &opts.Limit, "limit", 20, "show at most this many mined transactions (the newest)")
+	cmdutil.WideFlag(cmd.Flags(), f.IO)
 	return cmd
 }
 
@@ -200,7 +201,8 @@ func renderHistory(io *ui.IO, r *history.Result, now time.Time) {
 	if t.Len() == 0 {
 		fmt.Fprintf(io.Out, "no transactions from %s in blocks %d..%d, none waiting\n", r.Address.Hex(), r.From, r.To)
 	} else {
-		t.Render(io.Out, s)
+		t.Fit(ui.Shrink("REASON", 16), ui.Drop("BLOCK"), ui.Shrink("HASH", 14), ui.Drop("FEE ETH"), ui.Drop("REASON"), ui.Drop("METHOD"))
+		io.RenderTable(t)
 	}
 	if r.More {
 		fmt.Fprintln(io.Out, s.Faint.Render("more transactions in the window: raise --limit"))
