@@ -176,6 +176,27 @@ func TestURLsOfAnyScheme(t *testing.T) {
 	}
 }
 
+// On a colour terminal a URL is wrapped in vrwxctl's own colour sequences: the
+// reset after it ends the URL (the path is judged as in plain text, the colour is
+// turned off), and a colour before user:password@ is not taken for the user.
+func TestURLsInColour(t *testing.T) {
+	t.Parallel()
+	const faint, reset = "\x1b[2m", "\x1b[0m"
+	for in, want := range map[string]string{
+		faint + "http://127.0.0.1:1/health" + reset + "\n":         faint + "http://127.0.0.1:1/health" + reset + "\n",
+		faint + "http://u:pw@h:1/KEY" + reset + " · 2ms":           faint + "http://***@h:1/***" + reset + " · 2ms",
+		"dial " + faint + "ftp://u:pw@h/KEY" + reset:               "dial " + faint + "ftp://***@h/***" + reset,
+		"login " + faint + "user:pw@db.example/KEY" + reset + "\n": "login " + faint + "***@db.example/***" + reset + "\n",
+	} {
+		if got := URLs(in); got != want {
+			t.Errorf("URLs(%q) = %q, want %q", in, got, want)
+		}
+		if plain := URLs(strings.NewReplacer(faint, "", reset, "").Replace(in)); plain != strings.NewReplacer(faint, "", reset, "").Replace(want) {
+			t.Errorf("without colour URLs = %q", plain)
+		}
+	}
+}
+
 // The scrubber's cost per byte of output, with a key and a secret registered (a
 // command that loaded a key), on a listing's worth of text: tx hashes, addresses,
 // URLs.

@@ -66,6 +66,59 @@ func endsToken(c byte) bool {
 	return false
 }
 
+// endsAtStyle reports whether s[i:] starts with colour sequences (ESC [ params m,
+// which vrwxctl's styles wrap text in) followed by the end of s or by what ends a
+// token: the reset after a styled URL ends the URL, instead of being taken for the
+// end of its path (masked, and the colour left on).
+func endsAtStyle(s string, i int) bool {
+	n := 0
+	for {
+		l := styleLen(s[i+n:])
+		if l == 0 {
+			break
+		}
+		n += l
+	}
+	return n > 0 && (i+n == len(s) || endsToken(s[i+n]))
+}
+
+// afterStyles is the index just after the last colour sequence in s, 0 when s holds
+// none.
+func afterStyles(s string) int {
+	after := 0
+	for i := strings.IndexByte(s, 0x1b); i >= 0 && i < len(s); {
+		if l := styleLen(s[i:]); l > 0 {
+			after = i + l
+			i += l
+			continue
+		}
+		j := strings.IndexByte(s[i+1:], 0x1b)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return after
+}
+
+// styleLen is the length of the colour sequence (ESC [ digits and ; m) s starts
+// with, 0 when it starts with none.
+func styleLen(s string) int {
+	if len(s) < 3 || s[0] != 0x1b || s[1] != '[' {
+		return 0
+	}
+	for i := 2; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 'm':
+			return i + 1
+		case c >= '0' && c <= '9' || c == ';':
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
 func isSchemeChar(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'
 }
@@ -101,7 +154,7 @@ func maskURLs(s string, whole bool) string {
 			end := len(s)
 			if !whole {
 				end = i + 3
-				for end < len(s) && !endsToken(s[end]) {
+				for end < len(s) && !endsToken(s[end]) && !endsAtStyle(s, end) {
 					end++
 				}
 				// Punctuation after a URL belongs to the sentence, not to the URL.
@@ -119,11 +172,14 @@ func maskURLs(s string, whole bool) string {
 			for start > last && !endsToken(s[start-1]) && s[start-1] != '/' && s[start-1] != '(' && s[start-1] != '[' && s[start-1] != '=' && s[start-1] != ',' {
 				start--
 			}
+			if k := last + afterStyles(s[last:i]); k > start {
+				start = k // a colour before the text is not part of it
+			}
 			if start == i || !strings.Contains(s[start:i], ":") {
 				continue
 			}
 			end := i + 1
-			for end < len(s) && (whole || !endsToken(s[end])) {
+			for end < len(s) && (whole || !endsToken(s[end]) && !endsAtStyle(s, end)) {
 				end++
 			}
 			host := s[i+1 : end]
