@@ -7,13 +7,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -198,6 +201,65 @@ type build struct {
 
 var release, hooks build
 
+// The builds of this test process are in one directory, binDir, named after the
+// process (binPrefix and its pid): Main removes it when the tests end, and a later
+// test process removes the directory of one that died first (killed, timed out).
+const binPrefix = "vrwxctl-bin-"
+
+var (
+	binDirOnce sync.Once
+	binDir     string
+	binDirErr  error
+	binMu      sync.Mutex
+)
+
+// buildDir is the directory this process's builds go in, made at the first build;
+// the directories of test processes that are no longer running are removed then.
+func buildDir() (string, error) {
+	binDirOnce.Do(func() {
+		removeDeadBuilds()
+		binMu.Lock()
+		defer binMu.Unlock()
+		binDir, binDirErr = os.MkdirTemp("", fmt.Sprintf("%s%d-", binPrefix, os.Getpid()))
+	})
+	return binDir, binDirErr
+}
+
+// RemoveBuilds removes the binaries this test process built (Binary, HookBinary).
+// Main calls it after the tests; a package whose TestMain is its own calls it too.
+func RemoveBuilds() {
+	binMu.Lock()
+	defer binMu.Unlock()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+}
+
+// removeDeadBuilds removes the build directories (binPrefix, a pid, a random
+// suffix) of test processes that are no longer running: a process that was killed
+// or timed out never reached Main's clean-up. A directory with no pid in its name
+// (an older clitest's) is left alone, since the process using it cannot be told.
+func removeDeadBuilds() {
+	entries, err := os.ReadDir(os.TempDir())
+	if err != nil {
+		return
+	}
+	for _, de := range entries {
+		rest, ok := strings.CutPrefix(de.Name(), binPrefix)
+		if !ok || !de.IsDir() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = os.RemoveAll(filepath.Join(os.TempDir(), de.Name()))
+		}
+	}
+}
+
 // Binary builds vrwxctl once per test process, as a release is built (no test
 // hooks), and returns its path.
 func Binary(t testing.TB) string {
@@ -219,10 +281,19 @@ func HookBinary(t testing.TB) string {
 func (b *build) get(t testing.TB, flags ...string) string {
 	t.Helper()
 	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "vrwxctl-bin-")
+		dir, err := buildDir()
 		if err != nil {
 			b.err = err
 			return
+		}
+		if len(flags) > 0 {
+			// Each build is named vrwxctl, as a release is; a tagged one in its
+			// own subdirectory.
+			dir = filepath.Join(dir, "tagged")
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				b.err = err
+				return
+			}
 		}
 		b.path = filepath.Join(dir, "vrwxctl")
 		root, err := devchain.RepoRoot()
