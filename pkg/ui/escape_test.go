@@ -228,3 +228,23 @@ func TestWidthsAreThoseOfTheEscapedText(t *testing.T) {
 		t.Errorf("a summary value forged a line or lost its column:\n%q\nwant\n%q", fo.String(), want)
 	}
 }
+
+// An error on a terminal wraps at its width as printed: what it quotes is escaped
+// before the lines are measured, so no line the filter lets out is wider.
+func TestErrorWrapsItsEscapedText(t *testing.T) {
+	t.Parallel()
+	var errOut bytes.Buffer
+	o := &IO{Format: Text, ErrTTY: true, NoColor: true, ErrWidth: 40}
+	o.wrap(&bytes.Buffer{}, &errOut)
+	o.PrintError(fmt.Errorf("reading %s failed: %s", strings.Repeat("\x1b[2J", 8), "the store said no"))
+	o.Flush()
+	lines := strings.Split(strings.TrimRight(errOut.String(), "\n"), "\n")
+	for _, l := range lines {
+		if Width(l) > 40 {
+			t.Errorf("line of %d cells on a 40-cell terminal: %q", Width(l), l)
+		}
+	}
+	if strings.Contains(errOut.String(), "\x1b") || !strings.Contains(strings.Join(lines, ""), `\x1b[2J`) {
+		t.Fatalf("want the sequences shown escaped: %q", errOut.String())
+	}
+}

@@ -349,6 +349,9 @@ func (o *IO) PrintError(err error) {
 	if o.ErrTTY {
 		width = o.ErrWidth
 	}
+	// Escaped before it is wrapped, line by line (an error may quote another on
+	// its own lines): the width measured is that of what the filter lets out.
+	msg, fix = safeLines(msg), safeLines(fix)
 	var b strings.Builder
 	writeHanging(&b, s.Crit.Render("X")+" ", 2, msg, width, nil)
 	if fix != "" {
