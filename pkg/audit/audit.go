@@ -127,7 +127,10 @@ func (l *Log) Append(e Entry) error {
 	// answer echoing a request. The log gets them redacted like every other output.
 	line = []byte(redact.Text(string(line)))
 	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
-		return fmt.Errorf("audit log %s: %w", l.Path, err)
+		return fmt.Errorf("audit log %s: %w", redact.Mask(l.Path), err)
+	}
+	if err := l.checkPrivate(); err != nil {
+		return err
 	}
 	f, err := os.OpenFile(l.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
@@ -151,6 +154,9 @@ func (l *Log) Append(e Entry) error {
 // an error naming its line number: the log is what stops a rerun from paying twice,
 // so a damaged one is reported, not skipped.
 func (l *Log) Read() ([]Entry, error) {
+	if err := l.checkPrivate(); err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(l.Path)
 	if os.IsNotExist(err) {
 		return nil, nil

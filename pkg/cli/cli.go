@@ -15,13 +15,14 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/cli/root"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
 // Main runs vrwxctl with args and returns the process exit code: an interrupted
 // command exits 130 after Ctrl-C and 143 after SIGTERM, as a shell reports them.
 func Main(args []string) int {
-	f := &cmdutil.Factory{IO: ui.System(os.LookupEnv), Globals: &cmdutil.Globals{}, LookupEnv: os.LookupEnv, Now: time.Now}
+	f := &cmdutil.Factory{IO: ui.System(os.LookupEnv), Globals: &cmdutil.Globals{}, LookupEnv: os.LookupEnv, Environ: os.Environ, Now: time.Now}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sigs := make(chan os.Signal, 1)
@@ -46,6 +47,7 @@ func Main(args []string) int {
 // Run executes args against the factory's IO; tests call it directly.
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	defer f.IO.Flush()
+	f.LookupEnv = registeringLookup(f.LookupEnv)
 	cmd := root.NewCmdRoot(f)
 	cmd.SetArgs(args)
 	cmd.SetIn(f.IO.In)
@@ -61,9 +63,14 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	}
 	var e *errs.Error
 	if !root.RunStarted(cmd) {
+		// Parsing failed: what was typed is registered with the scrubber (hash
+		// fields aside, as far as the command line names them) before the error
+		// repeats any of it.
+		cmdutil.RegisterArgs(cmd, args)
 		if !errors.As(err, &e) {
-			// cobra's own parse errors (unknown command, bad flag value) are usage errors.
-			err = errs.Usagef("%v", err).WithFix("see `vrwxctl --help`")
+			// cobra's own parse errors (unknown command, bad flag value) are usage
+			// errors; they quote what was typed, so they are masked by shape.
+			err = errs.Usagef("%s", redact.MaskText(err.Error())).WithFix("see `vrwxctl --help`")
 		}
 		// Parsing stopped before -o was applied; a script that asked for JSON still
 		// gets its one JSON document.
@@ -78,6 +85,22 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		f.IO.PrintError(err)
 	}
 	return int(errs.KindOf(err))
+}
+
+// registeringLookup is lookup with every value it returns registered with the
+// scrubber (redact.RegisterInput): an environment variable holding a key where a
+// profile name or a path belongs is shown redacted by whatever repeats it.
+func registeringLookup(lookup func(string) (string, bool)) func(string) (string, bool) {
+	if lookup == nil {
+		return nil
+	}
+	return func(name string) (string, bool) {
+		v, ok := lookup(name)
+		if ok {
+			redact.RegisterInput(v)
+		}
+		return v, ok
+	}
 }
 
 // wantsJSON reports whether args ask for -o json, read the way pflag would read them

@@ -16,6 +16,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/history"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
 
@@ -145,7 +146,7 @@ func (d *Relay) Run(ctx context.Context) (*RelayReport, error) {
 	rep.Readings = r
 	if rd.RelayerIsSigner && r.Store != nil {
 		if r.Store.Err != nil {
-			return nil, fmt.Errorf("reading the relayer's address from %s: %w", r.Store.Ref, r.Store.Err)
+			return nil, fmt.Errorf("reading the relayer's address from %s: %w", redact.Mask(r.Store.Ref), r.Store.Err)
 		}
 		rep.Relayer, finder.Address = r.Store.Address, r.Store.Address
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/history"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/secrets"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
@@ -602,8 +603,8 @@ func backupCheck(b *monitor.Backup, db string, t SystemThresholds) Check {
 	c := Check{Name: "newest backup", Detail: b.Location}
 	switch {
 	case b.Err != nil:
-		c.Level, c.Value, c.Detail = Crit, "unreadable", b.Location+": "+b.Err.Error()
-		c.Fix = "check the backup location and its credentials (vrwxctl db list " + b.Location + ")"
+		c.Level, c.Value, c.Detail = Crit, "unreadable", redact.Mask(b.Location)+": "+b.Err.Error()
+		c.Fix = "check the backup location and its credentials (vrwxctl db list " + redact.Mask(b.Location) + ")"
 	case b.Newest == nil:
 		c.Level, c.Value = Crit, "none"
 		c.Fix = "no backup there: vrwxctl db backup --db " + db + " --out " + b.Location + " (and check the backup CronJob: kubectl get cronjob)"

@@ -125,7 +125,7 @@ func newFakeWorld(t *testing.T) *fakeWorld {
 	return w
 }
 
-func (w *fakeWorld) hook(_ context.Context, argv []string, out io.Writer) error {
+func (w *fakeWorld) hook(_ context.Context, argv, _ []string, out io.Writer) error {
 	w.hooks = append(w.hooks, argv)
 	switch argv[0] {
 	case "restart":

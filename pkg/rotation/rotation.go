@@ -71,6 +71,13 @@ type Options struct {
 	// command the rotation says what to run and waits for /health.
 	Hook      HookRunner
 	DeployCmd []string
+	// Environ is the environment the deploy command starts from (the process's;
+	// nil: an empty one). What it runs with is DeployEnv of it: no variable that
+	// EnvRefs, the store or the treasury's signer names, none holding a key.
+	Environ []string
+	// EnvRefs are more signer references whose variables the deploy command must
+	// not see (the profile's signers).
+	EnvRefs []string
 	// Dir holds the journals and rotation locks (a directory under the state dir).
 	Dir string
 	Now func() time.Time

@@ -140,7 +140,7 @@ func (r *rotator) deploy(ctx context.Context, j *Journal) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.waitTimeout())
 	defer cancel()
-	if err := r.Hook(ctx, j.DeployCmd, r.IO.ErrOut); err != nil {
+	if err := r.Hook(ctx, j.DeployCmd, r.deployEnv(ctx, j), r.IO.ErrOut); err != nil {
 		return "", errs.Failedf("the deploy command failed; the new key is current in the store but the API may still run the old one").Wrap(err).
 			WithFix("fix what made `" + QuoteCommand(j.DeployCmd) + "` fail (its output is above)")
 	}

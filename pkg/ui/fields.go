@@ -19,14 +19,17 @@ type fieldRow struct {
 	warn         bool
 }
 
-// Row adds a line whose label is drawn faint.
+// Row adds a line whose label is drawn faint. The value is escaped (Safe) and
+// measured as escaped: it stays one logical line — on the screen where the operator
+// confirms a payment, a value (an audit log's command, a typed reference) cannot
+// forge a line of the summary — and wraps only by width.
 func (f *Fields) Row(label, value string) {
-	f.rows = append(f.rows, fieldRow{label: label, value: value})
+	f.rows = append(f.rows, fieldRow{label: Safe(label), value: Safe(value)})
 }
 
-// Warn adds a line whose label and value are drawn as a warning.
+// Warn adds a line whose label and value are drawn as a warning (escaped as Row's).
 func (f *Fields) Warn(label, value string) {
-	f.rows = append(f.rows, fieldRow{label: label, value: value, warn: true})
+	f.rows = append(f.rows, fieldRow{label: Safe(label), value: Safe(value), warn: true})
 }
 
 // Render writes the block to w, indented by two spaces, styled with s, wrapped to

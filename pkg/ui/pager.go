@@ -39,9 +39,11 @@ func PagerCommand(lookupEnv func(string) (string, bool)) string {
 }
 
 type pager struct {
-	cmd         *exec.Cmd
-	pipe        io.WriteCloser
-	out, errOut io.Writer
+	cmd  *exec.Cmd
+	pipe io.WriteCloser
+	// The streams and filters to go back to.
+	out, errOut      io.Writer
+	outTerm, errTerm *termWriter
 }
 
 // StartPager sends stdout — and stderr, when it is the same terminal, as git does —
@@ -57,7 +59,7 @@ func (o *IO) StartPager() {
 	// installed is caught first, since the shell's "not found" would leave a listing
 	// with nowhere to go.
 	if _, err := exec.LookPath(strings.Fields(o.Pager)[0]); err != nil {
-		o.Warnf("the pager %q is not installed (%v): printing directly (set VRWXCTL_PAGER, or --no-pager)", o.Pager, err)
+		o.Warnf("the pager %s is not installed (%s): printing directly (set VRWXCTL_PAGER, or --no-pager)", redact.Quote(o.Pager), redact.MaskText(err.Error()))
 		return
 	}
 	cmd := exec.Command("sh", "-c", o.Pager)
@@ -80,14 +82,19 @@ func (o *IO) StartPager() {
 		err = cmd.Start()
 	}
 	if err != nil {
-		o.Warnf("the pager %q did not start (%v): printing directly (--no-pager, or VRWXCTL_PAGER=cat, stops trying)", o.Pager, err)
+		o.Warnf("the pager %s did not start (%s): printing directly (--no-pager, or VRWXCTL_PAGER=cat, stops trying)", redact.Quote(o.Pager), redact.MaskText(err.Error()))
 		return
 	}
-	o.pager = &pager{cmd: cmd, pipe: pipe, out: o.Out, errOut: o.ErrOut}
+	o.pager = &pager{cmd: cmd, pipe: pipe, out: o.Out, errOut: o.ErrOut, outTerm: o.outTerm, errTerm: o.errTerm}
+	// What goes to the pager is still vrwxctl's output on the terminal: it passes
+	// the same filters (the pager's -R lets through the colours they keep, and
+	// nothing else reaches it to pass).
 	w := &pagerWriter{w: pipe}
-	o.Out = redact.NewWriter(w, true)
+	o.outTerm = &termWriter{w: w, styled: func() bool { return o.OutTTY && !o.NoColor }}
+	o.Out = redact.NewWriter(o.outTerm, true)
 	if o.ErrTTY {
-		o.ErrOut = redact.NewWriter(w, true)
+		o.errTerm = &termWriter{w: w, styled: func() bool { return o.ErrTTY && !o.NoColor }}
+		o.ErrOut = redact.NewWriter(o.errTerm, true)
 	}
 }
 
@@ -106,7 +113,7 @@ func (o *IO) StopPager() {
 	o.Flush()
 	_ = p.pipe.Close()
 	_ = p.cmd.Wait()
-	o.Out, o.ErrOut, o.pager = p.out, p.errOut, nil
+	o.Out, o.ErrOut, o.outTerm, o.errTerm, o.pager = p.out, p.errOut, p.outTerm, p.errTerm, nil
 }
 
 // pagerWriter turns the broken pipe of a pager that quit into ErrPagerClosed.

@@ -34,8 +34,7 @@ type Screen struct {
 func (o *IO) StartScreen() *Screen {
 	sc := &Screen{io: o, on: o.OutTTY}
 	if sc.on {
-		_, _ = io.WriteString(o.Out, altScreenOn+cursorHide)
-		o.Flush()
+		_ = o.writeOwn(altScreenOn + cursorHide)
 	}
 	return sc
 }
@@ -52,14 +51,19 @@ func (sc *Screen) Frame(fn func()) string {
 
 // Draw shows frame: on the alternate screen in place of the one before (each line
 // cleared to its end, everything below it cleared, so nothing of a longer frame
-// stays), elsewhere after it.
+// stays), elsewhere after it. On the screen the frame's text passes the filters
+// stdout's text passes (IO.filterOut) and the screen's sequences are written around
+// it past them: a value's escape sequence is shown escaped, the screen's own move
+// the cursor.
 func (sc *Screen) Draw(frame string) error {
-	sc.last = frame
 	if !sc.on {
+		sc.last = frame
 		_, err := io.WriteString(sc.io.Out, frame)
 		sc.io.Flush()
 		return err
 	}
+	frame = sc.io.filterOut(frame)
+	sc.last = frame
 	lines := strings.SplitAfter(frame, "\n")
 	if h := sc.io.OutHeight; h > 1 && len(lines) > h {
 		// A frame taller than the terminal would scroll it, and the next redraw from
@@ -82,9 +86,7 @@ func (sc *Screen) Draw(frame string) error {
 		}
 	}
 	b.WriteString(clearDown)
-	_, err := io.WriteString(sc.io.Out, b.String())
-	sc.io.Flush()
-	return err
+	return sc.io.writeOwn(b.String())
 }
 
 // Close gives the terminal its own screen back and prints the last frame there.
@@ -93,6 +95,6 @@ func (sc *Screen) Close() {
 		return
 	}
 	sc.on = false
-	_, _ = io.WriteString(sc.io.Out, altScreenOff+cursorShow+sc.last)
-	sc.io.Flush()
+	// sc.last has passed the filters (Draw).
+	_ = sc.io.writeOwn(altScreenOff + cursorShow + sc.last)
 }

@@ -24,7 +24,7 @@ func (o *IO) RenderSectionsChanged(checks []report.Check, changed func(report.Ch
 		by[c.Section] = append(by[c.Section], c)
 	}
 	for _, sec := range order {
-		fmt.Fprintln(o.Out, s.Bold.Render(strings.ToUpper(sec)))
+		fmt.Fprintln(o.Out, s.Bold.Render(Safe(strings.ToUpper(sec))))
 		o.renderChecks(by[sec], changed)
 	}
 }

@@ -7,9 +7,10 @@ import (
 	"github.com/charmbracelet/lipgloss"
 )
 
-// Table prints aligned columns. On a terminal the header is bold; in a pipe it is
-// plain text padded with spaces, so `awk '{print $2}'` works. A Table holds its rows
-// to size the columns from them; a listing of unbounded length uses a StreamTable.
+// Table prints aligned columns, every cell escaped (Safe) and measured as escaped.
+// On a terminal the header is bold; in a pipe it is plain text padded with spaces,
+// so `awk '{print $2}'` works. A Table holds its rows to size the columns from
+// them; a listing of unbounded length uses a StreamTable.
 type Table struct {
 	header []string
 	rows   [][]cell
@@ -29,7 +30,7 @@ func NewTable(header ...string) *Table { return &Table{header: header} }
 func (t *Table) Row(cells ...string) {
 	r := make([]cell, len(cells))
 	for i, c := range cells {
-		r[i] = cell{text: c}
+		r[i] = cell{text: Safe(c)}
 	}
 	t.rows = append(t.rows, r)
 }
@@ -38,7 +39,7 @@ func (t *Table) Row(cells ...string) {
 func (t *Table) StyledRow(cells []string, styles []*lipgloss.Style) {
 	r := make([]cell, len(cells))
 	for i, c := range cells {
-		r[i] = cell{text: c}
+		r[i] = cell{text: Safe(c)}
 		if i < len(styles) {
 			r[i].style = styles[i]
 		}
@@ -219,7 +220,8 @@ func (t *StreamTable) Hidden() []string {
 }
 
 // Row writes one row of cells with their styles (nil = plain), after the header when
-// it is the first.
+// it is the first. Control characters in a cell are escaped (Safe): a value can
+// neither break the row in two nor drive the terminal.
 func (t *StreamTable) Row(cells []string, styles []*lipgloss.Style) error {
 	if t.n == 0 {
 		if err := t.header(); err != nil {
@@ -233,7 +235,8 @@ func (t *StreamTable) Row(cells []string, styles []*lipgloss.Style) error {
 		if !t.keep[i] {
 			continue
 		}
-		text := cells[i]
+		// Escaped first, then measured and cut: the width is what is printed.
+		text := Safe(cells[i])
 		if t.limit[i] > 0 {
 			room := t.limit[i]
 			if i == last && t.width > 0 {

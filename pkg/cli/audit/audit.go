@@ -15,6 +15,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/audit"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
@@ -91,6 +92,7 @@ Exit codes: 0 listed (also when nothing matched), 1 the log is unreadable, 2 bad
 	cmdutil.IntVar(fl, &opts.Limit, "limit", 0, "show only the newest N matching lines (0: all)")
 	cmdutil.WideFlag(fl, f.IO)
 	_ = cmd.RegisterFlagCompletionFunc("outcome", cobra.FixedCompletions(audit.Outcomes, cobra.ShellCompDirectiveNoFileComp))
+	cmdutil.HoldsHash(cmd, "tx")
 	return cmd
 }
 
@@ -103,7 +105,7 @@ type ListJSON struct {
 func (o *ListOptions) filter() (audit.Filter, error) {
 	f := audit.Filter{Command: strings.TrimSpace(o.Command), Outcome: o.Outcome}
 	if o.Outcome != "" && !slices.Contains(audit.Outcomes, o.Outcome) {
-		return f, errs.Usagef("--outcome %q is not an outcome (expected one of %s)", o.Outcome, strings.Join(audit.Outcomes, ", "))
+		return f, errs.Usagef("--outcome %s is not an outcome (expected one of %s)", redact.Quote(o.Outcome), strings.Join(audit.Outcomes, ", "))
 	}
 	if o.Since != "" {
 		t, err := parseSince(o.Since, o.Now())
@@ -147,7 +149,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, errs.Usagef("--since %q is neither a duration nor a date (expected e.g. 24h, 7d, 2026-03-01 or 2026-03-01T12:00:00Z)", s)
+	return time.Time{}, errs.Usagef("--since %s is neither a duration nor a date (expected e.g. 24h, 7d, 2026-03-01 or 2026-03-01T12:00:00Z)", redact.Quote(s))
 }
 
 func listRun(_ context.Context, opts *ListOptions) error {
@@ -157,11 +159,14 @@ func listRun(_ context.Context, opts *ListOptions) error {
 	}
 	path := opts.Path()
 	entries, err := audit.Open(path).Read()
+	if errs.KindOf(err) == errs.Refused {
+		return err // a log others can change: the refusal carries its fix
+	}
 	if err != nil {
 		return errs.Failedf("reading the audit log").Wrap(err).
 			WithFix("the log is append-only JSON lines: look at the line named above; vrwxctl never rewrites it")
 	}
-	out := ListJSON{Path: path, Entries: []audit.Entry{}}
+	out := ListJSON{Path: redact.Mask(path), Entries: []audit.Entry{}}
 	for _, e := range entries {
 		if filter.Match(e) {
 			out.Entries = append(out.Entries, e)
@@ -176,9 +181,9 @@ func listRun(_ context.Context, opts *ListOptions) error {
 	}
 	if len(out.Entries) == 0 {
 		if len(entries) == 0 {
-			opts.IO.Infof("the audit log %s is empty or absent: vrwxctl has sent nothing from this host and user", path)
+			opts.IO.Infof("the audit log %s is empty or absent: vrwxctl has sent nothing from this host and user", redact.Mask(path))
 		} else {
-			opts.IO.Infof("no line of %s matches (%d lines in all)", path, len(entries))
+			opts.IO.Infof("no line of %s matches (%d lines in all)", redact.Mask(path), len(entries))
 		}
 		return nil
 	}

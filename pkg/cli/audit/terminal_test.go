@@ -169,3 +169,49 @@ func TestAuditListPager(t *testing.T) {
 		t.Fatalf("a pipe went through the pager:\n%s", r)
 	}
 }
+
+// Through a pager on a real terminal, the listing is still vrwxctl's output: a
+// --reason that holds a title sequence, a clear-screen and a forged row reaches the
+// terminal escaped, on its one row, while the table's own colours pass. The pager
+// here passes every byte on (less would redraw control characters itself).
+func TestPagedListingIsFiltered(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	writeLog(t, e, 1)
+	p := audit.DefaultPath(filepath.Join(e.Vars["XDG_STATE_HOME"], "vrwxctl"))
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entry audit.Entry
+	if err := json.Unmarshal(b, &entry); err != nil {
+		t.Fatal(err)
+	}
+	entry.Reason = "INC-9\n2026-03-01 12:00:00 UTC  mined  wallet fund forged\x1b]0;pwned\a\x1b[2J"
+	line, _ := json.Marshal(entry)
+	if err := os.WriteFile(p, append(line, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.Vars["VRWXCTL_PAGER"] = "sed s/^/PAGED:/"
+	tm := e.Terminal(400, 20, "audit", "list", "--wide")
+	if code := tm.Wait(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, tm.Text())
+	}
+	raw := tm.Raw()
+	if !strings.Contains(raw, "PAGED:") {
+		t.Fatalf("the listing did not go through the pager:\n%q", raw)
+	}
+	if strings.Contains(raw, "\x1b]") || strings.Contains(raw, "\x1b[2J") || strings.Contains(raw, "\a") {
+		t.Fatalf("the reason's control sequences reached the terminal:\n%q", raw)
+	}
+	if !strings.Contains(raw, `INC-9\n2026-03-01`) || !strings.Contains(raw, `forged\x1b]0;pwned\x07\x1b[2J`) {
+		t.Fatalf("the reason is not shown escaped on its row:\n%q", raw)
+	}
+	if !strings.Contains(raw, "\x1b[") {
+		t.Fatalf("no colour on the terminal through the pager:\n%q", raw)
+	}
+	// The header, the one row, and stderr's count (the same terminal: paged too).
+	if n := strings.Count(tm.Text(), "PAGED:"); n != 3 || !strings.Contains(tm.Text(), "PAGED:1 matching line(s)") {
+		t.Fatalf("want the header, one row and the count through the pager, got %d lines:\n%s", n, tm.Text())
+	}
+}

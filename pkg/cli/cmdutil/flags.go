@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
@@ -92,9 +93,9 @@ func UnknownSubcommands(cmd *cobra.Command) {
 		if c.SuggestionsMinimumDistance <= 0 {
 			c.SuggestionsMinimumDistance = 2 // cobra's own default for the root
 		}
-		e := errs.Usagef("unknown command %q for %q", args[0], c.CommandPath())
+		e := errs.Usagef("unknown command %s for %q", redact.Quote(args[0]), c.CommandPath())
 		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
-			e = errs.Usagef("unknown command %q for %q; did you mean %q?", args[0], c.CommandPath(), s[0])
+			e = errs.Usagef("unknown command %s for %q; did you mean %q?", redact.Quote(args[0]), c.CommandPath(), s[0])
 		}
 		return e.WithFix("see `" + c.CommandPath() + " --help` for its commands")
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/dlqreplay"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
@@ -133,7 +134,7 @@ func (opts *ReplayOptions) validate() ([]int64, error) {
 	if opts.Type != "" {
 		t, err := dlq.NormalizeType(opts.Type)
 		if err != nil {
-			return nil, errs.Usagef("--type %q: expected TX_FAIL, the only replayable type", opts.Type)
+			return nil, errs.Usagef("--type %s: expected TX_FAIL, the only replayable type", redact.Quote(opts.Type))
 		}
 		if t != "TX_FAIL" {
 			return nil, errs.Usagef("--type %s: only TX_FAIL events can be replayed (resolve others with vrwxctl dlq resolve)", t)

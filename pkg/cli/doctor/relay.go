@@ -18,6 +18,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/history"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
@@ -112,7 +113,7 @@ func (o *RelayOptions) validate() (uint64, error) {
 	}
 	n, err := cmdutil.ParseUint("--blocks", o.Blocks, math.MaxUint64)
 	if err != nil || n == 0 || n > 100_000 {
-		return 0, errs.Usagef("--blocks %q is not a block count (expected an integer from 1 to 100000: decimal digits, or 0x followed by hex digits)", o.Blocks)
+		return 0, errs.Usagef("--blocks %s is not a block count (expected an integer from 1 to 100000: decimal digits, or 0x followed by hex digits)", redact.Quote(o.Blocks))
 	}
 	if o.Since <= 0 {
 		return 0, errs.Usagef("--since %s is not positive (expected a duration such as 1h or 30m)", o.Since)

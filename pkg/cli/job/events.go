@@ -18,6 +18,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/jobs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
@@ -104,13 +105,13 @@ func parseBlockRef(flag, s string) (jobs.BlockRef, error) {
 	if strings.HasPrefix(s, "-") {
 		n, err := cmdutil.ParseUint(flag, s[1:], math.MaxUint64)
 		if err != nil {
-			return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, s)
+			return jobs.BlockRef{}, errs.Usagef("%s %s is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, redact.Quote(s))
 		}
 		return jobs.BlockRef{Relative: true, Back: n}, nil
 	}
 	n, err := cmdutil.ParseUint(flag, s, math.MaxUint64)
 	if err != nil {
-		return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, s)
+		return jobs.BlockRef{}, errs.Usagef("%s %s is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, redact.Quote(s))
 	}
 	return jobs.BlockRef{Number: n}, nil
 }
@@ -140,7 +141,7 @@ func (opts *EventsOptions) validate() (jobs.EventQuery, error) {
 	for _, name := range opts.Types {
 		et, ok := vrwx.ParseEventType(strings.TrimSpace(name))
 		if !ok {
-			return q, errs.Usagef("--type %q is not an event (expected one of %s)", name, strings.Join(vrwx.EventTypeNames(), ", "))
+			return q, errs.Usagef("--type %s is not an event (expected one of %s)", redact.Quote(name), strings.Join(vrwx.EventTypeNames(), ", "))
 		}
 		q.Types = append(q.Types, et)
 	}
@@ -206,7 +207,7 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 	shown := false
 	clearProgress := func() {
 		if shown {
-			fmt.Fprint(opts.IO.ErrOut, "\r\033[K")
+			opts.IO.ClearProgress()
 			shown = false
 		}
 	}
@@ -219,7 +220,7 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 		clearProgress()
 		_ = flush() // a write error stays in the writer and ends the command below
 		if showProgress {
-			fmt.Fprintf(opts.IO.ErrOut, "\rreading events: block %d/%d", done, ev.To)
+			opts.IO.Progress("reading events: block %d/%d", done, ev.To)
 			shown = true
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/jobs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
@@ -86,6 +87,7 @@ robot are left out first; --wide shows them) and goes through the pager
 	cmdutil.IntVar(fl, &opts.Limit, "limit", 0, "stop at the first N matching jobs in id order (0: all)")
 	cmdutil.WideFlag(fl, f.IO)
 	_ = cmd.RegisterFlagCompletionFunc("status", statusCompletions)
+	cmdutil.HoldsHash(cmd, "robot")
 	return cmd
 }
 
@@ -109,7 +111,7 @@ func (opts *ListOptions) validate() (jobs.Filter, *big.Int, *big.Int, error) {
 	for _, name := range opts.Statuses {
 		st, err := vrwx.ParseStatus(name)
 		if err != nil {
-			return f, nil, nil, errs.Usagef("--status %q is not a job status (expected one of CREATED, FUNDED, COMPLETED, SETTLED, DISPUTED, REFUNDED)", name)
+			return f, nil, nil, errs.Usagef("--status %s is not a job status (expected one of CREATED, FUNDED, COMPLETED, SETTLED, DISPUTED, REFUNDED)", redact.Quote(name))
 		}
 		if f.Statuses == nil {
 			f.Statuses = map[vrwx.Status]bool{}

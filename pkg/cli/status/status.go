@@ -18,6 +18,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/report"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/watch"
@@ -250,7 +251,7 @@ func readOnce(ctx context.Context, opts *Options, cfg *config.Config, c *chain.C
 	}
 	if tg.FromSigner && r.Store != nil && r.Store.Err != nil {
 		// Without the key there is no relayer to read: say why, with the store's words.
-		return reading{}, errs.Failedf("reading the relayer's address from %s", r.Store.Ref).Wrap(r.Store.Err)
+		return reading{}, errs.Failedf("reading the relayer's address from %s", redact.Mask(r.Store.Ref)).Wrap(r.Store.Err)
 	}
 	var retired *doctor.Retired
 	// The store's current key is the relayer, never a retired one; an address given

@@ -227,7 +227,7 @@ type StatusOptions struct {
 // NewCmdStatus returns `tx status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
 	opts := &StatusOptions{IO: f.IO, Chain: f.Chain, Context: f.Context, Audit: func() *audit.Log { return audit.Open(audit.DefaultPath(f.StateDir())) }}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "status HASH",
 		Short: "Show whether a transaction is pending, mined or reverted, with its fees",
 		Long: `Ask the chain about HASH: pending, mined (success or reverted, with the decoded
@@ -244,12 +244,14 @@ Exit codes: 0 pending, mined or replaced; 1 reverted or unknown; 2 bad input.`,
 			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, statusRun)
 		},
 	}
+	cmdutil.ArgsHoldHashes(cmd)
+	return cmd
 }
 
 // NewCmdWait returns `tx wait`.
 func NewCmdWait(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
 	opts := &StatusOptions{IO: f.IO, Chain: f.Chain, Context: f.Context, Wait: true}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "wait HASH",
 		Short: "Wait until a transaction is mined (exit 4 on --timeout, 1 if it reverted)",
 		Long: `Wait for HASH's receipt, then print it. Use it to follow a transaction whose send
@@ -261,6 +263,8 @@ timed out, instead of sending again (which risks paying twice).`,
 			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, statusRun)
 		},
 	}
+	cmdutil.ArgsHoldHashes(cmd)
+	return cmd
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {

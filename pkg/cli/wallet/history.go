@@ -13,6 +13,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/history"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
@@ -73,7 +74,7 @@ func (o *HistoryOptions) validate() (uint64, error) {
 	}
 	n, err := cmdutil.ParseUint("--blocks", o.Blocks, math.MaxUint64)
 	if err != nil || n == 0 || n > 1_000_000 {
-		return 0, errs.Usagef("--blocks %q is not a block count (expected an integer from 1 to 1000000: decimal digits, or 0x followed by hex digits)", o.Blocks)
+		return 0, errs.Usagef("--blocks %s is not a block count (expected an integer from 1 to 1000000: decimal digits, or 0x followed by hex digits)", redact.Quote(o.Blocks))
 	}
 	if o.Limit < 1 || o.Limit > 10_000 {
 		return 0, errs.Usagef("--limit %d is out of range (expected 1 to 10000)", o.Limit)

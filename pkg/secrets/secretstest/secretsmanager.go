@@ -55,7 +55,10 @@ type SecretsManager struct {
 	region  string
 	account string
 	secrets map[string]*smSecret // by name
-	echo    bool
+	// echo, when set, answers every write with the request sent back (see
+	// EchoWriteErrors); echoType puts it in the error's __type too.
+	echo     Echo
+	echoType bool
 }
 
 type smSecret struct {
@@ -109,10 +112,14 @@ func (s *SecretsManager) Seed(name, value string) string {
 // ValidationException whose message quotes the whole request body — the secret
 // value included — as a misbehaving proxy or look-alike service might. Nothing is
 // stored. It tests that the client never shows what a service echoes.
-func (s *SecretsManager) EchoWriteErrors() {
+func (s *SecretsManager) EchoWriteErrors() { s.EchoWriteErrorsAs(EchoForms["verbatim"], false) }
+
+// EchoWriteErrorsAs is EchoWriteErrors with the body sent back in form, in the
+// message and, with inType, as the error's __type (its code) too.
+func (s *SecretsManager) EchoWriteErrorsAs(form Echo, inType bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.echo = true
+	s.echo, s.echoType = form, inType
 }
 
 // Stages returns each version's staging labels (deprecated versions included,
@@ -265,8 +272,12 @@ func (s *SecretsManager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// under the lock.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.echo && (op == "CreateSecret" || op == "PutSecretValue") {
-		s.fail(w, "ValidationException", "1 validation error detected in request %s", body)
+	if s.echo != nil && (op == "CreateSecret" || op == "PutSecretValue") {
+		echo, typ := s.echo(body), "ValidationException"
+		if s.echoType {
+			typ = echo
+		}
+		s.fail(w, typ, "1 validation error detected in request %s", echo)
 		return
 	}
 	h(w, body)
