@@ -20,9 +20,33 @@ import (
 // Main runs vrwxctl with args and returns the process exit code.
 func Main(args []string) int {
 	f := &cmdutil.Factory{IO: ui.System(os.LookupEnv), Globals: &cmdutil.Globals{}, LookupEnv: os.LookupEnv, Now: time.Now}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(context.Background())
 	defer stop()
 	return Run(ctx, f, args)
+}
+
+// interruptible cancels ctx when SIGINT or SIGTERM arrives, with errs.Signal as the
+// cause, so a wait says it was interrupted (exit 130/143) rather than timed out,
+// and a rotation saves its journal and says how to resume. A second signal is no
+// longer caught: it ends the process at once.
+func interruptible(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			signal.Stop(ch)
+			cancel(errs.Signal(sig))
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		signal.Stop(ch)
+		cancel(nil)
+	}
 }
 
 // Run executes args against the factory's IO; tests call it directly.
@@ -49,7 +73,16 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 			f.IO.Format = ui.JSON
 		}
 	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+	// However a command ended while a signal was being handled, it was interrupted:
+	// exit 130 (SIGINT) or 143 (SIGTERM), with the command's own words when it said
+	// where it stopped.
+	if sig := errs.Interruption(ctx); sig != nil && errs.KindOf(err) != sig.Kind {
+		if errs.IsSilent(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			err = sig
+		} else {
+			err = &errs.Error{Kind: sig.Kind, Err: err, Sentinel: errs.ErrInterrupted}
+		}
+	} else if errors.Is(err, context.Canceled) && ctx.Err() != nil && sig == nil {
 		err = errs.Failedf("interrupted")
 	}
 	if !errs.IsSilent(err) {

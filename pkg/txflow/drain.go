@@ -1,8 +1,10 @@
 package txflow
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
 	"time"
 
@@ -149,8 +151,9 @@ func (f *Flow) Drain(ctx context.Context, req DrainRequest) (*Drained, error) {
 func WaitSettled(ctx context.Context, c Chain, a common.Address, poll time.Duration, announce func(*chain.AccountState)) (*chain.AccountState, error) {
 	var last *chain.AccountState
 	stillPending := func() error {
-		return errs.Timeoutf("%s still has %d pending transaction(s) (nonces %d..%d)", a.Hex(), last.Waiting(), last.NonceLatest, last.NoncePending-1).
-			Marks(ErrStillPending)
+		return errs.Stopped(ctx, fmt.Sprintf("waiting for the %d pending transaction(s) of %s to be mined", last.Waiting(), a.Hex()),
+			errs.Timeoutf("%s still has %d pending transaction(s) (nonces %d..%d)", a.Hex(), last.Waiting(), last.NonceLatest, last.NoncePending-1).
+				Marks(ErrStillPending))
 	}
 	for {
 		s, err := c.Account(ctx, a)
@@ -209,6 +212,12 @@ func (f *Flow) outbid(ctx context.Context, from common.Address, req *chain.TxReq
 			f.IO.Warnf("could not read the pending transaction at nonce %d of %s (%v); the drain replaces it with fees raised blind", n, from.Hex(), err)
 		case info == nil:
 			f.IO.Warnf("%s has %d pending transaction(s) but the node does not show its pool; the drain takes nonce %d with fees raised blind", from.Hex(), s.Waiting(), n)
+		case info.Tx.To() != nil && *info.Tx.To() == req.To && bytes.Equal(info.Tx.Data(), req.Data):
+			// The same drain, sent by another run: replacing it would only pay its fee
+			// again. It is what this run came to do.
+			return nil, errs.Refusedf("a drain of %s into %s is already pending as %s (nonce %d), sent by another run: this run does not replace it",
+				from.Hex(), req.To.Hex(), info.Tx.Hash().Hex(), n).
+				WithFix("do NOT resend: " + f.Next.wait(info.Tx.Hash())).Marks(ErrAlreadyPaid)
 		default:
 			replaced = info
 			for _, fee := range []*big.Int{info.Tx.GasFeeCap(), info.Tx.GasTipCap()} {

@@ -194,6 +194,8 @@ func KindName(k errs.Kind) string {
 		return "timeout"
 	case errs.Warnings:
 		return "warnings"
+	case errs.Interrupted, errs.Terminated:
+		return "interrupted"
 	}
 	return "failed"
 }

@@ -79,6 +79,24 @@ func NewChainWith(t testing.TB, opts devchain.AnvilOptions) *Env {
 	return e
 }
 
+// Machine is another operator's machine on the same chain: the same variables
+// (keys, RPC URL, profile), its own config and state directories — no audit log,
+// send lock or rotation journal in common with e, as on a second laptop or a fresh
+// CI runner.
+func (e *Env) Machine() *Env {
+	e.T.Helper()
+	m := New(e.T)
+	m.Anvil, m.D, m.Now = e.Anvil, e.D, e.Now
+	for k, v := range e.Vars {
+		switch k {
+		case "XDG_CONFIG_HOME", "XDG_STATE_HOME", "HOME", "VRWXCTL_DEPLOYMENT":
+		default:
+			m.Vars[k] = v
+		}
+	}
+	return m
+}
+
 // NewOPStackChain is NewChain on an OP-stack anvil that charges Base-like L1 data
 // fees (devchain.StartOPStackT), with Base-like fee caps: a 0.001 gwei priority fee.
 func NewOPStackChain(t testing.TB) *Env {
@@ -113,6 +131,13 @@ func (r Result) JSON(t testing.TB, v any) {
 // Run runs vrwxctl in-process with args, as if typed at a non-terminal shell.
 func (e *Env) Run(args ...string) Result {
 	e.T.Helper()
+	return e.RunContext(context.Background(), args...)
+}
+
+// RunContext is Run under ctx: a test cancels it with errs.Signal as the cause to
+// stand for Ctrl-C (cli.Main does the same when the signal arrives).
+func (e *Env) RunContext(ctx context.Context, args ...string) Result {
+	e.T.Helper()
 	var out, errOut bytes.Buffer
 	io := ui.Test(strings.NewReader(e.Stdin), &out, &errOut)
 	now := e.Now
@@ -121,7 +146,7 @@ func (e *Env) Run(args ...string) Result {
 	}
 	f := &cmdutil.Factory{IO: io, Globals: &cmdutil.Globals{}, Now: now,
 		LookupEnv: func(k string) (string, bool) { v, ok := e.Vars[k]; return v, ok }}
-	code := cli.Run(context.Background(), f, args)
+	code := cli.Run(ctx, f, args)
 	r := Result{Args: args, Stdout: out.String(), Stderr: errOut.String(), Code: code}
 	record(r)
 	return r
@@ -193,7 +218,37 @@ type Proc struct {
 	Cmd         *exec.Cmd
 	args        []string
 	t           testing.TB
-	out, errOut bytes.Buffer
+	out, errOut syncBuffer
+}
+
+// syncBuffer is a buffer the child's output is copied into while a test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// WaitStderr waits until the process has written want on stderr (a test signals it
+// once it is inside a wait), failing the test after timeout.
+func (p *Proc) WaitStderr(want string, timeout time.Duration) {
+	p.t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(p.errOut.String(), want) {
+			return
+		}
+	}
+	p.t.Fatalf("vrwxctl %s did not print %q within %s; stderr so far:\n%s", strings.Join(p.args, " "), want, timeout, p.errOut.String())
 }
 
 // Start starts the built binary like Exec and returns without waiting, so a test
