@@ -12,9 +12,10 @@ export CGO_ENABLED ?= 0
 
 all: build
 
-## build: compile bin/vrwxctl
+## build: compile bin/vrwxctl and bin/vrwxctl-litestream (the litestream engine it runs for replicas)
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vrwxctl ./cmd/vrwxctl
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vrwxctl-litestream ./cmd/vrwxctl-litestream
 
 ## tools: install the pinned anvil, cast, solc-js, OpenZeppelin (tools/node_modules), staticcheck (tools/bin), and sqlite3 when missing
 tools:

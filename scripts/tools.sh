@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the pinned test tools: anvil, cast, solc-js, OpenZeppelin contracts and the
 # OP-stack predeploys' artifacts (@eth-optimism/contracts-bedrock) from the npm registry
-# into tools/node_modules, staticcheck from the Go module proxy into tools/bin (both
-# ignored by git), and, when missing and this runs as root, the sqlite3 CLI (a test
+# into tools/node_modules, staticcheck and litestream from the Go module proxy into
+# tools/bin (both ignored by git), and, when missing and this runs as root, the sqlite3 CLI (a test
 # oracle) and Debian's prometheus package (Prometheus and promtool: the oracle for
 # docs/monitoring) with apt-get. Idempotent and quick when already installed.
 set -euo pipefail
 staticcheck_version=v0.8.2
+litestream_version=v0.5.18
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/tools"
 case "$(uname -s)-$(uname -m)" in
@@ -40,6 +41,16 @@ if [ ! -x "$staticcheck" ] || ! "$staticcheck" -version 2>/dev/null | grep -qF "
   GOBIN="$tools/bin" go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
 fi
 "$staticcheck" -version >/dev/null
+
+# litestream, pinned (the version go.mod pins for vrwxctl-litestream): the tests run
+# the real `litestream replicate` and the benchmark compares `litestream restore`
+# with vrwxctl's. Built from the Go module proxy, pure Go (modernc.org/sqlite).
+litestream="$tools/bin/litestream"
+if [ ! -x "$litestream" ] || ! "$litestream" version 2>/dev/null | grep -qF "$litestream_version"; then
+  echo "tools.sh: installing litestream $litestream_version into tools/bin" >&2
+  CGO_ENABLED=0 GOBIN="$tools/bin" go install "github.com/benbjohnson/litestream/cmd/litestream@$litestream_version"
+fi
+"$litestream" version >/dev/null
 
 # sqlite3 is the independent oracle the database tests compare against. Tests that
 # need it fail under CI when it is missing, so CI machines must have it.

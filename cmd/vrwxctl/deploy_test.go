@@ -133,8 +133,8 @@ func TestStrictDecodingRejectsUnknownFields(t *testing.T) {
 // runs a real vrwxctl command line.
 func TestDeployManifests(t *testing.T) {
 	m := loadManifests(t)
-	if len(m.deployments) != 1 || len(m.services) != 1 || len(m.serviceMonitors) != 1 || len(m.cronJobs) != 1 {
-		t.Fatalf("want one Deployment, Service, ServiceMonitor and CronJob; got %d, %d, %d, %d",
+	if len(m.deployments) != 2 || len(m.services) != 1 || len(m.serviceMonitors) != 1 || len(m.cronJobs) != 2 {
+		t.Fatalf("want two Deployments (exporter, the API with litestream), one Service and ServiceMonitor, two CronJobs (backup, drill); got %d, %d, %d, %d",
 			len(m.deployments), len(m.services), len(m.serviceMonitors), len(m.cronJobs))
 	}
 	all := []metav1.Object{}
@@ -165,7 +165,10 @@ func TestDeployManifests(t *testing.T) {
 		}
 	}
 
-	d := m.deployments[0]
+	d := findByName(m.deployments, "vrwx-exporter")
+	if d == nil {
+		t.Fatal("no vrwx-exporter Deployment")
+	}
 	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	if err != nil || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
 		t.Errorf("deployment selector %v does not select its pods %v (%v)", d.Spec.Selector, d.Spec.Template.Labels, err)
@@ -249,7 +252,10 @@ func TestDeployManifests(t *testing.T) {
 		t.Errorf("the job label would not be vrwx-exporter (service %q, jobLabel %q)", svc.Name, sm.Spec.JobLabel)
 	}
 
-	cj := m.cronJobs[0]
+	cj := findByName(m.cronJobs, "vrwx-db-backup")
+	if cj == nil {
+		t.Fatal("no vrwx-db-backup CronJob")
+	}
 	if len(strings.Fields(cj.Spec.Schedule)) != 5 || cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
 		t.Errorf("cronjob schedule %q, concurrency %q", cj.Spec.Schedule, cj.Spec.ConcurrencyPolicy)
 	}
@@ -280,6 +286,115 @@ func TestDeployManifests(t *testing.T) {
 		if mounts["/tmp"] == "" && bc.SecurityContext != nil && bc.SecurityContext.ReadOnlyRootFilesystem != nil && *bc.SecurityContext.ReadOnlyRootFilesystem {
 			t.Errorf("read-only root filesystem but no /tmp volume for the S3 staging copy")
 		}
+	}
+}
+
+// The drill's CronJob runs a real db drill with JSON output, its scratch on a volume
+// of its own, its environment vrwxctl's configuration, and never mounts the API's
+// data: a drill cannot touch the live database. The API's example Deployment runs
+// litestream beside the API on the same data volume, with a configuration that
+// replicates the database the API opens to the replica the drill restores.
+func TestDrillCronJobAndLitestreamSidecar(t *testing.T) {
+	m := loadManifests(t)
+	cj := findByName(m.cronJobs, "vrwx-db-drill")
+	if cj == nil {
+		t.Fatal("no vrwx-db-drill CronJob")
+	}
+	pod := cj.Spec.JobTemplate.Spec.Template.Spec
+	if findByName(m.serviceAccounts, pod.ServiceAccountName) == nil || len(pod.Containers) != 1 {
+		t.Fatalf("drill pod: service account %q, %d containers", pod.ServiceAccountName, len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	checkArgs(t, "drill cronjob", append(slices.Clone(c.Command), c.Args...))
+	if len(c.Args) < 2 || c.Args[0] != "db" || c.Args[1] != "drill" || argAfter(c.Args, "-o") != "json" {
+		t.Errorf("drill cronjob runs %v, not vrwxctl db drill -o json", c.Args)
+	}
+	env := knownEnv()
+	replica := ""
+	for _, e := range c.Env {
+		if !env[e.Name] && !strings.HasPrefix(e.Name, "AWS_") {
+			t.Errorf("drill environment variable %s is not one vrwxctl reads", e.Name)
+		}
+		if e.Name == "VRWX_REPLICA" {
+			replica = e.Value
+		}
+	}
+	mounts := map[string]string{}
+	for _, vm := range c.VolumeMounts {
+		mounts[vm.MountPath] = vm.Name
+	}
+	for _, v := range pod.Volumes {
+		if v.PersistentVolumeClaim != nil {
+			t.Errorf("the drill mounts the claim %s: it must never reach the live database", v.PersistentVolumeClaim.ClaimName)
+		}
+	}
+	if mounts[argAfter(c.Args, "--scratch")] == "" {
+		t.Errorf("--scratch %s is not a mounted volume (%v)", argAfter(c.Args, "--scratch"), mounts)
+	}
+
+	api := findByName(m.deployments, "vrwx-api")
+	if api == nil {
+		t.Fatal("no vrwx-api Deployment with the litestream sidecar")
+	}
+	if api.Spec.Replicas == nil || *api.Spec.Replicas != 1 {
+		t.Errorf("the API with litestream must run one pod (one SQLite writer), not %v", api.Spec.Replicas)
+	}
+	var dbPath, dataVolume, configMount string
+	var ls *corev1.Container
+	for i, ct := range api.Spec.Template.Spec.Containers {
+		for _, e := range ct.Env {
+			if e.Name == "DATABASE_PATH" {
+				dbPath = e.Value
+				for _, vm := range ct.VolumeMounts {
+					if vm.MountPath == filepath.Dir(dbPath) {
+						dataVolume = vm.Name
+					}
+				}
+			}
+		}
+		if ct.Name == "litestream" {
+			ls = &api.Spec.Template.Spec.Containers[i]
+		}
+	}
+	if ls == nil || dbPath == "" || dataVolume == "" {
+		t.Fatalf("the API deployment needs an API container with DATABASE_PATH on a volume and a litestream container")
+	}
+	if !strings.HasSuffix(ls.Image, ":0.5.18") || len(ls.Args) != 3 || ls.Args[0] != "replicate" || ls.Args[1] != "-config" {
+		t.Errorf("litestream sidecar %s %v: want the pinned 0.5.18 running replicate -config FILE", ls.Image, ls.Args)
+	}
+	shares := false
+	for _, vm := range ls.VolumeMounts {
+		if vm.Name == dataVolume && vm.MountPath == filepath.Dir(dbPath) {
+			shares = true
+		}
+		if strings.HasPrefix(ls.Args[2], vm.MountPath+"/") {
+			configMount = vm.Name
+		}
+	}
+	if !shares {
+		t.Errorf("litestream does not mount the API's data volume %s at %s", dataVolume, filepath.Dir(dbPath))
+	}
+	var cmName string
+	for _, v := range api.Spec.Template.Spec.Volumes {
+		if v.Name == configMount && v.ConfigMap != nil {
+			cmName = v.ConfigMap.Name
+		}
+	}
+	cm := findByName(m.configMaps, cmName)
+	if cm == nil {
+		t.Fatalf("litestream's configuration %s is not a ConfigMap in docs/deploy", ls.Args[2])
+	}
+	var cfg struct {
+		DBs []struct {
+			Path    string
+			Replica struct{ URL string }
+		}
+	}
+	if err := yaml.Unmarshal([]byte(cm.Data[filepath.Base(ls.Args[2])]), &cfg); err != nil || len(cfg.DBs) != 1 {
+		t.Fatalf("litestream.yml: %v %+v", err, cfg)
+	}
+	if cfg.DBs[0].Path != dbPath || cfg.DBs[0].Replica.URL != replica {
+		t.Errorf("litestream replicates %s to %s; the API's database is %s and the drill restores %s", cfg.DBs[0].Path, cfg.DBs[0].Replica.URL, dbPath, replica)
 	}
 }
 

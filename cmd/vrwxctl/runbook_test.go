@@ -25,6 +25,8 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/rotation/rotationtest"
 	"github.com/vrwx/vrwxctl/pkg/secrets/secretstest"
+	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
+	"github.com/vrwx/vrwxctl/pkg/sqlitebackup/replicatest"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
 
@@ -102,11 +104,26 @@ func TestRunbookCommands(t *testing.T) {
 	api := rotationtest.NewAPI(t, e.D.ChainID, func() (common.Address, error) { return smCurrent(sm, "vrwx/prod/relayer-key") })
 	kubectl := kubectlStandIn(t, api)
 	db, dlqID, dlqSkipID, dlqLiveID, liveJob := runbookDB(t, e)
+	// litestream replicates the database as the API's sidecar does, from before
+	// the first line; the page's restores stop it first, as scaling the API's pod
+	// to 0 does. A point in time to restore: once its first snapshot is there.
+	replica := filepath.Join(t.TempDir(), "replica")
+	ls := replicatest.Replicate(t, db, "file://"+replica)
+	engine := replicatest.Engine(t)
+	waitCtx, cancelWait := context.WithTimeout(ctx, 2*time.Minute)
+	replicatest.WaitFor(waitCtx, t, engine, sqlitebackup.Location{Path: replica, Replica: true}, sqlitebackup.S3Config{},
+		func(i *sqlitebackup.ReplicaInfo) bool { return len(i.Snapshots) > 0 })
+	cancelWait()
+	restoreTime := time.Now().UTC()
 	vars := map[string]string{
 		"DATABASE_PATH":                    db,
 		"DLQ_ID":                           strconv.FormatInt(dlqID, 10),
 		"DLQ_SKIP_ID":                      strconv.FormatInt(dlqSkipID, 10),
 		"BACKUP_DIR":                       t.TempDir(),
+		"REPLICA_URL":                      "file://" + replica,
+		"RESTORE_TIME":                     restoreTime.Format(time.RFC3339Nano),
+		"VRWXCTL_LITESTREAM":               engine.Path,
+		"DR_RELAYER_SECRET":                "aws-sm://vrwx/prod/relayer-key?region=" + sm.Region(),
 		"VRWX_API_URL":                     api.URL,
 		"COMPLETION_HASH":                  completionHash,
 		"SIGNATURE":                        signature,
@@ -134,8 +151,14 @@ func TestRunbookCommands(t *testing.T) {
 
 	lines := runbookCommands(t)
 	var script strings.Builder
-	stuckMade := false
+	stuckMade, litestreamStopped := false, false
 	for i, l := range lines {
+		if strings.Contains(l.command, "db restore") && !litestreamStopped {
+			// Not on the page as a vrwxctl line: stopping the API stops its
+			// litestream sidecar, which syncs and exits on SIGTERM.
+			fmt.Fprintf(&script, "kill -TERM %d; while kill -0 %d 2>/dev/null; do sleep 0.1; done\n", ls.Pid(), ls.Pid())
+			litestreamStopped = true
+		}
 		if strings.Contains(l.command, "$STUCK_") && !stuckMade {
 			// Not on the page: make the relayer's transaction that is not being mined,
 			// with cast (the tool being replaced) on a chain that stopped mining.
@@ -225,8 +248,11 @@ func TestRunbookCommands(t *testing.T) {
 	if job.Job.Status != "COMPLETED" || job.Job.QualityScore != 92 || job.Job.WorkUnits != 47 {
 		t.Errorf("job %s after the bulk replay: %+v, want COMPLETED with 92 and 47", liveJob, job.Job)
 	}
-	if old, _ := filepath.Glob(filepath.Join(filepath.Dir(db), "pre-restore-*")); len(old) != 1 {
-		t.Errorf("restore left %v beside the database, want one pre-restore folder", old)
+	// Three restores (the backup, the replica at a point in time, its latest
+	// state), each keeping what it replaced; the last brought back everything
+	// litestream had when it stopped, so the processing above survived.
+	if old, _ := filepath.Glob(filepath.Join(filepath.Dir(db), "pre-restore-*")); len(old) != 3 {
+		t.Errorf("restore left %v beside the database, want three pre-restore folders", old)
 	}
 	var addrs []common.Address
 	for id := range labels {

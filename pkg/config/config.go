@@ -98,6 +98,11 @@ var Keys = []Key{
 	{Name: "backup_location", Env: "VRWX_BACKUP_LOCATION", Help: "where database backups go (directory or s3://bucket/prefix): status judges the newest one's age", kind: kString},
 	{Name: "backup_age_warn", Help: "newest backup older than this is a warning", kind: kDuration},
 	{Name: "backup_age_crit", Help: "newest backup older than this is critical", kind: kDuration},
+	{Name: "replica", Env: "VRWX_REPLICA", Help: "litestream replica of the database (file:///dir or s3://bucket/path; also read from backup_location when that holds one): status, doctor and the exporter judge its replicated position's age", kind: kString},
+	{Name: "replica_age_warn", Help: "litestream's replicated position older than this is a warning", kind: kDuration},
+	{Name: "replica_age_crit", Help: "litestream's replicated position older than this is critical (runbook RPO with litestream: 1h)", kind: kDuration},
+	{Name: "litestream_helper", Env: "VRWXCTL_LITESTREAM", Help: "path of vrwxctl-litestream, which reads litestream replicas (default: beside vrwxctl, else on PATH)", kind: kString},
+	{Name: "pre_restore_keep", Help: "db restore keeps the newest this many pre-restore-<time> folders beside the database and deletes older ones (0 keeps all)", kind: kUint},
 	{Name: "runway_warn_days", Help: "relayer balance lasting fewer days than this at its recent spend rate is a warning", kind: kDecimal},
 	{Name: "runway_crit_days", Help: "relayer balance lasting fewer days than this is critical", kind: kDecimal},
 }

@@ -74,6 +74,13 @@ var defaults = map[string]string{
 	"backup_age_crit":  "25h",
 	"runway_warn_days": "7",
 	"runway_crit_days": "2",
+	// Each restore moves the database it replaces into a pre-restore folder: the
+	// last five restores can be undone, and a 1 GB database keeps at most 5 GB.
+	"pre_restore_keep": "5",
+	// litestream syncs every second: a quarter of an hour behind means it stopped;
+	// an hour behind is the runbook's RPO with litestream.
+	"replica_age_warn": "15m",
+	"replica_age_crit": "1h",
 }
 
 // DefaultProfile is used when neither --profile, VRWX_PROFILE nor the config file's

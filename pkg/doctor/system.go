@@ -24,6 +24,9 @@ type SystemThresholds struct {
 	RPCLagWarn, RPCLagCrit uint64
 	// BackupAgeWarn and BackupAgeCrit bound the newest backup's age.
 	BackupAgeWarn, BackupAgeCrit time.Duration
+	// ReplicaAgeWarn and ReplicaAgeCrit bound the age of litestream's replicated
+	// position (the RPO with litestream).
+	ReplicaAgeWarn, ReplicaAgeCrit time.Duration
 	// RunwayWarn and RunwayCrit bound how long the relayer's balance lasts at its
 	// recent spend rate.
 	RunwayWarn, RunwayCrit time.Duration
@@ -116,9 +119,15 @@ func SystemChecks(s System, t SystemThresholds) []Check {
 			d.Detail += " · " + r.DLQ.Path
 			add("database", d)
 		}
+		if c, ok := leftoverCheck(r.DLQ.Leftovers); ok {
+			add("database", c)
+		}
 	}
 	if r.Backup != nil {
 		add("backup", backupCheck(r.Backup, t))
+	}
+	if r.Replica != nil {
+		add("backup", replicaCheck(r.Replica, t))
 	}
 	return out
 }

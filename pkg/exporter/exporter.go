@@ -166,6 +166,9 @@ func (e *Exporter) note(r monitor.Readings) {
 	if r.API != nil {
 		mark("api", "API "+r.API.URL, r.API.Err)
 	}
+	if r.Replica != nil {
+		mark("db", "replica "+r.Replica.Location, r.Replica.Err)
+	}
 	if r.DLQ != nil {
 		mark("db", "database "+r.DLQ.Path, r.DLQ.Err)
 	}
@@ -258,6 +261,15 @@ func (e *Exporter) collect(ctx context.Context) ([]sample, error) {
 		gauge("vrwx_db_up", b2f(r.DLQ.Err == nil))
 		if r.DLQ.Err == nil {
 			gauge("vrwx_dlq_unresolved", float64(r.DLQ.Summary.Depth))
+		} else {
+			complete = false
+		}
+	}
+	if r.Replica != nil {
+		gauge("vrwx_db_replica_up", b2f(r.Replica.Err == nil))
+		if r.Replica.Err == nil {
+			gauge("vrwx_db_replica_position_timestamp_seconds", float64(r.Replica.Info.Latest.UnixMilli())/1000)
+			gauge("vrwx_db_replica_age_seconds", max(0, r.Replica.Age.Seconds()))
 		} else {
 			complete = false
 		}

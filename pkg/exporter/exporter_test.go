@@ -2,6 +2,7 @@ package exporter_test
 
 import (
 	"context"
+	"errors"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +26,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/health/healthtest"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
 	"github.com/vrwx/vrwxctl/pkg/monitor/monitortest"
+	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 )
 
 type setup struct {
@@ -314,4 +316,35 @@ func sqliteCount(t *testing.T, db string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// A litestream replica's reading becomes its up gauge, the replicated position's
+// time (the RPO in PromQL is time() minus it) and its age; an unreadable replica is
+// down and the refresh incomplete.
+func TestReplicaMetrics(t *testing.T) {
+	at := time.Date(2026, 11, 27, 3, 10, 0, 0, time.UTC)
+	replica := &monitor.Replica{Location: "s3://vrwx-backups/db", Info: &sqlitebackup.ReplicaInfo{Latest: at, MaxTXID: "00000000000000ff"}, Age: 90 * time.Second}
+	e := exporter.New(exporter.Options{Read: func(context.Context) monitor.Readings {
+		return monitor.Readings{At: at, Chain: monitor.Chain{Up: true}, Replica: replica}
+	}, Now: func() time.Time { return at }})
+	srv := httptest.NewServer(e.Handler())
+	defer srv.Close()
+	got := exportertest.Scrape(t, srv.URL+"/metrics")
+	if must(t, got, "vrwx_db_replica_up") != 1 || must(t, got, "vrwx_db_replica_age_seconds") != 90 ||
+		must(t, got, "vrwx_db_replica_position_timestamp_seconds") != float64(at.Unix()) {
+		t.Fatalf("replica metrics %v %v %v", got["vrwx_db_replica_up"], got["vrwx_db_replica_age_seconds"], got["vrwx_db_replica_position_timestamp_seconds"])
+	}
+	replica.Err, replica.Info = errors.New("no litestream replica there"), nil
+	e = exporter.New(exporter.Options{Read: func(context.Context) monitor.Readings {
+		return monitor.Readings{At: at, Chain: monitor.Chain{Up: true}, Replica: replica}
+	}, Now: func() time.Time { return at }})
+	srv2 := httptest.NewServer(e.Handler())
+	defer srv2.Close()
+	got = exportertest.Scrape(t, srv2.URL+"/metrics")
+	if must(t, got, "vrwx_db_replica_up") != 0 || must(t, got, "vrwx_exporter_refresh_success") != 0 {
+		t.Fatalf("unreadable replica: up %v, refresh %v", got["vrwx_db_replica_up"], got["vrwx_exporter_refresh_success"])
+	}
+	if _, ok := got.Get("vrwx_db_replica_age_seconds"); ok {
+		t.Fatal("an unreadable replica has an age")
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"math/big"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -79,6 +80,11 @@ type Reader struct {
 	// (from the listing only).
 	Backups  *sqlitebackup.Location
 	BackupS3 *s3.Client
+	// Replica is a litestream replica of the database; ReplicaEngine reads it (the
+	// vrwxctl-litestream helper). A Backups location that holds no backup but a
+	// replica is read as the replica.
+	Replica       *sqlitebackup.Location
+	ReplicaEngine sqlitebackup.ReplicaEngine
 	// Extra lets a caller add its own calls to the first batch.
 	Extra func(b *chain.Batch)
 	// AfterHead, when set, runs once the first batch has read the head, at the same
@@ -121,6 +127,8 @@ type Readings struct {
 	Store *Store
 	// Backup is nil without Reader.Backups.
 	Backup *Backup
+	// Replica is nil without Reader.Replica (or a Backups location holding one).
+	Replica *Replica
 	// Rounds is how many chain round trips the read made one after the other.
 	Rounds int
 }
@@ -151,6 +159,25 @@ type Backup struct {
 	// Newest is nil when the location holds no backup.
 	Newest *sqlitebackup.Entry
 	Err    error
+}
+
+// Replica is litestream's replication as its replica shows it.
+type Replica struct {
+	Location string
+	Info     *sqlitebackup.ReplicaInfo
+	// Age is how long ago the newest replicated position was written.
+	Age time.Duration
+	Err error
+}
+
+// readReplica describes the replica and the age of its newest position.
+func (r *Reader) readReplica(ctx context.Context, loc sqlitebackup.Location, now time.Time) *Replica {
+	out := &Replica{Location: loc.String()}
+	out.Info, out.Err = sqlitebackup.DescribeReplica(ctx, loc, r.ReplicaEngine, sqlitebackup.S3Config{})
+	if out.Err == nil {
+		out.Age = now.Sub(out.Info.Latest)
+	}
+	return out
 }
 
 // Spend is a relayer's account some blocks back.
@@ -248,6 +275,9 @@ type DLQ struct {
 	Path    string
 	Err     error
 	Summary dlq.Summary
+	// Leftovers are the temporary files of backups and restores in the database's
+	// directory (sqlitebackup.Leftovers): killed runs leave them.
+	Leftovers []sqlitebackup.TempFile
 }
 
 // Read reads everything at once; it never fails as a whole. ctx bounds it.
@@ -302,12 +332,23 @@ func (r *Reader) Read(ctx context.Context) Readings {
 	if r.DBPath != "" {
 		out.DLQ = &DLQ{Path: r.DBPath}
 		wg.Go(func() { readDLQ(ctx, out.DLQ, start) })
+		wg.Go(func() { out.DLQ.Leftovers = sqlitebackup.Leftovers(filepath.Dir(r.DBPath)) })
 	}
 	if r.Backups != nil {
 		out.Backup = &Backup{Location: r.Backups.String()}
 		wg.Go(func() {
 			out.Backup.Newest, out.Backup.Err = sqlitebackup.Newest(ctx, *r.Backups, sqlitebackup.ListOptions{S3: r.BackupS3, Now: now})
+			if out.Backup.Newest != nil || out.Backup.Err != nil || r.Replica != nil {
+				return
+			}
+			// No backup there: it may be where litestream replicates.
+			if ok, err := sqlitebackup.IsReplica(ctx, *r.Backups, sqlitebackup.ListOptions{S3: r.BackupS3}); ok && err == nil {
+				out.Backup, out.Replica = nil, r.readReplica(ctx, *r.Backups, now())
+			}
 		})
+	}
+	if r.Replica != nil {
+		wg.Go(func() { out.Replica = r.readReplica(ctx, *r.Replica, now()) })
 	}
 	wg.Wait()
 	r.fillPrimary(&out, primary)

@@ -30,6 +30,10 @@ type Sources struct {
 	DB string
 	// Backups is where the database's backups go ("": backup_location).
 	Backups string
+	// Replica is a litestream replica of the database ("": the profile's replica,
+	// or a backup_location in litestream's file:// form; an s3:// backup location
+	// holding a replica is recognised when read).
+	Replica string
 	Health  *health.Client
 	Now     func() time.Time
 }
@@ -120,5 +124,32 @@ func ForProfile(cfg *config.Config, c *chain.Client, s Sources) (*Target, error)
 		}
 		r.Backups = &loc
 	}
+	if err := replica(cfg, r, s.Replica); err != nil {
+		return nil, err
+	}
 	return tg, nil
+}
+
+// replica points r at the litestream replica given or named by the profile, and at
+// vrwxctl-litestream, which reads it (looked up only when there is something it may
+// have to read).
+func replica(cfg *config.Config, r *Reader, given string) error {
+	name, origin := given, "--replica"
+	if name == "" {
+		name, origin = cfg.String("replica"), cfg.Origin("replica")
+	}
+	switch {
+	case name != "":
+		loc, err := sqlitebackup.ParseLocation(name)
+		if err != nil {
+			return errs.Usagef("%s: %v", origin, err)
+		}
+		r.Replica = &loc
+	case r.Backups != nil && r.Backups.Replica:
+		r.Replica, r.Backups = r.Backups, nil
+	}
+	if r.Replica != nil || r.Backups != nil {
+		r.ReplicaEngine = sqlitebackup.FindEngine(cfg.String("litestream_helper"))
+	}
+	return nil
 }

@@ -99,11 +99,14 @@ type BackupOptions struct {
 	// Keep, when ≥ 1, deletes the oldest vrwx-*.db backups (and their manifests) in
 	// the destination beyond the newest Keep. 0 prunes nothing; use ValidateKeep to
 	// reject an explicit 0 from an operator.
-	Keep       int
-	Progress   func(Progress)
-	Now        func() time.Time
-	S3         *s3.Client // nil builds one from the default AWS configuration
-	S3PartSize int64      // multipart part size for S3 (default 64 MiB, minimum 5 MiB)
+	Keep     int
+	Progress func(Progress)
+	Now      func() time.Time
+	S3       *s3.Client // nil builds one from S3Config the first time S3 is used
+	S3Config S3Config
+	// S3PartSize is the multipart part size for S3 (default and minimum 5 MiB).
+	// The uploader holds a few parts in memory at once: memory grows with it.
+	S3PartSize int64
 	// StagingDir is where a backup bound for S3 is built before upload (default
 	// os.TempDir()); it needs room for the database, twice when compressing.
 	StagingDir string
@@ -126,9 +129,11 @@ type BackupResult struct {
 	Pruned   []Location // backups removed by Keep
 	// Recovered is an interrupted restore of the database that Backup finished
 	// first (nil when there was none); Cleaned are temporary files of killed runs
-	// it removed from the destination (or staging) directory.
-	Recovered *apidb.Recovery
-	Cleaned   []string
+	// it removed from the destination (or staging) directory, NotCleaned those it
+	// could not remove (TempFile.RemoveErr says why).
+	Recovered  *apidb.Recovery
+	Cleaned    []string
+	NotCleaned []TempFile
 }
 
 // ValidateKeep rejects a retention count below 1; call it when the operator set one.
@@ -138,8 +143,6 @@ func ValidateKeep(n int) error {
 	}
 	return nil
 }
-
-const defaultPartSize = 64 << 20
 
 func (o *BackupOptions) normalize() error {
 	var err error
@@ -158,10 +161,7 @@ func (o *BackupOptions) normalize() error {
 	if o.Progress == nil {
 		o.Progress = func(Progress) {}
 	}
-	if o.S3PartSize == 0 {
-		o.S3PartSize = defaultPartSize
-	}
-	if o.S3PartSize < 5<<20 {
+	if o.S3PartSize != 0 && o.S3PartSize < 5<<20 {
 		return errs.Usagef("S3 part size %d bytes: expected at least 5 MiB (S3's minimum)", o.S3PartSize)
 	}
 	if o.StepPages <= 0 {
@@ -171,46 +171,6 @@ func (o *BackupOptions) normalize() error {
 		o.StagingDir = os.TempDir()
 	}
 	return nil
-}
-
-// localTarget is where a local backup is published: a directory (names chosen by
-// time) or one explicit file.
-type localTarget struct {
-	dir  string
-	file string // empty when dir names the backup by time
-}
-
-// resolveLocal decides whether out is a directory or a file: an existing directory,
-// or a path ending in a separator, or a path that does not exist and has no
-// extension is a directory (created if needed); anything else is the backup file.
-func resolveLocal(src, out string, keep int) (localTarget, error) {
-	if sameFile(src, out) || sameFile(src+"-wal", out) || sameFile(src+"-shm", out) || sameFile(src+"-journal", out) {
-		return localTarget{}, badInput(InputDestination, out, "is the database itself: expected a backup directory or a new file name")
-	}
-	fi, err := os.Stat(out)
-	switch {
-	case err == nil && fi.IsDir():
-		return localTarget{dir: out}, nil
-	case err == nil:
-		return localTarget{}, errs.Refusedf("backup file %s already exists; vrwxctl never overwrites a backup", out).
-			WithFix("choose a new file name, or pass a directory to get a time-stamped name")
-	case !errors.Is(err, fs.ErrNotExist):
-		return localTarget{}, fmt.Errorf("backup destination %s: %w", out, err)
-	}
-	if strings.HasSuffix(out, string(os.PathSeparator)) || filepath.Ext(out) == "" {
-		if err := os.MkdirAll(out, 0o700); err != nil {
-			return localTarget{}, fmt.Errorf("create backup directory %s: %w", out, err)
-		}
-		return localTarget{dir: out}, nil
-	}
-	if keep > 0 {
-		return localTarget{}, badInput(InputDestination, out, "is a file: retention needs a backup directory or s3:// prefix")
-	}
-	parent := filepath.Dir(out)
-	if pi, err := os.Stat(parent); err != nil || !pi.IsDir() {
-		return localTarget{}, badInput(InputDestination, out, ": directory "+parent+" does not exist")
-	}
-	return localTarget{dir: parent, file: filepath.Base(out)}, nil
 }
 
 // sourceDSN opens the live database without changing it: no journal_mode pragma
@@ -238,14 +198,13 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", src, err)
 	}
-	var target localTarget
-	if dst.IsS3() {
-		if opts.S3, err = s3Client(ctx, opts.S3); err != nil {
-			return nil, err
-		}
-		target.dir = opts.StagingDir
-	} else if target, err = resolveLocal(src, dst.Path, opts.Keep); err != nil {
+	st, fixed, err := destination(src, dst, opts.Keep, s3Access{client: opts.S3, config: opts.S3Config, partSize: opts.S3PartSize})
+	if err != nil {
 		return nil, err
+	}
+	stage := st.Staging()
+	if stage == "" {
+		stage = opts.StagingDir
 	}
 
 	// The snapshot copy reads the file through this descriptor. It is opened before
@@ -273,8 +232,8 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 			WithFix("back up the API's own database (DATABASE_PATH)")
 	}
 
-	cleaned := cleanTemps(target.dir, time.Now())
-	tmp, release, err := reserveTemp(target.dir, ".vrwx-backup-*.db.tmp")
+	cleaned, stuck := cleanTemps(stage, time.Now())
+	tmp, release, err := reserveTemp(stage, ".vrwx-backup-*.db.tmp")
 	if err != nil {
 		return nil, err
 	}
@@ -320,31 +279,97 @@ func Backup(ctx context.Context, src string, dst Location, opts BackupOptions) (
 	}
 	m.VerifyMillis = time.Since(start).Milliseconds()
 
-	res := &BackupResult{Manifest: m, Recovered: recovered, Cleaned: cleaned}
-	if dst.IsS3() {
-		if res.Location, err = uploadBackup(ctx, opts, dst, stored, m); err != nil {
-			return nil, err
-		}
-		published = true
-		os.Remove(stored)
-		os.Remove(tmp)
-	} else {
-		if res.Location, err = publishLocal(target, stored, m); err != nil {
-			return nil, err
-		}
-		published = true
-		os.Remove(tmp)
+	res := &BackupResult{Manifest: m, Recovered: recovered, Cleaned: cleaned, NotCleaned: stuck}
+	if res.Location, err = publish(ctx, st, fixed, stored, stage, m, opts.Progress); err != nil {
+		return nil, err
 	}
+	published = true
+	os.Remove(stored)
+	os.Remove(tmp)
 	if opts.Keep > 0 {
-		dir := dst
-		if !dst.IsS3() {
-			dir = Location{Path: target.dir}
-		}
-		if res.Pruned, err = Prune(ctx, dir, opts.Keep, opts.S3); err != nil {
+		if res.Pruned, err = prune(ctx, st, opts.Keep); err != nil {
 			return res, fmt.Errorf("backup %s written, but retention failed: %w", res.Location, err)
 		}
 	}
 	return res, nil
+}
+
+// publish stores the finished file under a time-stamped name that no existing
+// backup or manifest has (or under fixed), then its manifest. Names are checked
+// first and the storage's writes never replace anything, so even a race never
+// replaces a backup. A backup whose manifest cannot be written is taken back.
+func publish(ctx context.Context, st Storage, fixed, stored, stage string, m *Manifest, progress func(Progress)) (Location, error) {
+	contentType := "application/vnd.sqlite3"
+	if m.Compressed {
+		contentType = "application/gzip"
+	}
+	for n := 0; n < 1000; n++ {
+		name := fixed
+		if name == "" {
+			name = BackupName(m.CreatedAt, n, Compression(m.Compression))
+			if taken, err := anyExists(ctx, st, name, name+ManifestSuffix); err != nil {
+				return Location{}, err
+			} else if taken {
+				continue
+			}
+		}
+		m.File = name
+		err := st.Write(ctx, name, stored, WriteOptions{ContentType: contentType, SHA256: m.SHA256, DBSHA256: m.DBSHA256, Progress: progress})
+		if errors.Is(err, fs.ErrExist) {
+			if fixed != "" {
+				return Location{}, errs.Refusedf("backup file %s already exists; vrwxctl never overwrites a backup", st.Locate(name))
+			}
+			continue
+		}
+		if err != nil {
+			return Location{}, err
+		}
+		if err := writeManifest(ctx, st, name+ManifestSuffix, stage, m); err != nil {
+			// A backup without its manifest would never verify; take it back.
+			_ = st.Delete(context.WithoutCancel(ctx), name)
+			return Location{}, err
+		}
+		return st.Locate(name), nil
+	}
+	return Location{}, errs.Failedf("no free backup name in %s for %s", st.Location(), m.CreatedAt.Format(time.RFC3339))
+}
+
+// anyExists reports whether any of the names is an object in st.
+func anyExists(ctx context.Context, st Storage, names ...string) (bool, error) {
+	for _, n := range names {
+		_, err := st.Stat(ctx, n)
+		if err == nil {
+			return true, nil
+		}
+		if !isNotExist(err) {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// writeManifest writes m into a locked temporary file in stage and stores it as name.
+func writeManifest(ctx context.Context, st Storage, name, stage string, m *Manifest) error {
+	b, err := m.marshal()
+	if err != nil {
+		return err
+	}
+	tmp, release, err := reserveTemp(stage, ".vrwx-manifest-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer release()
+	defer os.Remove(tmp)
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("write manifest %s: %w", st.Locate(name), describeIOError(err, stage))
+	}
+	if err := syncFile(tmp); err != nil {
+		return err
+	}
+	if err := st.Write(ctx, name, tmp, WriteOptions{ContentType: "application/json"}); err != nil {
+		return fmt.Errorf("store manifest %s: %w", st.Locate(name), err)
+	}
+	return nil
 }
 
 type backuper interface {
@@ -750,59 +775,3 @@ func compressFile(src, dst string, m *Manifest, progress func(Progress)) (err er
 type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(b []byte) (int, error) { c.n += int64(len(b)); return len(b), nil }
-
-// publishLocal gives the stored file its final name without ever replacing an
-// existing file, then writes the manifest beside it the same way.
-func publishLocal(t localTarget, stored string, m *Manifest) (Location, error) {
-	var final string
-	for n := 0; ; n++ {
-		name := t.file
-		if name == "" {
-			name = BackupName(m.CreatedAt, n, Compression(m.Compression))
-		}
-		final = filepath.Join(t.dir, name)
-		err := publishNoReplace(stored, final)
-		if err == nil {
-			m.File = name
-			break
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return Location{}, fmt.Errorf("publish backup %s: %w", final, err)
-		}
-		if t.file != "" {
-			return Location{}, errs.Refusedf("backup file %s already exists; vrwxctl never overwrites a backup", final)
-		}
-	}
-	if err := writeManifestFile(final+ManifestSuffix, m); err != nil {
-		// A backup without its manifest would not verify; take it back.
-		os.Remove(final)
-		return Location{}, err
-	}
-	if err := apidb.SyncDir(t.dir); err != nil {
-		return Location{}, err
-	}
-	return Location{Path: final}, nil
-}
-
-func writeManifestFile(path string, m *Manifest) error {
-	b, err := m.marshal()
-	if err != nil {
-		return err
-	}
-	tmp, release, err := reserveTemp(filepath.Dir(path), ".vrwx-manifest-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer release()
-	defer os.Remove(tmp)
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("write manifest %s: %w", path, describeIOError(err, filepath.Dir(path)))
-	}
-	if err := syncFile(tmp); err != nil {
-		return err
-	}
-	if err := publishNoReplace(tmp, path); err != nil {
-		return fmt.Errorf("publish manifest %s: %w", path, err)
-	}
-	return nil
-}

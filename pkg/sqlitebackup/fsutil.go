@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 )
 
-func joinPath(dir, name string) string { return filepath.Join(dir, name) }
-
 // journalBytes returns the file-format read/write version bytes (offsets 18, 19) of
 // an SQLite header: 1 means rollback journal, 2 means WAL.
 func journalBytes(path string) (byte, byte, error) {

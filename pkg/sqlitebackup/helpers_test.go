@@ -197,8 +197,9 @@ func openRO(t testing.TB, path string) *sql.DB {
 }
 
 // fakeS3 starts an in-process S3-compatible server (gofakes3) and returns a real
-// aws-sdk-go-v2 client for it, built the way the CLI builds one, with bucket made.
-func fakeS3(t testing.TB, bucket string) (*s3.Client, *s3mem.Backend) {
+// aws-sdk-go-v2 client for it, built the way the CLI builds one, with bucket made,
+// and the server's URL.
+func fakeS3(t testing.TB, bucket string) (*s3.Client, string) {
 	t.Helper()
 	backend := s3mem.New()
 	srv := httptest.NewServer(gofakes3.New(backend).Server())
@@ -210,5 +211,5 @@ func fakeS3(t testing.TB, bucket string) (*s3.Client, *s3mem.Backend) {
 	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
-	return c, backend
+	return c, srv.URL
 }

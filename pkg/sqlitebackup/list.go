@@ -5,16 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 )
 
@@ -52,9 +48,14 @@ func (e Entry) Verified() bool { return e.Status == StatusOK }
 
 // ListOptions tunes List.
 type ListOptions struct {
-	S3  *s3.Client
-	Now func() time.Time
+	S3       *s3.Client // nil builds one from S3Config the first time S3 is used
+	S3Config S3Config
+	Now      func() time.Time
+	// Engine reads litestream replicas (ListReplica, ReplicaPosition).
+	Engine ReplicaEngine
 }
+
+func (o ListOptions) access() s3Access { return s3Access{client: o.S3, config: o.S3Config} }
 
 // List returns the backups in a directory or under an S3 prefix, newest first:
 // vrwx-*.db[.gz] files, and any other file that has a manifest beside it. In a
@@ -65,13 +66,8 @@ func List(ctx context.Context, loc Location, opts ListOptions) ([]Entry, error) 
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	var entries []Entry
-	var err error
-	if loc.IsS3() {
-		entries, err = listS3(ctx, loc, opts)
-	} else {
-		entries, err = listLocal(ctx, loc)
-	}
+	st := openStorage(loc, opts.access())
+	entries, err := listStorage(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -102,38 +98,32 @@ func candidates(names []string) []string {
 	return out
 }
 
-func listLocal(ctx context.Context, loc Location) ([]Entry, error) {
-	fi, err := os.Stat(loc.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errs.Usagef("backup directory %s does not exist", loc.Path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("backup directory %s: %w", loc.Path, err)
-	}
-	if !fi.IsDir() {
-		return nil, errs.Usagef("%s is not a directory: expected the directory backups are written to", loc.Path)
-	}
-	entries, err := listedDir(loc.Path)
+// listStorage describes every backup in st and checks its stored bytes against its
+// manifest (Storage.Digest: a file is hashed, an S3 object's recorded checksum is
+// compared), then adds what interrupted runs left.
+func listStorage(ctx context.Context, st Storage) ([]Entry, error) {
+	objs, err := listObjects(ctx, st)
 	if err != nil {
 		return nil, err
 	}
 	var out []Entry
-	for _, e := range entries {
+	for _, e := range listed(objs, st) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p := e.Location.Path
-		m, err := readManifest(ctx, nil, e.Location)
+		m, err := readManifest(ctx, st, e.Name)
 		if !applyManifest(&e, m, err) {
 			out = append(out, e)
 			continue
 		}
-		size, sum, err := hashFile(p, nil)
+		sum, err := st.Digest(ctx, e.Name)
 		switch {
 		case err != nil:
 			e.Status, e.Detail = StatusChecksumMismatch, err.Error()
-		case size != m.Size:
-			e.Status, e.Detail = StatusSizeMismatch, fmt.Sprintf("%d bytes, manifest says %d", size, m.Size)
+		case e.Size != m.Size:
+			e.Status, e.Detail = StatusSizeMismatch, fmt.Sprintf("%d bytes, manifest says %d", e.Size, m.Size)
+		case sum == "":
+			e.Status, e.Detail = StatusChecksumMismatch, "no sha256 recorded with the object, manifest says "+m.SHA256
 		case sum != m.SHA256:
 			e.Status, e.Detail = StatusChecksumMismatch, fmt.Sprintf("sha256 %s, manifest says %s", sum, m.SHA256)
 		default:
@@ -141,30 +131,19 @@ func listLocal(ctx context.Context, loc Location) ([]Entry, error) {
 		}
 		out = append(out, e)
 	}
-	for _, t := range scanTemps(loc.Path) {
-		e := Entry{Name: filepath.Base(t.Path), Location: Location{Path: t.Path}, Size: t.Size, CreatedAt: t.ModTime.UTC(), Status: t.Status}
-		e.Detail = "left by a backup or restore that was killed; the next backup or restore here removes it"
-		if t.Status == StatusInProgress {
-			e.Detail = "a running backup or restore is writing it"
-		}
-		out = append(out, e)
+	return append(out, st.Leftovers(ctx)...), nil
+}
+
+// listObjects lists st, saying "does not exist" and "not a directory" as bad input.
+func listObjects(ctx context.Context, st Storage) ([]Object, error) {
+	objs, err := st.List(ctx)
+	switch {
+	case isNotExist(err):
+		return nil, errs.Usagef("backup directory %s does not exist", st.Location())
+	case errors.Is(err, errNotAFolder):
+		return nil, errs.Usagef("%s is not a directory: expected the directory backups are written to", st.Location())
 	}
-	journals, _ := filepath.Glob(filepath.Join(loc.Path, ".*.restore-journal"))
-	for _, jp := range journals {
-		db := filepath.Join(loc.Path, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(jp), "."), ".restore-journal"))
-		e := Entry{Name: filepath.Base(jp), Location: Location{Path: jp}, Status: StatusInterrupted}
-		if fi, err := os.Stat(jp); err == nil {
-			e.Size, e.CreatedAt = fi.Size(), fi.ModTime().UTC()
-		}
-		if j, err := apidb.ReadJournal(db); err == nil && j != nil {
-			e.CreatedAt = j.StartedAt
-			e.Detail = fmt.Sprintf("the restore of %s from %s stopped halfway; the next command that opens the database completes or undoes it", j.DB, j.Backup)
-		} else {
-			e.Detail = fmt.Sprintf("unreadable: %v", err)
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return objs, err
 }
 
 func describeEntry(e *Entry, mtime time.Time) {
@@ -175,58 +154,24 @@ func describeEntry(e *Entry, mtime time.Time) {
 	}
 }
 
-// listed are the backups among a listing's names as the listing alone describes
+// listed are the backups among a listing's objects as the listing alone describes
 // them: name, location, size, whether compressed, and the time from the name or else
-// the modification time. at gives a name's location, size and modification time
-// (false: gone since the listing).
-func listed(names []string, at func(name string) (Location, int64, time.Time, bool)) []Entry {
+// the modification time.
+func listed(objs []Object, st Storage) []Entry {
+	names := make([]string, len(objs))
+	byName := make(map[string]Object, len(objs))
+	for i, o := range objs {
+		names[i] = o.Name
+		byName[o.Name] = o
+	}
 	var out []Entry
 	for _, n := range candidates(names) {
-		loc, size, mtime, ok := at(n)
-		if !ok {
-			continue
-		}
-		e := Entry{Name: n, Location: loc, Size: size, Compressed: strings.HasSuffix(n, ".gz")}
-		describeEntry(&e, mtime)
+		o := byName[n]
+		e := Entry{Name: n, Location: st.Locate(n), Size: o.Size, Compressed: strings.HasSuffix(n, ".gz")}
+		describeEntry(&e, o.ModTime)
 		out = append(out, e)
 	}
 	return out
-}
-
-// listedDir is listed over the regular files of a directory.
-func listedDir(dir string) ([]Entry, error) {
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", dir, err)
-	}
-	var names []string
-	for _, d := range des {
-		if d.Type().IsRegular() {
-			names = append(names, d.Name())
-		}
-	}
-	return listed(names, func(n string) (Location, int64, time.Time, bool) {
-		p := filepath.Join(dir, n)
-		fi, err := os.Stat(p)
-		if err != nil {
-			return Location{}, 0, time.Time{}, false
-		}
-		return Location{Path: p}, fi.Size(), fi.ModTime(), true
-	}), nil
-}
-
-// listedS3 is listed over the objects under loc's prefix.
-func listedS3(objs []s3Object, loc Location) []Entry {
-	names := make([]string, len(objs))
-	byName := map[string]s3Object{}
-	for i, o := range objs {
-		names[i] = o.name
-		byName[o.name] = o
-	}
-	return listed(names, func(n string) (Location, int64, time.Time, bool) {
-		o := byName[n]
-		return Location{Bucket: loc.Bucket, Key: o.key}, o.size, o.modified, true
-	})
 }
 
 // applyManifest records the manifest (or its absence) on e and reports whether the
@@ -250,76 +195,25 @@ func applyManifest(e *Entry, m *Manifest, err error) bool {
 	return true
 }
 
-func listS3(ctx context.Context, loc Location, opts ListOptions) ([]Entry, error) {
-	c, err := s3Client(ctx, opts.S3)
-	if err != nil {
-		return nil, err
-	}
-	objs, err := listPrefix(ctx, c, loc)
-	if err != nil {
-		return nil, err
-	}
-	var out []Entry
-	for _, e := range listedS3(objs, loc) {
-		m, err := readManifest(ctx, c, e.Location)
-		if isNotFound(err) {
-			err = fs.ErrNotExist
-		}
-		if !applyManifest(&e, m, err) {
-			out = append(out, e)
-			continue
-		}
-		head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(loc.Bucket), Key: aws.String(e.Location.Key)})
-		switch {
-		case err != nil:
-			e.Status, e.Detail = StatusChecksumMismatch, err.Error()
-		case aws.ToInt64(head.ContentLength) != m.Size:
-			e.Status, e.Detail = StatusSizeMismatch, fmt.Sprintf("%d bytes, manifest says %d", aws.ToInt64(head.ContentLength), m.Size)
-		case head.Metadata[metaSHA256] != m.SHA256:
-			e.Status, e.Detail = StatusChecksumMismatch, fmt.Sprintf("object sha256 metadata %q, manifest says %s", head.Metadata[metaSHA256], m.SHA256)
-		default:
-			e.Status = StatusOK
-		}
-		out = append(out, e)
-	}
-	return out, nil
-}
-
 // Prune deletes the oldest vrwx-*.db[.gz] backups (and their manifests) in a
 // directory or under an S3 prefix so that only the newest keep remain. Files with
 // other names are never touched. It returns what it deleted.
 func Prune(ctx context.Context, loc Location, keep int, c *s3.Client) ([]Location, error) {
+	return prune(ctx, openStorage(loc, s3Access{client: c}), keep)
+}
+
+func prune(ctx context.Context, st Storage, keep int) ([]Location, error) {
 	if err := ValidateKeep(keep); err != nil {
 		return nil, err
 	}
-	var names []string
-	if loc.IsS3() {
-		var err error
-		if c, err = s3Client(ctx, c); err != nil {
-			return nil, err
-		}
-		objs, err := listPrefix(ctx, c, loc)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range objs {
-			names = append(names, o.name)
-		}
-	} else {
-		des, err := os.ReadDir(loc.Path)
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", loc.Path, err)
-		}
-		for _, d := range des {
-			if d.Type().IsRegular() {
-				names = append(names, d.Name())
-			}
-		}
+	objs, err := st.List(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var backups []string
-	for _, n := range names {
-		if backupName.MatchString(n) {
-			backups = append(backups, n)
+	for _, o := range objs {
+		if backupName.MatchString(o.Name) {
+			backups = append(backups, o.Name)
 		}
 	}
 	if len(backups) <= keep {
@@ -328,27 +222,14 @@ func Prune(ctx context.Context, loc Location, keep int, c *s3.Client) ([]Locatio
 	sortBackupNames(backups)
 	var pruned []Location
 	for _, n := range backups[:len(backups)-keep] {
-		target := loc.child(n)
 		// The manifest goes first: a backup without a manifest is still listed and
 		// can be pruned next time; a manifest without its backup would be an orphan.
 		for _, name := range []string{n + ManifestSuffix, n} {
-			l := loc.child(name)
-			var err error
-			if l.IsS3() {
-				_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(l.Key)})
-			} else if err = os.Remove(l.Path); errors.Is(err, fs.ErrNotExist) {
-				err = nil
-			}
-			if err != nil {
-				return pruned, fmt.Errorf("delete old backup %s: %w", l, err)
+			if err := st.Delete(ctx, name); err != nil {
+				return pruned, fmt.Errorf("delete old backup %s: %w", st.Locate(name), err)
 			}
 		}
-		pruned = append(pruned, target)
-	}
-	if !loc.IsS3() {
-		if err := apidb.SyncDir(loc.Path); err != nil {
-			return pruned, err
-		}
+		pruned = append(pruned, st.Locate(n))
 	}
 	return pruned, nil
 }

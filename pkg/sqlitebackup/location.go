@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,9 +22,14 @@ type Location struct {
 	Path   string // local file or directory; empty for S3
 	Bucket string // S3 bucket; empty for local
 	Key    string // S3 object key or prefix, without a leading '/'
+	// Replica is set for a litestream replica named in litestream's own form
+	// (file:///dir). An s3:// prefix or a directory is recognised as a replica by
+	// its layout when it is read.
+	Replica bool
 }
 
-// IsS3 reports whether l names an S3 location.
+// IsS3 reports whether l names an S3 location. Only openStorage and the methods
+// here ask: everything else goes through a Storage.
 func (l Location) IsS3() bool { return l.Bucket != "" }
 
 // String renders l the way ParseLocation reads it.
@@ -31,15 +37,29 @@ func (l Location) String() string {
 	if l.IsS3() {
 		return "s3://" + l.Bucket + "/" + l.Key
 	}
+	if l.Replica {
+		return "file://" + l.Path
+	}
 	return l.Path
 }
 
-// child returns the location of name inside directory or prefix l.
-func (l Location) child(name string) Location {
-	if l.IsS3() {
-		return Location{Bucket: l.Bucket, Key: joinKey(l.Key, name)}
+// asReplica marks a directory found to hold a litestream replica, so it is shown
+// in litestream's form (file:///dir); an S3 prefix reads the same either way.
+func (l Location) asReplica() Location {
+	if !l.IsS3() {
+		l.Replica = true
 	}
-	return Location{Path: joinPath(l.Path, name)}
+	return l
+}
+
+// split returns the folder that holds the object l names, and the object's name in
+// it ("" when l names a folder: an S3 key that is empty or ends in '/').
+func (l Location) split() (Location, string) {
+	if l.IsS3() {
+		i := strings.LastIndexByte(l.Key, '/')
+		return Location{Bucket: l.Bucket, Key: l.Key[:max(i, 0)]}, l.Key[i+1:]
+	}
+	return Location{Path: filepath.Dir(l.Path)}, filepath.Base(l.Path)
 }
 
 func joinKey(prefix, name string) string {
@@ -50,14 +70,21 @@ func joinKey(prefix, name string) string {
 	return prefix + "/" + name
 }
 
-// ParseLocation reads a local path or an s3://bucket[/key] URL.
+// ParseLocation reads a local path, an s3://bucket[/key] URL, or a litestream
+// replica's file:///dir.
 func ParseLocation(s string) (Location, error) {
 	if strings.TrimSpace(s) == "" {
 		return Location{}, errs.Usagef("empty location: expected a path or s3://bucket/prefix")
 	}
+	if rest, ok := strings.CutPrefix(s, "file://"); ok {
+		if !filepath.IsAbs(rest) {
+			return Location{}, errs.Usagef("location %q: a file:// replica URL needs an absolute path (file:///data/replica)", s)
+		}
+		return Location{Path: filepath.Clean(rest), Replica: true}, nil
+	}
 	if !strings.HasPrefix(strings.ToLower(s), "s3://") {
 		if strings.Contains(s, "://") {
-			return Location{}, errs.Usagef("location %q: only local paths and s3://bucket/prefix are supported", s)
+			return Location{}, errs.Usagef("location %q: only local paths, file:///replica and s3://bucket/prefix are supported", s)
 		}
 		return Location{Path: s}, nil
 	}
@@ -145,13 +172,4 @@ func NewS3Client(ctx context.Context, cfg S3Config) (*s3.Client, error) {
 		}
 		o.UsePathStyle = cfg.PathStyle
 	}), nil
-}
-
-// s3Client returns the client to use for l: the caller's, or one built from the
-// default configuration the first time an S3 location is seen.
-func s3Client(ctx context.Context, c *s3.Client) (*s3.Client, error) {
-	if c != nil {
-		return c, nil
-	}
-	return NewS3Client(ctx, S3Config{})
 }

@@ -3,8 +3,6 @@ package sqlitebackup
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io/fs"
 )
 
 // Newest returns the most recent backup in a directory or under an S3 prefix, from
@@ -16,27 +14,12 @@ func Newest(ctx context.Context, loc Location, opts ListOptions) (*Entry, error)
 	if opts.Now == nil {
 		return nil, errors.New("sqlitebackup.Newest: no clock")
 	}
-	var entries []Entry
-	if loc.IsS3() {
-		c, err := s3Client(ctx, opts.S3)
-		if err != nil {
-			return nil, err
-		}
-		objs, err := listPrefix(ctx, c, loc)
-		if err != nil {
-			return nil, err
-		}
-		entries = listedS3(objs, loc)
-	} else {
-		var err error
-		entries, err = listedDir(loc.Path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("backup directory %s does not exist", loc.Path)
-		}
-		if err != nil {
-			return nil, err
-		}
+	st := openStorage(loc, opts.access())
+	objs, err := listObjects(ctx, st)
+	if err != nil {
+		return nil, err
 	}
+	entries := listed(objs, st)
 	var newest *Entry
 	for i := range entries {
 		if newest == nil || entries[i].CreatedAt.After(newest.CreatedAt) {

@@ -8,8 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -24,12 +27,22 @@ type RestoreOptions struct {
 	// are still moved aside, never deleted, but the other process keeps writing to
 	// the moved files and will not see the restored data until it reopens.
 	Force           bool
-	DryRun          bool // verify and report what would happen, change nothing
-	Quick           bool // quick_check instead of integrity_check
-	AllowNoManifest bool // restore a backup that has no manifest (checksum unchecked)
-	S3              *s3.Client
+	DryRun          bool       // verify and report what would happen, change nothing
+	Quick           bool       // quick_check instead of integrity_check
+	AllowNoManifest bool       // restore a backup that has no manifest (checksum unchecked)
+	S3              *s3.Client // nil builds one from S3Config the first time S3 is used
+	S3Config        S3Config
 	Now             func() time.Time
 	Progress        func(Progress)
+	// Engine reads litestream replicas (nil: a replica cannot be restored); At is
+	// the point in time to restore a replica to (zero: its latest state; a backup
+	// refuses one).
+	Engine ReplicaEngine
+	At     time.Time
+	// KeepPreRestore, when ≥ 1, deletes the oldest pre-restore-* folders in the
+	// database's directory after a restore so that only the newest KeepPreRestore
+	// remain (the one this restore made among them); 0 keeps every one.
+	KeepPreRestore int
 	// AfterStep, when set, is called at each boundary between the steps that
 	// change files (RestoreStep*), so a test can stop the process at any of them
 	// and check that the next run heals what it left.
@@ -60,12 +73,21 @@ type RestoreReport struct {
 	Moved         []string // the replaced files' original paths
 	Check         CheckResult
 	RowCounts     map[string]int64 // per table, of the restored database
-	DryRun        bool
+	// Pending are the restored database's PENDING idempotency keys: relays that were
+	// in flight when the backup was taken, which the API will retry.
+	Pending []apidb.PendingKey
+	DryRun  bool
 	// Recovered is an earlier, interrupted restore of this database that Restore
 	// finished first (with DryRun: would finish); Cleaned are temporary files of
-	// killed runs it removed from the database's directory.
-	Recovered *apidb.Recovery
-	Cleaned   []string
+	// killed runs it removed from the database's directory, NotCleaned those it
+	// could not remove (TempFile.RemoveErr says why).
+	Recovered  *apidb.Recovery
+	Cleaned    []string
+	NotCleaned []TempFile
+	// PrunedPreRestore are the pre-restore folders deleted by KeepPreRestore;
+	// PruneErr says why retention stopped, when it did (the restore itself is done).
+	PrunedPreRestore []string
+	PruneErr         error
 }
 
 // Restore replaces the database at dbPath with the backup at from. It verifies the
@@ -97,8 +119,10 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 	if fi, err := os.Stat(abs); err == nil && !fi.Mode().IsRegular() {
 		return nil, badInput(InputDatabase, dbPath, "is not a regular file: expected the path of the API's database")
 	}
-	if !from.IsS3() && sameFile(from.Path, abs) {
-		return nil, badInput(InputBackup, from.Path, "is the database itself: expected a backup file")
+	if st, name := splitObject(from, s3Access{client: opts.S3, config: opts.S3Config}); name != "" {
+		if o, err := st.Stat(ctx, name); err == nil && o.Path != "" && sameFile(o.Path, abs) {
+			return nil, badInput(InputBackup, o.Path, "is the database itself: expected a backup file")
+		}
 	}
 	rep := &RestoreReport{From: from, DBPath: abs, DryRun: opts.DryRun}
 	step := func(s string) {
@@ -110,7 +134,7 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 		return rep, err
 	}
 	if !opts.DryRun {
-		rep.Cleaned = cleanTemps(dir, time.Now())
+		rep.Cleaned, rep.NotCleaned = cleanTemps(dir, time.Now())
 	}
 
 	// Ask early so an operator with the API still running learns it before a long
@@ -119,15 +143,16 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 		return rep, err
 	}
 
-	vopts := VerifyOptions{Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest, S3: opts.S3, Progress: opts.Progress}
+	vopts := VerifyOptions{Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest, S3: opts.S3, S3Config: opts.S3Config, Progress: opts.Progress,
+		Engine: opts.Engine, At: opts.At}
 	vopts.normalize()
-	vrep, mat, err := verify(ctx, from, vopts, dir, false)
+	vrep, mat, err := verifyAny(ctx, from, vopts, dir, false)
 	rep.Verify = vrep
 	if mat != nil {
 		defer mat.cleanup()
 	}
 	if err != nil {
-		if errs.Is(err, errs.Usage) {
+		if errs.Is(err, errs.Usage) || errors.Is(err, ErrNoEngine) || errors.Is(err, ErrEmptyReplica) || errors.Is(err, ErrV3Replica) {
 			return rep, err
 		}
 		return rep, errs.Refusedf("refusing to restore %s", from).Wrap(err).WithFix("use another backup or take a new one")
@@ -155,6 +180,7 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 		}
 		rep.Check = vrep.Check
 		rep.RowCounts = vrep.RowCounts
+		rep.Pending = vrep.Pending
 		return rep, refuseIfHeld(ctx, abs, opts.Force, rep)
 	}
 	if err := refuseIfHeld(ctx, abs, opts.Force, rep); err != nil {
@@ -240,9 +266,13 @@ func Restore(ctx context.Context, from Location, dbPath string, opts RestoreOpti
 				WithFix("stop every process using the database, move " + p + " away, and check the restored database")
 		}
 	}
+	if opts.KeepPreRestore > 0 {
+		rep.PrunedPreRestore, rep.PruneErr = prunePreRestore(dir, opts.KeepPreRestore, rep.PreRestoreDir)
+	}
 	// The check that passed ran on this very file under its temporary name: a
 	// rename moves no byte, so checking it again would only double the time.
 	rep.Check = vrep.Check
+	rep.Pending = vrep.Pending
 	db, err := sql.Open(apidb.DriverName, apidb.ReadOnlyDSN(abs))
 	if err != nil {
 		return rep, err
@@ -298,4 +328,65 @@ func makePreRestoreDir(dir, stamp string) (string, error) {
 		}
 	}
 	return "", errs.Failedf("no free pre-restore directory name in %s", dir)
+}
+
+// preRestoreName matches the folders Restore keeps replaced files in:
+// pre-restore-<UTC time>[-N]. Compiled on first use: start-up pays nothing.
+var preRestoreName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^pre-restore-(\d{8}T\d{6}Z)(?:-(\d+))?$`) })
+
+// prunePreRestore deletes the oldest pre-restore folders in dir beyond the newest
+// keep, and returns what it deleted. current, the folder this restore made (""
+// when none), counts as the newest whatever its name (a name freed by an earlier
+// deletion may be reused within one second). Folders whose names are not exactly
+// Restore's are never touched, nor is one that an interrupted restore's journal
+// still names.
+func prunePreRestore(dir string, keep int, current string) ([]string, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	inUse := map[string]bool{}
+	if current != "" {
+		inUse[current] = true
+		keep--
+	}
+	journals, _ := filepath.Glob(filepath.Join(dir, ".*.restore-journal"))
+	for _, jp := range journals {
+		db := filepath.Join(dir, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(jp), "."), ".restore-journal"))
+		if j, err := apidb.ReadJournal(db); err == nil && j != nil {
+			inUse[j.PreRestoreDir] = true
+		}
+	}
+	type folder struct {
+		name string
+		at   string
+		n    int
+	}
+	var folders []folder
+	for _, d := range des {
+		m := preRestoreName().FindStringSubmatch(d.Name())
+		if m == nil || !d.IsDir() || inUse[filepath.Join(dir, d.Name())] {
+			continue
+		}
+		n, _ := strconv.Atoi(m[2])
+		folders = append(folders, folder{d.Name(), m[1], n})
+	}
+	if len(folders) <= keep {
+		return nil, nil
+	}
+	sort.Slice(folders, func(i, j int) bool {
+		if folders[i].at != folders[j].at {
+			return folders[i].at < folders[j].at
+		}
+		return folders[i].n < folders[j].n
+	})
+	var pruned []string
+	for _, f := range folders[:len(folders)-keep] {
+		p := filepath.Join(dir, f.name)
+		if err := os.RemoveAll(p); err != nil {
+			return pruned, fmt.Errorf("delete old %s: %w", p, err)
+		}
+		pruned = append(pruned, p)
+	}
+	return pruned, apidb.SyncDir(dir)
 }

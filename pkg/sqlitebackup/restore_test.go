@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -457,4 +458,40 @@ func TestListShowsWhichBackupsVerify(t *testing.T) {
 	}
 	_, err = sqlitebackup.List(ctx, sqlitebackup.Location{Path: locs[2]}, sqlitebackup.ListOptions{})
 	wantKind(t, err, errs.Usage, "not a directory")
+}
+
+// Every restore keeps what it replaced in a pre-restore folder; with a retention,
+// only the newest folders stay, the older ones are deleted and reported, and
+// folders of other names are never touched.
+func TestPreRestoreFoldersAreKeptToTheNewest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := fixture(t, 0)
+	bk := backupTo(t, db, t.TempDir(), sqlitebackup.BackupOptions{Quick: true})
+	dir := filepath.Dir(db)
+	if err := os.Mkdir(filepath.Join(dir, "pre-restore-notes"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var made []string
+	for i := 0; i < 4; i++ {
+		at := time.Date(2026, 11, 25, 3, 15+i, 0, 0, time.UTC)
+		rep, err := sqlitebackup.Restore(ctx, bk.Location, db, sqlitebackup.RestoreOptions{Quick: true, KeepPreRestore: 2, Now: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, rep.PreRestoreDir)
+		wantPruned := []string{}
+		if i >= 2 {
+			wantPruned = []string{made[i-2]}
+		}
+		if strings.Join(rep.PrunedPreRestore, ",") != strings.Join(wantPruned, ",") || rep.PruneErr != nil {
+			t.Fatalf("restore %d deleted %v (%v), want %v", i+1, rep.PrunedPreRestore, rep.PruneErr, wantPruned)
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "pre-restore-*"))
+	want := []string{made[2], made[3], filepath.Join(dir, "pre-restore-notes")}
+	sort.Strings(want)
+	if strings.Join(left, ",") != strings.Join(want, ",") {
+		t.Errorf("pre-restore folders left: %v, want %v", left, want)
+	}
 }

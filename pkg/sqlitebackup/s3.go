@@ -1,25 +1,22 @@
 package sqlitebackup
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
-
-	"github.com/vrwx/vrwxctl/pkg/errs"
 )
 
 // Object metadata keys (sent as x-amz-meta-*). The checksum travels with the object
@@ -30,9 +27,188 @@ const (
 	metaFormat   = "vrwx-backup-format"
 )
 
-// uploadParallelism is how many parts are in flight at once: enough to fill a link,
-// few enough not to hold much memory (parts stream from the file).
-const uploadParallelism = 4
+// The uploader is the SDK's transfer manager (feature/s3/transfermanager, which
+// supersedes the deprecated feature/s3/manager). It reads every part into a buffer
+// of its own (uploadParallelism+1 of them, allocated up front, plus the first part),
+// so its memory is bounded by the part size, never by the file's: S3's minimum of
+// 5 MiB and two parts in flight hold about 20 MiB (TestMemoryIsFlatInTheDatabaseSize
+// measures it). It raises the part size by itself when 10,000 parts would not cover
+// the file (beyond about 48 GiB).
+const (
+	uploadParallelism = 2
+	defaultPartSize   = 5 << 20
+)
+
+// s3Storage keeps backups as objects under one S3 prefix.
+type s3Storage struct {
+	bucket, prefix string
+	access         s3Access
+	partSize       int64
+
+	once   sync.Once
+	client *s3.Client
+	err    error
+}
+
+func newS3Storage(loc Location, a s3Access) *s3Storage {
+	part := a.partSize
+	if part == 0 {
+		part = defaultPartSize
+	}
+	return &s3Storage{bucket: loc.Bucket, prefix: strings.Trim(loc.Key, "/"), access: a, partSize: part}
+}
+
+// c is the S3 client: the caller's, or one built from the configuration the first
+// time it is needed.
+func (s *s3Storage) c(ctx context.Context) (*s3.Client, error) {
+	s.once.Do(func() {
+		if s.client = s.access.client; s.client == nil {
+			s.client, s.err = NewS3Client(ctx, s.access.config)
+		}
+	})
+	return s.client, s.err
+}
+
+func (s *s3Storage) key(name string) string { return joinKey(s.prefix, name) }
+
+func (s *s3Storage) Location() Location          { return Location{Bucket: s.bucket, Key: s.prefix} }
+func (s *s3Storage) Locate(name string) Location { return Location{Bucket: s.bucket, Key: s.key(name)} }
+func (s *s3Storage) Staging() string             { return "" }
+
+func (s *s3Storage) Leftovers(ctx context.Context) []Entry { return nil }
+
+func (s *s3Storage) List(ctx context.Context) ([]Object, error) {
+	c, err := s.c(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := joinKey(s.prefix, "")
+	var objs []Object
+	pager := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(p), Delimiter: aws.String("/")})
+	for pager.HasMorePages() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", s.Location(), err)
+		}
+		for _, o := range page.Contents {
+			key := aws.ToString(o.Key)
+			objs = append(objs, Object{Name: strings.TrimPrefix(key, p), Size: aws.ToInt64(o.Size), ModTime: aws.ToTime(o.LastModified)})
+		}
+	}
+	sort.Slice(objs, func(i, j int) bool { return objs[i].Name < objs[j].Name })
+	return objs, nil
+}
+
+func (s *s3Storage) Stat(ctx context.Context, name string) (Object, error) {
+	if name == "" || strings.HasSuffix(name, "/") {
+		return Object{}, fmt.Errorf("%s: %w", s.Locate(name), errNotAnObject)
+	}
+	c, err := s.c(ctx)
+	if err != nil {
+		return Object{}, err
+	}
+	out, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.key(name))})
+	if isNotFound(err) {
+		// A "folder": objects under name/ (a litestream replica's ltx/, say).
+		l, lerr := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(s.key(name) + "/"), MaxKeys: aws.Int32(1)})
+		if lerr == nil && len(l.Contents) > 0 {
+			return Object{}, fmt.Errorf("%s: %w", s.Locate(name), errNotAnObject)
+		}
+	}
+	if err != nil {
+		return Object{}, s3Err("head", s.Locate(name), err)
+	}
+	return Object{Name: name, Size: aws.ToInt64(out.ContentLength), ModTime: aws.ToTime(out.LastModified), SHA256: out.Metadata[metaSHA256]}, nil
+}
+
+func (s *s3Storage) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	c, err := s.c(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.key(name))})
+	if err != nil {
+		return nil, s3Err("download", s.Locate(name), err)
+	}
+	return out.Body, nil
+}
+
+// Write uploads the file with If-None-Match: * (on the single PUT, or on the
+// multipart upload's completion), so even a race never replaces an object; the
+// transfer manager aborts a multipart upload that fails, leaving no parts behind.
+func (s *s3Storage) Write(ctx context.Context, name, path string, opts WriteOptions) error {
+	c, err := s.c(ctx)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{metaFormat: ManifestFormat}
+	if opts.SHA256 != "" {
+		meta[metaSHA256], meta[metaDBSHA256] = opts.SHA256, opts.DBSHA256
+	}
+	tm := transfermanager.New(c, func(o *transfermanager.Options) {
+		o.PartSizeBytes, o.MultipartUploadThreshold, o.Concurrency = s.partSize, s.partSize, uploadParallelism
+		// The client's own choice (NewS3Client asks for checksums only where the
+		// API requires them when an endpoint is overridden), which the transfer
+		// manager would otherwise replace with its default on every request.
+		o.RequestChecksumCalculation = c.Options().RequestChecksumCalculation
+		if opts.Progress != nil {
+			o.ObjectProgressListeners.Register(uploadProgress(opts.Progress))
+		}
+	})
+	loc := s.Locate(name)
+	_, err = tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
+		Bucket: aws.String(s.bucket), Key: aws.String(loc.Key), Body: f, ContentLength: aws.Int64(fi.Size()),
+		ContentType: aws.String(opts.ContentType), Metadata: meta, IfNoneMatch: aws.String("*"),
+	})
+	if isPreconditionFailed(err) {
+		return fs.ErrExist
+	}
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", loc, err)
+	}
+	return nil
+}
+
+// uploadProgress reports the transfer manager's byte counts as "upload" progress.
+type uploadProgress func(Progress)
+
+func (p uploadProgress) OnObjectBytesTransferred(_ context.Context, e *transfermanager.ObjectBytesTransferredEvent) {
+	p(Progress{Phase: "upload", Done: e.BytesTransferred, Total: e.TotalBytes})
+}
+
+func (s *s3Storage) Delete(ctx context.Context, name string) error {
+	c, err := s.c(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.key(name))}); err != nil {
+		return s3Err("delete", s.Locate(name), err)
+	}
+	return nil
+}
+
+func (s *s3Storage) Digest(ctx context.Context, name string) (string, error) {
+	o, err := s.Stat(ctx, name)
+	return o.SHA256, err
+}
+
+// s3Err names the operation and the object, and makes a missing object an error
+// that wraps fs.ErrNotExist.
+func s3Err(op string, loc Location, err error) error {
+	if isNotFound(err) {
+		return fmt.Errorf("%s %s: %w", op, loc, fs.ErrNotExist)
+	}
+	return fmt.Errorf("%s %s: %w", op, loc, err)
+}
 
 func isNotFound(err error) bool {
 	var re *awshttp.ResponseError
@@ -51,233 +227,4 @@ func isPreconditionFailed(err error) bool {
 	}
 	var re *awshttp.ResponseError
 	return errors.As(err, &re) && re.HTTPStatusCode() == 412
-}
-
-func objectExists(ctx context.Context, c *s3.Client, bucket, key string) (bool, error) {
-	_, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err == nil {
-		return true, nil
-	}
-	if isNotFound(err) {
-		return false, nil
-	}
-	return false, fmt.Errorf("head s3://%s/%s: %w", bucket, key, err)
-}
-
-// uploadBackup stores the finished file under the prefix with a time-stamped name
-// that no existing object has, then its manifest. Names are checked first and the
-// writes are conditional (If-None-Match: *), so even a race never replaces a backup.
-func uploadBackup(ctx context.Context, opts BackupOptions, prefix Location, stored string, m *Manifest) (Location, error) {
-	c := opts.S3
-	for n := 0; n < 1000; n++ {
-		name := BackupName(m.CreatedAt, n, Compression(m.Compression))
-		loc := prefix.child(name)
-		exists, err := objectExists(ctx, c, loc.Bucket, loc.Key)
-		if err != nil {
-			return Location{}, err
-		}
-		if exists {
-			continue
-		}
-		mexists, err := objectExists(ctx, c, loc.Bucket, loc.Key+ManifestSuffix)
-		if err != nil {
-			return Location{}, err
-		}
-		if mexists {
-			continue
-		}
-		m.File = name
-		err = uploadFile(ctx, c, loc, stored, m, opts.S3PartSize, opts.Progress)
-		if isPreconditionFailed(err) {
-			continue
-		}
-		if err != nil {
-			return Location{}, err
-		}
-		body, err := m.marshal()
-		if err != nil {
-			return Location{}, err
-		}
-		_, err = c.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: aws.String(loc.Bucket), Key: aws.String(loc.Key + ManifestSuffix),
-			Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))),
-			ContentType: aws.String("application/json"), IfNoneMatch: aws.String("*"),
-		})
-		if err != nil {
-			// A backup without its manifest would never verify; take it back.
-			_, _ = c.DeleteObject(context.WithoutCancel(ctx), &s3.DeleteObjectInput{Bucket: aws.String(loc.Bucket), Key: aws.String(loc.Key)})
-			return Location{}, fmt.Errorf("upload manifest %s%s: %w", loc, ManifestSuffix, err)
-		}
-		return loc, nil
-	}
-	return Location{}, errs.Failedf("no free backup name under %s for %s", prefix, m.CreatedAt.Format(time.RFC3339))
-}
-
-func uploadFile(ctx context.Context, c *s3.Client, loc Location, file string, m *Manifest, partSize int64, progress func(Progress)) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	meta := map[string]string{metaSHA256: m.SHA256, metaDBSHA256: m.DBSHA256, metaFormat: ManifestFormat}
-	contentType := "application/vnd.sqlite3"
-	if m.Compressed {
-		contentType = "application/gzip"
-	}
-	size := m.Size
-	if size <= partSize {
-		_, err := c.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: aws.String(loc.Bucket), Key: aws.String(loc.Key), Body: io.NewSectionReader(f, 0, size),
-			ContentLength: aws.Int64(size), ContentType: aws.String(contentType), Metadata: meta, IfNoneMatch: aws.String("*"),
-		})
-		if err != nil {
-			return fmt.Errorf("upload %s: %w", loc, err)
-		}
-		progress(Progress{Phase: "upload", Done: size, Total: size})
-		return nil
-	}
-	return uploadMultipart(ctx, c, loc, f, size, partSize, contentType, meta, progress)
-}
-
-// uploadMultipart uploads f in parts and completes the upload; on any failure it
-// aborts the upload so no partial object and no orphaned parts remain.
-func uploadMultipart(ctx context.Context, c *s3.Client, loc Location, f *os.File, size, partSize int64, contentType string, meta map[string]string, progress func(Progress)) (err error) {
-	created, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
-		Bucket: aws.String(loc.Bucket), Key: aws.String(loc.Key), ContentType: aws.String(contentType), Metadata: meta,
-	})
-	if err != nil {
-		return fmt.Errorf("start multipart upload %s: %w", loc, err)
-	}
-	defer func() {
-		if err != nil {
-			_, _ = c.AbortMultipartUpload(context.WithoutCancel(ctx), &s3.AbortMultipartUploadInput{
-				Bucket: aws.String(loc.Bucket), Key: aws.String(loc.Key), UploadId: created.UploadId,
-			})
-		}
-	}()
-	nParts := int((size + partSize - 1) / partSize)
-	parts := make([]types.CompletedPart, nParts)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu       sync.Mutex
-		firstErr error
-		done     int64
-		wg       sync.WaitGroup
-	)
-	next := make(chan int)
-	for w := 0; w < uploadParallelism; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				off := int64(i) * partSize
-				n := min(partSize, size-off)
-				out, err := c.UploadPart(ctx, &s3.UploadPartInput{
-					Bucket: aws.String(loc.Bucket), Key: aws.String(loc.Key), UploadId: created.UploadId,
-					PartNumber: aws.Int32(int32(i + 1)), Body: io.NewSectionReader(f, off, n), ContentLength: aws.Int64(n),
-				})
-				mu.Lock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = fmt.Errorf("upload part %d of %s: %w", i+1, loc, err)
-						cancel()
-					}
-				} else {
-					parts[i] = types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(i + 1))}
-					done += n
-					progress(Progress{Phase: "upload", Done: done, Total: size})
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-feed:
-	for i := 0; i < nParts; i++ {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	_, err = c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-		Bucket: aws.String(loc.Bucket), Key: aws.String(loc.Key), UploadId: created.UploadId,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}, IfNoneMatch: aws.String("*"),
-	})
-	if err != nil {
-		return fmt.Errorf("complete multipart upload %s: %w", loc, err)
-	}
-	return nil
-}
-
-// downloadObject streams an object into a new file at dst and returns its metadata.
-func downloadObject(ctx context.Context, c *s3.Client, loc Location, dst string, progress func(Progress)) (map[string]string, error) {
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(loc.Bucket), Key: aws.String(loc.Key)})
-	if err != nil {
-		if isNotFound(err) {
-			return nil, errs.Usagef("backup %s does not exist", loc)
-		}
-		return nil, fmt.Errorf("download %s: %w", loc, err)
-	}
-	defer out.Body.Close()
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	total := aws.ToInt64(out.ContentLength)
-	pr := &progressReader{r: out.Body, fn: func(n int64) { progress(Progress{Phase: "download", Done: n, Total: total}) }}
-	n, err := io.Copy(f, pr)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", loc, describeIOError(err, filepath.Dir(dst)))
-	}
-	if total > 0 && n != total {
-		return nil, fmt.Errorf("download %s: got %d of %d bytes", loc, n, total)
-	}
-	return out.Metadata, nil
-}
-
-func getSmallObject(ctx context.Context, c *s3.Client, loc Location) ([]byte, error) {
-	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(loc.Bucket), Key: aws.String(loc.Key)})
-	if err != nil {
-		return nil, err
-	}
-	defer out.Body.Close()
-	return io.ReadAll(io.LimitReader(out.Body, 1<<20))
-}
-
-type s3Object struct {
-	name     string
-	key      string
-	size     int64
-	modified time.Time
-}
-
-// listPrefix lists the objects directly under a prefix (not in sub-"folders").
-func listPrefix(ctx context.Context, c *s3.Client, prefix Location) ([]s3Object, error) {
-	p := joinKey(prefix.Key, "")
-	var objs []s3Object
-	pager := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(prefix.Bucket), Prefix: aws.String(p), Delimiter: aws.String("/")})
-	for pager.HasMorePages() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", prefix, err)
-		}
-		for _, o := range page.Contents {
-			key := aws.ToString(o.Key)
-			objs = append(objs, s3Object{name: strings.TrimPrefix(key, p), key: key, size: aws.ToInt64(o.Size), modified: aws.ToTime(o.LastModified)})
-		}
-	}
-	sort.Slice(objs, func(i, j int) bool { return objs[i].name < objs[j].name })
-	return objs, nil
 }

@@ -4,7 +4,9 @@ package sqlitebackup
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,4 +33,30 @@ func tempUnlocked(path string) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// processAlive reports whether a process with this pid exists (one of another user
+// answers EPERM: it exists).
+func processAlive(pid int) bool {
+	err := unix.Kill(pid, 0)
+	return err == nil || errors.Is(err, unix.EPERM)
+}
+
+// canRemove says why this process could not remove the file at path: its directory
+// is not writable and searchable for it, or the directory is sticky and the file is
+// another user's. nil when it could.
+func canRemove(path string) error {
+	dir := filepath.Dir(path)
+	if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
+		return fmt.Errorf("directory %s is not writable by this user: %w", dir, err)
+	}
+	var ds, fst unix.Stat_t
+	if unix.Stat(dir, &ds) != nil || unix.Lstat(path, &fst) != nil {
+		return nil
+	}
+	uid := uint32(os.Geteuid())
+	if ds.Mode&unix.S_ISVTX != 0 && uid != 0 && fst.Uid != uid && ds.Uid != uid {
+		return fmt.Errorf("it belongs to uid %d in sticky directory %s", fst.Uid, dir)
+	}
+	return nil
 }

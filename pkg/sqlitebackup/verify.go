@@ -9,9 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -27,30 +25,43 @@ type VerifyOptions struct {
 	// AllowNoManifest accepts a backup without a manifest (e.g. one made by the old
 	// runbook's sqlite3 .backup); its checksum then cannot be checked.
 	AllowNoManifest bool
-	S3              *s3.Client // nil builds one from the default AWS configuration
+	S3              *s3.Client // nil builds one from S3Config the first time S3 is used
+	S3Config        S3Config
 	// StagingDir is where an S3 or compressed backup is unpacked for checking
 	// (default os.TempDir()).
 	StagingDir string
 	Progress   func(Progress)
+	// Engine reads litestream replicas (nil: none can be read); At is the point in
+	// time to restore a replica to (zero: its latest state).
+	Engine ReplicaEngine
+	At     time.Time
 }
 
 // VerifyReport is everything Verify found. OK is true only when Problems is empty.
 type VerifyReport struct {
-	Location          Location
-	Recovered         *apidb.Recovery // an interrupted restore of this file that Verify finished first
-	Manifest          *Manifest       // nil when there is none or it could not be read
-	Size              int64           // bytes of the stored file
-	SHA256            string          // of the stored file
-	ChecksumOK        bool            // SHA256 and Size match the manifest (and DBSHA256 when compressed)
+	Location  Location
+	Recovered *apidb.Recovery // an interrupted restore of this file that Verify finished first
+	// Replica is the position a litestream replica was restored to (nil for a
+	// backup). A replica has no manifest: litestream checks its own files.
+	Replica           *ReplicaRestore
+	Manifest          *Manifest // nil when there is none or it could not be read
+	Size              int64     // bytes of the stored file
+	SHA256            string    // of the stored file
+	ChecksumOK        bool      // SHA256 and Size match the manifest (and DBSHA256 when compressed)
 	Check             CheckResult
 	JournalMode       string // from the file header: "delete" (self-contained) or "wal"
 	Migrations        []string
 	MissingTables     []string
 	MissingMigrations []string
 	RowCounts         map[string]int64
-	OK                bool
-	Problems          []string
+	// Pending are the idempotency keys the backup holds in PENDING: relays in
+	// flight when it was taken, which the API retries once restored (apidb.PendingKey).
+	Pending  []apidb.PendingKey
+	OK       bool
+	Problems []string
 }
+
+func (o VerifyOptions) access() s3Access { return s3Access{client: o.S3, config: o.S3Config} }
 
 func (o *VerifyOptions) normalize() {
 	if o.StagingDir == "" {
@@ -69,14 +80,15 @@ func Verify(ctx context.Context, loc Location, opts VerifyOptions) (*VerifyRepor
 	opts.normalize()
 	// A database being verified in place may be one whose restore was interrupted.
 	var rec *apidb.Recovery
-	if !loc.IsS3() {
-		var err error
-		if rec, err = apidb.Recover(ctx, loc.Path, false); err != nil {
-			return nil, err
+	if st, name := splitObject(loc, opts.access()); name != "" {
+		if o, err := st.Stat(ctx, name); err == nil && o.Path != "" {
+			if rec, err = apidb.Recover(ctx, o.Path, false); err != nil {
+				return nil, err
+			}
 		}
 	}
 	cleanTemps(opts.StagingDir, time.Now())
-	rep, mat, err := verify(ctx, loc, opts, opts.StagingDir, true)
+	rep, mat, err := verifyAny(ctx, loc, opts, opts.StagingDir, true)
 	if rep != nil {
 		rep.Recovered = rec
 	}
@@ -134,70 +146,49 @@ func (m *materialized) take() string {
 	return m.db
 }
 
-// normalizeBackupLocation accepts a manifest's path for its backup's and rejects
-// directories and missing local files as bad input.
-func normalizeBackupLocation(loc Location) (Location, error) {
-	if loc.IsS3() {
-		if loc.Key == "" || strings.HasSuffix(loc.Key, "/") {
-			return loc, badInput(InputBackup, loc.String(), "names a prefix: expected a backup object such as s3://bucket/prefix/vrwx-20261127T031500Z.db")
-		}
-		loc.Key = strings.TrimSuffix(loc.Key, ManifestSuffix)
-		return loc, nil
+// backupObject opens the storage of the backup loc names and describes the backup
+// (a manifest's path stands for its backup's); folders and missing objects are bad
+// input.
+func backupObject(ctx context.Context, loc Location, a s3Access) (Storage, Object, error) {
+	st, name := splitObject(loc, a)
+	name = strings.TrimSuffix(name, ManifestSuffix)
+	if name == "" {
+		return nil, Object{}, badInput(InputBackup, loc.String(), "names a prefix: expected a backup object such as s3://bucket/prefix/vrwx-20261127T031500Z.db")
 	}
-	loc.Path = strings.TrimSuffix(loc.Path, ManifestSuffix)
-	fi, err := os.Stat(loc.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return loc, badInput(InputBackup, loc.Path, "does not exist")
+	o, err := st.Stat(ctx, name)
+	switch {
+	case errors.Is(err, errNotAnObject):
+		return nil, Object{}, badInput(InputBackup, st.Locate(name).String(), "is a directory: expected a backup file")
+	case isNotExist(err):
+		return nil, Object{}, badInput(InputBackup, st.Locate(name).String(), "does not exist")
+	case err != nil:
+		return nil, Object{}, fmt.Errorf("backup %s: %w", st.Locate(name), err)
 	}
-	if err != nil {
-		return loc, fmt.Errorf("backup %s: %w", loc.Path, err)
-	}
-	if fi.IsDir() {
-		return loc, badInput(InputBackup, loc.Path, "is a directory: expected a backup file")
-	}
-	return loc, nil
+	return st, o, nil
 }
 
-func readManifest(ctx context.Context, c *s3.Client, loc Location) (*Manifest, error) {
-	where := loc.String() + ManifestSuffix
-	var b []byte
-	var err error
-	if loc.IsS3() {
-		b, err = getSmallObject(ctx, c, Location{Bucket: loc.Bucket, Key: loc.Key + ManifestSuffix})
-		if isNotFound(err) {
-			err = fs.ErrNotExist
-		}
-	} else {
-		b, err = os.ReadFile(loc.Path + ManifestSuffix)
-	}
+// readManifest reads the manifest beside the backup called name.
+func readManifest(ctx context.Context, st Storage, name string) (*Manifest, error) {
+	b, err := readSmall(ctx, st, name+ManifestSuffix)
 	if err != nil {
 		return nil, err
 	}
-	return parseManifest(b, where)
+	return parseManifest(b, st.Locate(name).String()+ManifestSuffix)
 }
 
 // verify runs every check. workDir receives any unpacked copy; with inPlace a local
 // uncompressed backup is checked where it lies, otherwise it is copied into workDir
 // (restore wants a private copy next to the database to rename into place).
 func verify(ctx context.Context, loc Location, opts VerifyOptions, workDir string, inPlace bool) (*VerifyReport, *materialized, error) {
-	loc, err := normalizeBackupLocation(loc)
+	st, obj, err := backupObject(ctx, loc, opts.access())
 	if err != nil {
 		return nil, nil, err
 	}
-	rep := &VerifyReport{Location: loc}
-	var c *s3.Client
-	if loc.IsS3() {
-		if c, err = s3Client(ctx, opts.S3); err != nil {
-			return nil, nil, err
-		}
-	}
-	name := filepath.Base(loc.Path)
-	if loc.IsS3() {
-		name = loc.Key[strings.LastIndexByte(loc.Key, '/')+1:]
-	}
-	m, err := readManifest(ctx, c, loc)
+	name := obj.Name
+	rep := &VerifyReport{Location: st.Locate(name)}
+	m, err := readManifest(ctx, st, name)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case isNotExist(err):
 		if !opts.AllowNoManifest {
 			rep.Problems = append(rep.Problems, "no manifest "+name+ManifestSuffix+" beside it, so its checksum cannot be checked")
 		}
@@ -214,7 +205,7 @@ func verify(ctx context.Context, loc Location, opts VerifyOptions, workDir strin
 		compressed = rep.Manifest.Compressed
 	}
 
-	mat, sums, err := materialize(ctx, c, loc, compressed, workDir, inPlace, opts.Progress)
+	mat, sums, err := materialize(ctx, st, obj, compressed, workDir, inPlace, opts.Progress)
 	if err != nil {
 		if mat != nil {
 			mat.cleanup()
@@ -241,31 +232,67 @@ func verify(ctx context.Context, loc Location, opts VerifyOptions, workDir strin
 			rep.ChecksumOK = false
 			rep.Problems = append(rep.Problems, fmt.Sprintf("checksum mismatch: the unpacked database's sha256 is %s, the manifest says %s", sums.dbSHA, m.DBSHA256))
 		}
-		if sums.meta != nil && sums.meta[metaSHA256] != "" && sums.meta[metaSHA256] != m.SHA256 {
+		if obj.SHA256 != "" && obj.SHA256 != m.SHA256 {
 			rep.ChecksumOK = false
-			rep.Problems = append(rep.Problems, fmt.Sprintf("the object's sha256 metadata %s differs from the manifest's %s", sums.meta[metaSHA256], m.SHA256))
+			rep.Problems = append(rep.Problems, fmt.Sprintf("the object's sha256 metadata %s differs from the manifest's %s", obj.SHA256, m.SHA256))
 		}
 	}
-	if err := apidb.CheckFile(mat.db, "backup"); err != nil {
+	return rep, mat, checkMaterialized(ctx, rep, mat.db, opts)
+}
+
+// checkMaterialized runs the checks every database that may be restored gets: an
+// SQLite file, integrity_check (quick_check), the API's tables and migrations, row
+// counts, PENDING idempotency keys. Problems go into rep; an error is returned only
+// when the checks could not run, or the file is no database at all (rep.err()).
+func checkMaterialized(ctx context.Context, rep *VerifyReport, db string, opts VerifyOptions) error {
+	if err := apidb.CheckFile(db, "backup"); err != nil {
 		var fe *apidb.FileError
 		if !errors.As(err, &fe) {
-			return rep, mat, err
+			return err
 		}
 		rep.Problems = append(rep.Problems, fe.Problem())
-		return rep, mat, rep.err()
+		return rep.err()
 	}
 	opts.Progress(Progress{Phase: "check"})
-	if rep.Check, err = checkFile(ctx, mat.db, opts.Quick); err != nil {
-		return rep, mat, err
+	var err error
+	if rep.Check, err = checkFile(ctx, db, opts.Quick); err != nil {
+		return err
 	}
 	if !rep.Check.OK {
 		rep.Problems = append(rep.Problems, rep.Check.Check+" failed: "+strings.Join(rep.Check.Errors, "; "))
 	}
-	if err := inspect(ctx, mat.db, rep); err != nil {
+	if err := inspect(ctx, db, rep); err != nil {
 		rep.Problems = append(rep.Problems, err.Error())
 	}
 	rep.OK = len(rep.Problems) == 0
-	return rep, mat, nil
+	return nil
+}
+
+// verifyAny verifies what loc names: a backup, or a litestream replica restored (at
+// opts.At) into workDir.
+func verifyAny(ctx context.Context, loc Location, opts VerifyOptions, workDir string, inPlace bool) (*VerifyReport, *materialized, error) {
+	replica, err := isReplica(ctx, loc, opts.access())
+	if err != nil {
+		return nil, nil, err
+	}
+	if !replica {
+		if !opts.At.IsZero() {
+			return nil, nil, badInput(InputBackup, loc.String(), "is a backup, not a litestream replica: a point in time (--timestamp) applies to replicas only")
+		}
+		return verify(ctx, loc, opts, workDir, inPlace)
+	}
+	loc = loc.asReplica()
+	rep := &VerifyReport{Location: loc}
+	mat, res, err := materializeReplica(ctx, loc, opts.Engine, opts.S3Config, opts.At, workDir)
+	if err != nil {
+		if mat != nil {
+			mat.cleanup()
+		}
+		return rep, nil, err
+	}
+	rep.Replica = res
+	rep.Size, rep.SHA256 = mat.dbSize, mat.dbSHA256
+	return rep, mat, checkMaterialized(ctx, rep, mat.db, opts)
 }
 
 // inspect fills the schema, migration and row-count parts of rep.
@@ -297,7 +324,10 @@ func inspect(ctx context.Context, path string, rep *VerifyReport) error {
 			return err
 		}
 	}
-	rep.RowCounts, err = apidb.RowCounts(ctx, db)
+	if rep.RowCounts, err = apidb.RowCounts(ctx, db); err != nil {
+		return err
+	}
+	rep.Pending, err = apidb.PendingIdempotency(ctx, db)
 	return err
 }
 
@@ -314,34 +344,24 @@ type sums struct {
 	size  int64
 	sha   string
 	dbSHA string
-	meta  map[string]string
 }
 
-// materialize gets an uncompressed local copy of the backup (or uses the local file
-// in place), hashing the stored bytes and the database bytes on the way.
-func materialize(ctx context.Context, c *s3.Client, loc Location, compressed bool, workDir string, inPlace bool, progress func(Progress)) (*materialized, sums, error) {
+// materialize gets an uncompressed local copy of the backup (or, with inPlace, uses
+// a local uncompressed file where it lies), hashing the stored bytes and the
+// database bytes on the way: one streaming pass from the storage, through gunzip
+// when compressed, into a locked temporary file in workDir.
+func materialize(ctx context.Context, st Storage, obj Object, compressed bool, workDir string, inPlace bool, progress func(Progress)) (*materialized, sums, error) {
 	mat := &materialized{}
 	var s sums
-	stored := loc.Path
-	if loc.IsS3() {
-		tmp, release, err := reserveTemp(workDir, ".vrwx-download-*.tmp")
-		if err != nil {
-			return nil, s, err
-		}
-		mat.temps, mat.releases = append(mat.temps, tmp), append(mat.releases, release)
-		if s.meta, err = downloadObject(ctx, c, loc, tmp, progress); err != nil {
-			return mat, s, err
-		}
-		stored, inPlace = tmp, true
-	}
-	if !compressed && inPlace {
+	loc := st.Locate(obj.Name)
+	if !compressed && inPlace && obj.Path != "" {
 		var err error
-		s.size, s.sha, err = hashFile(stored, func(n int64) { progress(Progress{Phase: "hash", Done: n}) })
+		s.size, s.sha, err = hashFile(obj.Path, func(n int64) { progress(Progress{Phase: "hash", Done: n}) })
 		if err != nil {
 			return mat, s, err
 		}
 		s.dbSHA = s.sha
-		mat.db, mat.dbSize, mat.dbSHA256 = stored, s.size, s.sha
+		mat.db, mat.dbSize, mat.dbSHA256 = obj.Path, s.size, s.sha
 		return mat, s, nil
 	}
 	out, release, err := reserveTemp(workDir, ".vrwx-restore-*.db.tmp")
@@ -350,18 +370,21 @@ func materialize(ctx context.Context, c *s3.Client, loc Location, compressed boo
 	}
 	mat.temps, mat.releases = append(mat.temps, out), append(mat.releases, release)
 	mat.db = out
-	in, err := os.Open(stored)
+	in, err := st.Open(ctx, obj.Name)
+	if isNotExist(err) {
+		return mat, s, badInput(InputBackup, loc.String(), "does not exist")
+	}
 	if err != nil {
 		return mat, s, err
 	}
 	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
-		return mat, s, err
+	phase := "download"
+	if obj.Path != "" {
+		phase = "unpack"
 	}
 	storedHash := sha256.New()
 	pr := &progressReader{r: io.TeeReader(in, storedHash), fn: func(n int64) {
-		progress(Progress{Phase: "unpack", Done: n, Total: fi.Size()})
+		progress(Progress{Phase: phase, Done: n, Total: obj.Size})
 	}}
 	var src io.Reader = pr
 	if compressed {
@@ -390,7 +413,10 @@ func materialize(ctx context.Context, c *s3.Client, loc Location, compressed boo
 		err = cerr
 	}
 	if err != nil {
-		return mat, s, fmt.Errorf("unpack %s: %w", loc, describeIOError(err, workDir))
+		return mat, s, fmt.Errorf("read %s: %w", loc, describeIOError(err, workDir))
+	}
+	if pr.n != obj.Size {
+		return mat, s, fmt.Errorf("read %s: got %d of %d bytes", loc, pr.n, obj.Size)
 	}
 	s.size, s.sha, s.dbSHA = pr.n, hex.EncodeToString(storedHash.Sum(nil)), hex.EncodeToString(dbHash.Sum(nil))
 	mat.dbSHA256 = s.dbSHA

@@ -33,11 +33,15 @@ func binary(t *testing.T) string {
 			return
 		}
 		builtBin = filepath.Join(builtDir, "vrwxctl")
-		build := exec.Command("go", "build", "-trimpath", "-o", builtBin, "./cmd/vrwxctl")
-		build.Dir = root
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		// vrwxctl and, beside it, the litestream helper it runs for replicas.
+		for _, pkg := range []string{"./cmd/vrwxctl", "./cmd/vrwxctl-litestream"} {
+			build := exec.Command("go", "build", "-trimpath", "-o", builtDir+"/", pkg)
+			build.Dir = root
+			build.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := build.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+				return
+			}
 		}
 	})
 	if buildErr != nil {
@@ -62,6 +66,12 @@ func TestMain(m *testing.M) {
 func TestEveryScenarioRuns(t *testing.T) {
 	devchain.RequireAnvil(t)
 	devchain.RequireCast(t)
+	if _, err := litestreamBin(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
 	bin := binary(t)
 	t.Setenv("VRWX_BENCH_DB_MB", "2")
 	sc := scaleConfig{Jobs: []int{300}, Blocks: []int{300}, Events: 60, Runs: 1}

@@ -196,6 +196,11 @@ func mainErr(runs int, only, bin, ref string, sc scaleConfig, check bool) error 
 	}
 	env := []string{"RPC_URL=" + a.URL, "VRWX_API_URL=" + api, "VRWXCTL_DEPLOYMENT=/nonexistent", "XDG_CONFIG_HOME=" + os.TempDir() + "/vrwxctl-bench-none"}
 	scenarios := append(Scenarios(bin, cast, a, d, env), dbScenarios()...)
+	ls, err := litestreamBin()
+	if err != nil {
+		return err
+	}
+	scenarios = append(scenarios, litestreamScenarios(bin, ls)...)
 	ops, err := opsScenarios(cast, a, d)
 	if err != nil {
 		return err

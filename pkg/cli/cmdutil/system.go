@@ -17,6 +17,8 @@ import (
 // doctor relay); empty means "from the profile".
 type SystemFlags struct {
 	Address, Signer, APIURL, DB, Backups string
+	// Replica is a litestream replica to judge (default the profile's replica).
+	Replica string
 }
 
 // Validate checks the flags' forms before anything is read: one account (address or
@@ -40,6 +42,11 @@ func (f SystemFlags) Validate() error {
 			return errs.Usagef("--backups: %v", err)
 		}
 	}
+	if f.Replica != "" {
+		if _, err := sqlitebackup.ParseLocation(f.Replica); err != nil {
+			return errs.Usagef("--replica: %v", err)
+		}
+	}
 	return nil
 }
 
@@ -47,7 +54,7 @@ func (f SystemFlags) Validate() error {
 // is the relayer ("--address"), else the current key of --signer or of the
 // profile's signer, read through storeKey.
 func (f SystemFlags) Sources(storeKey func(ctx context.Context, ref string) (common.Address, error), hc *health.Client, now func() time.Time) (monitor.Sources, error) {
-	s := monitor.Sources{Signer: f.Signer, StoreKey: storeKey, APIURL: f.APIURL, DB: f.DB, Backups: f.Backups, Health: hc, Now: now}
+	s := monitor.Sources{Signer: f.Signer, StoreKey: storeKey, APIURL: f.APIURL, DB: f.DB, Backups: f.Backups, Replica: f.Replica, Health: hc, Now: now}
 	if f.Address != "" {
 		a, err := units.ParseAddress(f.Address)
 		if err != nil {

@@ -53,6 +53,7 @@ func SystemThresholds(cfg *config.Config) doctor.SystemThresholds {
 		APILatencyWarn: dur("api_latency_warn"), APILatencyCrit: dur("api_latency_crit"),
 		RPCLagWarn: count("rpc_lag_warn"), RPCLagCrit: count("rpc_lag_crit"),
 		BackupAgeWarn: dur("backup_age_warn"), BackupAgeCrit: dur("backup_age_crit"),
+		ReplicaAgeWarn: dur("replica_age_warn"), ReplicaAgeCrit: dur("replica_age_crit"),
 		RunwayWarn: days("runway_warn_days"), RunwayCrit: days("runway_crit_days"),
 	}
 }

@@ -139,13 +139,9 @@ func backupRun(ctx context.Context, opts *BackupOptions) error {
 		fmt.Fprintf(opts.IO.Out, "would back up %s to %s (dry run, nothing written)\n", src, dst)
 		return nil
 	}
-	client, err := opts.S3.client(ctx, dst)
-	if err != nil {
-		return err
-	}
 	res, err := sqlitebackup.Backup(ctx, src, dst, sqlitebackup.BackupOptions{
 		Method: method, Quick: opts.Quick, CheckCopy: opts.CheckCopy, Compression: comp, Keep: opts.Keep,
-		Progress: progress(opts.IO, opts.Now), Now: opts.Now, S3: client,
+		Progress: progress(opts.IO, opts.Now), Now: opts.Now, S3Config: opts.S3.config(),
 	})
 	if err != nil {
 		return inFlagTerms(err, backupFlags)

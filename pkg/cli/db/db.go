@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
@@ -26,10 +25,11 @@ func NewCmdDB(f *cmdutil.Factory) *cobra.Command {
 	s3o := &S3Flags{}
 	cmd := &cobra.Command{
 		Use:   "db",
-		Short: "The API's database: online backup, verify, restore, list backups",
+		Short: "The API's database: online backup, verify, restore (from backups or litestream), list, DR drill",
 		Long: `Back up the VRWX API's SQLite database while the API keeps writing, verify a
-backup, restore one (verified first, refused while the API has the database open),
-and list the backups in a directory or under an S3 prefix.
+backup, restore one or a litestream replica (verified first, refused while the API
+has the database open), list the backups in a directory or under an S3 prefix (or
+a replica's snapshots and time range), and rehearse disaster recovery (db drill).
 
 The database is --db, else DATABASE_PATH, else the profile's database_path.
 S3 credentials and region come from the AWS SDK's usual sources (environment,
@@ -40,7 +40,7 @@ an S3-compatible server.`,
 	pf.StringVar(&s3o.Endpoint, "s3-endpoint", "", "S3-compatible endpoint URL for s3:// locations (default: the SDK's, or AWS_ENDPOINT_URL_S3)")
 	pf.BoolVar(&s3o.PathStyle, "s3-path-style", false, "address S3 buckets in the path (most S3-compatible servers need it)")
 	pf.StringVar(&s3o.Region, "s3-region", "", "S3 region (default: AWS_REGION or the shared config, else us-east-1)")
-	cmd.AddCommand(NewCmdBackup(f, s3o, nil), NewCmdVerify(f, s3o, nil), NewCmdRestore(f, s3o, nil), NewCmdList(f, s3o, nil))
+	cmd.AddCommand(NewCmdBackup(f, s3o, nil), NewCmdVerify(f, s3o, nil), NewCmdRestore(f, s3o, nil), NewCmdList(f, s3o, nil), NewCmdDrill(f, s3o, nil))
 	return cmd
 }
 
@@ -51,19 +51,21 @@ type S3Flags struct {
 	Region    string
 }
 
-// client builds an S3 client only when one of locs is on S3, so local commands
-// never load the AWS configuration.
-func (o *S3Flags) client(ctx context.Context, locs ...sqlitebackup.Location) (*s3.Client, error) {
-	for _, l := range locs {
-		if l.IsS3() {
-			c, err := sqlitebackup.NewS3Client(ctx, sqlitebackup.S3Config{Endpoint: o.Endpoint, PathStyle: o.PathStyle, Region: o.Region})
-			if err != nil {
-				return nil, errs.Failedf("S3 client for %s", l).Wrap(err)
-			}
-			return c, nil
-		}
+// config is how sqlitebackup reaches S3 for s3:// locations; it builds a client
+// only when a location is on S3, so local commands never load the AWS configuration.
+func (o *S3Flags) config() sqlitebackup.S3Config {
+	return sqlitebackup.S3Config{Endpoint: o.Endpoint, PathStyle: o.PathStyle, Region: o.Region}
+}
+
+// engine is the litestream engine (the vrwxctl-litestream helper: the profile's
+// litestream_helper, else beside vrwxctl, else on PATH), looked for only when a
+// command runs; nil when it is not installed.
+func engine(f *cmdutil.Factory) sqlitebackup.ReplicaEngine {
+	path := ""
+	if cfg, err := f.Config(); err == nil {
+		path = cfg.String("litestream_helper")
 	}
-	return nil, nil
+	return sqlitebackup.FindEngine(path)
 }
 
 // dbPath is --db, else the profile's database_path (DATABASE_PATH maps to it).
@@ -176,6 +178,22 @@ func reportHealing(io *ui.IO, rec *apidb.Recovery, cleaned []string) {
 	for _, c := range cleaned {
 		io.Infof("removed %s, left by an interrupted backup or restore", c)
 	}
+}
+
+// reportStuck tells the operator about temporary files of killed runs that could
+// not be removed, and why.
+func reportStuck(io *ui.IO, stuck []sqlitebackup.TempFile) {
+	for _, t := range stuck {
+		io.Warnf("cannot remove %s (%s), left by an interrupted backup or restore: %s", t.Path, formatBytes(t.Size), t.RemoveErr)
+	}
+}
+
+func leftoversJSON(stuck []sqlitebackup.TempFile) []LeftoverJSON {
+	out := []LeftoverJSON{}
+	for _, t := range stuck {
+		out = append(out, LeftoverJSON{Path: t.Path, Size: t.Size, Error: t.RemoveErr})
+	}
+	return out
 }
 
 // dbContext bounds a db command by --timeout only when the operator gave one: the

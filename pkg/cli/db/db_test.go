@@ -332,3 +332,60 @@ func TestS3RoundTrip(t *testing.T) {
 		t.Fatalf("restore from S3: %+v", rj)
 	}
 }
+
+// A backup taken while the API was relaying holds PENDING idempotency keys: the
+// restore lists each with what the restored API will do with it (202 for a key
+// under two minutes old, a new relay after that). The newest --keep-pre-restore
+// folders stay and the deletion of older ones is reported; db list without an
+// argument lists the profile's backup_location.
+func TestRestoreReportsPendingRelaysAndPrunesPreRestoreFolders(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	fx := fixture(t)
+	w, err := apidb.Open(fx.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for job, created := range map[string]time.Time{"9001": now.Add(-10 * time.Second), "9002": now.Add(-time.Hour)} {
+		if _, err := w.Exec(`INSERT INTO idempotency_keys(key, status, request_hash, created_at, updated_at, ttl_expires_at) VALUES (?, 'PENDING', '0xabc', ?, ?, ?)`,
+			"base:31337:job:"+job, created.UnixMilli(), created.UnixMilli(), created.Add(24*time.Hour).UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	backups := t.TempDir()
+	bk := backup(t, e, "--db", fx.Path, "--out", backups)
+
+	e.Vars["VRWX_BACKUP_LOCATION"] = backups
+	var list []db.ListJSON
+	e.MustRun(0, "db", "list", "-o", "json").JSON(t, &list)
+	if len(list) != 1 || list[0].Location != bk.Location || !list[0].Verified {
+		t.Fatalf("db list with backup_location %s: %+v", backups, list)
+	}
+	delete(e.Vars, "VRWX_BACKUP_LOCATION")
+	e.MustRun(2, "db", "list")
+
+	var first, second db.RestoreJSON
+	e.MustRun(0, "db", "restore", "--from", bk.Location, "--db", fx.Path, "--yes", "--keep-pre-restore", "1", "-o", "json").JSON(t, &first)
+	r := e.MustRun(0, "db", "restore", "--from", bk.Location, "--db", fx.Path, "--yes", "--keep-pre-restore", "1")
+	if !strings.Contains(r.Stderr, "removed old "+first.PreRestoreDir) || !strings.Contains(r.Stderr, "2 idempotency key(s) are PENDING") ||
+		!strings.Contains(r.Stderr, "job 9002") || !strings.Contains(r.Stderr, "STUCK_TIMEOUT") {
+		t.Fatalf("the second restore did not report the deleted folder and the PENDING keys:\n%s", r)
+	}
+	e.MustRun(0, "db", "restore", "--from", bk.Location, "--db", fx.Path, "--yes", "--keep-pre-restore", "1", "-o", "json").JSON(t, &second)
+	if len(second.PrunedPreRestore) != 1 || second.PreRestoreDir == "" {
+		t.Fatalf("third restore: pre-restore %q, pruned %v", second.PreRestoreDir, second.PrunedPreRestore)
+	}
+	if pre, _ := filepath.Glob(filepath.Join(filepath.Dir(fx.Path), "pre-restore-*")); len(pre) != 1 || pre[0] != second.PreRestoreDir {
+		t.Fatalf("pre-restore folders %v, want only %s", pre, second.PreRestoreDir)
+	}
+	got := map[string]db.PendingJSON{}
+	for _, p := range first.Pending {
+		got[p.JobID] = p
+	}
+	if len(got) != 2 || !got["9002"].Stuck || got["9001"].Stuck || got["9002"].AgeSeconds < 3600 ||
+		!strings.Contains(got["9002"].APIAction, "relays it again") || !strings.Contains(got["9001"].APIAction, `202 "in progress"`) {
+		t.Fatalf("pendingIdempotency %+v", first.Pending)
+	}
+}

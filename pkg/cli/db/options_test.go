@@ -71,7 +71,10 @@ func TestRestoreVerifyListFlags(t *testing.T) {
 	if err := cmdtest.Parse(cmd, "/backups"); err != nil || l.Location != "/backups" || l.S3.Region != "us-east-2" {
 		t.Fatalf("list: %v %+v", err, l)
 	}
-	if err := cmdtest.Parse(NewCmdList(f, s3, nil)); err == nil {
-		t.Fatal("db list without a location was accepted")
+	if err := cmdtest.Parse(cmd); err != nil || l.Location != "" {
+		t.Fatalf("db list without a location (the profile's backup_location): %v %+v", err, l)
+	}
+	if err := cmdtest.Parse(NewCmdList(f, s3, nil), "/a", "/b"); err == nil {
+		t.Fatal("db list with two locations was accepted")
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -296,5 +298,45 @@ func TestKilledRestoreWithoutItsCopyPutsTheOriginalBack(t *testing.T) {
 				t.Fatalf("after putting the original back the directory holds %v %v", left, hidden)
 			}
 		})
+	}
+}
+
+// Each restore killed with SIGKILL leaves the private copy it had verified; the
+// next restore removes what the dead one left before it makes its own (the owner in
+// the file's name is gone: no waiting, no clock), so three killed restores leave one
+// copy, db list of the database's directory shows it as incomplete, and the
+// completed restore after them removes it, says so, and leaves no temporary file.
+func TestKilledRestoresLeaveNothingAfterTheNextOne(t *testing.T) {
+	t.Cleanup(apidbtest.Cleanup)
+	e := clitest.New(t)
+	fx := fixture(t)
+	bk := backup(t, e, "--db", fx.Path, "--out", t.TempDir())
+	dir := filepath.Dir(fx.Path)
+	var left []string
+	for i := range 3 {
+		restoreKilledAt(t, bk.Location, fx.Path, sqlitebackup.StepVerified)
+		temps, _ := filepath.Glob(filepath.Join(dir, ".vrwx-restore-*.db.tmp"))
+		if len(temps) != 1 || slices.Contains(left, temps[0]) {
+			t.Fatalf("after killed restore %d: %v (the one before left %v)", i+1, temps, left)
+		}
+		left = temps
+	}
+	var list []db.ListJSON
+	e.MustRun(0, "db", "list", dir, "-o", "json").JSON(t, &list)
+	if len(list) != 1 || list[0].Location != left[0] || list[0].Status != sqlitebackup.StatusIncomplete || !strings.Contains(list[0].Detail, "killed") {
+		t.Fatalf("db list %s: %+v, want the leftover %s as incomplete", dir, list, left[0])
+	}
+
+	r := e.MustRun(0, "db", "restore", "--from", bk.Location, "--db", fx.Path, "--yes", "-o", "json")
+	var out db.RestoreJSON
+	r.JSON(t, &out)
+	if strings.Join(out.Cleaned, ",") != left[0] || len(out.NotCleaned) != 0 || !strings.Contains(r.Stderr, "removed "+left[0]) {
+		t.Fatalf("the completed restore cleaned %v (not %v), want %v:\n%s", out.Cleaned, out.NotCleaned, left, r)
+	}
+	if rest, _ := filepath.Glob(filepath.Join(dir, ".vrwx-*")); len(rest) != 0 {
+		t.Fatalf("temporary files left after the completed restore: %v", rest)
+	}
+	if got := counts(t, fx.Path); !maps.Equal(got, bk.Manifest.RowCounts) {
+		t.Fatalf("restored %v, the backup holds %v", got, bk.Manifest.RowCounts)
 	}
 }

@@ -39,6 +39,9 @@ type VerifyOptions struct {
 	Context func(context.Context) (context.Context, context.CancelFunc)
 	Now     func() time.Time
 	S3      S3Flags
+	// Engine reads litestream replicas: a replica is verified by restoring it into
+	// a temporary file and checking that.
+	Engine sqlitebackup.ReplicaEngine
 
 	Location        string
 	Quick           bool
@@ -63,7 +66,7 @@ Exit codes: 0 the backup is good, 1 it is not (problems listed), 2 bad input.`,
   vrwxctl db verify /backups/vrwx-manual.db --allow-no-manifest`,
 		Args: cmdutil.ExactArgs(1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Location, opts.S3 = args[0], *s3o
+			opts.Location, opts.S3, opts.Engine = args[0], *s3o, engine(f)
 			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, verifyRun)
 		},
 	}
@@ -86,12 +89,8 @@ func verifyRun(ctx context.Context, opts *VerifyOptions) error {
 		}
 		reportHealing(opts.IO, rec, nil)
 	}
-	client, err := opts.S3.client(ctx, loc)
-	if err != nil {
-		return err
-	}
 	rep, err := sqlitebackup.Verify(ctx, loc, sqlitebackup.VerifyOptions{
-		Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest, S3: client, Progress: progress(opts.IO, opts.Now),
+		Quick: opts.Quick, AllowNoManifest: opts.AllowNoManifest, S3Config: opts.S3.config(), Progress: progress(opts.IO, opts.Now), Engine: opts.Engine,
 	})
 	if rep != nil {
 		reportHealing(opts.IO, rep.Recovered, nil)

@@ -189,6 +189,9 @@ func exporterRun(ctx context.Context, opts *Options) error {
 	}
 	opts.IO.Infof("  API: %s", orNone(redacted(r.APIURL), "none"))
 	opts.IO.Infof("  database: %s", orNone(r.DBPath, "none (vrwx_dlq_unresolved not published)"))
+	if r.Replica != nil {
+		opts.IO.Infof("  replica: %s (litestream; vrwx_db_replica_age_seconds)", r.Replica)
+	}
 	defer r.Chain.Close()
 	if err := e.Serve(ctx, l); err != nil {
 		return errs.Failedf("%v", err)
@@ -219,7 +222,8 @@ func resolve(ctx context.Context, opts *Options, cfg *config.Config) (*sources, 
 	}
 	r := tg.Reader
 	// No metric is made of the backups: listing them on every refresh would cost
-	// for nothing.
+	// for nothing. A litestream replica (the profile's replica) is read: its
+	// position's age is the RPO's metric.
 	r.Backups = nil
 	src := &sources{reader: r, read: r.Read}
 	// The signer's account is watched with the addresses given (--signer), or alone

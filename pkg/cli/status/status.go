@@ -47,6 +47,7 @@ type Options struct {
 	APIURL  string
 	DB      string
 	Backups string
+	Replica string
 }
 
 // NewCmdStatus returns `vrwxctl status`.
@@ -71,7 +72,9 @@ with the fix beside each warning:
   keys       the secret store's current key = the API's relayerAddress (a rotation
              half done shows here)
   database   DLQ depth (warning > 10, critical > 50), when --db or DATABASE_PATH is set
-  backup     age of the newest backup, when --backups or VRWX_BACKUP_LOCATION is set
+  backup     age of the newest backup, when --backups or VRWX_BACKUP_LOCATION is set;
+             how far litestream's replica is behind (warning > 15m, critical > 1h,
+             the runbook's RPO), when --replica or VRWX_REPLICA is set
 
 The relayer is --address, else the account of --signer, else the profile's signer
 (its store's CURRENT key, so after a rotation the new one), else the profile's
@@ -85,7 +88,7 @@ backups are read at the same time.
 Exit codes: 0 all ok, 5 warnings only, 1 something critical.`,
 		Example: `  vrwxctl status --profile base-mainnet
   vrwxctl status --signer aws-sm://vrwx/prod/relayer-key -o json | jq '.checks[] | select(.level != "ok")'
-  DATABASE_PATH=/data/vrwx.db vrwxctl status --backups s3://vrwx-backups/db
+  DATABASE_PATH=/data/vrwx.db vrwxctl status --backups s3://vrwx-backups/prod --replica s3://vrwx-backups/db
   vrwxctl status --address 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC --api-url https://api.vrwx.io`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -98,6 +101,7 @@ Exit codes: 0 all ok, 5 warnings only, 1 something critical.`,
 	fl.StringVar(&opts.APIURL, "api-url", "", "the API's base URL for /health (default VRWX_API_URL or the profile's api_url)")
 	fl.StringVar(&opts.DB, "db", "", "the API's SQLite database, for the DLQ depth (default DATABASE_PATH or the profile's database_path, when set)")
 	fl.StringVar(&opts.Backups, "backups", "", "where database backups go, directory or s3://bucket/prefix (default VRWX_BACKUP_LOCATION or backup_location)")
+	fl.StringVar(&opts.Replica, "replica", "", "litestream replica of the database, file:///dir or s3://bucket/path (default VRWX_REPLICA or replica)")
 	return cmd
 }
 
@@ -118,7 +122,7 @@ type JSON struct {
 
 // flags are the options' part that names what is read.
 func (o *Options) flags() cmdutil.SystemFlags {
-	return cmdutil.SystemFlags{Address: o.Address, Signer: o.Signer, APIURL: o.APIURL, DB: o.DB, Backups: o.Backups}
+	return cmdutil.SystemFlags{Address: o.Address, Signer: o.Signer, APIURL: o.APIURL, DB: o.DB, Backups: o.Backups, Replica: o.Replica}
 }
 
 func run(ctx context.Context, opts *Options) error {

@@ -20,6 +20,8 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/doctor"
 	"github.com/vrwx/vrwxctl/pkg/health/healthtest"
 	"github.com/vrwx/vrwxctl/pkg/monitor/monitortest"
+	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
+	"github.com/vrwx/vrwxctl/pkg/sqlitebackup/replicatest"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
 
@@ -423,4 +425,43 @@ func mustWei(eth string) *big.Int {
 		panic(err)
 	}
 	return v
+}
+
+// With a litestream replica configured (VRWX_REPLICA), status judges the age of
+// the newest replicated position against the RPO: ok while the real litestream
+// replicates, a warning past replica_age_warn, critical past the runbook's hour
+// (the clock moved on, nothing replicated since). Without the helper it is
+// unreadable, which is critical too.
+func TestStatusJudgesLitestreamReplicationAgainstTheRPO(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	e, _ := healthy(t)
+	engine := replicatest.Engine(t)
+	replica := filepath.Join(t.TempDir(), "replica")
+	replicatest.Replicate(t, e.Vars["DATABASE_PATH"], "file://"+replica)
+	replicatest.WaitFor(ctx, t, engine, sqlitebackup.Location{Path: replica, Replica: true}, sqlitebackup.S3Config{},
+		func(i *sqlitebackup.ReplicaInfo) bool { return len(i.Snapshots) > 0 })
+	e.Vars["VRWX_REPLICA"] = "file://" + replica
+	e.Vars["VRWXCTL_LITESTREAM"] = engine.Path
+
+	c := check(t, statusJSON(t, e, 0), "backup", "litestream replica")
+	if c.Level != doctor.OK || !strings.HasSuffix(c.Value, " behind") || !strings.Contains(c.Detail, "critical above 1h0m0s (RPO)") {
+		t.Fatalf("replicating: %+v", c)
+	}
+	at := time.Now()
+	e.Now = func() time.Time { return at.Add(30 * time.Minute) }
+	if c := check(t, statusJSON(t, e, 5), "backup", "litestream replica"); c.Level != doctor.Warn {
+		t.Fatalf("30 minutes behind: %+v", c)
+	}
+	e.Now = func() time.Time { return at.Add(61 * time.Minute) }
+	s := statusJSON(t, e, 1)
+	if c := check(t, s, "backup", "litestream replica"); c.Level != doctor.Crit || !strings.Contains(c.Fix, "litestream sidecar") {
+		t.Fatalf("past the RPO: %+v", c)
+	}
+	e.Now = nil
+	e.Vars["VRWXCTL_LITESTREAM"] = filepath.Join(t.TempDir(), "absent")
+	if c := check(t, statusJSON(t, e, 1), "backup", "litestream replica"); c.Level != doctor.Crit || c.Value != "unreadable" {
+		t.Fatalf("without the helper: %+v", c)
+	}
 }

@@ -1,0 +1,34 @@
+package doctor
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vrwx/vrwxctl/pkg/monitor"
+)
+
+// replicaCheck judges litestream's replication: the age of the newest replicated
+// position against the RPO thresholds.
+func replicaCheck(r *monitor.Replica, t SystemThresholds) Check {
+	c := Check{Name: "litestream replica", Detail: r.Location}
+	switch {
+	case r.Err != nil:
+		c.Level, c.Value, c.Detail = Crit, "unreadable", r.Location+": "+r.Err.Error()
+		c.Fix = "check the replica URL and its credentials (vrwxctl db list " + r.Location + ")"
+	default:
+		age := max(r.Age, 0).Truncate(time.Second)
+		c.Level, c.Value = OK, long(age)+" behind"
+		c.Detail = fmt.Sprintf("%s · transaction %s replicated at %s · warning above %s, critical above %s (RPO)",
+			r.Location, r.Info.MaxTXID, r.Info.Latest.UTC().Format(time.RFC3339), t.ReplicaAgeWarn, t.ReplicaAgeCrit)
+		switch {
+		case t.ReplicaAgeCrit > 0 && age > t.ReplicaAgeCrit:
+			c.Level = Crit
+		case t.ReplicaAgeWarn > 0 && age > t.ReplicaAgeWarn:
+			c.Level = Warn
+		}
+		if c.Level != OK {
+			c.Fix = "replication has stopped or lags: check the litestream sidecar (kubectl logs deployment/vrwx-api -c litestream) and its credentials; an idle database is not replicated either, the API writes at least once an hour"
+		}
+	}
+	return c
+}
