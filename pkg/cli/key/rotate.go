@@ -200,7 +200,9 @@ func (opts *RotateOptions) validate() (rotateInput, error) {
 		if in.deploy, err = rotation.SplitCommand(opts.DeployCmd); err != nil {
 			return in, err
 		}
-		if _, err := exec.LookPath(in.deploy[0]); err != nil {
+		// A new rotation checks the program with the rest of its plan (a failed
+		// check is exit 3, nothing changed); a resume or rollback runs it next.
+		if _, err := exec.LookPath(in.deploy[0]); err != nil && (opts.Resume || opts.Rollback) {
 			return in, errs.Usagef("--deploy-cmd: %q is not a program on PATH (%v)", in.deploy[0], err)
 		}
 	}
@@ -306,8 +308,15 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		mode = rotation.Emergency
 	}
 	storeRef := in.store.String()
+	// Who runs it, recorded with the store's claim so another machine can say whose
+	// rotation holds the store.
+	by := audit.CurrentUser(opts.LookupEnv)
+	if host, err := os.Hostname(); err == nil {
+		by += "@" + host
+	}
 	j, err := rotation.Run(ctx, rotation.Options{
 		IO: opts.IO, Store: store, Chain: c, OpenSigner: opts.OpenSigner, TreasuryRef: treasuryRef, Treasury: treasury,
+		DefaultTreasuryRef: cfg.String("treasury_signer"), DefaultAPIURL: cfg.String("api_url"), By: by, Window: cmdutil.PaymentWindow(cfg),
 		Audit: opts.Audit, LockDir: state, Profile: cfg.Profile, Fees: cmdutil.FeePolicy(cfg), Next: cmdutil.Next(),
 		FundingLimit: limit, Health: &health.Client{}, APIURL: apiURL, Hook: rotation.ExecHook, DeployCmd: in.deploy,
 		Dir: filepath.Join(state, "rotations"), Now: opts.Now, WaitTimeout: opts.WaitTimeout, StepTimeout: opts.Timeout,
