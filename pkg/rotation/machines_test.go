@@ -156,26 +156,54 @@ func TestFakeKillAnywhereThenResumeElsewhere(t *testing.T) {
 }
 
 // Two rotations of one store started at once on two machines, twenty times: one
-// claims the store and completes; the other is refused (before or at its claim)
-// having written no pending key and funded nothing. One funding, nothing stranded.
+// claims the store and completes; the other is refused (at its claim: the store
+// is claimed, or the key it planned from is no longer current) having written no
+// pending key and funded nothing. One funding, nothing stranded.
 func TestFakeTwoRotationsAtOnce(t *testing.T) {
 	t.Parallel()
 	for trial := range 20 {
 		w := newFakeWorld(t)
-		m := w.machine()
-		var wg sync.WaitGroup
-		js := make([]*rotation.Journal, 2)
-		es := make([]error, 2)
-		for i, x := range []*fakeWorld{w, m} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				js[i], es[i] = rotation.Run(context.Background(), x.options())
-			}()
-		}
-		wg.Wait()
+		js, es := rotateAtOnce(w, w.machine())
 		checkOneRotation(t, trial, w, js, es)
 	}
+}
+
+// rotateAtOnce runs a rotation on each machine, both planned (the current key
+// read, the checks passed) before either claims the store: two rotations started
+// at the same moment.
+func rotateAtOnce(ms ...*fakeWorld) ([]*rotation.Journal, []error) {
+	planned := make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex
+	arrived := 0
+	js := make([]*rotation.Journal, len(ms))
+	es := make([]error, len(ms))
+	var wg sync.WaitGroup
+	for i, x := range ms {
+		o := x.options()
+		o.Checkpoint = func(p string) {
+			if p != rotation.StepGenerate+":started" {
+				return
+			}
+			mu.Lock()
+			arrived++
+			if arrived == len(ms) {
+				once.Do(func() { close(planned) })
+			}
+			mu.Unlock()
+			select {
+			case <-planned:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			js[i], es[i] = rotation.Run(context.Background(), o)
+		}()
+	}
+	wg.Wait()
+	return js, es
 }
 
 // checkOneRotation: exactly one of two rotations completed, the other was refused
@@ -183,6 +211,10 @@ func TestFakeTwoRotationsAtOnce(t *testing.T) {
 // the winner's (nothing pending, no third key); no address but the winner's new one
 // holds the funding.
 func checkOneRotation(t *testing.T, trial int, w *fakeWorld, js []*rotation.Journal, es []error) {
+	t.Helper()
+	if len(js) != 2 {
+		t.Fatalf("trial %d: %d rotations", trial, len(js))
+	}
 	t.Helper()
 	won := -1
 	for i, err := range es {
@@ -446,18 +478,7 @@ func TestStoresTwoRotationsAtOnce(t *testing.T) {
 					ref = fmt.Sprintf("vault://secret/vrwx/relayer-%d", trial)
 				}
 				w := newFakeWorldOn(t, ref)
-				m := w.machine()
-				var wg sync.WaitGroup
-				js := make([]*rotation.Journal, 2)
-				es := make([]error, 2)
-				for i, x := range []*fakeWorld{w, m} {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						js[i], es[i] = rotation.Run(context.Background(), x.options())
-					}()
-				}
-				wg.Wait()
+				js, es := rotateAtOnce(w, w.machine())
 				checkOneRotation(t, trial, w, js, es)
 			}
 		})

@@ -54,7 +54,8 @@ func (r *rotator) generate(ctx context.Context, j *Journal) (string, error) {
 		outcome = fmt.Sprintf("new key %s is version %s (%s)", j.New.Address, v.ID, strings.Join(v.Stages, ", "))
 	} else {
 		v, addr, err := r.change(j, "generate").Claim(ctx, r.identity(j))
-		if isClaimed(err) {
+		var held *secrets.ClaimedError
+		if errors.As(err, &held) {
 			return "", errs.WithFix(err, fmt.Sprintf("another rotation claimed %s first: this one wrote and funded nothing. If that one is running, let it finish; if it stopped, continue it: %s",
 				r.base.String(), r.Advice.Resume))
 		}
@@ -242,9 +243,14 @@ func (r *rotator) settle(ctx context.Context, j *Journal) (string, error) {
 	old := common.HexToAddress(j.Old.Address)
 	ctx, cancel := context.WithTimeout(ctx, r.waitTimeout())
 	defer cancel()
-	s, err := txflow.WaitSettled(ctx, r.Chain, old, min(r.poll(), time.Second), func(s *chain.AccountState) {
-		r.IO.Infof("  %s has %d pending transaction(s) (nonces %d..%d); waiting for them to be mined…", old.Hex(), s.Waiting(), s.NonceLatest, s.NoncePending-1)
+	w := r.IO.Waiting(ctx, "the pending transactions of "+old.Hex()+" to be mined")
+	s, err := txflow.WaitSettled(ctx, r.Chain, old, min(r.poll(), time.Second), func(s *chain.AccountState, first bool) {
+		if first {
+			w.Printf("  %s has %d pending transaction(s) (nonces %d..%d); waiting for them to be mined…", old.Hex(), s.Waiting(), s.NonceLatest, s.NoncePending-1)
+		}
+		w.Tick()
 	})
+	w.Clear()
 	if errors.Is(err, txflow.ErrStillPending) && r.Advice.Stuck != nil {
 		return "", errs.WithFix(err, r.Advice.Stuck(j.Old.Ref))
 	}

@@ -110,6 +110,14 @@ func (c Claim) Describe() string {
 	return s
 }
 
+// moved refuses a claim whose rotation planned from a version that is no longer
+// current: another rotation took the store and finished in between.
+func moved(r Ref, planned, current string) error {
+	return errs.Refusedf("the current version of %s is %s, not %s which this rotation started from: another rotation claimed the store and finished meanwhile; nothing was written",
+		r.String(), current, planned).
+		WithFix("run it again: a new rotation plans from the key that is current now").Marks(ErrClaimed)
+}
+
 // claimed is the refusal of a claim because holder has the store (exit 3).
 func claimed(r Ref, holder Claim) error {
 	return &errs.Error{Kind: errs.Refused, Err: &ClaimedError{Ref: r, Holder: holder}}
@@ -190,7 +198,8 @@ type Claims interface {
 	// store for it, atomically against every other writer: of two claims started
 	// from the same state exactly one is taken, the other is refused (ErrClaimed,
 	// a *ClaimedError naming the holder) and writes nothing that holds a key as
-	// pending. Repeated by the rotation that holds the claim it returns the version
+	// pending. A claim whose rotation planned from a version (rot.Old) that is no
+	// longer current is refused too (ErrClaimed): another rotation came and went. Repeated by the rotation that holds the claim it returns the version
 	// already written (or writes it, when the claim was taken and the key not).
 	ClaimPending(ctx context.Context, key PrivateKey, rot Rotation) (Version, error)
 	// Claim returns the store's claim, or nil when no rotation is in progress.

@@ -95,6 +95,9 @@ func (s *awsStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotatio
 	if current == "" {
 		return Version{}, errs.Failedf("%s has no current version (AWSCURRENT) to rotate", s.ref.String())
 	}
+	if rot.Old != "" && current != rot.Old {
+		return Version{}, moved(s.ref, rot.Old, current)
+	}
 	out, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.ref.SecretID), VersionId: aws.String(current)})
 	if err != nil {
 		return Version{}, s.apiErr("GetSecretValue", err)
@@ -136,6 +139,14 @@ func (s *awsStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotatio
 			}
 		}
 		return Version{}, err
+	}
+	// Claimed: promotions need the claim, so AWSCURRENT cannot move from here on.
+	// It must still be where the rotation planned from.
+	if m, _, err := s.labels(ctx); err != nil {
+		return Version{}, err
+	} else if cur := withLabel(m, awsCurrent); rot.Old != "" && cur != rot.Old {
+		_ = s.ReleaseClaim(ctx, rot.ID)
+		return Version{}, moved(s.ref, rot.Old, cur)
 	}
 	return Version{ID: id, Stages: []string{StagePending, label}, Address: key.Address()}, nil
 }

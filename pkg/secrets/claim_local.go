@@ -150,7 +150,15 @@ func (s *localStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotat
 			return Version{}, err
 		}
 	}
-	// The claim is this rotation's: write the key as pending.
+	// The claim is this rotation's. Promotions need the claim, so the current key
+	// cannot change from here on: it must still be the one the rotation planned
+	// from, else another rotation came and went.
+	if _, cur, err := s.Read(ctx, ""); err != nil {
+		return Version{}, err
+	} else if rot.Old != "" && cur.ID != rot.Old {
+		_ = s.ReleaseClaim(ctx, rot.ID)
+		return Version{}, moved(s.ref, rot.Old, cur.ID)
+	}
 	data, err := s.codec.encode(ctx, s, key, false)
 	if err != nil {
 		return Version{}, err

@@ -105,6 +105,12 @@ func (s *vaultStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotat
 	}
 	m := readMarks(md.CustomMetadata)
 	cur := m.effectiveCurrent(md.CurrentVersion)
+	// The write below is checked against this read's version (cas): if the current
+	// one is the version the rotation planned from now, nobody changed it before
+	// the claim.
+	if rot.Old != "" && strconv.Itoa(cur) != rot.Old {
+		return Version{}, moved(s.ref, rot.Old, strconv.Itoa(cur))
+	}
 	if !m.managed {
 		m = vaultMarks{managed: true, current: cur}
 		if err := s.writeMarks(ctx, c, m, nil); err != nil {

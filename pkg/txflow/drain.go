@@ -78,13 +78,20 @@ func (f *Flow) Drain(ctx context.Context, req DrainRequest) (*Drained, error) {
 		if poll <= 0 {
 			poll = time.Second
 		}
-		if _, err := WaitSettled(ctx, f.Chain, from, poll, func(s *chain.AccountState) {
-			hint := ""
-			if req.SettleHint != "" {
-				hint = " (" + req.SettleHint + ")"
+		w := f.IO.Waiting(ctx, "the pending transactions of "+from.Hex()+" to be mined")
+		_, err := WaitSettled(ctx, f.Chain, from, poll, func(s *chain.AccountState, first bool) {
+			if first {
+				hint := ""
+				if req.SettleHint != "" {
+					hint = " (" + req.SettleHint + ")"
+				}
+				w.Clear()
+				f.IO.Warnf("%s has %d pending transaction(s); waiting for them to be mined%s", from.Hex(), s.Waiting(), hint)
 			}
-			f.IO.Warnf("%s has %d pending transaction(s); waiting for them to be mined%s", from.Hex(), s.Waiting(), hint)
-		}); err != nil {
+			w.Tick()
+		})
+		w.Clear()
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -145,10 +152,11 @@ func (f *Flow) Drain(ctx context.Context, req DrainRequest) (*Drained, error) {
 }
 
 // WaitSettled waits until a has no pending transactions, reading its nonces every
-// poll, and returns its state then. announce is told once, the first time some are
-// pending. A failed read ends the wait with its error; ctx ending first is a
-// timeout marked ErrStillPending.
-func WaitSettled(ctx context.Context, c Chain, a common.Address, poll time.Duration, announce func(*chain.AccountState)) (*chain.AccountState, error) {
+// poll, and returns its state then. seen is told of every read that finds some
+// pending (first is true the first time). A failed read ends the wait with its
+// error; ctx ending first is a timeout marked ErrStillPending (an interruption
+// when a signal ended it).
+func WaitSettled(ctx context.Context, c Chain, a common.Address, poll time.Duration, seen func(s *chain.AccountState, first bool)) (*chain.AccountState, error) {
 	var last *chain.AccountState
 	stillPending := func() error {
 		return errs.Stopped(ctx, fmt.Sprintf("waiting for the %d pending transaction(s) of %s to be mined", last.Waiting(), a.Hex()),
@@ -164,8 +172,8 @@ func WaitSettled(ctx context.Context, c Chain, a common.Address, poll time.Durat
 			return nil, err
 		case s.Waiting() == 0:
 			return s, nil
-		case last == nil && announce != nil:
-			announce(s)
+		case seen != nil:
+			seen(s, last == nil)
 		}
 		last = s
 		select {
