@@ -6,15 +6,18 @@
 // (generate and promote at once, drain the old wallet first with raised fees,
 // then fund, restart and verify).
 //
-// Every step is idempotent and recorded in a journal (see Journal) before and
-// after it runs, so a rotation killed anywhere is resumed where it stopped:
-// funding and draining look for the journal's transaction hash, its receipt and
-// the balance before they send (and the send path's own rerun guard stands
-// behind them), promotion checks which version is current, the generated key is
-// found again as the store's pending version. One rotation of a store runs at a
-// time on a host (a lock), and a pending version left by an abandoned rotation
-// is either taken over (its address new and unfunded) or refused, never
-// overwritten.
+// A rotation's claim and state live where every machine can read them: the store
+// holds its claim — taken atomically with the new pending version, carrying the
+// rotation's identity — and the chain its transactions and balances, so a second
+// rotation is refused from any machine and a stopped one is resumed from any
+// machine, rebuilt from the store, the chain and /health when this machine has no
+// journal. Every step checks the truth before it acts: funding and draining look at
+// the journal's hashes, then at the chain (a transfer to the new address, a drain
+// into the treasury, from any machine) and the balances, and the send path's
+// payment guard stands behind them; promotion checks which version is current and
+// refuses a store someone else changed. The journal (see Journal), rewritten before
+// and after every step, is this machine's cache and record. A pending version no
+// rotation claims is never taken over nor overwritten.
 //
 // The package has no CLI in it: the store, the chain (txflow.Chain), the treasury
 // signer, the audit log, /health (Health), the hook runner, the clock and the
