@@ -8,7 +8,7 @@ PKG := github.com/vrwx/vrwxctl/pkg/buildinfo
 LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PKG).Date=$(DATE)
 export CGO_ENABLED ?= 0
 
-.PHONY: all build tools test vet tidy-check staticcheck lint demo devchain devchain-stop devapi devapi-stop bench contracts docs release-check clean
+.PHONY: all build tools tools-chain test vet tidy-check staticcheck lint demo devchain devchain-stop devapi devapi-stop bench contracts docs release-check clean
 
 all: build
 
@@ -17,9 +17,14 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vrwxctl ./cmd/vrwxctl
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/vrwxctl-litestream ./cmd/vrwxctl-litestream
 
-## tools: install the pinned anvil, cast, solc-js, OpenZeppelin (tools/node_modules), staticcheck (tools/bin), and sqlite3 when missing
+## tools: install what the tests use: the pinned anvil, cast, solc-js, OpenZeppelin, OP-stack
+##   artifacts (tools/node_modules), staticcheck (tools/bin), and as root sqlite3 and prometheus
 tools:
 	@scripts/tools.sh
+
+## tools-chain: install only what the demo and devchain use: the pinned anvil
+tools-chain:
+	@scripts/tools.sh chain
 
 ## vet: go vet
 vet:
@@ -40,16 +45,16 @@ lint: vet tidy-check staticcheck
 test: tools lint
 	$(GO) test -count=1 ./...
 
-## demo: install tools, start a local chain with the VRWX test contracts and the API stand-in,
-##   run the tour (status, health, a key rotation), stop them
-demo: tools build
+## demo: install anvil (nothing else), start a local chain with the VRWX test contracts and the
+##   API stand-in on free ports, run the tour (status, health, a key rotation), stop them
+demo: tools-chain build
 	@scripts/demo.sh
 
 ## devchain: leave a local chain running (127.0.0.1:$(PORT), default 8545) with the test contracts
 ##   deployed; its deployment lands in .devchain/deployment.json of this checkout, where the
 ##   local profile finds it (elsewhere: VRWXCTL_DEPLOYMENT, which it prints)
 PORT ?= 8545
-devchain: tools
+devchain: tools-chain
 	$(GO) run ./scripts/devchain --port $(PORT)
 
 ## devchain-stop: stop the chain that `make devchain` started
@@ -59,7 +64,8 @@ devchain-stop:
 ## devapi: leave a stand-in for the VRWX API running (GET /health on 127.0.0.1:$(API_PORT), default
 ##   3000, the local profile's api_url), relaying with the key behind SIGNER (a signer reference,
 ##   default env://RELAYER_PRIVATE_KEY); run again to restart it, e.g. onto another SIGNER. Its pid
-##   is in .devchain/devapi.pid: `kill -HUP PID` reloads the key, as a restart would
+##   is in .devchain/devapi.pid: `kill -HUP PID` reloads the key, as a restart would. On another
+##   API_PORT, vrwxctl finds it with `export VRWX_API_URL=http://127.0.0.1:PORT` (it prints the line)
 SIGNER ?= env://RELAYER_PRIVATE_KEY
 API_PORT ?= 3000
 devapi:

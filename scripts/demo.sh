@@ -14,9 +14,9 @@ bin="${VRWXCTL_DEMO_BIN:-$root/bin/vrwxctl}"
 [ -x "$bin" ] || go build -o "$bin" ./cmd/vrwxctl
 state="${VRWXCTL_DEMO_STATE:-$root/.devchain/demo}"
 mkdir -p "$state"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo "$1"; }
-port=$(free_port 18545)
-api_port=$(free_port 13000)
+# Two free ports (scripts/freeport: Go, which the build needs anyway), so the tour
+# never collides with a chain or an API already running on the default ones.
+{ read -r port; read -r api_port; } < <(go run ./scripts/freeport 2)
 
 # The demo's own config and state, so a user's real config is not read or changed;
 # the state (audit log, rotation journals) of an earlier tour describes a chain that
@@ -133,6 +133,14 @@ desc="the old relayer $old was not drained to 0 wei"; check grep -q '(0 wei)' <(
 desc="the new relayer $new does not hold 0.5 ETH"; check grep -q '(500000000000000000 wei)' <("$bin" wallet balance "$new")
 echo
 echo "demo: rotated: the store's current key is $new (the API relays from it, 0.5 ETH); the old relayer $old is drained to 0 wei"
+echo
+echo "== after the tour, a plain status: the profile names its relayer by address (the deployment file's,"
+echo "   the key the rotation retired); status checks the store's current key and says which setting is"
+echo "   out of date (a warning, exit 5); with that setting, it is green"
+want=5 run status
+export VRWX_SIGNER="$store"
+run status
+unset VRWX_SIGNER
 echo
 echo "== a mistake is caught before anything is sent:"
 want=2 run wallet balance 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293Bc

@@ -41,6 +41,10 @@ start() {
   for i in $(seq 100); do
     if [ -s "$pid_file" ]; then
       tail -1 "$log"
+      if [ "$port" != 3000 ] && [ "${VRWX_API_URL:-}" != "http://127.0.0.1:$port" ]; then
+        # The local profile's api_url is port 3000: on another, vrwxctl is told.
+        echo "devapi: vrwxctl finds it on this port with: export VRWX_API_URL=http://127.0.0.1:$port"
+      fi
       return 0
     fi
     kill -0 "$launched" 2>/dev/null || break

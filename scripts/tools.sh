@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# Installs the pinned test tools: anvil, cast, solc-js, OpenZeppelin contracts and the
-# OP-stack predeploys' artifacts (@eth-optimism/contracts-bedrock) from the npm registry
-# into tools/node_modules, staticcheck and litestream from the Go module proxy into
-# tools/bin (both ignored by git), and, when missing and this runs as root, the sqlite3 CLI (a test
-# oracle) and Debian's prometheus package (Prometheus and promtool: the oracle for
-# docs/monitoring) with apt-get. Idempotent and quick when already installed.
+# Installs the pinned tools, idempotent and quick when already installed.
+#
+#   scripts/tools.sh chain   what the demo and `make devchain` use: anvil alone, from
+#                            the npm registry into tools/node_modules (npm ci --omit=dev:
+#                            tools/package.json's only dependency)
+#   scripts/tools.sh         everything the tests use (make test): the above plus cast,
+#                            solc-js, OpenZeppelin and the OP-stack predeploys' artifacts
+#                            (@eth-optimism/contracts-bedrock: the devDependencies),
+#                            staticcheck and litestream from the Go module proxy into
+#                            tools/bin (both ignored by git), and, when missing and this
+#                            runs as root, the sqlite3 CLI (a test oracle) and Debian's
+#                            prometheus package (Prometheus and promtool: the oracle for
+#                            docs/monitoring) with apt-get. Without root they are
+#                            reported, and the tests that need them skip (fail under CI).
 set -euo pipefail
+what=${1:-all}
+case $what in chain|all) ;; *) echo "tools.sh: unknown argument $what (expected chain, or nothing for all)" >&2; exit 2 ;; esac
 staticcheck_version=v0.8.2
 litestream_version=v0.5.18
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,11 +29,21 @@ case "$(uname -s)-$(uname -m)" in
 esac
 anvil="$tools/node_modules/@foundry-rs/anvil-$plat/bin/anvil"
 cast="$tools/node_modules/@foundry-rs/cast-$plat/bin/cast"
+need_npm() { command -v npm >/dev/null || { echo "tools.sh: npm is needed to install anvil (apt-get install nodejs npm, or https://nodejs.org)" >&2; exit 1; }; }
+if [ "$what" = chain ]; then
+  if [ ! -x "$anvil" ]; then
+    need_npm
+    echo "tools.sh: installing the pinned anvil into tools/node_modules (the demo's chain; the tests' tools come with make tools)" >&2
+    (cd "$tools" && npm ci --omit=dev --no-audit --no-fund --loglevel=error >&2)
+  fi
+  "$anvil" --version >/dev/null
+  exit 0
+fi
 if [ ! -x "$anvil" ] || [ ! -x "$cast" ] || [ ! -f "$tools/node_modules/solc/soljson.js" ] \
    || [ ! -d "$tools/node_modules/@openzeppelin/contracts" ] \
    || [ ! -f "$tools/node_modules/@eth-optimism/contracts-bedrock/forge-artifacts/GasPriceOracle.sol/GasPriceOracle.json" ] \
    || [ ! -f "$tools/node_modules/@eth-optimism/contracts-bedrock/forge-artifacts/L1Block.sol/L1Block.json" ]; then
-  command -v npm >/dev/null || { echo "tools.sh: npm is needed to install anvil/cast/solc (apt-get install nodejs npm)" >&2; exit 1; }
+  need_npm
   echo "tools.sh: installing pinned anvil, cast, solc-js, OpenZeppelin, OP-stack artifacts into tools/node_modules" >&2
   (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error >&2)
 fi

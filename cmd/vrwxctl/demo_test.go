@@ -21,10 +21,12 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/secrets"
 )
 
-// demoStep is one `$ vrwxctl …` of the tour: what it printed and its exit code.
+// demoStep is one `$ vrwxctl …` of the tour: its command line, what it printed and
+// its exit code.
 type demoStep struct {
-	output string
-	exit   int
+	cmdline string
+	output  string
+	exit    int
 }
 
 var (
@@ -34,10 +36,10 @@ var (
 	apiOnPort = regexp.MustCompile(`stand-in for the VRWX API on 127\.0\.0\.1:(\d+)`)
 )
 
-// demoSteps splits the tour's output into its vrwxctl steps, by command line.
-func demoSteps(t *testing.T, out string) map[string]demoStep {
+// demoSteps splits the tour's output into its vrwxctl steps, in order.
+func demoSteps(t *testing.T, out string) []demoStep {
 	t.Helper()
-	steps := map[string]demoStep{}
+	var steps []demoStep
 	heads := stepHead.FindAllStringSubmatchIndex(out, -1)
 	for i, h := range heads {
 		end := len(out)
@@ -51,7 +53,7 @@ func demoSteps(t *testing.T, out string) map[string]demoStep {
 			continue
 		}
 		code, _ := strconv.Atoi(body[m[2]:m[3]])
-		steps[out[h[2]:h[3]]] = demoStep{output: body[:m[0]], exit: code}
+		steps = append(steps, demoStep{cmdline: out[h[2]:h[3]], output: body[:m[0]], exit: code})
 	}
 	return steps
 }
@@ -134,13 +136,36 @@ func TestDemoScript(t *testing.T) {
 		}
 		got[want] = s
 	}
-	for cmdline, s := range steps {
+	var statuses []demoStep
+	for _, s := range steps {
 		want := 0
-		if strings.HasPrefix(cmdline, "wallet balance 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293Bc") {
+		switch {
+		case strings.HasPrefix(s.cmdline, "wallet balance 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293Bc"):
 			want = 2
+		case s.cmdline == "status":
+			statuses = append(statuses, s)
+			if len(statuses) == 2 {
+				want = 5
+			}
 		}
 		if s.exit != want {
-			t.Errorf("`vrwxctl %s` exited %d, want %d", cmdline, s.exit, want)
+			t.Errorf("`vrwxctl %s` exited %d, want %d:\n%s", s.cmdline, s.exit, want, s.output)
+		}
+	}
+	// After the tour a plain status (the profile names the relayer the rotation
+	// retired) checks the store's current key and says which setting is stale; with
+	// that setting it is green.
+	if len(statuses) != 3 {
+		t.Errorf("the demo runs a plain status %d times, want 3 (before the rotation, after it, with VRWX_SIGNER)", len(statuses))
+	} else {
+		after := statuses[1].output
+		for _, want := range []string{"STATUS " + newAddr.Hex(), "profile relayer", "signer: file://" + keys, "VRWX_SIGNER=file://" + keys, "relayerAddress  " + newAddr.Hex()} {
+			if !strings.Contains(after, want) {
+				t.Errorf("the plain status after the rotation does not show %q:\n%s", want, after)
+			}
+		}
+		if strings.Contains(after, "rollout restart") || strings.Contains(after, "CRITICAL") {
+			t.Errorf("the plain status after the rotation blames the API:\n%s", after)
 		}
 	}
 	if len(steps) < 20 {
@@ -153,7 +178,9 @@ func TestDemoScript(t *testing.T) {
 			t.Errorf("`vrwxctl %s…` does not show %q:\n%s", step, text, s.output)
 		}
 	}
-	expect("status", "relayerAddress  0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC")
+	if len(statuses) > 0 && !strings.Contains(statuses[0].output, "relayerAddress  0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC") {
+		t.Errorf("the first status does not show the API relaying from the profile's relayer:\n%s", statuses[0].output)
+	}
 	rotate := "key rotate --store file://" + keys + " --treasury-signer env://TREASURY_KEY --deploy-cmd 'kill -HUP "
 	expect(rotate, "reports relayerAddress "+newAddr.Hex())
 	expect(rotate, "sent 0.5 ETH to "+newAddr.Hex())
@@ -189,13 +216,12 @@ func TestDemoScript(t *testing.T) {
 	}
 }
 
-// findStep finds the step whose command line starts with prefix.
-func findStep(steps map[string]demoStep, prefix string) (demoStep, bool) {
-	if s, ok := steps[prefix]; ok {
-		return s, true
-	}
-	for cmdline, s := range steps {
-		if strings.HasPrefix(cmdline, prefix) && strings.HasSuffix(prefix, " ") {
+// findStep finds the last step whose command line is prefix, or starts with it
+// when it ends in a space.
+func findStep(steps []demoStep, prefix string) (demoStep, bool) {
+	for i := len(steps) - 1; i >= 0; i-- {
+		s := steps[i]
+		if s.cmdline == prefix || strings.HasPrefix(s.cmdline, prefix) && strings.HasSuffix(prefix, " ") {
 			return s, true
 		}
 	}

@@ -57,3 +57,22 @@ func TestMakeDevapiTakesTheSignerAndPort(t *testing.T) {
 		t.Errorf("make devapi runs:\n%s", out)
 	}
 }
+
+// make demo installs only what the demo uses (anvil: scripts/tools.sh chain), not
+// the tests' tools (staticcheck, litestream, sqlite3, prometheus: scripts/tools.sh);
+// make test installs them all.
+func TestMakeDemoInstallsOnlyTheChain(t *testing.T) {
+	t.Parallel()
+	demo := makeDryRun(t, "demo")
+	if !strings.Contains(demo, "scripts/tools.sh chain") {
+		t.Errorf("make demo does not install the chain:\n%s", demo)
+	}
+	for _, line := range strings.Split(demo, "\n") {
+		if strings.TrimSpace(line) == "scripts/tools.sh" || strings.Contains(line, "staticcheck") {
+			t.Errorf("make demo installs the tests' tools: %q", line)
+		}
+	}
+	if test := makeDryRun(t, "test"); !strings.Contains(test, "scripts/tools.sh\n") {
+		t.Errorf("make test does not install the tests' tools:\n%s", test)
+	}
+}

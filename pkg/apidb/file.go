@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Why a path cannot be opened as an SQLite database. CheckFile's errors wrap one of
@@ -31,7 +32,7 @@ type FileError struct {
 }
 
 func (e *FileError) Error() string {
-	msg := e.What + " " + e.Path + " " + e.Err.Error()
+	msg := e.What + " " + redact.Mask(e.Path) + " " + e.Err.Error()
 	if !errors.Is(e.Err, ErrNotSQLite) {
 		msg += ": expected an SQLite database file"
 	}
@@ -42,7 +43,7 @@ func (e *FileError) Unwrap() error { return e.Err }
 
 // Problem is the message without the "<what> <path>" prefix.
 func (e *FileError) Problem() string {
-	return strings.TrimPrefix(e.Error(), e.What+" "+e.Path+" ")
+	return strings.TrimPrefix(e.Error(), e.What+" "+redact.Mask(e.Path)+" ")
 }
 
 // sqliteHeader starts every SQLite 3 database file.
@@ -74,20 +75,20 @@ func CheckFile(path, what string) error {
 		return bad(ErrNotExist)
 	}
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", what, path, err)
+		return fmt.Errorf("%s %s: %w", what, redact.Mask(path), err)
 	}
 	if !fi.Mode().IsRegular() {
 		return bad(ErrNotRegular)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", what, path, err)
+		return fmt.Errorf("%s %s: %w", what, redact.Mask(path), err)
 	}
 	defer f.Close()
 	head := make([]byte, 100)
 	n, err := io.ReadFull(f, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s %s: read header: %w", what, path, err)
+		return fmt.Errorf("%s %s: read header: %w", what, redact.Mask(path), err)
 	}
 	if n < 100 || !bytes.Equal(head[:16], sqliteHeader) {
 		return bad(ErrNotSQLite)

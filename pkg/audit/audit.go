@@ -77,6 +77,9 @@ type Entry struct {
 	// After lists earlier transactions of the same intent that the operator knew of
 	// when sending this one as a new, separate payment.
 	After []string `json:"after,omitempty"`
+	// Replaces is the pending transaction this one replaced at its nonce (tx
+	// speedup, tx cancel).
+	Replaces string `json:"replaces,omitempty"`
 	// Store, Version and Address describe a key operation: the store's reference,
 	// the version it made or moved, and the address of that key (never the key).
 	Store   string `json:"store,omitempty"`
@@ -124,7 +127,10 @@ func (l *Log) Append(e Entry) error {
 	// answer echoing a request. The log gets them redacted like every other output.
 	line = []byte(redact.Text(string(line)))
 	if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
-		return fmt.Errorf("audit log %s: %w", l.Path, err)
+		return fmt.Errorf("audit log %s: %w", redact.Mask(l.Path), err)
+	}
+	if err := l.checkPrivate(); err != nil {
+		return err
 	}
 	f, err := os.OpenFile(l.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
@@ -148,6 +154,9 @@ func (l *Log) Append(e Entry) error {
 // an error naming its line number: the log is what stops a rerun from paying twice,
 // so a damaged one is reported, not skipped.
 func (l *Log) Read() ([]Entry, error) {
+	if err := l.checkPrivate(); err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(l.Path)
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -173,6 +182,43 @@ func (l *Log) Read() ([]Entry, error) {
 		return out, fmt.Errorf("audit log %s: %w", l.Path, err)
 	}
 	return out, nil
+}
+
+// Replacement is what the log says replaced a transaction: the replacement's "sent"
+// line (who, when, which command, its hash) and the latest line about it.
+type Replacement struct {
+	Sent, Last Entry
+}
+
+// ReplacementOf finds, in entries (oldest first), the transaction vrwxctl sent to
+// replace hash: one that names it as replaced, or — for lines written before that
+// was recorded — a later one from the same account on the same chain at the same
+// nonce. nil when the log knows of none.
+func ReplacementOf(entries []Entry, hash string) *Replacement {
+	var orig *Entry
+	for i := range entries {
+		if strings.EqualFold(entries[i].TxHash, hash) {
+			orig = &entries[i]
+			break
+		}
+	}
+	var out *Replacement
+	for i := range entries {
+		e := entries[i]
+		if e.TxHash == "" || strings.EqualFold(e.TxHash, hash) {
+			continue
+		}
+		named := strings.EqualFold(e.Replaces, hash)
+		sameNonce := orig != nil && e.Nonce != nil && orig.Nonce != nil && *e.Nonce == *orig.Nonce &&
+			e.ChainID == orig.ChainID && strings.EqualFold(e.From, orig.From) && e.Time.After(orig.Time)
+		switch {
+		case out == nil && e.Outcome == Sent && (named || sameNonce):
+			out = &Replacement{Sent: e, Last: e}
+		case out != nil && strings.EqualFold(e.TxHash, out.Sent.TxHash):
+			out.Last = e
+		}
+	}
+	return out
 }
 
 // Track is one broadcast transaction's story in the log.

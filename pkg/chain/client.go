@@ -188,7 +188,7 @@ func (c *Client) send(ctx context.Context, elems []rpc.BatchElem) error {
 	start := c.idx
 	c.mu.Unlock()
 	n := len(c.opts.URLs)
-	var failures []string
+	var failures EndpointErrors
 	hung, refused := 0, 0
 	for k := 0; k < n; k++ {
 		i := (start + k) % n
@@ -215,16 +215,16 @@ func (c *Client) send(ctx context.Context, elems []rpc.BatchElem) error {
 		}
 		// Go's transport errors quote the whole URL (API key in the path, query); the
 		// text is redacted here, where it becomes part of vrwxctl's message.
-		failures = append(failures, fmt.Sprintf("%s: %s", RedactURL(c.opts.URLs[i]), redact.Text(err.Error())))
+		failures = append(failures, EndpointError{URL: RedactURL(c.opts.URLs[i]), Err: err})
 		if k+1 < n {
 			c.logf("RPC %s failed (%v); trying %s", RedactURL(c.opts.URLs[i]), err, RedactURL(c.opts.URLs[(i+1)%n]))
 		}
 	}
 	if hung == n {
-		return errs.Timeoutf("no RPC endpoint answered in time:\n  %s", strings.Join(failures, "\n  ")).
+		return errs.Timeoutf("no RPC endpoint answered in time").Wrap(failures).
 			WithFix("check the RPC URLs and the network; raise --timeout, or add a faster RPC with --rpc-url")
 	}
-	err := errs.Failedf("no RPC endpoint answered:\n  %s", strings.Join(failures, "\n  ")).
+	err := errs.Failedf("no RPC endpoint answered").Wrap(failures).
 		WithFix("check the RPC URLs and the network; add a backup with --rpc-url (repeatable, tried in order)")
 	if refused == n && c.opts.NotListening != nil {
 		return c.opts.NotListening(err)
@@ -349,3 +349,48 @@ func transient(err error) bool {
 // and any path or query but one short lower-case word (redact.URL, the one rule every
 // output applies to URLs in text).
 func RedactURL(raw string) string { return redact.URL(raw) }
+
+// EndpointError is one RPC URL's failure to answer a request.
+type EndpointError struct {
+	// URL is redacted.
+	URL string
+	Err error
+}
+
+// EndpointErrors are the failures of every RPC URL a request was tried on, in
+// failover order: errors.Is sees each one's cause (a refused connection), and a
+// reader that shows one line per endpoint (status) takes each endpoint's own.
+type EndpointErrors []EndpointError
+
+func (e EndpointErrors) Error() string {
+	lines := make([]string, len(e))
+	for i, f := range e {
+		// Go's transport errors quote the whole URL (API key in the path, query); the
+		// text is redacted here, where it becomes part of vrwxctl's message.
+		lines[i] = f.URL + ": " + redact.Text(f.Err.Error())
+	}
+	if len(lines) == 1 {
+		return lines[0]
+	}
+	return fmt.Sprintf("all %d failed:\n  %s", len(lines), strings.Join(lines, "\n  "))
+}
+
+// Unwrap is each endpoint's error.
+func (e EndpointErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, f := range e {
+		out[i] = f.Err
+	}
+	return out
+}
+
+// For is what the endpoint at url (redacted, as in EndpointError) failed with,
+// redacted; false when it was not tried.
+func (e EndpointErrors) For(url string) (string, bool) {
+	for _, f := range e {
+		if f.URL == url {
+			return redact.Text(f.Err.Error()), true
+		}
+	}
+	return "", false
+}

@@ -14,12 +14,14 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/cli/root"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
-// Main runs vrwxctl with args and returns the process exit code.
+// Main runs vrwxctl with args and returns the process exit code: an interrupted
+// command exits 130 after Ctrl-C and 143 after SIGTERM, as a shell reports them.
 func Main(args []string) int {
-	f := &cmdutil.Factory{IO: ui.System(os.LookupEnv), Globals: &cmdutil.Globals{}, LookupEnv: os.LookupEnv, Now: time.Now}
+	f := &cmdutil.Factory{IO: ui.System(os.LookupEnv), Globals: &cmdutil.Globals{}, LookupEnv: os.LookupEnv, Environ: os.Environ, Now: time.Now}
 	ctx, stop := interruptible(context.Background())
 	defer stop()
 	return Run(ctx, f, args)
@@ -52,20 +54,30 @@ func interruptible(parent context.Context) (context.Context, func()) {
 // Run executes args against the factory's IO; tests call it directly.
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	defer f.IO.Flush()
+	f.LookupEnv = registeringLookup(f.LookupEnv)
 	cmd := root.NewCmdRoot(f)
 	cmd.SetArgs(args)
 	cmd.SetIn(f.IO.In)
 	cmd.SetOut(f.IO.Out)
 	cmd.SetErr(f.IO.ErrOut)
 	err := cmd.ExecuteContext(ctx)
-	if err == nil {
+	// The reader may still be scrolling the listing: the command's outcome is said
+	// after the pager quits, on the terminal itself.
+	f.IO.StopPager()
+	if err == nil || errors.Is(err, ui.ErrPagerClosed) {
+		// A reader who quit the pager before the end saw what they wanted.
 		return 0
 	}
 	var e *errs.Error
 	if !root.RunStarted(cmd) {
+		// Parsing failed: what was typed is registered with the scrubber (hash
+		// fields aside, as far as the command line names them) before the error
+		// repeats any of it.
+		cmdutil.RegisterArgs(cmd, args)
 		if !errors.As(err, &e) {
-			// cobra's own parse errors (unknown command, bad flag value) are usage errors.
-			err = errs.Usagef("%v", err).WithFix("see `vrwxctl --help`")
+			// cobra's own parse errors (unknown command, bad flag value) are usage
+			// errors; they quote what was typed, so they are masked by shape.
+			err = errs.Usagef("%s", redact.MaskText(err.Error())).WithFix("see `vrwxctl --help`")
 		}
 		// Parsing stopped before -o was applied; a script that asked for JSON still
 		// gets its one JSON document.
@@ -75,20 +87,40 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	}
 	// However a command ended while a signal was being handled, it was interrupted:
 	// exit 130 (SIGINT) or 143 (SIGTERM), with the command's own words when it said
-	// where it stopped.
+	// where it stopped. A context cancelled without a signal's cause (a test's) is
+	// an interruption too.
 	if sig := errs.Interruption(ctx); sig != nil && errs.KindOf(err) != sig.Kind {
-		if errs.IsSilent(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case errs.IsSilent(err):
+			err = errs.Exit(sig.Kind)
+		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			err = sig
-		} else {
+		default:
 			err = &errs.Error{Kind: sig.Kind, Err: err, Sentinel: errs.ErrInterrupted}
 		}
-	} else if errors.Is(err, context.Canceled) && ctx.Err() != nil && sig == nil {
-		err = errs.Failedf("interrupted")
+	} else if sig == nil && errors.Is(err, context.Canceled) && ctx.Err() != nil && errs.KindOf(err) == errs.Failed {
+		err = &errs.Error{Kind: errs.Interrupted, Msg: "interrupted"}
 	}
 	if !errs.IsSilent(err) {
 		f.IO.PrintError(err)
 	}
 	return int(errs.KindOf(err))
+}
+
+// registeringLookup is lookup with every value it returns registered with the
+// scrubber (redact.RegisterInput): an environment variable holding a key where a
+// profile name or a path belongs is shown redacted by whatever repeats it.
+func registeringLookup(lookup func(string) (string, bool)) func(string) (string, bool) {
+	if lookup == nil {
+		return nil
+	}
+	return func(name string) (string, bool) {
+		v, ok := lookup(name)
+		if ok {
+			redact.RegisterInput(v)
+		}
+		return v, ok
+	}
 }
 
 // wantsJSON reports whether args ask for -o json, read the way pflag would read them

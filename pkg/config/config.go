@@ -157,7 +157,7 @@ func (c *Config) String(key string) string { return c.values[key].Value }
 func (c *Config) origin(key string) string {
 	s := c.values[key]
 	if s.Detail != "" {
-		return fmt.Sprintf("%s (%s %s)", key, s.Source, s.Detail)
+		return fmt.Sprintf("%s (%s %s)", key, s.Source, redact.Mask(s.Detail))
 	}
 	return fmt.Sprintf("%s (%s)", key, s.Source)
 }
@@ -170,7 +170,7 @@ func (c *Config) ChainID() (uint64, error) {
 	}
 	n, err := strconv.ParseUint(v.Value, 10, 64)
 	if err != nil {
-		return 0, errs.Usagef("%s: %q is not a chain id (expected a positive integer)", c.origin("chain_id"), v.Value)
+		return 0, errs.Usagef("%s: %s is not a chain id (expected a positive integer)", c.origin("chain_id"), redact.Quote(v.Value))
 	}
 	return n, nil
 }
@@ -253,10 +253,10 @@ func splitList(s string) []string {
 func validate(k Key, s Setting) error {
 	where := string(s.Source)
 	if s.Detail != "" {
-		where += " " + s.Detail
+		where += " " + redact.Mask(s.Detail)
 	}
 	bad := func(expected string) error {
-		return errs.Usagef("%s = %q (from %s) is not %s", k.Name, s.Value, where, expected)
+		return errs.Usagef("%s = %s (from %s) is not %s", k.Name, redact.Quote(s.Value), where, expected)
 	}
 	if s.Value == "" {
 		return nil
@@ -338,17 +338,24 @@ func (k Key) expected() string {
 	return "a path or a name"
 }
 
-// CheckURL accepts http(s) and ws(s) URLs with a host.
+// CheckURL accepts http(s) and ws(s) URLs with a host and, when one is given, a
+// port from 1 to 65535.
 func CheckURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not a URL (expected e.g. https://mainnet.base.org)", raw)
+		return fmt.Errorf("%s is not a URL (expected e.g. https://mainnet.base.org)", redact.Quote(raw))
 	}
 	switch u.Scheme {
 	case "http", "https", "ws", "wss":
-		return nil
+	default:
+		return fmt.Errorf("%s has scheme %s (expected http, https, ws or wss)", redact.Quote(raw), redact.Quote(u.Scheme))
 	}
-	return fmt.Errorf("%q has scheme %q (expected http, https, ws or wss)", raw, u.Scheme)
+	if p := u.Port(); p != "" {
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return fmt.Errorf("%s has port %s (expected a port from 1 to 65535)", redact.Quote(raw), redact.Quote(p))
+		}
+	}
+	return nil
 }
 
 // LookupEnv reads one environment variable, as os.LookupEnv does. The binary passes

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -73,9 +74,24 @@ func ReadFile(o Options) (*File, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, errs.Usagef("config file %s: %v", path, err).WithFix("check --config / VRWXCTL_CONFIG")
+		// The path is what the operator typed; the error's own text quotes it again.
+		why := "cannot be read"
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			why = "does not exist"
+		case errors.Is(err, fs.ErrPermission):
+			why = "cannot be read (permission denied)"
+		case isDir(path):
+			why = "is a directory"
+		}
+		return nil, errs.Usagef("config file %s %s", redact.Mask(path), why).WithFix("check --config / VRWXCTL_CONFIG")
 	}
 	return ParseFile(path, data)
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // ParseFile parses a config file's YAML. Errors name the file and line.
@@ -83,15 +99,17 @@ func ParseFile(path string, data []byte) (*File, error) {
 	f := &File{Path: path, Profiles: map[string]FileProfile{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, errs.Usagef("config file %s does not parse: %v", path, err).
+		// The parser quotes what it could not read: masked by shape.
+		return nil, errs.Usagef("config file %s does not parse: %s", redact.Mask(path), redact.MaskText(err.Error())).
 			WithFix("fix the YAML at that line; `vrwxctl config view` shows the result")
 	}
+	registerScalars(&doc)
 	if len(doc.Content) == 0 {
 		return f, nil
 	}
 	root := doc.Content[0]
 	bad := func(n *yaml.Node, format string, args ...any) error {
-		return errs.Usagef("config file %s, line %d: %s", path, n.Line, fmt.Sprintf(format, args...))
+		return errs.Usagef("config file %s, line %d: %s", redact.Mask(path), n.Line, fmt.Sprintf(format, args...))
 	}
 	if root.Kind != yaml.MappingNode {
 		return nil, bad(root, "expected a mapping with default_profile and profiles")
@@ -118,16 +136,28 @@ func ParseFile(path string, data []byte) (*File, error) {
 				f.Profiles[name.Value] = p
 			}
 		default:
-			return nil, bad(k, "unknown key %q (expected default_profile or profiles)", k.Value)
+			return nil, bad(k, "unknown key %s (expected default_profile or profiles)", redact.Quote(k.Value))
 		}
 	}
 	return f, nil
 }
 
+// registerScalars registers every value and key the file holds with the scrubber
+// (redact.RegisterInput): a key pasted into the file is shown redacted by whatever
+// repeats it — config view, an error naming the value, a path built from it.
+func registerScalars(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode {
+		redact.RegisterInput(n.Value)
+	}
+	for _, c := range n.Content {
+		registerScalars(c)
+	}
+}
+
 func parseProfile(path string, body *yaml.Node) (FileProfile, error) {
 	p := FileProfile{Values: map[string]string{}}
 	bad := func(n *yaml.Node, format string, args ...any) error {
-		return errs.Usagef("config file %s, line %d: %s", path, n.Line, fmt.Sprintf(format, args...))
+		return errs.Usagef("config file %s, line %d: %s", redact.Mask(path), n.Line, fmt.Sprintf(format, args...))
 	}
 	if body.Kind != yaml.MappingNode {
 		return p, bad(body, "a profile must be a mapping of settings")
@@ -140,7 +170,7 @@ func parseProfile(path string, body *yaml.Node) (FileProfile, error) {
 		}
 		key, ok := keyByName(k.Value)
 		if !ok {
-			return p, bad(k, "unknown setting %q (expected one of: extends, %s)", k.Value, keyNames())
+			return p, bad(k, "unknown setting %s (expected one of: extends, %s)", redact.Quote(k.Value), keyNames())
 		}
 		switch v.Kind {
 		case yaml.ScalarNode:
@@ -254,7 +284,7 @@ func load(o Options, f *File, overlayEnv bool) (*Config, error) {
 
 func (c *Config) applyProfile(f *File, name string, set func(k, v string, s Source, d string), depth int) error {
 	if depth > 8 {
-		return errs.Usagef("profile %q: extends chain is too deep or circular", name)
+		return errs.Usagef("profile %s: extends chain is too deep or circular", redact.Quote(name))
 	}
 	var fp *FileProfile
 	if f != nil {
@@ -264,7 +294,7 @@ func (c *Config) applyProfile(f *File, name string, set func(k, v string, s Sour
 	}
 	base, isBuiltin := builtin[name]
 	if fp == nil && !isBuiltin {
-		return errs.Usagef("unknown profile %q (expected one of: %s)", name, strings.Join(c.profileNames(f), ", ")).
+		return errs.Usagef("unknown profile %s (expected one of: %s)", redact.Quote(name), strings.Join(c.profileNames(f), ", ")).
 			WithFix("`vrwxctl config profiles` lists them; add new ones to the config file")
 	}
 	if fp != nil && fp.Extends != "" {

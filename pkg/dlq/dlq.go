@@ -16,6 +16,7 @@ import (
 
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // MaxRetries is the API's retry limit; a row with retry_count >= MaxRetries is never
@@ -245,7 +246,7 @@ func NormalizeType(t string) (string, error) {
 			return u, nil
 		}
 	}
-	return "", errs.Usagef("DLQ type %q: expected one of %s", t, strings.Join(Types, ", "))
+	return "", errs.Usagef("DLQ type %s: expected one of %s", redact.Quote(t), strings.Join(Types, ", "))
 }
 
 // List returns the events matching f, oldest first.
@@ -384,7 +385,7 @@ func ResolveMany(ctx context.Context, db *sql.DB, ids []int64, resolutionType, n
 	switch rt {
 	case ResolutionManual, ResolutionSkipped, ResolutionRetried:
 	default:
-		return nil, errs.Usagef("resolution %q: expected MANUAL, SKIPPED or RETRIED", resolutionType)
+		return nil, errs.Usagef("resolution %s: expected MANUAL, SKIPPED or RETRIED", redact.Quote(resolutionType))
 	}
 	what := fmt.Sprintf("resolve %d DLQ event(s)", len(ids))
 	if len(ids) == 1 {

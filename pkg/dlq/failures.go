@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/apidb"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // ReadOnly opens the API's database at path read-only for fn and closes it again,
@@ -19,7 +20,7 @@ import (
 // missing file is said plainly.
 func ReadOnly(ctx context.Context, path string, fn func(*sql.DB) error) error {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("database %s does not exist", path)
+		return fmt.Errorf("database %s does not exist", redact.Mask(path))
 	}
 	db, err := apidb.OpenReadOnly(path)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/history"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
 
@@ -40,6 +41,11 @@ type Relay struct {
 	// DLQSince is how far back the DLQ's TX_FAIL rows are read when the reader has
 	// a database (DefaultDLQSince when 0).
 	DLQSince time.Duration
+	// RelayerRef and TreasuryRef are what fixes name; RotatedOut and
+	// ProfileRelayer say the profile's relayer was rotated out (see System).
+	RelayerRef, TreasuryRef string
+	RotatedOut              *Retired
+	ProfileRelayer          common.Address
 }
 
 // RelayReport is what the investigation found.
@@ -55,6 +61,9 @@ type RelayReport struct {
 	Checks    []Check
 	Causes    []Cause
 	RuledOut  []Cause
+	// NotJudged are the causes nothing could be read for (the RPC down): neither
+	// likely nor ruled out.
+	NotJudged []Cause
 	// DLQ holds the recent TX_FAIL rows by decoded cause, read from DLQPath (the
 	// reader's database; "" when none is configured); DLQErr says why it could not be.
 	DLQ     *dlq.Failures
@@ -136,14 +145,14 @@ func (d *Relay) Run(ctx context.Context) (*RelayReport, error) {
 	rep.Readings = r
 	if rd.RelayerIsSigner && r.Store != nil {
 		if r.Store.Err != nil {
-			return nil, fmt.Errorf("reading the relayer's address from %s: %w", r.Store.Ref, r.Store.Err)
+			return nil, fmt.Errorf("reading the relayer's address from %s: %w", redact.Mask(r.Store.Ref), r.Store.Err)
 		}
 		rep.Relayer, finder.Address = r.Store.Address, r.Store.Address
 	}
 	if r.Chain.Err != nil || r.Head.Err != nil {
 		dlqRead()
 		rep.Checks = append(SystemChecks(d.system(rep), d.Thresholds), d.dlqChecks(rep)...)
-		rep.Causes, rep.RuledOut = rankRelayCauses(rep, d.Thresholds, d.now())
+		rep.Causes, rep.RuledOut, rep.NotJudged = rankRelayCauses(rep, d.Thresholds, d.now())
 		return rep, nil
 	}
 	if rd.RelayerIsSigner {
@@ -163,7 +172,7 @@ func (d *Relay) Run(ctx context.Context) (*RelayReport, error) {
 	rep.Checks = append(SystemChecks(d.system(rep), d.Thresholds), d.transactionChecks(rep)...)
 	rep.Checks = append(rep.Checks, eventsCheck(rep))
 	rep.Checks = append(rep.Checks, d.dlqChecks(rep)...)
-	rep.Causes, rep.RuledOut = rankRelayCauses(rep, d.Thresholds, d.now())
+	rep.Causes, rep.RuledOut, rep.NotJudged = rankRelayCauses(rep, d.Thresholds, d.now())
 	return rep, nil
 }
 
@@ -195,7 +204,8 @@ func (f *Relay) now() time.Time {
 }
 
 func (f *Relay) system(rep *RelayReport) System {
-	return System{Readings: rep.Readings, ChainID: f.ChainID, Relayer: rep.Relayer, RelayerFrom: f.RelayerFrom, Now: f.now()}
+	return System{Readings: rep.Readings, ChainID: f.ChainID, Relayer: rep.Relayer, RelayerFrom: f.RelayerFrom, Now: f.now(),
+		RelayerRef: f.RelayerRef, TreasuryRef: f.TreasuryRef, RotatedOut: f.RotatedOut, ProfileRelayer: f.ProfileRelayer}
 }
 
 func (f *Relay) dlqChecks(rep *RelayReport) []Check {
@@ -314,7 +324,7 @@ const (
 // rankRelayCauses weighs the evidence for each cause and orders them, strongest
 // first; causes of the runbook's table without evidence are ruled out, each with
 // the reading that rules it out.
-func rankRelayCauses(rep *RelayReport, t SystemThresholds, now time.Time) (causes, ruledOut []Cause) {
+func rankRelayCauses(rep *RelayReport, t SystemThresholds, now time.Time) (causes, ruledOut, notJudged []Cause) {
 	by := map[string]*Cause{}
 	add := func(name string, level Level, score int, evidence, fix string) {
 		c := by[name]
@@ -349,8 +359,25 @@ func rankRelayCauses(rep *RelayReport, t SystemThresholds, now time.Time) (cause
 		return 0
 	}
 	notes := map[string]string{}
+	// unread holds the causes whose evidence could not be read, and why: a check
+	// that says "not read" (its dependency is down) is no evidence either way.
+	unread := map[string]string{}
+	notRead := func(c Check, cause string) bool {
+		if c.Value == "not read" {
+			unread[cause] = c.Detail
+			return true
+		}
+		return false
+	}
+	for _, u := range []struct{ section, name, cause string }{
+		{"contracts", "escrow code", causePaused}, {"gas", "gas price", causeGasPrices}, {"chain", "head", causeSignatures},
+	} {
+		if c, ok := get(u.section, u.name); ok {
+			notRead(c, u.cause)
+		}
+	}
 
-	if c, ok := get("relayer", "balance"); ok {
+	if c, ok := get("relayer", "balance"); ok && !notRead(c, causeOutOfGas) {
 		if c.Level != OK {
 			add(causeOutOfGas, c.Level, weight(c.Level, 100, 40), "balance "+c.Value+" ("+c.Detail+")", c.Fix)
 		} else {
@@ -371,7 +398,7 @@ func rankRelayCauses(rep *RelayReport, t SystemThresholds, now time.Time) (cause
 		add(causeGasPrices, c.Level, 80, "stuck: "+c.Detail, c.Fix)
 	}
 	for _, n := range []string{"gas price", "base fee"} {
-		if c, ok := get("gas", n); ok && c.Level != OK {
+		if c, ok := get("gas", n); ok && c.Level != OK && c.Value != "not read" {
 			add(causeGasPrices, c.Level, weight(c.Level, 50, 20), n+" "+c.Value, c.Fix)
 		}
 	}
@@ -392,7 +419,8 @@ func rankRelayCauses(rep *RelayReport, t SystemThresholds, now time.Time) (cause
 	for _, c := range rep.Checks {
 		if c.Section == "rpc" && c.Level != OK {
 			rpcOK = false
-			add(causeRPC, c.Level, weight(c.Level, 80, 40), fmt.Sprintf("RPC %s: %s (%s)", c.Name, c.Value, c.Detail), c.Fix)
+			// The RPC line above says what the endpoint answered; the cause names it.
+			add(causeRPC, c.Level, weight(c.Level, 80, 40), fmt.Sprintf("RPC %s: %s", c.Name, c.Value), c.Fix)
 		}
 		if (c.Section == "chain" || (c.Section == "relayer" && c.Name == "relayer")) && c.Level == Crit {
 			rpcOK = false
@@ -404,7 +432,12 @@ func rankRelayCauses(rep *RelayReport, t SystemThresholds, now time.Time) (cause
 	}
 	for _, c := range rep.Checks {
 		if c.Section == "api" && c.Level == Crit {
-			add(causeAPI, Crit, 90, c.Name+" "+c.Value+": "+c.Detail, c.Fix)
+			evidence := c.Name + " " + c.Value + ": " + c.Detail
+			if c.Name == "/health" && c.Value == "down" {
+				// The API line above quotes its error.
+				evidence = "/health down"
+			}
+			add(causeAPI, Crit, 90, evidence, c.Fix)
 		}
 		if c.Section == "keys" && c.Level == Crit {
 			add(causeAPI, Crit, 90, c.Detail, c.Fix)
@@ -464,9 +497,13 @@ func rankRelayCauses(rep *RelayReport, t SystemThresholds, now time.Time) (cause
 		return causes[i].Name < causes[j].Name
 	})
 	for _, name := range []string{causeOutOfGas, causeGasPrices, causePaused, causeRPC, causeSignatures} {
-		if by[name] == nil {
+		switch {
+		case by[name] != nil:
+		case unread[name] != "":
+			notJudged = append(notJudged, Cause{Name: name, Level: Info, Evidence: []string{"not read: " + unread[name]}})
+		default:
 			ruledOut = append(ruledOut, Cause{Name: name, Level: OK, Evidence: []string{notes[name]}})
 		}
 	}
-	return causes, ruledOut
+	return causes, ruledOut, notJudged
 }

@@ -5,21 +5,23 @@ import (
 	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // replicaCheck judges litestream's replication: the age of the newest replicated
 // position against the RPO thresholds.
 func replicaCheck(r *monitor.Replica, t SystemThresholds) Check {
-	c := Check{Name: "litestream replica", Detail: r.Location}
+	loc := redact.Mask(r.Location) // as the operator typed it
+	c := Check{Name: "litestream replica", Detail: loc}
 	switch {
 	case r.Err != nil:
-		c.Level, c.Value, c.Detail = Crit, "unreadable", r.Location+": "+r.Err.Error()
-		c.Fix = "check the replica URL and its credentials (vrwxctl db list " + r.Location + ")"
+		c.Level, c.Value, c.Detail = Crit, "unreadable", loc+": "+r.Err.Error()
+		c.Fix = "check the replica URL and its credentials (vrwxctl db list " + loc + ")"
 	default:
 		age := max(r.Age, 0).Truncate(time.Second)
 		c.Level, c.Value = OK, long(age)+" behind"
 		c.Detail = fmt.Sprintf("%s · transaction %s replicated at %s · warning above %s, critical above %s (RPO)",
-			r.Location, r.Info.MaxTXID, r.Info.Latest.UTC().Format(time.RFC3339), t.ReplicaAgeWarn, t.ReplicaAgeCrit)
+			loc, r.Info.MaxTXID, r.Info.Latest.UTC().Format(time.RFC3339), t.ReplicaAgeWarn, t.ReplicaAgeCrit)
 		switch {
 		case t.ReplicaAgeCrit > 0 && age > t.ReplicaAgeCrit:
 			c.Level = Crit

@@ -1,14 +1,19 @@
 package doctor
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/vrwx/vrwxctl/pkg/chain"
+	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/history"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/redact"
+	"github.com/vrwx/vrwxctl/pkg/secrets"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
 
@@ -46,12 +51,27 @@ type System struct {
 	// suggested for funding.
 	Retired *Retired
 	Now     time.Time
+	// RelayerRef and TreasuryRef are the signer references of the relayer and of
+	// the treasury when the operator gave them (flag or profile): fixes name them,
+	// so they run as printed; unknown, a fix says <relayer-ref> or <treasury-ref>.
+	RelayerRef, TreasuryRef string
+	// RotatedOut says the profile's relayer address ProfileRelayer is a key a
+	// rotation retired; Relayer is then that store's current key.
+	RotatedOut     *Retired
+	ProfileRelayer common.Address
+}
+
+// refOr is ref, or placeholder when it is unknown.
+func refOr(ref, placeholder string) string {
+	if ref == "" {
+		return placeholder
+	}
+	return ref
 }
 
 // fixes shared by several checks.
 const (
 	fixSwitchRPC = "runbook: RPC node issues — switch to the backup RPC: give it first, --rpc-url BACKUP --rpc-url PRIMARY (or RPC_URL=BACKUP,PRIMARY)"
-	fixFeeCap    = "runbook: high gas prices — increase MAX_FEE_PER_GAS_GWEI above the base fee (and speed up what is stuck: vrwxctl tx speedup --nonce N --signer <relayer-ref>)"
 )
 
 // SystemChecks judges the whole system, section by section: relayer, gas, chain,
@@ -61,40 +81,92 @@ func SystemChecks(s System, t SystemThresholds) []Check {
 	var out []Check
 	add := func(section string, c Check) { c.Section = section; out = append(out, c) }
 
+	// An unreachable chain is said once, first, by the RPC lines (each names its own
+	// endpoint's error; the fix is on the first); every check that needs the chain
+	// then says it was not read, without repeating the error.
+	chainDown := r.Chain.Err != nil && !r.Chain.Up
+	if chainDown {
+		for _, c := range RPCChecks(r.RPCs, t) {
+			add("rpc", c)
+		}
+		if len(r.RPCs) == 0 {
+			add("rpc", Check{Name: "RPC", Level: Crit, Value: "down", Detail: r.Chain.Err.Error()})
+		}
+		for i := range out {
+			if out[i].Level == Crit && out[i].Fix != "" {
+				// The chain client's own fix knows the setting (the local chain
+				// not running says how to start it); it outranks the generic one.
+				if fix := errs.FixOf(r.Chain.Err); fix != "" {
+					out[i].Fix = fix
+				}
+				break
+			}
+		}
+		notRead := func(section, name string) {
+			add(section, Check{Name: name, Level: Info, Value: "not read", Detail: "RPC down"})
+		}
+		if s.Relayer != (common.Address{}) {
+			notRead("relayer", "balance")
+		}
+		notRead("gas", "gas price")
+		notRead("chain", "head")
+		if r.Contracts != nil {
+			notRead("contracts", "escrow code")
+		}
+	}
+
+	if ret := s.RotatedOut; ret != nil {
+		// Status follows the rotation; the setting that named the old key is what to fix.
+		why := fmt.Sprintf("a rotation retired it (version %s of %s)", ret.Version, ret.Store)
+		if ret.Version == "" {
+			why = fmt.Sprintf("the API relays from the current key of %s, a store vrwxctl changed on this host (audit log)", ret.Store)
+		}
+		add("relayer", Check{Name: "profile relayer", Level: Warn, Value: s.ProfileRelayer.Hex(),
+			Detail: fmt.Sprintf("out of date: %s; the relayer in service is the store's current key %s, checked here", why, ret.Current.Hex()),
+			Fix:    fmt.Sprintf("point the profile at the store, so every command follows its current key: signer: %s for the profile in the config file (vrwxctl config view shows which), or VRWX_SIGNER=%s", ret.Store, ret.Store)})
+	}
+
 	// relayer
 	rl, haveRelayer := findRelayer(r.Relayers, s.Relayer)
 	switch {
+	case chainDown:
 	case s.Relayer == (common.Address{}) && !haveRelayer:
 		add("relayer", Check{Name: "relayer", Level: Warn, Value: "none",
 			Detail: "no relayer address, signer or API relayer to check", Fix: "pass --address or --signer, or set signer / relayer in the profile"})
 	case rl.Err != nil:
 		add("relayer", Check{Name: "relayer", Level: Crit, Value: "unreadable", Detail: rl.Err.Error(), Fix: fixSwitchRPC})
 	default:
-		for _, c := range relayerSystemChecks(rl, r, s.Retired, s.Now, t) {
+		for _, c := range relayerSystemChecks(rl, r, s, t) {
 			add("relayer", c)
 		}
 	}
 
 	// gas and fee cap
-	if r.Gas.Err != nil {
+	switch {
+	case chainDown:
+	case r.Gas.Err != nil:
 		add("gas", Check{Name: "gas price", Level: Crit, Value: "unreadable", Detail: r.Gas.Err.Error(), Fix: fixSwitchRPC})
-	} else {
-		for _, c := range gasChecks(r.Gas, t.Relayer) {
+	default:
+		for _, c := range gasChecks(r.Gas, t.Relayer, s.RelayerRef) {
 			add("gas", c)
 		}
 	}
 
 	// chain head
-	if r.Head.Err != nil {
+	switch {
+	case chainDown:
+	case r.Head.Err != nil:
 		add("chain", Check{Name: "head", Level: Crit, Value: "unreadable", Detail: r.Head.Err.Error(), Fix: fixSwitchRPC})
-	} else {
+	default:
 		add("chain", headCheck(r.Head.Number, r.Head.Time, s.Now, t.Relayer))
 	}
 
-	for _, c := range RPCChecks(r.RPCs, t) {
-		add("rpc", c)
+	if !chainDown {
+		for _, c := range RPCChecks(r.RPCs, t) {
+			add("rpc", c)
+		}
 	}
-	if r.Contracts != nil {
+	if r.Contracts != nil && !chainDown {
 		for _, c := range contractChecks(r.Contracts, r.Escrow) {
 			add("contracts", c)
 		}
@@ -124,7 +196,11 @@ func SystemChecks(s System, t SystemThresholds) []Check {
 		}
 	}
 	if r.Backup != nil {
-		add("backup", backupCheck(r.Backup, t))
+		db := "DB"
+		if r.DLQ != nil {
+			db = r.DLQ.Path
+		}
+		add("backup", backupCheck(r.Backup, db, t))
 	}
 	if r.Replica != nil {
 		add("backup", replicaCheck(r.Replica, t))
@@ -141,12 +217,12 @@ func findRelayer(rs []monitor.Relayer, a common.Address) (monitor.Relayer, bool)
 	return monitor.Relayer{}, false
 }
 
-func relayerSystemChecks(rl monitor.Relayer, r monitor.Readings, retired *Retired, now time.Time, t SystemThresholds) []Check {
-	th := t.Relayer
+func relayerSystemChecks(rl monitor.Relayer, r monitor.Readings, sys System, t SystemThresholds) []Check {
+	th, retired := t.Relayer, sys.Retired
 	var out []Check
 	bal := Check{Name: "balance", Value: units.FormatEther(rl.Balance) + " ETH", Level: OK,
 		Detail: fmt.Sprintf("%s · warning below %s ETH, critical below %s ETH", rl.Address.Hex(), units.FormatEther(th.BalanceWarn), units.FormatEther(th.BalanceCrit))}
-	topUp := fmt.Sprintf("vrwxctl wallet fund --to %s --amount 0.5ether --signer <treasury-ref>", rl.Address.Hex())
+	topUp := fmt.Sprintf("vrwxctl wallet fund --to %s --amount 0.5ether --signer %s", rl.Address.Hex(), refOr(sys.TreasuryRef, "<treasury-ref>"))
 	switch {
 	case retired != nil:
 		// A rotation retired this key: an empty wallet is its expected end, and
@@ -163,10 +239,10 @@ func relayerSystemChecks(rl monitor.Relayer, r monitor.Readings, retired *Retire
 		bal.Level, bal.Fix = Warn, "top up the relayer: "+topUp
 	}
 	out = append(out, bal)
-	out = append(out, PendingChecks(rl, r.Gas.BaseFee)...)
+	out = append(out, PendingChecks(rl, r.Gas.BaseFee, sys.RelayerRef)...)
 	if retired == nil {
 		// A retired key's spending (its drain) is no runway to judge.
-		out = append(out, RunwayCheck(rl, r.Head.Time, t))
+		out = append(out, RunwayCheck(rl, r.Head.Time, t, sys.TreasuryRef))
 	}
 	return out
 }
@@ -174,14 +250,16 @@ func relayerSystemChecks(rl monitor.Relayer, r monitor.Readings, retired *Retire
 // PendingChecks judges what the relayer has waiting: transactions in the mempool
 // (a warning), ones whose fee cap is below the base fee (stuck: critical), and
 // transactions queued behind a missing nonce (a nonce gap: critical, nothing after
-// it can be mined).
-func PendingChecks(rl monitor.Relayer, baseFee *big.Int) []Check {
+// it can be mined). relayerRef, when known, is the relayer's signer reference the
+// fixes name.
+func PendingChecks(rl monitor.Relayer, baseFee *big.Int, relayerRef string) []Check {
 	var out []Check
+	ref := refOr(relayerRef, "<relayer-ref>")
 	n := Check{Name: "nonce", Level: OK, Value: fmt.Sprintf("latest %d, pending %d", rl.NonceLatest, rl.NoncePending), Detail: "no transactions waiting"}
 	if w := rl.Pending(); w > 0 {
 		n.Level = Warn
 		n.Detail = fmt.Sprintf("%d transaction(s) waiting in the mempool (nonces %d..%d)", w, rl.NonceLatest, rl.NoncePending-1)
-		n.Fix = fmt.Sprintf("if they stay there: vrwxctl tx speedup --nonce %d --signer <relayer-ref> (or tx cancel)", rl.NonceLatest)
+		n.Fix = fmt.Sprintf("if they stay there: vrwxctl tx speedup --nonce %d --signer %s (or tx cancel)", rl.NonceLatest, ref)
 	}
 	out = append(out, n)
 	if rl.Pool == nil {
@@ -204,7 +282,7 @@ func PendingChecks(rl monitor.Relayer, baseFee *big.Int) []Check {
 		}
 		out = append(out, Check{Name: "stuck", Level: Crit, Value: fmt.Sprintf("%d underpriced", len(stuck)),
 			Detail: fmt.Sprintf("fee cap below the base fee %s gwei, cannot be mined: %s", units.FormatGwei(baseFee), strings.Join(ns, "; ")),
-			Fix:    fmt.Sprintf("vrwxctl tx speedup --nonce %d --signer <relayer-ref> (fees +12.5%%; raise MAX_FEE_PER_GAS_GWEI first if the base fee is above it)", stuck[0].Nonce)})
+			Fix:    fmt.Sprintf("vrwxctl tx speedup --nonce %d --signer %s (fees +12.5%%; raise MAX_FEE_PER_GAS_GWEI first if the base fee is above it)", stuck[0].Nonce, ref)})
 	}
 	if len(rl.Pool.Queued) > 0 {
 		first := rl.Pool.Queued[0].Nonce
@@ -219,14 +297,14 @@ func PendingChecks(rl monitor.Relayer, baseFee *big.Int) []Check {
 		}
 		out = append(out, Check{Name: "nonce gap", Level: Crit, Value: fmt.Sprintf("%d queued", len(rl.Pool.Queued)),
 			Detail: fmt.Sprintf("%s never reached the node (or were dropped); queued nonces %s wait behind it and cannot be mined", missing, strings.Join(ns, ", ")),
-			Fix:    fmt.Sprintf("fill %s: any transaction from the relayer takes it — vrwxctl wallet fund --to %s --amount 1wei --signer <relayer-ref> (a self-transfer), or let the API relay again", missing, rl.Address.Hex())})
+			Fix:    fmt.Sprintf("fill %s: any transaction from the relayer takes it — vrwxctl wallet fund --to %s --amount 1wei --signer %s (a self-transfer), or let the API relay again", missing, rl.Address.Hex(), ref)})
 	}
 	return out
 }
 
 // RunwayCheck judges how long the balance lasts at the spend rate of the window the
-// readings reach back to.
-func RunwayCheck(rl monitor.Relayer, headTime time.Time, t SystemThresholds) Check {
+// readings reach back to; treasuryRef, when known, is the signer its fix names.
+func RunwayCheck(rl monitor.Relayer, headTime time.Time, t SystemThresholds, treasuryRef string) Check {
 	c := Check{Name: "runway", Level: Info}
 	sp := rl.Spend
 	switch {
@@ -270,7 +348,7 @@ func RunwayCheck(rl monitor.Relayer, headTime time.Time, t SystemThresholds) Che
 	c.Detail = fmt.Sprintf("at %.4g ETH/day (%.4g ETH in %d transaction(s) %s) · warning below %.0f days, critical below %.0f",
 		units.WeiToEtherFloat(perDay), units.WeiToEtherFloat(spent), sent, span, t.RunwayWarn.Hours()/24, t.RunwayCrit.Hours()/24)
 	c.Level = OK
-	fix := fmt.Sprintf("top up before it runs out: vrwxctl wallet fund --to %s --amount 0.5ether --signer <treasury-ref>", rl.Address.Hex())
+	fix := fmt.Sprintf("top up before it runs out: vrwxctl wallet fund --to %s --amount 0.5ether --signer %s", rl.Address.Hex(), refOr(treasuryRef, "<treasury-ref>"))
 	switch {
 	case t.RunwayCrit > 0 && runway < t.RunwayCrit:
 		c.Level, c.Fix = Crit, fix
@@ -292,7 +370,7 @@ func long(d time.Duration) string {
 	return d.String()
 }
 
-func gasChecks(g monitor.Gas, th RelayerThresholds) []Check {
+func gasChecks(g monitor.Gas, th RelayerThresholds, relayerRef string) []Check {
 	var out []Check
 	judge := func(name string, v *big.Int) Check {
 		c := Check{Name: name, Level: OK, Value: units.FormatGwei(v) + " gwei",
@@ -315,7 +393,7 @@ func gasChecks(g monitor.Gas, th RelayerThresholds) []Check {
 		if g.BaseFee.Cmp(th.MaxFeeCap) >= 0 {
 			c.Level = Crit
 			c.Detail = fmt.Sprintf("base fee %s gwei is at or above MAX_FEE_PER_GAS_GWEI: relay transactions cannot be mined", units.FormatGwei(g.BaseFee))
-			c.Fix = fixFeeCap
+			c.Fix = "runbook: high gas prices — increase MAX_FEE_PER_GAS_GWEI above the base fee (and speed up what is stuck: vrwxctl tx speedup --nonce N --signer " + refOr(relayerRef, "<relayer-ref>") + ")"
 		}
 		out = append(out, c)
 	}
@@ -355,10 +433,12 @@ func RPCChecks(rpcs []monitor.RPC, t SystemThresholds) []Check {
 		c := Check{Name: name, Level: OK}
 		switch {
 		case !r.Up:
-			c.Value, c.Detail = "down", r.URL+": "+errText(r.Err)
+			c.Value, c.Detail = "down", withURL(r.URL, endpointText(r.URL, r.Err))
 			switch {
-			case best == nil:
+			case best == nil && r.Index == rpcs[0].Index:
 				c.Level, c.Fix = Crit, "no RPC answers: check the URLs and the network; add a backup with --rpc-url"
+			case best == nil:
+				c.Level = Crit
 			case r.Index == 0:
 				c.Level, c.Fix = Warn, fmt.Sprintf("vrwxctl fails over to %s; the API may not: %s", best.URL, fixSwitchRPC)
 			default:
@@ -431,7 +511,7 @@ func PausedCheck(rd Read) Check {
 func apiChecks(a *monitor.API, s System, t SystemThresholds) []Check {
 	var out []Check
 	if a.Health == nil {
-		return append(out, Check{Name: "/health", Level: Crit, Value: "down", Detail: a.URL + ": " + errText(a.Err),
+		return append(out, Check{Name: "/health", Level: Crit, Value: "down", Detail: withURL(a.URL, brief(a.Err)),
 			Fix: "runbook: the API answers 502s and relays stop — check the pods (kubectl get pods -l app=vrwx-api; kubectl logs -l app=vrwx-api --tail=100)"})
 	}
 	h := a.Health
@@ -458,7 +538,12 @@ func apiChecks(a *monitor.API, s System, t SystemThresholds) []Check {
 	case *h.RelayerAddress != s.Relayer:
 		rel.Level, rel.Value = Crit, h.RelayerAddress.Hex()
 		rel.Detail = fmt.Sprintf("the relayer checked here is %s (%s)", s.Relayer.Hex(), s.RelayerFrom)
-		rel.Fix = "the API relays from another key: after a rotation, restart it on the store's current key (kubectl rollout restart deployment/vrwx-api), or check --address / the profile's signer"
+		rel.Fix = "the API relays from another key: if the API should relay from the relayer checked here, restart it on the store's current key (kubectl rollout restart deployment/vrwx-api)"
+		if strings.HasPrefix(s.RelayerFrom, "profile") {
+			// An address in a profile does not follow a rotation: the API may be right.
+			rel.Fix = "the profile names the relayer by address, which a rotation does not update: if the API's key is the new relayer, point the profile at its store (signer: STORE for the profile in the config file, or VRWX_SIGNER=STORE; vrwxctl status --signer STORE meanwhile); " +
+				"if the API should relay from " + s.Relayer.Hex() + ", restart it on that key (kubectl rollout restart deployment/vrwx-api)"
+		}
 	default:
 		rel.Value, rel.Detail = h.RelayerAddress.Hex(), "the relayer checked here ("+s.RelayerFrom+")"
 	}
@@ -479,10 +564,15 @@ func apiChecks(a *monitor.API, s System, t SystemThresholds) []Check {
 // half done, which no runbook step checks.
 func storeCheck(st *monitor.Store, a *monitor.API) Check {
 	c := Check{Name: "current key", Detail: st.Ref}
+	ref, refErr := secrets.ParseRef(st.Ref)
+	writable := refErr == nil && ref.Writable() && !ref.Versioned()
 	switch {
 	case st.Err != nil:
 		c.Level, c.Value, c.Detail = Crit, "unreadable", st.Ref+": "+st.Err.Error()
-		c.Fix = "check the store's credentials and the reference (vrwxctl key versions --store REF)"
+		c.Fix = "check the store's credentials and the reference"
+		if writable {
+			c.Fix += " (vrwxctl key versions --store " + st.Ref + ")"
+		}
 	case a == nil || a.Health == nil:
 		c.Level, c.Value = Info, st.Address.Hex()
 		c.Detail += " · not compared: the API did not answer"
@@ -492,7 +582,14 @@ func storeCheck(st *monitor.Store, a *monitor.API) Check {
 	case *a.Health.RelayerAddress != st.Address:
 		c.Level, c.Value = Crit, st.Address.Hex()
 		c.Detail = fmt.Sprintf("%s · the API relays from %s: a rotation half done", st.Ref, a.Health.RelayerAddress.Hex())
-		c.Fix = "if the new key was promoted on purpose, restart the API on it (kubectl rollout restart deployment/vrwx-api); if not, undo it: vrwxctl key rollback --store " + st.Ref
+		c.Fix = "if the new key was promoted on purpose, restart the API on it (kubectl rollout restart deployment/vrwx-api); if not, undo it: "
+		if writable {
+			c.Fix += "vrwxctl key rollback --store " + st.Ref
+		} else {
+			// An env:// reference is a copy of the key, not the store it came from:
+			// a rollback there would fail. The store is the one the rotation wrote.
+			c.Fix += fmt.Sprintf("roll back in the store the key comes from (%s is a read-only copy of it): vrwxctl key rollback --store STORE, with the --store the rotation was given (aws-sm://, vault://, keystore:// or file://)", st.Ref)
+		}
 	default:
 		c.Level, c.Value = OK, st.Address.Hex()
 		c.Detail += " · the API relays from it"
@@ -500,15 +597,17 @@ func storeCheck(st *monitor.Store, a *monitor.API) Check {
 	return c
 }
 
-func backupCheck(b *monitor.Backup, t SystemThresholds) Check {
+// backupCheck judges the newest backup; db is the database a backup is taken of
+// (DB when status was not told).
+func backupCheck(b *monitor.Backup, db string, t SystemThresholds) Check {
 	c := Check{Name: "newest backup", Detail: b.Location}
 	switch {
 	case b.Err != nil:
-		c.Level, c.Value, c.Detail = Crit, "unreadable", b.Location+": "+b.Err.Error()
-		c.Fix = "check the backup location and its credentials (vrwxctl db list " + b.Location + ")"
+		c.Level, c.Value, c.Detail = Crit, "unreadable", redact.Mask(b.Location)+": "+b.Err.Error()
+		c.Fix = "check the backup location and its credentials (vrwxctl db list " + redact.Mask(b.Location) + ")"
 	case b.Newest == nil:
 		c.Level, c.Value = Crit, "none"
-		c.Fix = "no backup there: vrwxctl db backup --out " + b.Location + " (and check the backup CronJob: kubectl get cronjob)"
+		c.Fix = "no backup there: vrwxctl db backup --db " + db + " --out " + b.Location + " (and check the backup CronJob: kubectl get cronjob)"
 	default:
 		age := max(b.Newest.Age, 0).Truncate(time.Second)
 		c.Level, c.Value = OK, long(age)+" old"
@@ -520,10 +619,50 @@ func backupCheck(b *monitor.Backup, t SystemThresholds) Check {
 			c.Level = Warn
 		}
 		if c.Level != OK {
-			c.Fix = "backups have stopped: check the CronJob (kubectl get cronjob; kubectl logs job/…), then vrwxctl db backup --out " + b.Location
+			c.Fix = "backups have stopped: check the CronJob (kubectl get cronjob; kubectl logs job/…), then vrwxctl db backup --db " + db + " --out " + b.Location
 		}
 	}
 	return c
+}
+
+// brief is an outage's error as one line says it: an error that carries its own
+// summary and fix (the local chain not running) is its summary, whose cause would
+// only repeat it; anything else is said in full.
+func brief(err error) string {
+	var e *errs.Error
+	if errors.As(err, &e) && e.Msg != "" && e.Fix != "" {
+		return e.Msg
+	}
+	return errText(err)
+}
+
+// endpointText is what one RPC URL failed with: its own line of a failover client's
+// error (which lists every endpoint, each said on its own line of status), or the
+// error's brief.
+func endpointText(url string, err error) string {
+	var ee chain.EndpointErrors
+	if errors.As(err, &ee) {
+		if text, ok := ee.For(url); ok {
+			var e *errs.Error
+			if errors.As(err, &e) && e.Msg != "" && e.Fix != "" {
+				if _, direct := e.Err.(chain.EndpointErrors); !direct {
+					// A wrapper that says what the failures mean (the local chain
+					// is not running) says it best.
+					return e.Msg
+				}
+			}
+			return text
+		}
+	}
+	return brief(err)
+}
+
+// withURL prefixes text with the URL it is about, unless it names it already.
+func withURL(url, text string) string {
+	if strings.Contains(text, url) {
+		return text
+	}
+	return url + ": " + text
 }
 
 func errText(err error) string {

@@ -31,6 +31,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/history"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
@@ -703,7 +704,7 @@ func readDLQ(ctx context.Context, out *DLQ, now time.Time) {
 	// A missing file is worth saying plainly; SQLite's read-only open would only say
 	// "unable to open database file".
 	if _, err := os.Stat(out.Path); errors.Is(err, fs.ErrNotExist) {
-		out.Err = fmt.Errorf("database %s does not exist", out.Path)
+		out.Err = fmt.Errorf("database %s does not exist", redact.Mask(out.Path))
 		return
 	}
 	db, err := apidb.OpenReadOnly(out.Path)

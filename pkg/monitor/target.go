@@ -51,6 +51,20 @@ type Target struct {
 	// Relayer is the first address watched, when one is known before reading.
 	Relayer     common.Address
 	RelayerFrom string
+	// FromProfileAddress is true when the relayer is the profile's relayer address
+	// (a setting or the deployment file), which no rotation updates.
+	FromProfileAddress bool
+}
+
+// FollowStore makes the relayer under check the current key of store — read
+// through storeKey with every Read, as for a signer — instead of the address it
+// was: after a rotation the relayer in service is the store's current key.
+func (tg *Target) FollowStore(store string, storeKey func(ctx context.Context, ref string) (common.Address, error)) {
+	tg.Relayer, tg.FromSigner, tg.FromProfileAddress, tg.SignerRef = common.Address{}, true, false, store
+	r := tg.Reader
+	r.Relayers = nil
+	r.Signer = func(ctx context.Context) (common.Address, error) { return storeKey(ctx, store) }
+	r.SignerRef, r.RelayerIsSigner = store, true
 }
 
 // ForProfile builds what status, doctor and the exporter read, one way for all of
@@ -85,7 +99,7 @@ func ForProfile(cfg *config.Config, c *chain.Client, s Sources) (*Target, error)
 			return nil, err
 		}
 		if ok {
-			r.Relayers, tg.RelayerFrom = []common.Address{a}, "profile "+cfg.Origin("relayer")
+			r.Relayers, tg.RelayerFrom, tg.FromProfileAddress = []common.Address{a}, "profile "+cfg.Origin("relayer"), true
 		}
 	}
 	if len(r.Relayers) > 0 {

@@ -1,20 +1,30 @@
-// Package redact keeps secrets out of everything vrwxctl writes. Every private key
-// the process loads or generates is registered here (pkg/secrets does it where a key
-// is made), and every output path — stdout and stderr (through a Writer), JSON
-// errors, the audit log — passes its text through Text. A registered key is replaced
-// wherever it appears, as hex with or without 0x, in any case; URLs lose their user
-// info, path and query, where providers put credentials. The registry holds only
-// SHA-256 digests of keys, so it adds no copy of key material to the process.
+// Package redact keeps secrets out of everything vrwxctl writes. It works in two
+// ways, and every output path uses both:
+//
+//   - By registration. Every private key the process loads or generates is
+//     registered (pkg/secrets does it where a key is made), and so is every run of
+//     64 hex digits the user typed (arguments, environment, config file; see
+//     RegisterInput) and every credential the deploy command's environment keeps
+//     (RegisterSecret). Keys replaces them wherever they appear: a key as hex with or
+//     without 0x, in any case, reversed, or as base64. The registry holds only
+//     digests, so it adds no copy of key material to the process.
+//   - By shape. URLs lose their user info, path and query, where providers put
+//     credentials, whether or not they parse (URLs), and every message that repeats
+//     a value the user typed quotes it through Quote, which also hides any run of
+//     64 or more hex digits.
+//
+// stdout and stderr pass through a Writer, JSON errors and the audit log through
+// Text.
 package redact
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
-
-	"github.com/vrwx/vrwxctl/pkg/lazy"
 )
 
 // Placeholder replaces a registered key.
@@ -26,15 +36,42 @@ var (
 )
 
 // RegisterKey registers a private key's 32 bytes: from now on Text replaces its hex
-// form wherever it appears. The caller keeps (and clears) its own bytes.
+// form wherever it appears, and the forms a careless script might print it in — the
+// hex reversed, the bytes reversed, base64 of the bytes or of the hex. The caller
+// keeps (and clears) its own bytes.
 func RegisterKey(b []byte) {
 	if len(b) != 32 {
 		return
 	}
-	d := sha256.Sum256(b)
+	var rev [32]byte
+	for i := range b {
+		rev[31-i] = b[i]
+	}
+	h := []byte(hex.EncodeToString(b))
+	slices.Reverse(h)
+	var revHex [32]byte
+	_, _ = hex.Decode(revHex[:], h)
+	digests := [][32]byte{sha256.Sum256(b), sha256.Sum256(rev[:]), sha256.Sum256(revHex[:])}
+	clear(rev[:])
+	clear(revHex[:])
+	slices.Reverse(h)
+	// base64 of the bytes (any alphabet, padded or not: the unpadded form is a prefix),
+	// and of the hex text with and without 0x (`base64 keyfile`).
+	forms := []string{
+		base64.RawStdEncoding.EncodeToString(b),
+		base64.RawURLEncoding.EncodeToString(b),
+		base64.StdEncoding.EncodeToString(h),
+		base64.StdEncoding.EncodeToString(append([]byte("0x"), h...)),
+	}
+	clear(h)
 	mu.Lock()
-	keys[d] = true
+	for _, d := range digests {
+		keys[d] = true
+	}
 	mu.Unlock()
+	for _, f := range forms {
+		RegisterSecret(f)
+	}
 }
 
 // RegisterKeyLike registers every run of exactly 64 hex digits in s (see
@@ -43,23 +80,54 @@ func RegisterKey(b []byte) {
 // echoed.
 func RegisterKeyLike(s string) bool {
 	found := false
-	run := 0
-	for i := 0; i <= len(s); i++ {
-		if i < len(s) && isHex(s[i]) {
-			run++
+	eachHexRun(s, func(i, j int) {
+		if j-i == 64 {
+			registerHex(s[i:j])
+			found = true
+		}
+	})
+	return found
+}
+
+// RegisterInput registers every 64-digit window of every run of 64 or more hex
+// digits in s, a value the user typed or configured (an argument, a flag, an
+// environment variable, a config file value). Whatever message or output later
+// repeats it, in part of a longer value or whole, shows it redacted: this is the
+// last line of defence behind Quote. A field that holds a hash (a transaction hash
+// argument) is not passed here.
+func RegisterInput(s string) {
+	eachHexRun(s, func(i, j int) {
+		for k := i; k+64 <= j; k++ {
+			registerHex(s[k : k+64])
+		}
+	})
+}
+
+func registerHex(h string) {
+	b, err := hex.DecodeString(h)
+	if err == nil {
+		RegisterKey(b)
+		clear(b)
+	}
+}
+
+// eachHexRun calls fn with the bounds of every maximal run of hex digits in s that
+// is at least 64 long.
+func eachHexRun(s string, fn func(i, j int)) {
+	for i := 0; i < len(s); {
+		if !isHex(s[i]) {
+			i++
 			continue
 		}
-		if run == 64 {
-			b, err := hex.DecodeString(s[i-64 : i])
-			if err == nil {
-				RegisterKey(b)
-				clear(b)
-				found = true
-			}
+		j := i
+		for j < len(s) && isHex(s[j]) {
+			j++
 		}
-		run = 0
+		if j-i >= 64 {
+			fn(i, j)
+		}
+		i = j
 	}
-	return found
 }
 
 func registered() bool {
@@ -68,26 +136,50 @@ func registered() bool {
 	return len(keys) > 0
 }
 
-var keyLike = &lazy.Regexp{Expr: `^(?:0[xX])?[0-9a-fA-F]{64}$`}
-
 // LooksLikeKey reports whether s (surrounding white space aside) is 64 hex digits,
 // with or without 0x: the shape of a raw private key. Values that expect an address,
 // a URL, a number or a reference refuse it without echoing it.
-func LooksLikeKey(s string) bool { return keyLike.MatchString(strings.TrimSpace(s)) }
+func LooksLikeKey(s string) bool {
+	s = strings.TrimSpace(s)
+	if len(s) == 66 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		s = s[2:]
+	}
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isHex(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// HasHexRun reports whether s holds a run of 64 or more hex digits: a key, alone or
+// inside a longer value.
+func HasHexRun(s string) bool {
+	found := false
+	eachHexRun(s, func(i, j int) { found = true })
+	return found
+}
 
 // ContainsKeyLike reports whether s holds a run of exactly 64 hex digits (bounded by
 // non-hex characters, an optional 0x before it): a key pasted into a path, a URL or
 // a reference.
-func ContainsKeyLike(s string) bool { return keyRun.MatchString(s) }
-
-var keyRun = &lazy.Regexp{Expr: `(?:^|[^0-9a-fA-F])[0-9a-fA-F]{64}(?:$|[^0-9a-fA-F])`}
+func ContainsKeyLike(s string) bool {
+	found := false
+	eachHexRun(s, func(i, j int) { found = found || j-i == 64 })
+	return found
+}
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// Keys replaces every registered key in s.
-func Keys(s string) string {
+// Keys replaces every registered key and secret in s.
+func Keys(s string) string { return secretsIn(keysIn(s)) }
+
+func keysIn(s string) string {
 	if !registered() {
 		return s
 	}
@@ -138,71 +230,9 @@ func isKey(h string) bool {
 	return keys[d]
 }
 
-// urlRE finds http(s) and ws(s) URLs in text. A URL ends at white space, a quote,
-// an angle bracket, a backtick or a backslash (JSON's escaped quote).
-var urlRE = &lazy.Regexp{Expr: "(?i)\\b(?:https?|wss?)://[^\\s\"'<>`\\\\]+"}
-
-// URLs redacts every http(s)/ws(s) URL in s (see URL).
-func URLs(s string) string {
-	if !strings.Contains(s, "://") {
-		return s
-	}
-	return urlRE.ReplaceAllStringFunc(s, func(m string) string {
-		// Punctuation after a URL belongs to the sentence, not to the URL.
-		end := len(m)
-		for end > 0 && strings.IndexByte(".,;:)]}", m[end-1]) >= 0 {
-			end--
-		}
-		return URL(m[:end]) + m[end:]
-	})
-}
-
-// Text is what every output path applies: registered keys and URL credentials
-// removed.
+// Text is what every output path applies: registered keys and secrets, and URL
+// credentials, removed.
 func Text(s string) string { return URLs(Keys(s)) }
-
-// URL hides what providers put credentials in: user info becomes ***@, and a path
-// or query becomes /***. A path is kept only when it is one short lower-case word
-// (/rpc, /metrics, /health), which no provider uses as a key.
-func URL(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return raw
-	}
-	host, path := rest, ""
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		host, path = rest[:i], rest[i:]
-	}
-	if at := strings.LastIndex(host, "@"); at >= 0 {
-		host = "***@" + host[at+1:]
-	}
-	switch {
-	case path == "" || path == "/":
-		return scheme + "://" + host
-	case plainPath(path):
-		return scheme + "://" + host + path
-	}
-	return scheme + "://" + host + "/***"
-}
-
-func plainPath(p string) bool {
-	if p[0] != '/' {
-		return false
-	}
-	w := p[1:]
-	if w == "***" { // already redacted
-		return true
-	}
-	if w == "" || len(w) > 12 {
-		return false
-	}
-	for i := 0; i < len(w); i++ {
-		if w[i] < 'a' || w[i] > 'z' {
-			return false
-		}
-	}
-	return true
-}
 
 // Error returns err with its text passed through Text; errors.Is and errors.As still
 // see err. nil stays nil.

@@ -53,3 +53,28 @@ func ExitKind(l Level) errs.Kind {
 	}
 	return errs.OK
 }
+
+// Changed returns what tells whether a check of cur moved since prev, for a watch
+// that marks what changed since the last read: a check that is new, whose level
+// changed, or — while it is a warning or critical — whose value changed (a problem
+// getting better or worse). An ok line's value moving (the head, an age, a latency)
+// is the system being alive, not news. With no prev nothing changed.
+func Changed(prev, cur []Check) func(Check) bool {
+	if prev == nil {
+		return func(Check) bool { return false }
+	}
+	before := make(map[[2]string]Check, len(prev))
+	for _, c := range prev {
+		before[[2]string{c.Section, c.Name}] = c
+	}
+	return func(c Check) bool {
+		p, ok := before[[2]string{c.Section, c.Name}]
+		switch {
+		case !ok || p.Level != c.Level:
+			return true
+		case c.Level == Warn || c.Level == Crit:
+			return p.Value != c.Value
+		}
+		return false
+	}
+}

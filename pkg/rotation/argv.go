@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // SplitCommand splits a deployment command into argv the way a POSIX shell splits
@@ -25,7 +26,7 @@ func SplitCommand(s string) ([]string, error) {
 		inArg bool
 	)
 	bad := func(why string) error {
-		return errs.Usagef("deploy command %q: %s", s, why)
+		return errs.Usagef("deploy command %s: %s", redact.Quote(s), why)
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -107,14 +107,14 @@ func TestExecHook(t *testing.T) {
 	var out bytes.Buffer
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "a $HOME b")
-	if err := rotation.ExecHook(context.Background(), []string{"touch", marker}, &out); err != nil {
+	if err := rotation.ExecHook(context.Background(), []string{"touch", marker}, nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(marker); err != nil {
 		t.Fatalf("the argument was not passed as one literal word: %v", err)
 	}
 	out.Reset()
-	err := rotation.ExecHook(context.Background(), []string{"sh", "-c", "echo one; echo two >&2; printf three; exit 7"}, &out)
+	err := rotation.ExecHook(context.Background(), []string{"sh", "-c", "echo one; echo two >&2; printf three; exit 7"}, nil, &out)
 	if errs.KindOf(err) != errs.Failed || !strings.Contains(err.Error(), "exit status 7") {
 		t.Fatalf("err = %v", err)
 	}
@@ -125,7 +125,7 @@ func TestExecHook(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if err := rotation.ExecHook(ctx, []string{"sleep", "30"}, &out); errs.KindOf(err) != errs.Timeout {
+	if err := rotation.ExecHook(ctx, []string{"sleep", "30"}, nil, &out); errs.KindOf(err) != errs.Timeout {
 		t.Fatalf("a hook past its deadline: %v, want a timeout", err)
 	}
 }

@@ -135,7 +135,7 @@ func newFakeWorldOn(t *testing.T, ref string) *fakeWorld {
 	return w
 }
 
-func (w *fakeWorld) hook(_ context.Context, argv []string, out io.Writer) error {
+func (w *fakeWorld) hook(_ context.Context, argv, _ []string, out io.Writer) error {
 	w.hooks = append(w.hooks, argv)
 	switch argv[0] {
 	case "restart":
@@ -400,6 +400,14 @@ func TestFakeVerifyTimesOutThenResumes(t *testing.T) {
 	j := w.journalOnDisk()
 	if j.Status != rotation.StatusInProgress || j.Step(rotation.StepVerify).Status != rotation.StatusFailed || j.Step(rotation.StepDeploy).Status != rotation.StatusDone {
 		t.Fatalf("journal %+v", j.Steps)
+	}
+	// The error (also the -o json error's message) names the step and the journal;
+	// the next steps are its fix, said once — not also as "next:" lines.
+	if !strings.Contains(err.Error(), "rotation stopped at step 5/7 verify (journal "+j.Path+")") {
+		t.Errorf("the error does not name its journal %s: %v", j.Path, err)
+	}
+	if strings.Contains(w.err.String(), "next:") {
+		t.Errorf("the next steps are said twice, as the fix and as next: lines:\n%s", w.err.String())
 	}
 	if w.c.Nonce(w.old) != 0 {
 		t.Fatal("the old wallet was drained while the API might still use it")

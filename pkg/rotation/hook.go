@@ -11,19 +11,22 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/errs"
 )
 
-// HookRunner runs the deployment command argv (already split, see SplitCommand),
-// streaming what it prints to out, and returns an error unless it exits 0.
-type HookRunner func(ctx context.Context, argv []string, out io.Writer) error
+// HookRunner runs the deployment command argv (already split, see SplitCommand)
+// with the environment env, streaming what it prints to out, and returns an error
+// unless it exits 0.
+type HookRunner func(ctx context.Context, argv, env []string, out io.Writer) error
 
 // ExecHook runs argv as a child process without a shell: argv[0] is looked up on
 // PATH, its output (stdout and stderr) is streamed to out line by line with a
-// "  | " prefix as it arrives, and its exit status is checked. It inherits
-// vrwxctl's environment (kubectl needs KUBECONFIG) and gets no stdin.
-func ExecHook(ctx context.Context, argv []string, out io.Writer) error {
+// "  | " prefix as it arrives, and its exit status is checked. It runs with env
+// and nothing else (the rotation passes DeployEnv of vrwxctl's environment:
+// kubectl still finds KUBECONFIG, no key is there) and gets no stdin.
+func ExecHook(ctx context.Context, argv, env []string, out io.Writer) error {
 	if len(argv) == 0 {
 		return errs.Usagef("no deploy command to run")
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append([]string{}, env...) // never nil: nil would inherit everything
 	w := &prefixWriter{w: out, prefix: []byte("  | "), bol: true}
 	cmd.Stdout, cmd.Stderr = w, w
 	err := cmd.Run()

@@ -367,7 +367,7 @@ func TestFakeInterruptedDuringEachWait(t *testing.T) {
 		}},
 		{rotation.StepDeploy, func(w *fakeWorld, o *rotation.Options, stop func()) {
 			o.DeployCmd = []string{"hang"}
-			o.Hook = func(ctx context.Context, argv []string, _ io.Writer) error {
+			o.Hook = func(ctx context.Context, argv, _ []string, _ io.Writer) error {
 				stop()
 				<-ctx.Done()
 				return errs.Timeoutf("deploy command `hang` did not finish in time and was stopped")

@@ -114,7 +114,7 @@ func (r *rotator) rollback(ctx context.Context, j *Journal) (*Journal, error) {
 	if len(j.DeployCmd) > 0 {
 		hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), r.waitTimeout())
 		defer hcancel()
-		if err := r.Hook(hctx, j.DeployCmd, r.IO.ErrOut); err != nil {
+		if err := r.Hook(hctx, j.DeployCmd, r.deployEnv(hctx, j), r.IO.ErrOut); err != nil {
 			return j, errs.Failedf("the store is rolled back, but the deploy command failed: the API may still run the new key").Wrap(err).
 				WithFix("restart the API by hand so it loads the old key")
 		}

@@ -75,6 +75,13 @@ type Options struct {
 	// command the rotation says what to run and waits for /health.
 	Hook      HookRunner
 	DeployCmd []string
+	// Environ is the environment the deploy command starts from (the process's;
+	// nil: an empty one). What it runs with is DeployEnv of it: no variable that
+	// EnvRefs, the store or the treasury's signer names, none holding a key.
+	Environ []string
+	// EnvRefs are more signer references whose variables the deploy command must
+	// not see (the profile's signers).
+	EnvRefs []string
 	// Dir holds the journals and rotation locks (a directory under the state dir).
 	Dir string
 	Now func() time.Time
@@ -493,15 +500,14 @@ func (r *rotator) stopped(j *Journal, st *Step, err error) error {
 	if errors.Is(err, errs.ErrInterrupted) {
 		verb = "interrupted"
 	}
-	r.IO.Warnf("rotation %s at step %d/%d %s; journal %s (the store holds its claim: it can be continued from any machine)", verb, j.Index(st.Name), len(j.Steps), st.Name, j.Path)
-	for _, n := range j.Next {
-		r.IO.Infof("  next: %s", n)
-	}
 	kind := errs.KindOf(err)
 	if kind == errs.OK {
 		kind = errs.Failed
 	}
-	return (&errs.Error{Kind: kind, Msg: fmt.Sprintf("rotation %s at step %d/%d %s", verb, j.Index(st.Name), len(j.Steps), st.Name), Err: err}).
+	// The error says where it stopped, the journal that resumes it and — as its fix,
+	// said once, also in JSON — the next steps (the journal keeps them too). The
+	// store holds the rotation's claim: it can be continued from any machine.
+	return (&errs.Error{Kind: kind, Msg: fmt.Sprintf("rotation %s at step %d/%d %s (journal %s)", verb, j.Index(st.Name), len(j.Steps), st.Name, j.Path), Err: err}).
 		WithFix(strings.Join(j.Next, "; "))
 }
 
@@ -564,17 +570,18 @@ func (r *rotator) printPlan(ctx context.Context, j *Journal, resume bool) {
 		title = "Resuming " + strings.ToLower(title[:1]) + title[1:]
 	}
 	fmt.Fprintln(w, s.Bold.Render(title))
-	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", s.Faint.Render(k), v) }
-	row("store", j.Store)
-	row("chain", fmt.Sprintf("%s (%d)", j.Profile, j.ChainID))
-	row("old key", fmt.Sprintf("%s, version %s (%s)%s", j.Old.Address, j.Old.VersionID, j.Old.Ref, r.balanceNote(ctx, j.Old.Address)))
+	var fl ui.Fields
+	fl.Row("store", j.Store)
+	fl.Row("chain", fmt.Sprintf("%s (%d)", j.Profile, j.ChainID))
+	fl.Row("old key", fmt.Sprintf("%s, version %s (%s)%s", j.Old.Address, j.Old.VersionID, j.Old.Ref, r.balanceNote(ctx, j.Old.Address)))
 	if j.New.Address != "" {
-		row("new key", fmt.Sprintf("%s, version %s%s", j.New.Address, j.New.VersionID, r.balanceNote(ctx, j.New.Address)))
+		fl.Row("new key", fmt.Sprintf("%s, version %s%s", j.New.Address, j.New.VersionID, r.balanceNote(ctx, j.New.Address)))
 	}
-	row("treasury", fmt.Sprintf("%s (%s)%s", j.Treasury.Address, j.Treasury.Signer, r.balanceNote(ctx, j.Treasury.Address)))
+	fl.Row("treasury", fmt.Sprintf("%s (%s)%s", j.Treasury.Address, j.Treasury.Signer, r.balanceNote(ctx, j.Treasury.Address)))
 	if resume {
-		row("journal", j.Path)
+		fl.Row("journal", j.Path)
 	}
+	r.IO.RenderFields(&fl)
 	for i, st := range j.Steps {
 		mark := " "
 		switch st.Status {

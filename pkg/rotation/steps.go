@@ -153,7 +153,7 @@ func (r *rotator) deploy(ctx context.Context, j *Journal) (string, error) {
 	}
 	hctx, cancel := context.WithTimeout(ctx, r.waitTimeout())
 	defer cancel()
-	err := r.Hook(hctx, j.DeployCmd, r.IO.ErrOut)
+	err := r.Hook(hctx, j.DeployCmd, r.deployEnv(hctx, j), r.IO.ErrOut)
 	end := r.now()
 	run := &j.Deploys[len(j.Deploys)-1]
 	run.FinishedAt = &end

@@ -58,12 +58,12 @@ func (s *awsStore) api(ctx context.Context) (*secretsmanager.Client, error) {
 		}
 		cfg, err := config.LoadDefaultConfig(ctx, lo...)
 		if err != nil {
-			s.clientErr = errs.Usagef("cannot load the AWS configuration for %s", s.ref.String()).Wrap(err).
+			s.clientErr = errs.Usagef("cannot load the AWS configuration for %s", s.ref.Shown()).Wrap(err).
 				WithFix("check AWS_PROFILE, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE")
 			return
 		}
 		if cfg.Region == "" {
-			s.clientErr = errs.Usagef("no AWS region for %s", s.ref.String()).
+			s.clientErr = errs.Usagef("no AWS region for %s", s.ref.Shown()).
 				WithFix("add ?region=REGION to the reference, or set AWS_REGION")
 			return
 		}
@@ -80,9 +80,9 @@ func (s *awsStore) api(ctx context.Context) (*secretsmanager.Client, error) {
 }
 
 // apiErr turns an SDK error into an error kind with the operation and the
-// reference named. What the service answered is passed through redact.Text: AWS's
-// own messages carry no secret values, but a proxy or look-alike service in between
-// may echo the request body — the key being written.
+// reference named. Of what the service answered only the HTTP status and the error
+// code are shown (see storeerr.go): never its message or body, which a proxy or a
+// look-alike service in between may fill with the request — the key being written.
 func (s *awsStore) apiErr(op string, err error) error {
 	err = redact.Error(err)
 	if errs.KindOf(err) != errs.Failed {
@@ -90,12 +90,12 @@ func (s *awsStore) apiErr(op string, err error) error {
 	}
 	var nf *types.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		return errs.Failedf("AWS Secrets Manager %s: %s not found: %s", op, s.ref.String(), redact.Text(aws.ToString(nf.Message))).
+		return errs.Failedf("AWS Secrets Manager %s: %s not found (ResourceNotFoundException)", op, s.ref.Shown()).
 			WithFix("check the secret name and the region")
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
-		e := errs.Failedf("AWS Secrets Manager %s on %s failed: %s: %s", op, s.ref.String(), redact.Text(ae.ErrorCode()), redact.Text(ae.ErrorMessage()))
+		e := errs.Failedf("AWS Secrets Manager %s on %s failed: %s%s", op, s.ref.Shown(), serviceCode(ae.ErrorCode()), statusText(httpStatus(err)))
 		switch ae.ErrorCode() {
 		case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException":
 			return e.WithFix("check the AWS credentials in use (AWS_PROFILE, AWS_ACCESS_KEY_ID) and that their policy allows secretsmanager:" + op)
@@ -104,10 +104,16 @@ func (s *awsStore) apiErr(op string, err error) error {
 	}
 	var ce *awsCredentialsError
 	if errors.As(err, &ce) {
-		return errs.Failedf("no usable AWS credentials for %s", s.ref.String()).Wrap(err).
+		return errs.Failedf("no usable AWS credentials for %s", s.ref.Shown()).Wrap(err).
 			WithFix("configure credentials as for the AWS CLI: AWS_PROFILE (after `aws sso login` if it uses SSO), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an instance or task role")
 	}
-	return errs.Failedf("AWS Secrets Manager %s on %s failed", op, s.ref.String()).Wrap(err).
+	if st := httpStatus(err); st != 0 {
+		// An answer that is not the service's error shape (a proxy's page, say):
+		// the SDK's error would quote it.
+		return errs.Failedf("AWS Secrets Manager %s on %s failed: an answer that is not Secrets Manager's%s", op, s.ref.Shown(), statusText(st)).
+			WithFix("check the endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER), the region and any proxy in between")
+	}
+	return errs.Failedf("AWS Secrets Manager %s on %s failed", op, s.ref.Shown()).Wrap(err).
 		WithFix("check network access to Secrets Manager, the endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER) and the region")
 }
 
@@ -193,12 +199,12 @@ func fieldKey(at, field string, fields map[string]json.RawMessage, expected stri
 		if len(names) > 0 {
 			have = "fields " + strings.Join(names, ", ")
 		}
-		return PrivateKey{}, errs.Usagef("%s has no field %q (it has %s); %s", at, field, have, expected).
+		return PrivateKey{}, errs.Usagef("%s has no field %s (it has %s); %s", at, redact.Quote(field), have, expected).
 			WithFix("name the field holding the key with #FIELD at the end of the reference")
 	}
 	var v string
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return PrivateKey{}, errs.Usagef("field %q of %s is not a string; %s", field, at, expected)
+		return PrivateKey{}, errs.Usagef("field %s of %s is not a string; %s", redact.Quote(field), at, expected)
 	}
 	return parseHexKey(at, v)
 }
@@ -216,11 +222,11 @@ func (s *awsStore) get(ctx context.Context, in *secretsmanager.GetSecretValueInp
 	if err != nil {
 		var nf *types.ResourceNotFoundException
 		if errors.As(err, &nf) {
-			e := errs.Failedf("%s (AWS: %s)", notFound, redact.Text(aws.ToString(nf.Message)))
+			e := errs.Failedf("%s (AWS: ResourceNotFoundException)", notFound)
 			if missingIsUsage {
 				e.Kind = errs.Usage
 			}
-			return PrivateKey{}, Version{}, e.WithFix("check the secret name and region; `vrwxctl key versions --store " + s.ref.String() + "` lists its versions")
+			return PrivateKey{}, Version{}, e.WithFix("check the secret name and region; `vrwxctl key versions --store " + s.ref.Shown() + "` lists its versions")
 		}
 		return PrivateKey{}, Version{}, s.apiErr("GetSecretValue", err)
 	}
@@ -280,7 +286,7 @@ func withLabel(m map[string][]string, label string) string {
 
 func (s *awsStore) WritePending(ctx context.Context, key PrivateKey) (Version, error) {
 	if key.IsZero() {
-		return Version{}, errs.Usagef("no key to write to %s", s.ref.String())
+		return Version{}, errs.Usagef("no key to write to %s", s.ref.Shown())
 	}
 	c, err := s.api(ctx)
 	if err != nil {
@@ -295,7 +301,7 @@ func (s *awsStore) WritePending(ctx context.Context, key PrivateKey) (Version, e
 	token := uuid.NewString()
 	if !found {
 		if strings.HasPrefix(s.ref.SecretID, "arn:") {
-			return Version{}, errs.Failedf("%s does not exist; vrwxctl creates new secrets by name, not by ARN", s.ref.String())
+			return Version{}, errs.Failedf("%s does not exist; vrwxctl creates new secrets by name, not by ARN", s.ref.Shown())
 		}
 		body, _ := json.Marshal(map[string]json.RawMessage{s.ref.Field: hexKey})
 		defer clear(body)
@@ -325,10 +331,10 @@ func (s *awsStore) WritePending(ctx context.Context, key PrivateKey) (Version, e
 			return Version{}, s.apiErr("GetSecretValue", err)
 		}
 		if out.SecretString == nil {
-			return Version{}, errs.Usagef("the current value of %s is binary; vrwxctl keeps the key in a JSON SecretString and will not replace a binary secret", s.ref.String())
+			return Version{}, errs.Usagef("the current value of %s is binary; vrwxctl keeps the key in a JSON SecretString and will not replace a binary secret", s.ref.Shown())
 		}
 		if fields, err = jsonObject(*out.SecretString); err != nil {
-			return Version{}, errs.Usagef("the current value of %s is not a JSON object, so the key cannot be added to it as field %q", s.ref.String(), s.ref.Field)
+			return Version{}, errs.Usagef("the current value of %s is not a JSON object, so the key cannot be added to it as field %s", s.ref.Shown(), redact.Quote(s.ref.Field))
 		}
 	}
 	fields[s.ref.Field] = hexKey
@@ -380,11 +386,11 @@ func (s *awsStore) Promote(ctx context.Context, versionID string) error {
 		return err
 	}
 	if !found {
-		return errs.Failedf("%s not found", s.ref.String())
+		return errs.Failedf("%s not found", s.ref.Shown())
 	}
 	labels, ok := m[versionID]
 	if !ok {
-		return errs.Failedf("%s has no labelled version %q", s.ref.String(), versionID)
+		return errs.Failedf("%s has no labelled version %s", s.ref.Shown(), redact.Quote(versionID))
 	}
 	if slices.Contains(labels, awsCurrent) {
 		return s.dropPendingUnlessClaimed(ctx, versionID, labels)
@@ -404,11 +410,11 @@ func (s *awsStore) Rollback(ctx context.Context) error {
 		return err
 	}
 	if !found {
-		return errs.Failedf("%s not found", s.ref.String())
+		return errs.Failedf("%s not found", s.ref.Shown())
 	}
 	prev := withLabel(m, awsPrevious)
 	if prev == "" {
-		return errs.Failedf("%s has no previous version (no version is labelled AWSPREVIOUS) to roll back to", s.ref.String())
+		return errs.Failedf("%s has no previous version (no version is labelled AWSPREVIOUS) to roll back to", s.ref.Shown())
 	}
 	return s.moveLabel(ctx, awsCurrent, prev, withLabel(m, awsCurrent))
 }
@@ -420,7 +426,7 @@ func (s *awsStore) DiscardPending(ctx context.Context) error {
 	}
 	id := withLabel(m, awsPending)
 	if !found || id == "" {
-		return errs.Failedf("%s has no pending version (no version is labelled AWSPENDING)", s.ref.String())
+		return errs.Failedf("%s has no pending version (no version is labelled AWSPENDING)", s.ref.Shown())
 	}
 	return s.moveLabel(ctx, awsPending, "", id)
 }

@@ -69,7 +69,7 @@ func (e *ClaimedError) Error() string {
 	h := e.Holder
 	if h.Unidentified && h.Unmarked {
 		return fmt.Sprintf("%s holds version %s (%s), newer than its current one and not marked: another rotation may be claiming the store at this moment, or one stopped before recording its claim",
-			e.Ref.String(), h.Version, h.Address.Hex())
+			e.Ref.Shown(), h.Version, h.Address.Hex())
 	}
 	if h.Unidentified {
 		what := "a pending version"
@@ -79,9 +79,9 @@ func (e *ClaimedError) Error() string {
 		if h.Address != (common.Address{}) {
 			what += " (" + h.Address.Hex() + ")"
 		}
-		return fmt.Sprintf("%s holds %s that no rotation claims (written by `key generate`, by hand, or by a rotation that stopped before recording it)", e.Ref.String(), what)
+		return fmt.Sprintf("%s holds %s that no rotation claims (written by `key generate`, by hand, or by a rotation that stopped before recording it)", e.Ref.Shown(), what)
 	}
-	return fmt.Sprintf("%s is claimed by rotation %s", e.Ref.String(), h.Describe())
+	return fmt.Sprintf("%s is claimed by rotation %s", e.Ref.Shown(), h.Describe())
 }
 
 // Is makes errors.Is(err, ErrClaimed) hold.
@@ -114,7 +114,7 @@ func (c Claim) Describe() string {
 // current: another rotation took the store and finished in between.
 func moved(r Ref, planned, current string) error {
 	return errs.Refusedf("the current version of %s is %s, not %s which this rotation started from: another rotation claimed the store and finished meanwhile; nothing was written",
-		r.String(), current, planned).
+		r.Shown(), current, planned).
 		WithFix("run it again: a new rotation plans from the key that is current now").Marks(ErrClaimed)
 }
 

@@ -71,7 +71,7 @@ func (s *awsStore) Claim(ctx context.Context) (*Claim, error) {
 
 func (s *awsStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotation) (Version, error) {
 	if key.IsZero() || rot.ID == "" {
-		return Version{}, errs.Usagef("no key or rotation to claim %s with", s.ref.String())
+		return Version{}, errs.Usagef("no key or rotation to claim %s with", s.ref.Shown())
 	}
 	c, err := s.api(ctx)
 	if err != nil {
@@ -82,7 +82,7 @@ func (s *awsStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotatio
 		return Version{}, err
 	}
 	if !found {
-		return Version{}, errs.Usagef("%s does not exist; a rotation replaces the key a secret holds", s.ref.String())
+		return Version{}, errs.Usagef("%s does not exist; a rotation replaces the key a secret holds", s.ref.Shown())
 	}
 	if holder := withLabel(m, awsPending); holder != "" {
 		h := s.claimAt(ctx, m, holder)
@@ -93,7 +93,7 @@ func (s *awsStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotatio
 	}
 	current := withLabel(m, awsCurrent)
 	if current == "" {
-		return Version{}, errs.Failedf("%s has no current version (AWSCURRENT) to rotate", s.ref.String())
+		return Version{}, errs.Failedf("%s has no current version (AWSCURRENT) to rotate", s.ref.Shown())
 	}
 	if rot.Old != "" && current != rot.Old {
 		return Version{}, moved(s.ref, rot.Old, current)
@@ -103,11 +103,11 @@ func (s *awsStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotatio
 		return Version{}, s.apiErr("GetSecretValue", err)
 	}
 	if out.SecretString == nil {
-		return Version{}, errs.Usagef("the current value of %s is binary; vrwxctl keeps the key in a JSON SecretString and will not replace a binary secret", s.ref.String())
+		return Version{}, errs.Usagef("the current value of %s is binary; vrwxctl keeps the key in a JSON SecretString and will not replace a binary secret", s.ref.Shown())
 	}
 	fields, err := jsonObject(*out.SecretString)
 	if err != nil {
-		return Version{}, errs.Usagef("the current value of %s is not a JSON object, so the key cannot be added to it as field %q", s.ref.String(), s.ref.Field)
+		return Version{}, errs.Usagef("the current value of %s is not a JSON object, so the key cannot be added to it as field %q", s.ref.Shown(), s.ref.Field)
 	}
 	hexKey, _ := json.Marshal(key.hexEncode())
 	defer clear(hexKey)
@@ -158,7 +158,7 @@ func (s *awsStore) ReleaseClaim(ctx context.Context, id string) error {
 	}
 	if holder := withLabel(m, awsPending); holder != "" {
 		if r, _, ok := rotationLabel(m[holder]); ok && r.ID != id {
-			return errs.Failedf("%s is claimed by rotation %s, not %s; its claim stays", s.ref.String(), r.ID, id)
+			return errs.Failedf("%s is claimed by rotation %s, not %s; its claim stays", s.ref.Shown(), r.ID, id)
 		}
 	}
 	for vid, labels := range m {
@@ -187,11 +187,11 @@ func (s *awsStore) PromoteFrom(ctx context.Context, versionID, from string) erro
 		return err
 	}
 	if !found {
-		return errs.Failedf("%s not found", s.ref.String())
+		return errs.Failedf("%s not found", s.ref.Shown())
 	}
 	labels, ok := m[versionID]
 	if !ok {
-		return errs.Failedf("%s has no labelled version %q", s.ref.String(), versionID)
+		return errs.Failedf("%s has no labelled version %q", s.ref.Shown(), versionID)
 	}
 	if slices.Contains(labels, awsCurrent) {
 		return s.dropPendingUnlessClaimed(ctx, versionID, labels)
@@ -200,14 +200,14 @@ func (s *awsStore) PromoteFrom(ctx context.Context, versionID, from string) erro
 		return notPending(s.ref, versionID, awsStages(labels))
 	}
 	if cur := withLabel(m, awsCurrent); cur != from {
-		return errs.Refusedf("the current version of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.String(), cur, from)
+		return errs.Refusedf("the current version of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.Shown(), cur, from)
 	}
 	// RemoveFromVersionId is the version the rotation started from: AWS refuses the
 	// move when AWSCURRENT is on any other one now.
 	if err := s.moveLabel(ctx, awsCurrent, versionID, from); err != nil {
 		if m, _, rerr := s.labels(ctx); rerr == nil {
 			if cur := withLabel(m, awsCurrent); cur != from && cur != versionID {
-				return errs.Refusedf("the current version of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.String(), cur, from).Wrap(err)
+				return errs.Refusedf("the current version of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.Shown(), cur, from).Wrap(err)
 			}
 		}
 		return err
@@ -240,11 +240,11 @@ func (s *awsStore) CheckWritable(ctx context.Context) error {
 		return err
 	}
 	if !found {
-		return errs.Failedf("%s does not exist", s.ref.String()).WithFix("check the secret name and the region")
+		return errs.Failedf("%s does not exist", s.ref.Shown()).WithFix("check the secret name and the region")
 	}
 	current := withLabel(m, awsCurrent)
 	if current == "" {
-		return errs.Failedf("%s has no current version (AWSCURRENT)", s.ref.String())
+		return errs.Failedf("%s has no current version (AWSCURRENT)", s.ref.Shown())
 	}
 	probe := "vrwxctl-probe"
 	_, perr := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{

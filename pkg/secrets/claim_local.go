@@ -41,7 +41,7 @@ func (s *localStore) readLock() (*lockFile, error) {
 	var l lockFile
 	if err := json.Unmarshal(b, &l); err != nil || l.ID == "" {
 		return nil, errs.Failedf("the rotation lock %s is not vrwxctl's (or is damaged)", s.claimPath()).
-			WithFix("inspect it (it holds no key); remove it only if no rotation of " + s.ref.String() + " is running")
+			WithFix("inspect it (it holds no key); remove it only if no rotation of " + s.ref.Shown() + " is running")
 	}
 	return &l, nil
 }
@@ -78,7 +78,7 @@ func (s *localStore) claimOf(ctx context.Context, l *lockFile) *Claim {
 	}
 	c.Address = common.HexToAddress(l.Version)
 	if ok, _ := exists(s.stagePath(StageCurrent)); ok {
-		if a, err := s.codec.address(ctx, s, s.stagePath(StageCurrent), s.ref.String()); err == nil && a == c.Address {
+		if a, err := s.codec.address(ctx, s, s.stagePath(StageCurrent), s.ref.Shown()); err == nil && a == c.Address {
 			c.Current = true
 		}
 	}
@@ -108,7 +108,7 @@ func (s *localStore) Claim(ctx context.Context) (*Claim, error) {
 
 func (s *localStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotation) (Version, error) {
 	if key.IsZero() || rot.ID == "" {
-		return Version{}, errs.Usagef("no key or rotation to claim %s with", s.ref.String())
+		return Version{}, errs.Usagef("no key or rotation to claim %s with", s.ref.Shown())
 	}
 	if err := s.recover(); err != nil {
 		return Version{}, err
@@ -143,7 +143,7 @@ func (s *localStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotat
 			if errors.Is(err, fs.ErrExist) {
 				other, rerr := s.readLock()
 				if rerr != nil || other == nil {
-					return Version{}, errs.Refusedf("another rotation of %s took its lock %s at the same moment; nothing was written", s.ref.String(), s.claimPath()).Marks(ErrClaimed)
+					return Version{}, errs.Refusedf("another rotation of %s took its lock %s at the same moment; nothing was written", s.ref.Shown(), s.claimPath()).Marks(ErrClaimed)
 				}
 				return Version{}, claimed(s.ref, *s.claimOf(ctx, other))
 			}
@@ -184,7 +184,7 @@ func (s *localStore) ReleaseClaim(_ context.Context, id string) error {
 		return err
 	}
 	if l.ID != id {
-		return errs.Failedf("%s is claimed by rotation %s, not %s; its claim stays", s.ref.String(), l.ID, id)
+		return errs.Failedf("%s is claimed by rotation %s, not %s; its claim stays", s.ref.Shown(), l.ID, id)
 	}
 	if err := os.Remove(s.claimPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return errs.Failedf("cannot remove the rotation lock %s", s.claimPath()).Wrap(err)
@@ -198,7 +198,7 @@ func (s *localStore) PromoteFrom(ctx context.Context, versionID, from string) er
 		if _, v, err := s.Read(ctx, ""); err != nil {
 			return err
 		} else if v.ID != addrID(common.HexToAddress(versionID)) && v.ID != from {
-			return errs.Refusedf("the current key of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.String(), v.Address.Hex(), from)
+			return errs.Refusedf("the current key of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.Shown(), v.Address.Hex(), from)
 		}
 	}
 	return s.Promote(ctx, versionID)
@@ -207,7 +207,7 @@ func (s *localStore) PromoteFrom(ctx context.Context, versionID, from string) er
 func (s *localStore) CheckWritable(context.Context) error {
 	dir := filepath.Dir(s.ref.Path)
 	if err := syscall.Access(dir, 2 /* W_OK */); err != nil {
-		return errs.Failedf("the directory %s of %s is not writable by this user: %v", dir, s.ref.String(), err).
+		return errs.Failedf("the directory %s of %s is not writable by this user: %v", dir, s.ref.Shown(), err).
 			WithFix("run as the user that owns the key files, or give write access to " + dir)
 	}
 	return nil

@@ -82,7 +82,7 @@ func (s *vaultStore) Claim(ctx context.Context) (*Claim, error) {
 
 func (s *vaultStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotation) (Version, error) {
 	if key.IsZero() || rot.ID == "" {
-		return Version{}, errs.Usagef("no key or rotation to claim %s with", s.ref.String())
+		return Version{}, errs.Usagef("no key or rotation to claim %s with", s.ref.Shown())
 	}
 	c, err := s.api(ctx)
 	if err != nil {
@@ -91,7 +91,7 @@ func (s *vaultStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotat
 	kv := c.KVv2(s.ref.Mount)
 	md, err := kv.GetMetadata(ctx, s.ref.Path)
 	if errors.Is(err, api.ErrSecretNotFound) || (err == nil && md.CurrentVersion == 0) {
-		return Version{}, errs.Usagef("%s does not exist in Vault; a rotation replaces the key a secret holds", s.ref.String())
+		return Version{}, errs.Usagef("%s does not exist in Vault; a rotation replaces the key a secret holds", s.ref.Shown())
 	}
 	if err != nil {
 		return Version{}, s.apiErr("read metadata", err)
@@ -136,7 +136,7 @@ func (s *vaultStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotat
 				return Version{}, claimed(s.ref, *h)
 			}
 			return Version{}, errs.Refusedf("another writer created version %d of %s first (check-and-set on version %d refused this one); nothing was written",
-				md2.CurrentVersion, s.ref.String(), md.CurrentVersion).Marks(ErrClaimed)
+				md2.CurrentVersion, s.ref.Shown(), md.CurrentVersion).Marks(ErrClaimed)
 		}
 		return Version{}, s.apiErr("write", err)
 	}
@@ -170,7 +170,7 @@ func (s *vaultStore) ReleaseClaim(ctx context.Context, id string) error {
 		return nil
 	}
 	if r, _, ok := decodeRotation(line); ok && r.ID != id {
-		return errs.Failedf("%s is claimed by rotation %s, not %s; its claim stays", s.ref.String(), r.ID, id)
+		return errs.Failedf("%s is claimed by rotation %s, not %s; its claim stays", s.ref.Shown(), r.ID, id)
 	}
 	return s.writeMarks(ctx, c, vaultMarks{}, nil, VaultMarkRotation)
 }
@@ -187,7 +187,7 @@ func (s *vaultStore) PromoteFrom(ctx context.Context, versionID, from string) er
 		}
 		cur := strconv.Itoa(readMarks(md.CustomMetadata).effectiveCurrent(md.CurrentVersion))
 		if cur != from && cur != versionID {
-			return errs.Refusedf("the current version of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.String(), cur, from)
+			return errs.Refusedf("the current version of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.Shown(), cur, from)
 		}
 	}
 	return s.Promote(ctx, versionID)

@@ -20,11 +20,11 @@ func (s envStore) Ref() Ref { return s.ref }
 
 func (s envStore) Read(_ context.Context, versionID string) (PrivateKey, Version, error) {
 	if versionID != "" && versionID != envVersionID {
-		return PrivateKey{}, Version{}, errs.Failedf("%s has no version %q; an environment variable has only %q", s.ref.String(), versionID, envVersionID)
+		return PrivateKey{}, Version{}, errs.Failedf("%s has no version %q; an environment variable has only %q", s.ref.Shown(), versionID, envVersionID)
 	}
 	v, ok := s.opts.lookupEnv(s.ref.Var)
 	if !ok {
-		return PrivateKey{}, Version{}, errs.Usagef("environment variable %s is not set (signer reference %s)", s.ref.Var, s.ref.String()).
+		return PrivateKey{}, Version{}, errs.Usagef("environment variable %s is not set (signer reference %s)", s.ref.Var, s.ref.Shown()).
 			WithFix("export " + s.ref.Var + " in the environment vrwxctl runs in, or use another signer reference")
 	}
 	k, err := parseHexKey(s.ref.String(), v)
@@ -35,7 +35,7 @@ func (s envStore) Read(_ context.Context, versionID string) (PrivateKey, Version
 }
 
 func (s envStore) ReadPending(context.Context) (PrivateKey, Version, error) {
-	return PrivateKey{}, Version{}, errs.Failedf("%s has no pending version: environment variables hold a single value", s.ref.String())
+	return PrivateKey{}, Version{}, errs.Failedf("%s has no pending version: environment variables hold a single value", s.ref.Shown())
 }
 
 func (s envStore) WritePending(context.Context, PrivateKey) (Version, error) {

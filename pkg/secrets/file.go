@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // hexFileCodec stores a key as 0x-prefixed hex in a file only its owner can
@@ -23,7 +24,7 @@ func (hexFileCodec) load(_ context.Context, _ *localStore, path, name string) (P
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return PrivateKey{}, errs.Failedf("cannot read key file %s (%s)", path, name).Wrap(err)
+		return PrivateKey{}, errs.Failedf("cannot read key file %s (%s)", redact.Mask(path), name).Wrap(err)
 	}
 	defer clear(b)
 	return parseHexKey(name, string(b))
@@ -38,25 +39,36 @@ func (hexFileCodec) encode(_ context.Context, _ *localStore, key PrivateKey, _ b
 	return []byte(key.hexEncode() + "\n"), nil
 }
 
+// hexFileHoldsKey checks that path holds a hex private key, whatever its mode.
+func hexFileHoldsKey(path, name string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return errs.Failedf("cannot read key file %s (%s)", redact.Mask(path), name).Wrap(err)
+	}
+	defer clear(b)
+	_, err = parseHexKey(name, string(b))
+	return err
+}
+
 // checkKeyFileMode refuses (errs.Refused) a key file whose mode is not 0600 or
 // 0400. Windows has no such mode bits, so there the check is skipped.
 func checkKeyFileMode(path, name string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return errs.Usagef("key file %s does not exist (%s)", path, name)
+			return errs.Usagef("key file %s does not exist (%s)", redact.Mask(path), name)
 		}
-		return errs.Failedf("cannot inspect key file %s (%s)", path, name).Wrap(err)
+		return errs.Failedf("cannot inspect key file %s (%s)", redact.Mask(path), name).Wrap(err)
 	}
 	if !fi.Mode().IsRegular() {
-		return errs.Usagef("%s is not a regular file (%s); expected a file holding a hex private key", path, name)
+		return errs.Usagef("%s is not a regular file (%s); expected a file holding a hex private key", redact.Mask(path), name)
 	}
 	if runtime.GOOS == "windows" {
 		return nil
 	}
 	if perm := fi.Mode().Perm(); perm != 0o600 && perm != 0o400 {
-		return errs.Refusedf("key file %s has mode %04o; refusing a key file that is not 0600 or 0400, because others on this machine can read it (%s)", path, perm, name).
-			WithFix("chmod 600 " + path)
+		return errs.Refusedf("key file %s has mode %04o; refusing a key file that is not 0600 or 0400, because others on this machine can read it (%s)", redact.Mask(path), perm, name).
+			WithFix("chmod 600 " + redact.Mask(path))
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/google/uuid"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"golang.org/x/term"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
@@ -24,9 +25,9 @@ func readKeystoreFile(path, name string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, errs.Usagef("keystore file %s does not exist (%s)", path, name)
+			return nil, errs.Usagef("keystore file %s does not exist (%s)", redact.Mask(path), name)
 		}
-		return nil, errs.Failedf("cannot read keystore file %s (%s)", path, name).Wrap(err)
+		return nil, errs.Failedf("cannot read keystore file %s (%s)", redact.Mask(path), name).Wrap(err)
 	}
 	return b, nil
 }
@@ -38,10 +39,10 @@ func recordedAddress(b []byte, path, name string) (string, error) {
 		Address string `json:"address"`
 	}
 	if err := json.Unmarshal(b, &head); err != nil {
-		return "", errs.Usagef("%s is not a JSON keystore file (%s)", path, name)
+		return "", errs.Usagef("%s is not a JSON keystore file (%s)", redact.Mask(path), name)
 	}
 	if head.Address != "" && !common.IsHexAddress(head.Address) {
-		return "", errs.Usagef("keystore file %s has a malformed address field (%s)", path, name)
+		return "", errs.Usagef("keystore file %s has a malformed address field (%s)", redact.Mask(path), name)
 	}
 	return head.Address, nil
 }
@@ -63,17 +64,17 @@ func (keystoreCodec) load(ctx context.Context, s *localStore, path, name string)
 	if err != nil {
 		if errors.Is(err, keystore.ErrDecrypt) {
 			s.pw = nil
-			e := errs.Failedf("wrong password for keystore file %s (%s)", path, name)
+			e := errs.Failedf("wrong password for keystore file %s (%s)", redact.Mask(path), name)
 			if s.ref.PasswordEnv != "" {
 				return PrivateKey{}, e.WithFix("check the password in $" + s.ref.PasswordEnv)
 			}
 			return PrivateKey{}, e
 		}
-		return PrivateKey{}, errs.Usagef("%s is not a readable go-ethereum keystore file (%s)", path, name).Wrap(err)
+		return PrivateKey{}, errs.Usagef("%s is not a readable go-ethereum keystore file (%s)", redact.Mask(path), name).Wrap(err)
 	}
 	key, err := FromECDSA(k.PrivateKey)
 	if err != nil {
-		return PrivateKey{}, errs.Usagef("keystore file %s holds an invalid private key (%s)", path, name)
+		return PrivateKey{}, errs.Usagef("keystore file %s holds an invalid private key (%s)", redact.Mask(path), name)
 	}
 	if recorded != "" && common.HexToAddress(recorded) != key.Address() {
 		return PrivateKey{}, errs.Failedf("keystore file %s states address %s but holds the key of %s; the file was altered (%s)",
@@ -121,7 +122,7 @@ func (keystoreCodec) encode(ctx context.Context, s *localStore, key PrivateKey, 
 	}
 	b, err := keystore.EncryptKey(&keystore.Key{Id: id, Address: key.Address(), PrivateKey: key.ECDSA()}, pw, n, p)
 	if err != nil {
-		return nil, errs.Failedf("cannot encrypt the key for %s", s.ref.String()).Wrap(err)
+		return nil, errs.Failedf("cannot encrypt the key for %s", s.ref.Shown()).Wrap(err)
 	}
 	return b, nil
 }
@@ -142,25 +143,25 @@ func (s *localStore) password(ctx context.Context, confirm bool) (string, error)
 	if prompt == nil {
 		if !term.IsTerminal(int(os.Stdin.Fd())) {
 			if s.ref.PasswordEnv != "" {
-				return "", errs.Usagef("no password for %s: $%s is not set and stdin is not a terminal to prompt on", s.ref.String(), s.ref.PasswordEnv).
+				return "", errs.Usagef("no password for %s: $%s is not set and stdin is not a terminal to prompt on", s.ref.Shown(), s.ref.PasswordEnv).
 					WithFix("export " + s.ref.PasswordEnv + " with the keystore password")
 			}
-			return "", errs.Usagef("no password for %s: the reference names no password-env and stdin is not a terminal to prompt on", s.ref.String()).
+			return "", errs.Usagef("no password for %s: the reference names no password-env and stdin is not a terminal to prompt on", s.ref.Shown()).
 				WithFix("add ?password-env=VAR to the reference and export VAR with the keystore password")
 		}
 		prompt = terminalPrompt
 	}
 	pw, err := prompt(ctx, fmt.Sprintf("Password for %s: ", s.ref.String()))
 	if err != nil {
-		return "", errs.Failedf("cannot read the password for %s", s.ref.String()).Wrap(err)
+		return "", errs.Failedf("cannot read the password for %s", s.ref.Shown()).Wrap(err)
 	}
 	if confirm {
 		again, err := prompt(ctx, "Repeat the password: ")
 		if err != nil {
-			return "", errs.Failedf("cannot read the password for %s", s.ref.String()).Wrap(err)
+			return "", errs.Failedf("cannot read the password for %s", s.ref.Shown()).Wrap(err)
 		}
 		if again != pw {
-			return "", errs.Usagef("the two passwords for %s differ; nothing was written", s.ref.String())
+			return "", errs.Usagef("the two passwords for %s differ; nothing was written", s.ref.Shown())
 		}
 	}
 	s.pw = &pw

@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // localCodec reads and writes one key file of a local store.
@@ -71,7 +72,7 @@ func (s *localStore) name(stage, path string) string {
 	if stage == "" {
 		stage = "retired"
 	}
-	return fmt.Sprintf("%s (%s file %s)", s.ref.String(), stage, path)
+	return fmt.Sprintf("%s (%s file %s)", s.ref.Shown(), stage, redact.Mask(path))
 }
 
 func exists(path string) (bool, error) {
@@ -82,7 +83,7 @@ func exists(path string) (bool, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
-	return false, errs.Failedf("cannot inspect key file %s", path).Wrap(err)
+	return false, errs.Failedf("cannot inspect key file %s", redact.Mask(path)).Wrap(err)
 }
 
 func (s *localStore) version(ctx context.Context, stage, path string) Version {
@@ -131,21 +132,24 @@ func (s *localStore) Read(ctx context.Context, versionID string) (PrivateKey, Ve
 func (s *localStore) missing(stage, path string) error {
 	if stage == StageCurrent {
 		if ok, _ := exists(s.rollbackPath()); ok {
-			return errs.Failedf("key file %s does not exist (signer reference %s)", path, s.ref.String()).
+			return errs.Failedf("key file %s does not exist (signer reference %s)", redact.Mask(path), s.ref.Shown()).
 				WithFix("a rollback was interrupted; run the rollback again to finish it")
 		}
 		// A reference to a file that is not there names nothing: bad input.
-		return errs.Usagef("key file %s does not exist (signer reference %s)", path, s.ref.String()).
-			WithFix("check the path, or create a key there with `vrwxctl key generate --store " + s.ref.String() + "`")
+		e := errs.Usagef("key file %s does not exist (signer reference %s)", redact.Mask(path), s.ref.Shown())
+		if hint := s.ref.absoluteHint(); hint != "" {
+			return e.WithFix(hint)
+		}
+		return e.WithFix("check the path, or create a key there with `vrwxctl key generate --store " + s.ref.Shown() + "`")
 	}
-	return errs.Failedf("%s has no %s key (no file %s)", s.ref.String(), stage, path)
+	return errs.Failedf("%s has no %s key (no file %s)", s.ref.Shown(), stage, redact.Mask(path))
 }
 
 // find locates the file holding version id; stage is "" for a retired key.
 func (s *localStore) find(ctx context.Context, id string) (stage, path string, err error) {
 	id = strings.ToLower(strings.TrimSpace(id))
 	if !common.IsHexAddress(id) || !strings.HasPrefix(id, "0x") {
-		return "", "", errs.Failedf("%s has no version %q; versions of local key files are named by the key's address (0x…)", s.ref.String(), redactRef(id))
+		return "", "", errs.Failedf("%s has no version %q; versions of local key files are named by the key's address (0x…)", s.ref.Shown(), redactRef(id))
 	}
 	for _, st := range []string{StageCurrent, StagePending, StagePrevious} {
 		p := s.stagePath(st)
@@ -170,7 +174,7 @@ func (s *localStore) find(ctx context.Context, id string) (stage, path string, e
 	} else if ok {
 		return "", p, nil
 	}
-	return "", "", errs.Failedf("%s has no version %s", s.ref.String(), id)
+	return "", "", errs.Failedf("%s has no version %s", s.ref.Shown(), id)
 }
 
 func (s *localStore) ReadPending(ctx context.Context) (PrivateKey, Version, error) {
@@ -215,7 +219,7 @@ func (s *localStore) readPrevious(ctx context.Context) (PrivateKey, Version, err
 
 func (s *localStore) WritePending(ctx context.Context, key PrivateKey) (Version, error) {
 	if key.IsZero() {
-		return Version{}, errs.Usagef("no key to write to %s", s.ref.String())
+		return Version{}, errs.Usagef("no key to write to %s", s.ref.Shown())
 	}
 	if err := s.recover(); err != nil {
 		return Version{}, err
@@ -232,6 +236,11 @@ func (s *localStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 	if err != nil {
 		return Version{}, err
 	}
+	if hasCurrent {
+		if err := s.holdsKey(ctx); err != nil {
+			return Version{}, err
+		}
+	}
 	stage := StagePending
 	if !hasCurrent {
 		stage = StageCurrent
@@ -247,11 +256,37 @@ func (s *localStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 			if stage == StagePending {
 				return Version{}, pendingExists(s.ref, s.version(ctx, StagePending, path))
 			}
-			return Version{}, errs.Failedf("another writer created %s while this key was being written; nothing was written", path)
+			return Version{}, errs.Failedf("another writer created %s while this key was being written; nothing was written", redact.Mask(path))
+		}
+		var e *errs.Error
+		if hint := s.ref.absoluteHint(); hint != "" && errors.As(err, &e) && e.Kind == errs.Usage {
+			// file://tmp/k.hex: a typo for file:///tmp/k.hex far more often than a
+			// key meant for ./tmp — "create the directory" would make it so.
+			return Version{}, e.WithFix(hint)
 		}
 		return Version{}, err
 	}
 	return Version{ID: addrID(key.Address()), Stages: []string{stage}, Created: time.Now().UTC(), Address: key.Address()}, nil
+}
+
+// holdsKey checks, before a new key is written beside it, that the store's current
+// file is a key file of its kind: a reference that names some other file (a config
+// file, a log) is bad input, and nothing is written next to it.
+func (s *localStore) holdsKey(ctx context.Context) error {
+	cur := s.stagePath(StageCurrent)
+	name := s.name(StageCurrent, cur)
+	var err error
+	if _, hex := s.codec.(hexFileCodec); hex {
+		err = hexFileHoldsKey(cur, name)
+	}
+	if err == nil {
+		_, err = s.codec.address(ctx, s, cur, name)
+	}
+	if err != nil && errs.KindOf(err) == errs.Usage {
+		return errs.Usagef("%s does not hold a %s key, so no new key is written beside it: %v", redact.Mask(cur), s.ref.Scheme, err).
+			WithFix("check the path: the reference names the key file itself (a new one is created where none exists)")
+	}
+	return err
 }
 
 // writeExclusive writes data to a temporary file in path's directory and links
@@ -261,34 +296,34 @@ func writeExclusive(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-		return errs.Usagef("cannot create a key file in %s: the directory does not exist", dir).
+		return errs.Usagef("cannot create a key file in %s: the directory does not exist", redact.Mask(dir)).
 			WithFix("create the directory first (mkdir -m 700 " + dir + "), or give a path in an existing one")
 	}
 	if err != nil {
-		return errs.Failedf("cannot create a key file in %s", dir).Wrap(err)
+		return errs.Failedf("cannot create a key file in %s", redact.Mask(dir)).Wrap(err)
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
 	if err := f.Chmod(0o600); err != nil {
 		f.Close()
-		return errs.Failedf("cannot set mode 0600 on %s", tmp).Wrap(err)
+		return errs.Failedf("cannot set mode 0600 on %s", redact.Mask(tmp)).Wrap(err)
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return errs.Failedf("cannot write key file %s", tmp).Wrap(err)
+		return errs.Failedf("cannot write key file %s", redact.Mask(tmp)).Wrap(err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return errs.Failedf("cannot flush key file %s", tmp).Wrap(err)
+		return errs.Failedf("cannot flush key file %s", redact.Mask(tmp)).Wrap(err)
 	}
 	if err := f.Close(); err != nil {
-		return errs.Failedf("cannot close key file %s", tmp).Wrap(err)
+		return errs.Failedf("cannot close key file %s", redact.Mask(tmp)).Wrap(err)
 	}
 	if err := os.Link(tmp, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return err
 		}
-		return errs.Failedf("cannot create key file %s", path).Wrap(err)
+		return errs.Failedf("cannot create key file %s", redact.Mask(path)).Wrap(err)
 	}
 	syncDir(dir)
 	return nil
@@ -305,7 +340,7 @@ func syncDir(dir string) {
 
 func rename(from, to string) error {
 	if err := os.Rename(from, to); err != nil {
-		return errs.Failedf("cannot rename key file %s to %s", from, to).Wrap(err)
+		return errs.Failedf("cannot rename key file %s to %s", redact.Mask(from), redact.Mask(to)).Wrap(err)
 	}
 	syncDir(filepath.Dir(to))
 	return nil
@@ -380,7 +415,7 @@ func (s *localStore) Rollback(ctx context.Context) error {
 	if ok, err := exists(prev); err != nil {
 		return err
 	} else if !ok {
-		return errs.Failedf("%s has no previous key to roll back to (no file %s)", s.ref.String(), prev)
+		return errs.Failedf("%s has no previous key to roll back to (no file %s)", s.ref.Shown(), redact.Mask(prev))
 	}
 	if ok, err := exists(cur); err != nil {
 		return err
@@ -422,7 +457,7 @@ func (s *localStore) recover() error {
 			syncDir(filepath.Dir(tmp))
 			return nil
 		}
-		return errs.Failedf("found %s next to both a current and a previous key file; an interrupted rollback left it and vrwxctl cannot tell where it belongs", tmp).
+		return errs.Failedf("found %s next to both a current and a previous key file; an interrupted rollback left it and vrwxctl cannot tell where it belongs", redact.Mask(tmp)).
 			WithFix("inspect the three files with `vrwxctl key versions` and rename " + tmp + " by hand")
 	}
 	if !hasCur && hasPrev {
@@ -477,7 +512,7 @@ func (s *localStore) Versions(ctx context.Context) ([]Version, error) {
 	}
 	retired, err := filepath.Glob(globEscape(s.ref.Path) + ".retired-*")
 	if err != nil {
-		return nil, errs.Failedf("cannot list retired key files of %s", s.ref.String()).Wrap(err)
+		return nil, errs.Failedf("cannot list retired key files of %s", s.ref.Shown()).Wrap(err)
 	}
 	for _, p := range retired {
 		out = append(out, s.version(ctx, "", p))

@@ -479,3 +479,23 @@ func TestKeystoreFirstKeyPromptsTwice(t *testing.T) {
 		t.Fatalf("keystore address field %q, want %s", head.Address, k.Address().Hex())
 	}
 }
+
+// file://tmp/k.hex is the relative path tmp/k.hex — almost always a typo for
+// file:///tmp/k.hex. Reading it or generating into it is bad input whose fix names
+// the absolute form, never "create the directory" or "generate a key there".
+func TestRelativeFileReferenceTypo(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	rel := "file://" + strings.TrimPrefix(filepath.Join(t.TempDir(), "k.hex"), "/")
+	abs := "file:///" + strings.TrimPrefix(rel, "file://")
+	for _, op := range []func(secrets.Store) error{
+		func(s secrets.Store) error { _, _, err := s.Read(ctx, ""); return err },
+		func(s secrets.Store) error { k, _ := testKey(t); _, err := s.WritePending(ctx, k); return err },
+	} {
+		err := op(mustOpen(t, rel, secrets.Options{}))
+		fix := errs.FixOf(err)
+		if errs.KindOf(err) != errs.Usage || !strings.Contains(fix, "an absolute path takes three: "+abs) || strings.Contains(fix, "key generate") || strings.Contains(fix, "mkdir") {
+			t.Errorf("%s: %v (exit %d), fix %q", rel, err, errs.KindOf(err), fix)
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package secrets
 
 import (
+	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -74,10 +76,14 @@ func redactRef(s string) string {
 	return longHexRE.ReplaceAllString(s, "[redacted hex]")
 }
 
+// quoteRef quotes (part of) a reference for a message: redact.Quote, after
+// redactRef's stricter rule for hex.
+func quoteRef(s string) string { return redact.Quote(redactRef(s)) }
+
 // ParseRef parses a signer reference. Errors are errs.Usage and quote the
 // reference with any long hex run redacted.
 func ParseRef(s string) (Ref, error) {
-	shown := redactRef(s)
+	shown := quoteRef(s)
 	if rawKeyLike.MatchString(s) {
 		redact.RegisterKeyLike(s)
 		return Ref{}, errs.Usagef("a raw private key was given where a signer reference was expected; keys are never passed as arguments").
@@ -88,18 +94,18 @@ func ParseRef(s string) (Ref, error) {
 		// The reference is not quoted at all, not even redacted, and the run is
 		// registered so no later message can show it either.
 		scheme, _, _ := strings.Cut(s, "://")
-		return Ref{}, errs.Usagef("the signer reference (scheme %q) holds 64 hex digits, the shape of a raw private key, where a path or a name belongs; it is not shown", redactRef(scheme)).
+		return Ref{}, errs.Usagef("the signer reference (scheme %s) holds 64 hex digits, the shape of a raw private key, where a path or a name belongs; it is not shown", quoteRef(scheme)).
 			WithFix("store the key and pass a reference to it instead, e.g. file:///path/key.hex (mode 0600) or env://RELAYER_PRIVATE_KEY; expected one of " + RefForms)
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok || scheme == "" {
-		return Ref{}, errs.Usagef("signer reference %q has no scheme; expected one of %s", shown, RefForms)
+		return Ref{}, errs.Usagef("signer reference %s has no scheme; expected one of %s", shown, RefForms)
 	}
 	rest, frag, hasFrag := strings.Cut(rest, "#")
 	rest, rawQuery, hasQuery := strings.Cut(rest, "?")
 	query, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return Ref{}, errs.Usagef("signer reference %q has a malformed query; expected one of %s", shown, RefForms)
+		return Ref{}, errs.Usagef("signer reference %s has a malformed query; expected one of %s", shown, RefForms)
 	}
 	r := Ref{Scheme: strings.ToLower(scheme)}
 	allowQuery := func(keys ...string) error {
@@ -110,15 +116,15 @@ func ParseRef(s string) (Ref, error) {
 			}
 			if !known {
 				// The value is not quoted: someone may have tried ?password=….
-				return errs.Usagef("signer reference %q has an unknown parameter %q (value not shown); %s references accept %s",
-					redactRef(scheme+"://"+rest), redactRef(k), r.Scheme, orNone(keys))
+				return errs.Usagef("signer reference %s has an unknown parameter %s (value not shown); %s references accept %s",
+					quoteRef(scheme+"://"+rest), quoteRef(k), r.Scheme, orNone(keys))
 			}
 			if len(v) != 1 || v[0] == "" {
-				return errs.Usagef("signer reference %q must give %s exactly once, with a value", shown, k)
+				return errs.Usagef("signer reference %s must give %s exactly once, with a value", shown, k)
 			}
 		}
 		if hasQuery && len(query) == 0 {
-			return errs.Usagef("signer reference %q has an empty query; %s references accept %s", shown, r.Scheme, orNone(keys))
+			return errs.Usagef("signer reference %s has an empty query; %s references accept %s", shown, r.Scheme, orNone(keys))
 		}
 		return nil
 	}
@@ -127,13 +133,16 @@ func ParseRef(s string) (Ref, error) {
 			return DefaultField, nil
 		}
 		if frag == "" {
-			return "", errs.Usagef("signer reference %q has an empty #field; expected #FIELD (default %s)", shown, DefaultField)
+			return "", errs.Usagef("signer reference %s has an empty #field; expected #FIELD (default %s)", shown, DefaultField)
+		}
+		if !fieldName(frag) {
+			return "", errs.Usagef("signer reference %s: #field %s is not a field name (expected up to 128 letters, digits, _, - and ., e.g. #%s)", shown, quoteRef(frag), DefaultField)
 		}
 		return frag, nil
 	}
 	noFrag := func() error {
 		if hasFrag {
-			return errs.Usagef("signer reference %q: %s references take no #field", shown, r.Scheme)
+			return errs.Usagef("signer reference %s: %s references take no #field", shown, r.Scheme)
 		}
 		return nil
 	}
@@ -144,10 +153,15 @@ func ParseRef(s string) (Ref, error) {
 			return Ref{}, err
 		}
 		if rest == "" || len(rest) > 2048 || !awsIDRE.MatchString(rest) {
-			return Ref{}, errs.Usagef("signer reference %q does not name a Secrets Manager secret; expected aws-sm://SECRET_ID[?region=REGION][#FIELD], where SECRET_ID is a secret name (letters, digits and /_+=.@-) or ARN", shown)
+			return Ref{}, errs.Usagef("signer reference %s does not name a Secrets Manager secret; expected aws-sm://SECRET_ID[?region=REGION][#FIELD], where SECRET_ID is a secret name (letters, digits and /_+=.@-) or ARN", shown)
 		}
 		r.SecretID = rest
 		r.Region = query.Get("region")
+		if r.Region != "" && !awsRegion(r.Region) {
+			// The region becomes part of the endpoint's host name; anything else
+			// would send the request somewhere no one meant.
+			return Ref{}, errs.Usagef("signer reference %s: region %s is not an AWS region (expected lower-case words and a number joined by dashes, e.g. us-east-1 or eu-central-1)", shown, quoteRef(r.Region))
+		}
 		if r.Field, err = field(); err != nil {
 			return Ref{}, err
 		}
@@ -157,7 +171,7 @@ func ParseRef(s string) (Ref, error) {
 		}
 		mount, path, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
 		if mount == "" || path == "" || strings.HasSuffix(path, "/") || strings.Contains(path, "//") || hasDotSegment(path) {
-			return Ref{}, errs.Usagef("signer reference %q does not name a Vault KV v2 secret; expected vault://MOUNT/PATH[#FIELD], e.g. vault://secret/vrwx/prod/relayer", shown)
+			return Ref{}, errs.Usagef("signer reference %s does not name a Vault KV v2 secret; expected vault://MOUNT/PATH[#FIELD], e.g. vault://secret/vrwx/prod/relayer", shown)
 		}
 		r.Mount, r.Path = mount, path
 		if r.Field, err = field(); err != nil {
@@ -177,12 +191,12 @@ func ParseRef(s string) (Ref, error) {
 		}
 		p, uerr := url.PathUnescape(rest)
 		if uerr != nil || p == "" {
-			return Ref{}, errs.Usagef("signer reference %q does not name a file; expected %s:///ABSOLUTE/PATH (three slashes) or %s://RELATIVE/PATH", shown, r.Scheme, r.Scheme)
+			return Ref{}, errs.Usagef("signer reference %s does not name a file; expected %s:///ABSOLUTE/PATH (three slashes) or %s://RELATIVE/PATH", shown, r.Scheme, r.Scheme)
 		}
 		r.Path = p
 		if pe := query.Get("password-env"); pe != "" {
 			if !envNameRE.MatchString(pe) {
-				return Ref{}, errs.Usagef("signer reference %q: password-env must name an environment variable (letters, digits, _), got %q", shown, redactRef(pe))
+				return Ref{}, errs.Usagef("signer reference %s: password-env must name an environment variable (letters, digits, _), got %s", shown, quoteRef(pe))
 			}
 			r.PasswordEnv = pe
 		}
@@ -195,12 +209,12 @@ func ParseRef(s string) (Ref, error) {
 		}
 		if !envNameRE.MatchString(rest) || longHexRE.MatchString(rest) {
 			// A hex run here is usually a shell having expanded env://$VAR.
-			return Ref{}, errs.Usagef("signer reference %q does not name an environment variable; expected env://VAR, e.g. env://RELAYER_PRIVATE_KEY", shown).
+			return Ref{}, errs.Usagef("signer reference %s does not name an environment variable; expected env://VAR, e.g. env://RELAYER_PRIVATE_KEY", shown).
 				WithFix("write the variable's name, env://VAR, not its value (env://$VAR lets the shell put the key itself in the command line)")
 		}
 		r.Var = rest
 	default:
-		return Ref{}, errs.Usagef("signer reference %q has unknown scheme %q; expected one of %s", shown, redactRef(scheme), RefForms)
+		return Ref{}, errs.Usagef("signer reference %s has unknown scheme %s; expected one of %s", shown, quoteRef(scheme), RefForms)
 	}
 	if err := r.parseVersion(query.Get("stage"), query.Get("version"), shown); err != nil {
 		return Ref{}, err
@@ -212,7 +226,7 @@ func ParseRef(s string) (Ref, error) {
 // reference.
 func (r *Ref) parseVersion(stage, version, shown string) error {
 	if stage != "" && version != "" {
-		return errs.Usagef("signer reference %q gives both ?stage= and ?version=; a reference names one version (%s)", shown, VersionForms)
+		return errs.Usagef("signer reference %s gives both ?stage= and ?version=; a reference names one version (%s)", shown, VersionForms)
 	}
 	if stage != "" {
 		st, ok := parseStage(r.Scheme, stage)
@@ -221,7 +235,7 @@ func (r *Ref) parseVersion(stage, version, shown string) error {
 			if r.Scheme == SchemeAWS {
 				accepted += " (or AWSCURRENT, AWSPENDING, AWSPREVIOUS)"
 			}
-			return errs.Usagef("signer reference %q: stage %q is not a stage; expected %s", shown, redactRef(stage), accepted)
+			return errs.Usagef("signer reference %s: stage %s is not a stage; expected %s", shown, quoteRef(stage), accepted)
 		}
 		r.Stage = st
 	}
@@ -231,21 +245,57 @@ func (r *Ref) parseVersion(stage, version, shown string) error {
 	switch r.Scheme {
 	case SchemeAWS:
 		if !awsVerRE.MatchString(version) {
-			return errs.Usagef("signer reference %q: version %q is not an AWS VersionId (expected 32 to 64 letters, digits and dashes, as `vrwxctl key versions` lists them)", shown, redactRef(version))
+			return errs.Usagef("signer reference %s: version %s is not an AWS VersionId (expected 32 to 64 letters, digits and dashes, as `vrwxctl key versions` lists them)", shown, quoteRef(version))
 		}
 	case SchemeVault:
 		n, err := strconv.Atoi(version)
 		if err != nil || n <= 0 || strconv.Itoa(n) != version {
-			return errs.Usagef("signer reference %q: version %q is not a Vault version number (expected 1, 2, 3, …)", shown, redactRef(version))
+			return errs.Usagef("signer reference %s: version %s is not a Vault version number (expected 1, 2, 3, …)", shown, quoteRef(version))
 		}
 	case SchemeKeystore, SchemeFile:
 		if !addressRE.MatchString(version) {
-			return errs.Usagef("signer reference %q: version %q is not an address; the versions of a local key file are named by the address of their key (0x + 40 hex digits)", shown, redactRef(version))
+			return errs.Usagef("signer reference %s: version %s is not an address; the versions of a local key file are named by the address of their key (0x + 40 hex digits)", shown, quoteRef(version))
 		}
 		version = strings.ToLower(version)
 	}
 	r.Version = version
 	return nil
+}
+
+// awsRegion reports whether s has the syntax of an AWS region: two or more
+// lower-case words and a number, joined by dashes (us-east-1, us-gov-west-1,
+// ap-southeast-2).
+func awsRegion(s string) bool {
+	parts := strings.Split(s, "-")
+	if len(parts) < 3 || len(s) > 32 {
+		return false
+	}
+	for i, p := range parts {
+		if p == "" {
+			return false
+		}
+		last := i == len(parts)-1
+		for _, c := range []byte(p) {
+			if last && (c < '0' || c > '9') || !last && (c < 'a' || c > 'z') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// fieldName reports whether s can name a field of a JSON secret: letters, digits,
+// _, - and ., at most 128.
+func fieldName(s string) bool {
+	if len(s) > 128 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // parseStage maps a ?stage= value to a stage: current, pending and previous in
@@ -357,3 +407,23 @@ func (r Ref) AtStage(stage string) Ref {
 // Writable reports whether the reference's store accepts new versions (every
 // scheme but env).
 func (r Ref) Writable() bool { return r.Scheme != SchemeEnv && r.Scheme != "" }
+
+// Shown is the reference as messages show it: redact.Mask of String, so a key
+// pasted into a path or a name is never repeated.
+func (r Ref) Shown() string { return redact.Mask(r.String()) }
+
+// absoluteHint is, for a file or keystore reference to a relative path, what it
+// names and how an absolute path is written: file://tmp/k.hex is ./tmp/k.hex, and
+// almost always meant file:///tmp/k.hex. "" for an absolute path or another scheme.
+func (r Ref) absoluteHint() string {
+	if (r.Scheme != SchemeFile && r.Scheme != SchemeKeystore) || strings.HasPrefix(r.Path, "/") {
+		return ""
+	}
+	abs := r
+	abs.Path = "/" + r.Path
+	hint := fmt.Sprintf("%s names the relative path %s (two slashes: under the current directory); an absolute path takes three: %s", r.Shown(), redact.Mask(r.Path), abs.Shown())
+	if _, err := os.Stat(abs.Path); err == nil {
+		hint += fmt.Sprintf(" (%s exists)", redact.Mask(abs.Path))
+	}
+	return hint
+}

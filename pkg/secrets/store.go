@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Stage names, the same for every provider. AWS's AWSCURRENT, AWSPENDING and
@@ -145,7 +146,7 @@ func OpenRef(ctx context.Context, r Ref, opts Options) (Store, error) {
 	case SchemeEnv:
 		return envStore{ref: r, opts: opts}, nil
 	}
-	return nil, errs.Usagef("signer reference %q has unknown scheme %q; expected one of %s", r.String(), r.Scheme, RefForms)
+	return nil, errs.Usagef("signer reference %s has unknown scheme %s; expected one of %s", redact.Quote(r.String()), redact.Quote(r.Scheme), RefForms)
 }
 
 // ReadKey is the common case: the current key behind ref.

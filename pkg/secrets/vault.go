@@ -44,7 +44,7 @@ func (s *vaultStore) api(ctx context.Context) (*api.Client, error) {
 	s.once.Do(func() {
 		cfg := api.DefaultConfig()
 		if cfg.Error != nil {
-			s.clientErr = errs.Usagef("cannot configure the Vault client for %s from the VAULT_* environment", s.ref.String()).Wrap(cfg.Error)
+			s.clientErr = errs.Usagef("cannot configure the Vault client for %s from the VAULT_* environment", s.ref.Shown()).Wrap(cfg.Error)
 			return
 		}
 		if s.opts.VaultAddr != "" {
@@ -55,7 +55,7 @@ func (s *vaultStore) api(ctx context.Context) (*api.Client, error) {
 		}
 		c, err := api.NewClient(cfg)
 		if err != nil {
-			s.clientErr = errs.Usagef("cannot create a Vault client for %s at %s", s.ref.String(), cfg.Address).Wrap(err)
+			s.clientErr = errs.Usagef("cannot create a Vault client for %s at %s", s.ref.Shown(), cfg.Address).Wrap(err)
 			return
 		}
 		if c.Token() == "" {
@@ -72,29 +72,30 @@ func (s *vaultStore) appRoleLogin(ctx context.Context, c *api.Client) error {
 	roleID, _ := s.opts.lookupEnv("VAULT_ROLE_ID")
 	secretID, _ := s.opts.lookupEnv("VAULT_SECRET_ID")
 	if roleID == "" || secretID == "" {
-		return errs.Usagef("no Vault credentials for %s: VAULT_TOKEN is not set, nor are VAULT_ROLE_ID and VAULT_SECRET_ID", s.ref.String()).
+		return errs.Usagef("no Vault credentials for %s: VAULT_TOKEN is not set, nor are VAULT_ROLE_ID and VAULT_SECRET_ID", s.ref.Shown()).
 			WithFix("export VAULT_TOKEN, or VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole login")
 	}
 	sec, err := c.Logical().WriteWithContext(ctx, "auth/approle/login", map[string]any{"role_id": roleID, "secret_id": secretID})
 	if err != nil {
 		var re *api.ResponseError
 		if errors.As(err, &re) {
-			return errs.Failedf("Vault AppRole login at %s failed for %s: HTTP %d: %s", c.Address(), s.ref.String(), re.StatusCode, redact.Text(strings.Join(re.Errors, "; "))).
+			return errs.Failedf("Vault AppRole login at %s failed for %s (HTTP %d)", c.Address(), s.ref.Shown(), re.StatusCode).
 				WithFix("check VAULT_ROLE_ID and VAULT_SECRET_ID (secret IDs expire and can be single-use)")
 		}
-		return errs.Failedf("cannot reach Vault at %s to log in for %s", c.Address(), s.ref.String()).Wrap(redact.Error(err)).WithFix("check VAULT_ADDR")
+		return errs.Failedf("cannot reach Vault at %s to log in for %s", c.Address(), s.ref.Shown()).Wrap(redact.Error(err)).WithFix("check VAULT_ADDR")
 	}
 	if sec == nil || sec.Auth == nil || sec.Auth.ClientToken == "" {
-		return errs.Failedf("Vault AppRole login at %s returned no token for %s", c.Address(), s.ref.String())
+		return errs.Failedf("Vault AppRole login at %s returned no token for %s", c.Address(), s.ref.Shown())
 	}
 	c.SetToken(sec.Auth.ClientToken)
 	return nil
 }
 
 // apiErr turns a Vault client error into an error kind naming the operation and
-// the reference. What the server answered is passed through redact.Text: Vault's
-// own errors carry no secret values, but a proxy in between may echo the request
-// body — the key being written — and the client quotes a body it cannot parse.
+// the reference. Of what the server answered only the HTTP status is shown (Vault
+// has no error codes; see storeerr.go): its error list may be a proxy's echo of
+// the request — the key being written — and the client puts a body it cannot
+// parse there whole.
 func (s *vaultStore) apiErr(op string, err error) error {
 	err = redact.Error(err)
 	if k := errs.KindOf(err); k == errs.Timeout {
@@ -106,26 +107,25 @@ func (s *vaultStore) apiErr(op string, err error) error {
 	}
 	var re *api.ResponseError
 	if errors.As(err, &re) {
-		msg := redact.Text(strings.Join(re.Errors, "; "))
 		switch {
 		case re.StatusCode == 403:
-			return errs.Failedf("Vault at %s denied %s on %s: HTTP 403: %s", addr, op, s.ref.String(), msg).
+			return errs.Failedf("Vault at %s denied %s on %s (HTTP 403)", addr, op, s.ref.Shown()).
 				WithFix(fmt.Sprintf("set VAULT_TOKEN (or VAULT_ROLE_ID and VAULT_SECRET_ID) to credentials whose policy allows %s on %s/data/%s and %s/metadata/%s",
 					op, s.ref.Mount, s.ref.Path, s.ref.Mount, s.ref.Path))
-		case re.StatusCode == 400 && strings.Contains(msg, "check-and-set parameter did not match"):
-			return errs.Failedf("%s changed while vrwxctl was writing it: another writer created a new version first (Vault check-and-set failed: %s); nothing was written", s.ref.String(), msg).
-				WithFix("see `vrwxctl key versions --store " + s.ref.String() + "`, then run again if still needed")
+		case re.StatusCode == 400 && !re.RawError && casMismatch(re.Errors):
+			return errs.Failedf("%s changed while vrwxctl was writing it: another writer created a new version first (Vault's check-and-set failed, HTTP 400); nothing was written", s.ref.Shown()).
+				WithFix("see `vrwxctl key versions --store " + s.ref.Shown() + "`, then run again if still needed")
 		case re.StatusCode == 404:
-			return errs.Failedf("Vault at %s: %s not found (%s): HTTP 404: %s", addr, s.ref.String(), op, msg).
+			return errs.Failedf("Vault at %s: %s not found (%s, HTTP 404)", addr, s.ref.Shown(), op).
 				WithFix("check the mount (first path segment) and the path")
 		}
-		return errs.Failedf("Vault %s on %s failed: HTTP %d: %s", op, s.ref.String(), re.StatusCode, msg)
+		return errs.Failedf("Vault %s on %s failed (HTTP %d)", op, s.ref.Shown(), re.StatusCode)
 	}
 	if errors.Is(err, api.ErrSecretNotFound) {
-		return errs.Failedf("%s not found in Vault at %s", s.ref.String(), addr).
+		return errs.Failedf("%s not found in Vault at %s", s.ref.Shown(), addr).
 			WithFix("check the mount (first path segment), the path and VAULT_NAMESPACE")
 	}
-	return errs.Failedf("Vault %s on %s at %s failed", op, s.ref.String(), addr).Wrap(err).WithFix("check VAULT_ADDR and network access to Vault")
+	return errs.Failedf("Vault %s on %s at %s failed", op, s.ref.Shown(), addr).Wrap(err).WithFix("check VAULT_ADDR and network access to Vault")
 }
 
 // vaultMarks are the stage markers of a secret; 0 = no version has the stage.
@@ -214,7 +214,7 @@ func (s *vaultStore) keyOf(sec *api.KVSecret, n int) (PrivateKey, error) {
 	if sec.Data == nil {
 		return PrivateKey{}, errs.Failedf("%s is deleted or destroyed in Vault", at)
 	}
-	expected := fmt.Sprintf("expected the field %q to hold 0x<64 hex digits>", s.ref.Field)
+	expected := fmt.Sprintf("expected the field %s to hold 0x<64 hex digits>", redact.Quote(s.ref.Field))
 	raw, ok := sec.Data[s.ref.Field]
 	if !ok {
 		names := make([]string, 0, len(sec.Data))
@@ -226,12 +226,12 @@ func (s *vaultStore) keyOf(sec *api.KVSecret, n int) (PrivateKey, error) {
 		if len(names) > 0 {
 			have = "fields " + strings.Join(names, ", ")
 		}
-		return PrivateKey{}, errs.Usagef("%s has no field %q (it has %s); %s", at, s.ref.Field, have, expected).
+		return PrivateKey{}, errs.Usagef("%s has no field %s (it has %s); %s", at, redact.Quote(s.ref.Field), have, expected).
 			WithFix("name the field holding the key with #FIELD at the end of the reference")
 	}
 	v, ok := raw.(string)
 	if !ok {
-		return PrivateKey{}, errs.Usagef("field %q of %s is not a string; %s", s.ref.Field, at, expected)
+		return PrivateKey{}, errs.Usagef("field %s of %s is not a string; %s", redact.Quote(s.ref.Field), at, expected)
 	}
 	return parseHexKey(at, v)
 }
@@ -258,7 +258,7 @@ func (s *vaultStore) readVersion(ctx context.Context, c *api.Client, n int) (*ap
 		if errors.Is(err, api.ErrSecretNotFound) {
 			if n == 0 {
 				// The reference names no secret: bad input.
-				return nil, errs.Usagef("%s not found in Vault at %s", s.ref.String(), c.Address()).
+				return nil, errs.Usagef("%s not found in Vault at %s", s.ref.Shown(), c.Address()).
 					WithFix("check the mount (first path segment), the path and VAULT_NAMESPACE")
 			}
 			return nil, errs.Failedf("%s not found in Vault at %s", where(s.ref, strconv.Itoa(n)), c.Address())
@@ -266,7 +266,7 @@ func (s *vaultStore) readVersion(ctx context.Context, c *api.Client, n int) (*ap
 		return nil, s.apiErr("read", err)
 	}
 	if sec.VersionMetadata == nil {
-		return nil, errs.Failedf("Vault returned no version metadata for %s", s.ref.String())
+		return nil, errs.Failedf("Vault returned no version metadata for %s", s.ref.Shown())
 	}
 	return sec, nil
 }
@@ -279,7 +279,7 @@ func (s *vaultStore) Read(ctx context.Context, versionID string) (PrivateKey, Ve
 	if versionID != "" {
 		n, err := strconv.Atoi(versionID)
 		if err != nil || n <= 0 {
-			return PrivateKey{}, Version{}, errs.Failedf("%s has no version %q; Vault versions are numbers 1, 2, …", s.ref.String(), redactRef(versionID))
+			return PrivateKey{}, Version{}, errs.Failedf("%s has no version %q; Vault versions are numbers 1, 2, …", s.ref.Shown(), redactRef(versionID))
 		}
 		md, err := s.metadata(ctx, c)
 		if err != nil {
@@ -305,7 +305,7 @@ func (s *vaultStore) Read(ctx context.Context, versionID string) (PrivateKey, Ve
 	m := readMarks(sec.CustomMetadata)
 	n := m.effectiveCurrent(latest)
 	if n == 0 {
-		return PrivateKey{}, Version{}, errs.Failedf("%s has no current version (custom_metadata %s is unset)", s.ref.String(), VaultMarkCurrent)
+		return PrivateKey{}, Version{}, errs.Failedf("%s has no current version (custom_metadata %s is unset)", s.ref.Shown(), VaultMarkCurrent)
 	}
 	if n != latest {
 		if sec, err = s.readVersion(ctx, c, n); err != nil {
@@ -332,7 +332,7 @@ func (s *vaultStore) ReadPending(ctx context.Context) (PrivateKey, Version, erro
 	}
 	m := readMarks(md.CustomMetadata)
 	if m.pending == 0 {
-		return PrivateKey{}, Version{}, errs.Failedf("%s has no pending version (custom_metadata %s is unset)", s.ref.String(), VaultMarkPending)
+		return PrivateKey{}, Version{}, errs.Failedf("%s has no pending version (custom_metadata %s is unset)", s.ref.Shown(), VaultMarkPending)
 	}
 	sec, err := s.readVersion(ctx, c, m.pending)
 	if err != nil {
@@ -358,14 +358,14 @@ func (s *vaultStore) readPrevious(ctx context.Context) (PrivateKey, Version, err
 	}
 	m := readMarks(md.CustomMetadata)
 	if m.previous == 0 {
-		return PrivateKey{}, Version{}, errs.Failedf("%s has no previous version (custom_metadata %s is unset)", s.ref.String(), VaultMarkPrevious)
+		return PrivateKey{}, Version{}, errs.Failedf("%s has no previous version (custom_metadata %s is unset)", s.ref.Shown(), VaultMarkPrevious)
 	}
 	return s.Read(ctx, strconv.Itoa(m.previous))
 }
 
 func (s *vaultStore) WritePending(ctx context.Context, key PrivateKey) (Version, error) {
 	if key.IsZero() {
-		return Version{}, errs.Usagef("no key to write to %s", s.ref.String())
+		return Version{}, errs.Usagef("no key to write to %s", s.ref.Shown())
 	}
 	c, err := s.api(ctx)
 	if err != nil {
@@ -461,7 +461,7 @@ func (s *vaultStore) Promote(ctx context.Context, versionID string) error {
 	}
 	n, err := strconv.Atoi(versionID)
 	if err != nil || n <= 0 {
-		return errs.Failedf("%s has no version %q; Vault versions are numbers 1, 2, …", s.ref.String(), redactRef(versionID))
+		return errs.Failedf("%s has no version %q; Vault versions are numbers 1, 2, …", s.ref.Shown(), redactRef(versionID))
 	}
 	md, err := s.metadata(ctx, c)
 	if err != nil {
@@ -495,10 +495,10 @@ func (s *vaultStore) Rollback(ctx context.Context) error {
 	}
 	m := readMarks(md.CustomMetadata)
 	if m.previous == 0 {
-		return errs.Failedf("%s has no previous version to roll back to (custom_metadata %s is unset)", s.ref.String(), VaultMarkPrevious)
+		return errs.Failedf("%s has no previous version to roll back to (custom_metadata %s is unset)", s.ref.Shown(), VaultMarkPrevious)
 	}
 	if why := usable(md, m.previous); why != "" {
-		return errs.Failedf("cannot roll back %s: the previous version %d %s", s.ref.String(), m.previous, why)
+		return errs.Failedf("cannot roll back %s: the previous version %d %s", s.ref.Shown(), m.previous, why)
 	}
 	cur := m.effectiveCurrent(md.CurrentVersion)
 	m.managed, m.current, m.previous = true, m.previous, cur
@@ -526,7 +526,7 @@ func (s *vaultStore) DiscardPending(ctx context.Context) error {
 		target = md.CurrentVersion
 	}
 	if target == 0 {
-		return errs.Failedf("%s has no pending version (custom_metadata %s is unset)", s.ref.String(), VaultMarkPending)
+		return errs.Failedf("%s has no pending version (custom_metadata %s is unset)", s.ref.Shown(), VaultMarkPending)
 	}
 	m.pending = 0
 	var drop []string
@@ -580,4 +580,15 @@ func (s *vaultStore) Versions(ctx context.Context) ([]Version, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// casMismatch reports whether Vault's error list is its check-and-set refusal. KV
+// v2 says so only in words; the words are read here and never shown.
+func casMismatch(errors []string) bool {
+	for _, e := range errors {
+		if strings.Contains(e, "check-and-set parameter did not match") {
+			return true
+		}
+	}
+	return false
 }

@@ -187,7 +187,7 @@ func TestVaultAppRole(t *testing.T) {
 	wantKind(t, err, errs.Usage, "no Vault credentials", "vault://secret/approle")
 
 	_, _, err = mustOpen(t, "vault://secret/approle", secrets.Options{LookupEnv: envOf("VAULT_ROLE_ID", "role-1234", "VAULT_SECRET_ID", "wrong")}).Read(ctx, "")
-	wantKind(t, err, errs.Failed, "AppRole login", "invalid role or secret ID")
+	wantKind(t, err, errs.Failed, "AppRole login", "(HTTP 400)")
 	noLeak(t, err.Error(), "role-1234", "wrong")
 
 	before := len(v.Requests())
@@ -213,7 +213,7 @@ func TestVaultPermissionDeniedAndNamespace(t *testing.T) {
 
 	t.Setenv("VAULT_TOKEN", "hvs.not-a-token")
 	_, _, err := mustOpen(t, "vault://secret/relayer", secrets.Options{}).Read(ctx, "")
-	wantKind(t, err, errs.Failed, "permission denied", "vault://secret/relayer")
+	wantKind(t, err, errs.Failed, "denied read", "(HTTP 403)", "vault://secret/relayer")
 	if !strings.Contains(errs.FixOf(err), "VAULT_TOKEN") {
 		t.Errorf("fix %q does not mention VAULT_TOKEN", errs.FixOf(err))
 	}

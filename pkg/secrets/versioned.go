@@ -37,7 +37,7 @@ func (s *versionedStore) Read(ctx context.Context, versionID string) (PrivateKey
 	case StagePrevious:
 		pr, ok := s.base.(previousReader)
 		if !ok {
-			return PrivateKey{}, Version{}, errs.Failedf("%s has no previous version", s.ref.String())
+			return PrivateKey{}, Version{}, errs.Failedf("%s has no previous version", s.ref.Shown())
 		}
 		return pr.readPrevious(ctx)
 	}
@@ -55,7 +55,7 @@ func (s *versionedStore) Versions(ctx context.Context) ([]Version, error) {
 // notTheStore refuses a change through a version reference before anything is
 // read or written.
 func (s *versionedStore) notTheStore() error {
-	return errs.Usagef("%s names one version of a key (?stage= or ?version=); key changes take the store itself", s.ref.String()).
+	return errs.Usagef("%s names one version of a key (?stage= or ?version=); key changes take the store itself", s.ref.Shown()).
 		WithFix("use the reference without ?stage= or ?version=: " + s.ref.Base().String())
 }
 

@@ -27,6 +27,7 @@ import (
 
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Method is how the online copy is taken.
@@ -64,7 +65,7 @@ func ParseCompression(s string) (Compression, error) {
 	case "gzip", "gz":
 		return Gzip, nil
 	}
-	return "", errs.Usagef("compression %q: expected none or gzip", s)
+	return "", errs.Usagef("compression %s: expected none or gzip", redact.Quote(s))
 }
 
 // ParseMethod reads "snapshot" (also ""), "backup-api" or "vacuum-into".
@@ -77,7 +78,7 @@ func ParseMethod(s string) (Method, error) {
 	case MethodVacuumInto:
 		return MethodVacuumInto, nil
 	}
-	return "", errs.Usagef("backup method %q: expected snapshot, backup-api or vacuum-into", s)
+	return "", errs.Usagef("backup method %s: expected snapshot, backup-api or vacuum-into", redact.Quote(s))
 }
 
 // Progress is reported while a long step runs. Done and Total are bytes (Total is

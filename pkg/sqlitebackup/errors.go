@@ -5,6 +5,7 @@ import (
 
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Input names one input of Backup, Verify or Restore, so a caller can point at its
@@ -36,7 +37,8 @@ func (e *InputError) Named(name string) string {
 	if len(e.Reason) > 0 && e.Reason[0] == ':' {
 		sep = ""
 	}
-	return name + " " + e.Value + sep + e.Reason
+	// The value, and what the reason quotes of it, are what the operator typed.
+	return name + " " + redact.Mask(e.Value) + sep + redact.MaskText(e.Reason)
 }
 
 func badInput(in Input, value, reason string) *errs.Error {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Entry statuses reported by List.
@@ -139,9 +140,9 @@ func listObjects(ctx context.Context, st Storage) ([]Object, error) {
 	objs, err := st.List(ctx)
 	switch {
 	case isNotExist(err):
-		return nil, errs.Usagef("backup directory %s does not exist", st.Location())
+		return nil, errs.Usagef("backup directory %s does not exist", redact.Mask(st.Location().String()))
 	case errors.Is(err, errNotAFolder):
-		return nil, errs.Usagef("%s is not a directory: expected the directory backups are written to", st.Location())
+		return nil, errs.Usagef("%s is not a directory: expected the directory backups are written to", redact.Mask(st.Location().String()))
 	}
 	return objs, err
 }

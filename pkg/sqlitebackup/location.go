@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Location is where a backup lives: a local path or an S3 bucket and key. For S3 the
@@ -78,34 +79,34 @@ func ParseLocation(s string) (Location, error) {
 	}
 	if rest, ok := strings.CutPrefix(s, "file://"); ok {
 		if !filepath.IsAbs(rest) {
-			return Location{}, errs.Usagef("location %q: a file:// replica URL needs an absolute path (file:///data/replica)", s)
+			return Location{}, errs.Usagef("location %s: a file:// replica URL needs an absolute path (file:///data/replica)", redact.Quote(s))
 		}
 		return Location{Path: filepath.Clean(rest), Replica: true}, nil
 	}
 	if !strings.HasPrefix(strings.ToLower(s), "s3://") {
 		if strings.Contains(s, "://") {
-			return Location{}, errs.Usagef("location %q: only local paths, file:///replica and s3://bucket/prefix are supported", s)
+			return Location{}, errs.Usagef("location %s: only local paths, file:///replica and s3://bucket/prefix are supported", redact.Quote(s))
 		}
 		return Location{Path: s}, nil
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return Location{}, errs.Usagef("location %q is not a valid s3:// URL: expected s3://bucket/prefix", s).Wrap(err)
+		return Location{}, errs.Usagef("location %s is not a valid s3:// URL: expected s3://bucket/prefix", redact.Quote(s)).Wrap(err)
 	}
 	if u.Host == "" {
-		return Location{}, errs.Usagef("location %q has no bucket: expected s3://bucket/prefix", s)
+		return Location{}, errs.Usagef("location %s has no bucket: expected s3://bucket/prefix", redact.Quote(s))
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return Location{}, errs.Usagef("location %q: expected s3://bucket/prefix without query, fragment or user", s)
+		return Location{}, errs.Usagef("location %s: expected s3://bucket/prefix without query, fragment or user", redact.Quote(s))
 	}
 	if why := badBucket(u.Host); why != "" {
 		// Caught here, S3 would answer with a redirect or DNS failure after retries.
-		return Location{}, errs.Usagef("location %q: %q is not an S3 bucket name: %s", s, u.Host, why).
+		return Location{}, errs.Usagef("location %s: %s is not an S3 bucket name: %s", redact.Quote(s), redact.Quote(u.Host), why).
 			WithFix("S3 bucket names are 3 to 63 lower-case letters, digits, dots and hyphens, beginning and ending with a letter or digit")
 	}
 	key := strings.TrimPrefix(u.Path, "/")
 	if key != "" && path.Clean("/"+key) != "/"+strings.TrimSuffix(key, "/") {
-		return Location{}, errs.Usagef("location %q: the key must not contain '.', '..' or empty segments", s)
+		return Location{}, errs.Usagef("location %s: the key must not contain '.', '..' or empty segments", redact.Quote(s))
 	}
 	return Location{Bucket: u.Host, Key: key}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Litestream replicas are the third kind of place a database can come back from,
@@ -89,7 +90,7 @@ type ReplicaRestore struct {
 func ParseReplicaTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, errs.Usagef("timestamp %q: expected RFC 3339, e.g. 2026-11-27T03:15:00Z", s)
+		return time.Time{}, errs.Usagef("timestamp %s: expected RFC 3339, e.g. 2026-11-27T03:15:00Z", redact.Quote(s))
 	}
 	return t.UTC(), nil
 }

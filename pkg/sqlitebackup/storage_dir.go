@@ -14,6 +14,7 @@ import (
 
 	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // dirStorage keeps backups as files in one local directory.
@@ -26,7 +27,7 @@ func (d *dirStorage) Staging() string             { return d.dir }
 func (d *dirStorage) List(ctx context.Context) ([]Object, error) {
 	fi, err := os.Stat(d.dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("backup directory %s does not exist: %w", d.dir, fs.ErrNotExist)
+		return nil, fmt.Errorf("backup directory %s does not exist: %w", redact.Mask(d.dir), fs.ErrNotExist)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("backup directory %s: %w", d.dir, err)

@@ -106,7 +106,7 @@ func (f *Flow) Replace(ctx context.Context, req ReplaceRequest) (*Replaced, *cha
 	nonce := req.Nonce
 	tx := chain.TxRequest{Nonce: &nonce, Fees: req.Fees}
 	Outbid(&tx, stuck.Tx)
-	call := Call{Action: verb, Args: []Arg{{Name: "nonce", Value: fmt.Sprint(nonce)}, {Name: "replaces", Value: stuck.Tx.Hash().Hex()}}}
+	call := Call{Action: verb, Args: []Arg{{Name: "nonce", Value: fmt.Sprint(nonce)}, {Name: "replaces", Value: stuck.Tx.Hash().Hex()}}, Replaces: stuck.Tx}
 	if req.Cancel {
 		tx.To, tx.Value, tx.GasLimit = from, new(big.Int), 21000
 	} else {

@@ -33,7 +33,11 @@ type earlierTxs struct {
 func (f *Flow) checkEarlier(ctx context.Context, from common.Address) (*earlierTxs, error) {
 	tracks, err := f.Audit.Tracks(f.Chain.ChainID(), from.Hex())
 	if err != nil {
-		return nil, errs.Failedf("reading the audit log for earlier transactions of %s; nothing was sent", from.Hex()).Wrap(err)
+		e := errs.Failedf("reading the audit log for earlier transactions of %s; nothing was sent", from.Hex()).Wrap(err)
+		if errs.KindOf(err) == errs.Refused {
+			e.Kind = errs.Refused // a log others can change is a safety rail's refusal
+		}
+		return nil, e
 	}
 	out := &earlierTxs{}
 	for _, t := range tracks {

@@ -124,6 +124,9 @@ type Call struct {
 	// Warnings are shown in the summary, before the confirmation (an unchecksummed
 	// recipient, say). They are not part of the transaction's intent.
 	Warnings []string
+	// Replaces is the pending transaction this one replaces at its nonce (tx speedup
+	// and cancel), shown in the summary.
+	Replaces *types.Transaction
 }
 
 // Arg is one named argument of a call.
@@ -233,6 +236,9 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 		Method: call.Action, Call: call.String(), Reason: f.Reason}
 	if len(req.Data) > 0 {
 		entry.DataHash = crypto.Keccak256Hash(req.Data).Hex()
+	}
+	if call.Replaces != nil {
+		entry.Replaces = call.Replaces.Hash().Hex()
 	}
 	if guardErr != nil {
 		return nil, nil, guardErr
@@ -493,35 +499,47 @@ func explain(err error, call Call) error {
 
 func (f *Flow) summary(p *chain.Prepared, tx *types.Transaction, call Call, earlier *earlierTxs) {
 	s := f.IO.ErrStyles()
-	w := f.IO.ErrOut
-	row := func(k, v string) { fmt.Fprintf(w, "  %-9s %s\n", s.Faint.Render(k), v) }
-	fmt.Fprintln(w, s.Bold.Render("Transaction"))
-	row("call", call.String())
-	row("from", fmt.Sprintf("%s (balance %s ETH)", p.From.Hex(), units.FormatEther(p.Balance)))
-	row("to", tx.To().Hex())
-	row("value", units.FormatEther(tx.Value())+" ETH")
-	row("chain", fmt.Sprintf("%s (%s) via %s", f.Profile, p.ChainID, chain.RedactURL(f.Chain.URL())))
+	var fl ui.Fields
+	fl.Row("call", call.String())
+	fl.Row("from", fmt.Sprintf("%s (balance %s ETH)", p.From.Hex(), units.FormatEther(p.Balance)))
+	fl.Row("to", tx.To().Hex())
+	fl.Row("value", units.FormatEther(tx.Value())+" ETH")
+	fl.Row("chain", fmt.Sprintf("%s (%s) via %s", f.Profile, p.ChainID, chain.RedactURL(f.Chain.URL())))
+	// Earlier pending transactions are the ones below this nonce: a replacement
+	// takes the nonce of the one it replaces, which is not "earlier".
 	waiting := ""
-	if p.NoncePending > p.NonceLatest {
-		waiting = fmt.Sprintf(" — %d earlier transaction(s) still pending", p.NoncePending-p.NonceLatest)
+	if n := min(p.NoncePending, tx.Nonce()); n > p.NonceLatest {
+		waiting = fmt.Sprintf(" — %d earlier transaction(s) still pending", n-p.NonceLatest)
 	}
-	row("nonce", fmt.Sprintf("%d%s", tx.Nonce(), waiting))
+	if r := call.Replaces; r != nil {
+		waiting += " — the nonce of the transaction it replaces"
+	}
+	fl.Row("nonce", fmt.Sprintf("%d%s", tx.Nonce(), waiting))
+	if r := call.Replaces; r != nil {
+		fl.Row("replaces", fmt.Sprintf("%s (max %s gwei/gas, priority %s gwei): whichever is mined first uses the nonce, the other never is",
+			r.Hash().Hex(), units.FormatGwei(r.GasFeeCap()), units.FormatGwei(r.GasTipCap())))
+	}
 	for _, t := range earlier.pending() {
-		row("pending", fmt.Sprintf("%s nonce %d: %s %s (sent earlier, still pending)", t.Sent.TxHash, deref(t.Sent.Nonce), t.Sent.Command, t.Sent.Call))
+		if call.Replaces != nil && t.Sent.TxHash == call.Replaces.Hash().Hex() {
+			continue // shown as what this one replaces
+		}
+		fl.Row("pending", fmt.Sprintf("%s nonce %d: %s %s (sent earlier, still pending)", t.Sent.TxHash, deref(t.Sent.Nonce), t.Sent.Command, t.Sent.Call))
 	}
 	if p.GasEstimate > 0 {
-		row("gas", fmt.Sprintf("limit %d (estimate %d)", tx.Gas(), p.GasEstimate))
+		fl.Row("gas", fmt.Sprintf("limit %d (estimate %d)", tx.Gas(), p.GasEstimate))
 	} else {
-		row("gas", fmt.Sprintf("limit %d", tx.Gas()))
+		fl.Row("gas", fmt.Sprintf("limit %d", tx.Gas()))
 	}
-	row("fees", fmt.Sprintf("max %s gwei/gas, priority %s gwei (base fee %s gwei)", units.FormatGwei(tx.GasFeeCap()), units.FormatGwei(tx.GasTipCap()), units.FormatGwei(p.BaseFee)))
+	fl.Row("fees", fmt.Sprintf("max %s gwei/gas, priority %s gwei (base fee %s gwei)", units.FormatGwei(tx.GasFeeCap()), units.FormatGwei(tx.GasTipCap()), units.FormatGwei(p.BaseFee)))
 	if p.OPStack {
-		row("L1 fee", fmt.Sprintf("%s ETH (OP-stack data fee, quoted now; fixed at inclusion; at most %s ETH)", units.FormatEther(p.L1Fee), units.FormatEther(p.L1FeeBound)))
+		fl.Row("L1 fee", fmt.Sprintf("%s ETH (OP-stack data fee, quoted now; fixed at inclusion; at most %s ETH)", units.FormatEther(p.L1Fee), units.FormatEther(p.L1FeeBound)))
 	}
-	row("at most", units.FormatEther(p.WorstCase())+" ETH")
+	fl.Row("at most", units.FormatEther(p.WorstCase())+" ETH")
 	for _, warning := range call.Warnings {
-		row(s.Warn.Render("warning"), s.Warn.Render(warning))
+		fl.Warn("warning", warning)
 	}
+	fmt.Fprintln(f.IO.ErrOut, s.Bold.Render("Transaction"))
+	f.IO.RenderFields(&fl)
 }
 
 func deref(n *uint64) uint64 {

@@ -109,3 +109,72 @@ func stripANSI(s string) string {
 	}
 	return b.String()
 }
+
+// A wide table on a narrow terminal takes its Fit steps in order until it fits:
+// the least important column shrinks (its cells cut with "…"), then whole columns
+// go; what is dropped is named. Without a width (a pipe, --wide) nothing changes.
+func TestTableFitsTheTerminal(t *testing.T) {
+	build := func() *Table {
+		tbl := NewTable("TIME", "OUTCOME", "PROFILE", "TX", "NOTE")
+		tbl.Row("2026-03-01 12:00:00", "mined", "base-mainnet", "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060", "a long note about why this was sent")
+		tbl.Row("2026-03-01 12:01:00", "not-sent", "local", "-", "")
+		tbl.Fit(Shrink("NOTE", 8), Drop("PROFILE"), Shrink("TX", 12))
+		return tbl
+	}
+	var full bytes.Buffer
+	tbl := build()
+	tbl.Render(&full, Styles{})
+	natural := 0
+	for _, l := range strings.Split(strings.TrimRight(full.String(), "\n"), "\n") {
+		natural = max(natural, Width(l))
+	}
+	var wide bytes.Buffer
+	tbl.RenderWidth(&wide, Styles{}, natural)
+	if wide.String() != full.String() || len(tbl.Hidden()) != 0 {
+		t.Fatalf("a table that fits changed:\n%s\nwant\n%s", wide.String(), full.String())
+	}
+	for _, width := range []int{natural - 10, 120, 100, 80, 60} {
+		var out bytes.Buffer
+		tbl := build()
+		tbl.RenderWidth(&out, Styles{}, width)
+		lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+		for _, l := range lines {
+			if Width(l) > width {
+				t.Errorf("width %d: line of %d cells: %q", width, Width(l), l)
+			}
+		}
+		if !strings.HasPrefix(lines[1], "2026-03-01 12:00:00  mined") {
+			t.Errorf("width %d: the first columns are not whole: %q", width, lines[1])
+		}
+		dropped := strings.Contains(strings.Join(tbl.Hidden(), ","), "PROFILE")
+		if dropped == strings.Contains(lines[0], "PROFILE") {
+			t.Errorf("width %d: Hidden %v but header %q", width, tbl.Hidden(), lines[0])
+		}
+		if width < natural && !strings.Contains(out.String(), "…") {
+			t.Errorf("width %d: nothing shrunk:\n%s", width, out.String())
+		}
+	}
+}
+
+// A streamed table fits the same way before its first row; a shrunk last column,
+// whose cells' length nobody knows in advance, takes the room its row leaves.
+func TestStreamTableFitsWithUnknownLastColumn(t *testing.T) {
+	var out bytes.Buffer
+	st := NewStreamTable(&out, Styles{}, Column{"ID", 5}, Column{"STATUS", 9}, Column{"ROBOT", 13}, Column{"NOTE", 0})
+	st.Fit(40, Shrink("NOTE", 4), Drop("ROBOT"))
+	_ = st.Row([]string{"1", "FUNDED", "0x5c8d…4b5c6d", "overdue by three days and more words"}, nil)
+	_ = st.Row([]string{"22", "COMPLETED", "0x5c8d…4b5c6d", "x"}, nil)
+	want := "ID     STATUS     ROBOT          NOTE\n" +
+		"1      FUNDED     0x5c8d…4b5c6d  overdu…\n" +
+		"22     COMPLETED  0x5c8d…4b5c6d  x\n"
+	if out.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)
+	}
+	out.Reset()
+	st = NewStreamTable(&out, Styles{}, Column{"ID", 5}, Column{"STATUS", 9}, Column{"ROBOT", 13}, Column{"NOTE", 0})
+	st.Fit(30, Shrink("NOTE", 4), Drop("ROBOT"))
+	_ = st.Row([]string{"1", "FUNDED", "0x5c8d…4b5c6d", "overdue by three days"}, nil)
+	if want := "ID     STATUS     NOTE\n1      FUNDED     overdue by…\n"; out.String() != want || strings.Join(st.Hidden(), ",") != "ROBOT" {
+		t.Fatalf("got\n%s\nwant\n%s(hidden %v)", out.String(), want, st.Hidden())
+	}
+}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -61,5 +62,32 @@ func TestSystemReadsNoColorFromTheGivenEnvironment(t *testing.T) {
 	}
 	if io := System(env(nil)); io.NoColor {
 		t.Error("NO_COLOR unset: want colour allowed")
+	}
+}
+
+// A watch's frame is redrawn in place on the alternate screen; one taller than the
+// terminal is cut to fit (the rest counted), so the next redraw lands on its lines.
+func TestScreenDrawsInPlaceAndFitsTheHeight(t *testing.T) {
+	var out bytes.Buffer
+	io := &IO{Out: &out, ErrOut: &bytes.Buffer{}, OutTTY: true, OutHeight: 5, Format: Text}
+	sc := io.StartScreen()
+	frame := sc.Frame(func() {
+		for i := range 8 {
+			fmt.Fprintf(io.Out, "line %d\n", i)
+		}
+	})
+	if err := sc.Draw(frame); err != nil {
+		t.Fatal(err)
+	}
+	drawn := out.String()
+	if !strings.HasPrefix(drawn, altScreenOn) || !strings.Contains(drawn, cursorHome+"line 0"+clearLineEnd) {
+		t.Fatalf("not drawn in place on the alternate screen: %q", drawn)
+	}
+	if strings.Contains(drawn, "line 4") || !strings.Contains(drawn, "… 4 more line(s)") || strings.Count(drawn, "\n") != 4 {
+		t.Fatalf("an 8-line frame on a 5-line terminal: %q", drawn)
+	}
+	sc.Close()
+	if !strings.Contains(out.String(), altScreenOff+cursorShow+"line 0\n") || !strings.HasSuffix(out.String(), "line 7\n") {
+		t.Fatalf("the whole last frame is not left on the shell's screen: %q", out.String())
 	}
 }

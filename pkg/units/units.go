@@ -30,13 +30,13 @@ func checkAddress(s string) error {
 			WithFix("give the address (0x followed by 40 hex characters); if a private key was typed on a command line, rotate it")
 	}
 	if !strings.HasPrefix(s, "0x") && !strings.HasPrefix(s, "0X") {
-		return errs.Usagef("%q is not an address (expected 0x followed by 40 hex characters)", s)
+		return errs.Usagef("%s is not an address (expected 0x followed by 40 hex characters)", redact.Quote(s))
 	}
 	if !common.IsHexAddress(s) || len(s) != 42 {
-		return errs.Usagef("%q is not an address (expected 0x followed by 40 hex characters)", s)
+		return errs.Usagef("%s is not an address (expected 0x followed by 40 hex characters)", redact.Quote(s))
 	}
 	if !Checksummed(s) && !Unchecksummed(s) {
-		return errs.Usagef("%q does not match its EIP-55 checksum (the mix of upper and lower case): a character is wrong, or the address was edited by hand", s).
+		return errs.Usagef("%s does not match its EIP-55 checksum (the mix of upper and lower case): a character is wrong, or the address was edited by hand", redact.Quote(s)).
 			WithFix("copy the address again from its source; do not retype it")
 	}
 	return nil
@@ -92,7 +92,7 @@ func ParseAmount(s string) (*big.Int, error) {
 		v, err := ParseFixed(in, 18)
 		switch {
 		case err != nil:
-			return nil, errs.Usagef("amount %q: %v (%s)", s, err, expected)
+			return nil, errs.Usagef("amount %s: %v (%s)", redact.Quote(s), err, expected)
 		case v.Sign() == 0:
 			return v, nil
 		}
@@ -102,7 +102,7 @@ func ParseAmount(s string) (*big.Int, error) {
 		} else {
 			readings += ", and as wei it is not a whole number"
 		}
-		return nil, errs.Usagef("amount %q has no unit: %s", s, readings).
+		return nil, errs.Usagef("amount %s has no unit: %s", redact.Quote(s), readings).
 			WithFix("write the unit: " + in + "ether, " + in + "gwei or " + in + "wei")
 	}
 	v, err := ParseFixed(num, decimals)
@@ -111,7 +111,7 @@ func ParseAmount(s string) (*big.Int, error) {
 		err = fmt.Errorf("more than 2^256-1 wei, the largest value a transaction can carry")
 	}
 	if err != nil {
-		return nil, errs.Usagef("amount %q (%s): %v (%s)", s, unit, err, expected)
+		return nil, errs.Usagef("amount %s (%s): %v (%s)", redact.Quote(s), unit, err, expected)
 	}
 	return v, nil
 }
@@ -131,7 +131,7 @@ func ParseFixed(num string, decimals int) (*big.Int, error) {
 	for _, part := range []string{whole, frac} {
 		for _, r := range part {
 			if r < '0' || r > '9' {
-				return nil, fmt.Errorf("%q is not a decimal number or has an unknown unit", num)
+				return nil, fmt.Errorf("%s is not a decimal number or has an unknown unit", redact.Quote(num))
 			}
 		}
 	}
@@ -141,7 +141,7 @@ func ParseFixed(num string, decimals int) (*big.Int, error) {
 	frac += strings.Repeat("0", decimals-len(frac))
 	v, ok := new(big.Int).SetString(whole+frac, 10)
 	if !ok {
-		return nil, fmt.Errorf("%q is not a number", num)
+		return nil, fmt.Errorf("%s is not a number", redact.Quote(num))
 	}
 	return v, nil
 }

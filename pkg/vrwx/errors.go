@@ -55,7 +55,7 @@ type knownError struct {
 // incident tables where it names one.
 var customErrors = []knownError{
 	{Sig: "NotAuthorized()", Cause: "the sender is not allowed to call this", Fix: "send from the account the contract expects (admin, controller or buyer)"},
-	{Sig: "InvalidSignature()", Cause: "the signature does not recover to the robot's controller (runbook: wrong controller signing, or signature for wrong chain)", Fix: "run `vrwxctl robot verify-sig` to see who signed and for which chain/escrow; check IdentityRegistry state"},
+	{Sig: "InvalidSignature()", Cause: "the signature does not recover to the robot's controller (runbook: wrong controller signing, or signature for wrong chain)", Fix: "run `vrwxctl robot verify-sig --job ID --completion-hash H --quality Q --work-units W --sig SIG` (the claim's values) to see who signed and for which chain/escrow; check IdentityRegistry state"},
 	{Sig: "JobNotFound()", Cause: "no job with this id on this escrow", Fix: "check the job id and the profile's escrow address (`vrwxctl config view`)"},
 	{Sig: "InvalidStatus()", Cause: "the job is not in the status this call needs (a completion needs FUNDED)", Fix: "`vrwxctl job get ID` shows the status; a COMPLETED job was already submitted"},
 	{Sig: "DeadlinePassed()", Cause: "the job's deadline has passed", Fix: "the completion can no longer be submitted; the buyer may refund"},
@@ -87,14 +87,14 @@ var customErrors = []knownError{
 	// revert with (spec/VRWX.md): a signature OpenZeppelin cannot even recover never
 	// reaches the protocol's InvalidSignature check.
 	{Sig: "ECDSAInvalidSignature()", Cause: "the signature cannot be recovered to any address (v is not 27 or 28, or r and s are not a valid signature)",
-		Fix: "re-sign the claim with a standard EIP-712 signer (eth_signTypedData_v4); `vrwxctl robot verify-sig` shows what is wrong with it"},
+		Fix: "re-sign the claim with a standard EIP-712 signer (eth_signTypedData_v4); `vrwxctl robot verify-sig --job ID --completion-hash H --quality Q --work-units W --sig SIG` shows what is wrong with it"},
 	{Sig: "ECDSAInvalidSignatureLength(uint256)", Cause: "the signature is not 65 bytes (r, s, v)",
 		Fix: "pass the full 65-byte signature the robot's controller produced (a truncated copy, or one with ABI padding?)",
 		detail: func(a []any) string {
 			return fmt.Sprintf("the signature is %v bytes, not 65 (r, s, v)", a[0])
 		}},
 	{Sig: "ECDSAInvalidSignatureS(bytes32)", Cause: "the signature's s value is in the upper half of the curve order (a malleable high-s signature), which OpenZeppelin refuses",
-		Fix: "re-sign with a signer that makes low-s signatures (every standard EIP-712 signer does), or normalise it (s' = n - s, v flipped); `vrwxctl robot verify-sig` shows who signed it"},
+		Fix: "re-sign with a signer that makes low-s signatures (every standard EIP-712 signer does), or normalise it (s' = n - s, v flipped); `vrwxctl robot verify-sig --job ID --completion-hash H --quality Q --work-units W --sig SIG` shows who signed it"},
 	{Sig: "SafeERC20FailedOperation(address)", Cause: "a transfer of the settlement token failed (the token returned false, or has no code)",
 		Fix: "check the escrow's token (`vrwxctl contracts check`) and the balance and allowance the transfer needed",
 		detail: func(a []any) string {

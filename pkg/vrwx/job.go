@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
 // Status is a job's lifecycle state (uint8 on chain).
@@ -41,7 +42,7 @@ func ParseStatus(name string) (Status, error) {
 			return Status(i), nil
 		}
 	}
-	return 0, errs.Usagef("status %q is not a job status (expected one of %s)", name, strings.Join(statusNames, ", "))
+	return 0, errs.Usagef("status %s is not a job status (expected one of %s)", redact.Quote(name), strings.Join(statusNames, ", "))
 }
 
 // Job is the 11 fields of JobEscrow.jobs(uint256), in the spec's order.

@@ -17,6 +17,13 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 )
 
+// The vrwxctl this package builds (clitest.Binary) is removed when its tests end.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	clitest.RemoveBuilds()
+	os.Exit(code)
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -5,7 +5,6 @@ package audit
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/audit"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
@@ -61,12 +61,20 @@ Filters combine: --command matches a command or its group (wallet matches
 wallet fund), --since takes a duration back from now (24h, 7d) or a date
 (2026-03-01, or RFC 3339), --account matches sender or recipient.
 
+On a terminal the table fits its width (the note, call and addresses are cut
+short, the profile and nonce left out first; --wide shows everything) and goes
+through the pager (VRWXCTL_PAGER, PAGER, less -FRX; --no-pager); stderr says how
+many lines matched and how many are shown.
+
 Exit codes: 0 listed (also when nothing matched), 1 the log is unreadable, 2 bad input.`,
 		Example: `  # What did vrwxctl send in the last day, and how did it end?
   vrwxctl audit list --since 24h
 
   # Every line about one transaction
   vrwxctl audit list --tx 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060
+
+  # The newest 20 lines, every column in full
+  vrwxctl audit list --limit 20 --wide
 
   # Funding of the relayer, as JSON
   vrwxctl audit list --command "wallet fund" --account 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC -o json`,
@@ -82,7 +90,9 @@ Exit codes: 0 listed (also when nothing matched), 1 the log is unreadable, 2 bad
 	fl.StringVar(&opts.Account, "account", "", "only lines whose sender or recipient is this address")
 	fl.StringVar(&opts.TxHash, "tx", "", "only lines about this transaction hash")
 	cmdutil.IntVar(fl, &opts.Limit, "limit", 0, "show only the newest N matching lines (0: all)")
+	cmdutil.WideFlag(fl, f.IO)
 	_ = cmd.RegisterFlagCompletionFunc("outcome", cobra.FixedCompletions(audit.Outcomes, cobra.ShellCompDirectiveNoFileComp))
+	cmdutil.HoldsHash(cmd, "tx")
 	return cmd
 }
 
@@ -95,7 +105,7 @@ type ListJSON struct {
 func (o *ListOptions) filter() (audit.Filter, error) {
 	f := audit.Filter{Command: strings.TrimSpace(o.Command), Outcome: o.Outcome}
 	if o.Outcome != "" && !slices.Contains(audit.Outcomes, o.Outcome) {
-		return f, errs.Usagef("--outcome %q is not an outcome (expected one of %s)", o.Outcome, strings.Join(audit.Outcomes, ", "))
+		return f, errs.Usagef("--outcome %s is not an outcome (expected one of %s)", redact.Quote(o.Outcome), strings.Join(audit.Outcomes, ", "))
 	}
 	if o.Since != "" {
 		t, err := parseSince(o.Since, o.Now())
@@ -139,7 +149,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, errs.Usagef("--since %q is neither a duration nor a date (expected e.g. 24h, 7d, 2026-03-01 or 2026-03-01T12:00:00Z)", s)
+	return time.Time{}, errs.Usagef("--since %s is neither a duration nor a date (expected e.g. 24h, 7d, 2026-03-01 or 2026-03-01T12:00:00Z)", redact.Quote(s))
 }
 
 func listRun(_ context.Context, opts *ListOptions) error {
@@ -149,16 +159,20 @@ func listRun(_ context.Context, opts *ListOptions) error {
 	}
 	path := opts.Path()
 	entries, err := audit.Open(path).Read()
+	if errs.KindOf(err) == errs.Refused {
+		return err // a log others can change: the refusal carries its fix
+	}
 	if err != nil {
 		return errs.Failedf("reading the audit log").Wrap(err).
 			WithFix("the log is append-only JSON lines: look at the line named above; vrwxctl never rewrites it")
 	}
-	out := ListJSON{Path: path, Entries: []audit.Entry{}}
+	out := ListJSON{Path: redact.Mask(path), Entries: []audit.Entry{}}
 	for _, e := range entries {
 		if filter.Match(e) {
 			out.Entries = append(out.Entries, e)
 		}
 	}
+	matched := len(out.Entries)
 	if opts.Limit > 0 && len(out.Entries) > opts.Limit {
 		out.Entries = out.Entries[len(out.Entries)-opts.Limit:]
 	}
@@ -167,13 +181,20 @@ func listRun(_ context.Context, opts *ListOptions) error {
 	}
 	if len(out.Entries) == 0 {
 		if len(entries) == 0 {
-			opts.IO.Infof("the audit log %s is empty or absent: vrwxctl has sent nothing from this host and user", path)
+			opts.IO.Infof("the audit log %s is empty or absent: vrwxctl has sent nothing from this host and user", redact.Mask(path))
 		} else {
-			opts.IO.Infof("no line of %s matches (%d lines in all)", path, len(entries))
+			opts.IO.Infof("no line of %s matches (%d lines in all)", redact.Mask(path), len(entries))
 		}
 		return nil
 	}
+	opts.IO.StartPager()
 	render(opts.IO, out.Entries)
+	switch {
+	case len(out.Entries) < matched:
+		opts.IO.Infof("the newest %d of %d matching line(s) (%d in the log; --limit 0 shows all)", len(out.Entries), matched, len(entries))
+	default:
+		opts.IO.Infof("%d matching line(s) (%d in the log)", matched, len(entries))
+	}
 	return nil
 }
 
@@ -207,8 +228,11 @@ func render(io *ui.IO, entries []audit.Entry) {
 		t.StyledRow([]string{ui.FormatUTC(e.Time), e.Outcome, e.Command, e.Profile, orDash(e.From), orDash(e.To), nonce, orDash(e.TxHash), orDash(e.Call), note},
 			[]*lipgloss.Style{nil, style})
 	}
-	t.Render(io.Out, s)
-	fmt.Fprintf(io.Out, "%d line(s)\n", len(entries))
+	// On a narrow terminal the free text gives way first, then what an incident
+	// review needs least; the time, outcome, command and hash stay.
+	t.Fit(ui.Shrink("NOTE", 16), ui.Shrink("CALL", 24), ui.Drop("PROFILE"), ui.Drop("NONCE"),
+		ui.Shrink("FROM", 12), ui.Shrink("TO", 12), ui.Shrink("TX", 14), ui.Drop("NOTE"), ui.Drop("CALL"), ui.Drop("FROM"))
+	io.RenderTable(t)
 }
 
 func orDash(s string) string {

@@ -7,12 +7,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,7 +42,17 @@ type Env struct {
 	Stdin string
 	// Now is the clock in-process runs see (time.Now when nil).
 	Now func() time.Time
+	// TestHooks makes Exec and Start run the build with the test hooks
+	// (HookBinary) instead of the release build (Binary).
+	TestHooks bool
 }
+
+// KillAtEnv names a rotation checkpoint at which a HookBinary process SIGKILLs
+// itself (pkg/cli/key's killat_testhooks.go); the release build ignores it.
+const KillAtEnv = "VRWXCTL_ROTATE_KILL_AT"
+
+// TestHooksTag is the build tag that links the test hooks into vrwxctl.
+const TestHooksTag = "vrwxctl_testhooks"
 
 // New returns an environment with no chain: XDG directories in a temp dir.
 func New(t testing.TB) *Env {
@@ -86,7 +100,7 @@ func NewChainWith(t testing.TB, opts devchain.AnvilOptions) *Env {
 func (e *Env) Machine() *Env {
 	e.T.Helper()
 	m := New(e.T)
-	m.Anvil, m.D, m.Now = e.Anvil, e.D, e.Now
+	m.Anvil, m.D, m.Now, m.TestHooks = e.Anvil, e.D, e.Now, e.TestHooks
 	for k, v := range e.Vars {
 		switch k {
 		case "XDG_CONFIG_HOME", "XDG_STATE_HOME", "HOME", "VRWXCTL_DEPLOYMENT":
@@ -131,21 +145,55 @@ func (r Result) JSON(t testing.TB, v any) {
 // Run runs vrwxctl in-process with args, as if typed at a non-terminal shell.
 func (e *Env) Run(args ...string) Result {
 	e.T.Helper()
-	return e.RunContext(context.Background(), args...)
+	return e.RunContext(context.Background(), nil, args...)
 }
 
-// RunContext is Run under ctx: a test cancels it with errs.Signal as the cause to
-// stand for Ctrl-C (cli.Main does the same when the signal arrives).
-func (e *Env) RunContext(ctx context.Context, args ...string) Result {
+// SyncBuffer is a buffer one goroutine writes while another reads it: a long-running
+// command's stdout watched by its test.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String is what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// RunContext is Run until ctx ends (Ctrl-C for a command that runs until
+// interrupted), its stdout also copied to live as it is written when live is set.
+// With ctx already cancelled, every command stops at its first network request
+// (nothing is sent), which is how the whole-tree tests run thousands of cases
+// without a chain.
+func (e *Env) RunContext(ctx context.Context, live *SyncBuffer, args ...string) Result {
 	e.T.Helper()
 	var out, errOut bytes.Buffer
-	io := ui.Test(strings.NewReader(e.Stdin), &out, &errOut)
+	var stdout io.Writer = &out
+	if live != nil {
+		stdout = io.MultiWriter(&out, live)
+	}
+	io := ui.Test(strings.NewReader(e.Stdin), stdout, &errOut)
 	now := e.Now
 	if now == nil {
 		now = time.Now
 	}
 	f := &cmdutil.Factory{IO: io, Globals: &cmdutil.Globals{}, Now: now,
-		LookupEnv: func(k string) (string, bool) { v, ok := e.Vars[k]; return v, ok }}
+		LookupEnv: func(k string) (string, bool) { v, ok := e.Vars[k]; return v, ok },
+		Environ: func() []string {
+			env := []string{"PATH=" + os.Getenv("PATH")}
+			for k, v := range e.Vars {
+				env = append(env, k+"="+v)
+			}
+			return env
+		}}
 	code := cli.Run(ctx, f, args)
 	r := Result{Args: args, Stdout: out.String(), Stderr: errOut.String(), Code: code}
 	record(r)
@@ -162,47 +210,131 @@ func (e *Env) MustRun(want int, args ...string) Result {
 	return r
 }
 
+// build is one vrwxctl build, made once per test process.
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var release, hooks build
+
+// The builds of this test process are in one directory, binDir, named after the
+// process (binPrefix and its pid): Main removes it when the tests end, and a later
+// test process removes the directory of one that died first (killed, timed out).
+const binPrefix = "vrwxctl-bin-"
+
 var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
+	binDirOnce sync.Once
+	binDir     string
+	binDirErr  error
+	binMu      sync.Mutex
 )
 
-// Binary builds vrwxctl once per test process and returns its path.
-//
-// It builds through `go run -exec cp`, not `go build`: go run keeps the executables
-// it links in the build cache, so the packages that run the binary (and every later
-// test run with unchanged sources) share one link instead of each linking their
-// own. -exec hands the cached executable to cp, which copies it here.
+// buildDir is the directory this process's builds go in, made at the first build;
+// the directories of test processes that are no longer running are removed then.
+func buildDir() (string, error) {
+	binDirOnce.Do(func() {
+		removeDeadBuilds()
+		binMu.Lock()
+		defer binMu.Unlock()
+		binDir, binDirErr = os.MkdirTemp("", fmt.Sprintf("%s%d-", binPrefix, os.Getpid()))
+	})
+	return binDir, binDirErr
+}
+
+// RemoveBuilds removes the binaries this test process built (Binary, HookBinary).
+// Main calls it after the tests; a package whose TestMain is its own calls it too.
+func RemoveBuilds() {
+	binMu.Lock()
+	defer binMu.Unlock()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+}
+
+// removeDeadBuilds removes the build directories (binPrefix, a pid, a random
+// suffix) of test processes that are no longer running: a process that was killed
+// or timed out never reached Main's clean-up. A directory with no pid in its name
+// (an older clitest's) is left alone, since the process using it cannot be told.
+func removeDeadBuilds() {
+	entries, err := os.ReadDir(os.TempDir())
+	if err != nil {
+		return
+	}
+	for _, de := range entries {
+		rest, ok := strings.CutPrefix(de.Name(), binPrefix)
+		if !ok || !de.IsDir() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = os.RemoveAll(filepath.Join(os.TempDir(), de.Name()))
+		}
+	}
+}
+
+// Binary builds vrwxctl once per test process, as a release is built (no test
+// hooks), and returns its path.
 func Binary(t testing.TB) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vrwxctl-bin-")
+	return release.get(t)
+}
+
+// HookBinary is Binary built with the test hooks (the TestHooksTag build tag):
+// KillAtEnv works in it.
+func HookBinary(t testing.TB) string {
+	t.Helper()
+	return hooks.get(t, "-tags", TestHooksTag)
+}
+
+// get builds through `go run -exec cp`, not `go build`: go run keeps the
+// executables it links in the build cache, so the packages that run the binary (and
+// every later test run with unchanged sources) share one link instead of each
+// linking their own. -exec hands the cached executable to cp, which copies it here.
+func (b *build) get(t testing.TB, flags ...string) string {
+	t.Helper()
+	b.once.Do(func() {
+		dir, err := buildDir()
 		if err != nil {
-			binErr = err
+			b.err = err
 			return
 		}
-		binPath = filepath.Join(dir, "vrwxctl")
+		if len(flags) > 0 {
+			// Each build is named vrwxctl, as a release is; a tagged one in its
+			// own subdirectory.
+			dir = filepath.Join(dir, "tagged")
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				b.err = err
+				return
+			}
+		}
+		b.path = filepath.Join(dir, "vrwxctl")
 		root, err := devchain.RepoRoot()
 		if err != nil {
-			binErr = err
+			b.err = err
 			return
 		}
-		cmd := exec.Command("go", "run", "-exec", "cp", "./cmd/vrwxctl", binPath)
+		args := append(append([]string{"run"}, flags...), "-exec", "cp", "./cmd/vrwxctl", b.path)
+		cmd := exec.Command("go", args...)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("build vrwxctl (go run -exec cp ./cmd/vrwxctl): %v\n%s", err, out)
+			b.err = fmt.Errorf("build vrwxctl (go %s): %v\n%s", strings.Join(args, " "), err, out)
 			return
 		}
-		if _, err := os.Stat(binPath); err != nil {
-			binErr = fmt.Errorf("build vrwxctl: no binary at %s after go run -exec cp: %w", binPath, err)
+		if _, err := os.Stat(b.path); err != nil {
+			b.err = fmt.Errorf("build vrwxctl: no binary at %s after go run -exec cp: %w", b.path, err)
 		}
 	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
 }
 
 // Exec runs the built binary as a separate process with e.Vars as its whole
@@ -218,25 +350,7 @@ type Proc struct {
 	Cmd         *exec.Cmd
 	args        []string
 	t           testing.TB
-	out, errOut syncBuffer
-}
-
-// syncBuffer is a buffer the child's output is copied into while a test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	out, errOut SyncBuffer
 }
 
 // WaitStderr waits until the process has written want on stderr (a test signals it
@@ -255,7 +369,11 @@ func (p *Proc) WaitStderr(want string, timeout time.Duration) {
 // can run several at once or signal one.
 func (e *Env) Start(args ...string) *Proc {
 	e.T.Helper()
-	cmd := exec.Command(Binary(e.T), args...)
+	bin := Binary(e.T)
+	if e.TestHooks {
+		bin = HookBinary(e.T)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range e.Vars {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -98,9 +98,12 @@ func Secret(hexKey string) {
 // and every key registered with Secret — and for every string registered with
 // Credential. A leak fails the run.
 //
+// It removes the binaries the tests built (RemoveBuilds).
+//
 // Use it as: func TestMain(m *testing.M) { clitest.Main(m) }
 func Main(m *testing.M) {
 	code := m.Run()
+	RemoveBuilds()
 	if leaks := scan(); len(leaks) > 0 {
 		fmt.Fprintf(os.Stderr, "KEY LEAK: private key material found in vrwxctl output or files:\n  %s\n", strings.Join(leaks, "\n  "))
 		code = 1

@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
 
@@ -79,7 +80,7 @@ func ParseBlock(s string) (chain.Block, error) {
 	}
 	n, err := ParseUint("--block", s, math.MaxUint64)
 	if err != nil {
-		return "", errs.Usagef("--block %q is not a block (expected latest, pending, safe, finalized or a block number: %s)", s, numberForm)
+		return "", errs.Usagef("--block %s is not a block (expected latest, pending, safe, finalized or a block number: %s)", redact.Quote(s), numberForm)
 	}
 	return chain.BlockNumber(n), nil
 }

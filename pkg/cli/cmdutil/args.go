@@ -76,7 +76,7 @@ func ParseNumber(what, s string) (*big.Int, error) {
 	}
 	v, parsed := new(big.Int).SetString(digits, base)
 	if !ok || !parsed {
-		return nil, errs.Usagef("%s %q is not a number (expected a non-negative integer: %s)", what, s, numberForm)
+		return nil, errs.Usagef("%s %s is not a number (expected a non-negative integer: %s)", what, redact.Quote(s), numberForm)
 	}
 	return v, nil
 }
@@ -88,7 +88,7 @@ func ParseUint256(what, s string) (*big.Int, error) {
 		return nil, err
 	}
 	if v.Cmp(maxUint256) > 0 {
-		return nil, errs.Usagef("%s %q is larger than 2^256-1", what, s)
+		return nil, errs.Usagef("%s %s is larger than 2^256-1", what, redact.Quote(s))
 	}
 	return v, nil
 }
@@ -100,7 +100,7 @@ func ParseUint(what, s string, max uint64) (uint64, error) {
 		return 0, err
 	}
 	if !v.IsUint64() || v.Uint64() > max {
-		return 0, errs.Usagef("%s %q is larger than %d", what, s, max)
+		return 0, errs.Usagef("%s %s is larger than %d", what, redact.Quote(s), max)
 	}
 	return v.Uint64(), nil
 }
@@ -113,7 +113,7 @@ func ParseBytes32(what, s string) (common.Hash, error) {
 		if err == nil {
 			got = fmt.Sprintf("%d bytes", len(b))
 		}
-		return common.Hash{}, errs.Usagef("%s %q is %s (expected 0x followed by 64 hex characters)", what, s, got)
+		return common.Hash{}, errs.Usagef("%s %s is %s (expected 0x followed by 64 hex characters)", what, redact.Quote(s), got)
 	}
 	return common.BytesToHash(b), nil
 }
@@ -122,7 +122,7 @@ func ParseBytes32(what, s string) (common.Hash, error) {
 func ParseHexBytes(what, s string, n int) ([]byte, error) {
 	b, err := parseHex(s)
 	if err != nil {
-		return nil, errs.Usagef("%s %q is not hex (expected 0x followed by hex characters)", what, s)
+		return nil, errs.Usagef("%s %s is not hex (expected 0x followed by hex characters)", what, redact.Quote(s))
 	}
 	if n >= 0 && len(b) != n {
 		return nil, errs.Usagef("%s is %d bytes (expected %d bytes: 0x followed by %d hex characters)", what, len(b), n, 2*n)

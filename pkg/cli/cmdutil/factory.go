@@ -25,6 +25,7 @@ type Globals struct {
 	DryRun     bool
 	Timeout    time.Duration
 	NoColor    bool
+	NoPager    bool
 	Verbose    bool
 }
 
@@ -35,7 +36,10 @@ type Factory struct {
 	Globals *Globals
 	// LookupEnv reads the environment (os.LookupEnv in the binary).
 	LookupEnv func(string) (string, bool)
-	Now       func() time.Time
+	// Environ lists the whole environment (os.Environ in the binary; nil: none),
+	// for the one child vrwxctl starts, key rotate's deploy command.
+	Environ func() []string
+	Now     func() time.Time
 
 	configOnce sync.Once
 	config     *config.Config

@@ -1,12 +1,16 @@
 package cmdutil
 
 import (
+	"errors"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
+	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
 // OneValueEach makes every single-value flag of cmd and its subcommands refuse a
@@ -89,9 +93,9 @@ func UnknownSubcommands(cmd *cobra.Command) {
 		if c.SuggestionsMinimumDistance <= 0 {
 			c.SuggestionsMinimumDistance = 2 // cobra's own default for the root
 		}
-		e := errs.Usagef("unknown command %q for %q", args[0], c.CommandPath())
+		e := errs.Usagef("unknown command %s for %q", redact.Quote(args[0]), c.CommandPath())
 		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
-			e = errs.Usagef("unknown command %q for %q; did you mean %q?", args[0], c.CommandPath(), s[0])
+			e = errs.Usagef("unknown command %s for %q; did you mean %q?", redact.Quote(args[0]), c.CommandPath(), s[0])
 		}
 		return e.WithFix("see `" + c.CommandPath() + " --help` for its commands")
 	}
@@ -129,3 +133,64 @@ func (v *numberValue) Set(s string) error {
 
 func (v *numberValue) String() string { return v.show() }
 func (v *numberValue) Type() string   { return v.typ }
+
+// WideFlag adds --wide to a command that prints a table: every column in full,
+// whatever the terminal's width (a pipe and JSON always get them all).
+func WideFlag(fl *pflag.FlagSet, io *ui.IO) {
+	fl.BoolVar(&io.Wide, "wide", false, "show every column in full (on a terminal, the least important columns give way to fit its width)")
+}
+
+// FlagSuggestion returns the flag of c whose name is closest to the unknown one a
+// parse error names — a typo (--amout, --singer), a missing letter, swapped ones, or
+// a prefix (--treasury for --treasury-signer) — and whether there is one.
+func FlagSuggestion(c *cobra.Command, err error) (string, bool) {
+	var ne *pflag.NotExistError
+	if !errors.As(err, &ne) || ne.GetSpecifiedName() == "" {
+		return "", false
+	}
+	typed := strings.ToLower(strings.TrimLeft(ne.GetSpecifiedName(), "-"))
+	best, bestD := "", 3
+	visit := func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		d := distance(typed, f.Name)
+		if len(typed) >= 3 && strings.HasPrefix(f.Name, typed) {
+			d = min(d, 1)
+		}
+		// A short name is a typo of another only within one edit.
+		if d < bestD && (d <= 1 || len(f.Name) > 4) {
+			best, bestD = f.Name, d
+		}
+	}
+	c.Flags().VisitAll(visit)
+	c.InheritedFlags().VisitAll(visit)
+	return best, best != ""
+}
+
+// distance is the edit distance between a and b, a swap of two neighbours counting
+// as one edit (optimal string alignment).
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/secrets"
 	"github.com/vrwx/vrwxctl/pkg/signer"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
@@ -68,12 +69,12 @@ func FeePolicy(cfg *config.Config) chain.FeePolicy {
 func CheckFeePolicy(cfg *config.Config) error {
 	if r, ok := cfg.Decimal("gas_limit_multiplier"); ok && (r.Cmp(big.NewRat(1, 1)) < 0 || r.Cmp(big.NewRat(10, 1)) > 0) {
 		return errs.Usagef("%s = %s is outside [1, 10] (expected a multiplier of the gas estimate such as 1.2); nothing was signed",
-			cfg.Origin("gas_limit_multiplier"), cfg.String("gas_limit_multiplier"))
+			cfg.Origin("gas_limit_multiplier"), redact.Quote(cfg.String("gas_limit_multiplier")))
 	}
 	for _, k := range []string{"max_fee_gwei", "max_priority_fee_gwei"} {
 		if r, ok := cfg.Decimal(k); ok && units.GweiToWei(r).Sign() <= 0 {
 			return errs.Usagef("%s = %s is not a positive fee cap (expected gwei per gas such as 50 or 0.01); nothing was signed",
-				cfg.Origin(k), cfg.String(k))
+				cfg.Origin(k), redact.Quote(cfg.String(k)))
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/secrets"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
@@ -22,7 +23,8 @@ type SystemFlags struct {
 }
 
 // Validate checks the flags' forms before anything is read: one account (address or
-// signer), an address, the API's URL and the backups' location as given.
+// signer), an address, a signer reference, the API's URL and the backups' location
+// as given.
 func (f SystemFlags) Validate() error {
 	if err := OneAccount(f.Address, f.Signer); err != nil {
 		return err
@@ -30,6 +32,13 @@ func (f SystemFlags) Validate() error {
 	if f.Address != "" {
 		if err := units.CheckAddress(f.Address); err != nil {
 			return errs.Usagef("--address: %v", err)
+		}
+	}
+	if f.Signer != "" {
+		// A reference that cannot name a key is bad input (exit 2), as for every
+		// command that signs, not a store that failed to answer.
+		if _, err := secrets.ParseRef(f.Signer); err != nil {
+			return err
 		}
 	}
 	if f.APIURL != "" {

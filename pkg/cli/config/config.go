@@ -10,6 +10,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/config"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
@@ -67,33 +68,35 @@ func viewRun(_ context.Context, opts *ViewOptions) error {
 		return err
 	}
 	settings := cfg.Settings()
+	// Every value is what someone typed (a flag, the environment, the file) and is
+	// shown masked by shape (redact.Mask): no 64 hex digits in a row, no URL's user
+	// info, path or query — unless the operator asked for the URLs (keys never).
+	mask := redact.Mask
 	if opts.Reveal {
-		// The operator asked for the URLs: stdout lets them through (keys never).
 		opts.IO.RevealURLs()
-	} else {
-		for i, s := range settings {
-			if s.Key == "rpc_urls" || s.Key == "api_url" {
-				parts := strings.Split(s.Value, ",")
-				for j, p := range parts {
-					parts[j] = chain.RedactURL(p)
-				}
-				settings[i].Value = strings.Join(parts, ",")
-			}
-		}
+		mask = redact.MaskHex
 	}
+	for i, s := range settings {
+		parts := strings.Split(s.Value, ",")
+		for j, p := range parts {
+			parts[j] = mask(p)
+		}
+		settings[i].Value = strings.Join(parts, ",")
+		settings[i].Detail = redact.Mask(s.Detail)
+	}
+	profile, file, searched := redact.Mask(cfg.Profile), redact.Mask(cfg.File), redact.Mask(cfg.SearchedFile)
 	if opts.IO.JSONOutput() {
-		return opts.IO.WriteJSON(ViewJSON{Profile: cfg.Profile, ProfileSource: cfg.ProfileSource, ConfigFile: cfg.File, Settings: settings})
+		return opts.IO.WriteJSON(ViewJSON{Profile: profile, ProfileSource: cfg.ProfileSource, ConfigFile: file, Settings: settings})
 	}
 	s := opts.IO.Styles()
-	file := cfg.File
 	switch {
 	case file != "":
-	case cfg.SearchedFile != "":
-		file = "(none; " + cfg.SearchedFile + " does not exist)"
+	case searched != "":
+		file = "(none; " + searched + " does not exist)"
 	default:
 		file = "(none)"
 	}
-	fmt.Fprintf(opts.IO.Out, "profile: %s (%s)\nconfig file: %s\n\n", s.Bold.Render(cfg.Profile), cfg.ProfileSource, file)
+	fmt.Fprintf(opts.IO.Out, "profile: %s (%s)\nconfig file: %s\n\n", s.Bold.Render(ui.Safe(profile)), cfg.ProfileSource, ui.Safe(file))
 	t := ui.NewTable("KEY", "VALUE", "SOURCE")
 	for _, st := range settings {
 		src := string(st.Source)

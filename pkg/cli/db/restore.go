@@ -10,6 +10,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
@@ -160,7 +161,7 @@ func restoreRun(ctx context.Context, opts *RestoreOptions) error {
 	var at time.Time
 	if opts.Timestamp != "" {
 		if at, err = sqlitebackup.ParseReplicaTime(opts.Timestamp); err != nil {
-			return errs.Usagef("--timestamp %q: expected RFC 3339, e.g. 2026-11-27T03:10:00Z", opts.Timestamp)
+			return errs.Usagef("--timestamp %s: expected RFC 3339, e.g. 2026-11-27T03:10:00Z", redact.Quote(opts.Timestamp))
 		}
 	}
 	if opts.KeepPreRestoreSet && opts.KeepPreRestore < 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
@@ -119,7 +120,7 @@ func verifyJSON(r *sqlitebackup.VerifyReport) VerifyJSON {
 		return s
 	}
 	return VerifyJSON{
-		Location: r.Location.String(), OK: r.OK, Problems: nonNil(r.Problems), Size: r.Size, SHA256: r.SHA256,
+		Location: redact.Mask(r.Location.String()), OK: r.OK, Problems: nonNil(r.Problems), Size: r.Size, SHA256: r.SHA256,
 		ChecksumOK: r.ChecksumOK, Check: r.Check, JournalMode: r.JournalMode, Migrations: nonNil(r.Migrations),
 		MissingTables: nonNil(r.MissingTables), MissingMigrations: nonNil(r.MissingMigrations),
 		RowCounts: r.RowCounts, Manifest: r.Manifest,
@@ -134,7 +135,7 @@ func renderVerify(io *ui.IO, r *sqlitebackup.VerifyReport) {
 		}
 		return s.Crit.Render("✗")
 	}
-	fmt.Fprintf(io.Out, "%s %s  %s\n", s.Bold.Render("BACKUP"), r.Location, s.Faint.Render(formatBytes(r.Size)))
+	fmt.Fprintf(io.Out, "%s %s  %s\n", s.Bold.Render("BACKUP"), ui.Safe(redact.Mask(r.Location.String())), s.Faint.Render(formatBytes(r.Size)))
 	checksum := "sha256 " + r.SHA256
 	if r.Manifest == nil {
 		checksum += " (no manifest to compare with)"

@@ -20,6 +20,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
@@ -63,7 +64,7 @@ func openDB(ctx context.Context, io *ui.IO, config func() (*config.Config, error
 	if err != nil {
 		var e *errs.Error
 		if !errors.As(err, &e) {
-			return nil, "", errs.Failedf("open database %s", path).Wrap(err)
+			return nil, "", errs.Failedf("open database %s", redact.Mask(path)).Wrap(err)
 		}
 		if e.Kind == errs.Usage {
 			e.WithFix("point --db or DATABASE_PATH at the VRWX API's database")
@@ -77,7 +78,7 @@ func openDB(ctx context.Context, io *ui.IO, config func() (*config.Config, error
 	}
 	if slices.Contains(missing, "dlq_events") {
 		db.Close()
-		return nil, "", errs.Failedf("database %s has no dlq_events table (missing: %s)", path, strings.Join(missing, ", ")).
+		return nil, "", errs.Failedf("database %s has no dlq_events table (missing: %s)", redact.Mask(path), strings.Join(missing, ", ")).
 			WithFix("point --db or DATABASE_PATH at the VRWX API's database")
 	}
 	return db, path, nil
@@ -87,7 +88,7 @@ func openDB(ctx context.Context, io *ui.IO, config func() (*config.Config, error
 func parseID(s string) (int64, error) {
 	id, err := cmdutil.ParseUint("DLQ event id", strings.TrimPrefix(s, "#"), math.MaxInt64)
 	if err != nil || id < 1 {
-		return 0, errs.Usagef("DLQ event id %q: expected a positive integer: decimal digits, or 0x followed by hex digits (the id column of vrwxctl dlq list)", s)
+		return 0, errs.Usagef("DLQ event id %s: expected a positive integer: decimal digits, or 0x followed by hex digits (the id column of vrwxctl dlq list)", redact.Quote(s))
 	}
 	return int64(id), nil
 }

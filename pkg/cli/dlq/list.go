@@ -52,6 +52,7 @@ decodes the rest (the calldata, a signed transaction). Types: ` + strings.Join(d
 		},
 	}
 	fl := cmd.Flags()
+	cmdutil.WideFlag(fl, f.IO)
 	fl.StringVar(&opts.Filter.Type, "type", "", "only this event type (e.g. TX_FAIL)")
 	fl.BoolVar(&opts.Filter.Unresolved, "unresolved", false, "only unresolved events")
 	fl.StringVar(&opts.Filter.JobID, "job", "", "only events of this job id")
@@ -123,7 +124,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}
 		t.Row(fmt.Sprint(e.ID), e.Type, job, fmt.Sprint(e.RetryCount), state(e), ui.Duration(now.Sub(e.CreatedAt)), cause, clip(v.Decoded.Message, 50))
 	}
-	t.Render(opts.IO.Out, opts.IO.Styles())
+	t.Fit(ui.Shrink("REASON", 20), ui.Drop("RETRIES"), ui.Drop("TYPE"))
+	opts.IO.StartPager()
+	opts.IO.RenderTable(t)
 	if len(events) == filter.Limit {
 		opts.IO.Infof("showing the first %d; raise --limit for more", filter.Limit)
 	}

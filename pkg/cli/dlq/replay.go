@@ -14,6 +14,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/dlqreplay"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
@@ -133,7 +134,7 @@ func (opts *ReplayOptions) validate() ([]int64, error) {
 	if opts.Type != "" {
 		t, err := dlq.NormalizeType(opts.Type)
 		if err != nil {
-			return nil, errs.Usagef("--type %q: expected TX_FAIL, the only replayable type", opts.Type)
+			return nil, errs.Usagef("--type %s: expected TX_FAIL, the only replayable type", redact.Quote(opts.Type))
 		}
 		if t != "TX_FAIL" {
 			return nil, errs.Usagef("--type %s: only TX_FAIL events can be replayed (resolve others with vrwxctl dlq resolve)", t)
@@ -294,15 +295,15 @@ func (opts *ReplayOptions) overrides() (dlqreplay.Overrides, error) {
 // rebuilds into and where its quality and work units came from.
 func renderValues(io *ui.IO, e dlq.Event, c dlq.Completion, v ClaimValues) {
 	s := io.ErrStyles()
-	w := io.ErrOut
-	row := func(k, val string) { fmt.Fprintf(w, "  %-10s %s\n", s.Faint.Render(k), val) }
-	fmt.Fprintln(w, s.Bold.Render(fmt.Sprintf("DLQ event %d → completion of job %s", e.ID, c.JobID)))
-	row("quality", fmt.Sprintf("%d  (%s)", v.QualityScore, v.QualityFrom))
-	row("work units", fmt.Sprintf("%d  (%s)", v.WorkUnits, v.WorkUnitsFrom))
+	fmt.Fprintln(io.ErrOut, s.Bold.Render(fmt.Sprintf("DLQ event %d → completion of job %s", e.ID, c.JobID)))
+	var fl ui.Fields
+	fl.Row("quality", fmt.Sprintf("%d  (%s)", v.QualityScore, v.QualityFrom))
+	fl.Row("work units", fmt.Sprintf("%d  (%s)", v.WorkUnits, v.WorkUnitsFrom))
 	if v.Rule != "" {
-		row("derived", v.Rule)
+		fl.Row("derived", v.Rule)
 	}
 	for _, a := range v.Assumed {
-		row("assumed", s.Warn.Render(a))
+		fl.Warn("assumed", a)
 	}
+	io.RenderFields(&fl)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
@@ -127,7 +128,7 @@ func (opts *ResolveOptions) validate() (resolveRequest, error) {
 		if opts.Type != "" {
 			t, err := dlq.NormalizeType(opts.Type)
 			if err != nil {
-				return req, errs.Usagef("--type %q: expected one of %s", opts.Type, strings.Join(dlq.Types, ", "))
+				return req, errs.Usagef("--type %s: expected one of %s", redact.Quote(opts.Type), strings.Join(dlq.Types, ", "))
 			}
 			req.filter.Type = t
 		}
@@ -141,7 +142,7 @@ func (opts *ResolveOptions) validate() (resolveRequest, error) {
 	}
 	req.rt = strings.ToUpper(strings.TrimSpace(opts.As))
 	if req.rt != dlq.ResolutionManual && req.rt != dlq.ResolutionSkipped {
-		return req, errs.Usagef("--as %q: expected MANUAL or SKIPPED (RETRIED is set by dlq replay, EXPIRED by the API)", opts.As)
+		return req, errs.Usagef("--as %s: expected MANUAL or SKIPPED (RETRIED is set by dlq replay, EXPIRED by the API)", redact.Quote(opts.As))
 	}
 	notes, reason := strings.TrimSpace(opts.Notes), strings.TrimSpace(opts.Reason)
 	switch {

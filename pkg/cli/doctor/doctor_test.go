@@ -39,6 +39,15 @@ func relay(t *testing.T, e *clitest.Env, want int, args ...string) doctor.RelayJ
 	}
 	var out doctor.RelayJSON
 	r.JSON(t, &out)
+	// Every fix is runnable as printed in the situation that produced it.
+	var fixes []string
+	for _, c := range out.Checks {
+		fixes = append(fixes, c.Fix)
+	}
+	for _, c := range out.Causes {
+		fixes = append(fixes, c.Fix)
+	}
+	e.CheckAdvice(fixes...)
 	return out
 }
 
@@ -321,5 +330,33 @@ func TestRelayWrongChainIsRefused(t *testing.T) {
 	r := e.Run("doctor", "relay")
 	if r.Code != 3 || !strings.Contains(r.Stderr, "chain 8453") || r.Stdout != "" {
 		t.Fatalf("want exit 3 and no data:\n%s", r)
+	}
+}
+
+// With the only RPC down the outage is the cause; what needs the chain is neither
+// blamed nor ruled out but "not judged", and the refusal is named at most twice.
+func TestRelayRPCDown(t *testing.T) {
+	t.Parallel()
+	e, _ := env(t)
+	e.Vars["RPC_URL"] = monitortest.DeadURL(t)
+	out := relay(t, e, 1)
+	if c := firstCause(t, out, "RPC node issues"); !strings.Contains(c.Fix, "make devchain") {
+		t.Fatalf("cause %+v", c)
+	}
+	if len(out.Causes) != 1 {
+		t.Errorf("only the RPC is to blame, causes %+v", out.Causes)
+	}
+	for _, name := range []string{"Relayer out of gas", "High gas prices", "Contract paused", "Invalid signatures"} {
+		notJudged := false
+		for _, c := range out.NotJudged {
+			notJudged = notJudged || c.Name == name
+		}
+		if ruledOut(out, name) || !notJudged {
+			t.Errorf("%s: ruled out %v, not judged %v (%+v)", name, ruledOut(out, name), notJudged, out.NotJudged)
+		}
+	}
+	r := e.Run("doctor", "relay")
+	if n := strings.Count(r.Stdout+r.Stderr, "refused"); n == 0 || n > 2 {
+		t.Errorf("the refusal is named %d times:\n%s", n, r)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/history"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
 
@@ -31,6 +32,9 @@ type RelayOptions struct {
 	// StoreKey reads the address of a signer reference's current key (see status).
 	StoreKey func(ctx context.Context, ref string) (common.Address, error)
 	Health   *health.Client
+	// RotatedOut finds the store whose rotation retired the profile's relayer
+	// address (see status).
+	RotatedOut func(ctx context.Context, addr common.Address, api *common.Address) *doctor.Retired
 
 	Address string
 	Signer  string
@@ -43,7 +47,7 @@ type RelayOptions struct {
 
 // NewCmdRelay returns `doctor relay`.
 func NewCmdRelay(f *cmdutil.Factory, runF func(context.Context, *RelayOptions) error) *cobra.Command {
-	opts := &RelayOptions{IO: f.IO, Config: f.Config, Chain: f.Chain, Context: f.Context, Now: f.Now, StoreKey: f.SignerAddress, Health: &health.Client{}}
+	opts := &RelayOptions{IO: f.IO, Config: f.Config, Chain: f.Chain, Context: f.Context, Now: f.Now, StoreKey: f.SignerAddress, Health: &health.Client{}, RotatedOut: f.RotatedOut}
 	cmd := &cobra.Command{
 		Use:   "relay",
 		Short: "Investigate relay transaction failures: evidence, then the likely causes ranked with fixes",
@@ -109,7 +113,7 @@ func (o *RelayOptions) validate() (uint64, error) {
 	}
 	n, err := cmdutil.ParseUint("--blocks", o.Blocks, math.MaxUint64)
 	if err != nil || n == 0 || n > 100_000 {
-		return 0, errs.Usagef("--blocks %q is not a block count (expected an integer from 1 to 100000: decimal digits, or 0x followed by hex digits)", o.Blocks)
+		return 0, errs.Usagef("--blocks %s is not a block count (expected an integer from 1 to 100000: decimal digits, or 0x followed by hex digits)", redact.Quote(o.Blocks))
 	}
 	if o.Since <= 0 {
 		return 0, errs.Usagef("--since %s is not positive (expected a duration such as 1h or 30m)", o.Since)
@@ -137,6 +141,8 @@ type RelayJSON struct {
 	DLQ      *dlq.Failures  `json:"dlq,omitempty"`
 	Causes   []RankedCause  `json:"causes"`
 	RuledOut []doctor.Cause `json:"ruledOut"`
+	// NotJudged are the causes nothing could be read for (the RPC down).
+	NotJudged []doctor.Cause `json:"notJudged,omitempty"`
 }
 
 // RankedCause is a likely cause with its rank (1 = most likely).
@@ -201,10 +207,23 @@ func relayRun(ctx context.Context, opts *RelayOptions) error {
 		return errs.Usagef("no relayer to investigate: profile %q has no signer or relayer address", cfg.Profile).
 			WithFix("pass --address or --signer REF, or set signer / relayer in the profile")
 	}
+	var followed *cmdutil.Followed
+	if tg.FromProfileAddress && opts.RotatedOut != nil {
+		if ret := opts.RotatedOut(ctx, tg.Relayer, nil); ret != nil {
+			followed = cmdutil.FollowRotation(tg, ret, opts.StoreKey)
+		}
+	}
 	tg.Reader.Contracts = true
 	tg.Reader.SpendBlocks = []uint64{43_200, 1_800, 128}
 	d := &doctor.Relay{Reader: tg.Reader, Relayer: tg.Relayer, RelayerFrom: tg.RelayerFrom, ChainID: c.ChainID(),
-		Blocks: blocks, Limit: opts.Limit, Thresholds: cmdutil.SystemThresholds(cfg), Now: opts.Now, DLQSince: opts.Since}
+		Blocks: blocks, Limit: opts.Limit, Thresholds: cmdutil.SystemThresholds(cfg), Now: opts.Now, DLQSince: opts.Since,
+		TreasuryRef: cfg.String("treasury_signer")}
+	if tg.FromSigner {
+		d.RelayerRef = tg.SignerRef
+	}
+	if followed != nil {
+		d.RotatedOut, d.ProfileRelayer = followed.Retired, followed.Old
+	}
 	rep, err := d.Run(ctx)
 	if err != nil {
 		return errs.Failedf("doctor relay").Wrap(err)
@@ -223,6 +242,7 @@ func relayRun(ctx context.Context, opts *RelayOptions) error {
 		}
 	}
 	out.Causes, out.RuledOut = ranked(rep.Causes, rep.RuledOut)
+	out.NotJudged = rep.NotJudged
 	return report(opts.IO, level, out, func() { renderRelay(opts.IO, out) })
 }
 
@@ -259,5 +279,12 @@ func renderRelay(io *ui.IO, out RelayJSON) {
 			parts = append(parts, c.Name+" ("+strings.Join(c.Evidence, "; ")+")")
 		}
 		fmt.Fprintln(io.Out, s.Faint.Render("ruled out: "+strings.Join(parts, ", ")))
+	}
+	if len(out.NotJudged) > 0 {
+		var parts []string
+		for _, c := range out.NotJudged {
+			parts = append(parts, c.Name+" ("+strings.Join(c.Evidence, "; ")+")")
+		}
+		fmt.Fprintln(io.Out, s.Faint.Render("not judged: "+strings.Join(parts, ", ")))
 	}
 }

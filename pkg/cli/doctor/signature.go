@@ -16,6 +16,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
@@ -69,6 +70,8 @@ Exit codes: 0 nothing wrong found, 1 a cause was found, 2 bad input.`,
 	fl.StringVar(&opts.Claim.Quality, "quality", "", "quality score of the claim, 0..255")
 	fl.StringVar(&opts.Claim.WorkUnits, "work-units", "", "work units of the claim")
 	fl.StringVar(&opts.Claim.Sig, "sig", "", "the controller's 65-byte signature, 0x + 130 hex")
+	cmdutil.HoldsHash(cmd, "completion-hash", "sig")
+	cmdutil.ArgsHoldHashes(cmd) // ROBOT: a robot id is a hash
 	return cmd
 }
 
@@ -93,7 +96,7 @@ func (o *SignatureOptions) validate() (common.Hash, string, *completion.Claim, e
 	name := ""
 	if tenant, robot, ok := strings.Cut(o.Robot, ":"); ok {
 		if tenant == "" || robot == "" {
-			return id, "", nil, errs.Usagef("ROBOT %q is not tenantId:robotName (expected e.g. tnt_1a2b3c4d:unit-01, or a robot id 0x + 64 hex)", o.Robot)
+			return id, "", nil, errs.Usagef("ROBOT %s is not tenantId:robotName (expected e.g. tnt_1a2b3c4d:unit-01, or a robot id 0x + 64 hex)", redact.Quote(o.Robot))
 		}
 		id, name = vrwx.RobotIDFromName(o.Robot), o.Robot
 	} else {

@@ -21,6 +21,8 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/exporter"
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/monitor"
+	"github.com/vrwx/vrwxctl/pkg/redact"
+	"github.com/vrwx/vrwxctl/pkg/secrets"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
@@ -115,8 +117,8 @@ func (o *Options) validate() error {
 	if o.Addr == "" {
 		return errs.Usagef("--listen is required (expected host:port or :port, e.g. :9469)")
 	}
-	if _, port, err := net.SplitHostPort(o.Addr); err != nil || port == "" {
-		return errs.Usagef("--listen %q is not an address (expected host:port or :port, e.g. :9469 or 127.0.0.1:9469)", o.Addr)
+	if !listenAddr(o.Addr) {
+		return errs.Usagef("--listen %s is not an address (expected host:port or :port with a port from 0 to 65535, e.g. :9469 or 127.0.0.1:9469)", redact.Quote(o.Addr))
 	}
 	if o.Interval <= 0 {
 		return errs.Usagef("--interval %s is not positive (expected a duration such as 15s)", o.Interval)
@@ -137,7 +139,41 @@ func (o *Options) validate() error {
 			return errs.Usagef("--relayer: %v", err)
 		}
 	}
+	if o.Signer != "" {
+		if _, err := secrets.ParseRef(o.Signer); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// listenAddr reports whether s is host:port or :port, the host a name or an IP
+// address and the port a number from 0 to 65535: what --listen means, checked
+// before anything is read.
+func listenAddr(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || port == "" || len(port) > 5 {
+		return false
+	}
+	n := 0
+	for _, c := range []byte(port) {
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n > 65535 {
+		return false
+	}
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	for _, c := range []byte(host) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // sources is what the exporter reads, resolved from flags and the profile.
@@ -164,7 +200,7 @@ func exporterRun(ctx context.Context, opts *Options) error {
 	}
 	l, err := opts.Listen("tcp", opts.Addr)
 	if err != nil {
-		return errs.Failedf("listen on %s", opts.Addr).Wrap(err).
+		return errs.Failedf("listen on %s", redact.Mask(opts.Addr)).Wrap(err).
 			WithFix("choose a free port with --listen, or stop what holds this one")
 	}
 	e := exporter.New(exporter.Options{
@@ -188,9 +224,9 @@ func exporterRun(ctx context.Context, opts *Options) error {
 		opts.IO.Infof("  escrow: %s", r.Escrow.Hex())
 	}
 	opts.IO.Infof("  API: %s", orNone(redacted(r.APIURL), "none"))
-	opts.IO.Infof("  database: %s", orNone(r.DBPath, "none (vrwx_dlq_unresolved not published)"))
+	opts.IO.Infof("  database: %s", orNone(redact.Mask(r.DBPath), "none (vrwx_dlq_unresolved not published)"))
 	if r.Replica != nil {
-		opts.IO.Infof("  replica: %s (litestream; vrwx_db_replica_age_seconds)", r.Replica)
+		opts.IO.Infof("  replica: %s (litestream; vrwx_db_replica_age_seconds)", redact.Mask(r.Replica.String()))
 	}
 	defer r.Chain.Close()
 	if err := e.Serve(ctx, l); err != nil {

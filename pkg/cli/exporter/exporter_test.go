@@ -158,7 +158,10 @@ func TestBadInputExits2(t *testing.T) {
 		{[]string{"--listen", ":9469", "--read-timeout", "-1s"}, "--read-timeout -1s is not positive"},
 		{[]string{"--listen", ":9469", "--relay-window", "30s"}, "--relay-window 30s is too short"},
 		{[]string{"--listen", ":9469", "--api-url", "api.vrwx.io"}, "--api-url"},
-		{[]string{"--listen", ":9469", "--interval", "often"}, "invalid argument"},
+		{[]string{"--listen", ":9469", "--interval", "often"}, `--interval "often" is not a valid duration`},
+		{[]string{"--listen", ":-1"}, `--listen ":-1" is not an address`},
+		{[]string{"--listen", ":65536"}, `--listen ":65536" is not an address`},
+		{[]string{"--listen", "user:pw@host/x:9469"}, `--listen "***@host/***" is not an address`},
 	} {
 		r := e.MustRun(2, append([]string{"exporter"}, c.args...)...)
 		if !strings.Contains(r.Stderr, c.want) {

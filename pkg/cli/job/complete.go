@@ -66,6 +66,7 @@ robot controller's, as the API received it.`,
 	fl.StringVar(&opts.Claim.WorkUnits, "work-units", "", "work units, 0..4294967295 (required)")
 	fl.StringVar(&opts.Claim.Sig, "sig", "", "the controller's 65-byte signature, 0x + 130 hex (required)")
 	cmdutil.AddSendFlags(fl, &opts.Send, "signer reference of the account that sends and pays gas (required)")
+	cmdutil.HoldsHash(cmd, "completion-hash", "sig")
 	return cmd
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/jobs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
@@ -72,6 +73,7 @@ answered chunks it doubles again, up to --chunk.`,
 		},
 	}
 	fl := cmd.Flags()
+	cmdutil.WideFlag(fl, f.IO)
 	fl.StringVar(&opts.FromBlock, "from-block", "-100", "first block: a number, latest, or -N for N blocks before the head")
 	fl.StringVar(&opts.ToBlock, "to-block", "latest", "last block: a number, latest, or -N")
 	fl.StringVar(&opts.Job, "job", "", "only events of this job id")
@@ -103,13 +105,13 @@ func parseBlockRef(flag, s string) (jobs.BlockRef, error) {
 	if strings.HasPrefix(s, "-") {
 		n, err := cmdutil.ParseUint(flag, s[1:], math.MaxUint64)
 		if err != nil {
-			return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, s)
+			return jobs.BlockRef{}, errs.Usagef("%s %s is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, redact.Quote(s))
 		}
 		return jobs.BlockRef{Relative: true, Back: n}, nil
 	}
 	n, err := cmdutil.ParseUint(flag, s, math.MaxUint64)
 	if err != nil {
-		return jobs.BlockRef{}, errs.Usagef("%s %q is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, s)
+		return jobs.BlockRef{}, errs.Usagef("%s %s is not a block (expected latest, -N blocks before the head, or a block number: decimal digits, or 0x followed by hex digits)", flag, redact.Quote(s))
 	}
 	return jobs.BlockRef{Number: n}, nil
 }
@@ -139,7 +141,7 @@ func (opts *EventsOptions) validate() (jobs.EventQuery, error) {
 	for _, name := range opts.Types {
 		et, ok := vrwx.ParseEventType(strings.TrimSpace(name))
 		if !ok {
-			return q, errs.Usagef("--type %q is not an event (expected one of %s)", name, strings.Join(vrwx.EventTypeNames(), ", "))
+			return q, errs.Usagef("--type %s is not an event (expected one of %s)", redact.Quote(name), strings.Join(vrwx.EventTypeNames(), ", "))
 		}
 		q.Types = append(q.Types, et)
 	}
@@ -205,7 +207,7 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 	shown := false
 	clearProgress := func() {
 		if shown {
-			fmt.Fprint(opts.IO.ErrOut, "\r\033[K")
+			opts.IO.ClearProgress()
 			shown = false
 		}
 	}
@@ -218,7 +220,7 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 		clearProgress()
 		_ = flush() // a write error stays in the writer and ends the command below
 		if showProgress {
-			fmt.Fprintf(opts.IO.ErrOut, "\rreading events: block %d/%d", done, ev.To)
+			opts.IO.Progress("reading events: block %d/%d", done, ev.To)
 			shown = true
 		}
 	}
@@ -239,10 +241,13 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 		}
 		return l.Close()
 	}
+	opts.IO.StartPager()
+	showProgress = showProgress && !opts.IO.Paging()
 	s := opts.IO.Styles()
 	w := bufio.NewWriterSize(opts.IO.Out, 64<<10)
 	flush = w.Flush
 	t := ui.NewStreamTable(w, s, eventColumns(ev)...)
+	t.Fit(opts.IO.TableWidth(), ui.Shrink("DETAILS", 20), ui.Drop("TX"))
 	cells := make([]string, len(eventColumnNames))
 	if err := ev.Each(ctx, func(e jobs.Event) error { return addEventRow(t, s, e, cells) }); err != nil {
 		clearProgress()
@@ -257,6 +262,7 @@ func eventsRun(ctx context.Context, opts *EventsOptions) error {
 		opts.IO.Infof("no events in blocks %d..%d", ev.From, ev.To)
 		return nil
 	}
+	opts.IO.SayHidden(t.Hidden())
 	opts.IO.Infof("%d events in blocks %d..%d", t.Rows(), ev.From, ev.To)
 	return nil
 }

@@ -276,6 +276,9 @@ func TestListFilters(t *testing.T) {
 		{[]string{"--from", "3", "--to", "5"}, []string{"3", "4", "5"}},
 		{[]string{"--from", "11", "--to", "500"}, []string{"11", "12"}},
 		{[]string{"--from", "50"}, []string{}},
+		{[]string{"--limit", "2"}, []string{"1", "2"}},
+		{[]string{"--from", "3", "--to", "5", "--limit", "10"}, []string{"3", "4", "5"}},
+		{[]string{"--overdue", "--settleable", "--limit", "1"}, idsOf(d, devchain.JobFundedOverdue, devchain.JobCompletedSettleable)[:1]},
 	}
 	for _, c := range cases {
 		got := listIDs(t, e, c.args...)
@@ -296,6 +299,11 @@ func TestListFilters(t *testing.T) {
 		!strings.Contains(r.Stdout, "overdue") || !strings.Contains(r.Stdout, "settleable") || !strings.Contains(r.Stderr, "2 of 12 jobs match") {
 		t.Errorf("table:\n%s", r)
 	}
+	r = e.MustRun(0, "job", "list", "--limit", "3")
+	if n := strings.Count(r.Stdout, "\n"); n != 4 || !strings.Contains(r.Stderr, "the first 3 matching jobs, ids 1..3 of 1..12: --limit stopped the scan (--from 4 goes on; --limit 0 lists all)") {
+		t.Errorf("--limit 3 (%d lines):\n%s", n, r)
+	}
+	e.MustRun(2, "job", "list", "--limit", "-1")
 	r = e.MustRun(0, "job", "list", "-v", "--status", "CREATED")
 	if !strings.Contains(r.Stderr, "scanned 12/12 jobs") {
 		t.Errorf("-v progress:\n%s", r)

@@ -3,6 +3,7 @@ package job
 import (
 	"bufio"
 	"context"
+	"errors"
 	"math/big"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/jobs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
@@ -34,6 +36,7 @@ type ListOptions struct {
 	Buyer      string
 	Overdue    bool
 	Settleable bool
+	Limit      int
 }
 
 // NewCmdList returns `job list`.
@@ -50,8 +53,13 @@ batch and 4 batches in flight, and print those that match every filter given.
 settle). Given together they select either kind: the jobs waiting on someone.
 Deadlines are judged against the later of the wall clock and the chain head's time.
 
+--limit N stops at the first N matching jobs in id order; stderr says how many
+matched and, when the limit stopped the scan, the --from that goes on from there.
+
 Progress goes to stderr on a terminal for long scans (and with -v); stdout gets
-only the table or the JSON.`,
+only the table or the JSON. On a terminal the table fits its width (buyer and
+robot are left out first; --wide shows them) and goes through the pager
+(VRWXCTL_PAGER, PAGER, less -FRX; --no-pager).`,
 		Example: `  # Everything waiting on someone
   vrwxctl job list --overdue --settleable
 
@@ -59,7 +67,10 @@ only the table or the JSON.`,
   vrwxctl job list --status FUNDED --robot 0x5c8d1e4f0d4f6ce5bd5a0dfd4e39f6e9b5f3a4a1c2b3d4e5f60718293a4b5c6d -o json
 
   # A window of ids
-  vrwxctl job list --from 1000 --to 1999 --status COMPLETED,SETTLED`,
+  vrwxctl job list --from 1000 --to 1999 --status COMPLETED,SETTLED
+
+  # The first 50 funded jobs, every column
+  vrwxctl job list --status FUNDED --limit 50 --wide`,
 		Args: cmdutil.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, listRun)
@@ -73,7 +84,10 @@ only the table or the JSON.`,
 	fl.StringVar(&opts.Buyer, "buyer", "", "only jobs of this buyer address")
 	fl.BoolVar(&opts.Overdue, "overdue", false, "only FUNDED jobs past their deadline")
 	fl.BoolVar(&opts.Settleable, "settleable", false, "only COMPLETED jobs whose settleAfter has passed")
+	cmdutil.IntVar(fl, &opts.Limit, "limit", 0, "stop at the first N matching jobs in id order (0: all)")
+	cmdutil.WideFlag(fl, f.IO)
 	_ = cmd.RegisterFlagCompletionFunc("status", statusCompletions)
+	cmdutil.HoldsHash(cmd, "robot")
 	return cmd
 }
 
@@ -97,7 +111,7 @@ func (opts *ListOptions) validate() (jobs.Filter, *big.Int, *big.Int, error) {
 	for _, name := range opts.Statuses {
 		st, err := vrwx.ParseStatus(name)
 		if err != nil {
-			return f, nil, nil, errs.Usagef("--status %q is not a job status (expected one of CREATED, FUNDED, COMPLETED, SETTLED, DISPUTED, REFUNDED)", name)
+			return f, nil, nil, errs.Usagef("--status %s is not a job status (expected one of CREATED, FUNDED, COMPLETED, SETTLED, DISPUTED, REFUNDED)", redact.Quote(name))
 		}
 		if f.Statuses == nil {
 			f.Statuses = map[vrwx.Status]bool{}
@@ -133,7 +147,30 @@ func (opts *ListOptions) validate() (jobs.Filter, *big.Int, *big.Int, error) {
 	if from != nil && to != nil && from.Cmp(to) > 0 {
 		return f, nil, nil, errs.Usagef("--from %s is after --to %s (expected --from <= --to)", from, to)
 	}
+	if opts.Limit < 0 {
+		return f, nil, nil, errs.Usagef("--limit %d is negative (expected 0 for all, or a count)", opts.Limit)
+	}
 	return f, from, to, nil
+}
+
+// errLimit stops a scan that found --limit jobs.
+var errLimit = errors.New("--limit reached")
+
+// limited passes jobs to fn until limit of them were passed (0: no limit), then
+// stops the scan with errLimit; last is the id of the last job passed.
+func limited(limit int, fn func(*vrwx.Job) error) (func(*vrwx.Job) error, *int, **big.Int) {
+	n, last := 0, new(*big.Int)
+	return func(j *vrwx.Job) error {
+		if err := fn(j); err != nil {
+			return err
+		}
+		n++
+		*last = j.ID
+		if limit > 0 && n >= limit {
+			return errLimit
+		}
+		return nil
+	}, &n, last
 }
 
 // maxScan is the largest range one scan reads.
@@ -185,18 +222,27 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		if err != nil {
 			return err
 		}
-		err = scan.Each(ctx, filter, func(j *vrwx.Job) error { return l.Add(toJSON(j, scan.Decimals, scan.Now)) }, step(l.Flush))
-		if err != nil {
+		add, _, _ := limited(opts.Limit, func(j *vrwx.Job) error { return l.Add(toJSON(j, scan.Decimals, scan.Now)) })
+		err = scan.Each(ctx, filter, add, step(l.Flush))
+		if err != nil && !errors.Is(err, errLimit) {
 			// The jobs already printed stay; the document ends with the error.
 			return l.Fail(timedOut(ctx, err, time.Since(start), read, uint64(n), "jobs", narrow))
 		}
 		return l.Close()
 	}
+	opts.IO.StartPager()
+	progress.tty = progress.tty && !opts.IO.Paging()
 	s := opts.IO.Styles()
 	w := bufio.NewWriterSize(opts.IO.Out, 64<<10)
 	t := ui.NewStreamTable(w, s, listColumns(scan)...)
+	t.Fit(opts.IO.TableWidth(), ui.Drop("BUYER"), ui.Drop("ROBOT"), ui.Shrink("DEADLINE", 12))
 	cells := make([]string, len(listColumnNames))
-	err = scan.Each(ctx, filter, func(j *vrwx.Job) error { return addRow(t, s, scan, j, cells) }, step(w.Flush))
+	add, matched, last := limited(opts.Limit, func(j *vrwx.Job) error { return addRow(t, s, scan, j, cells) })
+	err = scan.Each(ctx, filter, add, step(w.Flush))
+	stopped := errors.Is(err, errLimit)
+	if stopped {
+		err = nil
+	}
 	if err != nil {
 		progress.done()
 		_ = w.Flush() // the rows read before the error stay
@@ -206,11 +252,17 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		return err
 	}
 	progress.done()
-	if t.Rows() == 0 {
+	opts.IO.SayHidden(t.Hidden())
+	switch {
+	case t.Rows() == 0:
 		opts.IO.Infof("no jobs match (scanned %d of %s)", n, scan.JobCount)
-		return nil
+	case stopped && (*last).Cmp(scan.To) < 0:
+		next := new(big.Int).Add(*last, big.NewInt(1))
+		opts.IO.Infof("the first %d matching jobs, ids %s..%s of %s..%s: --limit stopped the scan (--from %s goes on; --limit 0 lists all)",
+			*matched, scan.From, *last, scan.From, scan.To, next)
+	default:
+		opts.IO.Infof("%d of %d jobs match", t.Rows(), n)
 	}
-	opts.IO.Infof("%d of %d jobs match", t.Rows(), n)
 	return nil
 }
 

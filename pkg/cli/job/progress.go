@@ -35,7 +35,7 @@ func (p *progress) step(done int, flush func() error) error {
 		return err
 	}
 	if p.tty {
-		fmt.Fprintf(p.io.ErrOut, "\rscanning jobs: %d/%d", done, p.total)
+		p.io.Progress("scanning jobs: %d/%d", done, p.total)
 		p.shown = true
 		return nil
 	}
@@ -45,7 +45,7 @@ func (p *progress) step(done int, flush func() error) error {
 
 func (p *progress) clear() {
 	if p.shown {
-		fmt.Fprint(p.io.ErrOut, "\r\033[K")
+		p.io.ClearProgress()
 		p.shown = false
 	}
 }

@@ -6,13 +6,12 @@ import (
 	"testing"
 
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
-	"github.com/vrwx/vrwxctl/pkg/cli/key"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/rotation"
 )
 
 // crashPoint is where the real binary is SIGKILLed: at a named checkpoint (the
-// process kills itself there, see key.KillAtEnv), or — in the middle of a send —
+// process kills itself there, see clitest.KillAtEnv), or — in the middle of a send —
 // by the test, right after the node received the run's n-th broadcast and before
 // the answer reaches vrwxctl.
 type crashPoint struct {
@@ -44,6 +43,7 @@ func TestRotateKilledMidSendResumes(t *testing.T) {
 	// The emergency order: generate, promote, drain (first send), fund (second).
 	emergency := []crashPoint{{broadcast: 1}, {at: "fund:signed"}}
 	e := clitest.NewChain(t)
+	e.TestHooks = true // the binary that SIGKILLs itself at a checkpoint
 	proxy := devchain.StartFaultProxy(t, e.Anvil.URL)
 	e.Vars["RPC_URL"] = proxy.URL
 	treasury := devchain.DevAddress(devchain.AccountTreasury)
@@ -58,9 +58,9 @@ func TestRotateKilledMidSendResumes(t *testing.T) {
 				}
 				var r clitest.Result
 				if p.at != "" {
-					e.Vars[key.KillAtEnv] = p.at
+					e.Vars[clitest.KillAtEnv] = p.at
 					r = e.Exec(args...)
-					delete(e.Vars, key.KillAtEnv)
+					delete(e.Vars, clitest.KillAtEnv)
 				} else {
 					var proc atomic.Pointer[clitest.Proc]
 					var sends atomic.Int32

@@ -175,9 +175,11 @@ func generateRun(ctx context.Context, opts *GenerateOptions) error {
 func confirmGeneratePromote(io *ui.IO, store string) error {
 	st := io.ErrStyles()
 	fmt.Fprintln(io.ErrOut, st.Bold.Render("Key change"))
-	fmt.Fprintf(io.ErrOut, "  %-9s %s\n", st.Faint.Render("store"), store)
-	fmt.Fprintf(io.ErrOut, "  %-9s %s\n", st.Faint.Render("change"), "a new key is generated and becomes the current key at once; the current key becomes previous")
-	fmt.Fprintf(io.ErrOut, "  %-9s %s\n", st.Warn.Render("warning"), st.Warn.Render("the new key holds no ETH: the relayer cannot send until it is funded"))
+	var fl ui.Fields
+	fl.Row("store", store)
+	fl.Row("change", "a new key is generated and becomes the current key at once; the current key becomes previous")
+	fl.Warn("warning", "the new key holds no ETH: the relayer cannot send until it is funded")
+	io.RenderFields(&fl)
 	return io.Confirm(fmt.Sprintf("Generate a new key and make it current in %s?", store))
 }
 

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
-	"github.com/vrwx/vrwxctl/pkg/cli/key"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/rotation"
 )
@@ -66,6 +65,7 @@ func TestRotateTwoMachinesAtOnce(t *testing.T) {
 func TestRotateKilledThenResumedOnAnotherMachine(t *testing.T) {
 	t.Parallel()
 	e := clitest.NewChain(t)
+	e.TestHooks = true // the binary that SIGKILLs itself at a checkpoint
 	proxy := devchain.StartFaultProxy(t, e.Anvil.URL)
 	e.Vars["RPC_URL"] = proxy.URL
 	treasury := devchain.DevAddress(devchain.AccountTreasury)
@@ -79,9 +79,9 @@ func TestRotateKilledThenResumedOnAnotherMachine(t *testing.T) {
 			args := w.rotateArgs("--deploy-cmd", w.api.DeployCmd())
 			var r clitest.Result
 			if p.at != "" {
-				e.Vars[key.KillAtEnv] = p.at
+				e.Vars[clitest.KillAtEnv] = p.at
 				r = e.Exec(args...)
-				delete(e.Vars, key.KillAtEnv)
+				delete(e.Vars, clitest.KillAtEnv)
 			} else {
 				sends := 0
 				var proc *clitest.Proc

@@ -2,6 +2,7 @@ package key
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/url"
@@ -10,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -21,17 +21,13 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/health"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/rotation"
 	"github.com/vrwx/vrwxctl/pkg/secrets"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
-
-// KillAtEnv names a rotation checkpoint (see rotation.Options.Checkpoint) at which
-// the process SIGKILLs itself. It exists for the crash tests, which must stop the
-// real binary exactly at a step boundary; operators have no use for it.
-const KillAtEnv = "VRWXCTL_ROTATE_KILL_AT"
 
 // RotateOptions are the inputs of key rotate.
 type RotateOptions struct {
@@ -43,7 +39,10 @@ type RotateOptions struct {
 	StateDir   func() string
 	Audit      *audit.Log
 	LookupEnv  func(string) (string, bool)
-	Now        func() time.Time
+	// Environ is the environment the deploy command starts from (rotation.DeployEnv
+	// takes the keys out).
+	Environ func() []string
+	Now     func() time.Time
 	// Timeout is --timeout: it bounds each step's chain work, not the whole
 	// rotation, whose waits have WaitTimeout.
 	Timeout time.Duration
@@ -68,7 +67,7 @@ type RotateOptions struct {
 func NewCmdRotate(f *cmdutil.Factory, runF func(context.Context, *RotateOptions) error) *cobra.Command {
 	opts := &RotateOptions{IO: f.IO, Config: f.Config, Chain: f.Chain, OpenStore: storeOpener(f),
 		OpenSigner: func(ctx context.Context, ref string) (txflow.Signer, error) { return f.OpenSigner(ctx, ref) },
-		StateDir:   f.StateDir, Audit: f.AuditLog(), LookupEnv: f.LookupEnv, Now: f.Now}
+		StateDir:   f.StateDir, Audit: f.AuditLog(), LookupEnv: f.LookupEnv, Environ: f.Environ, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "rotate --store REF --treasury-signer REF [--deploy-cmd CMD]",
 		Short: "Rotate the relayer key end to end (runbook steps 1–7), resumable after any crash",
@@ -210,7 +209,7 @@ func (opts *RotateOptions) validate() (rotateInput, error) {
 			return in, errs.Usagef("--fund: %v", err)
 		}
 		if in.fund.Sign() == 0 {
-			return in, errs.Usagef("--fund %q is zero (expected a positive amount such as 0.5ether)", opts.Fund)
+			return in, errs.Usagef("--fund %s is zero (expected a positive amount such as 0.5ether)", redact.Quote(opts.Fund))
 		}
 	}
 	if opts.DeployCmd != "" {
@@ -220,12 +219,17 @@ func (opts *RotateOptions) validate() (rotateInput, error) {
 		// A new rotation checks the program with the rest of its plan (a failed
 		// check is exit 3, nothing changed); a resume or rollback runs it next.
 		if _, err := exec.LookPath(in.deploy[0]); err != nil && (opts.Resume || opts.Rollback) {
-			return in, errs.Usagef("--deploy-cmd: %q is not a program on PATH (%v)", in.deploy[0], err)
+			// LookPath's error quotes the name again, unmasked: it is not repeated.
+			why := "not found"
+			if !errors.Is(err, exec.ErrNotFound) {
+				why = "not executable"
+			}
+			return in, errs.Usagef("--deploy-cmd: %s is not a program on PATH (%s)", redact.Quote(in.deploy[0]), why)
 		}
 	}
 	if opts.APIURL != "" {
 		if u, err := url.Parse(opts.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return in, errs.Usagef("--api-url %s is not an http(s) URL (expected e.g. https://api.vrwx.io)", chain.RedactURL(opts.APIURL))
+			return in, errs.Usagef("--api-url %s is not an http(s) URL (expected e.g. https://api.vrwx.io)", redact.Quote(opts.APIURL))
 		}
 	}
 	if opts.WaitTimeout <= 0 {
@@ -244,7 +248,7 @@ func (opts *RotateOptions) validate() (rotateInput, error) {
 
 // parseAge parses --if-older-than: days (90d) or a Go duration (720h).
 func parseAge(s string) (time.Duration, error) {
-	bad := errs.Usagef("--if-older-than %q is not an age (expected days such as 90d, or a duration such as 720h)", s)
+	bad := errs.Usagef("--if-older-than %s is not an age (expected days such as 90d, or a duration such as 720h)", redact.Quote(s))
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.ParseUint(n, 10, 16)
 		if err != nil || days == 0 {
@@ -336,6 +340,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		DefaultTreasuryRef: cfg.String("treasury_signer"), DefaultAPIURL: cfg.String("api_url"), By: by, Window: cmdutil.PaymentWindow(cfg),
 		Audit: opts.Audit, LockDir: state, Profile: cfg.Profile, Fees: cmdutil.FeePolicy(cfg), Next: cmdutil.Next(),
 		FundingLimit: limit, Health: &health.Client{}, APIURL: apiURL, Hook: rotation.ExecHook, DeployCmd: in.deploy,
+		Environ: environ(opts.Environ), EnvRefs: []string{cfg.String("signer"), cfg.String("treasury_signer")},
 		Dir: filepath.Join(state, "rotations"), Now: opts.Now, WaitTimeout: opts.WaitTimeout, StepTimeout: opts.Timeout,
 		Checkpoint: killAt(opts.LookupEnv), Advice: advice(storeRef),
 		Mode: mode, Fund: fund, MinAge: in.minAge, Reason: opts.Reason, Resume: opts.Resume, Rollback: opts.Rollback,
@@ -371,20 +376,10 @@ func advice(store string) rotation.Advice {
 	}
 }
 
-// killAt returns the checkpoint that SIGKILLs this process at the point named by
-// KillAtEnv (nil when it is unset).
-func killAt(lookup func(string) (string, bool)) func(string) {
-	if lookup == nil {
+// environ is the environment env lists (none without it).
+func environ(env func() []string) []string {
+	if env == nil {
 		return nil
 	}
-	at, ok := lookup(KillAtEnv)
-	if !ok || at == "" {
-		return nil
-	}
-	return func(point string) {
-		if point == at {
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			select {}
-		}
-	}
+	return env()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -15,6 +16,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
@@ -62,6 +64,7 @@ A robot that is not registered (no controller) exits 1.`,
 	}
 	cmd.Flags().StringVar(&opts.Name, "name", "", "robot by the API's tenantId:robotName instead of its id")
 	cmd.Flags().StringVar(&opts.DB, "db", "", "compare with the robots row of the API's SQLite database at this path (opened read-only)")
+	cmdutil.ArgsHoldHashes(cmd) // ROBOT: a robot id is a hash
 	return cmd
 }
 
@@ -108,7 +111,11 @@ func (opts *GetOptions) validate(ctx context.Context) (common.Hash, error) {
 			opts.IO.Warnf("%s", rec)
 		}
 		if _, err := os.Stat(opts.DB); err != nil {
-			return id, errs.Usagef("--db %s: %v", opts.DB, err).WithFix("give the path of the API's vrwx.db (DATABASE_PATH)")
+			why := "cannot be read"
+			if errors.Is(err, fs.ErrNotExist) {
+				why = "does not exist"
+			}
+			return id, errs.Usagef("--db %s %s", redact.Quote(opts.DB), why).WithFix("give the path of the API's vrwx.db (DATABASE_PATH)")
 		}
 	}
 	return id, nil
@@ -198,7 +205,7 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 func compareDB(ctx context.Context, path string, chainView GetJSON) (*DBJSON, error) {
 	db, err := apidb.OpenReadOnly(path)
 	if err != nil {
-		return nil, errs.Failedf("open the API database %s", path).Wrap(err)
+		return nil, errs.Failedf("open the API database %s", redact.Mask(path)).Wrap(err)
 	}
 	defer db.Close()
 	row, found, err := apidb.ReadRobot(ctx, db, chainView.RobotID)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
 
@@ -34,7 +35,7 @@ func robotID(arg, name string) (common.Hash, error) {
 	case name != "":
 		tenant, robot, ok := strings.Cut(name, ":")
 		if !ok || tenant == "" || robot == "" {
-			return common.Hash{}, errs.Usagef("--name %q is not tenantId:robotName (expected e.g. tnt_1a2b3c4d:unit-01)", name)
+			return common.Hash{}, errs.Usagef("--name %s is not tenantId:robotName (expected e.g. tnt_1a2b3c4d:unit-01)", redact.Quote(name))
 		}
 		return vrwx.RobotIDFromName(name), nil
 	}

@@ -65,6 +65,7 @@ Exit codes: 0 the completion would be accepted (and relayed), 1 it would not,
 	fl.StringVar(&opts.Claim.Quality, "quality", "", "quality score, 0..255 (required)")
 	fl.StringVar(&opts.Claim.WorkUnits, "work-units", "", "work units, 0..4294967295 (required)")
 	fl.StringVar(&opts.Claim.Sig, "sig", "", "the controller's 65-byte signature, 0x + 130 hex (required)")
+	cmdutil.HoldsHash(cmd, "completion-hash", "sig")
 	return cmd
 }
 

@@ -138,3 +138,35 @@ func TestNumbersMeanOneThing(t *testing.T) {
 		t.Fatalf("--limit 010 should parse (as ten) and reach the database check:\n%s", r)
 	}
 }
+
+// A mistyped flag gets the nearest real one of that command — a typo, a missing or
+// doubled letter, two letters swapped, a prefix — and nothing when none is near.
+func TestMistypedFlagsSayDidYouMean(t *testing.T) {
+	t.Parallel()
+	e := clitest.New(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"wallet", "fund", "--amout", "1ether"}, "--amount"},
+		{[]string{"wallet", "fund", "--singer", "env://K"}, "--signer"},
+		{[]string{"status", "--adress", "0x0"}, "--address"},
+		{[]string{"audit", "list", "--limt", "3"}, "--limit"},
+		{[]string{"key", "rotate", "--treasury", "env://T"}, "--treasury-signer"},
+		{[]string{"status", "--no-colour"}, "--no-color"},
+		{[]string{"job", "list", "--wdie"}, "--wide"},
+		{[]string{"status", "--xyzzy"}, ""},
+	} {
+		r := e.Run(c.args...)
+		if r.Code != 2 {
+			t.Errorf("%v: exit %d, want 2:\n%s", c.args, r.Code, r)
+			continue
+		}
+		switch {
+		case c.want == "" && strings.Contains(r.Stderr, "did you mean"):
+			t.Errorf("%v: a suggestion for a word near no flag:\n%s", c.args, r)
+		case c.want != "" && !strings.Contains(r.Stderr, "did you mean "+c.want+"?"):
+			t.Errorf("%v: no \"did you mean %s?\":\n%s", c.args, c.want, r)
+		}
+	}
+}

@@ -2,8 +2,12 @@
 package root
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/spf13/cobra"
 	auditcmd "github.com/vrwx/vrwxctl/pkg/cli/audit"
@@ -64,8 +68,15 @@ profile is "local": nothing touches a real chain by accident.`,
 			if g.NoColor {
 				f.IO.NoColor = true
 			}
-			if g.Timeout < 0 {
-				return errs.Usagef("--timeout %s is negative (expected a duration such as 30s or 2m)", g.Timeout)
+			if g.NoPager {
+				f.IO.NoPager = true
+			}
+			// What the user typed is registered with the scrubber (hash fields aside)
+			// before anything can repeat it.
+			cmdutil.RegisterInput(c, args)
+			if fl := c.Flags().Lookup("timeout"); fl != nil && fl.Changed && g.Timeout <= 0 {
+				return errs.Usagef("--timeout %s is not positive (expected a duration such as 30s or 2m)", g.Timeout).
+					WithFix("give --timeout a positive duration, or leave it out")
 			}
 			for _, u := range g.RPCURLs {
 				if err := config.CheckURL(u); err != nil {
@@ -75,16 +86,7 @@ profile is "local": nothing touches a real chain by accident.`,
 			return nil
 		},
 	}
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		var e *errs.Error
-		if errors.As(err, &e) {
-			return e
-		}
-		// pflag quotes the value it could not parse; one shaped like a key is
-		// registered, so the message shows it redacted.
-		redact.RegisterKeyLike(err.Error())
-		return errs.Usagef("%v", err).WithFix("see `" + c.CommandPath() + " --help`")
-	})
+	cmd.SetFlagErrorFunc(flagError)
 
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.Profile, "profile", "", "profile to use: base-mainnet, base-sepolia, local, or one from the config file (env VRWX_PROFILE; default local)")
@@ -95,6 +97,7 @@ profile is "local": nothing touches a real chain by accident.`,
 	pf.BoolVar(&g.DryRun, "dry-run", false, "build, sign and simulate, but send or write nothing")
 	pf.DurationVar(&g.Timeout, "timeout", 60*time.Second, "give up after this long (exit 4)")
 	pf.BoolVar(&g.NoColor, "no-color", false, "no colour in output (also NO_COLOR)")
+	pf.BoolVar(&g.NoPager, "no-pager", false, "print long listings directly instead of through the pager on a terminal (VRWXCTL_PAGER, PAGER, default less -FRX)")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "show RPC failover, retries and other detail on stderr")
 
 	_ = cmd.RegisterFlagCompletionFunc("profile", func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
@@ -136,9 +139,98 @@ profile is "local": nothing touches a real chain by accident.`,
 		c.GroupID = "tool"
 		cmd.AddCommand(c)
 	}
+	cmd.SetHelpCommand(newCmdHelp())
 	cmd.SetHelpCommandGroupID("tool")
 	cmd.SetCompletionCommandGroupID("tool")
+	// cobra adds help and completion when the tree runs; added now, the passes below
+	// reach them too (`completion nosuch` is exit 2, not the group's help). The
+	// completion commands keep the writer they are made with.
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	cmd.InitDefaultHelpCmd()
+	cmd.InitDefaultCompletionCmd()
 	cmdutil.OneValueEach(cmd)
 	cmdutil.UnknownSubcommands(cmd)
 	return cmd
+}
+
+// flagError words pflag's parse errors (unknown flag, bad value, missing value) as
+// usage errors. pflag quotes what it could not parse, and its messages are rebuilt
+// around redact.Quote: the value may be a key typed in the wrong place.
+func flagError(c *cobra.Command, err error) error {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	fix := "see `" + c.CommandPath() + " --help`"
+	var (
+		notExist *pflag.NotExistError
+		invalid  *pflag.InvalidValueError
+		syntax   *pflag.InvalidSyntaxError
+	)
+	switch {
+	case errors.As(err, &notExist) && notExist.GetSpecifiedShortnames() != "":
+		return errs.Usagef("unknown shorthand flag %s in %s", redact.Quote(notExist.GetSpecifiedName()[:1]), redact.Quote("-"+notExist.GetSpecifiedShortnames())).WithFix(fix)
+	case errors.As(err, &notExist):
+		unknown := errs.Usagef("unknown flag %s", redact.Quote("--"+notExist.GetSpecifiedName()))
+		if name, ok := cmdutil.FlagSuggestion(c, err); ok {
+			return errs.Usagef("%s; did you mean --%s?", unknown.Msg, name).WithFix(fix + " for its flags")
+		}
+		return unknown.WithFix(fix)
+	case errors.As(err, &invalid):
+		what := invalid.GetFlag().Value.Type()
+		if what == "duration" {
+			what = "duration (expected e.g. 30s or 2m)"
+		}
+		return errs.Usagef("--%s %s is not a valid %s", invalid.GetFlag().Name, redact.Quote(invalid.GetValue()), what).WithFix(fix)
+	case errors.As(err, &syntax):
+		return errs.Usagef("bad flag syntax: %s", redact.Quote(syntax.GetSpecifiedFlag())).WithFix(fix)
+	}
+	return errs.Usagef("%s", redact.MaskText(err.Error())).WithFix(fix)
+}
+
+// helpOptions are the inputs of help: the tree and the path of the command asked about.
+type helpOptions struct {
+	Root  *cobra.Command
+	Topic []string
+}
+
+func helpRun(_ context.Context, o *helpOptions) error {
+	target, _, err := o.Root.Find(o.Topic)
+	if target == nil || err != nil {
+		topic := make([]string, len(o.Topic))
+		for i, a := range o.Topic {
+			topic[i] = redact.Quote(a)
+		}
+		return errs.Usagef("unknown help topic %s", strings.Join(topic, " ")).
+			WithFix("see `vrwxctl --help` for the commands")
+	}
+	return target.Help()
+}
+
+// newCmdHelp is cobra's help command, except that an unknown topic is a usage error
+// (exit 2) that quotes the topic through redact.Quote.
+func newCmdHelp() *cobra.Command {
+	return &cobra.Command{
+		Use:     "help [command]",
+		Short:   "Help about any command",
+		Long:    "Help provides help for any command: vrwxctl help [path to command].",
+		Example: `  vrwxctl help key rotate`,
+		RunE: func(c *cobra.Command, args []string) error {
+			return cmdutil.Run(c.Context(), nil, &helpOptions{Root: c.Root(), Topic: args}, nil, helpRun)
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			target, _, err := c.Root().Find(args)
+			if err != nil || target == nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, sub := range target.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/cli/status"
+	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/doctor"
 	"github.com/vrwx/vrwxctl/pkg/health/healthtest"
 )
@@ -90,4 +91,53 @@ func registerFiles(t *testing.T, e *clitest.Env) {
 			clitest.Secret(strings.TrimSpace(string(b)))
 		}
 	}
+}
+
+// A profile that names its relayer by address (the local profile's deployment file)
+// does not follow a rotation: after one this host recorded, status checks the
+// store's current key — the relayer in service — and says the setting is out of
+// date, with the setting to change, instead of calling the API wrong.
+func TestStatusFollowsARotationOfTheProfilesRelayer(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewChain(t)
+	relayer := e.D.Relayer
+	ref := e.KeyFile("relayer.hex", devchain.DevKeyHex(devchain.AccountRelayer)+"\n", 0o600)
+	api := healthtest.New(t, healthtest.Options{Relayer: healthtest.Static(relayer)})
+	e.Vars["VRWX_API_URL"] = api.URL
+
+	var s status.JSON
+	e.MustRun(0, "status", "-o", "json").JSON(t, &s)
+	if s.Relayer != relayer.Hex() || !strings.HasPrefix(s.RelayerFrom, "profile") {
+		t.Fatalf("before the rotation: %s from %q", s.Relayer, s.RelayerFrom)
+	}
+
+	newAddr := strings.TrimSpace(e.MustRun(0, "key", "generate", "--store", ref).Stdout)
+	e.MustRun(0, "key", "promote", "--store", ref, "--yes")
+	registerFiles(t, e)
+	setBalance(t, e, newAddr, mustWei("1"))
+	api.SetRelayer(healthtest.Static(common.HexToAddress(newAddr)))
+
+	r := e.Run("status", "-o", "json")
+	if r.Code != 5 {
+		t.Fatalf("after the rotation, want exit 5 (a stale setting):\n%s", r)
+	}
+	r.JSON(t, &s)
+	if s.Relayer != newAddr || !strings.Contains(s.RelayerFrom, ref) {
+		t.Fatalf("after the rotation status checks %s from %q, want the store's current key %s", s.Relayer, s.RelayerFrom, newAddr)
+	}
+	c := check(t, s, "relayer", "profile relayer")
+	if c.Level != doctor.Warn || c.Value != relayer.Hex() || !strings.Contains(c.Fix, "signer: "+ref) || !strings.Contains(c.Fix, "VRWX_SIGNER="+ref) {
+		t.Fatalf("the stale setting: %+v", c)
+	}
+	if c := check(t, s, "api", "relayerAddress"); c.Level != doctor.OK {
+		t.Fatalf("the API relays from the new key, rightly: %+v", c)
+	}
+	for _, c := range s.Checks {
+		if c.Level == doctor.Crit || strings.Contains(c.Fix, "rollout restart") {
+			t.Errorf("after a rotation the API is not to blame: %+v", c)
+		}
+	}
+	// With the setting the fix names, status is green.
+	e.Vars["VRWX_SIGNER"] = ref
+	e.MustRun(0, "status")
 }

@@ -106,6 +106,12 @@ func statusJSON(t *testing.T, e *clitest.Env, want int, args ...string) status.J
 		t.Fatalf("want exit %d:\n%s", want, r)
 	}
 	r.JSON(t, &s)
+	// Every fix is runnable as printed in the situation that produced it.
+	var fixes []string
+	for _, c := range s.Checks {
+		fixes = append(fixes, c.Fix)
+	}
+	e.CheckAdvice(fixes...)
 	return s
 }
 
@@ -152,6 +158,17 @@ func TestBalanceAndRunway(t *testing.T) {
 	if c := check(t, s, "relayer", "runway"); c.Level != doctor.OK || c.Value != "no spend" {
 		t.Fatalf("runway %+v", c)
 	}
+
+	// The operator named the treasury's signer: the fix is a command that runs as
+	// printed (CheckAdvice runs it with --dry-run).
+	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
+	e.Vars["VRWX_TREASURY_SIGNER"] = "env://TREASURY_KEY"
+	s = statusJSON(t, e, 5, "--address", addr)
+	fix := check(t, s, "relayer", "balance").Fix
+	if !strings.Contains(fix, "--signer env://TREASURY_KEY") || e.CheckAdvice(fix) != 1 {
+		t.Fatalf("the top-up does not name the treasury's signer, or did not run: %q", fix)
+	}
+	delete(e.Vars, "VRWX_TREASURY_SIGNER")
 
 	setBalance(t, e, addr, mustWei("0.01"))
 	r := e.Run("status", "--address", addr)
@@ -289,7 +306,15 @@ func TestAPIFaults(t *testing.T) {
 	old := devchain.DevAddress(6)
 	api.SetRelayer(healthtest.Static(old))
 	s = statusJSON(t, e, 1, "--signer", "env://RELAYER_KEY")
-	if c := check(t, s, "keys", "current key"); c.Level != doctor.Crit || !strings.Contains(c.Detail, "rotation half done") || !strings.Contains(c.Fix, "key rollback") {
+	if c := check(t, s, "keys", "current key"); c.Level != doctor.Crit || !strings.Contains(c.Detail, "rotation half done") || !strings.Contains(c.Fix, "key rollback") ||
+		strings.Contains(c.Fix, "--store env://") {
+		// env:// is a read-only copy: `key rollback --store env://…` is refused.
+		t.Fatalf("store %+v", c)
+	}
+	// A writable store: the rollback is named with it, and runs as printed.
+	store := e.KeyFile("relayer.hex", devchain.DevKeyHex(devchain.AccountRelayer), 0o600)
+	s = statusJSON(t, e, 1, "--signer", store)
+	if c := check(t, s, "keys", "current key"); !strings.Contains(c.Fix, "vrwxctl key rollback --store "+store) || e.CheckAdvice(c.Fix) != 1 {
 		t.Fatalf("store %+v", c)
 	}
 	if c := check(t, s, "api", "relayerAddress"); c.Level != doctor.Crit || c.Value != old.Hex() {
@@ -377,9 +402,15 @@ func TestDatabaseAndBackups(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Vars["VRWX_BACKUP_LOCATION"] = old
-	if c := check(t, statusJSON(t, e, 1), "backup", "newest backup"); c.Level != doctor.Crit || !strings.Contains(c.Fix, "db backup --out "+old) {
+	if c := check(t, statusJSON(t, e, 1), "backup", "newest backup"); c.Level != doctor.Crit || !strings.Contains(c.Fix, "db backup --db DB --out "+old) {
 		t.Fatalf("old backup %+v", c)
 	}
+	// With the database named, the fix names it too and runs as printed.
+	e.Vars["DATABASE_PATH"] = fixture(t, 1)
+	if c := check(t, statusJSON(t, e, 1), "backup", "newest backup"); !strings.Contains(c.Fix, "db backup --db "+e.Vars["DATABASE_PATH"]+" --out "+old) || e.CheckAdvice(c.Fix) != 1 {
+		t.Fatalf("old backup with the database named %+v", c)
+	}
+	delete(e.Vars, "DATABASE_PATH")
 	if c := check(t, statusJSON(t, e, 1, "--backups", t.TempDir()), "backup", "newest backup"); c.Level != doctor.Crit || c.Value != "none" {
 		t.Fatalf("no backup %+v", c)
 	}
@@ -425,6 +456,43 @@ func mustWei(eth string) *big.Int {
 		panic(err)
 	}
 	return v
+}
+
+// An outage is said once: with the only RPC refusing connections, one line says so
+// with its fix, every check that needs the chain says "not read: RPC down" without
+// repeating the error, and the refusal is named at most twice on the whole screen.
+func TestRPCDownIsSaidOnce(t *testing.T) {
+	t.Parallel()
+	e, _ := healthy(t)
+	e.Vars["RPC_URL"] = monitortest.DeadURL(t)
+	r := e.Run("status")
+	if r.Code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	screen := r.Stdout + r.Stderr
+	if n := strings.Count(screen, "refused"); n == 0 || n > 2 {
+		t.Errorf("the refusal is named %d times (want 1 or 2):\n%s", n, r)
+	}
+	if n := strings.Count(screen, "fix:"); n != 1 {
+		t.Errorf("%d fixes for one outage:\n%s", n, r)
+	}
+	if !strings.Contains(r.Stdout, "make devchain") {
+		t.Errorf("the local chain's own fix is not the one given:\n%s", r)
+	}
+	s := statusJSON(t, e, 1)
+	if s.Checks[0].Section != "rpc" || s.Checks[0].Level != doctor.Crit || s.Checks[0].Fix == "" {
+		t.Errorf("the outage is not the first line: %+v", s.Checks[0])
+	}
+	for _, want := range [][2]string{{"relayer", "balance"}, {"gas", "gas price"}, {"chain", "head"}, {"contracts", "escrow code"}} {
+		c := check(t, s, want[0], want[1])
+		if c.Value != "not read" || c.Detail != "RPC down" || c.Fix != "" {
+			t.Errorf("%s/%s with the RPC down: %+v", want[0], want[1], c)
+		}
+	}
+	// The API does not need the chain: it is still judged.
+	if c := check(t, s, "api", "/health"); c.Level != doctor.OK {
+		t.Errorf("the API with the RPC down: %+v", c)
+	}
 }
 
 // With a litestream replica configured (VRWX_REPLICA), status judges the age of

@@ -63,6 +63,7 @@ the original can never be mined.`
 	cmd.Flags().StringVar(&opts.Nonce, "nonce", "", "nonce of the stuck transaction (required)")
 	cmd.Flags().StringVar(&opts.Hash, "hash", "", "hash of the stuck transaction, when the node has no txpool API")
 	cmdutil.AddSendFlags(cmd.Flags(), &opts.Send, "signer reference of the account that sent it (required)")
+	cmdutil.HoldsHash(cmd, "hash")
 	return cmd
 }
 

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/spf13/cobra"
+	"github.com/vrwx/vrwxctl/pkg/audit"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/errs"
@@ -42,11 +44,26 @@ type StatusJSON struct {
 	Receipt *txflow.ReceiptJSON `json:"receipt,omitempty"`
 	// Revert says why a reverted transaction reverted, learnt by replaying its call.
 	Revert *RevertJSON `json:"revert,omitempty"`
-	// ReplacedBy (tx wait) is the transaction that took this one's nonce while it
-	// was waited for: it can never be mined; SamePayment says whether the other one
-	// is the same payment (recipient, value, calldata).
-	ReplacedBy  *StatusJSON `json:"replacedBy,omitempty"`
-	SamePayment bool        `json:"samePayment,omitempty"`
+	// ReplacedBy is, for a transaction the node does not know that vrwxctl itself
+	// replaced (tx speedup, tx cancel), what the audit log says replaced it.
+	ReplacedBy *ReplacedJSON `json:"replacedBy,omitempty"`
+	// NonceTakenBy (tx wait) is the transaction that took this one's nonce while it
+	// was waited for — a replacement, or another run's send of the same payment at
+	// a higher fee: this one can never be mined. SamePayment says whether the other
+	// one is the same payment (recipient, value, calldata).
+	NonceTakenBy *StatusJSON `json:"nonceTakenBy,omitempty"`
+	SamePayment  bool        `json:"samePayment,omitempty"`
+}
+
+// ReplacedJSON is the transaction that replaced another at its nonce.
+type ReplacedJSON struct {
+	Hash    string    `json:"txHash"`
+	Command string    `json:"command"`
+	User    string    `json:"user"`
+	Time    time.Time `json:"time"`
+	// State is what the chain says of it now (pending, success, reverted, unknown).
+	State string `json:"state"`
+	Block uint64 `json:"block,omitempty"`
 }
 
 // RevertJSON is a reverted transaction's reason: its call replayed with eth_call on
@@ -131,10 +148,18 @@ func render(io *ui.IO, s *StatusJSON) error {
 		state = st.OK.Render(state)
 	case "reverted", "unknown":
 		state = st.Crit.Render(state)
-	case "pending":
+	case "pending", "replaced":
 		state = st.Warn.Render(state)
 	}
 	fmt.Fprintf(io.Out, "%s  %s\n", s.Hash, state)
+	if r := s.ReplacedBy; r != nil {
+		mined := r.State
+		if r.Block > 0 {
+			mined = fmt.Sprintf("%s in block %d", r.State, r.Block)
+		}
+		fmt.Fprintf(io.Out, "  replaced by %s (%s by %s, %s): %s\n", r.Hash, r.Command, r.User, ui.FormatUTC(r.Time), mined)
+		fmt.Fprintln(io.Out, st.Faint.Render("  the node no longer knows this one: its nonce went to the replacement; do not send it again"))
+	}
 	if s.From != "" {
 		fmt.Fprintf(io.Out, "  from %s  to %s  nonce %d  value %s wei\n", s.From, s.To, *s.Nonce, s.Value)
 	}
@@ -170,7 +195,7 @@ func replaced(ctx context.Context, io *ui.IO, c *chain.Client, h, other common.H
 	if same {
 		what = "the same payment (recipient, value, calldata): a replacement at a higher fee, or another run's send of it"
 	}
-	s := &StatusJSON{Hash: h.Hex(), State: "replaced", ReplacedBy: o, SamePayment: same}
+	s := &StatusJSON{Hash: h.Hex(), State: "replaced", NonceTakenBy: o, SamePayment: same}
 	if io.JSONOutput() {
 		if err := io.WriteJSON(s); err != nil {
 			return err
@@ -194,9 +219,32 @@ func outcome(s *StatusJSON) error {
 		return errs.Exit(errs.Failed)
 	case "unknown":
 		return errs.Failedf("transaction %s is unknown to the node (never sent, dropped, or on another chain)", s.Hash).
-			WithFix("check the hash and --profile; a dropped transaction can be sent again")
+			WithFix("check the hash and --profile; `vrwxctl audit list --tx " + s.Hash + "` shows whether vrwxctl sent it; a transaction that was dropped (not replaced) can be sent again")
 	}
 	return nil
+}
+
+// replacedBy asks the audit log whether vrwxctl replaced h, and the chain what
+// became of the replacement.
+func replacedBy(ctx context.Context, c *chain.Client, log *audit.Log, h common.Hash) (*ReplacedJSON, error) {
+	entries, err := log.Read()
+	if err != nil {
+		return nil, err
+	}
+	r := audit.ReplacementOf(entries, h.Hex())
+	if r == nil {
+		return nil, nil
+	}
+	out := &ReplacedJSON{Hash: r.Sent.TxHash, Command: r.Sent.Command, User: r.Sent.User, Time: r.Sent.Time, State: "unknown"}
+	s, _, err := describe(ctx, c, common.HexToHash(r.Sent.TxHash))
+	if err != nil {
+		return nil, err
+	}
+	out.State = s.State
+	if s.Receipt != nil {
+		out.Block = s.Receipt.Block
+	}
+	return out, nil
 }
 
 // StatusOptions are the inputs of tx status and tx wait.
@@ -204,6 +252,8 @@ type StatusOptions struct {
 	IO      *ui.IO
 	Chain   func() (*chain.Client, error)
 	Context func(context.Context) (context.Context, context.CancelFunc)
+	// Audit is the audit log, asked about a transaction the node does not know.
+	Audit func() *audit.Log
 
 	Hash string
 	// Wait waits for the receipt first (tx wait).
@@ -212,10 +262,16 @@ type StatusOptions struct {
 
 // NewCmdStatus returns `tx status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{IO: f.IO, Chain: f.Chain, Context: f.Context}
-	return &cobra.Command{
+	opts := &StatusOptions{IO: f.IO, Chain: f.Chain, Context: f.Context, Audit: func() *audit.Log { return audit.Open(audit.DefaultPath(f.StateDir())) }}
+	cmd := &cobra.Command{
 		Use:   "status HASH",
 		Short: "Show whether a transaction is pending, mined or reverted, with its fees",
+		Long: `Ask the chain about HASH: pending, mined (success or reverted, with the decoded
+revert reason and the fees) or unknown. A transaction the node does not know that
+vrwxctl itself replaced (tx speedup, tx cancel) is reported as replaced, with the
+replacement's hash, who sent it and when (from the audit log), and its own state.
+
+Exit codes: 0 pending, mined or replaced; 1 reverted or unknown; 2 bad input.`,
 		Example: `  vrwxctl tx status 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060
   vrwxctl tx status 0x5c50…2060 -o json | jq -r .state`,
 		Args: cmdutil.ExactArgs(1, "HASH"),
@@ -224,12 +280,14 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, statusRun)
 		},
 	}
+	cmdutil.ArgsHoldHashes(cmd)
+	return cmd
 }
 
 // NewCmdWait returns `tx wait`.
 func NewCmdWait(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
 	opts := &StatusOptions{IO: f.IO, Chain: f.Chain, Context: f.Context, Wait: true}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "wait HASH",
 		Short: "Wait until a transaction is mined (exit 4 on --timeout, 1 if it reverted)",
 		Long: `Wait for HASH's receipt, then print it. Use it to follow a transaction whose send
@@ -248,6 +306,8 @@ payment was mined, 1 when HASH's payment was not made. Ctrl-C stops the wait
 			return cmdutil.Run(cmd.Context(), opts.Context, opts, runF, statusRun)
 		},
 	}
+	cmdutil.ArgsHoldHashes(cmd)
+	return cmd
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
@@ -276,6 +336,15 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	s, _, err := describe(ctx, c, h)
 	if err != nil {
 		return err
+	}
+	if s.State == "unknown" && opts.Audit != nil {
+		rep, err := replacedBy(ctx, c, opts.Audit(), h)
+		if err != nil {
+			opts.IO.Warnf("the audit log could not be read for a replacement of %s: %v", h.Hex(), err)
+		}
+		if rep != nil {
+			s.State, s.ReplacedBy = "replaced", rep
+		}
 	}
 	if err := render(opts.IO, s); err != nil {
 		return err

@@ -100,8 +100,24 @@ func TestSpeedupReplacesStuckTransaction(t *testing.T) {
 	if s.State != "success" || s.Receipt.Block == 0 {
 		t.Fatalf("status %+v", s)
 	}
-	if r := e.Run("tx", "status", stuck.Hex()); r.Code != 1 || !strings.Contains(r.Stderr, "unknown") {
-		t.Fatalf("replaced tx should be unknown:\n%s", r)
+	// The node forgot the original; the audit log knows vrwxctl replaced it.
+	var o tx.StatusJSON
+	e.MustRun(0, "tx", "status", stuck.Hex(), "-o", "json").JSON(t, &o)
+	if o.State != "replaced" || o.ReplacedBy == nil || o.ReplacedBy.Hash != j.TxHash || o.ReplacedBy.Command != "tx speedup" || o.ReplacedBy.State != "success" || o.ReplacedBy.Block != j.Receipt.Block {
+		t.Fatalf("the replaced original: %+v (%+v)", o, o.ReplacedBy)
+	}
+	text := e.MustRun(0, "tx", "status", stuck.Hex())
+	if !strings.Contains(text.Stdout, "replaced by "+j.TxHash+" (tx speedup by ") || strings.Contains(text.Stdout+text.Stderr, "sent again") {
+		t.Fatalf("the replaced original, as text:\n%s", text)
+	}
+	// The summary showed what was replaced, and did not count it as an earlier
+	// transaction still pending.
+	if !strings.Contains(r.Stderr, "replaces "+stuck.Hex()+" (max 1 gwei/gas") || strings.Contains(r.Stderr, "earlier transaction(s) still pending") {
+		t.Fatalf("the replacement's summary:\n%s", r.Stderr)
+	}
+	// A hash nobody sent stays unknown.
+	if r := e.Run("tx", "status", "0x"+strings.Repeat("ab", 32)); r.Code != 1 || !strings.Contains(r.Stderr, "unknown") {
+		t.Fatalf("an unknown hash:\n%s", r)
 	}
 }
 

@@ -63,7 +63,7 @@ func TestTxWaitFollowsAReplacement(t *testing.T) {
 			var j tx.StatusJSON
 			got := <-done
 			got.JSON(t, &j)
-			if j.State != "replaced" || j.ReplacedBy == nil || j.ReplacedBy.State != "success" {
+			if j.State != "replaced" || j.NonceTakenBy == nil || j.NonceTakenBy.State != "success" {
 				t.Fatalf("tx wait should follow the replacement:\n%s", got)
 			}
 			want, same := 0, true

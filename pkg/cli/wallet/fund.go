@@ -12,6 +12,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/config"
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
@@ -108,7 +109,7 @@ func (opts *FundOptions) validate() (common.Address, *big.Int, error) {
 		return to, nil, errs.Usagef("--amount").Wrap(err).WithFix(errs.FixOf(err))
 	}
 	if amount.Sign() == 0 {
-		return to, nil, errs.Usagef("--amount %q is zero (expected a positive amount)", opts.Amount)
+		return to, nil, errs.Usagef("--amount %s is zero (expected a positive amount)", redact.Quote(opts.Amount))
 	}
 	return to, amount, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/history"
+	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
@@ -63,6 +64,7 @@ Exit codes: 0 listed (also when some reverted), 2 bad input.`,
 	cmd.Flags().StringVar(&opts.Signer, "signer", "", "signer reference whose address to read")
 	cmd.Flags().StringVar(&opts.Blocks, "blocks", "1000", "how many blocks back from the head to search")
 	cmdutil.IntVar(cmd.Flags(), &opts.Limit, "limit", 20, "show at most this many mined transactions (the newest)")
+	cmdutil.WideFlag(cmd.Flags(), f.IO)
 	return cmd
 }
 
@@ -72,7 +74,7 @@ func (o *HistoryOptions) validate() (uint64, error) {
 	}
 	n, err := cmdutil.ParseUint("--blocks", o.Blocks, math.MaxUint64)
 	if err != nil || n == 0 || n > 1_000_000 {
-		return 0, errs.Usagef("--blocks %q is not a block count (expected an integer from 1 to 1000000: decimal digits, or 0x followed by hex digits)", o.Blocks)
+		return 0, errs.Usagef("--blocks %s is not a block count (expected an integer from 1 to 1000000: decimal digits, or 0x followed by hex digits)", redact.Quote(o.Blocks))
 	}
 	if o.Limit < 1 || o.Limit > 10_000 {
 		return 0, errs.Usagef("--limit %d is out of range (expected 1 to 10000)", o.Limit)
@@ -199,7 +201,8 @@ func renderHistory(io *ui.IO, r *history.Result, now time.Time) {
 	if t.Len() == 0 {
 		fmt.Fprintf(io.Out, "no transactions from %s in blocks %d..%d, none waiting\n", r.Address.Hex(), r.From, r.To)
 	} else {
-		t.Render(io.Out, s)
+		t.Fit(ui.Shrink("REASON", 16), ui.Drop("BLOCK"), ui.Shrink("HASH", 14), ui.Drop("FEE ETH"), ui.Drop("REASON"), ui.Drop("METHOD"))
+		io.RenderTable(t)
 	}
 	if r.More {
 		fmt.Fprintln(io.Out, s.Faint.Render("more transactions in the window: raise --limit"))

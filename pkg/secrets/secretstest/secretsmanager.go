@@ -55,8 +55,11 @@ type SecretsManager struct {
 	region  string
 	account string
 	secrets map[string]*smSecret // by name
-	echo    bool
-	denied  map[string]bool // operations the caller's policy does not allow
+	// echo, when set, answers every write with the request sent back (see
+	// EchoWriteErrors); echoType puts it in the error's __type too.
+	echo     Echo
+	echoType bool
+	denied   map[string]bool // operations the caller's policy does not allow
 }
 
 type smSecret struct {
@@ -110,10 +113,14 @@ func (s *SecretsManager) Seed(name, value string) string {
 // ValidationException whose message quotes the whole request body — the secret
 // value included — as a misbehaving proxy or look-alike service might. Nothing is
 // stored. It tests that the client never shows what a service echoes.
-func (s *SecretsManager) EchoWriteErrors() {
+func (s *SecretsManager) EchoWriteErrors() { s.EchoWriteErrorsAs(EchoForms["verbatim"], false) }
+
+// EchoWriteErrorsAs is EchoWriteErrors with the body sent back in form, in the
+// message and, with inType, as the error's __type (its code) too.
+func (s *SecretsManager) EchoWriteErrorsAs(form Echo, inType bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.echo = true
+	s.echo, s.echoType = form, inType
 }
 
 // Deny makes every later call of the operations fail with AccessDeniedException,
@@ -281,8 +288,12 @@ func (s *SecretsManager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, "AccessDeniedException", "User: arn:aws:iam::%s:user/vrwxctl-test is not authorized to perform: secretsmanager:%s because no identity-based policy allows the secretsmanager:%s action", s.account, op, op)
 		return
 	}
-	if s.echo && (op == "CreateSecret" || op == "PutSecretValue") {
-		s.fail(w, "ValidationException", "1 validation error detected in request %s", body)
+	if s.echo != nil && (op == "CreateSecret" || op == "PutSecretValue") {
+		echo, typ := s.echo(body), "ValidationException"
+		if s.echoType {
+			typ = echo
+		}
+		s.fail(w, typ, "1 validation error detected in request %s", echo)
 		return
 	}
 	h(w, body)

@@ -53,10 +53,11 @@ type Vault struct {
 	secrets    map[kvKey]*kvSecret
 	gate       *writeGate
 	maxVersion int
+	echo       string // "", "json" or "raw": see EchoWriteErrors
+	echoForm   Echo
 	// caps are the capabilities of tokens other than the root token, by path
 	// ("secret/data/x"); a path without an entry allows everything.
 	caps map[string][]string
-	echo string // "", "json" or "raw": see EchoWriteErrors
 }
 
 type kvKey struct{ ns, mount, path string }
@@ -126,10 +127,13 @@ func (v *Vault) AddAppRole(roleID, secretID string) {
 // request body — the secret's data included — as a misbehaving proxy in front of
 // Vault might: in Vault's {"errors": […]} shape, or with raw as a plain-text body
 // (which the client quotes whole, since it cannot parse it). Nothing is stored.
-func (v *Vault) EchoWriteErrors(raw bool) {
+func (v *Vault) EchoWriteErrors(raw bool) { v.EchoWriteErrorsAs(EchoForms["verbatim"], raw) }
+
+// EchoWriteErrorsAs is EchoWriteErrors with the body sent back in form.
+func (v *Vault) EchoWriteErrorsAs(form Echo, raw bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.echo = "json"
+	v.echo, v.echoForm = "json", form
 	if raw {
 		v.echo = "raw"
 	}
@@ -411,16 +415,16 @@ func (v *Vault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		v.readData(w, r, k)
 	case kind == "data" && write:
 		v.mu.Lock()
-		echo := v.echo
+		echo, form := v.echo, v.echoForm
 		v.mu.Unlock()
 		switch echo {
 		case "json":
-			vaultErr(w, http.StatusBadRequest, "invalid request body: "+string(body))
+			vaultErr(w, http.StatusBadRequest, "invalid request body: "+form(body))
 			return
 		case "raw":
 			w.Header().Set("Content-Type", "text/plain")
 			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write(append([]byte("bad request: "), body...))
+			_, _ = w.Write([]byte("bad request: " + form(body)))
 			return
 		}
 		v.writeData(w, r, k, body)

@@ -1,0 +1,64 @@
+package ui
+
+import (
+	"os"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+	"golang.org/x/term"
+)
+
+// Text is laid out in terminal cells, never in bytes: a styled string carries escape
+// codes that take no room on screen (fmt's %-9s counts them, which is why a label
+// column padded that way collapses on a terminal and only there), and "—" or "✓"
+// take one cell for three bytes.
+
+// Width is how many terminal cells s takes, escape codes not counted.
+func Width(s string) int { return ansi.StringWidth(s) }
+
+// PadRight pads s with spaces to width cells (s may be styled); a wider s is
+// returned as it is.
+func PadRight(s string, width int) string {
+	if w := Width(s); w < width {
+		return s + strings.Repeat(" ", width-w)
+	}
+	return s
+}
+
+// Truncate shortens s (which may be styled) to width cells, ending it with "…"
+// when something was cut.
+func Truncate(s string, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	if Width(s) <= width {
+		return s
+	}
+	return strings.TrimRight(ansi.Truncate(s, width-1, ""), " ") + "…"
+}
+
+// wrap breaks s into lines of at most width cells, at spaces where it can and inside
+// a word only when the word alone is longer; width <= 0 keeps s's own lines.
+func wrap(s string, width int) []string {
+	var out []string
+	for _, para := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		if width <= 0 || Width(para) <= width {
+			out = append(out, para)
+			continue
+		}
+		for _, l := range strings.Split(ansi.Wrap(para, width, ""), "\n") {
+			out = append(out, strings.TrimRight(l, " "))
+		}
+	}
+	return out
+}
+
+// terminalSize is the width and height of the terminal f is attached to, 0 when
+// it is none.
+func terminalSize(f *os.File) (int, int) {
+	w, h, err := term.GetSize(int(f.Fd()))
+	if err != nil || w <= 0 || h <= 0 {
+		return 0, 0
+	}
+	return w, h
+}
