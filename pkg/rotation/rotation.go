@@ -287,6 +287,11 @@ func Run(ctx context.Context, o Options) (*Journal, error) {
 	r.printPlan(ctx, nj, false)
 	failed := r.printChecks(nj)
 	if failed > 0 {
+		// A check can fail because another rotation took the store meanwhile (its
+		// API already runs its new key): that is the reason to give.
+		if c, err := r.readClaim(ctx); err == nil && c != nil {
+			return nil, r.claimedRefusal(c, "a second one is refused")
+		}
 		return nil, errs.Refusedf("%d check(s) above failed: the rotation would not get through; nothing was changed", failed).
 			WithFix("fix what each failed line says, then run it again (--dry-run checks without changing anything)")
 	}

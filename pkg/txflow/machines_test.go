@@ -364,3 +364,32 @@ func TestEmergencyDrainDoesNotReplaceTheSameDrain(t *testing.T) {
 	a.c.Mine()
 	_ = chain.StatePending
 }
+
+// A node that hides its txpool cannot show whether a pending transaction is this
+// payment: the send waits until the account's pending transactions are mined and
+// reads again — then the chain shows the payment, and it is refused.
+func TestHiddenPoolWaitsThenRefuses(t *testing.T) {
+	t.Parallel()
+	a := newEnv(t)
+	a.c.Automine = false
+	pending := a.pendingAtDeadline(eth(1))
+	b := a.machine()
+	a.c.HidePool = true
+	waited := false
+	a.c.OnAccount = func(s *chain.AccountState) {
+		if s.Waiting() > 0 {
+			waited = true
+			a.c.Mine()
+		}
+	}
+	_, _, err := b.flow("wallet fund").Fund(ctxT(t), fund(eth(1)))
+	if !waited || !errors.Is(err, txflow.ErrAlreadyPaid) || !strings.Contains(err.Error(), pending.TxHash) || !strings.Contains(err.Error(), "mined in block") {
+		t.Fatalf("waited %v: %v", waited, err)
+	}
+	if out := b.stderrText(); !strings.Contains(out, "does not show its txpool") {
+		t.Errorf("stderr:\n%s", out)
+	}
+	if got := a.c.Balance(to); got.Cmp(eth(1)) != 0 {
+		t.Fatalf("recipient holds %s wei, want one payment", got)
+	}
+}

@@ -225,6 +225,22 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 	var err error
 	if guarded {
 		p, recent, err = f.Chain.PrepareSend(ctx, req, f.window())
+		if recent != nil && !recent.PoolKnown && recent.NoncePending > recent.NonceLatest {
+			// A node that hides its pool cannot show whether a pending transaction is
+			// this payment: wait until they are mined (then they are in the blocks the
+			// guard reads), and read again.
+			f.IO.Warnf("the node does not show its txpool: waiting for the %d pending transaction(s) of %s to be mined, so the chain can tell whether this payment was already made",
+				recent.NoncePending-recent.NonceLatest, req.From.Hex())
+			poll := f.Poll
+			if poll <= 0 {
+				poll = time.Second
+			}
+			if _, werr := WaitSettled(ctx, f.Chain, req.From, poll, nil); werr != nil {
+				wg.Wait()
+				return nil, nil, errs.WithFix(werr, "nothing was sent; run it again once they are mined, or use an RPC endpoint that shows its txpool")
+			}
+			p, recent, err = f.Chain.PrepareSend(ctx, req, f.window())
+		}
 	} else {
 		p, err = f.Chain.Prepare(ctx, req)
 	}

@@ -68,6 +68,9 @@ type Chain struct {
 	AfterRead func(from common.Address)
 	// Now is the chain's clock: the time of each block mined (time.Now when nil).
 	Now func() time.Time
+	// HidePool makes the chain's reads of an account's recent transactions say
+	// the pool is unknown, as a provider that hides its txpool does.
+	HidePool bool
 
 	balances map[common.Address]*big.Int
 	nonces   map[common.Address]uint64
@@ -297,14 +300,14 @@ func (c *Chain) SentBy(ctx context.Context, from common.Address, window time.Dur
 func (c *Chain) recent(from common.Address, window time.Duration) *chain.Recent {
 	now := c.now()
 	r := &chain.Recent{From: from, Head: c.block, HeadTime: now, Since: now.Add(-window), NonceLatest: c.nonces[from],
-		NoncePending: c.pendingNonce(from), PoolKnown: true, Source: "memory"}
+		NoncePending: c.pendingNonce(from), PoolKnown: !c.HidePool, Source: "memory"}
 	sent := func(info *chain.TxInfo) chain.SentTx {
 		tx := info.Tx
 		return chain.SentTx{Hash: tx.Hash(), Nonce: tx.Nonce(), To: tx.To(), Value: tx.Value(), Data: tx.Data()}
 	}
 	var pool, mined []chain.SentTx
 	for _, info := range c.pool {
-		if info.From == from {
+		if info.From == from && !c.HidePool {
 			t := sent(info)
 			t.Pending = true
 			pool = append(pool, t)
