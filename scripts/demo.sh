@@ -118,7 +118,7 @@ tail -1 "$state/devapi.log"
 new=$("$bin" key address --signer "$store")
 run key versions --store "$store"
 run health --expect-signer "$store"
-run tx status "$(tail -1 "$XDG_STATE_HOME/vrwxctl/audit.log" | sed 's/.*"txHash":"\(0x[0-9a-f]*\)".*/\1/')"
+run tx status "$(grep '"txHash"' "$XDG_STATE_HOME/vrwxctl/audit.log" | tail -1 | sed 's/.*"txHash":"\(0x[0-9a-f]*\)".*/\1/')"
 run wallet balance "$old"
 run wallet balance "$new"
 run status --signer "$store"

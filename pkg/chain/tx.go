@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -103,8 +104,24 @@ func (e *SimulationError) Unwrap() error { return e.Err }
 // simulation) and whether the chain is OP-stack — and returns the unsigned
 // transaction. A reverting simulation returns *SimulationError; callers decode it.
 func (c *Client) Prepare(ctx context.Context, req TxRequest) (*Prepared, error) {
+	p, _, err := c.prepare(ctx, req, 0, false)
+	return p, err
+}
+
+// PrepareSend is Prepare that also reads, in the same batch as the nonce, what the
+// sender sent lately (SentBy): its transactions in the node's pool and those mined
+// within window. The nonce the transaction takes and the list it is checked
+// against come from one snapshot, so a send started elsewhere at the same moment
+// either shows in the list or competes for the same nonce. The list is returned
+// even when building the transaction failed (a simulation that reverts because
+// the same call was already made), so the caller can say why.
+func (c *Client) PrepareSend(ctx context.Context, req TxRequest, window time.Duration) (*Prepared, *Recent, error) {
+	return c.prepare(ctx, req, window, true)
+}
+
+func (c *Client) prepare(ctx context.Context, req TxRequest, window time.Duration, withRecent bool) (*Prepared, *Recent, error) {
 	if err := req.Fees.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b := c.NewBatch()
 	head := b.Header(Latest)
@@ -122,16 +139,27 @@ func (c *Client) Prepare(ctx context.Context, req TxRequest) (*Prepared, error) 
 		to := req.To
 		est = add[hexutil.Uint64](b, "eth_estimateGas", txArgs{From: req.From, To: &to, Value: (*hexutil.Big)(value), Input: req.Data, Data: req.Data})
 	}
+	var q *recentQuery
+	if withRecent {
+		q = queueRecent(b, req.From, window)
+	}
 	if err := b.Do(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for name, r := range map[string]error{"latest block": head.Err(), "pending nonce": pending.Err(), "nonce": latest.Err(), "balance": bal.Err()} {
 		if r != nil {
-			return nil, errs.Failedf("reading the %s for %s", name, req.From.Hex()).Wrap(r)
+			return nil, nil, errs.Failedf("reading the %s for %s", name, req.From.Hex()).Wrap(r)
 		}
 	}
 	if head.Value == nil || head.Value.BaseFee == nil {
-		return nil, errs.Failedf("the chain reports no base fee: vrwxctl sends EIP-1559 transactions only")
+		return nil, nil, errs.Failedf("the chain reports no base fee: vrwxctl sends EIP-1559 transactions only")
+	}
+	var recent *Recent
+	if q != nil {
+		var err error
+		if recent, err = q.finish(ctx, c, head.Value, uint64(latest.Value), uint64(pending.Value)); err != nil {
+			return nil, nil, err
+		}
 	}
 	m := Market{ChainID: c.ChainID(), Balance: bal.Value.ToInt(), BaseFee: head.Value.BaseFee.ToInt(),
 		NonceLatest: uint64(latest.Value), NoncePending: uint64(pending.Value), OPStack: oracle.Err() == nil && len(oracle.Value) > 0}
@@ -145,16 +173,17 @@ func (c *Client) Prepare(ctx context.Context, req TxRequest) (*Prepared, error) 
 				}
 			}
 			if len(se.RevertData) == 0 && !IsRevert(err) {
-				return nil, classifyNodeError(err, req.From)
+				return nil, recent, classifyNodeError(err, req.From)
 			}
-			return nil, se
+			return nil, recent, se
 		}
 		m.GasEstimate = uint64(est.Value)
 	}
 	if tip.Err() == nil {
 		m.Tip = tip.Value.ToInt()
 	}
-	return Build(req, m, func(tx *types.Transaction) (*L1Quote, error) { return c.quoteL1(ctx, tx) })
+	p, err := Build(req, m, func(tx *types.Transaction) (*L1Quote, error) { return c.quoteL1(ctx, tx) })
+	return p, recent, err
 }
 
 // Market is what building a transaction reads from the chain (Prepare reads it in

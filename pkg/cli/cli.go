@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,25 +22,33 @@ import (
 // command exits 130 after Ctrl-C and 143 after SIGTERM, as a shell reports them.
 func Main(args []string) int {
 	f := &cmdutil.Factory{IO: ui.System(os.LookupEnv), Globals: &cmdutil.Globals{}, LookupEnv: os.LookupEnv, Environ: os.Environ, Now: time.Now}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	var got atomic.Value
+	ctx, stop := interruptible(context.Background())
+	defer stop()
+	return Run(ctx, f, args)
+}
+
+// interruptible cancels ctx when SIGINT or SIGTERM arrives, with errs.Signal as the
+// cause, so a wait says it was interrupted (exit 130/143) rather than timed out,
+// and a rotation saves its journal and says how to resume. A second signal is no
+// longer caught: it ends the process at once.
+func interruptible(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
 	go func() {
 		select {
-		case s := <-sigs:
-			got.Store(s)
-			cancel()
-		case <-ctx.Done():
+		case sig := <-ch:
+			signal.Stop(ch)
+			cancel(errs.Signal(sig))
+		case <-done:
 		}
 	}()
-	code := Run(ctx, f, args)
-	if s, ok := got.Load().(os.Signal); ok && s == syscall.SIGTERM && code == int(errs.Interrupted) {
-		return 143
+	return ctx, func() {
+		close(done)
+		signal.Stop(ch)
+		cancel(nil)
 	}
-	return code
 }
 
 // Run executes args against the factory's IO; tests call it directly.
@@ -78,7 +85,20 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 			f.IO.Format = ui.JSON
 		}
 	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil && errs.KindOf(err) == errs.Failed {
+	// However a command ended while a signal was being handled, it was interrupted:
+	// exit 130 (SIGINT) or 143 (SIGTERM), with the command's own words when it said
+	// where it stopped. A context cancelled without a signal's cause (a test's) is
+	// an interruption too.
+	if sig := errs.Interruption(ctx); sig != nil && errs.KindOf(err) != sig.Kind {
+		switch {
+		case errs.IsSilent(err):
+			err = errs.Exit(sig.Kind)
+		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+			err = sig
+		default:
+			err = &errs.Error{Kind: sig.Kind, Err: err, Sentinel: errs.ErrInterrupted}
+		}
+	} else if sig == nil && errors.Is(err, context.Canceled) && ctx.Err() != nil && errs.KindOf(err) == errs.Failed {
 		err = &errs.Error{Kind: errs.Interrupted, Msg: "interrupted"}
 	}
 	if !errs.IsSilent(err) {

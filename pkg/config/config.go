@@ -81,6 +81,7 @@ var Keys = []Key{
 	{Name: "max_priority_fee_gwei", Env: "MAX_PRIORITY_FEE_GWEI", Help: "EIP-1559 priority fee cap", kind: kDecimal},
 	{Name: "gas_limit_multiplier", Env: "GAS_LIMIT_MULTIPLIER", Help: "gas limit = estimate x multiplier", kind: kDecimal},
 	{Name: "funding_limit_eth", Help: "largest wallet fund without --force (0 = no limit)", kind: kDecimal},
+	{Name: "payment_window", Help: "a send is refused when the chain shows the same payment (recipient, value, calldata) from the signer pending or mined this long before the latest block; --new-payment sends anyway", kind: kDuration},
 	{Name: "rotation_fund_eth", Help: "ETH key rotate sends a new relayer (runbook: production 0.5, staging 0.1)", kind: kDecimal},
 	{Name: "balance_warn_eth", Help: "relayer balance warning threshold (runbook table: 0.2)", kind: kDecimal},
 	{Name: "balance_crit_eth", Help: "relayer balance critical threshold (runbook table: 0.05; its alert rule uses 0.1)", kind: kDecimal},

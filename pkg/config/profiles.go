@@ -53,6 +53,7 @@ var defaults = map[string]string{
 	"max_priority_fee_gwei": "1",
 	"gas_limit_multiplier":  "1.2",
 	"funding_limit_eth":     "0",
+	"payment_window":        "1h",
 	"balance_warn_eth":      "0.2",
 	"balance_crit_eth":      "0.05",
 	"gas_warn_gwei":         "50",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -334,9 +335,10 @@ func TestSendOne(t *testing.T) {
 		e.event(t, id).ResolutionNotes != "replayed by vrwxctl: tx "+s.Result.Tx.TxHash+"; reason: INC-9" {
 		t.Fatalf("sent: %+v %+v", s.Result, s.Event)
 	}
-	// The same claim again: the preflight refuses (claim used, job no longer
-	// FUNDED) before anything is signed, and the row is left as it is.
-	if _, err := r.Send(ctx, id, b.Claim); errs.KindOf(err) != errs.Failed || !strings.Contains(err.Error(), "preflight failed") {
+	// The same claim again: refused before anything is signed — the chain shows the
+	// completion made (which is also why its preflight would fail) — and the row is
+	// left as it is.
+	if _, err := r.Send(ctx, id, b.Claim); errs.KindOf(err) != errs.Refused || !errors.Is(err, txflow.ErrAlreadyPaid) || !strings.Contains(err.Error(), s.Result.Tx.TxHash) {
 		t.Fatalf("second send: %v", err)
 	}
 }

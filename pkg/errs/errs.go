@@ -12,6 +12,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"syscall"
 )
 
 // Kind classifies an error; its numeric value is the process exit code.
@@ -25,10 +27,46 @@ const (
 	Refused  Kind = 3 // refused by a safety rail (chain-id guard, no confirmation, loose key file)
 	Timeout  Kind = 4 // timed out waiting
 	Warnings Kind = 5 // status/doctor: warnings only, nothing critical
-	// Interrupted is Ctrl-C (SIGINT), 128+2 as shells report it; SIGTERM's 143 is
-	// set by the binary, which knows the signal.
+	// Interrupted and Terminated end a command stopped by SIGINT (Ctrl-C) or SIGTERM:
+	// 128 + the signal's number, as a shell reports a process the signal killed.
 	Interrupted Kind = 130
+	Terminated  Kind = 143
 )
+
+// ErrInterrupted marks an error that ended a command because it was interrupted
+// (SIGINT or SIGTERM), not because anything failed or ran out of time.
+var ErrInterrupted = errors.New("interrupted")
+
+// Signal is the cause a command's context is cancelled with when sig arrives: kind
+// Interrupted for SIGINT, Terminated for SIGTERM, marked ErrInterrupted.
+func Signal(sig os.Signal) *Error {
+	if sig == syscall.SIGTERM {
+		return (&Error{Kind: Terminated, Msg: "terminated (SIGTERM)"}).Marks(ErrInterrupted)
+	}
+	return (&Error{Kind: Interrupted, Msg: "interrupted (SIGINT)"}).Marks(ErrInterrupted)
+}
+
+// Interruption returns the signal that ended ctx (its cause, marked
+// ErrInterrupted), or nil when ctx is live or ended otherwise (a deadline).
+func Interruption(ctx context.Context) *Error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	var e *Error
+	if c := context.Cause(ctx); errors.Is(c, ErrInterrupted) && errors.As(c, &e) {
+		return e
+	}
+	return nil
+}
+
+// Stopped is what a wait returns when ctx ended before it: an interruption with
+// what was being waited for (how to go on is the caller's fix), or timeout as it is.
+func Stopped(ctx context.Context, waiting string, timeout error) error {
+	if sig := Interruption(ctx); sig != nil {
+		return (&Error{Kind: sig.Kind, Msg: sig.Msg + " while " + waiting}).Marks(ErrInterrupted)
+	}
+	return timeout
+}
 
 // Error is an error with a kind, a message, and optionally the fix an operator
 // should try. Message and Fix must never contain secret material.

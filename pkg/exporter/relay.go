@@ -198,7 +198,7 @@ func (l *relayLedger) updateChain(ctx context.Context, r monitor.Readings, since
 	hasOrig, origin := l.hasOrig, l.origin
 	l.mu.Unlock()
 	if !hasOrig {
-		o, err := firstBlockSince(ctx, l.opts.Chain, since, head, r.Head.Time)
+		o, err := l.opts.Chain.FirstBlockSince(ctx, since, head, r.Head.Time)
 		if err != nil {
 			l.note("finding the first block since %s: %v", since.UTC().Format(time.RFC3339), err)
 			return
@@ -362,63 +362,6 @@ func (l *relayLedger) collect(out []sample) []sample {
 		out = append(out, sample{name: "vrwx_completion_latency_seconds", labels: []string{since}, hist: l.latency.value()})
 	}
 	return out
-}
-
-// firstBlockSince is the first block whose time is at or after t: a 16-way search
-// over headers, a handful of round trips. A head older than t gives head + 1 (the
-// next block will be the first).
-func firstBlockSince(ctx context.Context, c *chain.Client, t time.Time, head uint64, headTime time.Time) (uint64, error) {
-	if headTime.Before(t) {
-		return head + 1, nil
-	}
-	at := func(ns []uint64) ([]time.Time, error) {
-		b := c.NewBatch()
-		rs := make([]*chain.Result[*chain.Head], len(ns))
-		for i, n := range ns {
-			rs[i] = b.Header(chain.BlockNumber(n))
-		}
-		if err := b.Do(ctx); err != nil {
-			return nil, err
-		}
-		out := make([]time.Time, len(ns))
-		for i, r := range rs {
-			if r.Err() != nil || r.Value == nil {
-				return nil, fmt.Errorf("block %d: %v", ns[i], r.Err())
-			}
-			out[i] = time.Unix(int64(r.Value.Time), 0)
-		}
-		return out, nil
-	}
-	g, err := at([]uint64{0})
-	if err != nil {
-		return 0, err
-	}
-	if !g[0].Before(t) {
-		return 0, nil
-	}
-	// time(lo) < t <= time(hi)
-	lo, hi := uint64(0), head
-	for hi-lo > 1 {
-		step := max((hi-lo)/16, 1)
-		var probes []uint64
-		for n := lo + step; n < hi; n += step {
-			probes = append(probes, n)
-		}
-		times, err := at(probes)
-		if err != nil {
-			return 0, err
-		}
-		newHi := hi
-		for i, n := range probes {
-			if !times[i].Before(t) {
-				newHi = n
-				break
-			}
-			lo = n
-		}
-		hi = newHi
-	}
-	return hi, nil
 }
 
 // relayLabels are the labels of the relay counters.

@@ -65,6 +65,59 @@ func (c Change) Generate(ctx context.Context, promote bool) (secrets.Version, co
 	return v, k.Address(), c.record(e, nil)
 }
 
+// Claim generates a new key (crypto/rand) and writes it as the pending version of
+// rotation rot, claiming the store for it (secrets.Claims.ClaimPending): of two
+// rotations started at once, one claims and the other is refused (ErrClaimed,
+// recorded as a refusal) with nothing written as pending. It returns the version
+// and the key's address; on a dry run nothing is generated.
+func (c Change) Claim(ctx context.Context, rot secrets.Rotation) (secrets.Version, common.Address, error) {
+	if done, err := c.ask(audit.Entry{}); done || err != nil {
+		return secrets.Version{}, common.Address{}, err
+	}
+	cl, err := secrets.ClaimsOf(c.Store)
+	if err != nil {
+		return secrets.Version{}, common.Address{}, c.record(audit.Entry{}, err)
+	}
+	k, err := secrets.Generate()
+	if err != nil {
+		return secrets.Version{}, common.Address{}, errs.Failedf("generate a key").Wrap(err)
+	}
+	e := audit.Entry{Address: k.Address().Hex()}
+	v, err := cl.ClaimPending(ctx, k, rot)
+	if err != nil {
+		return v, k.Address(), c.record(e, err)
+	}
+	e.Version = v.ID
+	if v.Address != k.Address() {
+		// The rotation's claim held a version written by an earlier run.
+		e.Address = v.Address.Hex()
+	}
+	return v, v.Address, c.record(e, nil)
+}
+
+// Release ends rotation id's claim on the store (it finished, or was undone).
+func (c Change) Release(ctx context.Context, id string) error {
+	return c.do(audit.Entry{}, func() error {
+		cl, err := secrets.ClaimsOf(c.Store)
+		if err != nil {
+			return err
+		}
+		return cl.ReleaseClaim(ctx, id)
+	})
+}
+
+// PromoteFrom makes version current provided from is the current one (the
+// rotation's starting point): a store someone else changed meanwhile is refused.
+func (c Change) PromoteFrom(ctx context.Context, version, addr, from string) error {
+	return c.do(audit.Entry{Version: version, Address: addr}, func() error {
+		cl, err := secrets.ClaimsOf(c.Store)
+		if err != nil {
+			return err
+		}
+		return cl.PromoteFrom(ctx, version, from)
+	})
+}
+
 // Promote makes version current (the current one becomes previous); addr is its
 // key's address, for the log ("" when not known).
 func (c Change) Promote(ctx context.Context, version, addr string) error {

@@ -83,6 +83,7 @@ type fakeWorld struct {
 	t        *testing.T
 	c        *txflowtest.Chain
 	store    secrets.Store
+	ref      string
 	keyPath  string
 	old      common.Address
 	treasury *signer.Signer
@@ -97,13 +98,22 @@ type fakeWorld struct {
 
 func newFakeWorld(t *testing.T) *fakeWorld {
 	t.Helper()
+	keyPath := filepath.Join(t.TempDir(), "relayer.hex")
+	w := newFakeWorldOn(t, "file://"+keyPath)
+	w.keyPath = keyPath
+	return w
+}
+
+// newFakeWorldOn is newFakeWorld with the relayer key in the store ref names (a
+// new secret: its first key is current).
+func newFakeWorldOn(t *testing.T, ref string) *fakeWorld {
+	t.Helper()
 	w := &fakeWorld{t: t, c: txflowtest.New(fakeChainID), state: t.TempDir(), now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	w.keyPath = filepath.Join(t.TempDir(), "relayer.hex")
-	s, err := secrets.Open(context.Background(), "file://"+w.keyPath, secrets.Options{})
+	s, err := secrets.Open(context.Background(), ref, secrets.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.store = s
+	w.store, w.ref = s, ref
 	k, err := secrets.Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +165,13 @@ func (w *fakeWorld) options() rotation.Options {
 			Drain: func(ref string) string { return "DRAIN " + ref }, Stuck: func(ref string) string { return "STUCK " + ref },
 			Health: func(a common.Address) string { return "HEALTH " + a.Hex() }},
 		Mode: rotation.Standard, Fund: new(big.Int).Div(ether(1), big.NewInt(10)), Yes: true,
+		// The deploy commands are this world's hook's, not programs on PATH.
+		FindProgram: func(name string) (string, error) {
+			if name == "missing" {
+				return "", errors.New("executable file not found in $PATH")
+			}
+			return "/hook/" + name, nil
+		},
 	}
 }
 
@@ -303,7 +320,7 @@ func TestFakeStandardRotation(t *testing.T) {
 	if j.Drain.ExpectedLeftoverWei != "0" || j.Drain.ActualLeftoverWei != "0" || j.Drain.TxHash == "" {
 		t.Errorf("drain %+v", j.Drain)
 	}
-	if got := w.keyOps(); !slices.Equal(got, []string{"key rotate (generate) done", "key rotate (promote) done"}) {
+	if got := w.keyOps(); !slices.Equal(got, []string{"key rotate (generate) done", "key rotate (promote) done", "key rotate (release) done"}) {
 		t.Errorf("key operations in the audit log: %v", got)
 	}
 	// Every step is saved before it starts and after it ends: the journal on disk
@@ -327,7 +344,7 @@ func TestFakeRefusalsChangeNothing(t *testing.T) {
 			w.c.SetBalance(w.treasury.Address(), ether(1))
 			o.Fund = ether(2)
 		},
-			errs.Refused, "cannot fund the new relayer; nothing was changed"},
+			errs.Refused, "check(s) above failed: the rotation would not get through; nothing was changed"},
 		{"above the funding limit", func(w *fakeWorld, o *rotation.Options) { o.FundingLimit = big.NewInt(1) },
 			errs.Refused, "above the profile's funding limit"},
 		{"treasury is not the profile's", func(w *fakeWorld, o *rotation.Options) { other := common.HexToAddress("0x01"); o.Treasury = &other },
@@ -460,53 +477,44 @@ func TestFakeDeployFailsOrIsManual(t *testing.T) {
 	}
 }
 
-// A pending version an abandoned rotation left: taken over when it is new and
-// unfunded; refused (never overwritten) when it holds funds, until DiscardPending.
+// A pending version no rotation claims (key generate, a write by hand) is never
+// taken over nor overwritten: the rotation refuses, naming it, until it is
+// discarded — DiscardPending clears it first.
 func TestFakeLeftoverPendingVersion(t *testing.T) {
 	t.Parallel()
-	leftover := func(w *fakeWorld) common.Address {
-		k, _ := secrets.Generate()
-		if _, err := w.store.WritePending(context.Background(), k); err != nil {
-			t.Fatal(err)
-		}
-		return k.Address()
-	}
 	w := newFakeWorld(t)
-	fresh := leftover(w)
-	j, err, _ := w.run(w.options(), "")
-	if err != nil {
+	k, _ := secrets.Generate()
+	if _, err := w.store.WritePending(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}
-	if common.HexToAddress(j.New.Address) != fresh || !strings.Contains(w.err.String(), "new and unfunded") {
-		t.Fatalf("new key %s, want the leftover %s", j.New.Address, fresh.Hex())
+	leftover := k.Address()
+	_, err, _ := w.run(w.options(), "")
+	if errs.KindOf(err) != errs.Refused || !errors.Is(err, secrets.ErrClaimed) || !strings.Contains(err.Error(), leftover.Hex()) ||
+		!strings.Contains(err.Error(), "will not overwrite") || !strings.Contains(errs.FixOf(err), "DISCARD") {
+		t.Fatalf("a leftover: %v (%s)", err, errs.FixOf(err))
 	}
-	w.rotated(j, w.options().Fund)
-
-	w = newFakeWorld(t)
-	funded := leftover(w)
-	w.c.SetBalance(funded, big.NewInt(1e16))
-	_, err, _ = w.run(w.options(), "")
-	if errs.KindOf(err) != errs.Refused || !strings.Contains(err.Error(), funded.Hex()) || !strings.Contains(err.Error(), "will not overwrite") ||
-		!strings.Contains(errs.FixOf(err), "DISCARD") {
-		t.Fatalf("a funded leftover: %v (%s)", err, errs.FixOf(err))
-	}
-	if len(w.versions()) != 2 || w.journalOnDisk() != nil {
+	if len(w.versions()) != 2 || w.journalOnDisk() != nil || w.c.Broadcasts() != 0 {
 		t.Fatal("the refusal changed something")
+	}
+	// Resume and rollback have nothing to work on either.
+	for _, set := range []func(*rotation.Options){func(o *rotation.Options) { o.Resume = true }, func(o *rotation.Options) { o.Rollback = true }} {
+		o := w.options()
+		set(&o)
+		if _, err, _ := w.run(o, ""); errs.KindOf(err) != errs.Refused || !strings.Contains(errs.FixOf(err), "DISCARD") {
+			t.Fatalf("resume/rollback over a leftover: %v", err)
+		}
 	}
 	o := w.options()
 	o.DiscardPending = true
-	j, err, _ = w.run(o, "")
+	j, err, _ := w.run(o, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if common.HexToAddress(j.New.Address) == funded {
+	if common.HexToAddress(j.New.Address) == leftover {
 		t.Fatal("the discarded leftover was used")
 	}
 	w.rotated(j, o.Fund)
-	if w.c.Balance(funded).Cmp(big.NewInt(1e16)) != 0 {
-		t.Error("the leftover's funds were touched")
-	}
-	if got := w.keyOps(); !slices.Equal(got, []string{"key rotate (discard-pending) done", "key rotate (generate) done", "key rotate (promote) done"}) {
+	if got := w.keyOps(); !slices.Equal(got, []string{"key rotate (discard-pending) done", "key rotate (generate) done", "key rotate (promote) done", "key rotate (release) done"}) {
 		t.Errorf("key operations: %v", got)
 	}
 }
@@ -577,15 +585,15 @@ func TestFakeRollback(t *testing.T) {
 		if !strings.Contains(strings.Join(j.Next, "\n"), "DRAIN "+j.New.Ref) {
 			t.Errorf("next steps %v do not say how to return the new wallet's funds", j.Next)
 		}
-		if got := w.keyOps(); !slices.Equal(got, []string{"key rotate (generate) done", "key rotate (promote) done", "key rotate (rollback) done"}) {
+		if got := w.keyOps(); !slices.Equal(got, []string{"key rotate (generate) done", "key rotate (promote) done", "key rotate (rollback) done", "key rotate (release) done"}) {
 			t.Errorf("key operations: %v", got)
 		}
 	})
 	t.Run("before the promote", func(t *testing.T) {
 		t.Parallel()
 		w := newFakeWorld(t)
-		if _, _, killed := w.run(w.options(), "fund:done"); !killed {
-			t.Fatal("not killed")
+		if _, err, killed := w.run(w.options(), "fund:done"); !killed {
+			t.Fatalf("not killed: %v\n%s", err, w.err.String())
 		}
 		o := w.options()
 		o.Rollback = true

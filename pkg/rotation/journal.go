@@ -17,6 +17,7 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/errs"
 	"github.com/vrwx/vrwxctl/pkg/lazy"
 	"github.com/vrwx/vrwxctl/pkg/redact"
+	"github.com/vrwx/vrwxctl/pkg/report"
 	"github.com/vrwx/vrwxctl/pkg/txflow"
 )
 
@@ -40,6 +41,12 @@ const (
 	StatusRolledBack = "rolled-back" // undone by --rollback
 	StatusDryRun     = "dry-run"     // a plan only; nothing was changed
 	StatusNotDue     = "not-due"     // the current key is younger than asked; nothing was changed
+	// StatusEndedElsewhere: this machine's journal of a rotation that the store no
+	// longer holds — finished or undone from another machine.
+	StatusEndedElsewhere = "ended-elsewhere"
+	// StatusRefused: another rotation claimed the store first; this one changed
+	// nothing.
+	StatusRefused = "refused"
 )
 
 // Step names.
@@ -95,6 +102,17 @@ type Journal struct {
 	// never written down (a resume then needs the URL again).
 	APIURL    string   `json:"apiUrl,omitempty"`
 	DeployCmd []string `json:"deployCmd,omitempty"`
+	// Deploys records every run of a deploy command, in order: what ran, when, and
+	// how it ended. Messages about what ran come from here, never from DeployCmd
+	// (the command the next run would use).
+	Deploys []DeployRun `json:"deploys,omitempty"`
+	// Source says where this journal came from: "" (written by this machine's run
+	// from the start) or "store" (rebuilt on this machine from the store's claim,
+	// the chain and /health, the rotation having started elsewhere).
+	Source string `json:"source,omitempty"`
+	// Checks are what the plan checked before anything changed (the dry run's
+	// lines, and a real run's).
+	Checks []report.Check `json:"checks,omitempty"`
 
 	Steps []Step       `json:"steps"`
 	Drain *DrainResult `json:"drain,omitempty"`
@@ -132,6 +150,16 @@ type Step struct {
 	// written here before the broadcast.
 	TxHashes []string `json:"txHashes,omitempty"`
 	Block    uint64   `json:"block,omitempty"`
+}
+
+// DeployRun is one run of the deploy command.
+type DeployRun struct {
+	Command    string     `json:"command"`
+	StartedAt  time.Time  `json:"startedAt"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+	// Outcome is "exit 0", the error, or "" while it runs (or when the process
+	// died during it).
+	Outcome string `json:"outcome,omitempty"`
 }
 
 // DrainResult is what the drain moved and left.
@@ -219,6 +247,9 @@ func (j *Journal) Save(now time.Time) error {
 	}
 	for i := range j.Next {
 		j.Next[i] = redact.Text(j.Next[i])
+	}
+	for i := range j.Deploys {
+		j.Deploys[i].Outcome = redact.Text(j.Deploys[i].Outcome)
 	}
 	path := j.Path
 	j.Path = ""

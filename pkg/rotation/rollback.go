@@ -90,6 +90,11 @@ func (r *rotator) rollback(ctx context.Context, j *Journal) (*Journal, error) {
 			return nil, err
 		}
 	}
+	// Undone: the rotation's claim on the store goes, and a new one may start.
+	if err := r.change(j, "release").Release(ctx, j.ID); err != nil {
+		return nil, errs.Failedf("%s is back on its old key, but the store's claim of rotation %s could not be released", r.base.String(), j.ID).Wrap(err).
+			WithFix("run the rollback again to release it")
+	}
 	now := r.now()
 	j.Status, j.FinishedAt = StatusRolledBack, &now
 	j.Next = nil

@@ -6,15 +6,18 @@
 // (generate and promote at once, drain the old wallet first with raised fees,
 // then fund, restart and verify).
 //
-// Every step is idempotent and recorded in a journal (see Journal) before and
-// after it runs, so a rotation killed anywhere is resumed where it stopped:
-// funding and draining look for the journal's transaction hash, its receipt and
-// the balance before they send (and the send path's own rerun guard stands
-// behind them), promotion checks which version is current, the generated key is
-// found again as the store's pending version. One rotation of a store runs at a
-// time on a host (a lock), and a pending version left by an abandoned rotation
-// is either taken over (its address new and unfunded) or refused, never
-// overwritten.
+// A rotation's claim and state live where every machine can read them: the store
+// holds its claim — taken atomically with the new pending version, carrying the
+// rotation's identity — and the chain its transactions and balances, so a second
+// rotation is refused from any machine and a stopped one is resumed from any
+// machine, rebuilt from the store, the chain and /health when this machine has no
+// journal. Every step checks the truth before it acts: funding and draining look at
+// the journal's hashes, then at the chain (a transfer to the new address, a drain
+// into the treasury, from any machine) and the balances, and the send path's
+// payment guard stands behind them; promotion checks which version is current and
+// refuses a store someone else changed. The journal (see Journal), rewritten before
+// and after every step, is this machine's cache and record. A pending version no
+// rotation claims is never taken over nor overwritten.
 //
 // The package has no CLI in it: the store, the chain (txflow.Chain), the treasury
 // signer, the audit log, /health (Health), the hook runner, the clock and the
@@ -25,6 +28,7 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -95,6 +99,20 @@ type Options struct {
 	Checkpoint func(point string)
 	Advice     Advice
 
+	// Window is how far back the chain is searched for the rotation's own
+	// transactions and for the same payment (the profile's payment_window; 0: the
+	// send path's default).
+	Window time.Duration
+	// By names who runs the rotation (user@host), recorded with its claim.
+	By string
+	// DefaultTreasuryRef and DefaultAPIURL are the profile's treasury_signer and
+	// api_url: used by a resume or rollback whose journal is not on this machine
+	// when no flag names them.
+	DefaultTreasuryRef, DefaultAPIURL string
+	// FindProgram finds the deploy command's program (exec.LookPath when nil): the
+	// plan checks it exists before anything changes.
+	FindProgram func(name string) (string, error)
+
 	// Mode is Standard or Emergency (a new rotation; a resume takes the journal's).
 	Mode string
 	// Fund is what the new address receives (a new rotation).
@@ -142,6 +160,7 @@ var FollowUps = []string{
 type rotator struct {
 	Options
 	base     secrets.Ref
+	claims   secrets.Claims
 	treasury txflow.Signer
 }
 
@@ -183,8 +202,14 @@ func (r *rotator) stepCtx(ctx context.Context) (context.Context, context.CancelF
 }
 
 // Run plans, confirms and runs a rotation, resumes or rolls back the one in
-// progress, and returns its journal. A dry run prints the plan and the
-// transactions it would send, and changes nothing.
+// progress, and returns its journal. A dry run prints the plan and the checks and
+// transactions it would need, and changes nothing.
+//
+// Where a rotation stands is read from the store (its claim: which rotation holds
+// it, the versions), the chain and /health; the journal in the state directory is
+// this machine's cache and record of it. A rotation started on another machine (a
+// CI runner that is gone, a colleague's laptop) is refused as a new one, and
+// resumed or rolled back from here as well as from there.
 func Run(ctx context.Context, o Options) (*Journal, error) {
 	if o.Store == nil || o.Chain == nil || o.IO == nil {
 		return nil, errs.Usagef("rotation: a store, a chain client and IO are required")
@@ -196,8 +221,14 @@ func Run(ctx context.Context, o Options) (*Journal, error) {
 	if !r.base.Writable() {
 		return nil, errs.Usagef("%s is read-only; a rotation writes the new key into its store (aws-sm://, vault://, keystore:// or file://)", r.base.String())
 	}
+	claims, err := secrets.ClaimsOf(o.Store)
+	if err != nil {
+		return nil, err
+	}
+	r.claims = claims
 	path := JournalPath(r.Dir, r.base.String())
 	if !r.DryRun {
+		// This host's fast path; the store's claim is what holds across machines.
 		lock, err := AcquireLock(path, r.base.String())
 		if err != nil {
 			return nil, err
@@ -208,41 +239,39 @@ func Run(ctx context.Context, o Options) (*Journal, error) {
 	if err != nil {
 		return nil, err
 	}
-	inProgress := j != nil && j.Status == StatusInProgress
+	claim, err := r.readClaim(ctx)
+	if err != nil {
+		return nil, err
+	}
 	switch {
 	case r.Rollback:
-		if !inProgress {
-			return nil, r.nothingInProgress(j, "roll back")
+		cur, err := r.inProgress(ctx, j, claim, path, "roll back")
+		if err != nil || cur == nil {
+			return cur, err
 		}
-		return r.rollback(ctx, j)
+		return r.rollback(ctx, cur)
 	case r.Resume:
-		if !inProgress {
-			if j != nil && j.Status == StatusComplete {
-				r.IO.Successf("the last rotation of %s finished at %s: nothing to resume", r.base.String(), j.UpdatedAt.Format(time.RFC3339))
-				return j, nil
-			}
-			return nil, r.nothingInProgress(j, "resume")
+		cur, err := r.inProgress(ctx, j, claim, path, "resume")
+		if err != nil || cur == nil || cur.Status != StatusInProgress {
+			return cur, err
 		}
-		r.Mode = j.Mode
-		if err := r.reopen(ctx, j); err != nil {
+		r.Mode = cur.Mode
+		if err := r.reopen(ctx, cur); err != nil {
 			return nil, err
 		}
-		r.printPlan(ctx, j, true)
+		r.printPlan(ctx, cur, true)
 		if r.DryRun {
-			j.Status = StatusDryRun
+			cur.Status = StatusDryRun
 			r.IO.Successf("dry run: the steps above would run; nothing was changed")
-			return j, nil
+			return cur, nil
 		}
 		if err := r.confirm("Resume this rotation?"); err != nil {
 			return nil, err
 		}
-		return r.run(ctx, j)
+		return r.run(ctx, cur)
 	}
-	if inProgress {
-		st := j.current()
-		return nil, errs.Refusedf("a rotation of %s is in progress (step %d/%d %s: %s, journal %s); a second one is refused",
-			r.base.String(), j.Index(st.Name), len(j.Steps), st.Name, st.Status, path).
-			WithFix(fmt.Sprintf("continue it: %s; or undo it: %s", r.Advice.Resume, r.Advice.Rollback))
+	if claim != nil && !(claim.Unidentified && r.DiscardPending) {
+		return nil, r.claimedRefusal(claim, "a second one is refused")
 	}
 	nj, err := r.plan(ctx, path)
 	if err != nil {
@@ -251,7 +280,21 @@ func Run(ctx context.Context, o Options) (*Journal, error) {
 	if nj.Status == StatusNotDue {
 		return nj, nil
 	}
+	if claim != nil {
+		nj.Discard = &KeyRef{VersionID: claim.Version, Address: claim.Address.Hex(), Ref: r.base.AtVersion(claim.Version).String()}
+		r.IO.Warnf("the store holds %s; it will be discarded (kept in the store's history, no longer pending)", claimWhat(claim))
+	}
 	r.printPlan(ctx, nj, false)
+	failed := r.printChecks(nj)
+	if failed > 0 {
+		// A check can fail because another rotation took the store meanwhile (its
+		// API already runs its new key): that is the reason to give.
+		if c, err := r.readClaim(ctx); err == nil && c != nil {
+			return nil, r.claimedRefusal(c, "a second one is refused")
+		}
+		return nil, errs.Refusedf("%d check(s) above failed: the rotation would not get through; nothing was changed", failed).
+			WithFix("fix what each failed line says, then run it again (--dry-run checks without changing anything)")
+	}
 	if r.DryRun {
 		return r.dryRun(ctx, nj)
 	}
@@ -259,6 +302,11 @@ func Run(ctx context.Context, o Options) (*Journal, error) {
 		return nil, err
 	}
 	if j != nil {
+		if j.Status == StatusInProgress {
+			// This machine's journal of a rotation the store no longer holds: it
+			// ended (or was undone) elsewhere.
+			j.Status = StatusEndedElsewhere
+		}
 		if err := archive(j); err != nil {
 			return nil, err
 		}
@@ -280,46 +328,56 @@ func (r *rotator) nothingInProgress(j *Journal, what string) error {
 	return errs.Failedf("the last rotation of %s is %s (%s): there is nothing to %s", r.base.String(), j.Status, j.UpdatedAt.Format(time.RFC3339), what)
 }
 
-// current is the first step not done.
-func (j *Journal) current() *Step {
-	for i := range j.Steps {
-		if j.Steps[i].Status != StatusDone {
-			return &j.Steps[i]
-		}
-	}
-	return &j.Steps[len(j.Steps)-1]
-}
-
-// reopen takes what a resume needs from the journal, letting the caller override
-// the deployment command and the API URL.
+// reopen takes what a resume needs: the treasury signer (a flag, this machine's
+// journal, or the profile's treasury_signer; it must hold the key of the
+// rotation's treasury), the API URL and the deploy command. A deploy command given
+// now replaces the journal's, and when /health has not yet reported the new key
+// the deploy step runs again with it: a resume runs what it says.
 func (r *rotator) reopen(ctx context.Context, j *Journal) error {
 	if j.Store != r.base.String() {
 		return errs.Failedf("the journal %s is of %s, not %s", j.Path, j.Store, r.base.String())
 	}
-	if r.TreasuryRef == "" {
-		r.TreasuryRef = j.Treasury.Signer
+	ref := r.TreasuryRef
+	if ref == "" {
+		ref = j.Treasury.Signer
 	}
-	if r.TreasuryRef != j.Treasury.Signer {
+	if ref == "" {
+		ref = r.DefaultTreasuryRef
+	}
+	if ref == "" {
+		return errs.Usagef("this rotation funds from the treasury %s, and no signer for it is known on this machine; name it with --treasury-signer", j.Treasury.Address)
+	}
+	if j.Treasury.Signer != "" && r.TreasuryRef != "" && r.TreasuryRef != j.Treasury.Signer {
 		return errs.Usagef("this rotation funds from %s (journal %s), not %s", j.Treasury.Signer, j.Path, r.TreasuryRef)
 	}
+	r.TreasuryRef = ref
 	t, err := r.OpenSigner(ctx, r.TreasuryRef)
 	if err != nil {
 		return err
 	}
 	if !strings.EqualFold(t.Address().Hex(), j.Treasury.Address) {
-		return errs.Failedf("%s now holds the key of %s, but this rotation funds from %s", r.TreasuryRef, t.Address().Hex(), j.Treasury.Address)
+		return errs.Failedf("%s holds the key of %s, but this rotation funds from %s", r.TreasuryRef, t.Address().Hex(), j.Treasury.Address)
 	}
 	r.treasury = t
+	j.Treasury.Signer = ref
 	if len(r.DeployCmd) > 0 {
 		j.DeployCmd = r.DeployCmd
+		if v, d := j.Step(StepVerify), j.Step(StepDeploy); v != nil && d != nil && v.Status != StatusDone && d.Status == StatusDone {
+			d.Status, d.Outcome = StatusPending, ""
+			r.IO.Infof("  the deploy step runs again with the command given: `%s`", QuoteCommand(r.DeployCmd))
+		}
 	}
-	if r.APIURL != "" {
+	switch {
+	case r.APIURL != "":
 		j.APIURL = storableURL(r.APIURL)
-	} else {
+	case j.APIURL != "":
 		r.APIURL = j.APIURL
+	default:
+		r.APIURL = r.DefaultAPIURL
+		j.APIURL = storableURL(r.APIURL)
 	}
 	if r.APIURL == "" {
-		return errs.Usagef("the API URL of this rotation held credentials and was not written to the journal %s; give it again", j.Path)
+		return errs.Usagef("no API URL for this rotation's /health check: its journal here has none (it held credentials, or the rotation started elsewhere); give --api-url")
 	}
 	return nil
 }
@@ -344,8 +402,22 @@ func (r *rotator) run(ctx context.Context, j *Journal) (*Journal, error) {
 			continue
 		}
 		if err := r.step(ctx, j, st); err != nil {
+			if st.Name == StepGenerate && j.New.VersionID == "" && isClaimed(err) {
+				// Another rotation claimed the store first: this one changed nothing
+				// and is over; there is nothing of it to resume.
+				st.Status, st.Error = StatusFailed, err.Error()
+				j.Status, j.Next = StatusRefused, []string{errs.FixOf(err)}
+				if serr := j.Save(r.now()); serr != nil {
+					r.IO.Warnf("the journal %s could not be updated: %v", j.Path, serr)
+				}
+				return j, err
+			}
 			return j, r.stopped(j, st, err)
 		}
+	}
+	// The rotation is done: its claim on the store goes, and the next may start.
+	if err := r.change(j, "release").Release(ctx, j.ID); err != nil {
+		return j, r.stopped(j, &j.Steps[len(j.Steps)-1], errs.Failedf("every step is done, but the store's claim of rotation %s could not be released", j.ID).Wrap(err))
 	}
 	now := r.now()
 	j.Status, j.FinishedAt = StatusComplete, &now
@@ -429,13 +501,18 @@ func (r *rotator) stopped(j *Journal, st *Step, err error) error {
 	if serr := j.Save(r.now()); serr != nil {
 		r.IO.Warnf("the journal %s could not be updated: %v", j.Path, serr)
 	}
+	verb := "stopped"
+	if errors.Is(err, errs.ErrInterrupted) {
+		verb = "interrupted"
+	}
 	kind := errs.KindOf(err)
 	if kind == errs.OK {
 		kind = errs.Failed
 	}
 	// The error says where it stopped, the journal that resumes it and — as its fix,
-	// said once, also in JSON — the next steps (the journal keeps them too).
-	return (&errs.Error{Kind: kind, Msg: fmt.Sprintf("rotation stopped at step %d/%d %s (journal %s)", j.Index(st.Name), len(j.Steps), st.Name, j.Path), Err: err}).
+	// said once, also in JSON — the next steps (the journal keeps them too). The
+	// store holds the rotation's claim: it can be continued from any machine.
+	return (&errs.Error{Kind: kind, Msg: fmt.Sprintf("rotation %s at step %d/%d %s (journal %s)", verb, j.Index(st.Name), len(j.Steps), st.Name, j.Path), Err: err}).
 		WithFix(strings.Join(j.Next, "; "))
 }
 
@@ -534,8 +611,8 @@ func (r *rotator) balanceNote(ctx context.Context, addr string) string {
 }
 
 // plan reads everything a new rotation needs and checks it before anything
-// changes: the current key, the treasury and its balance, a pending leftover,
-// the API URL.
+// changes (preflight): the current key, the treasury and what it can pay, the
+// API, the deploy command, the store's permissions, the old key's pool.
 func (r *rotator) plan(ctx context.Context, path string) (*Journal, error) {
 	if r.Mode != Standard && r.Mode != Emergency {
 		return nil, errs.Usagef("rotation mode %q is not standard or emergency", r.Mode)
@@ -571,7 +648,7 @@ func (r *rotator) plan(ctx context.Context, path string) (*Journal, error) {
 	}
 	now := r.now()
 	j := &Journal{
-		JournalVersion: 1, ID: "rotation-" + now.Format("20060102T150405Z"), Mode: r.Mode, Status: StatusInProgress,
+		JournalVersion: 1, ID: newID(now), Mode: r.Mode, Status: StatusInProgress,
 		Store: r.base.String(), Profile: r.Profile, ChainID: r.Chain.ChainID(), StartedAt: now, Reason: r.Reason, Path: path,
 		Treasury: Account{Address: t.Address().Hex(), Signer: r.TreasuryRef},
 		Old:      KeyRef{VersionID: cur.ID, Address: cur.Address.Hex(), Ref: r.base.AtVersion(cur.ID).String()},
@@ -593,84 +670,11 @@ func (r *rotator) plan(ctx context.Context, path string) (*Journal, error) {
 			return j, nil
 		}
 	}
-	if err := r.leftover(ctx, j, cur); err != nil {
-		return nil, err
-	}
-	// The treasury must be able to pay before anything changes: prepare the funding
-	// transaction (its simulation included) and compare its worst case with the
-	// balance. An emergency goes on regardless — securing the old wallet comes
-	// first, and its drain pays into the treasury.
-	to := cur.Address
-	if j.New.Address != "" {
-		to = common.HexToAddress(j.New.Address)
-	}
-	p, perr := r.Chain.Prepare(ctx, chain.TxRequest{From: t.Address(), To: to, Value: r.Fund, Fees: r.Fees})
-	poor := perr != nil && errs.KindOf(perr) == errs.Refused
-	if perr == nil && p.WorstCase().Cmp(p.Balance) > 0 {
-		poor = true
-		perr = errs.Refusedf("the treasury %s has %s ETH, but funding the new relayer may cost up to %s ETH (%s ETH + gas)",
-			t.Address().Hex(), units.FormatEther(p.Balance), units.FormatEther(p.WorstCase()), units.FormatEther(r.Fund))
-	}
-	switch {
-	case poor && r.Mode == Emergency:
-		r.IO.Warnf("%v — the emergency goes on: the old wallet is drained into the treasury before the funding step", perr)
-	case poor:
-		return nil, errs.Refusedf("the treasury cannot fund the new relayer; nothing was changed: %v", perr).
-			WithFix(fmt.Sprintf("top up the treasury %s, or fund less", t.Address().Hex()))
-	case perr != nil:
-		return nil, perr
-	}
+	j.Checks = r.preflight(ctx, j, t.Address())
 	return j, nil
-}
-
-// leftover looks for a pending version a rotation left behind. One whose address
-// is new (not the current key's) and unfunded (no balance, no transactions) is
-// taken over as this rotation's new key; any other is refused unless the caller
-// asked to discard it. Nothing is overwritten.
-func (r *rotator) leftover(ctx context.Context, j *Journal, cur secrets.Version) error {
-	pv, ok, err := r.pendingVersion(ctx)
-	if err != nil || !ok {
-		return err
-	}
-	if r.DiscardPending {
-		r.IO.Warnf("the store has a pending version %s (%s) from an abandoned rotation; it will be discarded (kept in the store's history, no longer pending)", pv.ID, pv.Address.Hex())
-		j.Discard = &KeyRef{VersionID: pv.ID, Address: pv.Address.Hex(), Ref: r.base.AtVersion(pv.ID).String()}
-		return nil
-	}
-	fresh, why, err := r.fresh(ctx, pv.Address, cur.Address)
-	if err != nil {
-		return err
-	}
-	if !fresh {
-		return errs.Refusedf("%s already has a pending version %s (%s) from an abandoned rotation, and it is not a fresh key: %s; this rotation will not overwrite it",
-			r.base.String(), pv.ID, pv.Address.Hex(), why).
-			WithFix(fmt.Sprintf("inspect it (it may hold funds; %s), then start over without it: %s", r.Advice.Drain(r.base.AtVersion(pv.ID).String()), r.Advice.DiscardPending))
-	}
-	r.IO.Warnf("the store has a pending version %s (%s) from an abandoned rotation: new and unfunded, so this rotation continues with it", pv.ID, pv.Address.Hex())
-	j.New = KeyRef{VersionID: pv.ID, Address: pv.Address.Hex(), Ref: r.base.AtVersion(pv.ID).String()}
-	return nil
 }
 
 // pendingVersion finds the store's pending version, if any.
 func (r *rotator) pendingVersion(ctx context.Context) (secrets.Version, bool, error) {
 	return r.version(ctx, func(v secrets.Version) bool { return v.Has(secrets.StagePending) && !v.Has(secrets.StageCurrent) })
-}
-
-// fresh reports whether addr is a key no rotation has used yet: not the current
-// key's, no balance, no transactions.
-func (r *rotator) fresh(ctx context.Context, addr, current common.Address) (bool, string, error) {
-	if addr == current {
-		return false, "it holds the current key", nil
-	}
-	a, err := r.Chain.Account(ctx, addr)
-	if err != nil {
-		return false, "", err
-	}
-	if a.Balance.Sign() > 0 {
-		return false, fmt.Sprintf("its address holds %s ETH", units.FormatEther(a.Balance)), nil
-	}
-	if a.NoncePending > 0 {
-		return false, fmt.Sprintf("its address has sent %d transaction(s)", a.NoncePending), nil
-	}
-	return true, "", nil
 }

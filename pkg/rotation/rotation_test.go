@@ -221,6 +221,7 @@ func TestStandardRotation(t *testing.T) {
 	wantOps := []string{
 		fmt.Sprintf("key rotate (generate) done %s %s", j.New.VersionID, j.New.Address),
 		fmt.Sprintf("key rotate (promote) done %s %s", j.New.VersionID, j.New.Address),
+		"key rotate (release) done  ",
 	}
 	if !slices.Equal(ops, wantOps) {
 		t.Fatalf("audit log key operations:\n%s\nwant\n%s", strings.Join(ops, "\n"), strings.Join(wantOps, "\n"))

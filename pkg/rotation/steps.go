@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,12 +20,26 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
 
-// generate writes a new key into the store as pending. Run again, it finds the
-// version it wrote: recorded in the journal, or — when the process died between
-// the write and the journal — as the store's pending version, new and unfunded.
+// generate writes a new key into the store as the pending version of this
+// rotation and claims the store for it, atomically (secrets.Claims): of two
+// rotations started at once on two machines, one claims and the other stops here,
+// having written and funded nothing. Run again, it finds the version it wrote —
+// in the journal, or as the store's claim of this rotation. An emergency promotes
+// it at once.
 func (r *rotator) generate(ctx context.Context, j *Journal) (string, error) {
 	ctx, cancel := r.stepCtx(ctx)
 	defer cancel()
+	if j.New.VersionID == "" && j.Discard != nil {
+		if c, err := r.claims.Claim(ctx); err != nil {
+			return "", err
+		} else if c != nil && c.Unidentified && c.Version == j.Discard.VersionID {
+			if err := r.change(j, "discard-pending").DiscardPending(ctx, c.Version, c.Address.Hex()); err != nil {
+				return "", err
+			}
+			r.IO.Infof("  discarded %s (kept in the store's history)", claimWhat(c))
+		}
+	}
+	outcome := ""
 	if j.New.VersionID != "" {
 		v, ok, err := r.version(ctx, func(v secrets.Version) bool { return v.ID == j.New.VersionID })
 		if err != nil {
@@ -36,41 +51,32 @@ func (r *rotator) generate(ctx context.Context, j *Journal) (string, error) {
 		if !strings.EqualFold(v.Address.Hex(), j.New.Address) {
 			return "", errs.Failedf("version %s of %s holds %s, but this rotation generated %s", j.New.VersionID, r.base.String(), v.Address.Hex(), j.New.Address)
 		}
-		return fmt.Sprintf("new key %s is version %s (%s)", j.New.Address, v.ID, strings.Join(v.Stages, ", ")), nil
-	}
-	pv, ok, err := r.pendingVersion(ctx)
-	if err != nil {
-		return "", err
-	}
-	if ok && j.Discard != nil && pv.ID == j.Discard.VersionID {
-		if err := r.change(j, "discard-pending").DiscardPending(ctx, pv.ID, pv.Address.Hex()); err != nil {
-			return "", err
+		outcome = fmt.Sprintf("new key %s is version %s (%s)", j.New.Address, v.ID, strings.Join(v.Stages, ", "))
+	} else {
+		v, addr, err := r.change(j, "generate").Claim(ctx, r.identity(j))
+		var held *secrets.ClaimedError
+		if errors.As(err, &held) {
+			return "", errs.WithFix(err, fmt.Sprintf("another rotation claimed %s first: this one wrote and funded nothing. If that one is running, let it finish; if it stopped, continue it: %s",
+				r.base.String(), r.Advice.Resume))
 		}
-		r.IO.Infof("  discarded the abandoned pending version %s (%s)", pv.ID, pv.Address.Hex())
-		ok = false
-	}
-	if ok {
-		fresh, why, err := r.fresh(ctx, pv.Address, common.HexToAddress(j.Old.Address))
 		if err != nil {
 			return "", err
 		}
-		if !fresh {
-			return "", errs.Refusedf("%s has a pending version %s (%s) this rotation did not record, and it is not a fresh key (%s); it will not be overwritten",
-				r.base.String(), pv.ID, pv.Address.Hex(), why).WithFix(r.Advice.Rollback)
+		j.New = KeyRef{VersionID: v.ID, Address: addr.Hex(), Ref: r.base.AtVersion(v.ID).String()}
+		outcome = fmt.Sprintf("new key %s written as version %s, pending; the store is claimed for rotation %s", j.New.Address, v.ID, j.ID)
+	}
+	if j.Mode == Emergency {
+		if _, err := r.promote(ctx, j); err != nil {
+			return "", err
 		}
-		j.New = KeyRef{VersionID: pv.ID, Address: pv.Address.Hex(), Ref: r.base.AtVersion(pv.ID).String()}
-		return fmt.Sprintf("found the key an interrupted run wrote: %s, version %s (pending)", j.New.Address, pv.ID), nil
+		outcome += "; promoted at once"
 	}
-	v, addr, err := r.change(j, "generate").Generate(ctx, false)
-	if err != nil {
-		return "", err
-	}
-	j.New = KeyRef{VersionID: v.ID, Address: addr.Hex(), Ref: r.base.AtVersion(v.ID).String()}
-	return fmt.Sprintf("new key %s written as version %s (%s)", j.New.Address, v.ID, strings.Join(v.Stages, ", ")), nil
+	return outcome, nil
 }
 
-// promote makes the new version current. A version that is current already
-// (a resumed run, or a promote by hand) is left as it is.
+// promote makes the new version current, provided the old one still is (the
+// store refuses otherwise: AWS by RemoveFromVersionId). A version that is current
+// already (a resumed run, a promote by hand) is left as it is.
 func (r *rotator) promote(ctx context.Context, j *Journal) (string, error) {
 	ctx, cancel := r.stepCtx(ctx)
 	defer cancel()
@@ -86,7 +92,7 @@ func (r *rotator) promote(ctx context.Context, j *Journal) (string, error) {
 			r.base.String(), cur.Address.Hex(), cur.ID, j.Old.Address, j.New.Address).
 			WithFix("inspect the store's versions before going on")
 	}
-	if err := r.change(j, "promote").Promote(ctx, j.New.VersionID, j.New.Address); err != nil {
+	if err := r.change(j, "promote").PromoteFrom(ctx, j.New.VersionID, j.New.Address, j.Old.VersionID); err != nil {
 		return "", err
 	}
 	r.checkpoint(StepPromote + ":promoted")
@@ -129,6 +135,8 @@ func (r *rotator) currentVersion(ctx context.Context) (secrets.Version, error) {
 }
 
 // deploy runs the deployment command, or says what to run when there is none.
+// Each run is recorded in the journal before it starts and when it ends, so what
+// the rotation later says ran is what ran.
 func (r *rotator) deploy(ctx context.Context, j *Journal) (string, error) {
 	if len(j.DeployCmd) == 0 {
 		r.IO.Warnf("restart the API now so it loads the new key (for example `%s`); waiting for %s to report %s",
@@ -138,13 +146,41 @@ func (r *rotator) deploy(ctx context.Context, j *Journal) (string, error) {
 	if r.Hook == nil {
 		return "", errs.Usagef("a deploy command was given but nothing can run it")
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.waitTimeout())
-	defer cancel()
-	if err := r.Hook(ctx, j.DeployCmd, r.deployEnv(ctx, j), r.IO.ErrOut); err != nil {
-		return "", errs.Failedf("the deploy command failed; the new key is current in the store but the API may still run the old one").Wrap(err).
-			WithFix("fix what made `" + QuoteCommand(j.DeployCmd) + "` fail (its output is above)")
+	cmd := QuoteCommand(j.DeployCmd)
+	j.Deploys = append(j.Deploys, DeployRun{Command: cmd, StartedAt: r.now()})
+	if err := j.Save(r.now()); err != nil {
+		return "", err
 	}
-	return "ran `" + QuoteCommand(j.DeployCmd) + "` (exit 0)", nil
+	hctx, cancel := context.WithTimeout(ctx, r.waitTimeout())
+	defer cancel()
+	err := r.Hook(hctx, j.DeployCmd, r.deployEnv(hctx, j), r.IO.ErrOut)
+	end := r.now()
+	run := &j.Deploys[len(j.Deploys)-1]
+	run.FinishedAt = &end
+	if err != nil {
+		run.Outcome = err.Error()
+		if sig := errs.Interruption(ctx); sig != nil {
+			run.Outcome = sig.Msg
+			return "", errs.Stopped(ctx, "`"+cmd+"` ran (it may have restarted the API or not)", err)
+		}
+		return "", errs.Failedf("the deploy command failed; the new key is current in the store but the API may still run the old one").Wrap(err).
+			WithFix("fix what made `" + cmd + "` fail (its output is above), then resume with the corrected --deploy-cmd")
+	}
+	run.Outcome = "exit 0"
+	return "ran `" + cmd + "` (exit 0)", nil
+}
+
+// lastDeploy says what the journal records of the deploy command's last run.
+func lastDeploy(j *Journal) string {
+	if len(j.Deploys) == 0 {
+		return ""
+	}
+	d := j.Deploys[len(j.Deploys)-1]
+	what := "`" + d.Command + "` ran at " + d.StartedAt.UTC().Format(time.RFC3339)
+	if d.Outcome != "" {
+		what += " (" + d.Outcome + ")"
+	}
+	return what
 }
 
 // verify waits until /health reports the new address. An API that is down,
@@ -155,6 +191,8 @@ func (r *rotator) verify(ctx context.Context, j *Journal) (string, error) {
 	defer cancel()
 	start := time.Now()
 	last := ""
+	w := r.IO.Waiting(ctx, health.URL(displayURL(r.APIURL))+" to report "+want.Hex())
+	defer w.Clear()
 	for {
 		res, err := r.Health.Get(ctx, r.APIURL)
 		seen := ""
@@ -173,22 +211,27 @@ func (r *rotator) verify(ctx context.Context, j *Journal) (string, error) {
 			seen = fmt.Sprintf("%s reports %s, neither the old nor the new key", res.URL, res.Health.RelayerAddress.Hex())
 		}
 		if seen != last {
-			r.IO.Infof("  %s; waiting…", seen)
+			w.Printf("  %s; waiting…", oneLine(seen))
 			last = seen
 		}
+		w.Tick()
 		select {
 		case <-ctx.Done():
-			e := errs.Timeoutf("/health did not report the new relayer %s within %s (last: %s)", want.Hex(), r.waitTimeout(), last)
 			fix := "restart the API so it reads the new key"
-			if len(j.DeployCmd) > 0 {
-				fix += " (`" + QuoteCommand(j.DeployCmd) + "` ran; check that it restarts the API that " + displayURL(r.APIURL) + " serves)"
-			} else if r.Advice.Restart != "" {
-				fix += " (`" + r.Advice.Restart + "`)"
+			switch ran := lastDeploy(j); {
+			case ran != "":
+				fix += " (" + ran + "; check that it restarts the API that " + displayURL(r.APIURL) + " serves, and give a corrected --deploy-cmd to the resume: it runs again)"
+			case len(j.DeployCmd) > 0:
+				fix += " (the deploy command did not run)"
+			case r.Advice.Restart != "":
+				fix += " (no deploy command ran: `" + r.Advice.Restart + "`, or give --deploy-cmd to the resume)"
 			}
 			if r.Advice.Health != nil {
 				fix += ", and check with `" + r.Advice.Health(want) + "`"
 			}
-			return "", e.WithFix(fix)
+			e := errs.Stopped(ctx, "waiting for /health to report the new relayer "+want.Hex(),
+				errs.Timeoutf("/health did not report the new relayer %s within %s (last: %s)", want.Hex(), r.waitTimeout(), last))
+			return "", errs.WithFix(e, fix)
 		case <-time.After(r.poll()):
 		}
 	}
@@ -200,9 +243,14 @@ func (r *rotator) settle(ctx context.Context, j *Journal) (string, error) {
 	old := common.HexToAddress(j.Old.Address)
 	ctx, cancel := context.WithTimeout(ctx, r.waitTimeout())
 	defer cancel()
-	s, err := txflow.WaitSettled(ctx, r.Chain, old, min(r.poll(), time.Second), func(s *chain.AccountState) {
-		r.IO.Infof("  %s has %d pending transaction(s) (nonces %d..%d); waiting for them to be mined…", old.Hex(), s.Waiting(), s.NonceLatest, s.NoncePending-1)
+	w := r.IO.Waiting(ctx, "the pending transactions of "+old.Hex()+" to be mined")
+	s, err := txflow.WaitSettled(ctx, r.Chain, old, min(r.poll(), time.Second), func(s *chain.AccountState, first bool) {
+		if first {
+			w.Printf("  %s has %d pending transaction(s) (nonces %d..%d); waiting for them to be mined…", old.Hex(), s.Waiting(), s.NonceLatest, s.NoncePending-1)
+		}
+		w.Tick()
 	})
+	w.Clear()
 	if errors.Is(err, txflow.ErrStillPending) && r.Advice.Stuck != nil {
 		return "", errs.WithFix(err, r.Advice.Stuck(j.Old.Ref))
 	}
@@ -217,7 +265,7 @@ func (r *rotator) settle(ctx context.Context, j *Journal) (string, error) {
 func (r *rotator) flow(j *Journal, st *Step, s txflow.Signer) *txflow.Flow {
 	return &txflow.Flow{
 		Chain: r.Chain, Signer: s, IO: r.IO, Audit: r.Audit, LockDir: r.LockDir, Profile: r.Profile,
-		Command: "key rotate", Reason: r.Reason, Yes: true, Next: r.Next,
+		Command: "key rotate", Reason: r.Reason, Yes: true, Next: r.Next, Window: r.Window,
 		Signed: func(h common.Hash, nonce uint64) error {
 			st.TxHashes = append(st.TxHashes, h.Hex())
 			if err := j.Save(r.now()); err != nil {
@@ -245,11 +293,13 @@ func (r *rotator) earlier(ctx context.Context, st *Step, from common.Address) (*
 			r.IO.Infof("  %s, sent by an earlier run, is pending; waiting for it…", h.Hex())
 			wctx, cancel := context.WithTimeout(ctx, r.waitTimeout())
 			rcpt, err := r.Chain.WaitMined(wctx, h, r.poll(), nil)
-			cancel()
 			if err != nil {
-				return nil, "", errs.Timeoutf("%s, sent by an earlier run, is still pending", h.Hex()).
-					WithFix("do NOT send again; " + r.waitAdvice(h))
+				err = errs.WithFix(errs.Stopped(wctx, "waiting for "+h.Hex()+" to be mined",
+					errs.Timeoutf("%s, sent by an earlier run, is still pending", h.Hex())), "do NOT send again; "+r.waitAdvice(h))
+				cancel()
+				return nil, "", err
 			}
+			cancel()
 			if rcpt.Succeeded() {
 				return rcpt, h.Hex(), nil
 			}
@@ -265,9 +315,14 @@ func (r *rotator) earlier(ctx context.Context, st *Step, from common.Address) (*
 	return nil, "", nil
 }
 
-// fund sends the new address its funding from the treasury, once: a transaction
-// the journal holds that was mined (or is pending) did it, and so did anything
-// that already put the amount there.
+// fund sends the new address its funding from the treasury, once, whichever
+// machine runs it: a transaction this machine's journal holds that was mined (or
+// is pending) did it; so did a transfer from the treasury to the new address the
+// chain shows (pending, or mined within the payment window), whoever sent it; and
+// so did anything that put ETH there or spent from it (the address is this
+// rotation's alone). Only then does it send — and the send path's own guard stands
+// behind it: a run that loses the race to another machine's identical funding
+// waits for that one instead.
 func (r *rotator) fund(ctx context.Context, j *Journal, st *Step) (string, error) {
 	ctx, cancel := r.stepCtx(ctx)
 	defer cancel()
@@ -282,12 +337,31 @@ func (r *rotator) fund(ctx context.Context, j *Journal, st *Step) (string, error
 		st.Block = uint64(rcpt.BlockNumber)
 		return fmt.Sprintf("%s (sent by an earlier run) funded %s with %s ETH in block %d", h, to.Hex(), units.FormatEther(amount), st.Block), nil
 	}
-	bal, err := r.Chain.BalanceAt(ctx, to, chain.Latest)
+	onChain := func() (string, error) {
+		t, err := r.funding(ctx, from, to)
+		if err != nil || t == nil {
+			return "", err
+		}
+		rc, err := r.settleTx(ctx, *t)
+		if err != nil {
+			return "", err
+		}
+		st.Block = uint64(rc.BlockNumber)
+		if !slices.Contains(st.TxHashes, t.Hash.Hex()) {
+			st.TxHashes = append(st.TxHashes, t.Hash.Hex())
+		}
+		return fmt.Sprintf("%s (sent by a run of this rotation, on this machine or another) funded %s with %s ETH in block %d",
+			t.Hash.Hex(), to.Hex(), units.FormatEther(valueOf(t)), st.Block), nil
+	}
+	if out, err := onChain(); err != nil || out != "" {
+		return out, err
+	}
+	a, err := r.Chain.Account(ctx, to)
 	if err != nil {
 		return "", err
 	}
-	if bal.Cmp(amount) >= 0 {
-		return fmt.Sprintf("%s already holds %s ETH (at least %s ETH): nothing sent", to.Hex(), units.FormatEther(bal), units.FormatEther(amount)), nil
+	if a.Balance.Sign() > 0 || a.NoncePending > 0 {
+		return fmt.Sprintf("%s already holds %s ETH and has sent %d transaction(s): funded, nothing sent", to.Hex(), units.FormatEther(a.Balance), a.NoncePending), nil
 	}
 	if r.treasury == nil {
 		t, err := r.OpenSigner(ctx, j.Treasury.Signer)
@@ -297,6 +371,12 @@ func (r *rotator) fund(ctx context.Context, j *Journal, st *Step) (string, error
 		r.treasury = t
 	}
 	res, rc, err := r.flow(j, st, r.treasury).Fund(ctx, txflow.FundRequest{To: to, Amount: amount, Fees: r.Fees})
+	if errors.Is(err, txflow.ErrAlreadyPaid) {
+		// Another run of this rotation funded it at the same moment.
+		if out, ferr := onChain(); ferr != nil || out != "" {
+			return out, ferr
+		}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -304,14 +384,24 @@ func (r *rotator) fund(ctx context.Context, j *Journal, st *Step) (string, error
 	return fmt.Sprintf("%s sent %s ETH to %s in block %d", res.TxHash, units.FormatEther(amount), to.Hex(), st.Block), nil
 }
 
+func valueOf(t *chain.SentTx) *big.Int {
+	if t.Value == nil {
+		return new(big.Int)
+	}
+	return t.Value
+}
+
 // drain empties the old wallet into the treasury, signed by the old key read by
 // its exact version. An emergency drain pays raised fees and replaces the old
 // account's lowest pending transaction, so neither a stuck relay nor an
-// attacker's transaction holds it back.
+// attacker's transaction holds it back. Like the funding it looks first at what
+// the journal and the chain show: a drain into the treasury pending or mined
+// within the window (from any machine) did it, an empty wallet needs none.
 func (r *rotator) drain(ctx context.Context, j *Journal, st *Step) (string, error) {
 	ctx, cancel := r.stepCtx(ctx)
 	defer cancel()
 	old := common.HexToAddress(j.Old.Address)
+	treasury := common.HexToAddress(j.Treasury.Address)
 	rcpt, h, err := r.earlier(ctx, st, old)
 	if err != nil {
 		return "", err
@@ -321,6 +411,35 @@ func (r *rotator) drain(ctx context.Context, j *Journal, st *Step) (string, erro
 			return "", err
 		}
 		return fmt.Sprintf("%s (sent by an earlier run) drained %s in block %d; %s wei left", h, old.Hex(), st.Block, j.Drain.ActualLeftoverWei), nil
+	}
+	onChain := func() (string, error) {
+		t, err := r.drained(ctx, old, treasury)
+		if err != nil || t == nil {
+			return "", err
+		}
+		rc, err := r.settleTx(ctx, *t)
+		if err != nil {
+			return "", err
+		}
+		if !slices.Contains(st.TxHashes, t.Hash.Hex()) {
+			st.TxHashes = append(st.TxHashes, t.Hash.Hex())
+		}
+		if err := r.recordDrain(ctx, j, st, t.Hash.Hex(), rc); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s (sent by a run of this rotation, on this machine or another) drained %s in block %d; %s wei left",
+			t.Hash.Hex(), old.Hex(), st.Block, j.Drain.ActualLeftoverWei), nil
+	}
+	if out, err := onChain(); err != nil || out != "" {
+		return out, err
+	}
+	bal, err := r.Chain.BalanceAt(ctx, old, chain.Latest)
+	if err != nil {
+		return "", err
+	}
+	if bal.Sign() == 0 {
+		j.Drain = &DrainResult{ExpectedLeftoverWei: "0", ActualLeftoverWei: "0"}
+		return fmt.Sprintf("%s holds 0 wei: nothing to drain", old.Hex()), nil
 	}
 	k, _, err := r.Store.Read(ctx, j.Old.VersionID)
 	if err != nil {
@@ -333,15 +452,13 @@ func (r *rotator) drain(ctx context.Context, j *Journal, st *Step) (string, erro
 	if err != nil {
 		return "", err
 	}
-	bal, err := r.Chain.BalanceAt(ctx, old, chain.Latest)
-	if err != nil {
-		return "", err
-	}
-	if bal.Sign() == 0 {
-		j.Drain = &DrainResult{ExpectedLeftoverWei: "0", ActualLeftoverWei: "0"}
-		return fmt.Sprintf("%s holds 0 wei: nothing to drain", old.Hex()), nil
-	}
 	d, err := r.flow(j, st, sg).Drain(ctx, r.drainRequest(j))
+	if errors.Is(err, txflow.ErrAlreadyPaid) {
+		// Another run of this rotation drained it at the same moment.
+		if out, derr := onChain(); derr != nil || out != "" {
+			return out, derr
+		}
+	}
 	if errors.Is(err, chain.ErrNothingToSend) {
 		j.Drain = &DrainResult{ExpectedLeftoverWei: bal.String(), ActualLeftoverWei: bal.String()}
 		return fmt.Sprintf("%s holds %s wei, less than a transfer's own fee: left as dust", old.Hex(), bal), nil

@@ -393,10 +393,7 @@ func (s *awsStore) Promote(ctx context.Context, versionID string) error {
 		return errs.Failedf("%s has no labelled version %s", s.ref.Shown(), redact.Quote(versionID))
 	}
 	if slices.Contains(labels, awsCurrent) {
-		if slices.Contains(labels, awsPending) {
-			return s.moveLabel(ctx, awsPending, "", versionID)
-		}
-		return nil
+		return s.dropPendingUnlessClaimed(ctx, versionID, labels)
 	}
 	if !slices.Contains(labels, awsPending) {
 		return notPending(s.ref, versionID, awsStages(labels))
@@ -404,7 +401,7 @@ func (s *awsStore) Promote(ctx context.Context, versionID string) error {
 	if err := s.moveLabel(ctx, awsCurrent, versionID, withLabel(m, awsCurrent)); err != nil {
 		return err
 	}
-	return s.moveLabel(ctx, awsPending, "", versionID)
+	return s.dropPendingUnlessClaimed(ctx, versionID, labels)
 }
 
 func (s *awsStore) Rollback(ctx context.Context) error {

@@ -73,6 +73,20 @@
 //   - DiscardPending removes AWSPENDING; an unlabelled version is deprecated and
 //     AWS may delete it later.
 //
+// A rotation's claim (Claims.ClaimPending) puts the new version with a staging
+// label carrying the rotation's identity (vrwxctl-rotation;id=…) and a
+// ClientRequestToken derived from the rotation and the key (a repeat after a lost
+// answer is the same version), then moves AWSPENDING onto it without
+// RemoveFromVersionId: AWS refuses that while another version holds the label, so of
+// two rotations exactly one claims. AWSPENDING stays on the new version after the
+// promote until ReleaseClaim removes it and the identity label. PromoteFrom moves
+// AWSCURRENT with RemoveFromVersionId = the version the rotation started from, so a
+// store changed meanwhile is refused. CheckWritable asks without writing:
+// DescribeSecret, then PutSecretValue under the current version's id and
+// UpdateSecretVersionStage removing a label the current version does not carry —
+// both refused by AWS after its permission check (ResourceExistsException,
+// InvalidParameterException), AccessDeniedException when not permitted.
+//
 // The client comes from the standard chain (environment, shared config and
 // credentials files, SSO, IMDS); the endpoint can be overridden with
 // AWS_ENDPOINT_URL_SECRETS_MANAGER or AWS_ENDPOINT_URL (the SDK's own support)
@@ -109,6 +123,18 @@
 //   - Rollback swaps vrwxctl_current and vrwxctl_previous.
 //   - DiscardPending removes vrwxctl_pending; the version stays in Vault.
 //
+// The markers are written as a JSON merge patch of custom_metadata (PATCH
+// metadata, Vault 1.9+; the token needs the patch capability), so a writer changes
+// only its keys and two writers at once keep each other's.
+//
+// A rotation's claim is the new version's write itself, with check-and-set on the
+// version read: of two rotations exactly one writes. Its identity then goes into
+// custom_metadata as vrwxctl_rotation (with the version). A version newer than the
+// current one that no marker names is treated as a claim being recorded (or left
+// by a rotation that stopped) until DiscardPending marks it vrwxctl_discarded.
+// CheckWritable reads the token's capabilities on the data and metadata paths
+// (sys/capabilities-self).
+//
 // Whatever reads the secret from Vault directly (the relayer, `vault kv get`)
 // sees the latest version, which between WritePending and Promote is the
 // pending key: such readers must read the version named by vrwxctl_current, or
@@ -132,8 +158,11 @@
 //	PATH.rollback           present only while a rollback is in flight
 //
 // A version's ID is the address of the key it holds, so it stays the same when
-// promote and rollback rename the files. Promote and rollback are a few renames
-// each; run again after an interruption, they complete. A new pending file is
+// promote and rollback rename the files. Promote and rollback hard-link the current
+// key aside and rename over PATH, so PATH always holds a key; run again after an
+// interruption, they complete. A rotation's claim is an exclusive lock file,
+// PATH.rotation (created by a hard link, which fails if it exists), holding its
+// identity and version — never a key — removed by ReleaseClaim. A new pending file is
 // created by hard-linking a finished temporary file, which fails if one exists,
 // so two writers cannot both create a pending key. Files are written with mode
 // 0600; a hex key file whose mode is not 0600 or 0400 is refused. All versions

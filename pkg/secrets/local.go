@@ -379,18 +379,30 @@ func (s *localStore) Promote(ctx context.Context, versionID string) error {
 	if ok, err := exists(cur); err != nil {
 		return err
 	} else if !ok {
-		// An earlier promote stopped after moving current to previous.
+		// An earlier promote (of an older vrwxctl) stopped after moving current to
+		// previous.
 		return rename(pend, cur)
 	}
+	// PATH always holds a key, for the API and for every reader: the current key
+	// is hard-linked as previous, then the pending key renamed over PATH (an atomic
+	// replace). A promote stopped between the two left previous = current, which
+	// running it again recognises.
 	if ok, err := exists(prev); err != nil {
 		return err
 	} else if ok {
-		if err := s.retire(ctx, StagePrevious); err != nil {
-			return err
+		if same, err := sameFile(prev, cur); err != nil || !same {
+			if err := s.retire(ctx, StagePrevious); err != nil {
+				return err
+			}
 		}
 	}
-	if err := rename(cur, prev); err != nil {
+	if ok, err := exists(prev); err != nil {
 		return err
+	} else if !ok {
+		if err := os.Link(cur, prev); err != nil {
+			return errs.Failedf("cannot keep key file %s as %s", cur, prev).Wrap(err)
+		}
+		syncDir(filepath.Dir(prev))
 	}
 	return rename(pend, cur)
 }
@@ -410,8 +422,10 @@ func (s *localStore) Rollback(ctx context.Context) error {
 	} else if !ok {
 		return rename(prev, cur)
 	}
-	if err := rename(cur, tmp); err != nil {
-		return err
+	// As in Promote, PATH always holds a key: the current key is hard-linked aside,
+	// previous renamed over PATH, and the one set aside becomes previous.
+	if err := os.Link(cur, tmp); err != nil {
+		return errs.Failedf("cannot keep key file %s as %s", cur, tmp).Wrap(err)
 	}
 	if err := rename(prev, cur); err != nil {
 		return err
@@ -419,7 +433,7 @@ func (s *localStore) Rollback(ctx context.Context) error {
 	return rename(tmp, prev)
 }
 
-// recover finishes a rollback that was interrupted between its renames.
+// recover finishes a rollback that was interrupted between its steps.
 func (s *localStore) recover() error {
 	cur, prev, tmp := s.stagePath(StageCurrent), s.stagePath(StagePrevious), s.rollbackPath()
 	ok, err := exists(tmp)
@@ -434,17 +448,38 @@ func (s *localStore) recover() error {
 	if err != nil {
 		return err
 	}
-	if !hasCur && hasPrev {
-		if err := rename(prev, cur); err != nil {
-			return err
+	if hasCur && hasPrev {
+		// Stopped right after the current key was linked aside: nothing moved yet.
+		if same, err := sameFile(tmp, cur); err == nil && same {
+			if err := os.Remove(tmp); err != nil {
+				return errs.Failedf("cannot remove %s", tmp).Wrap(err)
+			}
+			syncDir(filepath.Dir(tmp))
+			return nil
 		}
-		hasPrev = false
-	}
-	if hasPrev {
 		return errs.Failedf("found %s next to both a current and a previous key file; an interrupted rollback left it and vrwxctl cannot tell where it belongs", redact.Mask(tmp)).
 			WithFix("inspect the three files with `vrwxctl key versions` and rename " + tmp + " by hand")
 	}
+	if !hasCur && hasPrev {
+		// An older vrwxctl's rollback: stopped after moving current aside.
+		if err := rename(prev, cur); err != nil {
+			return err
+		}
+	}
 	return rename(tmp, prev)
+}
+
+// sameFile reports whether a and b are one file (hard links).
+func sameFile(a, b string) (bool, error) {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	fb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fa, fb), nil
 }
 
 func (s *localStore) DiscardPending(ctx context.Context) error {
@@ -454,7 +489,15 @@ func (s *localStore) DiscardPending(ctx context.Context) error {
 	} else if !ok {
 		return s.missing(StagePending, p)
 	}
-	return s.retire(ctx, StagePending)
+	v := s.version(ctx, StagePending, p)
+	if err := s.retire(ctx, StagePending); err != nil {
+		return err
+	}
+	// A rotation's claim on the discarded key goes with it.
+	if l, err := s.readLock(); err == nil && l != nil && (l.Version == "" || l.Version == v.ID) {
+		return s.ReleaseClaim(ctx, l.ID)
+	}
+	return nil
 }
 
 func (s *localStore) Versions(ctx context.Context) ([]Version, error) {

@@ -175,23 +175,27 @@ func (m vaultMarks) stagesOf(n, latest int) []string {
 	return out
 }
 
-func (s *vaultStore) writeMarks(ctx context.Context, c *api.Client, base map[string]any, m vaultMarks) error {
+// writeMarks sets the stage markers m names (a zero mark is left as it is), the
+// keys in set, and removes the keys in drop: a JSON merge patch of custom_metadata (PATCH metadata, Vault 1.9+), so
+// every other key — another writer's included — stays as it is, and max_versions,
+// cas_required and delete_version_after keep their values. Two writers patching
+// different keys at once both keep theirs; a full write of custom_metadata would
+// let the later one erase the earlier one's.
+func (s *vaultStore) writeMarks(ctx context.Context, c *api.Client, m vaultMarks, set map[string]string, drop ...string) error {
 	cm := map[string]any{}
-	for k, v := range base {
-		if k != VaultMarkCurrent && k != VaultMarkPending && k != VaultMarkPrevious {
-			cm[k] = v
-		}
-	}
 	for k, n := range map[string]int{VaultMarkCurrent: m.current, VaultMarkPending: m.pending, VaultMarkPrevious: m.previous} {
 		if n != 0 {
 			cm[k] = strconv.Itoa(n)
 		}
 	}
-	// Only custom_metadata is sent, so max_versions, cas_required and
-	// delete_version_after keep their values (a full KVv2.PutMetadata would
-	// reset them).
-	if _, err := c.Logical().WriteWithContext(ctx, s.ref.Mount+"/metadata/"+s.ref.Path, map[string]any{"custom_metadata": cm}); err != nil {
-		return s.apiErr("update metadata", err)
+	for k, v := range set {
+		cm[k] = v
+	}
+	for _, k := range drop {
+		cm[k] = nil
+	}
+	if _, err := c.Logical().JSONMergePatch(ctx, s.ref.Mount+"/metadata/"+s.ref.Path, map[string]any{"custom_metadata": cm}); err != nil {
+		return s.apiErr("patch metadata", err)
 	}
 	return nil
 }
@@ -374,16 +378,12 @@ func (s *vaultStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 	}
 	if md == nil || md.CurrentVersion == 0 {
 		// A new secret (or metadata without versions): its first version is current.
-		var custom map[string]any
-		if md != nil {
-			custom = md.CustomMetadata
-		}
 		sec, err := kv.Put(ctx, s.ref.Path, map[string]any{s.ref.Field: key.hexEncode()}, api.WithCheckAndSet(0))
 		if err != nil {
 			return Version{}, s.apiErr("write", err)
 		}
 		n := sec.VersionMetadata.Version
-		if err := s.writeMarks(ctx, c, custom, vaultMarks{managed: true, current: n}); err != nil {
+		if err := s.writeMarks(ctx, c, vaultMarks{managed: true, current: n}, nil); err != nil {
 			return Version{}, err
 		}
 		return Version{ID: strconv.Itoa(n), Stages: []string{StageCurrent}, Created: sec.VersionMetadata.CreatedTime, Address: key.Address()}, nil
@@ -401,7 +401,7 @@ func (s *vaultStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 	cur := m.effectiveCurrent(md.CurrentVersion)
 	if !m.managed {
 		m = vaultMarks{managed: true, current: cur}
-		if err := s.writeMarks(ctx, c, md.CustomMetadata, m); err != nil {
+		if err := s.writeMarks(ctx, c, m, nil); err != nil {
 			return Version{}, err
 		}
 	}
@@ -434,7 +434,7 @@ func (s *vaultStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 		m2 = m
 	}
 	m2.pending = n
-	if err := s.writeMarks(ctx, c, md2.CustomMetadata, m2); err != nil {
+	if err := s.writeMarks(ctx, c, m2, nil); err != nil {
 		return Version{}, err
 	}
 	return Version{ID: strconv.Itoa(n), Stages: []string{StagePending}, Created: sec.VersionMetadata.CreatedTime, Address: key.Address()}, nil
@@ -471,8 +471,7 @@ func (s *vaultStore) Promote(ctx context.Context, versionID string) error {
 	cur := m.effectiveCurrent(md.CurrentVersion)
 	if n == cur {
 		if m.pending == n {
-			m.managed, m.current, m.pending = true, cur, 0
-			return s.writeMarks(ctx, c, md.CustomMetadata, m)
+			return s.writeMarks(ctx, c, vaultMarks{managed: true, current: cur}, nil, VaultMarkPending)
 		}
 		return nil
 	}
@@ -482,7 +481,7 @@ func (s *vaultStore) Promote(ctx context.Context, versionID string) error {
 	if why := usable(md, n); why != "" {
 		return errs.Failedf("cannot promote %s: the version %s", where(s.ref, versionID), why)
 	}
-	return s.writeMarks(ctx, c, md.CustomMetadata, vaultMarks{managed: true, current: n, previous: cur})
+	return s.writeMarks(ctx, c, vaultMarks{managed: true, current: n, previous: cur}, nil, VaultMarkPending)
 }
 
 func (s *vaultStore) Rollback(ctx context.Context) error {
@@ -503,7 +502,7 @@ func (s *vaultStore) Rollback(ctx context.Context) error {
 	}
 	cur := m.effectiveCurrent(md.CurrentVersion)
 	m.managed, m.current, m.previous = true, m.previous, cur
-	return s.writeMarks(ctx, c, md.CustomMetadata, m)
+	return s.writeMarks(ctx, c, m, nil)
 }
 
 func (s *vaultStore) DiscardPending(ctx context.Context) error {
@@ -516,11 +515,27 @@ func (s *vaultStore) DiscardPending(ctx context.Context) error {
 		return err
 	}
 	m := readMarks(md.CustomMetadata)
-	if m.pending == 0 {
+	target := m.pending
+	discarded := 0
+	if d, ok := md.CustomMetadata[VaultMarkDiscarded].(string); ok {
+		discarded, _ = strconv.Atoi(d)
+	}
+	if target == 0 && m.managed && md.CurrentVersion > max(m.current, m.previous, discarded) {
+		// A newer version no marker names: a rotation stopped between writing it and
+		// recording it (or a write by hand).
+		target = md.CurrentVersion
+	}
+	if target == 0 {
 		return errs.Failedf("%s has no pending version (custom_metadata %s is unset)", s.ref.Shown(), VaultMarkPending)
 	}
 	m.pending = 0
-	return s.writeMarks(ctx, c, md.CustomMetadata, m)
+	var drop []string
+	if line, ok := md.CustomMetadata[VaultMarkRotation].(string); ok {
+		if _, v, ok := decodeRotation(line); ok && v == strconv.Itoa(target) {
+			drop = append(drop, VaultMarkRotation)
+		}
+	}
+	return s.writeMarks(ctx, c, m, map[string]string{VaultMarkDiscarded: strconv.Itoa(target)}, append(drop, VaultMarkPending)...)
 }
 
 func (s *vaultStore) Versions(ctx context.Context) ([]Version, error) {

@@ -19,6 +19,11 @@ type Chain interface {
 	Account(ctx context.Context, a common.Address) (*chain.AccountState, error)
 	BalanceAt(ctx context.Context, a common.Address, at chain.Block) (*big.Int, error)
 	Prepare(ctx context.Context, req chain.TxRequest) (*chain.Prepared, error)
+	// PrepareSend is Prepare with the sender's recent transactions (pool, and mined
+	// within window) read in the same batch as its nonce: one snapshot.
+	PrepareSend(ctx context.Context, req chain.TxRequest, window time.Duration) (*chain.Prepared, *chain.Recent, error)
+	// SentBy reads an account's recent transactions (pool, and mined within window).
+	SentBy(ctx context.Context, from common.Address, window time.Duration) (*chain.Recent, error)
 	SendRaw(ctx context.Context, signed *types.Transaction) (common.Hash, error)
 	Reconcile(ctx context.Context, h common.Hash, from common.Address) *chain.Reconciliation
 	ReconcileSettled(ctx context.Context, h common.Hash, from common.Address) *chain.Reconciliation

@@ -1,8 +1,10 @@
 package txflow
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
 	"time"
 
@@ -76,13 +78,20 @@ func (f *Flow) Drain(ctx context.Context, req DrainRequest) (*Drained, error) {
 		if poll <= 0 {
 			poll = time.Second
 		}
-		if _, err := WaitSettled(ctx, f.Chain, from, poll, func(s *chain.AccountState) {
-			hint := ""
-			if req.SettleHint != "" {
-				hint = " (" + req.SettleHint + ")"
+		w := f.IO.Waiting(ctx, "the pending transactions of "+from.Hex()+" to be mined")
+		_, err := WaitSettled(ctx, f.Chain, from, poll, func(s *chain.AccountState, first bool) {
+			if first {
+				hint := ""
+				if req.SettleHint != "" {
+					hint = " (" + req.SettleHint + ")"
+				}
+				w.Clear()
+				f.IO.Warnf("%s has %d pending transaction(s); waiting for them to be mined%s", from.Hex(), s.Waiting(), hint)
 			}
-			f.IO.Warnf("%s has %d pending transaction(s); waiting for them to be mined%s", from.Hex(), s.Waiting(), hint)
-		}); err != nil {
+			w.Tick()
+		})
+		w.Clear()
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -143,14 +152,16 @@ func (f *Flow) Drain(ctx context.Context, req DrainRequest) (*Drained, error) {
 }
 
 // WaitSettled waits until a has no pending transactions, reading its nonces every
-// poll, and returns its state then. announce is told once, the first time some are
-// pending. A failed read ends the wait with its error; ctx ending first is a
-// timeout marked ErrStillPending.
-func WaitSettled(ctx context.Context, c Chain, a common.Address, poll time.Duration, announce func(*chain.AccountState)) (*chain.AccountState, error) {
+// poll, and returns its state then. seen is told of every read that finds some
+// pending (first is true the first time). A failed read ends the wait with its
+// error; ctx ending first is a timeout marked ErrStillPending (an interruption
+// when a signal ended it).
+func WaitSettled(ctx context.Context, c Chain, a common.Address, poll time.Duration, seen func(s *chain.AccountState, first bool)) (*chain.AccountState, error) {
 	var last *chain.AccountState
 	stillPending := func() error {
-		return errs.Timeoutf("%s still has %d pending transaction(s) (nonces %d..%d)", a.Hex(), last.Waiting(), last.NonceLatest, last.NoncePending-1).
-			Marks(ErrStillPending)
+		return errs.Stopped(ctx, fmt.Sprintf("waiting for the %d pending transaction(s) of %s to be mined", last.Waiting(), a.Hex()),
+			errs.Timeoutf("%s still has %d pending transaction(s) (nonces %d..%d)", a.Hex(), last.Waiting(), last.NonceLatest, last.NoncePending-1).
+				Marks(ErrStillPending))
 	}
 	for {
 		s, err := c.Account(ctx, a)
@@ -161,8 +172,8 @@ func WaitSettled(ctx context.Context, c Chain, a common.Address, poll time.Durat
 			return nil, err
 		case s.Waiting() == 0:
 			return s, nil
-		case last == nil && announce != nil:
-			announce(s)
+		case seen != nil:
+			seen(s, last == nil)
 		}
 		last = s
 		select {
@@ -209,6 +220,12 @@ func (f *Flow) outbid(ctx context.Context, from common.Address, req *chain.TxReq
 			f.IO.Warnf("could not read the pending transaction at nonce %d of %s (%v); the drain replaces it with fees raised blind", n, from.Hex(), err)
 		case info == nil:
 			f.IO.Warnf("%s has %d pending transaction(s) but the node does not show its pool; the drain takes nonce %d with fees raised blind", from.Hex(), s.Waiting(), n)
+		case info.Tx.To() != nil && *info.Tx.To() == req.To && bytes.Equal(info.Tx.Data(), req.Data):
+			// The same drain, sent by another run: replacing it would only pay its fee
+			// again. It is what this run came to do.
+			return nil, errs.Refusedf("a drain of %s into %s is already pending as %s (nonce %d), sent by another run: this run does not replace it",
+				from.Hex(), req.To.Hex(), info.Tx.Hash().Hex(), n).
+				WithFix("do NOT resend: " + f.Next.wait(info.Tx.Hash())).Marks(ErrAlreadyPaid)
 		default:
 			replaced = info
 			for _, fee := range []*big.Int{info.Tx.GasFeeCap(), info.Tx.GasTipCap()} {

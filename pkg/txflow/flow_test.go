@@ -317,9 +317,17 @@ func TestRerunNeverPaysTwice(t *testing.T) {
 	if !reconciled || !after {
 		t.Errorf("audit log: reconciled %v, new payment names the earlier one %v", reconciled, after)
 	}
-	// Settled: the same payment no longer matches anything unreported.
+	// The chain still shows both payments within the window: the same fund again is
+	// refused, naming the newest, whatever the audit log says …
+	_, _, err = e.flow("wallet fund").Fund(ctx, fund(eth(1)))
+	if !errors.Is(err, txflow.ErrAlreadyPaid) || !strings.Contains(err.Error(), second.TxHash) || !strings.Contains(err.Error(), "and 1 more") {
+		t.Fatalf("the same payment right after a new payment: %v", err)
+	}
+	// … and goes through once the window has passed.
+	later := time.Now().Add(2 * time.Hour)
+	e.c.Now = func() time.Time { return later }
 	if _, _, err := e.flow("wallet fund").Fund(ctx, fund(eth(1))); err != nil {
-		t.Fatalf("after --new-payment settled the earlier one: %v", err)
+		t.Fatalf("the same payment after the window: %v", err)
 	}
 }
 

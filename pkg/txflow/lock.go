@@ -63,8 +63,9 @@ func AcquireSignerLock(ctx context.Context, dir string, addr common.Address, wai
 			if holder > 0 {
 				who += fmt.Sprintf(" (pid %d)", holder)
 			}
-			return nil, errs.Timeoutf("%s is still sending from %s after %s; nothing was signed", who, addr.Hex(), time.Since(start).Round(time.Millisecond)).
-				WithFix("wait for the other send to finish, then run this again")
+			return nil, errs.WithFix(errs.Stopped(ctx, "waiting for "+who+" to finish sending from "+addr.Hex()+"; nothing was signed",
+				errs.Timeoutf("%s is still sending from %s after %s; nothing was signed", who, addr.Hex(), time.Since(start).Round(time.Millisecond))),
+				"wait for the other send to finish, then run this again")
 		case <-time.After(25 * time.Millisecond):
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -43,9 +44,13 @@ type Flow struct {
 	Reason  string
 	Yes     bool
 	DryRun  bool
-	// NewPayment says this is a new, separate payment even when an earlier one of
-	// the same intent is pending or was mined without its outcome being reported.
+	// NewPayment says this is a new, separate payment even when the chain shows one
+	// of the same intent pending or mined within Window, or the audit log one whose
+	// outcome was never reported.
 	NewPayment bool
+	// Window is how far back the chain is searched for the same payment (the
+	// profile's payment_window; 0: DefaultWindow).
+	Window time.Duration
 	// LockDir holds the per-signer send locks (the state directory); "" sends
 	// without the lock.
 	LockDir string
@@ -140,26 +145,29 @@ func (c Call) String() string {
 
 // Result is the -o json shape of every sending command's transaction part.
 type Result struct {
-	DryRun           bool         `json:"dryRun"`
-	TxHash           string       `json:"txHash"`
-	ChainID          uint64       `json:"chainId"`
-	From             string       `json:"from"`
-	To               string       `json:"to"`
-	ValueWei         string       `json:"valueWei"`
-	Nonce            uint64       `json:"nonce"`
-	Call             string       `json:"call"`
-	GasLimit         uint64       `json:"gasLimit"`
-	GasEstimate      uint64       `json:"gasEstimate"`
-	MaxFeePerGas     string       `json:"maxFeePerGasWei"`
-	MaxPriorityFee   string       `json:"maxPriorityFeePerGasWei"`
-	BaseFee          string       `json:"baseFeeWei"`
-	L1FeeWei         string       `json:"l1FeeWei"`
-	L1FeeBoundWei    string       `json:"l1FeeBoundWei,omitempty"`
-	WorstCaseCostWei string       `json:"worstCaseCostWei"`
-	EarlierPending   []string     `json:"earlierPending,omitempty"`
-	Warnings         []string     `json:"warnings,omitempty"`
-	Reconciled       string       `json:"reconciled,omitempty"`
-	Receipt          *ReceiptJSON `json:"receipt,omitempty"`
+	DryRun           bool     `json:"dryRun"`
+	TxHash           string   `json:"txHash"`
+	ChainID          uint64   `json:"chainId"`
+	From             string   `json:"from"`
+	To               string   `json:"to"`
+	ValueWei         string   `json:"valueWei"`
+	Nonce            uint64   `json:"nonce"`
+	Call             string   `json:"call"`
+	GasLimit         uint64   `json:"gasLimit"`
+	GasEstimate      uint64   `json:"gasEstimate"`
+	MaxFeePerGas     string   `json:"maxFeePerGasWei"`
+	MaxPriorityFee   string   `json:"maxPriorityFeePerGasWei"`
+	BaseFee          string   `json:"baseFeeWei"`
+	L1FeeWei         string   `json:"l1FeeWei"`
+	L1FeeBoundWei    string   `json:"l1FeeBoundWei,omitempty"`
+	WorstCaseCostWei string   `json:"worstCaseCostWei"`
+	EarlierPending   []string `json:"earlierPending,omitempty"`
+	// EarlierPayments are the payments of the same intent the chain showed when this
+	// one was sent anyway as a new payment (--new-payment).
+	EarlierPayments []string     `json:"earlierPayments,omitempty"`
+	Warnings        []string     `json:"warnings,omitempty"`
+	Reconciled      string       `json:"reconciled,omitempty"`
+	Receipt         *ReceiptJSON `json:"receipt,omitempty"`
 }
 
 // ReceiptJSON is a decoded receipt.
@@ -207,7 +215,35 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 		wg.Add(1)
 		go func() { defer wg.Done(); earlier, guardErr = f.checkEarlier(ctx, req.From) }()
 	}
-	p, err := f.Chain.Prepare(ctx, req)
+	// The chain decides whether this payment was made already: the sender's pool and
+	// recent blocks, read with the nonce in one batch. A replacement pins its nonce
+	// on purpose (it is meant to take an earlier transaction's place) and is not
+	// checked against it.
+	guarded := req.Nonce == nil
+	var p *chain.Prepared
+	var recent *chain.Recent
+	var err error
+	if guarded {
+		p, recent, err = f.Chain.PrepareSend(ctx, req, f.window())
+		if recent != nil && !recent.PoolKnown && recent.NoncePending > recent.NonceLatest {
+			// A node that hides its pool cannot show whether a pending transaction is
+			// this payment: wait until they are mined (then they are in the blocks the
+			// guard reads), and read again.
+			f.IO.Warnf("the node does not show its txpool: waiting for the %d pending transaction(s) of %s to be mined, so the chain can tell whether this payment was already made",
+				recent.NoncePending-recent.NonceLatest, req.From.Hex())
+			poll := f.Poll
+			if poll <= 0 {
+				poll = time.Second
+			}
+			if _, werr := WaitSettled(ctx, f.Chain, req.From, poll, nil); werr != nil {
+				wg.Wait()
+				return nil, nil, errs.WithFix(werr, "nothing was sent; run it again once they are mined, or use an RPC endpoint that shows its txpool")
+			}
+			p, recent, err = f.Chain.PrepareSend(ctx, req, f.window())
+		}
+	} else {
+		p, err = f.Chain.Prepare(ctx, req)
+	}
 	wg.Wait()
 	// The intent (command, recipient, call, calldata) is known before anything is
 	// built; an earlier transaction of the same intent outranks every other answer,
@@ -226,11 +262,31 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 	if err := earlier.refuse(entry, f); err != nil {
 		return nil, nil, f.refusal(entry, err)
 	}
+	// The payment is the transaction's recipient, value and calldata; a sweep's value
+	// is known once it is built (one that cannot be built has nothing to send).
+	var paid []chain.SentTx
+	switch {
+	case p != nil:
+		paid = IntentOf(req.From, p.Tx, false).Paid(recent)
+	case !req.Sweep:
+		in := Intent{From: req.From, To: req.To, Value: req.Value, Data: req.Data}
+		if in.Value == nil {
+			in.Value = new(big.Int)
+		}
+		paid = in.Paid(recent)
+	}
+	if len(paid) > 0 && !f.NewPayment {
+		return nil, nil, f.refusal(entry, f.refusePaid(ctx, call, req.From, paid, recent))
+	}
 	if preErr != nil {
 		return nil, nil, f.refusal(entry, preErr)
 	}
 	if err != nil {
 		return nil, nil, f.refusal(entry, explain(err, call))
+	}
+	f.notes(recent)
+	if len(paid) > 0 {
+		f.IO.Warnf("sending a new, separate payment as asked; the chain shows %d earlier one(s) of the same intent: %s", len(paid), knownOf(paid, recent))
 	}
 	entry.Value, entry.Nonce = p.Tx.Value().String(), ptr(p.Tx.Nonce())
 	signed, err := f.Signer.SignTx(p.Tx, p.ChainID)
@@ -243,7 +299,7 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 		ValueWei: signed.Value().String(), Nonce: signed.Nonce(), Call: call.String(), GasLimit: signed.Gas(), GasEstimate: p.GasEstimate,
 		MaxFeePerGas: signed.GasFeeCap().String(), MaxPriorityFee: signed.GasTipCap().String(), BaseFee: p.BaseFee.String(),
 		L1FeeWei: p.L1Fee.String(), WorstCaseCostWei: p.WorstCase().String(), EarlierPending: earlier.pendingHashes(),
-		Warnings: call.Warnings,
+		EarlierPayments: hashes(paid), Warnings: call.Warnings,
 	}
 	if p.L1FeeBound.Sign() > 0 {
 		res.L1FeeBoundWei = p.L1FeeBound.String()
@@ -276,6 +332,11 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 	entry.Outcome = audit.Sent
 	if f.NewPayment {
 		entry.After = earlier.sameIntentHashes(entry)
+		for _, h := range hashes(paid) {
+			if !slices.Contains(entry.After, h) {
+				entry.After = append(entry.After, h)
+			}
+		}
 	}
 	if err := f.Audit.Append(entry); err != nil {
 		return nil, nil, errs.Failedf("not sent: the audit log could not be written").Wrap(err)
@@ -297,14 +358,30 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 		}
 		rec := f.reconcile(ctx, h, req.From)
 		f.IO.Debugf("broadcast of %s failed (%v); reconciled: %s, %s", h.Hex(), sendErr, rec.State, rec.Summary())
+		// A node that refused bytes it already had (the same signed transaction, from
+		// a retry of this broadcast or from another run that signed the same payment
+		// at the same moment) answered with an error of its own.
+		lost := fmt.Sprintf("the node's answer to the broadcast was lost (%v)", sendErr)
+		if se != nil && se.Rejected {
+			lost = fmt.Sprintf("the node refused this copy (%v) because it already had the same signed transaction (a retry of this broadcast, or another run signing the same payment at the same moment)", sendErr)
+		}
 		switch rec.State {
 		case chain.StateMined:
-			f.IO.Warnf("the node's answer to the broadcast was lost (%v), but %s is mined in block %d", sendErr, h.Hex(), rec.Receipt.BlockNumber)
+			f.IO.Warnf("%s; %s is mined in block %d", lost, h.Hex(), rec.Receipt.BlockNumber)
 			res.Reconciled, rcpt = "mined", rec.Receipt
 		case chain.StatePending:
-			f.IO.Warnf("the node's answer to the broadcast was lost (%v), but %s is in the pool", sendErr, h.Hex())
+			f.IO.Warnf("%s; %s is in the pool", lost, h.Hex())
 			res.Reconciled = "pending"
 		case chain.StateAbsent:
+			if other, r, taken := f.takenBy(ctx, req.From, signed.Nonce(), h); taken {
+				other, r = f.minedHolder(ctx, req.From, signed.Nonce(), h, other, r)
+				err := f.lostRace(IntentOf(req.From, signed, false), call, h, signed.Nonce(), other, r)
+				entry.Outcome, entry.Error = audit.NotSent, fmt.Sprintf("nonce %d taken by %s (%v)", signed.Nonce(), other.Hash.Hex(), sendErr)
+				if aerr := f.Audit.Append(entry); aerr != nil {
+					return nil, nil, aerr
+				}
+				return nil, nil, err
+			}
 			why := fmt.Sprintf("no RPC endpoint knows %s and nonce %d is unused", h.Hex(), signed.Nonce())
 			if rec.NonceUsed(signed.Nonce()) {
 				why = fmt.Sprintf("no RPC endpoint knows %s and nonce %d was used by another transaction, so it can never be mined", h.Hex(), signed.Nonce())
@@ -333,9 +410,25 @@ func (f *Flow) Execute(ctx context.Context, req chain.TxRequest, call Call) (*Re
 	if rcpt == nil {
 		f.IO.Successf("sent %s", h.Hex())
 		var err error
-		if rcpt, err = f.Wait(ctx, h); err != nil {
+		var other *chain.SentTx
+		var r *chain.Recent
+		rcpt, other, r, err = f.waitOwn(ctx, h, req.From, signed.Nonce())
+		if other != nil {
+			*other, r = f.minedHolder(ctx, req.From, signed.Nonce(), h, *other, r)
+			err := f.lostRace(IntentOf(req.From, signed, false), call, h, signed.Nonce(), *other, r)
+			entry.Outcome, entry.Error = audit.NotSent, fmt.Sprintf("replaced at nonce %d by %s", signed.Nonce(), other.Hash.Hex())
+			if aerr := f.Audit.Append(entry); aerr != nil {
+				return res, nil, aerr
+			}
+			return res, nil, err
+		}
+		if err != nil {
 			entry.Outcome, entry.Error = audit.Timeout, err.Error()
 			_ = f.Audit.Append(entry)
+			if errors.Is(err, errs.ErrInterrupted) {
+				return res, nil, (&errs.Error{Kind: errs.KindOf(err), Msg: fmt.Sprintf("transaction %s (nonce %d) was sent", h.Hex(), signed.Nonce()), Err: err}).
+					Marks(errs.ErrInterrupted).WithFix("do NOT resend it (that risks paying twice): " + f.Next.wait(h))
+			}
 			return res, nil, errs.Timeoutf("transaction %s (nonce %d) was sent but no receipt came within the timeout: do NOT resend it (that risks paying twice)", h.Hex(), signed.Nonce()).
 				WithFix(f.Next.wait(h))
 		}
@@ -381,15 +474,17 @@ func (f *Flow) reconcile(ctx context.Context, h common.Hash, from common.Address
 	return f.Chain.ReconcileSettled(rctx, h, from)
 }
 
-// Wait waits for h's receipt, showing progress on a terminal.
+// Wait waits for h's receipt, showing the time elapsed and left (a line rewritten
+// in place on a terminal, a line every 5s elsewhere). ctx ending by a signal is an
+// interruption (errs.ErrInterrupted, exit 130/143), by its deadline a timeout.
 func (f *Flow) Wait(ctx context.Context, h common.Hash) (*chain.Receipt, error) {
-	last := time.Duration(0)
-	return f.Chain.WaitMined(ctx, h, f.Poll, func(elapsed time.Duration) {
-		if elapsed-last >= 5*time.Second {
-			last = elapsed
-			f.IO.Infof("  waiting for %s to be mined… %s", h.Hex(), elapsed.Truncate(time.Second))
-		}
-	})
+	w := f.IO.Waiting(ctx, h.Hex()+" to be mined")
+	defer w.Clear()
+	rcpt, err := f.Chain.WaitMined(ctx, h, f.Poll, func(time.Duration) { w.Tick() })
+	if err != nil {
+		return nil, errs.Stopped(ctx, "waiting for "+h.Hex()+" to be mined", err)
+	}
+	return rcpt, nil
 }
 
 // DecodeReceipt turns a receipt into its JSON shape.

@@ -317,7 +317,7 @@ func KindName(k errs.Kind) string {
 		return "timeout"
 	case errs.Warnings:
 		return "warnings"
-	case errs.Interrupted:
+	case errs.Interrupted, errs.Terminated:
 		return "interrupted"
 	}
 	return "failed"

@@ -93,6 +93,24 @@ func NewChainWith(t testing.TB, opts devchain.AnvilOptions) *Env {
 	return e
 }
 
+// Machine is another operator's machine on the same chain: the same variables
+// (keys, RPC URL, profile), its own config and state directories — no audit log,
+// send lock or rotation journal in common with e, as on a second laptop or a fresh
+// CI runner.
+func (e *Env) Machine() *Env {
+	e.T.Helper()
+	m := New(e.T)
+	m.Anvil, m.D, m.Now, m.TestHooks = e.Anvil, e.D, e.Now, e.TestHooks
+	for k, v := range e.Vars {
+		switch k {
+		case "XDG_CONFIG_HOME", "XDG_STATE_HOME", "HOME", "VRWXCTL_DEPLOYMENT":
+		default:
+			m.Vars[k] = v
+		}
+	}
+	return m
+}
+
 // NewOPStackChain is NewChain on an OP-stack anvil that charges Base-like L1 data
 // fees (devchain.StartOPStackT), with Base-like fee caps: a 0.001 gwei priority fee.
 func NewOPStackChain(t testing.TB) *Env {
@@ -332,7 +350,19 @@ type Proc struct {
 	Cmd         *exec.Cmd
 	args        []string
 	t           testing.TB
-	out, errOut bytes.Buffer
+	out, errOut SyncBuffer
+}
+
+// WaitStderr waits until the process has written want on stderr (a test signals it
+// once it is inside a wait), failing the test after timeout.
+func (p *Proc) WaitStderr(want string, timeout time.Duration) {
+	p.t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(p.errOut.String(), want) {
+			return
+		}
+	}
+	p.t.Fatalf("vrwxctl %s did not print %q within %s; stderr so far:\n%s", strings.Join(p.args, " "), want, timeout, p.errOut.String())
 }
 
 // Start starts the built binary like Exec and returns without waiting, so a test

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/big"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/pflag"
@@ -32,7 +33,7 @@ type SendOptions struct {
 func AddSendFlags(fs *pflag.FlagSet, so *SendOptions, signerHelp string) {
 	fs.StringVar(&so.Signer, "signer", "", signerHelp)
 	fs.StringVar(&so.Reason, "reason", "", "ticket or reason, recorded in the audit log")
-	fs.BoolVar(&so.NewPayment, "new-payment", false, "send even though an earlier identical transaction is pending or was mined without this tool reporting it (a new, separate payment)")
+	fs.BoolVar(&so.NewPayment, "new-payment", false, "send even though the chain shows the same payment (recipient, value, calldata) from this signer pending or mined within payment_window, or the audit log one never reported (a new, separate payment)")
 }
 
 // OpenSigner resolves a signer reference into a signer. The key stays inside it.
@@ -79,6 +80,15 @@ func CheckFeePolicy(cfg *config.Config) error {
 	return nil
 }
 
+// PaymentWindow is how far back the chain is searched for the same payment before
+// a send (payment_window; txflow.DefaultWindow when unset or not positive).
+func PaymentWindow(cfg *config.Config) time.Duration {
+	if d, ok := cfg.Duration("payment_window"); ok && d > 0 {
+		return d
+	}
+	return txflow.DefaultWindow
+}
+
 // AuditLog is the audit log in the state directory, where sends and key operations
 // are recorded.
 func (f *Factory) AuditLog() *audit.Log {
@@ -116,6 +126,6 @@ func (f *Factory) Flow(ctx context.Context, command string, so SendOptions) (*tx
 	return &txflow.Flow{
 		Chain: c, Signer: s, IO: f.IO, Audit: f.AuditLog(), LockDir: f.StateDir(),
 		Profile: cfg.Profile, Command: strings.TrimSpace(command), Reason: so.Reason,
-		Yes: f.Globals.Yes, DryRun: f.Globals.DryRun, NewPayment: so.NewPayment, Next: Next(),
+		Yes: f.Globals.Yes, DryRun: f.Globals.DryRun, NewPayment: so.NewPayment, Window: PaymentWindow(cfg), Next: Next(),
 	}, cfg, nil
 }

@@ -100,6 +100,15 @@ func TestCompletePreflightSendsNothing(t *testing.T) {
 			}
 			r := e.Run("job", "complete", tc.id, "--completion-hash", tc.hash, "--quality", q, "--work-units", w, "--sig", tc.sig,
 				"--signer", "env://RELAYER_PRIVATE_KEY", "--yes")
+			if tc.name == "ClaimAlreadyUsed" {
+				// The claim was used by this relayer's own completion minutes ago on
+				// this chain: the chain shows that completion made, which outranks
+				// the preflight's "claim already used" it also explains.
+				if r.Code != 3 || !strings.Contains(r.Stderr, "the same payment, submitCompletionV2") || !strings.Contains(r.Stderr, "mined in block") {
+					t.Fatalf("want exit 3 naming the completion that used the claim:\n%s", r)
+				}
+				return
+			}
 			if r.Code != 1 || !strings.Contains(r.Stderr, "preflight failed") || !strings.Contains(r.Stderr, "nothing was sent") || !strings.Contains(strings.ToLower(r.Stderr+r.Stdout), tc.want) {
 				t.Fatalf("want exit 1 from preflight mentioning %q:\n%s", tc.want, r)
 			}
@@ -174,6 +183,11 @@ func TestCompleteAlreadyCompletedSaysWhatFailed(t *testing.T) {
 	e.Vars["RELAYER_PRIVATE_KEY"] = devchain.DevKeyHex(devchain.AccountRelayer)
 	c := e.D.Claims[devchain.JobCompleted]
 	id := strconv.FormatUint(e.D.Jobs[devchain.JobCompleted], 10)
+	// The job was completed by this relayer when the chain was seeded; two hours on,
+	// that completion is outside the payment window and the preflight answers.
+	if err := e.Anvil.IncreaseTime(context.Background(), 2*3600); err != nil {
+		t.Fatal(err)
+	}
 	n0 := relayerNonce(t, e)
 	r := e.Run("job", "complete", id, "--completion-hash", c.CompletionHash.Hex(), "--quality", strconv.Itoa(int(c.QualityScore)),
 		"--work-units", strconv.Itoa(int(c.WorkUnits)), "--sig", hexutil.Encode(c.Signature), "--signer", "env://RELAYER_PRIVATE_KEY", "--yes")

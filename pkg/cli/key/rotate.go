@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -90,22 +91,35 @@ amount, the secret versions — asks once (--yes in CI), then runs:
               (0 wei left; on an OP-stack chain the L1-fee reserve, reported), signed by
               the old key named by its version (REF?version=ID)
 
-A journal (JSON, mode 0600, under $XDG_STATE_HOME/vrwxctl/rotations/) is rewritten
-before and after every step with addresses, secret versions, transaction hashes and
-outcomes — never a key. --resume continues where a run stopped: every step checks what
-is already done (the journal's transaction hash, its receipt and the balance before a
-send; which version is current before a promote). --rollback, before the drain, makes
-the previous key current again. A second rotation of the same store is refused while
-one is in progress; a pending version an abandoned rotation left behind is taken over
-when its address is new and unfunded, else refused until --discard-pending.
+Before anything changes it checks what the run needs — /health answers and reports the
+current key, the deploy command's program exists, the treasury can pay the funding and
+its fees, the store may be written, the old key has nothing stuck — one line each with
+its fix; any failure is exit 3 with nothing changed.
+
+The rotation's claim and state live in the store (the new pending version carries the
+rotation's identity, claimed atomically: AWSPENDING, Vault check-and-set, a lock file
+beside a file key) and on the chain, so it is safe from any machine: a second rotation
+of the store — from this machine or another, even started at the same moment — is
+refused (exit 3) naming the one in progress, having written and funded nothing.
+--resume continues a rotation that stopped, from any machine: without this machine's
+journal it is rebuilt from the store's claim, the chain and /health (give
+--treasury-signer, --api-url and --deploy-cmd, or the profile's); every step checks what
+is already done (the new key written, a funding from the treasury on the chain, which
+version is current, /health, the old wallet's balance). A --deploy-cmd given to a resume
+runs the deploy step again when /health has not reported the new key. A journal (JSON,
+mode 0600, under $XDG_STATE_HOME/vrwxctl/rotations/) is this machine's record: steps,
+every deploy command run, transaction hashes — never a key. --rollback, before the
+drain, makes the previous key current again. A pending version no rotation claims is
+never taken over: it is refused until --discard-pending. Ctrl-C during a wait is exit
+130 with the step and how to resume.
 
 --emergency is for a compromised key: generate and promote at once, drain the old
 wallet FIRST with raised fees (replacing whatever it has pending, so a stuck or hostile
 transaction cannot hold the drain back), then fund the new wallet, restart and verify,
 and end with the runbook's follow-ups.
 
---dry-run prints the plan and signs and simulates the funding and the drain, changing
-nothing; -o json prints the journal. --if-older-than 90d rotates only a key at least
+--dry-run prints the plan and its checks and signs and simulates the funding and the
+drain, changing nothing; -o json prints the journal. --if-older-than 90d rotates only a key at least
 that old (its version's creation time in the store) and otherwise exits 0 with status
 "not-due": a scheduled CI job can run weekly and rotate when the key is due.
 
@@ -121,6 +135,10 @@ Key references: ` + secrets.RefForms + `. ` + secrets.VersionForms + ".",
   # It stopped (killed, /health timed out, the deploy failed): continue, or undo
   vrwxctl key rotate --store aws-sm://vrwx/prod/relayer-key --resume --yes
   vrwxctl key rotate --store aws-sm://vrwx/prod/relayer-key --rollback --yes
+
+  # Continue it from another machine (a fresh CI runner): it has no journal there
+  vrwxctl key rotate --store aws-sm://vrwx/prod/relayer-key --resume --treasury-signer aws-sm://vrwx/prod/treasury-key \
+      --deploy-cmd 'kubectl rollout restart deployment/vrwx-api' --yes
 
   # The key leaked
   vrwxctl key rotate --emergency --store aws-sm://vrwx/prod/relayer-key \
@@ -198,7 +216,9 @@ func (opts *RotateOptions) validate() (rotateInput, error) {
 		if in.deploy, err = rotation.SplitCommand(opts.DeployCmd); err != nil {
 			return in, err
 		}
-		if _, err := exec.LookPath(in.deploy[0]); err != nil {
+		// A new rotation checks the program with the rest of its plan (a failed
+		// check is exit 3, nothing changed); a resume or rollback runs it next.
+		if _, err := exec.LookPath(in.deploy[0]); err != nil && (opts.Resume || opts.Rollback) {
 			// LookPath's error quotes the name again, unmasked: it is not repeated.
 			why := "not found"
 			if !errors.Is(err, exec.ErrNotFound) {
@@ -309,8 +329,15 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		mode = rotation.Emergency
 	}
 	storeRef := in.store.String()
+	// Who runs it, recorded with the store's claim so another machine can say whose
+	// rotation holds the store.
+	by := audit.CurrentUser(opts.LookupEnv)
+	if host, err := os.Hostname(); err == nil {
+		by += "@" + host
+	}
 	j, err := rotation.Run(ctx, rotation.Options{
 		IO: opts.IO, Store: store, Chain: c, OpenSigner: opts.OpenSigner, TreasuryRef: treasuryRef, Treasury: treasury,
+		DefaultTreasuryRef: cfg.String("treasury_signer"), DefaultAPIURL: cfg.String("api_url"), By: by, Window: cmdutil.PaymentWindow(cfg),
 		Audit: opts.Audit, LockDir: state, Profile: cfg.Profile, Fees: cmdutil.FeePolicy(cfg), Next: cmdutil.Next(),
 		FundingLimit: limit, Health: &health.Client{}, APIURL: apiURL, Hook: rotation.ExecHook, DeployCmd: in.deploy,
 		Environ: environ(opts.Environ), EnvRefs: []string{cfg.String("signer"), cfg.String("treasury_signer")},

@@ -54,7 +54,9 @@ func TestRotateFlags(t *testing.T) {
 		{func(o *RotateOptions) { o.Fund = "0ether" }, "is zero"},
 		{func(o *RotateOptions) { o.DeployCmd = "kubectl rollout restart x | tee log" }, "`|`"},
 		{func(o *RotateOptions) { o.DeployCmd = "   " }, "empty"},
-		{func(o *RotateOptions) { o.DeployCmd = "no-such-program-vrwx" }, "not a program on PATH"},
+		// A new rotation's plan checks the program (exit 3, see pkg/rotation); a
+		// resume is about to run it.
+		{func(o *RotateOptions) { o.DeployCmd = "no-such-program-vrwx"; o.Resume = true }, "not a program on PATH"},
 		{func(o *RotateOptions) { o.APIURL = "api.vrwx.io" }, "not an http(s) URL"},
 		{func(o *RotateOptions) { o.WaitTimeout = 0 }, "--wait-timeout"},
 		{func(o *RotateOptions) { o.IfOlderThan = "90" }, `--if-older-than "90" is not an age`},

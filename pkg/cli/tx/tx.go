@@ -5,6 +5,7 @@ package tx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"time"
@@ -46,6 +47,12 @@ type StatusJSON struct {
 	// ReplacedBy is, for a transaction the node does not know that vrwxctl itself
 	// replaced (tx speedup, tx cancel), what the audit log says replaced it.
 	ReplacedBy *ReplacedJSON `json:"replacedBy,omitempty"`
+	// NonceTakenBy (tx wait) is the transaction that took this one's nonce while it
+	// was waited for — a replacement, or another run's send of the same payment at
+	// a higher fee: this one can never be mined. SamePayment says whether the other
+	// one is the same payment (recipient, value, calldata).
+	NonceTakenBy *StatusJSON `json:"nonceTakenBy,omitempty"`
+	SamePayment  bool        `json:"samePayment,omitempty"`
 }
 
 // ReplacedJSON is the transaction that replaced another at its nonce.
@@ -177,6 +184,35 @@ func render(io *ui.IO, s *StatusJSON) error {
 	return nil
 }
 
+// replaced reports a waited-for transaction whose nonce another one took: the
+// other one's status, and whether the payment was made all the same.
+func replaced(ctx context.Context, io *ui.IO, c *chain.Client, h, other common.Hash, same bool) error {
+	o, _, err := describe(ctx, c, other)
+	if err != nil {
+		return err
+	}
+	what := "another transaction"
+	if same {
+		what = "the same payment (recipient, value, calldata): a replacement at a higher fee, or another run's send of it"
+	}
+	s := &StatusJSON{Hash: h.Hex(), State: "replaced", NonceTakenBy: o, SamePayment: same}
+	if io.JSONOutput() {
+		if err := io.WriteJSON(s); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(io.Out, "%s  %s: its nonce went to %s, %s\n", h.Hex(), io.Styles().Warn.Render("replaced"), other.Hex(), what)
+		if err := render(io, o); err != nil {
+			return err
+		}
+	}
+	if !same {
+		return errs.Failedf("%s will never be mined: its nonce went to %s, another transaction", h.Hex(), other.Hex()).
+			WithFix("if its payment is still to be made, send it again")
+	}
+	return outcome(o)
+}
+
 func outcome(s *StatusJSON) error {
 	switch s.State {
 	case "reverted":
@@ -255,7 +291,14 @@ func NewCmdWait(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) e
 		Use:   "wait HASH",
 		Short: "Wait until a transaction is mined (exit 4 on --timeout, 1 if it reverted)",
 		Long: `Wait for HASH's receipt, then print it. Use it to follow a transaction whose send
-timed out, instead of sending again (which risks paying twice).`,
+timed out, instead of sending again (which risks paying twice).
+
+On a terminal the wait shows the time elapsed and what is left of --timeout. When
+the node drops HASH because another transaction took its nonce (a speedup, a
+cancel, or another run's send of the same payment at a higher fee), the wait
+follows that one and says whether it is the same payment: exit 0 when the same
+payment was mined, 1 when HASH's payment was not made. Ctrl-C stops the wait
+(exit 130), not the transaction.`,
 		Example: `  vrwxctl tx wait 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060 --timeout 10m`,
 		Args:    cmdutil.ExactArgs(1, "HASH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -279,8 +322,15 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	defer c.Close()
 	if opts.Wait {
 		fl := &txflow.Flow{Chain: c, IO: opts.IO}
-		if _, err := fl.Wait(ctx, h); err != nil {
+		_, took, same, err := fl.Follow(ctx, h)
+		if errors.Is(err, errs.ErrInterrupted) {
+			return errs.WithFix(err, "it is not cancelled by stopping the wait: run `vrwxctl tx wait "+h.Hex()+"` again to follow it")
+		}
+		if err != nil {
 			return err
+		}
+		if took != nil {
+			return replaced(ctx, opts.IO, c, h, took.Hash, same)
 		}
 	}
 	s, _, err := describe(ctx, c, h)

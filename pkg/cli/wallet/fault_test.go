@@ -185,8 +185,12 @@ func TestFundUnknownThenRerunRefuses(t *testing.T) {
 	if got := new(big.Int).Sub(balanceOf(t, e, to), before); got.Cmp(big.NewInt(4e15)) != 0 {
 		t.Fatalf("recipient gained %s wei, want 0.001 + 0.002 + 0.001 ETH", got)
 	}
-	// After the new payment, the old one is acknowledged: the same fund goes through.
-	e.MustRun(0, "wallet", "fund", "--to", to.Hex(), "--amount", "0.001ether", "--signer", "env://TREASURY_KEY", "--yes")
+	// The chain shows both within the payment window: the same fund again is refused
+	// whatever the audit log says, naming the newest.
+	r = e.MustRun(3, "wallet", "fund", "--to", to.Hex(), "--amount", "0.001ether", "--signer", "env://TREASURY_KEY", "--yes")
+	if !strings.Contains(r.Stderr, "and 1 more of the same") {
+		t.Fatalf("the refusal should count both payments:\n%s", r)
+	}
 }
 
 // A first RPC URL that accepts connections and never answers: the command fails over
@@ -304,7 +308,7 @@ func TestConcurrentFundsFromOneSigner(t *testing.T) {
 		switch {
 		case r.Code == 0:
 			paid++
-		case r.Code == 3 && strings.Contains(r.Stderr, "was already sent as"):
+		case r.Code == 3 && (strings.Contains(r.Stderr, "was already made as") || strings.Contains(r.Stderr, "was made by another run as")):
 		default:
 			t.Fatalf("want exit 0 or a refusal before signing:\n%s", r)
 		}

@@ -59,6 +59,7 @@ type SecretsManager struct {
 	// EchoWriteErrors); echoType puts it in the error's __type too.
 	echo     Echo
 	echoType bool
+	denied   map[string]bool // operations the caller's policy does not allow
 }
 
 type smSecret struct {
@@ -79,7 +80,7 @@ type smVersion struct {
 // ends.
 func NewSecretsManager(t testing.TB) *SecretsManager {
 	t.Helper()
-	s := &SecretsManager{region: "us-east-1", account: "123456789012", secrets: map[string]*smSecret{}}
+	s := &SecretsManager{region: "us-east-1", account: "123456789012", secrets: map[string]*smSecret{}, denied: map[string]bool{}}
 	s.srv = httptest.NewServer(s)
 	t.Cleanup(s.srv.Close)
 	return s
@@ -120,6 +121,17 @@ func (s *SecretsManager) EchoWriteErrorsAs(form Echo, inType bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.echo, s.echoType = form, inType
+}
+
+// Deny makes every later call of the operations fail with AccessDeniedException,
+// as AWS answers a caller whose IAM policy does not allow them: the permission is
+// checked before anything the request asks is, and nothing changes.
+func (s *SecretsManager) Deny(ops ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, op := range ops {
+		s.denied[op] = true
+	}
 }
 
 // Stages returns each version's staging labels (deprecated versions included,
@@ -272,6 +284,10 @@ func (s *SecretsManager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// under the lock.
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.denied[op] {
+		s.fail(w, "AccessDeniedException", "User: arn:aws:iam::%s:user/vrwxctl-test is not authorized to perform: secretsmanager:%s because no identity-based policy allows the secretsmanager:%s action", s.account, op, op)
+		return
+	}
 	if s.echo != nil && (op == "CreateSecret" || op == "PutSecretValue") {
 		echo, typ := s.echo(body), "ValidationException"
 		if s.echoType {

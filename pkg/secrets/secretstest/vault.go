@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,8 +30,10 @@ import (
 //	DELETE     /v1/{mount}/data/{path}              soft-delete the latest version
 //	GET        /v1/{mount}/metadata/{path}          versions, current_version, custom_metadata, …
 //	POST, PUT  /v1/{mount}/metadata/{path}          set max_versions, cas_required, delete_version_after, custom_metadata
+//	PATCH      /v1/{mount}/metadata/{path}          the same as a JSON merge patch (a custom_metadata key set to null goes)
 //	DELETE     /v1/{mount}/metadata/{path}          delete the secret and all its versions
 //	POST, PUT  /v1/auth/approle/login               {"role_id","secret_id"} → auth.client_token
+//	POST       /v1/sys/capabilities-self             {"paths":[…]} → each path's capabilities (Restrict)
 //
 // Every other request needs a token (X-Vault-Token, or Authorization: Bearer)
 // that the server issued: the root token or one from an AppRole login; without
@@ -52,6 +55,9 @@ type Vault struct {
 	maxVersion int
 	echo       string // "", "json" or "raw": see EchoWriteErrors
 	echoForm   Echo
+	// caps are the capabilities of tokens other than the root token, by path
+	// ("secret/data/x"); a path without an entry allows everything.
+	caps map[string][]string
 }
 
 type kvKey struct{ ns, mount, path string }
@@ -91,6 +97,7 @@ func NewVault(t testing.TB, mounts ...string) *Vault {
 		roles:      map[string]string{},
 		mounts:     map[string]bool{},
 		casMounts:  map[string]bool{},
+		caps:       map[string][]string{},
 		secrets:    map[kvKey]*kvSecret{},
 		maxVersion: 10,
 	}
@@ -142,6 +149,84 @@ func (v *Vault) RequireCAS(mount string) {
 
 // Requests returns every request received so far.
 func (v *Vault) Requests() []Request { return v.rec.all() }
+
+// Restrict gives every token but the root token only caps on path (a full API
+// path such as "secret/data/vrwx/relayer"), as a policy would: requests there
+// that need another capability are denied (403), and sys/capabilities-self
+// reports caps.
+func (v *Vault) Restrict(path string, caps ...string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.caps[path] = caps
+}
+
+// capsOf are tok's capabilities on path. v.mu must be held.
+func (v *Vault) capsOf(tok, path string) []string {
+	if v.tokens[tok] == "root" {
+		return []string{"root"}
+	}
+	if c, ok := v.caps[path]; ok {
+		return c
+	}
+	return []string{"create", "delete", "list", "patch", "read", "update"}
+}
+
+// allowed reports whether tok holds one of need on path (root holds all).
+func (v *Vault) allowed(tok, path string, need ...string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, c := range v.capsOf(tok, path) {
+		if c == "root" || slices.Contains(need, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// capabilitiesSelf answers POST sys/capabilities-self: {"paths": […]} (or the
+// older single "path"), with each path's capabilities, and "capabilities" too when
+// one path was asked.
+func (v *Vault) capabilitiesSelf(w http.ResponseWriter, tok string, body []byte) {
+	var in struct {
+		Paths []string `json:"paths"`
+		Path  string   `json:"path"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		vaultErr(w, http.StatusBadRequest, "failed to parse JSON input: "+err.Error())
+		return
+	}
+	if in.Path != "" {
+		in.Paths = append(in.Paths, in.Path)
+	}
+	if len(in.Paths) == 0 {
+		vaultErr(w, http.StatusBadRequest, "missing paths")
+		return
+	}
+	data := map[string]any{}
+	v.mu.Lock()
+	for _, p := range in.Paths {
+		data[strings.Trim(p, "/")] = v.capsOf(tok, strings.Trim(p, "/"))
+	}
+	if len(in.Paths) == 1 {
+		data["capabilities"] = v.capsOf(tok, strings.Trim(in.Paths[0], "/"))
+	}
+	v.mu.Unlock()
+	out := envelope(data, nil)
+	for k, val := range data {
+		out[k] = val
+	}
+	vaultOK(w, http.StatusOK, out)
+}
+
+func token(r *http.Request) string {
+	tok := r.Header.Get("X-Vault-Token")
+	if tok == "" {
+		if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			tok = b
+		}
+	}
+	return tok
+}
 
 // GateDataWrites holds the next n data writes until all n have arrived, then
 // lets them through one at a time: a deterministic race between writers that
@@ -298,6 +383,23 @@ func (v *Vault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		vaultErr(w, http.StatusForbidden, "permission denied")
 		return
 	}
+	if p == "sys/capabilities-self" && write {
+		v.capabilitiesSelf(w, token(r), body)
+		return
+	}
+	need := []string{"read"}
+	switch {
+	case write:
+		need = []string{"create", "update"}
+	case r.Method == http.MethodPatch:
+		need = []string{"patch"}
+	case r.Method == http.MethodDelete:
+		need = []string{"delete"}
+	}
+	if !v.allowed(token(r), p, need...) {
+		vaultErr(w, http.StatusForbidden, "1 error occurred:\n\t* permission denied\n\n")
+		return
+	}
 	mount, rest, _ := strings.Cut(p, "/")
 	kind, path, _ := strings.Cut(rest, "/")
 	v.mu.Lock()
@@ -332,6 +434,8 @@ func (v *Vault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		v.readMetadata(w, k)
 	case kind == "metadata" && write:
 		v.writeMetadata(w, k, body)
+	case kind == "metadata" && r.Method == http.MethodPatch:
+		v.patchMetadata(w, r, k, body)
 	case kind == "metadata" && r.Method == http.MethodDelete:
 		v.mu.Lock()
 		delete(v.secrets, k)
@@ -645,6 +749,57 @@ func (v *Vault) writeMetadata(w http.ResponseWriter, k kvKey, body []byte) {
 	if custom != nil {
 		s.custom = custom
 	}
+	s.updated = time.Now().UTC()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// patchMetadata applies a JSON merge patch (RFC 7386) to a secret's metadata, as
+// PATCH /:mount/metadata/:path does: fields absent keep their values, a
+// custom_metadata key set to null is removed, the others are set. It needs the
+// secret to exist and Content-Type application/merge-patch+json.
+func (v *Vault) patchMetadata(w http.ResponseWriter, r *http.Request, k kvKey, body []byte) {
+	if ct := r.Header.Get("Content-Type"); ct != "application/merge-patch+json" {
+		vaultErr(w, http.StatusUnsupportedMediaType, fmt.Sprintf("PATCH requires Content-Type of application/merge-patch+json, provided %s", ct))
+		return
+	}
+	var in struct {
+		MaxVersions    *int               `json:"max_versions"`
+		CASRequired    *bool              `json:"cas_required"`
+		CustomMetadata map[string]*string `json:"custom_metadata"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		vaultErr(w, http.StatusBadRequest, "failed to parse JSON input: "+err.Error())
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	s := v.secrets[k]
+	if s == nil {
+		vaultErr(w, http.StatusNotFound)
+		return
+	}
+	custom := maps.Clone(s.custom)
+	if custom == nil {
+		custom = map[string]string{}
+	}
+	for key, val := range in.CustomMetadata {
+		if val == nil {
+			delete(custom, key)
+		} else {
+			custom[key] = *val
+		}
+	}
+	if msgs := validateCustom(custom); len(msgs) > 0 {
+		vaultErr(w, http.StatusBadRequest, strings.Join(msgs, "\n"))
+		return
+	}
+	if in.MaxVersions != nil {
+		s.maxVersions = *in.MaxVersions
+	}
+	if in.CASRequired != nil {
+		s.casRequired = *in.CASRequired
+	}
+	s.custom = custom
 	s.updated = time.Now().UTC()
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -62,6 +62,15 @@ type Chain struct {
 	// OnAccount, when set, is told every Account read (after it): a test acts at
 	// the moment a wait sees what is pending.
 	OnAccount func(s *chain.AccountState)
+	// AfterRead, when set, is told every PrepareSend snapshot of from (after it,
+	// before the transaction is built): a test holds several senders there until
+	// all have read, the race of machines that read at the same instant.
+	AfterRead func(from common.Address)
+	// Now is the chain's clock: the time of each block mined (time.Now when nil).
+	Now func() time.Time
+	// HidePool makes the chain's reads of an account's recent transactions say
+	// the pool is unknown, as a provider that hides its txpool does.
+	HidePool bool
 
 	balances map[common.Address]*big.Int
 	nonces   map[common.Address]uint64
@@ -69,6 +78,7 @@ type Chain struct {
 	txs      map[common.Hash]*chain.TxInfo
 	receipts map[common.Hash]*chain.Receipt
 	history  map[uint64]map[common.Address]*big.Int
+	times    map[uint64]time.Time
 	block    uint64
 	mined    chan struct{}
 	// Broadcasts counts the transactions that reached the chain.
@@ -82,7 +92,7 @@ func New(id uint64) *Chain {
 	return &Chain{id: id, BaseFee: big.NewInt(1e9), Tip: big.NewInt(1e9), Automine: true,
 		balances: map[common.Address]*big.Int{}, nonces: map[common.Address]uint64{}, pool: map[common.Hash]*chain.TxInfo{},
 		txs: map[common.Hash]*chain.TxInfo{}, receipts: map[common.Hash]*chain.Receipt{},
-		history: map[uint64]map[common.Address]*big.Int{}, mined: make(chan struct{})}
+		history: map[uint64]map[common.Address]*big.Int{}, times: map[uint64]time.Time{}, mined: make(chan struct{})}
 }
 
 // SetBalance sets a's balance.
@@ -124,6 +134,28 @@ func (c *Chain) Pending() []*types.Transaction {
 	return out
 }
 
+// MinedFrom lists the hashes of a's mined transactions, by nonce.
+func (c *Chain) MinedFrom(a common.Address) []common.Hash {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	type mined struct {
+		h common.Hash
+		n uint64
+	}
+	var ms []mined
+	for h := range c.receipts {
+		if info := c.txs[h]; info != nil && info.From == a {
+			ms = append(ms, mined{h, info.Tx.Nonce()})
+		}
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].n < ms[j].n })
+	out := make([]common.Hash, len(ms))
+	for i, m := range ms {
+		out[i] = m.h
+	}
+	return out
+}
+
 // Add puts a transaction signed elsewhere in the pool (another process's send),
 // mined at once when Automine.
 func (c *Chain) Add(tx *types.Transaction) error {
@@ -145,6 +177,13 @@ func (c *Chain) balance(a common.Address) *big.Int {
 		return new(big.Int).Set(b)
 	}
 	return new(big.Int)
+}
+
+func (c *Chain) now() time.Time {
+	if c.Now != nil {
+		return c.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 func (c *Chain) ChainID() uint64 { return c.id }
@@ -207,24 +246,89 @@ func (c *Chain) BalanceAt(ctx context.Context, a common.Address, at chain.Block)
 func gasOf(data []byte) uint64 { return 21000 + 16*uint64(len(data)) }
 
 func (c *Chain) Prepare(ctx context.Context, req chain.TxRequest) (*chain.Prepared, error) {
+	p, _, err := c.prepare(ctx, req, 0, false)
+	return p, err
+}
+
+// PrepareSend is Prepare with the sender's recent transactions read under the same
+// lock as its nonce: a true snapshot.
+func (c *Chain) PrepareSend(ctx context.Context, req chain.TxRequest, window time.Duration) (*chain.Prepared, *chain.Recent, error) {
+	return c.prepare(ctx, req, window, true)
+}
+
+func (c *Chain) prepare(ctx context.Context, req chain.TxRequest, window time.Duration, withRecent bool) (*chain.Prepared, *chain.Recent, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if c.Simulate != nil {
-		if err := c.Simulate(req); err != nil {
-			return nil, err
-		}
+		return nil, nil, err
 	}
 	c.mu.Lock()
 	m := chain.Market{ChainID: c.id, Balance: c.balance(req.From), BaseFee: new(big.Int).Set(c.BaseFee), Tip: new(big.Int).Set(c.Tip),
 		NonceLatest: c.nonces[req.From], NoncePending: c.pendingNonce(req.From), OPStack: c.L1Fee != nil}
+	var r *chain.Recent
+	if withRecent {
+		r = c.recent(req.From, window)
+	}
 	c.mu.Unlock()
+	if withRecent && c.AfterRead != nil {
+		c.AfterRead(req.From)
+	}
+	if c.Simulate != nil {
+		if err := c.Simulate(req); err != nil {
+			return nil, r, err
+		}
+	}
 	if req.GasLimit == 0 {
 		m.GasEstimate = gasOf(req.Data)
 	}
-	return chain.Build(req, m, func(*types.Transaction) (*chain.L1Quote, error) {
+	p, err := chain.Build(req, m, func(*types.Transaction) (*chain.L1Quote, error) {
 		return &chain.L1Quote{Fee: new(big.Int).Set(c.L1Fee), Bound: new(big.Int).Set(c.L1Bound)}, nil
 	})
+	return p, r, err
+}
+
+// SentBy is from's pool and its transactions mined within window.
+func (c *Chain) SentBy(ctx context.Context, from common.Address, window time.Duration) (*chain.Recent, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.recent(from, window), nil
+}
+
+// recent is from's part of the pool and its mined transactions since now − window,
+// newest first. c.mu must be held.
+func (c *Chain) recent(from common.Address, window time.Duration) *chain.Recent {
+	now := c.now()
+	r := &chain.Recent{From: from, Head: c.block, HeadTime: now, Since: now.Add(-window), NonceLatest: c.nonces[from],
+		NoncePending: c.pendingNonce(from), PoolKnown: !c.HidePool, Source: "memory"}
+	sent := func(info *chain.TxInfo) chain.SentTx {
+		tx := info.Tx
+		return chain.SentTx{Hash: tx.Hash(), Nonce: tx.Nonce(), To: tx.To(), Value: tx.Value(), Data: tx.Data()}
+	}
+	var pool, mined []chain.SentTx
+	for _, info := range c.pool {
+		if info.From == from && !c.HidePool {
+			t := sent(info)
+			t.Pending = true
+			pool = append(pool, t)
+		}
+	}
+	for h, rc := range c.receipts {
+		info := c.txs[h]
+		if info == nil || info.From != from {
+			continue
+		}
+		t := sent(info)
+		t.Block, t.Time, t.Succeeded = uint64(rc.BlockNumber), c.times[uint64(rc.BlockNumber)], rc.Succeeded()
+		if t.Time.Before(r.Since) {
+			continue
+		}
+		mined = append(mined, t)
+	}
+	sort.Slice(pool, func(i, j int) bool { return pool[i].Nonce < pool[j].Nonce })
+	sort.Slice(mined, func(i, j int) bool { return mined[i].Nonce > mined[j].Nonce })
+	r.Txs = append(pool, mined...)
+	return r
 }
 
 func (c *Chain) SendRaw(ctx context.Context, signed *types.Transaction) (common.Hash, error) {
@@ -293,6 +397,7 @@ func (c *Chain) mine() {
 	}
 	sort.Slice(ready, func(i, j int) bool { return ready[i].Tx.Nonce() < ready[j].Tx.Nonce() })
 	c.block++
+	c.times[c.block] = c.now()
 	included := false
 	for progress := true; progress; {
 		progress = false
