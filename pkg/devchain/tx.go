@@ -148,13 +148,23 @@ func (c *conn) mined(ctx context.Context, hash common.Hash) (*types.Receipt, err
 	return r, nil
 }
 
+// wait waits for hash's receipt, and for its block to be the node's latest (or
+// older).
 func (c *conn) wait(ctx context.Context, hash common.Hash) (*types.Receipt, error) {
 	for {
 		r, err := c.ec.TransactionReceipt(ctx, hash)
 		if err == nil {
-			return r, nil
-		}
-		if !errors.Is(err, ethereum.NotFound) {
+			// Under load anvil can answer the receipt a moment before its block is
+			// the latest one: a read of "latest" right after (a history search
+			// from the head, a state read) would not see the transaction yet.
+			head, err := c.ec.BlockNumber(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("the head after %s: %w", hash.Hex(), err)
+			}
+			if head >= r.BlockNumber.Uint64() {
+				return r, nil
+			}
+		} else if !errors.Is(err, ethereum.NotFound) {
 			return nil, fmt.Errorf("receipt of %s: %w", hash.Hex(), err)
 		}
 		select {
@@ -163,6 +173,18 @@ func (c *conn) wait(ctx context.Context, hash common.Hash) (*types.Receipt, erro
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// WaitMined waits until the transaction is mined and its block is the node's latest
+// (or older), and returns its receipt: after it, what reads "latest" sees the
+// transaction.
+func WaitMined(ctx context.Context, rpcURL string, hash common.Hash) (*types.Receipt, error) {
+	c, err := dial(ctx, rpcURL)
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	return c.wait(ctx, hash)
 }
 
 // Transact sends a call to method of the test double `contract` (a Contract* name) at

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/history"
@@ -151,8 +152,7 @@ func (d *Relay) Run(ctx context.Context) (*RelayReport, error) {
 	}
 	if r.Chain.Err != nil || r.Head.Err != nil {
 		dlqRead()
-		rep.Checks = append(SystemChecks(d.system(rep), d.Thresholds), d.dlqChecks(rep)...)
-		rep.Causes, rep.RuledOut, rep.NotJudged = rankRelayCauses(rep, d.Thresholds, d.now())
+		d.judge(rep, false)
 		return rep, nil
 	}
 	if rd.RelayerIsSigner {
@@ -161,6 +161,20 @@ func (d *Relay) Run(ctx context.Context) (*RelayReport, error) {
 	if histErr != nil {
 		return nil, fmt.Errorf("the relayer's recent transactions: %w", histErr)
 	}
+	dlqRead()
+	d.judge(rep, true)
+	return rep, nil
+}
+
+// judge turns what Run read into checks and ranked causes; it reads nothing.
+// Without the chain (its batch or head unreadable) the system is judged without
+// the relayer's transactions and the escrow's events, which need the head.
+func (d *Relay) judge(rep *RelayReport, chainRead bool) {
+	if !chainRead {
+		rep.Checks = append(SystemChecks(d.system(rep), d.Thresholds), d.dlqChecks(rep)...)
+		rep.Causes, rep.RuledOut, rep.NotJudged = rankRelayCauses(rep, d.Thresholds, d.now())
+		return
+	}
 	// The txpool came with the history: judge it with the relayer's nonces.
 	for i := range rep.Readings.Relayers {
 		if rep.Readings.Relayers[i].Address == rep.Relayer {
@@ -168,17 +182,20 @@ func (d *Relay) Run(ctx context.Context) (*RelayReport, error) {
 			rep.Readings.Relayers[i].Pool = &p
 		}
 	}
-	dlqRead()
 	rep.Checks = append(SystemChecks(d.system(rep), d.Thresholds), d.transactionChecks(rep)...)
 	rep.Checks = append(rep.Checks, eventsCheck(rep))
 	rep.Checks = append(rep.Checks, d.dlqChecks(rep)...)
 	rep.Causes, rep.RuledOut, rep.NotJudged = rankRelayCauses(rep, d.Thresholds, d.now())
-	return rep, nil
+}
+
+// logReader is what countEvents asks of the chain (*chain.Client in the program).
+type logReader interface {
+	Logs(ctx context.Context, q chain.LogQuery) ([]types.Log, error)
 }
 
 // countEvents counts the escrow's logs in blocks from..to by event name; a topic
 // that is none of the escrow's events is counted as such, never dropped.
-func countEvents(ctx context.Context, c *chain.Client, escrow common.Address, from, to uint64, into map[string]int) error {
+func countEvents(ctx context.Context, c logReader, escrow common.Address, from, to uint64, into map[string]int) error {
 	logs, err := c.Logs(ctx, chain.LogQuery{Addresses: []common.Address{escrow}, From: from, To: to})
 	if err != nil {
 		return err

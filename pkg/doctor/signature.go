@@ -111,6 +111,10 @@ func rankSignatureCauses(rep *SignatureReport) (causes, ruledOut []Cause) {
 			add(causeDeactivated, 90, ev, c.Fix)
 		case c.Name == "signature":
 			add(causeMalformed, 80, ev, c.Fix)
+		case c.Name == "signer" && rep.Verdict != nil && rep.Verdict.Signer == "":
+			// A signature that recovers to no one is malformed, not another key's:
+			// the signature's own line weighs it.
+			add(causeMalformed, 0, ev, c.Fix)
 		case c.Name == "signer" && rep.Verdict != nil && rep.Verdict.SignedFor != nil:
 			add(causeWrongChain, 95, ev, c.Fix)
 		case c.Name == "signer":
@@ -140,9 +144,11 @@ func rankSignatureCauses(rep *SignatureReport) (causes, ruledOut []Cause) {
 		why[causeWrongSigner] = "the signature recovers to the controller"
 		why[causeWrongChain] = "the signature is for this chain and escrow"
 	}
+	unrecovered := rep.Verdict != nil && rep.Verdict.Signer == ""
 	for _, n := range []string{causeNotRegistered, causeDeactivated, causeWrongSigner, causeWrongChain} {
-		// An unregistered robot rules nothing else out: nothing else can be judged.
-		if found[n] != nil || !rep.Registered {
+		// An unregistered robot rules nothing else out: nothing else can be judged;
+		// nor does a signature that recovers to no one rule out who signed it.
+		if found[n] != nil || !rep.Registered || (unrecovered && (n == causeWrongSigner || n == causeWrongChain)) {
 			continue
 		}
 		ruledOut = append(ruledOut, Cause{Name: n, Level: OK, Evidence: []string{why[n]}})

@@ -37,11 +37,13 @@ type setup struct {
 	db    string
 	url   string // /metrics
 	reads atomic.Int64
+	// clock is the exporter's and its reader's: readings go stale when it moves.
+	clock *exportertest.Clock
 }
 
 func start(t *testing.T, interval time.Duration) *setup {
 	t.Helper()
-	s := &setup{}
+	s := &setup{clock: exportertest.NewClock(time.Now())}
 	s.anvil, s.d = devchain.StartT(t)
 	s.proxy = monitortest.NewProxy(t, s.anvil.URL)
 	s.api = healthtest.New(t, healthtest.Options{Relayer: healthtest.Static(s.d.Relayer)})
@@ -59,12 +61,14 @@ func start(t *testing.T, interval time.Duration) *setup {
 		Health:    &health.Client{Timeout: 2 * time.Second},
 		APIURL:    s.api.URL,
 		DBPath:    s.db,
+		Now:       s.clock.Now,
 	}
 	e := exporter.New(exporter.Options{
 		Read:         func(ctx context.Context) monitor.Readings { s.reads.Add(1); return r.Read(ctx) },
 		Interval:     interval,
 		ReadTimeout:  5 * time.Second,
 		MaxFeePerGas: big.NewInt(50_000_000_000),
+		Now:          s.clock.Now,
 	})
 	srv := httptest.NewServer(e.Handler())
 	t.Cleanup(srv.Close)
@@ -185,7 +189,8 @@ func TestMetricsMatchTheSystem(t *testing.T) {
 	}
 }
 
-// Many scrapers within one interval cost one chain read: one HTTP request to the RPC.
+// Many scrapers within one interval cost one chain read: one HTTP request to the RPC
+// (however long the scrapes take: the clock does not move).
 func TestConcurrentScrapesShareOneRead(t *testing.T) {
 	s := start(t, time.Minute)
 	s.proxy.ResetRequests()
@@ -203,25 +208,26 @@ func TestConcurrentScrapesShareOneRead(t *testing.T) {
 	}
 }
 
-// Readings older than the interval are read again.
+// Readings are reused for the interval and read again once they are that old.
 func TestReadingsExpire(t *testing.T) {
-	s := start(t, 200*time.Millisecond)
+	s := start(t, 15*time.Second)
 	exportertest.Scrape(t, s.url)
-	exportertest.Scrape(t, s.url)
-	if s.reads.Load() != 1 {
-		t.Fatalf("two scrapes at once: %d reads", s.reads.Load())
-	}
-	time.Sleep(250 * time.Millisecond)
+	s.clock.Advance(14 * time.Second)
 	got := exportertest.Scrape(t, s.url)
-	if s.reads.Load() != 2 || must(t, got, "vrwx_exporter_refreshes_total") != 2 {
-		t.Fatalf("after the interval: %d reads", s.reads.Load())
+	if s.reads.Load() != 1 || must(t, got, "vrwx_exporter_reading_age_seconds") != 14 {
+		t.Fatalf("within the interval: %d reads, reading age %v", s.reads.Load(), got["vrwx_exporter_reading_age_seconds"])
+	}
+	s.clock.Advance(time.Second)
+	got = exportertest.Scrape(t, s.url)
+	if s.reads.Load() != 2 || must(t, got, "vrwx_exporter_refreshes_total") != 2 || must(t, got, "vrwx_exporter_reading_age_seconds") != 0 {
+		t.Fatalf("after the interval: %d reads, %v", s.reads.Load(), got["vrwx_exporter_refreshes_total"])
 	}
 }
 
 // RPC, API and database outages show up as down metrics, and values that cannot be
 // read are left out (not repeated stale); /metrics keeps answering; recovery shows.
 func TestOutagesAreMetricsNotFailures(t *testing.T) {
-	s := start(t, time.Nanosecond) // read on every scrape
+	s := start(t, time.Minute)
 	s.proxy.SetDown(true)
 	s.api.Stop()
 	if err := os.Rename(s.db, s.db+".moved"); err != nil {
@@ -252,6 +258,7 @@ func TestOutagesAreMetricsNotFailures(t *testing.T) {
 	if err := os.Rename(s.db+".moved", s.db); err != nil {
 		t.Fatal(err)
 	}
+	s.clock.Advance(time.Minute) // the next refresh
 	got = exportertest.Scrape(t, s.url)
 	for _, up := range []string{"vrwx_chain_up", "vrwx_api_up", "vrwx_db_up", "vrwx_exporter_refresh_success"} {
 		if v := must(t, got, up); v != 1 {

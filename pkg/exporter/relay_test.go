@@ -29,34 +29,43 @@ type relayEnv struct {
 	d     *devchain.Deployment
 	db    string
 	c     *chain.Client
+	// clock is every exporter's and reader's: the test moves it.
+	clock *exportertest.Clock
 }
+
+// relayInterval is how long the exporters reuse readings, on the test's clock.
+const relayInterval = 15 * time.Second
 
 // exporterURL serves a fresh exporter with relay counters over the environment:
 // each call is a restarted exporter process as far as the counters know.
 func (env *relayEnv) exporterURL(t *testing.T) string {
 	t.Helper()
 	urls := []string{env.anvil.URL}
-	r := &monitor.Reader{Chain: env.c, Endpoints: monitor.NewEndpoints(urls, devchain.DefaultChainID), Relayers: []common.Address{env.d.Relayer}, DBPath: env.db}
-	e := exporter.New(exporter.Options{Read: r.Read, Interval: 100 * time.Millisecond, ReadTimeout: 5 * time.Second, Logf: t.Logf,
+	r := &monitor.Reader{Chain: env.c, Endpoints: monitor.NewEndpoints(urls, devchain.DefaultChainID), Relayers: []common.Address{env.d.Relayer}, DBPath: env.db, Now: env.clock.Now}
+	e := exporter.New(exporter.Options{Read: r.Read, Interval: relayInterval, ReadTimeout: 5 * time.Second, Logf: t.Logf, Now: env.clock.Now,
 		Relay: &exporter.RelayOptions{Chain: env.c, DBPath: env.db}})
 	srv := httptest.NewServer(e.Handler())
 	t.Cleanup(srv.Close)
 	return srv.URL + "/metrics"
 }
 
-// waitScrape scrapes until cond holds.
-func waitScrape(t *testing.T, url, what string, cond func(exportertest.Samples) bool) exportertest.Samples {
+// waitScrape scrapes until cond holds, each scrape an interval after the last on
+// the test's clock: each refreshes the readings, which starts a relay update in
+// the background when none is running; cond holds once one has counted. The
+// deadline only bounds a failure.
+func (env *relayEnv) waitScrape(t *testing.T, url, what string, cond func(exportertest.Samples) bool) exportertest.Samples {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
+		env.clock.Advance(relayInterval)
 		s := exportertest.Scrape(t, url)
 		if cond(s) {
 			return s
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("waited 30s for %s; last scrape: %v %v %v", what, s["vrwx_relay_tx_total"], s["vrwx_relay_tx_failed_total"], s["vrwx_completion_latency_seconds_count"])
+			t.Fatalf("no scrape showed %s within a minute; last scrape: %v %v %v", what, s["vrwx_relay_tx_total"], s["vrwx_relay_tx_failed_total"], s["vrwx_completion_latency_seconds_count"])
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // the background update's turn
 	}
 }
 
@@ -131,19 +140,27 @@ func TestRelayCountersFollowDurableRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The test's clock starts at the wall clock's time (the chain's blocks carry it),
+	// with a minute left in its hour: the window the counters start in is the
+	// restarted exporter's too.
+	start := time.Now()
+	if start.Add(time.Minute).Truncate(time.Hour) != start.Truncate(time.Hour) {
+		start = start.Add(-2 * time.Minute)
+	}
+	clock := exportertest.NewClock(start)
 	// Every generated row predates the window, so the rows the test adds are all the
 	// window holds.
-	fx, err := apidbtest.BuildFixture(ctx, filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{Now: time.Now().Add(-3 * time.Hour),
+	fx, err := apidbtest.BuildFixture(ctx, filepath.Join(t.TempDir(), "vrwx.db"), apidbtest.FixtureOptions{Now: start.Add(-3 * time.Hour),
 		JobCompletions: 30, Payments: 1, ChainID: int64(d.ChainID), TxFails: []apidbtest.TxFailRow{failed.Row(nil)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &relayEnv{anvil: anvil, d: d, db: fx.Path, c: chain.New(chain.Options{URLs: []string{anvil.URL}, ChainID: d.ChainID})}
+	env := &relayEnv{anvil: anvil, d: d, db: fx.Path, c: chain.New(chain.Options{URLs: []string{anvil.URL}, ChainID: d.ChainID}), clock: clock}
 	t.Cleanup(env.c.Close)
 	url := env.exporterURL(t)
 	relayer := d.Relayer.Hex()
 
-	s := waitScrape(t, url, "the first counts", func(s exportertest.Samples) bool {
+	s := env.waitScrape(t, url, "the first counts", func(s exportertest.Samples) bool {
 		_, ok := s.Get("vrwx_relay_tx_total", "source", "chain", "relayer", relayer)
 		_, ok2 := s.Get("vrwx_relay_tx_total", "source", "dlq")
 		_, ok3 := s.Get("vrwx_completion_latency_seconds_count")
@@ -151,7 +168,7 @@ func TestRelayCountersFollowDurableRecords(t *testing.T) {
 	})
 	since := s["vrwx_relay_origin_block"][0].Labels["since"]
 	sinceT, err := time.Parse(time.RFC3339, since)
-	if err != nil || !sinceT.Equal(time.Now().Truncate(time.Hour)) && !sinceT.Equal(time.Now().Add(-time.Minute).Truncate(time.Hour)) {
+	if err != nil || !sinceT.Equal(start.Truncate(time.Hour)) {
 		t.Fatalf("since %q: want the start of this hour", since)
 	}
 	origin := uint64(must(t, s, "vrwx_relay_origin_block"))
@@ -221,7 +238,7 @@ func TestRelayCountersFollowDurableRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
+	now := clock.Now()
 	mined := dlqtest.Ethers("transaction execution reverted", "CALL_EXCEPTION", dlqtest.KV{Key: "action", Value: "sendTransaction"},
 		dlqtest.KV{Key: "receipt", Value: map[string]any{"hash": "0x" + fmt.Sprintf("%064x", 1), "status": dlqtest.Bare("0"), "blockNumber": dlqtest.Bare("9")}})
 	for _, reason := range []string{failed.Reason, mined} {
@@ -231,16 +248,19 @@ func TestRelayCountersFollowDurableRecords(t *testing.T) {
 	}
 	for i := range 3 {
 		// As the API writes them: updated_at is the moment of the write.
-		at := time.Now().UnixMilli()
+		at := clock.Now().UnixMilli()
 		if _, err := w.Exec(`INSERT INTO idempotency_keys(key, status, request_hash, created_at, updated_at, ttl_expires_at) VALUES (?, 'COMPLETED', '', ?, ?, ?)`,
 			fmt.Sprintf("base:31337:job:t%d", i), at-int64(i+1)*4000, at, at+86_400_000); err != nil {
 			t.Fatal(err)
 		}
 	}
 	w.Close()
+	// The records are newer than the ledger's lag (5 s: one committed a moment after
+	// the time it carries is still counted); each scrape below comes an interval
+	// later on the test's clock, past it.
 	dlqBefore := must(t, s, "vrwx_relay_tx_failed_total", "source", "dlq")
 	totalBefore := must(t, s, "vrwx_relay_tx_total", "source", "chain", "relayer", relayer)
-	s = waitScrape(t, url, "the new transactions and rows", func(s exportertest.Samples) bool {
+	s = env.waitScrape(t, url, "the new transactions and rows", func(s exportertest.Samples) bool {
 		v, _ := s.Get("vrwx_relay_tx_total", "source", "chain", "relayer", relayer)
 		f, _ := s.Get("vrwx_relay_tx_failed_total", "source", "dlq")
 		l, _ := s.Get("vrwx_completion_latency_seconds_count")
@@ -255,7 +275,7 @@ func TestRelayCountersFollowDurableRecords(t *testing.T) {
 	}
 
 	// A restarted exporter: the same series, the same values.
-	again := waitScrape(t, env.exporterURL(t), "the restarted exporter's counts", func(s exportertest.Samples) bool {
+	again := env.waitScrape(t, env.exporterURL(t), "the restarted exporter's counts", func(s exportertest.Samples) bool {
 		_, ok := s.Get("vrwx_relay_tx_total", "source", "chain", "relayer", relayer)
 		_, ok2 := s.Get("vrwx_relay_tx_total", "source", "dlq")
 		return ok && ok2

@@ -31,27 +31,12 @@ func sendThree(t *testing.T, a *devchain.Anvil, d *devchain.Deployment) (ok1, fa
 	data := vrwx.Pack(vrwx.EscrowABI(), "submitCompletionV2", big.NewInt(999_999), [32]byte{1}, uint8(100), uint32(1), make([]byte, 65))
 	failed = send(devchain.RawTx{To: d.Escrow, Data: data, Gas: 300_000})
 	ok2 = send(devchain.RawTx{To: d.Treasury, Value: big.NewInt(2)})
-	// anvil mines right after it accepts a transaction; wait until it has.
-	c := chain.New(chain.Options{URLs: []string{a.URL}, ChainID: devchain.DefaultChainID})
-	defer c.Close()
+	// anvil mines right after it accepts a transaction; wait until it has, and its
+	// block is the latest, where the Otterscan search starts.
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	rc, err := c.WaitMined(wctx, ok2, 10*time.Millisecond, nil)
-	if err != nil {
+	if _, err := devchain.WaitMined(wctx, a.URL, ok2); err != nil {
 		t.Fatal(err)
-	}
-	// Under load anvil can answer the receipt a moment before its block is the
-	// latest one, which the Otterscan search starts from: wait for that too.
-	for {
-		b := c.NewBatch()
-		head := b.Header(chain.Latest)
-		if err := b.Do(wctx); err != nil {
-			t.Fatal(err)
-		}
-		if head.Err() == nil && head.Value != nil && head.Value.Number >= rc.BlockNumber {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	return ok1, failed, ok2
 }

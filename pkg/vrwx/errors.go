@@ -95,6 +95,10 @@ var customErrors = []knownError{
 		}},
 	{Sig: "ECDSAInvalidSignatureS(bytes32)", Cause: "the signature's s value is in the upper half of the curve order (a malleable high-s signature), which OpenZeppelin refuses",
 		Fix: "re-sign with a signer that makes low-s signatures (every standard EIP-712 signer does), or normalise it (s' = n - s, v flipped); `vrwxctl robot verify-sig --job ID --completion-hash H --quality Q --work-units W --sig SIG` shows who signed it"},
+	// OpenZeppelin Pausable's: the runbook's "Contract paused" cause, as a pausable
+	// escrow reverts every job call while paused (the deployed escrow has no switch).
+	{Sig: "EnforcedPause()", Cause: "the escrow is paused: every job call reverts until the admin unpauses it (runbook: contract paused)",
+		Fix: "runbook: contract paused — contact the admin to unpause; `vrwxctl status` shows paused()"},
 	{Sig: "SafeERC20FailedOperation(address)", Cause: "a transfer of the settlement token failed (the token returned false, or has no code)",
 		Fix: "check the escrow's token (`vrwxctl contracts check`) and the balance and allowance the transfer needed",
 		detail: func(a []any) string {

@@ -57,6 +57,7 @@ func TestDecodeRevertOpenZeppelinErrors(t *testing.T) {
 		{revertData(t, "ECDSAInvalidSignatureLength(uint256)", "uint256", big.NewInt(64)), "ECDSAInvalidSignatureLength", "0xfce698f7", "length=64", "64 bytes, not 65"},
 		{revertData(t, "ECDSAInvalidSignatureS(bytes32)", "bytes32", [32]byte(s)), "ECDSAInvalidSignatureS", "0xd78bce0c", "s=0xff" + strings.Repeat("00", 31), "high-s"},
 		{revertData(t, "SafeERC20FailedOperation(address)", "address", token), "SafeERC20FailedOperation", "0x5274afe7", "token=" + token.Hex(), "token " + token.Hex() + " failed"},
+		{crypto.Keccak256([]byte("EnforcedPause()"))[:4], "EnforcedPause", "0xd93c0665", "", "the escrow is paused"},
 	}
 	for _, tc := range cases {
 		e := DecodeRevert(tc.data)

@@ -11,7 +11,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/cli/doctor"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
@@ -68,13 +67,13 @@ func ruledOut(out doctor.RelayJSON, name string) bool {
 	return false
 }
 
+// waitMined waits until h is mined and its block is the latest, where doctor
+// relay's search starts.
 func waitMined(t *testing.T, e *clitest.Env, h common.Hash) {
 	t.Helper()
-	c := chain.New(chain.Options{URLs: []string{e.Anvil.URL}, ChainID: devchain.DefaultChainID})
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := c.WaitMined(ctx, h, 10*time.Millisecond, nil); err != nil {
+	if _, err := devchain.WaitMined(ctx, e.Anvil.URL, h); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -104,31 +103,10 @@ func TestRelayHealthy(t *testing.T) {
 	}
 }
 
-// The relayer below the critical balance: "relayer out of gas" first, with the
-// runbook's fix.
-func TestRelayOutOfGas(t *testing.T) {
-	e, _ := env(t)
-	if err := e.Anvil.RPC(context.Background(), nil, "anvil_setBalance", e.D.Relayer.Hex(), "0x2386f26fc10000"); err != nil { // 0.01 ETH
-		t.Fatal(err)
-	}
-	c := firstCause(t, relay(t, e, 1), "Relayer out of gas")
-	if c.Level != "crit" || c.Rank != 1 || !strings.Contains(c.Fix, "wallet fund --to "+e.D.Relayer.Hex()) || !strings.Contains(strings.Join(c.Evidence, " "), "0.01 ETH") {
-		t.Fatalf("cause %+v", c)
-	}
-}
-
-// MAX_FEE_PER_GAS_GWEI below the base fee: "high gas prices" first.
-func TestRelayFeeCapBelowBaseFee(t *testing.T) {
-	e, _ := env(t)
-	e.Vars["MAX_FEE_PER_GAS_GWEI"] = "0.000001"
-	c := firstCause(t, relay(t, e, 1), "High gas prices")
-	if !strings.Contains(c.Fix, "MAX_FEE_PER_GAS_GWEI") || !strings.Contains(strings.Join(c.Evidence, " "), "cannot be mined") {
-		t.Fatalf("cause %+v", c)
-	}
-}
-
-// A paused escrow: "contract paused" first, and the relayer's transaction to it
-// that reverted is listed.
+// A paused escrow: "contract paused" first, from its paused() and from the
+// relayer's transaction to it, which reverted EnforcedPause and is listed. (Each
+// cause's evidence and rank are pkg/doctor's TestRelayCausesRankedByEvidence; the
+// tests here prove that the chain's readings reach the judge.)
 func TestRelayPausedEscrow(t *testing.T) {
 	e, _ := env(t)
 	ctx := context.Background()
@@ -147,8 +125,12 @@ func TestRelayPausedEscrow(t *testing.T) {
 	if !strings.Contains(c.Fix, "unpause") {
 		t.Fatalf("cause %+v", c)
 	}
-	if len(out.Transactions) == 0 || out.Transactions[0].Hash != h.Hex() || out.Transactions[0].State != "reverted" {
+	if len(out.Transactions) == 0 || out.Transactions[0].Hash != h.Hex() || out.Transactions[0].State != "reverted" ||
+		out.Transactions[0].Revert == nil || out.Transactions[0].Revert.Error != "EnforcedPause" {
 		t.Fatalf("newest transaction %+v", out.Transactions)
+	}
+	if ev := strings.Join(c.Evidence, " "); !strings.Contains(ev, "paused() is true") || !strings.Contains(ev, h.Hex()) {
+		t.Fatalf("evidence %q", ev)
 	}
 }
 
@@ -220,8 +202,8 @@ func TestRelayStuckAndNonceGap(t *testing.T) {
 	}
 }
 
-// The first RPC URL dead: "RPC node issues", switch to the backup; the API down
-// and relaying from an old key are causes too.
+// The first RPC URL dead: "RPC node issues", switch to the backup; the API
+// relaying from another key is a cause too.
 func TestRelayRPCAndAPI(t *testing.T) {
 	e, api := env(t)
 	e.Vars["RPC_URL"] = monitortest.DeadURL(t) + "," + e.Anvil.URL
@@ -234,11 +216,6 @@ func TestRelayRPCAndAPI(t *testing.T) {
 	api.SetRelayer(healthtest.Static(devchain.DevAddress(6)))
 	c = firstCause(t, relay(t, e, 1), "API down or relaying from another key")
 	if !strings.Contains(c.Fix, "rollout restart") {
-		t.Fatalf("cause %+v", c)
-	}
-	api.Stop()
-	c = firstCause(t, relay(t, e, 1), "API down or relaying from another key")
-	if !strings.Contains(strings.Join(c.Evidence, " "), "down") {
 		t.Fatalf("cause %+v", c)
 	}
 }

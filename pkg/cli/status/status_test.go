@@ -183,7 +183,13 @@ func TestBalanceAndRunway(t *testing.T) {
 	if err := e.Anvil.Mine(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := devchain.SendRawTx(context.Background(), e.Anvil.URL, devchain.DevKey(devchain.AccountRelayer), devchain.RawTx{To: e.D.Treasury, Value: mustWei("9")}); err != nil {
+	h, err := devchain.SendRawTx(context.Background(), e.Anvil.URL, devchain.DevKey(devchain.AccountRelayer), devchain.RawTx{To: e.D.Treasury, Value: mustWei("9")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := devchain.WaitMined(wctx, e.Anvil.URL, h); err != nil { // mined before status reads the spend
 		t.Fatal(err)
 	}
 	s = statusJSON(t, e, 1)
@@ -235,8 +241,8 @@ func TestPendingAndNonceGap(t *testing.T) {
 	}
 }
 
-// MAX_FEE_PER_GAS_GWEI below the base fee: relays cannot be mined. A base fee of
-// 150 gwei is also above the 100 gwei critical line.
+// MAX_FEE_PER_GAS_GWEI below the base fee: relays cannot be mined. (The gas lines'
+// thresholds are pkg/doctor's TestSystemChecksJudgeEachSection.)
 func TestFeeCapBelowBaseFee(t *testing.T) {
 	t.Parallel()
 	e, _ := healthy(t)
@@ -247,20 +253,6 @@ func TestFeeCapBelowBaseFee(t *testing.T) {
 	}
 	if c := check(t, s, "gas", "gas price"); c.Level != doctor.OK {
 		t.Fatalf("gas price %+v", c)
-	}
-
-	delete(e.Vars, "MAX_FEE_PER_GAS_GWEI")
-	if err := e.Anvil.RPC(context.Background(), nil, "anvil_setNextBlockBaseFeePerGas", hexutil.EncodeBig(mustWei("0.00000015"))); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Anvil.Mine(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	s = statusJSON(t, e, 1)
-	for _, name := range []string{"gas price", "base fee", "fee cap"} {
-		if c := check(t, s, "gas", name); c.Level != doctor.Crit {
-			t.Errorf("%s %+v", name, c)
-		}
 	}
 }
 
@@ -286,7 +278,8 @@ func TestPausedEscrow(t *testing.T) {
 	}
 }
 
-// The API down, on another chain, relaying from the old key after a rotation.
+// The API relaying from the old key after a rotation, and down; the API's other
+// lines (another chain, self-submit, latency) are pkg/doctor's section table.
 func TestAPIFaults(t *testing.T) {
 	t.Parallel()
 	e, api := healthy(t)
@@ -321,24 +314,16 @@ func TestAPIFaults(t *testing.T) {
 		t.Fatalf("api relayer %+v", c)
 	}
 
-	api.SetRelayer(healthtest.Static(e.D.Relayer))
-	api.SetChainID(8453)
-	if c := check(t, statusJSON(t, e, 1), "api", "chainId"); c.Level != doctor.Crit || c.Value != "8453" {
-		t.Fatalf("chain id %+v", c)
-	}
-
 	api.Stop()
 	r := e.Run("status")
 	if r.Code != 1 || !strings.Contains(r.Stdout, "/health") || !strings.Contains(r.Stdout, "down") || !strings.Contains(r.Stdout, "kubectl logs") {
 		t.Fatalf("API down:\n%s", r)
 	}
-	if c := check(t, statusJSON(t, e, 1, "--signer", "env://RELAYER_KEY"), "keys", "current key"); c.Level != doctor.Info || !strings.Contains(c.Detail, "did not answer") {
-		t.Fatalf("store with the API down %+v", c)
-	}
 }
 
 // The first RPC URL dead (vrwxctl fails over: a warning) or lagging far behind the
-// backup (critical, with the runbook's "switch to backup RPC").
+// backup (critical, with the runbook's "switch to backup RPC"); the lag lines are
+// pkg/doctor's TestRPCChecks.
 func TestFirstRPCDeadOrLagging(t *testing.T) {
 	t.Parallel()
 	e, _ := healthy(t)
@@ -366,10 +351,6 @@ func TestFirstRPCDeadOrLagging(t *testing.T) {
 	c := check(t, s, "rpc", "#0 (first)")
 	if c.Level != doctor.Crit || c.Value != "head #"+itoa(uint64(head)-60)+", 60 behind" || !strings.Contains(c.Fix, "switch to the backup RPC") {
 		t.Fatalf("lagging first %+v", c)
-	}
-	lagging.LagAt(uint64(head) - 10)
-	if c := check(t, statusJSON(t, e, 5), "rpc", "#0 (first)"); c.Level != doctor.Warn {
-		t.Fatalf("10 behind %+v", c)
 	}
 }
 

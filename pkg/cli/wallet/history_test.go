@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/cli/wallet"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
@@ -30,11 +29,10 @@ func TestHistoryShowsFailedTransactionWithReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := chain.New(chain.Options{URLs: []string{e.Anvil.URL}, ChainID: devchain.DefaultChainID})
-	defer c.Close()
+	// Mined, and its block the latest: the history search starts there.
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := c.WaitMined(wctx, failed, 10*time.Millisecond, nil); err != nil {
+	if _, err := devchain.WaitMined(wctx, e.Anvil.URL, failed); err != nil {
 		t.Fatal(err)
 	}
 
