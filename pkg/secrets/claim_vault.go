@@ -139,11 +139,7 @@ func (s *vaultStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotat
 }
 
 func (s *vaultStore) ReleaseClaim(ctx context.Context, id string) error {
-	c, err := s.api(ctx)
-	if err != nil {
-		return err
-	}
-	md, err := s.metadata(ctx, c)
+	c, md, err := s.clientMetadata(ctx)
 	if err != nil {
 		return err
 	}
@@ -159,11 +155,7 @@ func (s *vaultStore) ReleaseClaim(ctx context.Context, id string) error {
 
 func (s *vaultStore) PromoteFrom(ctx context.Context, versionID, from string) error {
 	if from != "" {
-		c, err := s.api(ctx)
-		if err != nil {
-			return err
-		}
-		md, err := s.metadata(ctx, c)
+		_, md, err := s.clientMetadata(ctx)
 		if err != nil {
 			return err
 		}

@@ -202,6 +202,20 @@ func (s *vaultStore) writeMarks(ctx context.Context, c *api.Client, m vaultMarks
 	return nil
 }
 
+// clientMetadata is the client and the secret's metadata, which every change reads
+// its markers from first.
+func (s *vaultStore) clientMetadata(ctx context.Context) (*api.Client, *api.KVMetadata, error) {
+	c, err := s.api(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	md, err := s.metadata(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, md, nil
+}
+
 func (s *vaultStore) metadata(ctx context.Context, c *api.Client) (*api.KVMetadata, error) {
 	md, err := c.KVv2(s.ref.Mount).GetMetadata(ctx, s.ref.Path)
 	if err != nil {
@@ -324,11 +338,7 @@ func (s *vaultStore) Read(ctx context.Context, versionID string) (PrivateKey, Ve
 }
 
 func (s *vaultStore) ReadPending(ctx context.Context) (PrivateKey, Version, error) {
-	c, err := s.api(ctx)
-	if err != nil {
-		return PrivateKey{}, Version{}, err
-	}
-	md, err := s.metadata(ctx, c)
+	c, md, err := s.clientMetadata(ctx)
 	if err != nil {
 		return PrivateKey{}, Version{}, err
 	}
@@ -350,11 +360,7 @@ func (s *vaultStore) ReadPending(ctx context.Context) (PrivateKey, Version, erro
 }
 
 func (s *vaultStore) readPrevious(ctx context.Context) (PrivateKey, Version, error) {
-	c, err := s.api(ctx)
-	if err != nil {
-		return PrivateKey{}, Version{}, err
-	}
-	md, err := s.metadata(ctx, c)
+	_, md, err := s.clientMetadata(ctx)
 	if err != nil {
 		return PrivateKey{}, Version{}, err
 	}
@@ -509,11 +515,7 @@ func (s *vaultStore) Promote(ctx context.Context, versionID string) error {
 }
 
 func (s *vaultStore) Rollback(ctx context.Context) error {
-	c, err := s.api(ctx)
-	if err != nil {
-		return err
-	}
-	md, err := s.metadata(ctx, c)
+	c, md, err := s.clientMetadata(ctx)
 	if err != nil {
 		return err
 	}
@@ -530,11 +532,7 @@ func (s *vaultStore) Rollback(ctx context.Context) error {
 }
 
 func (s *vaultStore) DiscardPending(ctx context.Context) error {
-	c, err := s.api(ctx)
-	if err != nil {
-		return err
-	}
-	md, err := s.metadata(ctx, c)
+	c, md, err := s.clientMetadata(ctx)
 	if err != nil {
 		return err
 	}
@@ -557,11 +555,7 @@ func (s *vaultStore) DiscardPending(ctx context.Context) error {
 }
 
 func (s *vaultStore) Versions(ctx context.Context) ([]Version, error) {
-	c, err := s.api(ctx)
-	if err != nil {
-		return nil, err
-	}
-	md, err := s.metadata(ctx, c)
+	c, md, err := s.clientMetadata(ctx)
 	if err != nil {
 		return nil, err
 	}
