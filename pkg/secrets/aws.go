@@ -381,6 +381,13 @@ func (s *awsStore) moveLabel(ctx context.Context, label, to, from string) error 
 }
 
 func (s *awsStore) Promote(ctx context.Context, versionID string) error {
+	return s.promote(ctx, versionID, "")
+}
+
+// promote moves AWSCURRENT onto versionID; when from is not "", provided from is
+// where it is: AWS refuses the move (RemoveFromVersionId) when another version
+// took it since the labels were read.
+func (s *awsStore) promote(ctx context.Context, versionID, from string) error {
 	m, found, err := s.labels(ctx)
 	if err != nil {
 		return err
@@ -398,7 +405,19 @@ func (s *awsStore) Promote(ctx context.Context, versionID string) error {
 	if !slices.Contains(labels, awsPending) {
 		return notPending(s.ref, versionID, awsStages(labels))
 	}
-	if err := s.moveLabel(ctx, awsCurrent, versionID, withLabel(m, awsCurrent)); err != nil {
+	cur := withLabel(m, awsCurrent)
+	if from != "" && cur != from {
+		return changedSince(s.ref, cur, from, nil)
+	}
+	if err := s.moveLabel(ctx, awsCurrent, versionID, cur); err != nil {
+		if from == "" {
+			return err
+		}
+		if m, _, rerr := s.labels(ctx); rerr == nil {
+			if cur := withLabel(m, awsCurrent); cur != from && cur != versionID {
+				return changedSince(s.ref, cur, from, err)
+			}
+		}
 		return err
 	}
 	return s.dropPendingUnlessClaimed(ctx, versionID, labels)

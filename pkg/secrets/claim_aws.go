@@ -179,40 +179,7 @@ func (s *awsStore) ReleaseClaim(ctx context.Context, id string) error {
 }
 
 func (s *awsStore) PromoteFrom(ctx context.Context, versionID, from string) error {
-	if from == "" {
-		return s.Promote(ctx, versionID)
-	}
-	m, found, err := s.labels(ctx)
-	if err != nil {
-		return err
-	}
-	if !found {
-		return errs.Failedf("%s not found", s.ref.Shown())
-	}
-	labels, ok := m[versionID]
-	if !ok {
-		return errs.Failedf("%s has no labelled version %q", s.ref.Shown(), versionID)
-	}
-	if slices.Contains(labels, awsCurrent) {
-		return s.dropPendingUnlessClaimed(ctx, versionID, labels)
-	}
-	if !slices.Contains(labels, awsPending) {
-		return notPending(s.ref, versionID, awsStages(labels))
-	}
-	if cur := withLabel(m, awsCurrent); cur != from {
-		return errs.Refusedf("the current version of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.Shown(), cur, from)
-	}
-	// RemoveFromVersionId is the version the rotation started from: AWS refuses the
-	// move when AWSCURRENT is on any other one now.
-	if err := s.moveLabel(ctx, awsCurrent, versionID, from); err != nil {
-		if m, _, rerr := s.labels(ctx); rerr == nil {
-			if cur := withLabel(m, awsCurrent); cur != from && cur != versionID {
-				return errs.Refusedf("the current version of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.Shown(), cur, from).Wrap(err)
-			}
-		}
-		return err
-	}
-	return s.dropPendingUnlessClaimed(ctx, versionID, labels)
+	return s.promote(ctx, versionID, from)
 }
 
 // dropPendingUnlessClaimed removes AWSPENDING from a promoted version, unless a

@@ -154,17 +154,7 @@ func (s *vaultStore) ReleaseClaim(ctx context.Context, id string) error {
 }
 
 func (s *vaultStore) PromoteFrom(ctx context.Context, versionID, from string) error {
-	if from != "" {
-		_, md, err := s.clientMetadata(ctx)
-		if err != nil {
-			return err
-		}
-		cur := strconv.Itoa(readMarks(md.CustomMetadata).effectiveCurrent(md.CurrentVersion))
-		if cur != from && cur != versionID {
-			return errs.Refusedf("the current version of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.Shown(), cur, from)
-		}
-	}
-	return s.Promote(ctx, versionID)
+	return s.promote(ctx, versionID, from)
 }
 
 // CheckWritable asks Vault what the token may do on the secret's data and metadata

@@ -485,6 +485,12 @@ func usable(md *api.KVMetadata, n int) string {
 }
 
 func (s *vaultStore) Promote(ctx context.Context, versionID string) error {
+	return s.promote(ctx, versionID, "")
+}
+
+// promote makes versionID current; when from is not "", provided from (or
+// versionID itself) is current, judged on the same read of the metadata.
+func (s *vaultStore) promote(ctx context.Context, versionID, from string) error {
 	c, err := s.api(ctx)
 	if err != nil {
 		return err
@@ -499,6 +505,9 @@ func (s *vaultStore) Promote(ctx context.Context, versionID string) error {
 	}
 	m := readMarks(md.CustomMetadata)
 	cur := m.effectiveCurrent(md.CurrentVersion)
+	if from != "" && strconv.Itoa(cur) != from && strconv.Itoa(cur) != versionID {
+		return changedSince(s.ref, strconv.Itoa(cur), from, nil)
+	}
 	if n == cur {
 		if m.pending == n {
 			return s.writeMarks(ctx, c, vaultMarks{managed: true, current: cur}, nil, VaultMarkPending)
