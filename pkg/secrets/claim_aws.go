@@ -2,7 +2,6 @@ package secrets
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -98,21 +97,10 @@ func (s *awsStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotatio
 	if rot.Old != "" && current != rot.Old {
 		return Version{}, moved(s.ref, rot.Old, current)
 	}
-	out, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.ref.SecretID), VersionId: aws.String(current)})
+	body, err := s.nextValue(ctx, c, current, key)
 	if err != nil {
-		return Version{}, s.apiErr("GetSecretValue", err)
+		return Version{}, err
 	}
-	if out.SecretString == nil {
-		return Version{}, errs.Usagef("the current value of %s is binary; vrwxctl keeps the key in a JSON SecretString and will not replace a binary secret", s.ref.Shown())
-	}
-	fields, err := jsonObject(*out.SecretString)
-	if err != nil {
-		return Version{}, errs.Usagef("the current value of %s is not a JSON object, so the key cannot be added to it as field %q", s.ref.Shown(), s.ref.Field)
-	}
-	hexKey, _ := json.Marshal(key.hexEncode())
-	defer clear(hexKey)
-	fields[s.ref.Field] = hexKey
-	body, _ := json.Marshal(fields)
 	defer clear(body)
 	label := rot.encode("")
 	put, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
