@@ -784,6 +784,25 @@ func TestFakeSettleWaitsForPendingRelays(t *testing.T) {
 // the old wallet drained once, no second new key.
 func TestFakeKillAnywhereThenResume(t *testing.T) {
 	t.Parallel()
+	killAnywhere(t, func(t *testing.T, w *fakeWorld, o rotation.Options, p string) {
+		ro := w.options()
+		ro.Resume, ro.TreasuryRef = true, ""
+		j, err, _ := w.run(ro, "")
+		if err != nil {
+			t.Fatalf("resume after %s: %v\n%s", p, err, w.err.String())
+		}
+		w.rotated(j, o.Fund)
+		if n := len(w.versions()); n != 2 {
+			t.Fatalf("%d versions after a resume, want 2 (one new key)", n)
+		}
+	})
+}
+
+// killAnywhere kills a rotation of each mode at each point it can stop at — every
+// step boundary, between journaling a transaction and broadcasting it, right after
+// the chain took it — each in a parallel subtest of its own, then hands the world
+// and the killed run's options to then.
+func killAnywhere(t *testing.T, then func(t *testing.T, w *fakeWorld, o rotation.Options, p string)) {
 	var points []string
 	for _, st := range rotation.Steps(rotation.Standard) {
 		points = append(points, st+":started", st+":finished", st+":done")
@@ -803,16 +822,7 @@ func TestFakeKillAnywhereThenResume(t *testing.T) {
 				if !killed {
 					t.Fatalf("not killed at %s: %v", p, err)
 				}
-				ro := w.options()
-				ro.Resume, ro.TreasuryRef = true, ""
-				j, err, _ := w.run(ro, "")
-				if err != nil {
-					t.Fatalf("resume after %s: %v\n%s", p, err, w.err.String())
-				}
-				w.rotated(j, o.Fund)
-				if n := len(w.versions()); n != 2 {
-					t.Fatalf("%d versions after a resume, want 2 (one new key)", n)
-				}
+				then(t, w, o, p)
 			})
 		}
 	}

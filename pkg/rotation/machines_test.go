@@ -111,48 +111,28 @@ func TestFakeSecondMachineRefusedThenResumes(t *testing.T) {
 // journal: the new key is funded once, the old wallet drained to 0, no second key.
 func TestFakeKillAnywhereThenResumeElsewhere(t *testing.T) {
 	t.Parallel()
-	var points []string
-	for _, st := range rotation.Steps(rotation.Standard) {
-		points = append(points, st+":started", st+":finished", st+":done")
-	}
-	points = append(points, "promote:promoted", "fund:signed", "fund:broadcast", "drain:signed", "drain:broadcast")
-	for _, mode := range []string{rotation.Standard, rotation.Emergency} {
-		for _, p := range points {
-			if !slices.Contains(rotation.Steps(mode), p[:strings.Index(p, ":")]) {
-				continue
+	killAnywhere(t, func(t *testing.T, w *fakeWorld, o rotation.Options, p string) {
+		m := w.machine()
+		j, err, _ := m.run(m.resumeOptions(), "")
+		if p == "generate:started" {
+			// Killed before it claimed the store: nothing changed, and there
+			// is nothing for another machine to resume; a new rotation runs.
+			if errs.KindOf(err) != errs.Failed || !strings.Contains(err.Error(), "nothing to resume") || len(w.versions()) != 1 {
+				t.Fatalf("resume elsewhere before the claim: %v", err)
 			}
-			t.Run(mode+"/"+p, func(t *testing.T) {
-				t.Parallel()
-				w := newFakeWorld(t)
-				o := w.options()
-				o.Mode = mode
-				_, err, killed := w.run(o, p)
-				if !killed {
-					t.Fatalf("not killed at %s: %v", p, err)
-				}
-				m := w.machine()
-				j, err, _ := m.run(m.resumeOptions(), "")
-				if p == "generate:started" {
-					// Killed before it claimed the store: nothing changed, and there
-					// is nothing for another machine to resume; a new rotation runs.
-					if errs.KindOf(err) != errs.Failed || !strings.Contains(err.Error(), "nothing to resume") || len(w.versions()) != 1 {
-						t.Fatalf("resume elsewhere before the claim: %v", err)
-					}
-					o := m.options()
-					o.Mode = mode
-					if j, err, _ = m.run(o, ""); err != nil {
-						t.Fatal(err)
-					}
-				} else if err != nil {
-					t.Fatalf("resume elsewhere after %s: %v\n%s", p, err, m.err.String())
-				}
-				m.rotated(j, o.Fund)
-				if n := len(w.versions()); n != 2 {
-					t.Fatalf("%d versions after the resume, want 2 (one new key)", n)
-				}
-			})
+			again := m.options()
+			again.Mode = o.Mode
+			if j, err, _ = m.run(again, ""); err != nil {
+				t.Fatal(err)
+			}
+		} else if err != nil {
+			t.Fatalf("resume elsewhere after %s: %v\n%s", p, err, m.err.String())
 		}
-	}
+		m.rotated(j, o.Fund)
+		if n := len(w.versions()); n != 2 {
+			t.Fatalf("%d versions after the resume, want 2 (one new key)", n)
+		}
+	})
 }
 
 // Two rotations of one store started at once on two machines, twenty times: one
