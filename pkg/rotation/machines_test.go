@@ -152,28 +152,15 @@ func TestFakeTwoRotationsAtOnce(t *testing.T) {
 // read, the checks passed) before either claims the store: two rotations started
 // at the same moment.
 func rotateAtOnce(ms ...*fakeWorld) ([]*rotation.Journal, []error) {
-	planned := make(chan struct{})
-	var once sync.Once
-	var mu sync.Mutex
-	arrived := 0
+	planned := txflowtest.Barrier(len(ms))
 	js := make([]*rotation.Journal, len(ms))
 	es := make([]error, len(ms))
 	var wg sync.WaitGroup
 	for i, x := range ms {
 		o := x.options()
 		o.Checkpoint = func(p string) {
-			if p != rotation.StepGenerate+":started" {
-				return
-			}
-			mu.Lock()
-			arrived++
-			if arrived == len(ms) {
-				once.Do(func() { close(planned) })
-			}
-			mu.Unlock()
-			select {
-			case <-planned:
-			case <-time.After(10 * time.Second):
+			if p == rotation.StepGenerate+":started" {
+				planned()
 			}
 		}
 		wg.Add(1)
