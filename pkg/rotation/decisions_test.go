@@ -135,6 +135,21 @@ func newFakeWorldOn(t *testing.T, ref string) *fakeWorld {
 	return w
 }
 
+// stoppedAtVerify is a world whose rotation stopped at the verify step: its deploy
+// command (`true`) does not restart the API, so /health reports the old key until
+// the wait times out. o are the rotation's options, j its journal.
+func stoppedAtVerify(t *testing.T) (w *fakeWorld, o rotation.Options, j *rotation.Journal) {
+	t.Helper()
+	w = newFakeWorld(t)
+	o = w.options()
+	o.DeployCmd, o.WaitTimeout = []string{"true"}, 20*time.Millisecond
+	j, err, _ := w.run(o, "")
+	if errs.KindOf(err) != errs.Timeout {
+		t.Fatalf("the rotation should stop at verify: %v", err)
+	}
+	return w, o, j
+}
+
 func (w *fakeWorld) hook(_ context.Context, argv, _ []string, out io.Writer) error {
 	w.hooks = append(w.hooks, argv)
 	switch argv[0] {
@@ -522,12 +537,7 @@ func TestFakeLeftoverPendingVersion(t *testing.T) {
 // A rotation in progress refuses a second one; resuming a complete one says so.
 func TestFakeSecondRotationAndResumeOfAFinishedOne(t *testing.T) {
 	t.Parallel()
-	w := newFakeWorld(t)
-	o := w.options()
-	o.DeployCmd, o.WaitTimeout = []string{"true"}, 10*time.Millisecond
-	if _, err, _ := w.run(o, ""); errs.KindOf(err) != errs.Timeout {
-		t.Fatalf("first: %v", err)
-	}
+	w, _, _ := stoppedAtVerify(t)
 	_, err, _ := w.run(w.options(), "")
 	if errs.KindOf(err) != errs.Refused || !strings.Contains(err.Error(), "is in progress") || !strings.Contains(errs.FixOf(err), "RESUME") {
 		t.Fatalf("second: %v", err)
@@ -536,7 +546,7 @@ func TestFakeSecondRotationAndResumeOfAFinishedOne(t *testing.T) {
 		t.Fatalf("%d versions: the refused rotation wrote a key", len(w.versions()))
 	}
 	_ = w.api.restart()
-	o = w.options()
+	o := w.options()
 	o.Resume, o.TreasuryRef = true, ""
 	if _, err, _ := w.run(o, ""); err != nil {
 		t.Fatal(err)
@@ -563,13 +573,8 @@ func TestFakeRollback(t *testing.T) {
 	t.Parallel()
 	t.Run("after the promote", func(t *testing.T) {
 		t.Parallel()
-		w := newFakeWorld(t)
+		w, _, _ := stoppedAtVerify(t)
 		o := w.options()
-		o.DeployCmd, o.WaitTimeout = []string{"true"}, 10*time.Millisecond
-		if _, err, _ := w.run(o, ""); errs.KindOf(err) != errs.Timeout {
-			t.Fatalf("rotation: %v", err)
-		}
-		o = w.options()
 		o.Rollback, o.Yes = true, false
 		if _, err, _ := w.run(o, ""); errs.KindOf(err) != errs.Refused || !strings.Contains(err.Error(), "not confirmed") {
 			t.Fatalf("unconfirmed rollback: %v", err)

@@ -59,17 +59,11 @@ func (w *fakeWorld) resumeOptions() rotation.Options {
 // machine's --resume continues it from the store and the chain and finishes.
 func TestFakeSecondMachineRefusedThenResumes(t *testing.T) {
 	t.Parallel()
-	a := newFakeWorld(t)
-	o := a.options()
-	o.DeployCmd, o.WaitTimeout = []string{"true"}, 20*time.Millisecond
-	first, err, _ := a.run(o, "")
-	if errs.KindOf(err) != errs.Timeout {
-		t.Fatalf("first machine: %v", err)
-	}
+	a, o, first := stoppedAtVerify(t)
 	id := a.journalOnDisk().ID
 	b := a.machine()
 	versions, sends := len(a.versions()), a.c.Broadcasts()
-	_, err, _ = b.run(b.options(), "")
+	_, err, _ := b.run(b.options(), "")
 	if errs.KindOf(err) != errs.Refused || !errors.Is(err, secrets.ErrClaimed) || !strings.Contains(err.Error(), id) ||
 		!strings.Contains(err.Error(), "is current") || !strings.Contains(errs.FixOf(err), "RESUME") || !strings.Contains(errs.FixOf(err), "ROLLBACK") {
 		t.Fatalf("second machine's rotation: %v (fix %q)", err, errs.FixOf(err))
@@ -284,12 +278,7 @@ func TestFakeDryRunChecks(t *testing.T) {
 // did happen.
 func TestFakeResumeWithACorrectedDeployCommand(t *testing.T) {
 	t.Parallel()
-	w := newFakeWorld(t)
-	o := w.options()
-	o.DeployCmd, o.WaitTimeout = []string{"true"}, 20*time.Millisecond
-	if _, err, _ := w.run(o, ""); errs.KindOf(err) != errs.Timeout {
-		t.Fatal(err)
-	}
+	w, o, _ := stoppedAtVerify(t)
 	// Resumed with no new command: verify again, the deploy is not claimed to rerun.
 	ro := w.options()
 	ro.Resume, ro.TreasuryRef, ro.DeployCmd, ro.WaitTimeout = true, "", nil, 20*time.Millisecond
