@@ -22,14 +22,8 @@ import (
 
 	"github.com/vrwx/vrwxctl/pkg/buildinfo"
 	"github.com/vrwx/vrwxctl/pkg/litereplica"
+	"github.com/vrwx/vrwxctl/pkg/litereplica/wire"
 )
-
-// failure is the document printed when a run fails; Kind is for the caller to
-// decide on (ErrV3, ErrEmpty, ErrNotReachable), the message for the operator.
-type failure struct {
-	Error string `json:"error"`
-	Kind  string `json:"kind"`
-}
 
 func main() {
 	caBundle()
@@ -45,16 +39,16 @@ func main() {
 	out, err := run(ctx, os.Args[1:])
 	enc := json.NewEncoder(os.Stdout)
 	if err != nil {
-		f := failure{Error: err.Error(), Kind: "failed"}
+		f := wire.Failure{Error: err.Error(), Kind: wire.KindFailed}
 		switch {
 		case errors.Is(err, litereplica.ErrV3):
-			f.Kind = "v3"
+			f.Kind = wire.KindV3
 		case errors.Is(err, litereplica.ErrEmpty):
-			f.Kind = "empty"
+			f.Kind = wire.KindEmpty
 		case errors.Is(err, litereplica.ErrNotReachable):
-			f.Kind = "not-reachable"
+			f.Kind = wire.KindNotReachable
 		case errors.Is(err, errUsage):
-			f.Kind = "usage"
+			f.Kind = wire.KindUsage
 		}
 		_ = enc.Encode(f)
 		os.Exit(1)

@@ -37,16 +37,11 @@ func TestSentBy(t *testing.T) {
 			}
 			mined := func(h common.Hash) {
 				t.Helper()
-				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-					var r map[string]any
-					if err := a.RPC(ctx, &r, "eth_getTransactionReceipt", h); err != nil {
-						t.Fatal(err)
-					}
-					if r != nil {
-						return
-					}
+				wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				if _, err := devchain.WaitMined(wait, a.URL, h); err != nil {
+					t.Fatal(err)
 				}
-				t.Fatalf("%s was not mined", h.Hex())
 			}
 			mined(old)
 			// 30 blocks 3 minutes apart.

@@ -391,16 +391,52 @@ func ResolveMany(ctx context.Context, db *sql.DB, ids []int64, resolutionType, n
 	if len(ids) == 1 {
 		what = fmt.Sprintf("resolve DLQ event %d", ids[0])
 	}
+	at := now.UnixMilli()
+	resolvedAt := time.UnixMilli(at).UTC()
+	out := make([]Outcome, 0, len(ids))
+	err := writeLocked(ctx, db, what, func(conn *sql.Conn) error {
+		for _, id := range ids {
+			e, err := scanEvent(conn.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM dlq_events WHERE id = ?`, id))
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				out = append(out, Outcome{ID: id, Result: ResultMissing})
+				continue
+			case err != nil:
+				return fmt.Errorf("%s: read event %d: %w", what, id, err)
+			case e.Resolved():
+				out = append(out, Outcome{ID: id, Result: ResultAlreadyResolved, Event: &e})
+				continue
+			}
+			if _, err := conn.ExecContext(ctx, `UPDATE dlq_events SET resolved_at = ?, resolution_type = ?, resolution_notes = ?
+			WHERE id = ? AND resolved_at IS NULL`, at, rt, notes, id); err != nil {
+				return fmt.Errorf("%s: event %d: %w", what, id, err)
+			}
+			e.ResolvedAt, e.ResolutionType, e.ResolutionNotes = &resolvedAt, rt, notes
+			out = append(out, Outcome{ID: id, Result: ResultResolved, Event: &e})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// writeLocked runs fn in one BEGIN IMMEDIATE transaction on one connection with the
+// API's busy timeout (the API's writes wait for it, and it waits for them), and
+// commits when fn returns nil; anything else rolls back. what names the work in
+// the errors of the transaction itself.
+func writeLocked(ctx context.Context, db *sql.DB, what string, fn func(*sql.Conn) error) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, apidb.BusyTimeoutMillis)); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		return nil, fmt.Errorf("%s: take the write lock: %w", what, err)
+		return fmt.Errorf("%s: take the write lock: %w", what, err)
 	}
 	committed := false
 	defer func() {
@@ -408,31 +444,12 @@ func ResolveMany(ctx context.Context, db *sql.DB, ids []int64, resolutionType, n
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 		}
 	}()
-	at := now.UnixMilli()
-	resolvedAt := time.UnixMilli(at).UTC()
-	out := make([]Outcome, 0, len(ids))
-	for _, id := range ids {
-		e, err := scanEvent(conn.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM dlq_events WHERE id = ?`, id))
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			out = append(out, Outcome{ID: id, Result: ResultMissing})
-			continue
-		case err != nil:
-			return nil, fmt.Errorf("%s: read event %d: %w", what, id, err)
-		case e.Resolved():
-			out = append(out, Outcome{ID: id, Result: ResultAlreadyResolved, Event: &e})
-			continue
-		}
-		if _, err := conn.ExecContext(ctx, `UPDATE dlq_events SET resolved_at = ?, resolution_type = ?, resolution_notes = ?
-			WHERE id = ? AND resolved_at IS NULL`, at, rt, notes, id); err != nil {
-			return nil, fmt.Errorf("%s: event %d: %w", what, id, err)
-		}
-		e.ResolvedAt, e.ResolutionType, e.ResolutionNotes = &resolvedAt, rt, notes
-		out = append(out, Outcome{ID: id, Result: ResultResolved, Event: &e})
+	if err := fn(conn); err != nil {
+		return err
 	}
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-		return nil, fmt.Errorf("%s: commit: %w", what, err)
+		return fmt.Errorf("%s: commit: %w", what, err)
 	}
 	committed = true
-	return out, nil
+	return nil
 }

@@ -74,6 +74,20 @@ func oracleInt(t *testing.T, db, q string) int64 {
 	return n
 }
 
+// apiWriting starts the API's writer on the database at path (200 transactions a
+// second) and returns once it has committed 50.
+func apiWriting(ctx context.Context, t *testing.T, path string) *apidbtest.Writer {
+	t.Helper()
+	w, err := apidbtest.StartWriter(ctx, path, 200, 4_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WaitCommits(ctx, 50); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 func wantKind(t *testing.T, err error, kind errs.Kind, contains string) {
 	t.Helper()
 	if err == nil || errs.KindOf(err) != kind || !strings.Contains(err.Error(), contains) {
@@ -86,13 +100,7 @@ func TestStatsAndResolveWhileTheAPIWrites(t *testing.T) {
 	f, db := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	w, err := apidbtest.StartWriter(ctx, f.Path, 200, 4_000_000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.WaitCommits(ctx, 50); err != nil {
-		t.Fatal(err)
-	}
+	w := apiWriting(ctx, t, f.Path)
 
 	// Stats while the writer runs: each read is one consistent snapshot.
 	var last dlq.Summary

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/vrwx/vrwxctl/pkg/apidb"
 )
 
 // Idempotency statuses (the API's idempotency_keys.status).
@@ -92,78 +90,63 @@ const idempotencyTTL = 24 * time.Hour
 // wrapping ErrAlreadyResolved, and nothing is written.
 func MarkReplayed(ctx context.Context, db *sql.DB, id int64, r Relayed, notes string, now time.Time) (*Replayed, error) {
 	what := fmt.Sprintf("mark DLQ event %d replayed", id)
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, apidb.BusyTimeoutMillis)); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		return nil, fmt.Errorf("%s: take the write lock: %w", what, err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
-		}
-	}()
-	e, err := scanEvent(conn.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM dlq_events WHERE id = ?`, id))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, notFound(id)
-	case err != nil:
-		return nil, fmt.Errorf("%s: %w", what, err)
-	case e.Resolved():
-		return nil, &AlreadyResolvedError{Event: e}
-	}
-	at := now.UnixMilli()
-	next := at + RetryBase.Milliseconds()<<min(e.RetryCount, 30)
-	if _, err := conn.ExecContext(ctx, `UPDATE dlq_events SET retry_count = retry_count + 1, last_retry_at = ?, next_retry_at = ?,
-		resolved_at = ?, resolution_type = ?, resolution_notes = ? WHERE id = ? AND resolved_at IS NULL`,
-		at, next, at, ResolutionRetried, notes, id); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
 	out := &Replayed{}
-	if out.Event, err = scanEvent(conn.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM dlq_events WHERE id = ?`, id)); err != nil {
-		return nil, fmt.Errorf("%s: read it back: %w", what, err)
-	}
+	err := writeLocked(ctx, db, what, func(conn *sql.Conn) error {
+		e, err := scanEvent(conn.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM dlq_events WHERE id = ?`, id))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return notFound(id)
+		case err != nil:
+			return fmt.Errorf("%s: %w", what, err)
+		case e.Resolved():
+			return &AlreadyResolvedError{Event: e}
+		}
+		at := now.UnixMilli()
+		next := at + RetryBase.Milliseconds()<<min(e.RetryCount, 30)
+		if _, err := conn.ExecContext(ctx, `UPDATE dlq_events SET retry_count = retry_count + 1, last_retry_at = ?, next_retry_at = ?,
+		resolved_at = ?, resolution_type = ?, resolution_notes = ? WHERE id = ? AND resolved_at IS NULL`,
+			at, next, at, ResolutionRetried, notes, id); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if out.Event, err = scanEvent(conn.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM dlq_events WHERE id = ?`, id)); err != nil {
+			return fmt.Errorf("%s: read it back: %w", what, err)
+		}
 
-	key := IdempotencyKey(r.ChainID, r.JobID)
-	body, err := json.Marshal(response{Accepted: true, Success: true, JobID: r.JobID, ManifestHash: r.ManifestHash, QualityScore: r.QualityScore,
-		WorkUnits: r.WorkUnits, TxHash: r.TxHash, BlockNumber: r.BlockNumber, GasUsed: fmt.Sprint(r.GasUsed), ChainID: r.ChainID,
-		RelayedBy: "vrwxctl dlq replay"})
+		key := IdempotencyKey(r.ChainID, r.JobID)
+		body, err := json.Marshal(response{Accepted: true, Success: true, JobID: r.JobID, ManifestHash: r.ManifestHash, QualityScore: r.QualityScore,
+			WorkUnits: r.WorkUnits, TxHash: r.TxHash, BlockNumber: r.BlockNumber, GasUsed: fmt.Sprint(r.GasUsed), ChainID: r.ChainID,
+			RelayedBy: "vrwxctl dlq replay"})
+		if err != nil {
+			return err
+		}
+		var before sql.NullString
+		switch err := conn.QueryRowContext(ctx, `SELECT status FROM idempotency_keys WHERE key = ?`, key).Scan(&before); {
+		case errors.Is(err, sql.ErrNoRows):
+			// The API keeps no row of this job any more (expired, or deleted by a
+			// client's retry): one is added, without the request hash of a body vrwxctl
+			// never saw.
+			if _, err := conn.ExecContext(ctx, `INSERT INTO idempotency_keys(key, status, request_hash, manifest_hash, response_json,
+			error_code, error_message, created_at, updated_at, ttl_expires_at) VALUES (?, ?, '', ?, ?, NULL, NULL, ?, ?, ?)`,
+				key, IdemCompleted, r.ManifestHash, string(body), at, at, at+idempotencyTTL.Milliseconds()); err != nil {
+				return fmt.Errorf("%s: add idempotency key %s: %w", what, key, err)
+			}
+		case err != nil:
+			return fmt.Errorf("%s: idempotency key %s: %w", what, key, err)
+		default:
+			out.IdempotencyBefore = before.String
+			if _, err := conn.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, response_json = ?, error_code = NULL, error_message = NULL,
+			updated_at = ? WHERE key = ?`, IdemCompleted, string(body), at, key); err != nil {
+				return fmt.Errorf("%s: idempotency key %s: %w", what, key, err)
+			}
+		}
+		if out.Idempotency, err = readIdempotency(ctx, conn, key); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	var before sql.NullString
-	switch err := conn.QueryRowContext(ctx, `SELECT status FROM idempotency_keys WHERE key = ?`, key).Scan(&before); {
-	case errors.Is(err, sql.ErrNoRows):
-		// The API keeps no row of this job any more (expired, or deleted by a
-		// client's retry): one is added, without the request hash of a body vrwxctl
-		// never saw.
-		if _, err := conn.ExecContext(ctx, `INSERT INTO idempotency_keys(key, status, request_hash, manifest_hash, response_json,
-			error_code, error_message, created_at, updated_at, ttl_expires_at) VALUES (?, ?, '', ?, ?, NULL, NULL, ?, ?, ?)`,
-			key, IdemCompleted, r.ManifestHash, string(body), at, at, at+idempotencyTTL.Milliseconds()); err != nil {
-			return nil, fmt.Errorf("%s: add idempotency key %s: %w", what, key, err)
-		}
-	case err != nil:
-		return nil, fmt.Errorf("%s: idempotency key %s: %w", what, key, err)
-	default:
-		out.IdempotencyBefore = before.String
-		if _, err := conn.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, response_json = ?, error_code = NULL, error_message = NULL,
-			updated_at = ? WHERE key = ?`, IdemCompleted, string(body), at, key); err != nil {
-			return nil, fmt.Errorf("%s: idempotency key %s: %w", what, key, err)
-		}
-	}
-	if out.Idempotency, err = readIdempotency(ctx, conn, key); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-		return nil, fmt.Errorf("%s: commit: %w", what, err)
-	}
-	committed = true
 	return out, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 )
 
@@ -20,13 +19,7 @@ func TestMarkReplayedWhileTheAPIWrites(t *testing.T) {
 	f, db := setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	w, err := apidbtest.StartWriter(ctx, f.Path, 200, 4_000_000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.WaitCommits(ctx, 50); err != nil {
-		t.Fatal(err)
-	}
+	w := apiWriting(ctx, t, f.Path)
 	id := f.TxFailIDs[1] // job 78, retried twice already
 	now := time.Date(2026, 11, 27, 3, 30, 0, 0, time.UTC)
 	rel := dlq.Relayed{ChainID: 8453, JobID: "78", ManifestHash: "0x" + fmt.Sprintf("%064x", 0xc3), QualityScore: 91, WorkUnits: 4,

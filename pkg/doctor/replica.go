@@ -19,15 +19,9 @@ func replicaCheck(r *monitor.Replica, t SystemThresholds) Check {
 		c.Fix = "check the replica URL and its credentials (vrwxctl db list " + loc + ")"
 	default:
 		age := max(r.Age, 0).Truncate(time.Second)
-		c.Level, c.Value = OK, long(age)+" behind"
+		c.Level, c.Value = above(age, t.ReplicaAgeWarn, t.ReplicaAgeCrit), long(age)+" behind"
 		c.Detail = fmt.Sprintf("%s · transaction %s replicated at %s · warning above %s, critical above %s (RPO)",
 			loc, r.Info.MaxTXID, r.Info.Latest.UTC().Format(time.RFC3339), t.ReplicaAgeWarn, t.ReplicaAgeCrit)
-		switch {
-		case t.ReplicaAgeCrit > 0 && age > t.ReplicaAgeCrit:
-			c.Level = Crit
-		case t.ReplicaAgeWarn > 0 && age > t.ReplicaAgeWarn:
-			c.Level = Warn
-		}
 		if c.Level != OK {
 			c.Fix = "replication has stopped or lags: check the litestream sidecar (kubectl logs deployment/vrwx-api -c litestream) and its credentials; an idle database is not replicated either, the API writes at least once an hour"
 		}

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/big"
@@ -447,12 +448,7 @@ func RPCChecks(rpcs []monitor.RPC, t SystemThresholds) []Check {
 		default:
 			c.Value = fmt.Sprintf("head #%d, %d behind", r.Head, r.Lag)
 			c.Detail = fmt.Sprintf("%s · %s", r.URL, r.Latency.Round(100*time.Microsecond))
-			switch {
-			case t.RPCLagCrit > 0 && r.Lag > t.RPCLagCrit:
-				c.Level = Crit
-			case t.RPCLagWarn > 0 && r.Lag > t.RPCLagWarn:
-				c.Level = Warn
-			}
+			c.Level = above(r.Lag, t.RPCLagWarn, t.RPCLagCrit)
 			if c.Level != OK {
 				c.Detail += fmt.Sprintf(" · warning above %d blocks behind, critical above %d", t.RPCLagWarn, t.RPCLagCrit)
 				if r.Index == 0 && best != nil && best.Index != 0 {
@@ -610,19 +606,26 @@ func backupCheck(b *monitor.Backup, db string, t SystemThresholds) Check {
 		c.Fix = "no backup there: vrwxctl db backup --db " + db + " --out " + b.Location + " (and check the backup CronJob: kubectl get cronjob)"
 	default:
 		age := max(b.Newest.Age, 0).Truncate(time.Second)
-		c.Level, c.Value = OK, long(age)+" old"
+		c.Level, c.Value = above(age, t.BackupAgeWarn, t.BackupAgeCrit), long(age)+" old"
 		c.Detail = fmt.Sprintf("%s · warning above %s, critical above %s", b.Newest.Name, t.BackupAgeWarn, t.BackupAgeCrit)
-		switch {
-		case t.BackupAgeCrit > 0 && age > t.BackupAgeCrit:
-			c.Level = Crit
-		case t.BackupAgeWarn > 0 && age > t.BackupAgeWarn:
-			c.Level = Warn
-		}
 		if c.Level != OK {
 			c.Fix = "backups have stopped: check the CronJob (kubectl get cronjob; kubectl logs job/…), then vrwxctl db backup --db " + db + " --out " + b.Location
 		}
 	}
 	return c
+}
+
+// above is the level of v against its warning and critical thresholds: Crit above
+// crit, Warn above warn, else OK; a zero threshold is not judged.
+func above[T cmp.Ordered](v, warn, crit T) Level {
+	var zero T
+	switch {
+	case crit > zero && v > crit:
+		return Crit
+	case warn > zero && v > warn:
+		return Warn
+	}
+	return OK
 }
 
 // brief is an outage's error as one line says it: an error that carries its own

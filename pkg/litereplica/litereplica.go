@@ -24,25 +24,12 @@ import (
 	lsfile "github.com/benbjohnson/litestream/file"
 	_ "github.com/benbjohnson/litestream/s3" // the s3:// replica client factory
 	"github.com/superfly/ltx"
+
+	"github.com/vrwx/vrwxctl/pkg/litereplica/wire"
 )
 
-// Target names a replica: a local directory, or an S3 bucket and prefix with how to
-// reach it (credentials come from the environment, as for the AWS SDK).
-type Target struct {
-	Path      string `json:"path,omitempty"`
-	Bucket    string `json:"bucket,omitempty"`
-	Key       string `json:"key,omitempty"`
-	Endpoint  string `json:"endpoint,omitempty"`
-	Region    string `json:"region,omitempty"`
-	PathStyle bool   `json:"pathStyle,omitempty"`
-}
-
-func (t Target) String() string {
-	if t.Bucket != "" {
-		return "s3://" + t.Bucket + "/" + t.Key
-	}
-	return "file://" + t.Path
-}
+// Target names a replica (the helper's TARGET-JSON).
+type Target = wire.Target
 
 // Errors a caller decides on.
 var (
@@ -93,22 +80,10 @@ func open(ctx context.Context, t Target) (litestream.ReplicaClient, error) {
 }
 
 // Level is one LTX level of a replica.
-type Level struct {
-	Level   int       `json:"level"`
-	Files   int       `json:"files"`
-	Size    int64     `json:"size"`
-	MinTXID string    `json:"minTxid"`
-	MaxTXID string    `json:"maxTxid"`
-	First   time.Time `json:"first"`
-	Last    time.Time `json:"last"`
-}
+type Level = wire.Level
 
 // Snapshot is one full snapshot (level 9) of a replica.
-type Snapshot struct {
-	MaxTXID   string    `json:"maxTxid"`
-	Size      int64     `json:"size"`
-	CreatedAt time.Time `json:"createdAt"`
-}
+type Snapshot = wire.Snapshot
 
 // Info describes a replica: its levels and snapshots, and the time range a restore
 // can reach (Earliest to Latest: the oldest snapshot's time and the newest LTX

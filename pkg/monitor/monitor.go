@@ -12,12 +12,11 @@ package monitor
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/big"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -26,12 +25,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
-	"github.com/vrwx/vrwxctl/pkg/apidb"
 	"github.com/vrwx/vrwxctl/pkg/chain"
 	"github.com/vrwx/vrwxctl/pkg/dlq"
 	"github.com/vrwx/vrwxctl/pkg/health"
 	"github.com/vrwx/vrwxctl/pkg/history"
-	"github.com/vrwx/vrwxctl/pkg/redact"
 	"github.com/vrwx/vrwxctl/pkg/sqlitebackup"
 	"github.com/vrwx/vrwxctl/pkg/vrwx"
 )
@@ -701,23 +698,11 @@ func (r *Reader) readAPI(ctx context.Context, out *API) {
 }
 
 func readDLQ(ctx context.Context, out *DLQ, now time.Time) {
-	// A missing file is worth saying plainly; SQLite's read-only open would only say
-	// "unable to open database file".
-	if _, err := os.Stat(out.Path); errors.Is(err, fs.ErrNotExist) {
-		out.Err = fmt.Errorf("database %s does not exist", redact.Mask(out.Path))
-		return
-	}
-	db, err := apidb.OpenReadOnly(out.Path)
-	if err != nil {
-		out.Err = err
-		return
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	sum, err := dlq.Stats(ctx, db, now)
-	if err != nil {
-		out.Err = fmt.Errorf("database %s: %w", out.Path, err)
-		return
-	}
-	out.Summary = sum
+	out.Err = dlq.ReadOnly(ctx, out.Path, func(db *sql.DB) error {
+		sum, err := dlq.Stats(ctx, db, now)
+		if err == nil {
+			out.Summary = sum
+		}
+		return err
+	})
 }

@@ -135,6 +135,21 @@ func newFakeWorldOn(t *testing.T, ref string) *fakeWorld {
 	return w
 }
 
+// stoppedAtVerify is a world whose rotation stopped at the verify step: its deploy
+// command (`true`) does not restart the API, so /health reports the old key until
+// the wait times out. o are the rotation's options, j its journal.
+func stoppedAtVerify(t *testing.T) (w *fakeWorld, o rotation.Options, j *rotation.Journal) {
+	t.Helper()
+	w = newFakeWorld(t)
+	o = w.options()
+	o.DeployCmd, o.WaitTimeout = []string{"true"}, 20*time.Millisecond
+	j, err, _ := w.run(o, "")
+	if errs.KindOf(err) != errs.Timeout {
+		t.Fatalf("the rotation should stop at verify: %v", err)
+	}
+	return w, o, j
+}
+
 func (w *fakeWorld) hook(_ context.Context, argv, _ []string, out io.Writer) error {
 	w.hooks = append(w.hooks, argv)
 	switch argv[0] {
@@ -522,12 +537,7 @@ func TestFakeLeftoverPendingVersion(t *testing.T) {
 // A rotation in progress refuses a second one; resuming a complete one says so.
 func TestFakeSecondRotationAndResumeOfAFinishedOne(t *testing.T) {
 	t.Parallel()
-	w := newFakeWorld(t)
-	o := w.options()
-	o.DeployCmd, o.WaitTimeout = []string{"true"}, 10*time.Millisecond
-	if _, err, _ := w.run(o, ""); errs.KindOf(err) != errs.Timeout {
-		t.Fatalf("first: %v", err)
-	}
+	w, _, _ := stoppedAtVerify(t)
 	_, err, _ := w.run(w.options(), "")
 	if errs.KindOf(err) != errs.Refused || !strings.Contains(err.Error(), "is in progress") || !strings.Contains(errs.FixOf(err), "RESUME") {
 		t.Fatalf("second: %v", err)
@@ -536,7 +546,7 @@ func TestFakeSecondRotationAndResumeOfAFinishedOne(t *testing.T) {
 		t.Fatalf("%d versions: the refused rotation wrote a key", len(w.versions()))
 	}
 	_ = w.api.restart()
-	o = w.options()
+	o := w.options()
 	o.Resume, o.TreasuryRef = true, ""
 	if _, err, _ := w.run(o, ""); err != nil {
 		t.Fatal(err)
@@ -563,13 +573,8 @@ func TestFakeRollback(t *testing.T) {
 	t.Parallel()
 	t.Run("after the promote", func(t *testing.T) {
 		t.Parallel()
-		w := newFakeWorld(t)
+		w, _, _ := stoppedAtVerify(t)
 		o := w.options()
-		o.DeployCmd, o.WaitTimeout = []string{"true"}, 10*time.Millisecond
-		if _, err, _ := w.run(o, ""); errs.KindOf(err) != errs.Timeout {
-			t.Fatalf("rotation: %v", err)
-		}
-		o = w.options()
 		o.Rollback, o.Yes = true, false
 		if _, err, _ := w.run(o, ""); errs.KindOf(err) != errs.Refused || !strings.Contains(err.Error(), "not confirmed") {
 			t.Fatalf("unconfirmed rollback: %v", err)
@@ -784,6 +789,25 @@ func TestFakeSettleWaitsForPendingRelays(t *testing.T) {
 // the old wallet drained once, no second new key.
 func TestFakeKillAnywhereThenResume(t *testing.T) {
 	t.Parallel()
+	killAnywhere(t, func(t *testing.T, w *fakeWorld, o rotation.Options, p string) {
+		ro := w.options()
+		ro.Resume, ro.TreasuryRef = true, ""
+		j, err, _ := w.run(ro, "")
+		if err != nil {
+			t.Fatalf("resume after %s: %v\n%s", p, err, w.err.String())
+		}
+		w.rotated(j, o.Fund)
+		if n := len(w.versions()); n != 2 {
+			t.Fatalf("%d versions after a resume, want 2 (one new key)", n)
+		}
+	})
+}
+
+// killAnywhere kills a rotation of each mode at each point it can stop at — every
+// step boundary, between journaling a transaction and broadcasting it, right after
+// the chain took it — each in a parallel subtest of its own, then hands the world
+// and the killed run's options to then.
+func killAnywhere(t *testing.T, then func(t *testing.T, w *fakeWorld, o rotation.Options, p string)) {
 	var points []string
 	for _, st := range rotation.Steps(rotation.Standard) {
 		points = append(points, st+":started", st+":finished", st+":done")
@@ -803,16 +827,7 @@ func TestFakeKillAnywhereThenResume(t *testing.T) {
 				if !killed {
 					t.Fatalf("not killed at %s: %v", p, err)
 				}
-				ro := w.options()
-				ro.Resume, ro.TreasuryRef = true, ""
-				j, err, _ := w.run(ro, "")
-				if err != nil {
-					t.Fatalf("resume after %s: %v\n%s", p, err, w.err.String())
-				}
-				w.rotated(j, o.Fund)
-				if n := len(w.versions()); n != 2 {
-					t.Fatalf("%d versions after a resume, want 2 (one new key)", n)
-				}
+				then(t, w, o, p)
 			})
 		}
 	}

@@ -59,17 +59,11 @@ func (w *fakeWorld) resumeOptions() rotation.Options {
 // machine's --resume continues it from the store and the chain and finishes.
 func TestFakeSecondMachineRefusedThenResumes(t *testing.T) {
 	t.Parallel()
-	a := newFakeWorld(t)
-	o := a.options()
-	o.DeployCmd, o.WaitTimeout = []string{"true"}, 20*time.Millisecond
-	first, err, _ := a.run(o, "")
-	if errs.KindOf(err) != errs.Timeout {
-		t.Fatalf("first machine: %v", err)
-	}
+	a, o, first := stoppedAtVerify(t)
 	id := a.journalOnDisk().ID
 	b := a.machine()
 	versions, sends := len(a.versions()), a.c.Broadcasts()
-	_, err, _ = b.run(b.options(), "")
+	_, err, _ := b.run(b.options(), "")
 	if errs.KindOf(err) != errs.Refused || !errors.Is(err, secrets.ErrClaimed) || !strings.Contains(err.Error(), id) ||
 		!strings.Contains(err.Error(), "is current") || !strings.Contains(errs.FixOf(err), "RESUME") || !strings.Contains(errs.FixOf(err), "ROLLBACK") {
 		t.Fatalf("second machine's rotation: %v (fix %q)", err, errs.FixOf(err))
@@ -111,48 +105,28 @@ func TestFakeSecondMachineRefusedThenResumes(t *testing.T) {
 // journal: the new key is funded once, the old wallet drained to 0, no second key.
 func TestFakeKillAnywhereThenResumeElsewhere(t *testing.T) {
 	t.Parallel()
-	var points []string
-	for _, st := range rotation.Steps(rotation.Standard) {
-		points = append(points, st+":started", st+":finished", st+":done")
-	}
-	points = append(points, "promote:promoted", "fund:signed", "fund:broadcast", "drain:signed", "drain:broadcast")
-	for _, mode := range []string{rotation.Standard, rotation.Emergency} {
-		for _, p := range points {
-			if !slices.Contains(rotation.Steps(mode), p[:strings.Index(p, ":")]) {
-				continue
+	killAnywhere(t, func(t *testing.T, w *fakeWorld, o rotation.Options, p string) {
+		m := w.machine()
+		j, err, _ := m.run(m.resumeOptions(), "")
+		if p == "generate:started" {
+			// Killed before it claimed the store: nothing changed, and there
+			// is nothing for another machine to resume; a new rotation runs.
+			if errs.KindOf(err) != errs.Failed || !strings.Contains(err.Error(), "nothing to resume") || len(w.versions()) != 1 {
+				t.Fatalf("resume elsewhere before the claim: %v", err)
 			}
-			t.Run(mode+"/"+p, func(t *testing.T) {
-				t.Parallel()
-				w := newFakeWorld(t)
-				o := w.options()
-				o.Mode = mode
-				_, err, killed := w.run(o, p)
-				if !killed {
-					t.Fatalf("not killed at %s: %v", p, err)
-				}
-				m := w.machine()
-				j, err, _ := m.run(m.resumeOptions(), "")
-				if p == "generate:started" {
-					// Killed before it claimed the store: nothing changed, and there
-					// is nothing for another machine to resume; a new rotation runs.
-					if errs.KindOf(err) != errs.Failed || !strings.Contains(err.Error(), "nothing to resume") || len(w.versions()) != 1 {
-						t.Fatalf("resume elsewhere before the claim: %v", err)
-					}
-					o := m.options()
-					o.Mode = mode
-					if j, err, _ = m.run(o, ""); err != nil {
-						t.Fatal(err)
-					}
-				} else if err != nil {
-					t.Fatalf("resume elsewhere after %s: %v\n%s", p, err, m.err.String())
-				}
-				m.rotated(j, o.Fund)
-				if n := len(w.versions()); n != 2 {
-					t.Fatalf("%d versions after the resume, want 2 (one new key)", n)
-				}
-			})
+			again := m.options()
+			again.Mode = o.Mode
+			if j, err, _ = m.run(again, ""); err != nil {
+				t.Fatal(err)
+			}
+		} else if err != nil {
+			t.Fatalf("resume elsewhere after %s: %v\n%s", p, err, m.err.String())
 		}
-	}
+		m.rotated(j, o.Fund)
+		if n := len(w.versions()); n != 2 {
+			t.Fatalf("%d versions after the resume, want 2 (one new key)", n)
+		}
+	})
 }
 
 // Two rotations of one store started at once on two machines, twenty times: one
@@ -172,28 +146,15 @@ func TestFakeTwoRotationsAtOnce(t *testing.T) {
 // read, the checks passed) before either claims the store: two rotations started
 // at the same moment.
 func rotateAtOnce(ms ...*fakeWorld) ([]*rotation.Journal, []error) {
-	planned := make(chan struct{})
-	var once sync.Once
-	var mu sync.Mutex
-	arrived := 0
+	planned := txflowtest.Barrier(len(ms))
 	js := make([]*rotation.Journal, len(ms))
 	es := make([]error, len(ms))
 	var wg sync.WaitGroup
 	for i, x := range ms {
 		o := x.options()
 		o.Checkpoint = func(p string) {
-			if p != rotation.StepGenerate+":started" {
-				return
-			}
-			mu.Lock()
-			arrived++
-			if arrived == len(ms) {
-				once.Do(func() { close(planned) })
-			}
-			mu.Unlock()
-			select {
-			case <-planned:
-			case <-time.After(10 * time.Second):
+			if p == rotation.StepGenerate+":started" {
+				planned()
 			}
 		}
 		wg.Add(1)
@@ -317,12 +278,7 @@ func TestFakeDryRunChecks(t *testing.T) {
 // did happen.
 func TestFakeResumeWithACorrectedDeployCommand(t *testing.T) {
 	t.Parallel()
-	w := newFakeWorld(t)
-	o := w.options()
-	o.DeployCmd, o.WaitTimeout = []string{"true"}, 20*time.Millisecond
-	if _, err, _ := w.run(o, ""); errs.KindOf(err) != errs.Timeout {
-		t.Fatal(err)
-	}
+	w, o, _ := stoppedAtVerify(t)
 	// Resumed with no new command: verify again, the deploy is not claimed to rerun.
 	ro := w.options()
 	ro.Resume, ro.TreasuryRef, ro.DeployCmd, ro.WaitTimeout = true, "", nil, 20*time.Millisecond

@@ -296,14 +296,15 @@ func (s *awsStore) WritePending(ctx context.Context, key PrivateKey) (Version, e
 	if err != nil {
 		return Version{}, err
 	}
-	hexKey, _ := json.Marshal(key.hexEncode())
-	defer clear(hexKey)
 	token := uuid.NewString()
 	if !found {
 		if strings.HasPrefix(s.ref.SecretID, "arn:") {
 			return Version{}, errs.Failedf("%s does not exist; vrwxctl creates new secrets by name, not by ARN", s.ref.Shown())
 		}
-		body, _ := json.Marshal(map[string]json.RawMessage{s.ref.Field: hexKey})
+		body, err := s.nextValue(ctx, c, "", key)
+		if err != nil {
+			return Version{}, err
+		}
 		defer clear(body)
 		out, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 			Name:               aws.String(s.ref.SecretID),
@@ -323,22 +324,10 @@ func (s *awsStore) WritePending(ctx context.Context, key PrivateKey) (Version, e
 		}
 		return Version{}, pendingExists(s.ref, v)
 	}
-	fields := map[string]json.RawMessage{}
-	current := withLabel(m, awsCurrent)
-	if current != "" {
-		out, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.ref.SecretID), VersionId: aws.String(current)})
-		if err != nil {
-			return Version{}, s.apiErr("GetSecretValue", err)
-		}
-		if out.SecretString == nil {
-			return Version{}, errs.Usagef("the current value of %s is binary; vrwxctl keeps the key in a JSON SecretString and will not replace a binary secret", s.ref.Shown())
-		}
-		if fields, err = jsonObject(*out.SecretString); err != nil {
-			return Version{}, errs.Usagef("the current value of %s is not a JSON object, so the key cannot be added to it as field %s", s.ref.Shown(), redact.Quote(s.ref.Field))
-		}
+	body, err := s.nextValue(ctx, c, withLabel(m, awsCurrent), key)
+	if err != nil {
+		return Version{}, err
 	}
-	fields[s.ref.Field] = hexKey
-	body, _ := json.Marshal(fields)
 	defer clear(body)
 	out, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 		SecretId:           aws.String(s.ref.SecretID),
@@ -358,6 +347,30 @@ func (s *awsStore) WritePending(ctx context.Context, key PrivateKey) (Version, e
 		return Version{ID: id, Stages: []string{StageCurrent}, Address: key.Address()}, nil
 	}
 	return Version{ID: id, Stages: awsStages(out.VersionStages), Address: key.Address()}, nil
+}
+
+// nextValue is the SecretString of a new version over the version current ("" for
+// none): current's JSON fields with the key in the reference's field. The caller
+// clears it when it has been sent.
+func (s *awsStore) nextValue(ctx context.Context, c *secretsmanager.Client, current string, key PrivateKey) ([]byte, error) {
+	fields := map[string]json.RawMessage{}
+	if current != "" {
+		out, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.ref.SecretID), VersionId: aws.String(current)})
+		if err != nil {
+			return nil, s.apiErr("GetSecretValue", err)
+		}
+		if out.SecretString == nil {
+			return nil, errs.Usagef("the current value of %s is binary; vrwxctl keeps the key in a JSON SecretString and will not replace a binary secret", s.ref.Shown())
+		}
+		if fields, err = jsonObject(*out.SecretString); err != nil {
+			return nil, errs.Usagef("the current value of %s is not a JSON object, so the key cannot be added to it as field %s", s.ref.Shown(), redact.Quote(s.ref.Field))
+		}
+	}
+	hexKey, _ := json.Marshal(key.hexEncode())
+	defer clear(hexKey)
+	fields[s.ref.Field] = hexKey
+	body, _ := json.Marshal(fields)
+	return body, nil
 }
 
 // moveLabel is UpdateSecretVersionStage: label moves to `to` ("" = only remove
@@ -381,6 +394,13 @@ func (s *awsStore) moveLabel(ctx context.Context, label, to, from string) error 
 }
 
 func (s *awsStore) Promote(ctx context.Context, versionID string) error {
+	return s.promote(ctx, versionID, "")
+}
+
+// promote moves AWSCURRENT onto versionID; when from is not "", provided from is
+// where it is: AWS refuses the move (RemoveFromVersionId) when another version
+// took it since the labels were read.
+func (s *awsStore) promote(ctx context.Context, versionID, from string) error {
 	m, found, err := s.labels(ctx)
 	if err != nil {
 		return err
@@ -398,7 +418,19 @@ func (s *awsStore) Promote(ctx context.Context, versionID string) error {
 	if !slices.Contains(labels, awsPending) {
 		return notPending(s.ref, versionID, awsStages(labels))
 	}
-	if err := s.moveLabel(ctx, awsCurrent, versionID, withLabel(m, awsCurrent)); err != nil {
+	cur := withLabel(m, awsCurrent)
+	if from != "" && cur != from {
+		return changedSince(s.ref, cur, from, nil)
+	}
+	if err := s.moveLabel(ctx, awsCurrent, versionID, cur); err != nil {
+		if from == "" {
+			return err
+		}
+		if m, _, rerr := s.labels(ctx); rerr == nil {
+			if cur := withLabel(m, awsCurrent); cur != from && cur != versionID {
+				return changedSince(s.ref, cur, from, err)
+			}
+		}
 		return err
 	}
 	return s.dropPendingUnlessClaimed(ctx, versionID, labels)

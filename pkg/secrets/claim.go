@@ -118,6 +118,13 @@ func moved(r Ref, planned, current string) error {
 		WithFix("run it again: a new rotation plans from the key that is current now").Marks(ErrClaimed)
 }
 
+// changedSince is the refusal of a promote because the current version is cur,
+// not from, which the rotation started from (err: the store's own refusal, if any).
+func changedSince(r Ref, cur, from string, err error) error {
+	return errs.Refusedf("the current version of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted",
+		r.Shown(), cur, from).Wrap(err)
+}
+
 // claimed is the refusal of a claim because holder has the store (exit 3).
 func claimed(r Ref, holder Claim) error {
 	return &errs.Error{Kind: errs.Refused, Err: &ClaimedError{Ref: r, Holder: holder}}

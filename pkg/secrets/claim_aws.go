@@ -2,7 +2,6 @@ package secrets
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -98,21 +97,10 @@ func (s *awsStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotatio
 	if rot.Old != "" && current != rot.Old {
 		return Version{}, moved(s.ref, rot.Old, current)
 	}
-	out, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.ref.SecretID), VersionId: aws.String(current)})
+	body, err := s.nextValue(ctx, c, current, key)
 	if err != nil {
-		return Version{}, s.apiErr("GetSecretValue", err)
+		return Version{}, err
 	}
-	if out.SecretString == nil {
-		return Version{}, errs.Usagef("the current value of %s is binary; vrwxctl keeps the key in a JSON SecretString and will not replace a binary secret", s.ref.Shown())
-	}
-	fields, err := jsonObject(*out.SecretString)
-	if err != nil {
-		return Version{}, errs.Usagef("the current value of %s is not a JSON object, so the key cannot be added to it as field %q", s.ref.Shown(), s.ref.Field)
-	}
-	hexKey, _ := json.Marshal(key.hexEncode())
-	defer clear(hexKey)
-	fields[s.ref.Field] = hexKey
-	body, _ := json.Marshal(fields)
 	defer clear(body)
 	label := rot.encode("")
 	put, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
@@ -179,40 +167,7 @@ func (s *awsStore) ReleaseClaim(ctx context.Context, id string) error {
 }
 
 func (s *awsStore) PromoteFrom(ctx context.Context, versionID, from string) error {
-	if from == "" {
-		return s.Promote(ctx, versionID)
-	}
-	m, found, err := s.labels(ctx)
-	if err != nil {
-		return err
-	}
-	if !found {
-		return errs.Failedf("%s not found", s.ref.Shown())
-	}
-	labels, ok := m[versionID]
-	if !ok {
-		return errs.Failedf("%s has no labelled version %q", s.ref.Shown(), versionID)
-	}
-	if slices.Contains(labels, awsCurrent) {
-		return s.dropPendingUnlessClaimed(ctx, versionID, labels)
-	}
-	if !slices.Contains(labels, awsPending) {
-		return notPending(s.ref, versionID, awsStages(labels))
-	}
-	if cur := withLabel(m, awsCurrent); cur != from {
-		return errs.Refusedf("the current version of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.Shown(), cur, from)
-	}
-	// RemoveFromVersionId is the version the rotation started from: AWS refuses the
-	// move when AWSCURRENT is on any other one now.
-	if err := s.moveLabel(ctx, awsCurrent, versionID, from); err != nil {
-		if m, _, rerr := s.labels(ctx); rerr == nil {
-			if cur := withLabel(m, awsCurrent); cur != from && cur != versionID {
-				return errs.Refusedf("the current version of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.Shown(), cur, from).Wrap(err)
-			}
-		}
-		return err
-	}
-	return s.dropPendingUnlessClaimed(ctx, versionID, labels)
+	return s.promote(ctx, versionID, from)
 }
 
 // dropPendingUnlessClaimed removes AWSPENDING from a promoted version, unless a

@@ -32,11 +32,7 @@ func (s *vaultStore) claimFrom(ctx context.Context, c *api.Client, md *api.KVMet
 		if vm, ok := md.Versions[strconv.Itoa(n)]; ok {
 			cl.Written = vm.CreatedTime
 		}
-		if sec, err := s.readVersion(ctx, c, n); err == nil {
-			if k, err := s.keyOf(sec, n); err == nil {
-				cl.Address = k.Address()
-			}
-		}
+		cl.Address = s.addressOf(ctx, c, n)
 	}
 	if line, ok := md.CustomMetadata[VaultMarkRotation].(string); ok {
 		if r, v, ok := decodeRotation(line); ok {
@@ -53,16 +49,26 @@ func (s *vaultStore) claimFrom(ctx context.Context, c *api.Client, md *api.KVMet
 		read(cl, m.pending)
 		return cl
 	}
+	if n := unrecorded(md, m); n != 0 {
+		cl := &Claim{Unidentified: true, Unmarked: true, Version: strconv.Itoa(n)}
+		read(cl, n)
+		return cl
+	}
+	return nil
+}
+
+// unrecorded is the latest version when no marker names it and it was not
+// discarded — a claim whose rotation stopped before recording it, or a write by
+// hand — else 0.
+func unrecorded(md *api.KVMetadata, m vaultMarks) int {
 	discarded := 0
 	if d, ok := md.CustomMetadata[VaultMarkDiscarded].(string); ok {
 		discarded, _ = strconv.Atoi(d)
 	}
 	if m.managed && md.CurrentVersion > max(m.current, m.previous, discarded) {
-		cl := &Claim{Unidentified: true, Unmarked: true, Version: strconv.Itoa(md.CurrentVersion)}
-		read(cl, md.CurrentVersion)
-		return cl
+		return md.CurrentVersion
 	}
-	return nil
+	return 0
 }
 
 func (s *vaultStore) Claim(ctx context.Context) (*Claim, error) {
@@ -111,21 +117,10 @@ func (s *vaultStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotat
 	if rot.Old != "" && strconv.Itoa(cur) != rot.Old {
 		return Version{}, moved(s.ref, rot.Old, strconv.Itoa(cur))
 	}
-	if !m.managed {
-		m = vaultMarks{managed: true, current: cur}
-		if err := s.writeMarks(ctx, c, m, nil); err != nil {
-			return Version{}, err
-		}
+	m, data, err := s.nextVersion(ctx, c, m, cur, key)
+	if err != nil {
+		return Version{}, err
 	}
-	data := map[string]any{}
-	if sec, err := kv.GetVersion(ctx, s.ref.Path, cur); err == nil && sec != nil {
-		for k, v := range sec.Data {
-			data[k] = v
-		}
-	} else if err != nil && !errors.Is(err, api.ErrSecretNotFound) {
-		return Version{}, s.apiErr("read", err)
-	}
-	data[s.ref.Field] = key.hexEncode()
 	// The claim: a write with check-and-set on the version read above.
 	sec, err := kv.Put(ctx, s.ref.Path, data, api.WithCheckAndSet(md.CurrentVersion))
 	if err != nil {
@@ -140,28 +135,11 @@ func (s *vaultStore) ClaimPending(ctx context.Context, key PrivateKey, rot Rotat
 		}
 		return Version{}, s.apiErr("write", err)
 	}
-	n := sec.VersionMetadata.Version
-	md2, err := s.metadata(ctx, c)
-	if err != nil {
-		return Version{}, err
-	}
-	m2 := readMarks(md2.CustomMetadata)
-	if !m2.managed {
-		m2 = m
-	}
-	m2.pending = n
-	if err := s.writeMarks(ctx, c, m2, map[string]string{VaultMarkRotation: rot.encode(strconv.Itoa(n))}); err != nil {
-		return Version{}, err
-	}
-	return Version{ID: strconv.Itoa(n), Stages: []string{StagePending}, Created: sec.VersionMetadata.CreatedTime, Address: key.Address()}, nil
+	return s.markPending(ctx, c, m, sec, key, map[string]string{VaultMarkRotation: rot.encode(strconv.Itoa(sec.VersionMetadata.Version))})
 }
 
 func (s *vaultStore) ReleaseClaim(ctx context.Context, id string) error {
-	c, err := s.api(ctx)
-	if err != nil {
-		return err
-	}
-	md, err := s.metadata(ctx, c)
+	c, md, err := s.clientMetadata(ctx)
 	if err != nil {
 		return err
 	}
@@ -176,21 +154,7 @@ func (s *vaultStore) ReleaseClaim(ctx context.Context, id string) error {
 }
 
 func (s *vaultStore) PromoteFrom(ctx context.Context, versionID, from string) error {
-	if from != "" {
-		c, err := s.api(ctx)
-		if err != nil {
-			return err
-		}
-		md, err := s.metadata(ctx, c)
-		if err != nil {
-			return err
-		}
-		cur := strconv.Itoa(readMarks(md.CustomMetadata).effectiveCurrent(md.CurrentVersion))
-		if cur != from && cur != versionID {
-			return errs.Refusedf("the current version of %s is %s, not %s as when the rotation started: someone else changed the store; nothing was promoted", s.ref.Shown(), cur, from)
-		}
-	}
-	return s.Promote(ctx, versionID)
+	return s.promote(ctx, versionID, from)
 }
 
 // CheckWritable asks Vault what the token may do on the secret's data and metadata

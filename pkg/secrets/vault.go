@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/hashicorp/vault/api"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
@@ -200,6 +202,20 @@ func (s *vaultStore) writeMarks(ctx context.Context, c *api.Client, m vaultMarks
 	return nil
 }
 
+// clientMetadata is the client and the secret's metadata, which every change reads
+// its markers from first.
+func (s *vaultStore) clientMetadata(ctx context.Context) (*api.Client, *api.KVMetadata, error) {
+	c, err := s.api(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	md, err := s.metadata(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, md, nil
+}
+
 func (s *vaultStore) metadata(ctx context.Context, c *api.Client) (*api.KVMetadata, error) {
 	md, err := c.KVv2(s.ref.Mount).GetMetadata(ctx, s.ref.Path)
 	if err != nil {
@@ -322,11 +338,7 @@ func (s *vaultStore) Read(ctx context.Context, versionID string) (PrivateKey, Ve
 }
 
 func (s *vaultStore) ReadPending(ctx context.Context) (PrivateKey, Version, error) {
-	c, err := s.api(ctx)
-	if err != nil {
-		return PrivateKey{}, Version{}, err
-	}
-	md, err := s.metadata(ctx, c)
+	c, md, err := s.clientMetadata(ctx)
 	if err != nil {
 		return PrivateKey{}, Version{}, err
 	}
@@ -348,11 +360,7 @@ func (s *vaultStore) ReadPending(ctx context.Context) (PrivateKey, Version, erro
 }
 
 func (s *vaultStore) readPrevious(ctx context.Context) (PrivateKey, Version, error) {
-	c, err := s.api(ctx)
-	if err != nil {
-		return PrivateKey{}, Version{}, err
-	}
-	md, err := s.metadata(ctx, c)
+	_, md, err := s.clientMetadata(ctx)
 	if err != nil {
 		return PrivateKey{}, Version{}, err
 	}
@@ -390,54 +398,76 @@ func (s *vaultStore) WritePending(ctx context.Context, key PrivateKey) (Version,
 	}
 	m := readMarks(md.CustomMetadata)
 	if m.pending != 0 {
-		v := Version{ID: strconv.Itoa(m.pending), Stages: m.stagesOf(m.pending, md.CurrentVersion)}
-		if sec, err := s.readVersion(ctx, c, m.pending); err == nil {
-			if k, err := s.keyOf(sec, m.pending); err == nil {
-				v.Address = k.Address()
-			}
-		}
+		v := Version{ID: strconv.Itoa(m.pending), Stages: m.stagesOf(m.pending, md.CurrentVersion), Address: s.addressOf(ctx, c, m.pending)}
 		return Version{}, pendingExists(s.ref, v)
 	}
-	cur := m.effectiveCurrent(md.CurrentVersion)
-	if !m.managed {
-		m = vaultMarks{managed: true, current: cur}
-		if err := s.writeMarks(ctx, c, m, nil); err != nil {
-			return Version{}, err
-		}
+	m, data, err := s.nextVersion(ctx, c, m, m.effectiveCurrent(md.CurrentVersion), key)
+	if err != nil {
+		return Version{}, err
 	}
-	data := map[string]any{}
-	if cur != 0 {
-		// Carry the other fields of the current version over to the new one.
-		sec, err := kv.GetVersion(ctx, s.ref.Path, cur)
-		if err != nil && !errors.Is(err, api.ErrSecretNotFound) {
-			return Version{}, s.apiErr("read", err)
-		}
-		if sec != nil {
-			for k, v := range sec.Data {
-				data[k] = v
-			}
-		}
-	}
-	data[s.ref.Field] = key.hexEncode()
 	sec, err := kv.Put(ctx, s.ref.Path, data, api.WithCheckAndSet(md.CurrentVersion))
 	if err != nil {
 		return Version{}, s.apiErr("write", err)
 	}
+	return s.markPending(ctx, c, m, sec, key, nil)
+}
+
+// nextVersion is the data of a new version of the secret over its current version
+// cur: cur's other fields carried over, the key in the reference's field. A secret
+// vrwxctl has not written before gets its markers first (cur current), so that the
+// new version is not taken for the current one; m is the markers then.
+func (s *vaultStore) nextVersion(ctx context.Context, c *api.Client, m vaultMarks, cur int, key PrivateKey) (vaultMarks, map[string]any, error) {
+	if !m.managed {
+		m = vaultMarks{managed: true, current: cur}
+		if err := s.writeMarks(ctx, c, m, nil); err != nil {
+			return m, nil, err
+		}
+	}
+	data := map[string]any{}
+	if cur != 0 {
+		sec, err := c.KVv2(s.ref.Mount).GetVersion(ctx, s.ref.Path, cur)
+		if err != nil && !errors.Is(err, api.ErrSecretNotFound) {
+			return m, nil, s.apiErr("read", err)
+		}
+		if sec != nil {
+			maps.Copy(data, sec.Data)
+		}
+	}
+	data[s.ref.Field] = key.hexEncode()
+	return m, data, nil
+}
+
+// markPending marks sec, the version nextVersion's data was just written as (m the
+// markers nextVersion returned), pending, with the keys in set. It re-reads the
+// metadata first so that custom_metadata written since the first read is kept.
+func (s *vaultStore) markPending(ctx context.Context, c *api.Client, m vaultMarks, sec *api.KVSecret, key PrivateKey, set map[string]string) (Version, error) {
 	n := sec.VersionMetadata.Version
-	// Re-read so that custom_metadata written since the first read is kept.
-	md2, err := s.metadata(ctx, c)
+	md, err := s.metadata(ctx, c)
 	if err != nil {
 		return Version{}, err
 	}
-	m2 := readMarks(md2.CustomMetadata)
+	m2 := readMarks(md.CustomMetadata)
 	if !m2.managed {
 		m2 = m
 	}
 	m2.pending = n
-	if err := s.writeMarks(ctx, c, m2, nil); err != nil {
+	if err := s.writeMarks(ctx, c, m2, set); err != nil {
 		return Version{}, err
 	}
 	return Version{ID: strconv.Itoa(n), Stages: []string{StagePending}, Created: sec.VersionMetadata.CreatedTime, Address: key.Address()}, nil
+}
+
+// addressOf is the address of the key version n holds; zero when it cannot be read.
+func (s *vaultStore) addressOf(ctx context.Context, c *api.Client, n int) common.Address {
+	sec, err := s.readVersion(ctx, c, n)
+	if err != nil {
+		return common.Address{}
+	}
+	k, err := s.keyOf(sec, n)
+	if err != nil {
+		return common.Address{}
+	}
+	return k.Address()
 }
 
 // usable reports why version n cannot be made current, or "" if it can.
@@ -455,6 +485,12 @@ func usable(md *api.KVMetadata, n int) string {
 }
 
 func (s *vaultStore) Promote(ctx context.Context, versionID string) error {
+	return s.promote(ctx, versionID, "")
+}
+
+// promote makes versionID current; when from is not "", provided from (or
+// versionID itself) is current, judged on the same read of the metadata.
+func (s *vaultStore) promote(ctx context.Context, versionID, from string) error {
 	c, err := s.api(ctx)
 	if err != nil {
 		return err
@@ -469,6 +505,9 @@ func (s *vaultStore) Promote(ctx context.Context, versionID string) error {
 	}
 	m := readMarks(md.CustomMetadata)
 	cur := m.effectiveCurrent(md.CurrentVersion)
+	if from != "" && strconv.Itoa(cur) != from && strconv.Itoa(cur) != versionID {
+		return changedSince(s.ref, strconv.Itoa(cur), from, nil)
+	}
 	if n == cur {
 		if m.pending == n {
 			return s.writeMarks(ctx, c, vaultMarks{managed: true, current: cur}, nil, VaultMarkPending)
@@ -485,11 +524,7 @@ func (s *vaultStore) Promote(ctx context.Context, versionID string) error {
 }
 
 func (s *vaultStore) Rollback(ctx context.Context) error {
-	c, err := s.api(ctx)
-	if err != nil {
-		return err
-	}
-	md, err := s.metadata(ctx, c)
+	c, md, err := s.clientMetadata(ctx)
 	if err != nil {
 		return err
 	}
@@ -506,24 +541,14 @@ func (s *vaultStore) Rollback(ctx context.Context) error {
 }
 
 func (s *vaultStore) DiscardPending(ctx context.Context) error {
-	c, err := s.api(ctx)
-	if err != nil {
-		return err
-	}
-	md, err := s.metadata(ctx, c)
+	c, md, err := s.clientMetadata(ctx)
 	if err != nil {
 		return err
 	}
 	m := readMarks(md.CustomMetadata)
 	target := m.pending
-	discarded := 0
-	if d, ok := md.CustomMetadata[VaultMarkDiscarded].(string); ok {
-		discarded, _ = strconv.Atoi(d)
-	}
-	if target == 0 && m.managed && md.CurrentVersion > max(m.current, m.previous, discarded) {
-		// A newer version no marker names: a rotation stopped between writing it and
-		// recording it (or a write by hand).
-		target = md.CurrentVersion
+	if target == 0 {
+		target = unrecorded(md, m)
 	}
 	if target == 0 {
 		return errs.Failedf("%s has no pending version (custom_metadata %s is unset)", s.ref.Shown(), VaultMarkPending)
@@ -539,11 +564,7 @@ func (s *vaultStore) DiscardPending(ctx context.Context) error {
 }
 
 func (s *vaultStore) Versions(ctx context.Context) ([]Version, error) {
-	c, err := s.api(ctx)
-	if err != nil {
-		return nil, err
-	}
-	md, err := s.metadata(ctx, c)
+	c, md, err := s.clientMetadata(ctx)
 	if err != nil {
 		return nil, err
 	}

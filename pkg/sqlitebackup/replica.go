@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vrwx/vrwxctl/pkg/errs"
+	"github.com/vrwx/vrwxctl/pkg/litereplica/wire"
 	"github.com/vrwx/vrwxctl/pkg/redact"
 )
 
@@ -49,22 +50,10 @@ var (
 )
 
 // ReplicaLevel is one LTX level of a replica (0: each sync; 9: snapshots).
-type ReplicaLevel struct {
-	Level   int       `json:"level"`
-	Files   int       `json:"files"`
-	Size    int64     `json:"size"`
-	MinTXID string    `json:"minTxid"`
-	MaxTXID string    `json:"maxTxid"`
-	First   time.Time `json:"first"`
-	Last    time.Time `json:"last"`
-}
+type ReplicaLevel = wire.Level
 
 // ReplicaSnapshot is one full snapshot of the database in a replica.
-type ReplicaSnapshot struct {
-	MaxTXID   string    `json:"maxTxid"`
-	Size      int64     `json:"size"`
-	CreatedAt time.Time `json:"createdAt"`
-}
+type ReplicaSnapshot = wire.Snapshot
 
 // ReplicaInfo describes a replica. Earliest to Latest is what a point-in-time
 // restore can reach; Latest is the replicated position's time (the newest LTX
@@ -177,19 +166,9 @@ func FindEngine(path string) ReplicaEngine {
 	return nil
 }
 
-// helperTarget is the helper's TARGET-JSON (litereplica.Target).
-type helperTarget struct {
-	Path      string `json:"path,omitempty"`
-	Bucket    string `json:"bucket,omitempty"`
-	Key       string `json:"key,omitempty"`
-	Endpoint  string `json:"endpoint,omitempty"`
-	Region    string `json:"region,omitempty"`
-	PathStyle bool   `json:"pathStyle,omitempty"`
-}
-
 func (e *ExecEngine) run(ctx context.Context, out any, cmd string, loc Location, s3 S3Config, args ...string) error {
 	// The S3 settings go along; a directory's replica has no use for them.
-	t := helperTarget{Path: loc.Path, Bucket: loc.Bucket, Key: loc.Key, Endpoint: s3.Endpoint, Region: s3.Region, PathStyle: s3.PathStyle}
+	t := wire.Target{Path: loc.Path, Bucket: loc.Bucket, Key: loc.Key, Endpoint: s3.Endpoint, Region: s3.Region, PathStyle: s3.PathStyle}
 	tj, _ := json.Marshal(t)
 	c := exec.CommandContext(ctx, e.Path, append([]string{cmd, string(tj)}, args...)...)
 	var stdout, stderr bytes.Buffer
@@ -198,10 +177,7 @@ func (e *ExecEngine) run(ctx context.Context, out any, cmd string, loc Location,
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	var fail struct {
-		Error string `json:"error"`
-		Kind  string `json:"kind"`
-	}
+	var fail wire.Failure
 	if runErr != nil {
 		var ee *exec.ExitError
 		if !errors.As(runErr, &ee) {
@@ -211,11 +187,11 @@ func (e *ExecEngine) run(ctx context.Context, out any, cmd string, loc Location,
 			return fmt.Errorf("%s %s: %v: %s", HelperName, cmd, runErr, strings.TrimSpace(stderr.String()))
 		}
 		switch fail.Kind {
-		case "v3":
+		case wire.KindV3:
 			return fmt.Errorf("%s: %w", fail.Error, ErrV3Replica)
-		case "empty":
+		case wire.KindEmpty:
 			return fmt.Errorf("%s: %w", fail.Error, ErrEmptyReplica)
-		case "not-reachable":
+		case wire.KindNotReachable:
 			return fmt.Errorf("%s: %w", fail.Error, ErrNotInReplica)
 		}
 		return errors.New(fail.Error)

@@ -161,21 +161,8 @@ func TestLostAnswerThenRerunElsewhere(t *testing.T) {
 // barrier holds n senders after their snapshot until all n have read it: machines
 // that read the same pool and nonce at the same instant.
 func barrier(n int) func(common.Address) {
-	var mu sync.Mutex
-	arrived := 0
-	open := make(chan struct{})
-	return func(common.Address) {
-		mu.Lock()
-		arrived++
-		if arrived == n {
-			close(open)
-		}
-		mu.Unlock()
-		select {
-		case <-open:
-		case <-time.After(10 * time.Second):
-		}
-	}
+	wait := txflowtest.Barrier(n)
+	return func(common.Address) { wait() }
 }
 
 type outcome struct {

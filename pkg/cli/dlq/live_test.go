@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/vrwx/vrwxctl/pkg/apidb/apidbtest"
@@ -149,14 +150,10 @@ func TestListAndShowDecodeTheLiveAPIsReasons(t *testing.T) {
 	if err := e.Anvil.RPC(ctx, &hash, "eth_sendRawTransaction", hexutil.Encode(u.Raw)); err != nil || hash != s.Hash {
 		t.Fatalf("broadcast the signed transaction from the database: %v (%s)", err, hash)
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		var rcpt map[string]any
-		if err := e.Anvil.RPC(ctx, &rcpt, "eth_getTransactionReceipt", hash); err == nil && rcpt != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not mined", hash)
-		}
+	wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := devchain.WaitMined(wait, e.Anvil.URL, common.HexToHash(hash)); err != nil {
+		t.Fatal(err)
 	}
 	e.MustRun(0, "dlq", "show", fmt.Sprint(id), "-o", "json").JSON(t, &v)
 	if o := v.Decoded.Signed.OnChain; o.State != dlq.SignedMined || o.Block == 0 {

@@ -26,6 +26,44 @@ func (p crashPoint) String() string {
 	return "broadcast-" + string(rune('0'+p.broadcast))
 }
 
+// crashChain is a chain reached through a fault proxy (which can kill a run as a
+// transaction passes it), for the binary that SIGKILLs itself at a checkpoint.
+func crashChain(t *testing.T) (*clitest.Env, *devchain.FaultProxy) {
+	t.Helper()
+	e := clitest.NewChain(t)
+	e.TestHooks = true
+	proxy := devchain.StartFaultProxy(t, e.Anvil.URL)
+	e.Vars["RPC_URL"] = proxy.URL
+	return e, proxy
+}
+
+// kill runs args on e and SIGKILLs the run at p: at its checkpoint, or once the
+// proxy has forwarded its p.broadcast-th transaction.
+func (p crashPoint) kill(t *testing.T, e *clitest.Env, proxy *devchain.FaultProxy, args []string) {
+	t.Helper()
+	var r clitest.Result
+	if p.at != "" {
+		e.Vars[clitest.KillAtEnv] = p.at
+		r = e.Exec(args...)
+		delete(e.Vars, clitest.KillAtEnv)
+	} else {
+		var proc atomic.Pointer[clitest.Proc]
+		var sends atomic.Int32
+		proxy.AfterForward("eth_sendRawTransaction", func() {
+			if int(sends.Add(1)) == p.broadcast {
+				_ = proc.Load().Cmd.Process.Kill()
+			}
+		})
+		pr := e.Start(args...)
+		proc.Store(pr)
+		r = pr.Wait()
+		proxy.AfterForward("eth_sendRawTransaction", func() {})
+	}
+	if r.Code != -1 {
+		t.Fatalf("want the run SIGKILLed at %s:\n%s", p, r)
+	}
+}
+
 // The real binary, SIGKILLed in the middle of both sends — the hash journaled but
 // not broadcast (…:signed), broadcast but unanswered (the proxy hook), and inside
 // the promote — then resumed: the chain shows the new wallet funded exactly once
@@ -42,10 +80,7 @@ func TestRotateKilledMidSendResumes(t *testing.T) {
 	}
 	// The emergency order: generate, promote, drain (first send), fund (second).
 	emergency := []crashPoint{{broadcast: 1}, {at: "fund:signed"}}
-	e := clitest.NewChain(t)
-	e.TestHooks = true // the binary that SIGKILLs itself at a checkpoint
-	proxy := devchain.StartFaultProxy(t, e.Anvil.URL)
-	e.Vars["RPC_URL"] = proxy.URL
+	e, proxy := crashChain(t)
 	treasury := devchain.DevAddress(devchain.AccountTreasury)
 	for mode, points := range map[string][]crashPoint{"standard": standard, "emergency": emergency} {
 		for _, p := range points {
@@ -56,33 +91,13 @@ func TestRotateKilledMidSendResumes(t *testing.T) {
 				if mode == "emergency" {
 					args = append(args, "--emergency")
 				}
-				var r clitest.Result
-				if p.at != "" {
-					e.Vars[clitest.KillAtEnv] = p.at
-					r = e.Exec(args...)
-					delete(e.Vars, clitest.KillAtEnv)
-				} else {
-					var proc atomic.Pointer[clitest.Proc]
-					var sends atomic.Int32
-					proxy.AfterForward("eth_sendRawTransaction", func() {
-						if int(sends.Add(1)) == p.broadcast {
-							_ = proc.Load().Cmd.Process.Kill()
-						}
-					})
-					pr := e.Start(args...)
-					proc.Store(pr)
-					r = pr.Wait()
-					proxy.AfterForward("eth_sendRawTransaction", func() {})
-				}
-				if r.Code != -1 {
-					t.Fatalf("want the run SIGKILLed at %s:\n%s", p, r)
-				}
+				p.kill(t, e, proxy, args)
 				files := journalFiles(t, e)
 				if len(files) == 0 {
 					t.Fatalf("no journal after a kill at %s", p)
 				}
 
-				r = e.Exec("key", "rotate", "--store", w.ref, "--resume", "--yes", "-o", "json", "--wait-timeout", "20s")
+				r := e.Exec("key", "rotate", "--store", w.ref, "--resume", "--yes", "-o", "json", "--wait-timeout", "20s")
 				if r.Code != 0 {
 					t.Fatalf("resume after a kill at %s:\n%s", p, r)
 				}

@@ -66,10 +66,7 @@ func TestRotateTwoMachinesAtOnce(t *testing.T) {
 // /health say where it stands. One funding, the old wallet drained to 0.
 func TestRotateKilledThenResumedOnAnotherMachine(t *testing.T) {
 	t.Parallel()
-	e := clitest.NewChain(t)
-	e.TestHooks = true // the binary that SIGKILLs itself at a checkpoint
-	proxy := devchain.StartFaultProxy(t, e.Anvil.URL)
-	e.Vars["RPC_URL"] = proxy.URL
+	e, proxy := crashChain(t)
 	treasury := devchain.DevAddress(devchain.AccountTreasury)
 	for _, p := range []crashPoint{
 		{at: "generate:done"}, {at: "fund:signed"}, {broadcast: 1}, {at: "fund:done"}, {at: "promote:promoted"},
@@ -79,28 +76,9 @@ func TestRotateKilledThenResumedOnAnotherMachine(t *testing.T) {
 			w := newWorld(t, e, "file")
 			t0 := w.nonce(treasury)
 			args := w.rotateArgs("--deploy-cmd", w.api.DeployCmd())
-			var r clitest.Result
-			if p.at != "" {
-				e.Vars[clitest.KillAtEnv] = p.at
-				r = e.Exec(args...)
-				delete(e.Vars, clitest.KillAtEnv)
-			} else {
-				sends := 0
-				var proc *clitest.Proc
-				proxy.AfterForward("eth_sendRawTransaction", func() {
-					if sends++; sends == p.broadcast {
-						_ = proc.Cmd.Process.Kill()
-					}
-				})
-				proc = e.Start(args...)
-				r = proc.Wait()
-				proxy.AfterForward("eth_sendRawTransaction", func() {})
-			}
-			if r.Code != -1 {
-				t.Fatalf("want the run SIGKILLed at %s:\n%s", p, r)
-			}
+			p.kill(t, e, proxy, args)
 			other := e.Machine()
-			r = other.Exec(w.resumeArgs("--deploy-cmd", w.api.DeployCmd())...)
+			r := other.Exec(w.resumeArgs("--deploy-cmd", w.api.DeployCmd())...)
 			if r.Code != 0 || !strings.Contains(r.Stderr, "rebuilt from the store's claim") {
 				t.Fatalf("resume on another machine after a kill at %s:\n%s", p, r)
 			}

@@ -30,7 +30,7 @@ var (
 // (`config view --all`) sends the operator nowhere at 3 a.m.
 func TestAdviceNamesRealCommandsAndFlags(t *testing.T) {
 	t.Parallel()
-	tree := root.NewCmdRoot(&cmdutil.Factory{IO: ui.Test(strings.NewReader(""), &strings.Builder{}, &strings.Builder{}), Globals: &cmdutil.Globals{}})
+	tree := commandTree()
 	tree.InitDefaultHelpCmd()
 	tree.InitDefaultCompletionCmd()
 	checked := 0
@@ -44,20 +44,7 @@ func TestAdviceNamesRealCommandsAndFlags(t *testing.T) {
 		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
-		fset := token.NewFileSet()
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			return err
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			lit, ok := n.(*ast.BasicLit)
-			if !ok || lit.Kind != token.STRING {
-				return true
-			}
-			s, err := strconv.Unquote(lit.Value)
-			if err != nil {
-				return true
-			}
+		return eachString(path, func(where, s string) {
 			for _, seg := range mentions(s) {
 				m := vrwxctlLine.FindStringSubmatch(seg)
 				words := strings.Fields(m[1])
@@ -65,7 +52,6 @@ func TestAdviceNamesRealCommandsAndFlags(t *testing.T) {
 					continue // prose: "vrwxctl never overwrites a backup"
 				}
 				checked++
-				where := fset.Position(lit.Pos()).String()
 				cmd, rest := find(tree, words)
 				if cmd.HasSubCommands() && len(rest) > 0 {
 					t.Errorf("%s: `%s` has no command %q (in %q)", where, cmd.CommandPath(), rest[0], seg)
@@ -82,9 +68,7 @@ func TestAdviceNamesRealCommandsAndFlags(t *testing.T) {
 					}
 				}
 			}
-			return true
 		})
-		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +77,27 @@ func TestAdviceNamesRealCommandsAndFlags(t *testing.T) {
 	if checked < 50 {
 		t.Fatalf("only %d `vrwxctl …` texts found: the scan is not reading the sources", checked)
 	}
+}
+
+// eachString calls fn with every string literal of the Go file at path, unquoted,
+// and where it stands (file:line:column).
+func eachString(path string, fn func(where, s string)) error {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, nil, 0)
+	if err != nil {
+		return err
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		lit, ok := n.(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return true
+		}
+		if s, err := strconv.Unquote(lit.Value); err == nil {
+			fn(fset.Position(lit.Pos()).String(), s)
+		}
+		return true
+	})
+	return nil
 }
 
 // mentions splits s at each "vrwxctl " into the texts that follow it.
@@ -116,6 +121,11 @@ func mentions(s string) []string {
 		}
 		s = s[len("vrwxctl ")+j:]
 	}
+}
+
+// commandTree is the command tree as vrwxctl builds it, on buffers.
+func commandTree() *cobra.Command {
+	return root.NewCmdRoot(&cmdutil.Factory{IO: ui.Test(strings.NewReader(""), &strings.Builder{}, &strings.Builder{}), Globals: &cmdutil.Globals{}})
 }
 
 func isCommand(tree *cobra.Command, name string) bool {
@@ -154,7 +164,7 @@ var foreignTool = regexp.MustCompile(`(^|[\s(])(kubectl|cast|aws|sqlite3|anvil|d
 // `vrwxctl cmd --flag` texts are checked against their command above.
 func TestLibraryAdviceNamesRealFlags(t *testing.T) {
 	t.Parallel()
-	tree := root.NewCmdRoot(&cmdutil.Factory{IO: ui.Test(strings.NewReader(""), &strings.Builder{}, &strings.Builder{}), Globals: &cmdutil.Globals{}})
+	tree := commandTree()
 	flags := map[string]bool{"help": true}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -177,20 +187,7 @@ func TestLibraryAdviceNamesRealFlags(t *testing.T) {
 			continue
 		}
 		for _, name := range fields[2:] {
-			fset := token.NewFileSet()
-			f, err := parser.ParseFile(fset, filepath.Join(fields[1], name), nil, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ast.Inspect(f, func(n ast.Node) bool {
-				lit, ok := n.(*ast.BasicLit)
-				if !ok || lit.Kind != token.STRING {
-					return true
-				}
-				s, err := strconv.Unquote(lit.Value)
-				if err != nil {
-					return true
-				}
+			err := eachString(filepath.Join(fields[1], name), func(where, s string) {
 				for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(";()`\n", r) }) {
 					if foreignTool.MatchString(seg) || strings.Contains(seg, "vrwxctl ") || !strings.Contains(strings.TrimSpace(seg), " ") {
 						continue // another tool's, checked above, or a word that is data ("--ol-s3")
@@ -198,12 +195,14 @@ func TestLibraryAdviceNamesRealFlags(t *testing.T) {
 					for _, fm := range flagRE.FindAllStringSubmatch(seg, -1) {
 						checked++
 						if name := strings.TrimPrefix(fm[1], "--"); !flags[name] {
-							t.Errorf("%s: no command takes --%s (in %q)", fset.Position(lit.Pos()), name, seg)
+							t.Errorf("%s: no command takes --%s (in %q)", where, name, seg)
 						}
 					}
 				}
-				return true
 			})
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	t.Logf("%d flags named outside pkg/cli checked", checked)

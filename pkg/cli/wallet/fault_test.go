@@ -21,10 +21,9 @@ const sendMethod = "eth_sendRawTransaction"
 // faultyFund is a chain behind a fault proxy, with the treasury key in env://TREASURY_KEY.
 func faultyFund(t *testing.T) (*clitest.Env, *devchain.FaultProxy) {
 	t.Helper()
-	e := clitest.NewChain(t)
+	e := treasuryChain(t)
 	p := devchain.StartFaultProxy(t, e.Anvil.URL)
 	e.Vars["RPC_URL"] = p.URL
-	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
 	return e, p
 }
 
@@ -276,8 +275,7 @@ func TestFundKilledAfterBroadcastRerunDoesNotPayTwice(t *testing.T) {
 // with its own nonce and none replaces another.
 func TestConcurrentFundsFromOneSigner(t *testing.T) {
 	t.Parallel()
-	e := clitest.NewChain(t)
-	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
+	e := treasuryChain(t)
 	to := devchain.DevAddress(7)
 	before, n0 := balanceOf(t, e, to), nonceOf(t, e, e.D.Treasury)
 	amounts := []string{"1", "2", "3", "4"}

@@ -17,6 +17,15 @@ import (
 	"github.com/vrwx/vrwxctl/pkg/units"
 )
 
+// treasuryChain is a chain whose treasury key is in $TREASURY_KEY, the --signer
+// env://TREASURY_KEY of these tests.
+func treasuryChain(t *testing.T) *clitest.Env {
+	t.Helper()
+	e := clitest.NewChain(t)
+	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
+	return e
+}
+
 func balanceOf(t *testing.T, e *clitest.Env, a common.Address) *big.Int {
 	t.Helper()
 	var s string
@@ -49,8 +58,7 @@ func auditEntries(t *testing.T, e *clitest.Env) []audit.Entry {
 
 func TestFundSendsExactlyTheAmount(t *testing.T) {
 	t.Parallel()
-	e := clitest.NewChain(t)
-	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
+	e := treasuryChain(t)
 	to := devchain.DevAddress(7)
 	before := balanceOf(t, e, to)
 	var j wallet.FundJSON
@@ -81,8 +89,7 @@ func TestFundSendsExactlyTheAmount(t *testing.T) {
 
 func TestFundSafetyRails(t *testing.T) {
 	t.Parallel()
-	e := clitest.NewChain(t)
-	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
+	e := treasuryChain(t)
 	to := devchain.DevAddress(7).Hex()
 	n0 := nonceOf(t, e, e.D.Treasury)
 
@@ -127,8 +134,7 @@ func TestFundSafetyRails(t *testing.T) {
 
 func TestFundBadInput(t *testing.T) {
 	t.Parallel()
-	e := clitest.NewChain(t)
-	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
+	e := treasuryChain(t)
 	to := devchain.DevAddress(7).Hex()
 	cases := map[string][]string{
 		"1btc":                      {"--to", to, "--amount", "1btc"},
@@ -180,8 +186,7 @@ func mustParse(s string) *big.Int {
 // typo: the summary says so before the confirmation, and JSON carries the warning.
 func TestFundUnchecksummedRecipientIsWarned(t *testing.T) {
 	t.Parallel()
-	e := clitest.NewChain(t)
-	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
+	e := treasuryChain(t)
 	to := devchain.DevAddress(7).Hex()
 	lower := strings.ToLower(to)
 	r := e.MustRun(0, "wallet", "fund", "--to", lower, "--amount", "0.1ether", "--signer", "env://TREASURY_KEY", "--dry-run")

@@ -56,8 +56,7 @@ func TestLostAnswerThenRerunOnAnotherMachine(t *testing.T) {
 // payment it knew of.
 func TestIdenticalRerunRefusedAndNewPaymentPays(t *testing.T) {
 	t.Parallel()
-	e := clitest.NewChain(t)
-	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
+	e := treasuryChain(t)
 	to := devchain.DevAddress(7)
 	before := balanceOf(t, e, to)
 	args := []string{"wallet", "fund", "--to", to.Hex(), "--amount", "0.5ether", "--signer", "env://TREASURY_KEY", "--yes"}
@@ -94,8 +93,7 @@ func TestIdenticalRerunRefusedAndNewPaymentPays(t *testing.T) {
 // nonce race at the node; in the others they are the same bytes.
 func TestFourMachinesSendTheSamePaymentAtOnce(t *testing.T) {
 	t.Parallel()
-	e := clitest.NewChain(t)
-	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
+	e := treasuryChain(t)
 	machines := make([]*clitest.Env, 4)
 	for i := range machines {
 		machines[i] = e.Machine()

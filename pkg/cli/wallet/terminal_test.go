@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
@@ -38,8 +37,7 @@ func summaryColumns(t *testing.T, screen string) map[string]int {
 // sends nothing (exit 3).
 func TestFundConfirmationOnATerminal(t *testing.T) {
 	t.Parallel()
-	e := clitest.NewChain(t)
-	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
+	e := treasuryChain(t)
 	to := devchain.DevAddress(7)
 	args := []string{"wallet", "fund", "--to", strings.ToLower(to.Hex()), "--amount", "0.5ether", "--signer", "env://TREASURY_KEY"}
 

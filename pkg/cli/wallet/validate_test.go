@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vrwx/vrwxctl/pkg/cli/clitest"
 	"github.com/vrwx/vrwxctl/pkg/devchain"
 )
 
@@ -13,8 +12,7 @@ import (
 // journaled.
 func TestSendSettingsOutOfRange(t *testing.T) {
 	t.Parallel()
-	e := clitest.NewChain(t)
-	e.Vars["TREASURY_KEY"] = devchain.DevKeyHex(devchain.AccountTreasury)
+	e := treasuryChain(t)
 	to := devchain.DevAddress(7).Hex()
 	n0 := nonceOf(t, e, e.D.Treasury)
 	for _, tc := range []struct {
