@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"os"
 	"strings"
 
@@ -61,4 +62,29 @@ func terminalSize(f *os.File) (int, int) {
 		return 0, 0
 	}
 	return w, h
+}
+
+// Heading lays out a report's first line: title (styled by the caller), then the
+// faint details after two spaces. When the line is wider than width (> 0), the
+// details go below the title instead, indented two cells and wrapped at spaces, so
+// a terminal never breaks them inside a URL or a number.
+func Heading(s Styles, width int, title, details string) string {
+	if details == "" {
+		return title
+	}
+	one := title + "  " + s.Faint.Render(details)
+	if width <= 0 || Width(one) <= width {
+		return one
+	}
+	var b strings.Builder
+	b.WriteString(title)
+	for _, l := range wrap(details, max(width-2, 20)) {
+		b.WriteString("\n  " + s.Faint.Render(l))
+	}
+	return b.String()
+}
+
+// Heading writes a report's first line to stdout, fitted to TableWidth (see Heading).
+func (o *IO) Heading(title, details string) {
+	fmt.Fprintln(o.Out, Heading(o.Styles(), o.TableWidth(), title, details))
 }

@@ -94,8 +94,8 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		}
 	} else {
 		s := opts.IO.Styles()
-		fmt.Fprintf(opts.IO.Out, "%s %s  %s\n", s.Bold.Render("DLQ"), path,
-			s.Faint.Render(fmt.Sprintf("profile %s · %d events in total", cfg.Profile, sum.Total)))
+		opts.IO.Heading(s.Bold.Render("DLQ")+" "+path,
+			fmt.Sprintf("profile %s · %d events in total", cfg.Profile, sum.Total))
 		opts.IO.RenderChecks(checks)
 		switch level {
 		case doctor.Crit:

@@ -248,8 +248,8 @@ func relayRun(ctx context.Context, opts *RelayOptions) error {
 
 func renderRelay(io *ui.IO, out RelayJSON) {
 	s := io.Styles()
-	fmt.Fprintf(io.Out, "%s %s  %s\n", s.Bold.Render("DOCTOR relay"), out.Relayer,
-		s.Faint.Render(fmt.Sprintf("profile %s · chain %d · blocks %d..%d · %s · read in %.1f ms", out.Profile, out.ChainID, out.FromBlock, out.ToBlock, out.RelayerFrom, out.ReadMs)))
+	io.Heading(s.Bold.Render("DOCTOR relay")+" "+out.Relayer,
+		fmt.Sprintf("profile %s · chain %d · blocks %d..%d · %s · read in %.1f ms", out.Profile, out.ChainID, out.FromBlock, out.ToBlock, out.RelayerFrom, out.ReadMs))
 	io.RenderSections(out.Checks)
 	if len(out.Causes) == 0 {
 		fmt.Fprintln(io.Out, s.OK.Render("NO CAUSE FOUND")+": nothing the chain, the RPCs or the API show explains relay failures; look at the API's logs (kubectl logs -l app=vrwx-api --tail=100 | grep -i RELAY)")

@@ -194,7 +194,7 @@ func renderSignature(io *ui.IO, out SignatureJSON) {
 	if out.Name != "" {
 		who = out.Name + " (" + out.RobotID + ")"
 	}
-	fmt.Fprintf(io.Out, "%s %s  %s\n", s.Bold.Render("DOCTOR signature"), who, s.Faint.Render(fmt.Sprintf("chain %d · registry %s", out.ChainID, out.Registry)))
+	io.Heading(s.Bold.Render("DOCTOR signature")+" "+who, fmt.Sprintf("chain %d · registry %s", out.ChainID, out.Registry))
 	io.RenderSections(out.Checks)
 	if len(out.Causes) == 0 {
 		fmt.Fprintln(io.Out, s.OK.Render("NO CAUSE FOUND")+": the robot is registered and active"+map[bool]string{true: ", and the claim would be accepted", false: "; pass the failing claim (--job … --sig …) to check its signature"}[out.Verdict != nil])

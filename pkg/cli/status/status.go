@@ -301,9 +301,9 @@ func renderChanged(io *ui.IO, out JSON, r monitor.Readings, changed func(report.
 	if who == "" {
 		who = "(no relayer)"
 	}
-	fmt.Fprintf(io.Out, "%s %s  %s\n", s.Bold.Render("STATUS"), who,
-		s.Faint.Render(fmt.Sprintf("profile %s · chain %d · %s · read in %s (%d RPC round trip(s))", out.Profile, out.ChainID, r.Chain.RPC,
-			r.Duration.Round(100*time.Microsecond), r.Rounds)))
+	io.Heading(s.Bold.Render("STATUS")+" "+who,
+		fmt.Sprintf("profile %s · chain %d · %s · read in %s (%d RPC round trip(s))", out.Profile, out.ChainID, r.Chain.RPC,
+			r.Duration.Round(100*time.Microsecond), r.Rounds))
 	io.RenderSectionsChanged(out.Checks, changed)
 	switch out.Level {
 	case doctor.Crit:
