@@ -284,7 +284,11 @@ func versionsRun(ctx context.Context, opts *VersionsOptions) error {
 		}
 		t.Row(v.ID, strings.Join(v.Stages, ","), v.Created, addr)
 	}
-	t.Render(opts.IO.Out, opts.IO.Styles())
+	if len(out) == 0 {
+		opts.IO.Infof("no key versions in %s: nothing is stored there yet (create the first with `vrwxctl key generate --store %s`)", s.Ref().Shown(), s.Ref().Shown())
+		return nil
+	}
+	opts.IO.RenderTable(t)
 	return nil
 }
 

@@ -116,7 +116,15 @@ func TestFileStoreGenerate(t *testing.T) {
 	t.Parallel()
 	e := clitest.New(t)
 	p := filepath.Join(e.SecretDir, "relayer.hex")
-	r := e.MustRun(0, "key", "generate", "--store", "file://"+p)
+	// Before the first key: an empty list that says so on stderr, not a bare header.
+	r := e.MustRun(0, "key", "versions", "--store", "file://"+p)
+	if strings.TrimSpace(r.Stdout) != "" || !strings.Contains(r.Stderr, "no key versions in file://"+p) || !strings.Contains(r.Stderr, "vrwxctl key generate --store file://"+p) {
+		t.Fatalf("versions of an empty store:\n%s", r)
+	}
+	if r := e.MustRun(0, "key", "versions", "--store", "file://"+p, "-o", "json"); strings.TrimSpace(r.Stdout) != "[]" {
+		t.Fatalf("versions -o json of an empty store: %q", r.Stdout)
+	}
+	r = e.MustRun(0, "key", "generate", "--store", "file://"+p)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
