@@ -18,6 +18,10 @@ const (
 	causeMalformed     = "Malformed signature"
 	causeClaim         = "The claim itself cannot be submitted"
 	causeOtherRobot    = "The job belongs to another robot"
+	// Not one of the runbook's causes: the registry could not be asked, so none of
+	// them can be judged (an RPC failure or a wrong registry address must not read
+	// as "not registered").
+	causeUnreadable = "The registry could not be read"
 )
 
 // SignatureReport is the signature investigation of one robot, and of one claim
@@ -56,7 +60,8 @@ func JudgeSignature(id common.Hash, r *vrwx.RobotReading, v *completion.Verdict)
 	}
 	switch {
 	case r.ActiveErr != nil:
-		add(Check{Name: "active", Level: Crit, Value: "unreadable", Detail: "isActive: " + r.ActiveErr.Error()})
+		add(Check{Name: "active", Level: Crit, Value: "unreadable", Detail: "isActive: " + r.ActiveErr.Error(),
+			Fix: "check IDENTITY_REGISTRY_ADDRESS (vrwxctl contracts check)"})
 	case rep.Registered && !r.Active:
 		add(Check{Name: "active", Level: Crit, Value: "no: deactivated",
 			Detail: "the API refuses completions of inactive robots (the escrow itself does not check)",
@@ -105,6 +110,8 @@ func rankSignatureCauses(rep *SignatureReport) (causes, ruledOut []Cause) {
 			ev += " — " + c.Detail
 		}
 		switch {
+		case c.Value == "unreadable" && c.Section == "registry":
+			add(causeUnreadable, 100, ev, c.Fix)
 		case c.Name == "registered" || c.Name == "robot registered":
 			add(causeNotRegistered, 100, ev, c.Fix)
 		case c.Name == "active" || c.Name == "robot active":

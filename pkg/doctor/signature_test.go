@@ -47,6 +47,9 @@ func TestJudgeSignatureCauses(t *testing.T) {
 	}{
 		{"not registered", vrwx.RobotReading{Registry: registry}, nil,
 			[]string{causeNotRegistered}, nil, "runbook: robot not registered — register it (registerRobot)"},
+		// An RPC failure or a wrong registry address is not "not registered".
+		{"registry unreadable", vrwx.RobotReading{Registry: registry, ControllerErr: errors.New("execution reverted"), ActiveErr: errors.New("execution reverted")}, nil,
+			[]string{causeUnreadable}, nil, "check IDENTITY_REGISTRY_ADDRESS"},
 		{"deactivated", vrwx.RobotReading{Registry: registry, Controller: controller}, nil,
 			[]string{causeDeactivated}, []string{causeNotRegistered, causeWrongSigner, causeWrongChain}, "the controller reactivates it"},
 		{"active, no claim", active, nil, nil, []string{causeNotRegistered, causeDeactivated, causeWrongSigner, causeWrongChain}, ""},
