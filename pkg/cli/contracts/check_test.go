@@ -16,7 +16,11 @@ func TestMain(m *testing.M) { clitest.Main(m) }
 func run(t *testing.T, e *clitest.Env, code int) contracts.CheckJSON {
 	t.Helper()
 	var out contracts.CheckJSON
-	e.MustRun(code, "contracts", "check", "-o", "json").JSON(t, &out)
+	r := e.MustRun(code, "contracts", "check", "-o", "json")
+	r.JSON(t, &out)
+	if len(out.Checks) == 0 {
+		t.Fatalf("no checks in the report:\n%s", r)
+	}
 	return out
 }
 
