@@ -65,6 +65,7 @@ func fastRules(t *testing.T, forDuration string) []byte {
 // project's alert rules loaded; the relayer's balance drops below the critical line
 // and RelayerLowBalance is seen FIRING through Prometheus's HTTP API.
 func TestPrometheusFiresRelayerLowBalance(t *testing.T) {
+	t.Parallel()
 	exportertest.RequirePrometheus(t)
 	e := clitest.NewChain(t)
 	api := healthtest.New(t, healthtest.Options{Relayer: healthtest.Static(e.D.Relayer)})
