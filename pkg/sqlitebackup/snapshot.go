@@ -49,6 +49,9 @@ const (
 	// to 10.8 s against 10.2-10.4 s; sqlite3 9.3-11.2 s). make bench measures it.
 	copyChunk   = 64 << 10
 	copyBuffers = 16
+	// progressEvery is how often the copy reports its progress: once per MiB, not
+	// once per chunk.
+	progressEvery = 1 << 20
 )
 
 // walHeaderSize and walFrameHeaderSize are fixed by SQLite's WAL file format.
@@ -299,6 +302,7 @@ func snapshotCopy(ctx context.Context, conn *sql.Conn, in *os.File, src, tmp str
 		written <- werr
 	}()
 	total := pageCount * pageSize
+	var reported int64
 	rerr := func() error {
 		for off := int64(0); off < total; {
 			if err := ctx.Err(); err != nil {
@@ -334,7 +338,10 @@ func snapshotCopy(ctx context.Context, conn *sql.Conn, in *os.File, src, tmp str
 			}
 			full <- b
 			off += int64(len(b))
-			progress(Progress{Phase: "copy", Done: off, Total: total, Pages: off / pageSize, TotalPages: pageCount})
+			if off-reported >= progressEvery || off == total {
+				reported = off
+				progress(Progress{Phase: "copy", Done: off, Total: total, Pages: off / pageSize, TotalPages: pageCount})
+			}
 		}
 		return nil
 	}()
