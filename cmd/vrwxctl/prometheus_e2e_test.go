@@ -86,8 +86,8 @@ func TestPrometheusFiresRelayerLowBalance(t *testing.T) {
 	}
 	target := strings.TrimPrefix(exp.Base, "http://")
 	prom := exportertest.StartPrometheus(t, dir, fmt.Sprintf(`global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
+  scrape_interval: 500ms
+  evaluation_interval: 500ms
 rule_files: [alerts.yaml]
 scrape_configs:
   - job_name: vrwx-exporter
