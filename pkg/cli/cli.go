@@ -5,6 +5,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -49,6 +50,17 @@ func interruptible(parent context.Context) (context.Context, func()) {
 		signal.Stop(ch)
 		cancel(nil)
 	}
+}
+
+// Commands returns the names of vrwxctl's top-level commands, as the tree Run
+// executes has them.
+func Commands() []string {
+	tree := root.NewCmdRoot(&cmdutil.Factory{IO: ui.Test(nil, io.Discard, io.Discard), Globals: &cmdutil.Globals{}})
+	var names []string
+	for _, c := range tree.Commands() {
+		names = append(names, c.Name())
+	}
+	return names
 }
 
 // Run executes args against the factory's IO; tests call it directly.

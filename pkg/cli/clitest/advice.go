@@ -1,14 +1,11 @@
 package clitest
 
 import (
-	"io"
 	"regexp"
 	"strings"
 	"sync"
 
-	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
-	"github.com/vrwx/vrwxctl/pkg/cli/root"
-	"github.com/vrwx/vrwxctl/pkg/ui"
+	"github.com/vrwx/vrwxctl/pkg/cli"
 )
 
 var (
@@ -20,9 +17,8 @@ var (
 func isCommand(name string) bool {
 	commandsOnce.Do(func() {
 		commands = map[string]bool{}
-		tree := root.NewCmdRoot(&cmdutil.Factory{IO: ui.Test(nil, io.Discard, io.Discard), Globals: &cmdutil.Globals{}})
-		for _, c := range tree.Commands() {
-			commands[c.Name()] = true
+		for _, name := range cli.Commands() {
+			commands[name] = true
 		}
 	})
 	return commands[name]
