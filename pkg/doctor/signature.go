@@ -22,6 +22,8 @@ const (
 	// them can be judged (an RPC failure or a wrong registry address must not read
 	// as "not registered").
 	causeUnreadable = "The registry could not be read"
+
+	fixRegistry = "check IDENTITY_REGISTRY_ADDRESS (vrwxctl contracts check)"
 )
 
 // SignatureReport is the signature investigation of one robot, and of one claim
@@ -49,7 +51,7 @@ func JudgeSignature(id common.Hash, r *vrwx.RobotReading, v *completion.Verdict)
 	switch {
 	case r.ControllerErr != nil:
 		add(Check{Name: "registered", Level: Crit, Value: "unreadable", Detail: "getController: " + r.ControllerErr.Error(),
-			Fix: "check IDENTITY_REGISTRY_ADDRESS (vrwxctl contracts check)"})
+			Fix: fixRegistry})
 	case r.Controller == (common.Address{}):
 		add(Check{Name: "registered", Level: Crit, Value: "no", Detail: "getController returns the zero address",
 			Fix: "runbook: robot not registered — register it (registerRobot) with its controller, or check the robot id (tenantId:robotName)"})
@@ -61,7 +63,7 @@ func JudgeSignature(id common.Hash, r *vrwx.RobotReading, v *completion.Verdict)
 	switch {
 	case r.ActiveErr != nil:
 		add(Check{Name: "active", Level: Crit, Value: "unreadable", Detail: "isActive: " + r.ActiveErr.Error(),
-			Fix: "check IDENTITY_REGISTRY_ADDRESS (vrwxctl contracts check)"})
+			Fix: fixRegistry})
 	case rep.Registered && !r.Active:
 		add(Check{Name: "active", Level: Crit, Value: "no: deactivated",
 			Detail: "the API refuses completions of inactive robots (the escrow itself does not check)",

@@ -219,6 +219,11 @@ func (o *IO) RenderTable(t *Table) {
 	o.SayHidden(t.Hidden())
 }
 
+// Heading writes a report's first line to stdout, fitted to TableWidth (see Heading).
+func (o *IO) Heading(title, details string) {
+	fmt.Fprintln(o.Out, Heading(o.Styles(), o.TableWidth(), title, details))
+}
+
 // SayHidden tells, on stderr, which columns a table left out to fit the terminal.
 func (o *IO) SayHidden(columns []string) {
 	if len(columns) > 0 {

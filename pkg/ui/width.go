@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"os"
 	"strings"
 
@@ -82,9 +81,4 @@ func Heading(s Styles, width int, title, details string) string {
 		b.WriteString("\n  " + s.Faint.Render(l))
 	}
 	return b.String()
-}
-
-// Heading writes a report's first line to stdout, fitted to TableWidth (see Heading).
-func (o *IO) Heading(title, details string) {
-	fmt.Fprintln(o.Out, Heading(o.Styles(), o.TableWidth(), title, details))
 }
