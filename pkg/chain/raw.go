@@ -2,7 +2,9 @@ package chain
 
 import (
 	"encoding/json"
+	"maps"
 	"math/big"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -18,6 +20,27 @@ func Raw[T any](b *Batch, method string, args ...any) *Result[T] {
 // DecodeTx decodes a transaction object as nodes return it (eth_getTransactionByHash,
 // txpool_content, full blocks).
 func DecodeTx(raw json.RawMessage) (*TxInfo, error) { return decodeTxInfo(raw) }
+
+// PoolContent is txpool_content's answer: section ("pending", "queued") -> sender ->
+// nonce -> transaction.
+type PoolContent = map[string]map[string]map[string]json.RawMessage
+
+// AccountPool is an account's part of txpool_content's answer, shaped like
+// txpool_contentFrom's: section -> nonce -> transaction. Nodes key senders in any
+// case, so they are compared without it.
+func AccountPool(content PoolContent, addr common.Address) map[string]map[string]json.RawMessage {
+	out := map[string]map[string]json.RawMessage{}
+	for _, section := range []string{"pending", "queued"} {
+		part := map[string]json.RawMessage{}
+		for sender, txs := range content[section] {
+			if strings.EqualFold(sender, addr.Hex()) {
+				maps.Copy(part, txs)
+			}
+		}
+		out[section] = part
+	}
+	return out
+}
 
 // ReplayMsg is an eth_call that repeats a transaction: sender, value and gas limit
 // included, so it fails where the transaction failed.

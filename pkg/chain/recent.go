@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -216,7 +215,7 @@ func covered(pool, mined []SentTx, latest, pending uint64) bool {
 func (c *Client) readPool(ctx context.Context, from common.Address) ([]SentTx, bool, error) {
 	b := c.NewBatch()
 	mine := add[map[string]map[string]json.RawMessage](b, "txpool_contentFrom", from)
-	all := add[map[string]map[string]map[string]json.RawMessage](b, "txpool_content")
+	all := add[PoolContent](b, "txpool_content")
 	if err := b.Do(ctx); err != nil {
 		return nil, false, err
 	}
@@ -226,15 +225,7 @@ func (c *Client) readPool(ctx context.Context, from common.Address) ([]SentTx, b
 	if all.Err() != nil {
 		return nil, false, nil
 	}
-	part := map[string]map[string]json.RawMessage{}
-	for _, section := range []string{"pending", "queued"} {
-		for addr, txs := range all.Value[section] {
-			if strings.EqualFold(addr, from.Hex()) {
-				part[section] = txs
-			}
-		}
-	}
-	return decodePool(part), true, nil
+	return decodePool(AccountPool(all.Value, from)), true, nil
 }
 
 // decodePool reads one account's pool content (section -> nonce -> transaction).

@@ -18,11 +18,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math/big"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
@@ -267,26 +265,17 @@ func (q *Query) Finish(ctx context.Context, head uint64) (*Result, error) {
 	return res, nil
 }
 
-// PoolOf is an account's part of txpool_content's answer, decoded. Nodes key
-// senders in any case, so they are compared without it.
+// PoolOf is an account's part of txpool_content's answer, decoded.
 func PoolOf(content PoolContent, addr common.Address) Pool {
-	part := func(section string) map[string]json.RawMessage {
-		out := map[string]json.RawMessage{}
-		for sender, txs := range content[section] {
-			if strings.EqualFold(sender, addr.Hex()) {
-				maps.Copy(out, txs)
-			}
-		}
-		return out
-	}
-	return DecodePool(part("pending"), part("queued"))
+	p := chain.AccountPool(content, addr)
+	return DecodePool(p["pending"], p["queued"])
 }
 
 // poolFrom is txpool_contentFrom's answer: section -> nonce -> transaction.
 type poolFrom = map[string]map[string]json.RawMessage
 
 // PoolContent is txpool_content's answer: section -> sender -> nonce -> transaction.
-type PoolContent = map[string]map[string]map[string]json.RawMessage
+type PoolContent = chain.PoolContent
 
 // DecodePool reads an account's part of a txpool answer (nonce -> transaction, for
 // the pending and the queued section).
