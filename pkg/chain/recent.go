@@ -124,7 +124,8 @@ func (q *recentQuery) finish(ctx context.Context, c *Client, head *Head, latest,
 
 	var pool []SentTx
 	poolKnown := false
-	if q.pool.Err() == nil {
+	contentFrom := q.pool.Err() == nil
+	if contentFrom {
 		pool, poolKnown = decodePool(q.pool.Value), true
 	}
 	var mined []SentTx
@@ -142,7 +143,7 @@ func (q *recentQuery) finish(ctx context.Context, c *Client, head *Head, latest,
 	if !poolKnown {
 		// No txpool_contentFrom (anvil): the whole txpool_content, after the batch.
 		var err error
-		if pool, poolKnown, err = c.readPool(ctx, q.from); err != nil {
+		if pool, poolKnown, err = c.readPool(ctx, q.from, false); err != nil {
 			return nil, err
 		}
 	}
@@ -152,7 +153,7 @@ func (q *recentQuery) finish(ctx context.Context, c *Client, head *Head, latest,
 	// other — the pool, then the mined ones — so a transaction that leaves the pool
 	// between the two is in a block by the second read.
 	for try := 0; poolKnown && !covered(pool, mined, latest, pending) && try < 3; try++ {
-		p, known, err := c.readPool(ctx, q.from)
+		p, known, err := c.readPool(ctx, q.from, contentFrom)
 		if err != nil {
 			return nil, err
 		}
@@ -209,18 +210,25 @@ func covered(pool, mined []SentTx, latest, pending uint64) bool {
 	return true
 }
 
-// readPool reads the account's part of the pool on its own: txpool_contentFrom,
-// else the whole txpool_content (anvil has only this one). known is false when the
-// node exposes neither.
-func (c *Client) readPool(ctx context.Context, from common.Address) ([]SentTx, bool, error) {
+// readPool reads the account's part of the pool on its own: txpool_contentFrom
+// where the node has it (contentFrom), else the whole txpool_content (anvil has only
+// this one; on a busy node it is the entire pool, so it is asked only when needed).
+// known is false when the node exposes neither.
+func (c *Client) readPool(ctx context.Context, from common.Address, contentFrom bool) ([]SentTx, bool, error) {
+	if contentFrom {
+		b := c.NewBatch()
+		mine := add[map[string]map[string]json.RawMessage](b, "txpool_contentFrom", from)
+		if err := b.Do(ctx); err != nil {
+			return nil, false, err
+		}
+		if mine.Err() == nil {
+			return decodePool(mine.Value), true, nil
+		}
+	}
 	b := c.NewBatch()
-	mine := add[map[string]map[string]json.RawMessage](b, "txpool_contentFrom", from)
 	all := add[PoolContent](b, "txpool_content")
 	if err := b.Do(ctx); err != nil {
 		return nil, false, err
-	}
-	if mine.Err() == nil {
-		return decodePool(mine.Value), true, nil
 	}
 	if all.Err() != nil {
 		return nil, false, nil
