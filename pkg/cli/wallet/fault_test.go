@@ -201,7 +201,7 @@ func TestFundHungFirstURLFailsOver(t *testing.T) {
 	to := devchain.DevAddress(7)
 	before := balanceOf(t, e, to)
 	r := e.Run("wallet", "fund", "--to", to.Hex(), "--amount", "0.001ether", "--signer", "env://TREASURY_KEY", "--yes",
-		"--rpc-url", p.URL, "--rpc-url", e.Anvil.URL, "--timeout", "9s", "-v")
+		"--rpc-url", p.URL, "--rpc-url", e.Anvil.URL, "--timeout", "20s", "-v")
 	if r.Code != 0 {
 		t.Fatalf("want success through the second URL:\n%s", r)
 	}
