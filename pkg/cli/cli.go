@@ -67,7 +67,7 @@ func Commands() []string {
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	defer f.IO.Flush()
 	f.LookupEnv = registeringLookup(f.LookupEnv)
-	cmd := root.NewCmdRoot(f)
+	cmd := root.NewCmdRootFor(f, args)
 	cmd.SetArgs(args)
 	cmd.SetIn(f.IO.In)
 	cmd.SetOut(f.IO.Out)

@@ -283,14 +283,14 @@ func TestRerunNeverPaysTwice(t *testing.T) {
 	e.c.Automine = false
 	// The same payment again: refused, naming the first, while it is pending …
 	_, _, err := e.flow("wallet fund").Fund(ctx, fund(eth(1)))
-	if errs.KindOf(err) != errs.Refused || !strings.Contains(err.Error(), first.TxHash) || !strings.Contains(err.Error(), "still pending") ||
-		!strings.Contains(errs.FixOf(err), "--new-payment") {
+	if errs.KindOf(err) != errs.Refused || !errors.Is(err, txflow.ErrAlreadyPaid) || !strings.Contains(err.Error(), first.TxHash) ||
+		!strings.Contains(err.Error(), "still pending") || !strings.Contains(errs.FixOf(err), "--new-payment") {
 		t.Fatalf("rerun while pending: %v (fix %q)", err, errs.FixOf(err))
 	}
 	// … and once it is mined (the guard settles it in the log, reconciledBy).
 	e.c.Mine()
 	_, _, err = e.flow("wallet fund").Fund(ctx, fund(eth(1)))
-	if errs.KindOf(err) != errs.Refused || !strings.Contains(err.Error(), "mined in block") {
+	if errs.KindOf(err) != errs.Refused || !errors.Is(err, txflow.ErrAlreadyPaid) || !strings.Contains(err.Error(), "mined in block") {
 		t.Fatalf("rerun after it was mined: %v", err)
 	}
 	// Another payment is not held up by it.

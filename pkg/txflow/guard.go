@@ -21,9 +21,10 @@ import (
 // profile does not say (payment_window).
 const DefaultWindow = time.Hour
 
-// ErrAlreadyPaid marks a send refused because the chain shows the same payment made
-// already (pending, or mined and successful within the window), by this run's
-// machine or any other.
+// ErrAlreadyPaid marks a send refused because the same payment was made already
+// (pending, or mined and successful): the chain shows it within the window, made
+// by this run's machine or any other, or this machine's audit log records it and
+// the chain confirms it pending or mined.
 var ErrAlreadyPaid = errors.New("the same payment was already made")
 
 // Intent is what makes two transactions the same payment on chain: the sender,

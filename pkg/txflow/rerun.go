@@ -104,7 +104,8 @@ func (e *earlierTxs) refuse(entry audit.Entry, f *Flow) error {
 		}
 		return errs.Refusedf("the same %s was already sent as %s (nonce %d, %s) and is %s: this run sends nothing",
 			t.Sent.Command, t.Sent.TxHash, deref(t.Sent.Nonce), t.Sent.Time.Local().Format("2006-01-02 15:04:05"), state).
-			WithFix(fmt.Sprintf("do NOT resend: %s; if this really is a new, separate payment, add %s", f.Next.wait(h), f.Next.newPayment()))
+			WithFix(fmt.Sprintf("do NOT resend: %s; if this really is a new, separate payment, add %s", f.Next.wait(h), f.Next.newPayment())).
+			Marks(ErrAlreadyPaid)
 	}
 	return nil
 }

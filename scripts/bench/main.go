@@ -55,12 +55,33 @@ type sample struct {
 // when /usr/bin/time is missing.
 const timeBin = "/usr/bin/time"
 
-func run(argv []string, env []string) (sample, error) { return runTo(argv, env, nil) }
+func run(argv []string, env []string) (sample, error) { return runTo(argv, env, nil, true) }
 
-// runTo is run with the command's stdout going to w (discarded when nil).
-func runTo(argv []string, env []string, w io.Writer) (sample, error) {
+// sampleOf is one sample of argv. With apart, the time comes from a run as a user
+// makes it, nothing in between, and the peak RSS from a second run under
+// /usr/bin/time: the wrapper's own start (about 1 ms: an exec and glibc's loader)
+// would otherwise be added to both sides of a start-up row, pulling every ratio of
+// two fast commands towards 1.
+func sampleOf(argv []string, env []string, apart bool) (sample, error) {
+	if !apart {
+		return run(argv, env)
+	}
+	t, err := runTo(argv, env, nil, false)
+	if err != nil {
+		return sample{}, err
+	}
+	m, err := run(argv, env)
+	if err != nil {
+		return sample{}, err
+	}
+	return sample{wall: t.wall, rss: m.rss}, nil
+}
+
+// runTo is run with the command's stdout going to w (discarded when nil); with
+// wrap false the command runs bare and its peak RSS is left at 0.
+func runTo(argv []string, env []string, w io.Writer, wrap bool) (sample, error) {
 	rssFile := ""
-	if _, err := os.Stat(timeBin); err == nil {
+	if _, err := os.Stat(timeBin); err == nil && wrap {
 		f, err := os.CreateTemp("", "vrwxctl-bench-rss-")
 		if err != nil {
 			return sample{}, err
@@ -85,7 +106,7 @@ func runTo(argv []string, env []string, w io.Writer) (sample, error) {
 	if rssFile != "" {
 		b, _ := os.ReadFile(rssFile)
 		rss, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && wrap {
 		rss = ru.Maxrss
 	}
 	return sample{wall: wall, rss: rss}, nil
@@ -269,25 +290,27 @@ func mainErr(runs int, only, bin, ref string, sc scaleConfig, check bool) error 
 				}
 			}
 		}
+		// The rows of fast commands, run many times, are timed bare (see sampleOf).
+		apart := s.Next == nil && s.Runs == 0
 		for i := 0; i < n; i++ {
 			vArgs, bArgs := s.VRWX, s.Baseline
 			if s.Next != nil {
 				vArgs, bArgs = s.Next(i)
 			}
-			v, err := run(append([]string{bin}, vArgs...), append(env, s.Env...))
+			v, err := sampleOf(append([]string{bin}, vArgs...), append(env, s.Env...), apart)
 			if err != nil {
 				return err
 			}
 			vs = append(vs, v)
 			for j, r := range refs {
-				smp, err := run(append([]string{r.path}, vArgs...), append(env, s.Env...))
+				smp, err := sampleOf(append([]string{r.path}, vArgs...), append(env, s.Env...), apart)
 				if err != nil {
 					return err
 				}
 				rs[j] = append(rs[j], smp)
 			}
 			if bArgs != nil {
-				b, err := run(bArgs, append(env, s.Env...))
+				b, err := sampleOf(bArgs, append(env, s.Env...), apart)
 				if err != nil {
 					return err
 				}

@@ -137,7 +137,7 @@ func measure(bin string, args, env []string, n int, marker string, want int) (st
 	if marker != "" {
 		w = c
 	}
-	if _, err := runTo(append([]string{bin}, args...), env, w); err != nil {
+	if _, err := runTo(append([]string{bin}, args...), env, w, true); err != nil {
 		return stats{}, 0, err
 	}
 	if want >= 0 && c.n != want {

@@ -1,10 +1,13 @@
 package clitest
 
 import (
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -102,6 +105,7 @@ func Secret(hexKey string) {
 //
 // Use it as: func TestMain(m *testing.M) { clitest.Main(m) }
 func Main(m *testing.M) {
+	waitingParallel()
 	code := m.Run()
 	RemoveBuilds()
 	if leaks := scan(); len(leaks) > 0 {
@@ -113,6 +117,22 @@ func Main(m *testing.M) {
 		mu.Unlock()
 	}
 	os.Exit(code)
+}
+
+// waitingParallel lets up to twice as many parallel tests run as there are cores
+// (at least 4), unless -parallel was given. These tests mostly wait — for anvil to
+// mine, for a child process, for a hung endpoint's timeout — with the cores idle;
+// the go command's default (one per core) left a package's 5-second waits queued
+// behind each other.
+func waitingParallel() {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", strconv.Itoa(max(4, 2*runtime.GOMAXPROCS(0))))
+	}
 }
 
 func scan() []string {

@@ -37,8 +37,115 @@ const annotationRun = "vrwxctl/run-started"
 // RunStarted reports whether a command got past flag and argument parsing.
 func RunStarted(cmd *cobra.Command) bool { return cmd.Annotations[annotationRun] == "yes" }
 
+// commandGroups are the top-level commands, in the order help lists them, each
+// with the constructor that builds it and everything below it.
+var commandGroups = []struct {
+	name, group string
+	build       func(*cmdutil.Factory) *cobra.Command
+}{
+	{"status", "ops", func(f *cmdutil.Factory) *cobra.Command { return statuscmd.NewCmdStatus(f, nil) }},
+	{"doctor", "ops", doctorcmd.NewCmdDoctor},
+	{"health", "ops", func(f *cmdutil.Factory) *cobra.Command { return healthcmd.NewCmdHealth(f, nil) }},
+	{"wallet", "ops", walletcmd.NewCmdWallet},
+	{"job", "ops", jobcmd.NewCmdJob},
+	{"robot", "ops", robotcmd.NewCmdRobot},
+	{"contracts", "ops", contractscmd.NewCmdContracts},
+	{"tx", "ops", txcmd.NewCmdTx},
+	{"key", "ops", keycmd.NewCmdKey},
+	{"audit", "ops", auditcmd.NewCmdAudit},
+	{"db", "ops", dbcmd.NewCmdDB},
+	{"dlq", "ops", dlqcmd.NewCmdDLQ},
+	{"exporter", "ops", func(f *cmdutil.Factory) *cobra.Command { return exportercmd.NewCmdExporter(f, nil) }},
+	{"config", "tool", configcmd.NewCmdConfig},
+	{"version", "tool", func(f *cmdutil.Factory) *cobra.Command { return versioncmd.NewCmdVersion(f, nil) }},
+}
+
 // NewCmdRoot returns the root command with every command group attached.
-func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command { return newCmdRoot(f, "") }
+
+// NewCmdRootFor returns the tree that runs args: the root with only the command
+// group args name when they name one (`vrwxctl wallet balance …` builds the wallet
+// commands and none of the others), else the whole tree. A command runs the same
+// either way; building one group of fifteen is start-up time every command saves.
+// Help, completion, a mistyped command and anything the scan below does not
+// understand get the whole tree, so what they print is unchanged.
+func NewCmdRootFor(f *cmdutil.Factory, args []string) *cobra.Command {
+	name, ok := firstCommand(args)
+	if !ok {
+		return newCmdRoot(f, "")
+	}
+	for _, g := range commandGroups {
+		if g.name == name {
+			return newCmdRoot(f, name)
+		}
+	}
+	return newCmdRoot(f, "")
+}
+
+// firstCommand returns the first word of args that is not a global flag or a
+// global flag's value: the top-level command cobra will run. ok is false when
+// args hold a flag it does not know (a command's own flag before the command,
+// -h, a typo): then only the whole tree can answer as cobra would.
+func firstCommand(args []string) (name string, ok bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--" || a == "-":
+			return "", false
+		case strings.HasPrefix(a, "--"):
+			flag, _, hasValue := strings.Cut(a[2:], "=")
+			takesValue, known := globalFlag(flag)
+			if !known {
+				return "", false
+			}
+			if takesValue && !hasValue {
+				i++
+			}
+		case strings.HasPrefix(a, "-"):
+			// Shorthands, alone or run together: -v, -o json, -ojson, -vo json.
+			for j := 1; j < len(a); j++ {
+				takesValue, known := globalShorthand(a[j])
+				if !known {
+					return "", false
+				}
+				if takesValue {
+					if j == len(a)-1 {
+						i++
+					}
+					break
+				}
+			}
+		default:
+			return a, true
+		}
+	}
+	return "", false
+}
+
+// globalFlag reports whether name is one of the root's persistent flags and
+// whether it takes a value; globalShorthand the same for a shorthand.
+// TestGlobalFlagTables keeps them equal to the flags newCmdRoot defines.
+func globalFlag(name string) (takesValue, known bool) {
+	switch name {
+	case "profile", "config", "rpc-url", "output", "timeout":
+		return true, true
+	case "yes", "dry-run", "no-color", "no-pager", "verbose":
+		return false, true
+	}
+	return false, false
+}
+
+func globalShorthand(c byte) (takesValue, known bool) {
+	switch c {
+	case 'o':
+		return true, true
+	case 'v':
+		return false, true
+	}
+	return false, false
+}
+
+func newCmdRoot(f *cmdutil.Factory, only string) *cobra.Command {
 	g := f.Globals
 	cmd := &cobra.Command{
 		Use:   "vrwxctl <command>",
@@ -114,29 +221,12 @@ profile is "local": nothing touches a real chain by accident.`,
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
 	cmd.AddGroup(&cobra.Group{ID: "ops", Title: "Operations:"}, &cobra.Group{ID: "tool", Title: "Tool:"})
-	for _, c := range []*cobra.Command{
-		statuscmd.NewCmdStatus(f, nil),
-		doctorcmd.NewCmdDoctor(f),
-		healthcmd.NewCmdHealth(f, nil),
-		walletcmd.NewCmdWallet(f),
-		jobcmd.NewCmdJob(f),
-		robotcmd.NewCmdRobot(f),
-		contractscmd.NewCmdContracts(f),
-		txcmd.NewCmdTx(f),
-		keycmd.NewCmdKey(f),
-		auditcmd.NewCmdAudit(f),
-		dbcmd.NewCmdDB(f),
-		dlqcmd.NewCmdDLQ(f),
-		exportercmd.NewCmdExporter(f, nil),
-	} {
-		c.GroupID = "ops"
-		cmd.AddCommand(c)
-	}
-	for _, c := range []*cobra.Command{
-		configcmd.NewCmdConfig(f),
-		versioncmd.NewCmdVersion(f, nil),
-	} {
-		c.GroupID = "tool"
+	for _, g := range commandGroups {
+		if only != "" && g.name != only {
+			continue
+		}
+		c := g.build(f)
+		c.GroupID = g.group
 		cmd.AddCommand(c)
 	}
 	cmd.SetHelpCommand(newCmdHelp())
