@@ -57,16 +57,17 @@ func (v *onceValue) Set(s string) error {
 	return v.Value.Set(s)
 }
 
-// UnknownSubcommands makes every command group under cmd (a command with
+// UnknownSubcommands makes cmd and every command group under it (a command with
 // subcommands and no action of its own) refuse an argument that names none of its
 // subcommands — `wallet blance` is exit 2 with "did you mean", not the group's help
-// and exit 0, which a script would take for success. With no argument a group
-// still prints its help.
+// and exit 0, which a script would take for success; `walet` gets the same one-line
+// answer, not cobra's "Did you mean this?" block, whose tab the error printer
+// shows escaped. With no argument a group still prints its help.
 func UnknownSubcommands(cmd *cobra.Command) {
 	for _, c := range cmd.Commands() {
 		UnknownSubcommands(c)
 	}
-	if !cmd.HasParent() || !cmd.HasSubCommands() || cmd.Runnable() {
+	if !cmd.HasSubCommands() || cmd.Runnable() {
 		return
 	}
 	cmd.Args = cobra.ArbitraryArgs

@@ -29,6 +29,7 @@ func TestExitCodesFollowTheContract(t *testing.T) {
 	}{
 		{[]string{"completion", "nosuch"}, 2, []string{`unknown command "nosuch" for "vrwxctl completion"`}},
 		{[]string{"help", "nosuch"}, 2, []string{`unknown help topic "nosuch"`}},
+		{[]string{"help", "wallet", "nosuch"}, 2, []string{`unknown help topic "wallet" "nosuch"`}},
 		{[]string{"exporter", "--listen", ":-1"}, 2, []string{`--listen ":-1" is not an address`, "0 to 65535"}},
 		{[]string{"exporter", "--listen", ":9469", "--rpc-url", "http://h:99999"}, 2, []string{`--rpc-url: "http://h:99999" has port "99999"`, "1 to 65535"}},
 		{[]string{"status", "--rpc-url", "http://h:0"}, 2, []string{`has port "0"`}},

@@ -91,11 +91,19 @@ func TestMistypedSubcommandIsUsage(t *testing.T) {
 		"db bakup": `did you mean "backup"`, "wallet frobnicate": `unknown command "frobnicate" for "vrwxctl wallet"`,
 		"key rotat": `did you mean "rotate"`, "audit lst": `did you mean "list"`, "doctor rely": `did you mean "relay"`,
 		"wallet histroy": `did you mean "history"`,
+		// The top level answers in the same one line, no tab shown escaped.
+		"walet":                  `unknown command "walet" for "vrwxctl"; did you mean "wallet"?`,
+		"--profile local stauts": `unknown command "stauts" for "vrwxctl"; did you mean "status"?`,
+		"frobnicate":             `unknown command "frobnicate" for "vrwxctl"`,
 	} {
 		r := e.Run(strings.Fields(args)...)
-		if r.Code != 2 || !strings.Contains(r.Stderr, want) || r.Stdout != "" {
+		if r.Code != 2 || !strings.Contains(r.Stderr, want) || r.Stdout != "" || strings.Contains(r.Stderr, `\t`) {
 			t.Errorf("want exit 2 with %q:\n%s", want, r)
 		}
+	}
+	if r := e.MustRun(0); !strings.Contains(r.Stdout, "Operations:") || !strings.Contains(r.Stdout, "vrwxctl [command]") ||
+		strings.Contains(r.Stdout, "vrwxctl [flags]") {
+		t.Fatalf("vrwxctl alone should print its help, with the usage line of a command of commands:\n%s", r)
 	}
 	if r := e.MustRun(0, "wallet"); !strings.Contains(r.Stdout, "Available Commands") {
 		t.Fatalf("the group alone should print its help:\n%s", r)

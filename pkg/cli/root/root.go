@@ -286,8 +286,11 @@ type helpOptions struct {
 }
 
 func helpRun(_ context.Context, o *helpOptions) error {
-	target, _, err := o.Root.Find(o.Topic)
-	if target == nil || err != nil {
+	// A command of commands takes any word (to refuse it with a suggestion), so
+	// Find returns the last command it matched and what it could not: a topic with
+	// words left over names no command.
+	target, rest, err := o.Root.Find(o.Topic)
+	if target == nil || err != nil || len(rest) > 0 {
 		topic := make([]string, len(o.Topic))
 		for i, a := range o.Topic {
 			topic[i] = redact.Quote(a)
