@@ -31,9 +31,13 @@ func TestHelpFitsTheTerminal(t *testing.T) {
 				t.Fatalf("%v at %d columns: exit %d\n%s", args, width, code, tm.Text())
 			}
 			screen := tm.Text()
+			examples := false
 			for _, l := range strings.Split(screen, "\n") {
-				// Command lines (usage, examples) stay whole, to be copied.
-				if strings.HasPrefix(l, "  vrwxctl ") || strings.HasSuffix(l, "\\") {
+				// Commands to copy (the usage line, the examples) stay whole.
+				if l != "" && !strings.HasPrefix(l, " ") {
+					examples = l == "Examples:"
+				}
+				if examples || strings.HasPrefix(l, "  vrwxctl ") {
 					continue
 				}
 				if ui.Width(l) > width {
