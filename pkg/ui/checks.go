@@ -82,7 +82,7 @@ func writeHanging(b *strings.Builder, prefix string, col int, text string, width
 			prefix, col, avail = strings.Repeat(" ", 6), 6, max(width-6, 20)
 		}
 	}
-	for i, l := range wrap(text, avail) {
+	for i, l := range Wrap(text, avail) {
 		if i == 0 {
 			b.WriteString(prefix)
 		} else {

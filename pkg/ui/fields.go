@@ -49,7 +49,7 @@ func (f *Fields) Render(w io.Writer, s Styles, width int) {
 	var b strings.Builder
 	for _, r := range f.rows {
 		label, value := s.Faint.Render(r.label), r.value
-		lines := wrap(value, avail)
+		lines := Wrap(value, avail)
 		if r.warn {
 			label = s.Warn.Render(r.label)
 			for i := range lines {

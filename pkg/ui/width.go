@@ -37,17 +37,42 @@ func Truncate(s string, width int) string {
 	return strings.TrimRight(ansi.Truncate(s, width-1, ""), " ") + "…"
 }
 
-// wrap breaks s into lines of at most width cells, at spaces where it can and inside
-// a word only when the word alone is longer; width <= 0 keeps s's own lines.
-func wrap(s string, width int) []string {
+// Wrap breaks s into lines of at most width cells, at spaces where it can and inside
+// a word only when the word alone is longer: a hyphen is not a place to break
+// (base-mainnet, a key's stage name, a URL stay whole). width <= 0 keeps s's own
+// lines.
+func Wrap(s string, width int) []string {
 	var out []string
 	for _, para := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
 		if width <= 0 || Width(para) <= width {
 			out = append(out, para)
 			continue
 		}
-		for _, l := range strings.Split(ansi.Wrap(para, width, ""), "\n") {
-			out = append(out, strings.TrimRight(l, " "))
+		line := ""
+		for _, word := range strings.Fields(para) {
+			if Width(word) > width {
+				// Longer than a line: cut into lines of its own, the last piece going
+				// on as the word.
+				if line != "" {
+					out = append(out, line)
+					line = ""
+				}
+				pieces := strings.Split(ansi.Hardwrap(word, width, false), "\n")
+				out = append(out, pieces[:len(pieces)-1]...)
+				word = pieces[len(pieces)-1]
+			}
+			switch {
+			case line == "":
+				line = word
+			case Width(line)+1+Width(word) <= width:
+				line += " " + word
+			default:
+				out = append(out, line)
+				line = word
+			}
+		}
+		if line != "" {
+			out = append(out, line)
 		}
 	}
 	return out
@@ -77,7 +102,7 @@ func Heading(s Styles, width int, title, details string) string {
 	}
 	var b strings.Builder
 	b.WriteString(title)
-	for _, l := range wrap(details, max(width-2, 20)) {
+	for _, l := range Wrap(details, max(width-2, 20)) {
 		b.WriteString("\n  " + s.Faint.Render(l))
 	}
 	return b.String()

@@ -239,6 +239,15 @@ profile is "local": nothing touches a real chain by accident.`,
 	cmd.SetErr(f.IO.ErrOut)
 	cmd.InitDefaultHelpCmd()
 	cmd.InitDefaultCompletionCmd()
+	// Help fits the terminal it is read on (every command inherits the root's).
+	width := func() int {
+		if f.IO.OutTTY {
+			return f.IO.OutWidth
+		}
+		return 0
+	}
+	cmd.SetUsageFunc(usageFunc(width))
+	cmd.SetHelpFunc(helpFunc(width))
 	cmdutil.OneValueEach(cmd)
 	cmdutil.UnknownSubcommands(cmd)
 	return cmd
