@@ -3,6 +3,7 @@ package chain
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"sort"
@@ -137,6 +138,9 @@ func (q *recentQuery) finish(ctx context.Context, c *Client, head *Head, latest,
 		r.Source = "scan"
 		mined, err = c.scanRecent(ctx, r)
 	}
+	if errors.Is(err, errIndexBehind) {
+		mined, err = c.scanInstead(ctx, r)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +177,9 @@ func (q *recentQuery) finish(ctx context.Context, c *Client, head *Head, latest,
 			mined, err = c.otsRecent(ctx, q.from, first.Value, r.Since, latest)
 		} else {
 			mined, err = c.scanRecent(ctx, r)
+		}
+		if errors.Is(err, errIndexBehind) {
+			mined, err = c.scanInstead(ctx, r)
 		}
 		if err != nil {
 			return nil, err
@@ -314,11 +321,27 @@ func otsTxs(p otsPage, from common.Address) (own []SentTx, oldest uint64) {
 	return own, oldest
 }
 
+// errIndexBehind is otsRecent's answer when the node's Otterscan index, read twice,
+// does not show the account's newest mined transaction (at nonce latest-1): the
+// index has not caught up with the chain, and what it lists cannot be trusted to
+// hold every recent payment.
+var errIndexBehind = errors.New("the Otterscan index is behind the chain")
+
+// scanInstead reads the window block by block (scanRecent) where the Otterscan
+// index is behind, and says so in r.Notes.
+func (c *Client) scanInstead(ctx context.Context, r *Recent) ([]SentTx, error) {
+	r.Source = "scan"
+	r.Notes = append(r.Notes, fmt.Sprintf("the node's Otterscan index did not show the newest transaction of %s (nonce %d): the last %s were read block by block instead",
+		r.From.Hex(), r.NonceLatest-1, r.HeadTime.Sub(r.Since)))
+	return c.scanRecent(ctx, r)
+}
+
 // otsRecent pages the Otterscan index back from first until it passes since, and
 // keeps the account's own transactions mined since then. The page read in the first
 // batch may predate the nonces read beside it: when it does not show the account's
 // transaction at nonce latest-1 (its newest mined one) the index is asked again,
-// from a state now at least as new as the nonces.
+// from a state now at least as new as the nonces; when it still does not,
+// errIndexBehind.
 func (c *Client) otsRecent(ctx context.Context, from common.Address, first otsPage, since time.Time, latest uint64) ([]SentTx, error) {
 	reread := false
 	page := first
@@ -346,8 +369,11 @@ func (c *Client) otsRecent(ctx context.Context, from common.Address, first otsPa
 			}
 		}
 		if end {
-			if latest == 0 || newest || reread {
+			if latest == 0 || newest {
 				break
+			}
+			if reread {
+				return nil, errIndexBehind
 			}
 			// Read again from the top, after the nonces.
 			reread, out, page = true, nil, otsPage{}

@@ -3,6 +3,7 @@ package chain
 import (
 	"context"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,5 +116,51 @@ func TestSentBy(t *testing.T) {
 				t.Errorf("At(%d) = %v, %v", r.NonceLatest-1, at.Hash.Hex(), ok)
 			}
 		})
+	}
+}
+
+// An Otterscan index behind the chain (its newest entry older than the account's
+// latest nonce, read twice) is not trusted: the window is read block by block,
+// and the answer says so. Trusting it would hide the newest payment from the
+// send guard.
+func TestSentByScansWhenTheIndexIsBehind(t *testing.T) {
+	t.Parallel()
+	a := devchain.StartAnvilT(t, devchain.AnvilOptions{StartTime: time.Now().Add(-time.Hour).Truncate(time.Second)})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	from, key, to := devchain.DevAddress(6), devchain.DevKey(6), devchain.DevAddress(9)
+	var sent []common.Hash
+	var blocks []uint64
+	for v := int64(1); v <= 2; v++ {
+		h, err := devchain.SendRawTx(ctx, a.URL, key, devchain.RawTx{To: to, Value: big.NewInt(v)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := devchain.WaitMined(ctx, a.URL, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent, blocks = append(sent, h), append(blocks, rc.BlockNumber.Uint64())
+	}
+	np := devchain.StartNodeProxy(t, a.URL)
+	np.IndexAt(blocks[0]) // the index has the first payment, not the second
+	c := New(Options{URLs: []string{np.URL}, ChainID: devchain.DefaultChainID})
+	defer c.Close()
+	r, err := c.SentBy(ctx, from, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range sent {
+		if at, ok := r.At(uint64(i), common.Hash{}); !ok || at.Hash != h {
+			t.Errorf("payment %d (%s) not found: %+v", i, h.Hex(), r.Txs)
+		}
+	}
+	if r.Source != "scan" || len(r.Notes) == 0 || !strings.Contains(strings.Join(r.Notes, " "), "Otterscan index did not show the newest transaction") {
+		t.Errorf("source %q, notes %q", r.Source, r.Notes)
+	}
+	// An index that has caught up is used.
+	np.IndexAt(blocks[1])
+	if r, err := c.SentBy(ctx, from, time.Hour); err != nil || r.Source != "otterscan" || len(r.Txs) != 2 {
+		t.Errorf("an index that caught up: %v, %+v", err, r)
 	}
 }

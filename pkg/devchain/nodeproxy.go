@@ -29,6 +29,7 @@ type NodeProxy struct {
 	mu       sync.Mutex
 	disabled []string
 	lag      *uint64
+	indexAt  *uint64
 	delay    time.Duration
 }
 
@@ -56,6 +57,15 @@ func (p *NodeProxy) LagAt(n uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.lag = &n
+}
+
+// IndexAt makes the node's Otterscan index stop at block n: a search from the
+// head (ots_searchTransactionsBefore with block 0) answers as of block n, as an
+// index that has not caught up with the chain does.
+func (p *NodeProxy) IndexAt(n uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.indexAt = &n
 }
 
 // SetDelay holds every HTTP request for d before it is answered.
@@ -86,7 +96,7 @@ type rpcErr struct {
 func (p *NodeProxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.requests.Add(1)
 	p.mu.Lock()
-	disabled, lag, delay := append([]string(nil), p.disabled...), p.lag, p.delay
+	disabled, lag, delay, indexAt := append([]string(nil), p.disabled...), p.lag, p.delay, p.indexAt
 	p.mu.Unlock()
 	if delay > 0 {
 		select {
@@ -127,6 +137,9 @@ func (p *NodeProxy) serve(w http.ResponseWriter, r *http.Request) {
 		default:
 			if lag != nil {
 				m.Params = lagParams(m.Params, *lag)
+			}
+			if indexAt != nil && m.Method == "ots_searchTransactionsBefore" {
+				m.Params = indexParams(m.Params, *indexAt)
 			}
 			forward = append(forward, m)
 			slots = append(slots, i)
@@ -172,6 +185,24 @@ func hasPrefix(method string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// indexParams turns a search from the head (block 0) into one before block n+1.
+func indexParams(params json.RawMessage, n uint64) json.RawMessage {
+	var ps []json.RawMessage
+	if json.Unmarshal(params, &ps) != nil || len(ps) < 2 {
+		return params
+	}
+	var from uint64
+	if json.Unmarshal(ps[1], &from) != nil || from != 0 {
+		return params
+	}
+	ps[1], _ = json.Marshal(n + 1)
+	out, err := json.Marshal(ps)
+	if err != nil {
+		return params
+	}
+	return out
 }
 
 // lagParams replaces the block tags "latest" and "pending" in params by block n.
