@@ -170,6 +170,9 @@ type Query struct {
 	f    *Finder
 	ots  *chain.Result[otsPage]
 	pool *chain.Result[poolFrom]
+	// nonce is the account's mined count: the Otterscan page must show the
+	// transaction below it, or the index is behind the chain.
+	nonce *chain.Result[hexutil.Uint64]
 }
 
 // Queue adds the search's first calls — the Otterscan page and the account's txpool
@@ -179,8 +182,9 @@ func (f *Finder) Queue(b *chain.Batch) *Query {
 		f: f,
 		// One more than kept tells whether there are more; anvil's index answers a
 		// page of one with a transaction out of order, so pages hold at least ten.
-		ots:  chain.Raw[otsPage](b, "ots_searchTransactionsBefore", f.Address, 0, max(f.limit()+1, 10)),
-		pool: chain.Raw[poolFrom](b, "txpool_contentFrom", f.Address),
+		ots:   chain.Raw[otsPage](b, "ots_searchTransactionsBefore", f.Address, 0, max(f.limit()+1, 10)),
+		pool:  chain.Raw[poolFrom](b, "txpool_contentFrom", f.Address),
+		nonce: b.Nonce(f.Address, chain.Latest),
 	}
 }
 
@@ -225,12 +229,22 @@ func (q *Query) Finish(ctx context.Context, head uint64) (*Result, error) {
 	}
 
 	var probes []*chain.Result[hexutil.Uint64]
-	if q.ots.Err() == nil {
+	scan := q.ots.Err() != nil
+	if !scan {
 		res.Source = "otterscan"
-		mined, more, notes := decodeOts(q.ots.Value, f.Address, res.From, f.limit())
+		mined, more, newest, notes := decodeOts(q.ots.Value, f.Address, res.From, f.limit())
 		res.Mined, res.More = mined, more
 		res.Notes = append(res.Notes, notes...)
-	} else {
+		// The index must show the account's newest transaction (nonce count-1, in
+		// the window or before it); one that does not is behind the chain and would
+		// leave out the latest ones.
+		if q.nonce.Err() == nil && q.nonce.Value > 0 && (newest == nil || *newest < uint64(q.nonce.Value)-1) {
+			scan, res.Mined, res.More = true, nil, false
+			res.Notes = append(res.Notes, fmt.Sprintf("the node's Otterscan index did not show the newest transaction of %s (nonce %d): the window was read block by block instead",
+				f.Address.Hex(), uint64(q.nonce.Value)-1))
+		}
+	}
+	if scan {
 		res.Source = "scan"
 		for n := from - 1; n <= head && from <= head; n++ {
 			probes = append(probes, b.Nonce(f.Address, chain.BlockNumber(n)))
@@ -350,7 +364,10 @@ type otsPage struct {
 	LastPage  bool              `json:"lastPage"`
 }
 
-func decodeOts(p otsPage, from common.Address, fromBlock uint64, limit int) (mined []Tx, more bool, notes []string) {
+// decodeOts keeps the account's own transactions of an Otterscan page mined since
+// fromBlock, at most limit of them; newest is the highest nonce among the own
+// transactions it read (nil when it read none).
+func decodeOts(p otsPage, from common.Address, fromBlock uint64, limit int) (mined []Tx, more bool, newest *uint64, notes []string) {
 	rcpts := map[common.Hash]receipt{}
 	for _, r := range p.Receipts {
 		rcpts[r.TxHash] = r
@@ -363,6 +380,9 @@ func decodeOts(p otsPage, from common.Address, fromBlock uint64, limit int) (min
 		}
 		if info.From != from {
 			continue // the page also lists transactions to the address
+		}
+		if n := info.Tx.Nonce(); newest == nil || n > *newest {
+			newest = &n
 		}
 		if info.BlockNumber == nil {
 			notes = append(notes, "the Otterscan page listed "+info.Tx.Hash().Hex()+" without a block")
@@ -383,15 +403,15 @@ func decodeOts(p otsPage, from common.Address, fromBlock uint64, limit int) (min
 		r.apply(&t)
 		if t.Block < fromBlock {
 			// Older than the window: the page held everything recent.
-			return mined, false, notes
+			return mined, false, newest, notes
 		}
 		if len(mined) == limit {
-			return mined, true, notes
+			return mined, true, newest, notes
 		}
 		mined = append(mined, t)
 	}
 	// A full page may have more transactions in the window beyond it.
-	return mined, !p.LastPage && len(p.Txs) > limit, notes
+	return mined, !p.LastPage && len(p.Txs) > limit, newest, notes
 }
 
 // block is a full block as eth_getBlockByNumber(n, true) returns it.

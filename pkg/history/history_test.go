@@ -3,6 +3,7 @@ package history_test
 import (
 	"context"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +80,27 @@ func TestFindsMinedTransactionsWithRevertReasons(t *testing.T) {
 		if len(r.Failed()) != 1 {
 			t.Errorf("%s: failed %d", c.source, len(r.Failed()))
 		}
+	}
+}
+
+// An Otterscan index behind the chain (it has the account's first transaction, not
+// its newest) is not trusted: the window is scanned, all three are found, and the
+// result says why.
+func TestAnIndexBehindTheChainIsScanned(t *testing.T) {
+	a, d := devchain.StartT(t)
+	ok1, failed, ok2 := sendThree(t, a, d)
+	rc, err := devchain.WaitMined(context.Background(), a.URL, ok1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	behind := devchain.StartNodeProxy(t, a.URL)
+	behind.IndexAt(rc.BlockNumber.Uint64())
+	r := find(t, behind.URL, devchain.DevAddress(7))
+	if r.Source != "scan" || len(r.Notes) == 0 || !strings.Contains(strings.Join(r.Notes, " "), "Otterscan index did not show the newest transaction") {
+		t.Errorf("source %q, notes %q", r.Source, r.Notes)
+	}
+	if len(r.Mined) != 3 || r.Mined[0].Hash != ok2 || r.Mined[1].Hash != failed || r.Mined[2].Hash != ok1 {
+		t.Fatalf("mined %+v, want %s %s %s", r.Mined, ok2.Hex(), failed.Hex(), ok1.Hex())
 	}
 }
 
