@@ -6,7 +6,9 @@
 // An externally owned account emits no logs, so a plain node has no index to ask.
 // Two ways are used, cheapest first. The node's Otterscan index
 // (ots_searchTransactionsBefore: anvil, Erigon, reth) is asked in the caller's first
-// batch, next to its other reads. Where the node has none, the window is scanned:
+// batch, next to its other reads with the account's nonce. Where the node has none,
+// or its index is behind the chain (the page lacks the transaction below that
+// nonce), the window is scanned:
 // the account's nonce at every block of it (one batch of small calls) shows which
 // blocks hold its transactions, and only those blocks are fetched with their
 // receipts. Reverted transactions are replayed — eth_call at the parent block with
