@@ -76,7 +76,7 @@ const recentPage = 25
 type recentQuery struct {
 	from   common.Address
 	window time.Duration
-	ots    *Result[otsPage]
+	ots    *Result[OtsPage]
 	pool   *Result[map[string]map[string]json.RawMessage]
 }
 
@@ -86,7 +86,7 @@ type recentQuery struct {
 // as new as the nonces'; finish checks it for nodes that do not.
 func queueRecent(b *Batch, from common.Address, window time.Duration) *recentQuery {
 	return &recentQuery{from: from, window: window,
-		ots:  add[otsPage](b, "ots_searchTransactionsBefore", from, 0, recentPage),
+		ots:  add[OtsPage](b, "ots_searchTransactionsBefore", from, 0, recentPage),
 		pool: add[map[string]map[string]json.RawMessage](b, "txpool_contentFrom", from)}
 }
 
@@ -167,7 +167,7 @@ func (q *recentQuery) finish(ctx context.Context, c *Client, head *Head, latest,
 		}
 		if r.Source == "otterscan" {
 			b := c.NewBatch()
-			first := add[otsPage](b, "ots_searchTransactionsBefore", q.from, 0, recentPage)
+			first := add[OtsPage](b, "ots_searchTransactionsBefore", q.from, 0, recentPage)
 			if err := b.Do(ctx); err != nil {
 				return nil, err
 			}
@@ -270,51 +270,18 @@ func sentOf(info *TxInfo) SentTx {
 	return t
 }
 
-// otsPage is ots_searchTransactionsBefore's answer: transactions touching the
-// address, newest first, each with its receipt.
-type otsPage struct {
-	Txs      []json.RawMessage `json:"txs"`
-	Receipts []otsReceipt      `json:"receipts"`
-	LastPage bool              `json:"lastPage"`
-}
-
-type otsReceipt struct {
-	TxHash    common.Hash     `json:"transactionHash"`
-	Status    hexutil.Uint64  `json:"status"`
-	Timestamp *hexutil.Uint64 `json:"timestamp"`
-}
-
-// otsTxs decodes the account's own transactions of a page, newest first, and the
+// otsTxs is the account's own transactions of a page, newest first, and the
 // oldest block the page reached.
-func otsTxs(p otsPage, from common.Address) (own []SentTx, oldest uint64) {
-	rcpts := map[common.Hash]otsReceipt{}
-	for _, r := range p.Receipts {
-		rcpts[r.TxHash] = r
-	}
-	for _, raw := range p.Txs {
-		info, err := decodeTxInfo(raw)
-		if err != nil || info.BlockNumber == nil {
-			continue
+func otsTxs(p OtsPage, from common.Address) (own []SentTx, oldest uint64) {
+	txs, oldest, _ := p.Own(from)
+	for _, o := range txs {
+		t := sentOf(o.Info)
+		t.Time = o.Time
+		var r struct {
+			Status hexutil.Uint64 `json:"status"`
 		}
-		n := info.BlockNumber.Uint64()
-		if oldest == 0 || n < oldest {
-			oldest = n
-		}
-		if info.From != from {
-			continue // the page also lists transactions to the address
-		}
-		t := sentOf(info)
-		var meta struct {
-			BlockTimestamp *hexutil.Uint64 `json:"blockTimestamp"`
-		}
-		if json.Unmarshal(raw, &meta) == nil && meta.BlockTimestamp != nil {
-			t.Time = time.Unix(int64(*meta.BlockTimestamp), 0).UTC()
-		}
-		if r, ok := rcpts[t.Hash]; ok {
+		if o.Receipt != nil && json.Unmarshal(o.Receipt, &r) == nil {
 			t.Succeeded = r.Status == 1
-			if r.Timestamp != nil && t.Time.IsZero() {
-				t.Time = time.Unix(int64(*r.Timestamp), 0).UTC()
-			}
 		}
 		own = append(own, t)
 	}
@@ -342,7 +309,7 @@ func (c *Client) scanInstead(ctx context.Context, r *Recent) ([]SentTx, error) {
 // transaction at nonce latest-1 (its newest mined one) the index is asked again,
 // from a state now at least as new as the nonces; when it still does not,
 // errIndexBehind.
-func (c *Client) otsRecent(ctx context.Context, from common.Address, first otsPage, since time.Time, latest uint64) ([]SentTx, error) {
+func (c *Client) otsRecent(ctx context.Context, from common.Address, first OtsPage, since time.Time, latest uint64) ([]SentTx, error) {
 	reread := false
 	page := first
 	var out []SentTx
@@ -376,9 +343,9 @@ func (c *Client) otsRecent(ctx context.Context, from common.Address, first otsPa
 				return nil, errIndexBehind
 			}
 			// Read again from the top, after the nonces.
-			reread, out, page = true, nil, otsPage{}
+			reread, out, page = true, nil, OtsPage{}
 			b := c.NewBatch()
-			r := add[otsPage](b, "ots_searchTransactionsBefore", from, 0, recentPage)
+			r := add[OtsPage](b, "ots_searchTransactionsBefore", from, 0, recentPage)
 			if err := b.Do(ctx); err != nil {
 				return nil, err
 			}
@@ -389,7 +356,7 @@ func (c *Client) otsRecent(ctx context.Context, from common.Address, first otsPa
 			continue
 		}
 		b := c.NewBatch()
-		r := add[otsPage](b, "ots_searchTransactionsBefore", from, oldest, recentPage)
+		r := add[OtsPage](b, "ots_searchTransactionsBefore", from, oldest, recentPage)
 		if err := b.Do(ctx); err != nil {
 			return nil, err
 		}

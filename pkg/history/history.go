@@ -170,7 +170,7 @@ func (f *Finder) limit() int {
 // Query is a search whose first calls ride in the caller's batch.
 type Query struct {
 	f    *Finder
-	ots  *chain.Result[otsPage]
+	ots  *chain.Result[chain.OtsPage]
 	pool *chain.Result[poolFrom]
 	// nonce is the account's mined count: the Otterscan page must show the
 	// transaction below it, or the index is behind the chain.
@@ -184,7 +184,7 @@ func (f *Finder) Queue(b *chain.Batch) *Query {
 		f: f,
 		// One more than kept tells whether there are more; anvil's index answers a
 		// page of one with a transaction out of order, so pages hold at least ten.
-		ots:   chain.Raw[otsPage](b, "ots_searchTransactionsBefore", f.Address, 0, max(f.limit()+1, 10)),
+		ots:   chain.Raw[chain.OtsPage](b, "ots_searchTransactionsBefore", f.Address, 0, max(f.limit()+1, 10)),
 		pool:  chain.Raw[poolFrom](b, "txpool_contentFrom", f.Address),
 		nonce: b.Nonce(f.Address, chain.Latest),
 	}
@@ -357,48 +357,23 @@ func (r receipt) apply(t *Tx) {
 	}
 }
 
-// otsPage is ots_searchTransactionsBefore's answer: transactions touching the
-// address, newest first, each with its receipt.
-type otsPage struct {
-	Txs       []json.RawMessage `json:"txs"`
-	Receipts  []receipt         `json:"receipts"`
-	FirstPage bool              `json:"firstPage"`
-	LastPage  bool              `json:"lastPage"`
-}
-
 // decodeOts keeps the account's own transactions of an Otterscan page mined since
 // fromBlock, at most limit of them; newest is the highest nonce among the own
-// transactions it read (nil when it read none).
-func decodeOts(p otsPage, from common.Address, fromBlock uint64, limit int) (mined []Tx, more bool, newest *uint64, notes []string) {
-	rcpts := map[common.Hash]receipt{}
-	for _, r := range p.Receipts {
-		rcpts[r.TxHash] = r
-	}
-	for _, raw := range p.Txs {
-		info, err := chain.DecodeTx(raw)
-		if err != nil {
-			notes = append(notes, fmt.Sprintf("an Otterscan transaction did not decode: %v", err))
-			continue
-		}
-		if info.From != from {
-			continue // the page also lists transactions to the address
-		}
-		if n := info.Tx.Nonce(); newest == nil || n > *newest {
+// transactions on the page (nil when it has none).
+func decodeOts(p chain.OtsPage, from common.Address, fromBlock uint64, limit int) (mined []Tx, more bool, newest *uint64, notes []string) {
+	own, _, notes := p.Own(from)
+	for _, o := range own {
+		if n := o.Info.Tx.Nonce(); newest == nil || n > *newest {
 			newest = &n
 		}
-		if info.BlockNumber == nil {
-			notes = append(notes, "the Otterscan page listed "+info.Tx.Hash().Hex()+" without a block")
-			continue
+	}
+	for _, o := range own {
+		t := fromInfo(o.Info)
+		if !o.Time.IsZero() {
+			t.Time = o.Time.Local()
 		}
-		t := fromInfo(info)
-		var meta struct {
-			BlockTimestamp *hexutil.Uint64 `json:"blockTimestamp"`
-		}
-		if json.Unmarshal(raw, &meta) == nil && meta.BlockTimestamp != nil {
-			t.Time = time.Unix(int64(*meta.BlockTimestamp), 0)
-		}
-		r, ok := rcpts[t.Hash]
-		if !ok {
+		var r receipt
+		if o.Receipt == nil || json.Unmarshal(o.Receipt, &r) != nil {
 			notes = append(notes, "no receipt for "+t.Hash.Hex()+" in the Otterscan page")
 			continue
 		}
