@@ -33,16 +33,16 @@ type OtsTx struct {
 // transactions, where the next page starts. A transaction that does not decode or
 // has no block is left out with a note.
 func (p OtsPage) Own(from common.Address) (own []OtsTx, oldest uint64, notes []string) {
-	type receiptKey struct {
+	type receipt struct {
 		TxHash    common.Hash     `json:"transactionHash"`
 		Timestamp *hexutil.Uint64 `json:"timestamp"`
+		raw       json.RawMessage
 	}
-	receipts := make(map[common.Hash]json.RawMessage, len(p.Receipts))
-	times := map[common.Hash]*hexutil.Uint64{}
+	receipts := make(map[common.Hash]receipt, len(p.Receipts))
 	for _, raw := range p.Receipts {
-		var k receiptKey
-		if json.Unmarshal(raw, &k) == nil {
-			receipts[k.TxHash], times[k.TxHash] = raw, k.Timestamp
+		r := receipt{raw: raw}
+		if json.Unmarshal(raw, &r) == nil {
+			receipts[r.TxHash] = r
 		}
 	}
 	for _, raw := range p.Txs {
@@ -61,14 +61,15 @@ func (p OtsPage) Own(from common.Address) (own []OtsTx, oldest uint64, notes []s
 		if info.From != from {
 			continue
 		}
-		o := OtsTx{Info: info, Receipt: receipts[info.Tx.Hash()]}
+		r := receipts[info.Tx.Hash()]
+		o := OtsTx{Info: info, Receipt: r.raw}
 		var meta struct {
 			BlockTimestamp *hexutil.Uint64 `json:"blockTimestamp"`
 		}
 		if json.Unmarshal(raw, &meta) == nil && meta.BlockTimestamp != nil {
 			o.Time = time.Unix(int64(*meta.BlockTimestamp), 0).UTC()
-		} else if ts := times[info.Tx.Hash()]; ts != nil {
-			o.Time = time.Unix(int64(*ts), 0).UTC()
+		} else if r.Timestamp != nil {
+			o.Time = time.Unix(int64(*r.Timestamp), 0).UTC()
 		}
 		own = append(own, o)
 	}

@@ -129,18 +129,32 @@ func (q *recentQuery) finish(ctx context.Context, c *Client, head *Head, latest,
 	if contentFrom {
 		pool, poolKnown = decodePool(q.pool.Value), true
 	}
-	var mined []SentTx
-	var err error
+	// readMined reads the mined part the way the node allows (r.Source); first is
+	// the Otterscan page already read, nil to ask for one. An index behind the chain
+	// turns the source to the scan for good.
+	readMined := func(first *OtsPage) ([]SentTx, error) {
+		if r.Source == "scan" {
+			return c.scanRecent(ctx, r)
+		}
+		if first == nil {
+			p, err := c.otsPageBefore(ctx, q.from, 0)
+			if err != nil {
+				return nil, err
+			}
+			first = &p
+		}
+		mined, err := c.otsRecent(ctx, q.from, *first, r.Since, latest)
+		if errors.Is(err, errIndexBehind) {
+			return c.scanInstead(ctx, r)
+		}
+		return mined, err
+	}
+	r.Source = "scan"
+	var first *OtsPage
 	if q.ots.Err() == nil {
-		r.Source = "otterscan"
-		mined, err = c.otsRecent(ctx, q.from, q.ots.Value, r.Since, latest)
-	} else {
-		r.Source = "scan"
-		mined, err = c.scanRecent(ctx, r)
+		r.Source, first = "otterscan", &q.ots.Value
 	}
-	if errors.Is(err, errIndexBehind) {
-		mined, err = c.scanInstead(ctx, r)
-	}
+	mined, err := readMined(first)
 	if err != nil {
 		return nil, err
 	}
@@ -165,23 +179,7 @@ func (q *recentQuery) finish(ctx context.Context, c *Client, head *Head, latest,
 		if !known {
 			break
 		}
-		if r.Source == "otterscan" {
-			b := c.NewBatch()
-			first := add[OtsPage](b, "ots_searchTransactionsBefore", q.from, 0, recentPage)
-			if err := b.Do(ctx); err != nil {
-				return nil, err
-			}
-			if err := first.Err(); err != nil {
-				return nil, errs.Failedf("reading the recent transactions of %s from the node's Otterscan index", q.from.Hex()).Wrap(err)
-			}
-			mined, err = c.otsRecent(ctx, q.from, first.Value, r.Since, latest)
-		} else {
-			mined, err = c.scanRecent(ctx, r)
-		}
-		if errors.Is(err, errIndexBehind) {
-			mined, err = c.scanInstead(ctx, r)
-		}
-		if err != nil {
+		if mined, err = readMined(nil); err != nil {
 			return nil, err
 		}
 	}
@@ -288,6 +286,20 @@ func otsTxs(p OtsPage, from common.Address) (own []SentTx, oldest uint64) {
 	return own, oldest
 }
 
+// otsPageBefore asks the node's Otterscan index for the page of from's transactions
+// mined before block before (0: from the head).
+func (c *Client) otsPageBefore(ctx context.Context, from common.Address, before uint64) (OtsPage, error) {
+	b := c.NewBatch()
+	r := add[OtsPage](b, "ots_searchTransactionsBefore", from, before, recentPage)
+	if err := b.Do(ctx); err != nil {
+		return OtsPage{}, err
+	}
+	if err := r.Err(); err != nil {
+		return OtsPage{}, errs.Failedf("reading the recent transactions of %s from the node's Otterscan index", from.Hex()).Wrap(err)
+	}
+	return r.Value, nil
+}
+
 // errIndexBehind is otsRecent's answer when the node's Otterscan index, read twice,
 // does not show the account's newest mined transaction (at nonce latest-1): the
 // index has not caught up with the chain, and what it lists cannot be trusted to
@@ -335,6 +347,7 @@ func (c *Client) otsRecent(ctx context.Context, from common.Address, first OtsPa
 				end = true
 			}
 		}
+		before := oldest
 		if end {
 			if latest == 0 || newest {
 				break
@@ -343,27 +356,12 @@ func (c *Client) otsRecent(ctx context.Context, from common.Address, first OtsPa
 				return nil, errIndexBehind
 			}
 			// Read again from the top, after the nonces.
-			reread, out, page = true, nil, OtsPage{}
-			b := c.NewBatch()
-			r := add[OtsPage](b, "ots_searchTransactionsBefore", from, 0, recentPage)
-			if err := b.Do(ctx); err != nil {
-				return nil, err
-			}
-			if err := r.Err(); err != nil {
-				return nil, errs.Failedf("reading the recent transactions of %s from the node's Otterscan index", from.Hex()).Wrap(err)
-			}
-			page, pages = r.Value, -1
-			continue
+			reread, out, pages, before = true, nil, -1, 0
 		}
-		b := c.NewBatch()
-		r := add[OtsPage](b, "ots_searchTransactionsBefore", from, oldest, recentPage)
-		if err := b.Do(ctx); err != nil {
+		var err error
+		if page, err = c.otsPageBefore(ctx, from, before); err != nil {
 			return nil, err
 		}
-		if err := r.Err(); err != nil {
-			return nil, errs.Failedf("reading the recent transactions of %s from the node's Otterscan index", from.Hex()).Wrap(err)
-		}
-		page = r.Value
 	}
 	out = dedupe(out)
 	// A node whose index gives no block times: read the headers.
