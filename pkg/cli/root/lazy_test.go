@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"github.com/vrwx/vrwxctl/pkg/cli/cmdutil"
 	"github.com/vrwx/vrwxctl/pkg/ui"
 )
@@ -41,12 +40,10 @@ func TestFirstCommand(t *testing.T) {
 		{[]string{"help", "wallet"}, "help"},
 		{[]string{"__complete", "wallet", ""}, "__complete"},
 	}
+	var out strings.Builder
+	global := NewCmdRoot(testFactory(&out)).PersistentFlags()
 	for _, tc := range cases {
-		got, ok := firstCommand(tc.args)
-		if !ok {
-			got = ""
-		}
-		if got != tc.want {
+		if got := firstCommand(global, tc.args); got != tc.want {
 			t.Errorf("firstCommand(%q) = %q, want %q", tc.args, got, tc.want)
 		}
 	}
@@ -54,28 +51,6 @@ func TestFirstCommand(t *testing.T) {
 
 func testFactory(out *strings.Builder) *cmdutil.Factory {
 	return &cmdutil.Factory{IO: ui.Test(strings.NewReader(""), out, out), Globals: &cmdutil.Globals{}}
-}
-
-// The scan must know the root's flags as the tree defines them: a value flag it
-// took for a switch would make the value look like the command.
-func TestGlobalFlagTables(t *testing.T) {
-	var out strings.Builder
-	n := 0
-	newCmdRoot(testFactory(&out), "").PersistentFlags().VisitAll(func(fl *pflag.Flag) {
-		n++
-		wantValue := fl.NoOptDefVal == ""
-		if v, known := globalFlag(fl.Name); !known || v != wantValue {
-			t.Errorf("globalFlag(%q) = %v, %v; the tree's flag takes a value: %v", fl.Name, v, known, wantValue)
-		}
-		if fl.Shorthand != "" {
-			if v, known := globalShorthand(fl.Shorthand[0]); !known || v != wantValue {
-				t.Errorf("globalShorthand(%q) = %v, %v; the tree's flag takes a value: %v", fl.Shorthand, v, known, wantValue)
-			}
-		}
-	})
-	if n != 10 {
-		t.Errorf("the root has %d persistent flags; globalFlag knows 10: update both", n)
-	}
 }
 
 // run executes args against tree and returns everything it printed and its error.
@@ -94,7 +69,7 @@ func run(tree *cobra.Command, out *strings.Builder, args []string) string {
 // mistyped subcommand.
 func TestEachGroupAloneIsTheWholeTreesGroup(t *testing.T) {
 	var out strings.Builder
-	whole := newCmdRoot(testFactory(&out), "")
+	whole := NewCmdRoot(testFactory(&out))
 	var names []string
 	for _, c := range whole.Commands() {
 		names = append(names, c.Name())
@@ -128,10 +103,9 @@ func TestEachGroupAloneIsTheWholeTreesGroup(t *testing.T) {
 		}
 		for _, args := range argvs {
 			var a, b strings.Builder
-			want := run(newCmdRoot(testFactory(&a), ""), &a, args)
-			name, ok := firstCommand(args)
-			if !ok || name != p[0] {
-				t.Fatalf("firstCommand(%q) = %q, %v", args, name, ok)
+			want := run(NewCmdRoot(testFactory(&a)), &a, args)
+			if name := firstCommand(whole.PersistentFlags(), args); name != p[0] {
+				t.Fatalf("firstCommand(%q) = %q", args, name)
 			}
 			got := run(NewCmdRootFor(testFactory(&b), args), &b, args)
 			if !strings.Contains(want, "Usage:") && !strings.Contains(want, "nosuch") {

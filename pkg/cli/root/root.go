@@ -4,6 +4,7 @@ package root
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,10 +40,12 @@ func RunStarted(cmd *cobra.Command) bool { return cmd.Annotations[annotationRun]
 
 // commandGroups are the top-level commands, in the order help lists them, each
 // with the constructor that builds it and everything below it.
-var commandGroups = []struct {
+type commandGroup struct {
 	name, group string
 	build       func(*cmdutil.Factory) *cobra.Command
-}{
+}
+
+var commandGroups = []commandGroup{
 	{"status", "ops", func(f *cmdutil.Factory) *cobra.Command { return statuscmd.NewCmdStatus(f, nil) }},
 	{"doctor", "ops", doctorcmd.NewCmdDoctor},
 	{"health", "ops", func(f *cmdutil.Factory) *cobra.Command { return healthcmd.NewCmdHealth(f, nil) }},
@@ -61,7 +64,7 @@ var commandGroups = []struct {
 }
 
 // NewCmdRoot returns the root command with every command group attached.
-func NewCmdRoot(f *cmdutil.Factory) *cobra.Command { return newCmdRoot(f, "") }
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command { return NewCmdRootFor(f, nil) }
 
 // NewCmdRootFor returns the tree that runs args: the root with only the command
 // group args name when they name one (`vrwxctl wallet balance …` builds the wallet
@@ -70,82 +73,6 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command { return newCmdRoot(f, "") }
 // Help, completion, a mistyped command and anything the scan below does not
 // understand get the whole tree, so what they print is unchanged.
 func NewCmdRootFor(f *cmdutil.Factory, args []string) *cobra.Command {
-	name, ok := firstCommand(args)
-	if !ok {
-		return newCmdRoot(f, "")
-	}
-	for _, g := range commandGroups {
-		if g.name == name {
-			return newCmdRoot(f, name)
-		}
-	}
-	return newCmdRoot(f, "")
-}
-
-// firstCommand returns the first word of args that is not a global flag or a
-// global flag's value: the top-level command cobra will run. ok is false when
-// args hold a flag it does not know (a command's own flag before the command,
-// -h, a typo): then only the whole tree can answer as cobra would.
-func firstCommand(args []string) (name string, ok bool) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--" || a == "-":
-			return "", false
-		case strings.HasPrefix(a, "--"):
-			flag, _, hasValue := strings.Cut(a[2:], "=")
-			takesValue, known := globalFlag(flag)
-			if !known {
-				return "", false
-			}
-			if takesValue && !hasValue {
-				i++
-			}
-		case strings.HasPrefix(a, "-"):
-			// Shorthands, alone or run together: -v, -o json, -ojson, -vo json.
-			for j := 1; j < len(a); j++ {
-				takesValue, known := globalShorthand(a[j])
-				if !known {
-					return "", false
-				}
-				if takesValue {
-					if j == len(a)-1 {
-						i++
-					}
-					break
-				}
-			}
-		default:
-			return a, true
-		}
-	}
-	return "", false
-}
-
-// globalFlag reports whether name is one of the root's persistent flags and
-// whether it takes a value; globalShorthand the same for a shorthand.
-// TestGlobalFlagTables keeps them equal to the flags newCmdRoot defines.
-func globalFlag(name string) (takesValue, known bool) {
-	switch name {
-	case "profile", "config", "rpc-url", "output", "timeout":
-		return true, true
-	case "yes", "dry-run", "no-color", "no-pager", "verbose":
-		return false, true
-	}
-	return false, false
-}
-
-func globalShorthand(c byte) (takesValue, known bool) {
-	switch c {
-	case 'o':
-		return true, true
-	case 'v':
-		return false, true
-	}
-	return false, false
-}
-
-func newCmdRoot(f *cmdutil.Factory, only string) *cobra.Command {
 	g := f.Globals
 	cmd := &cobra.Command{
 		Use:   "vrwxctl <command>",
@@ -220,13 +147,18 @@ profile is "local": nothing touches a real chain by accident.`,
 	})
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
+	// The group args name, read with the root's own flags; none: every group.
+	only := firstCommand(pf, args)
+	if !slices.ContainsFunc(commandGroups, func(grp commandGroup) bool { return grp.name == only }) {
+		only = ""
+	}
 	cmd.AddGroup(&cobra.Group{ID: "ops", Title: "Operations:"}, &cobra.Group{ID: "tool", Title: "Tool:"})
-	for _, g := range commandGroups {
-		if only != "" && g.name != only {
+	for _, grp := range commandGroups {
+		if only != "" && grp.name != only {
 			continue
 		}
-		c := g.build(f)
-		c.GroupID = g.group
+		c := grp.build(f)
+		c.GroupID = grp.group
 		cmd.AddCommand(c)
 	}
 	cmd.SetHelpCommand(newCmdHelp())
@@ -251,6 +183,48 @@ profile is "local": nothing touches a real chain by accident.`,
 	cmdutil.OneValueEach(cmd)
 	cmdutil.UnknownSubcommands(cmd)
 	return cmd
+}
+
+// firstCommand returns the first word of args that is not one of the root's
+// persistent flags or such a flag's value: the top-level command cobra will run.
+// It is "" when args hold a flag the root does not have (a command's own flag
+// before the command, -h, a typo): then only the whole tree can answer as cobra
+// would.
+func firstCommand(global *pflag.FlagSet, args []string) string {
+	takesValue := func(fl *pflag.Flag) bool { return fl.NoOptDefVal == "" }
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--" || a == "-":
+			return ""
+		case strings.HasPrefix(a, "--"):
+			name, _, hasValue := strings.Cut(a[2:], "=")
+			fl := global.Lookup(name)
+			if fl == nil {
+				return ""
+			}
+			if takesValue(fl) && !hasValue {
+				i++
+			}
+		case strings.HasPrefix(a, "-"):
+			// Shorthands, alone or run together: -v, -o json, -ojson, -vo json.
+			for j := 1; j < len(a); j++ {
+				fl := global.ShorthandLookup(a[j : j+1])
+				if fl == nil {
+					return ""
+				}
+				if takesValue(fl) {
+					if j == len(a)-1 {
+						i++
+					}
+					break
+				}
+			}
+		default:
+			return a
+		}
+	}
+	return ""
 }
 
 // flagError words pflag's parse errors (unknown flag, bad value, missing value) as
