@@ -129,6 +129,7 @@ func reflow(text string, width int) string {
 	var out []string
 	var words []string // the paragraph or item being read
 	first, hang := "", 0
+	indented := false // the item being read is an indented one
 	flush := func() {
 		if len(words) == 0 {
 			return
@@ -141,7 +142,7 @@ func reflow(text string, width int) string {
 			}
 			out = append(out, l)
 		}
-		words, first, hang = nil, "", 0
+		words, first, hang, indented = nil, "", 0, false
 	}
 	for _, l := range strings.Split(text, "\n") {
 		trimmed := strings.TrimLeft(l, " ")
@@ -150,7 +151,7 @@ func reflow(text string, width int) string {
 		case trimmed == "" || strings.HasPrefix(l, "\t") || (indent > 0 && isCommandLine(trimmed)):
 			flush()
 			out = append(out, l)
-		case indent > 0 && len(words) > 0 && first != "" && indent >= hang:
+		case indent > 0 && first != "" && indent >= hang:
 			words = append(words, trimmed) // a line under an indented item's description
 		case indent > 0:
 			flush()
@@ -161,12 +162,12 @@ func reflow(text string, width int) string {
 				hang = len(l) - len(rest)
 				trimmed = rest
 			}
-			first, words = l[:hang], []string{trimmed}
+			first, words, indented = l[:hang], []string{trimmed}, true
 		case strings.HasPrefix(l, "- ") || strings.HasPrefix(l, "* "):
 			flush()
 			first, words, hang = l[:2], []string{l[2:]}, 2
 		default:
-			if first != "" && hang > 0 && !strings.HasPrefix(first, "- ") && !strings.HasPrefix(first, "* ") {
+			if indented {
 				flush() // unindented prose after an indented item
 			}
 			words = append(words, l)
